@@ -1,0 +1,155 @@
+"""DICOM DA, TM and DT values as intervals, compared by meaning (PS3.5 6.2, PS3.4 C.2.2.2.5).
+
+A partial value names the span it covers: DT `2026112308` is the whole 08:00 hour. Every
+interval is expressed in naive local time of a reference zone (`local`), so values with
+and without a UTC offset compare correctly. `sortable()` gives a fixed-width string of
+that time, which the store indexes and compares as text.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+_DA = re.compile(r"^(\d{4})(\d{2})?(\d{2})?$")
+_DA_LEGACY = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})$")
+_TM = re.compile(r"^(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?(?:\.(\d{1,6}))?$")
+_DT = re.compile(
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$"
+)
+
+Interval = tuple[datetime, datetime]  # inclusive bounds, naive local time
+_TICK = timedelta(microseconds=1)
+
+
+class DateValueError(ValueError):
+    """A DA, TM or DT value that does not follow PS3.5."""
+
+
+def _end_of(start: datetime, unit: str) -> datetime:
+    if unit == "year":
+        return start.replace(year=start.year + 1) - _TICK
+    if unit == "month":
+        nxt = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+        return nxt - _TICK
+    steps = {"day": timedelta(days=1), "hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}
+    return start + steps[unit] - _TICK
+
+
+def parse_da(text: str) -> Interval:
+    text = text.strip()
+    legacy = _DA_LEGACY.match(text)
+    m = _DA.match(text) if not legacy else None
+    if legacy:
+        parts = legacy.groups()
+    elif m and m.group(2) and m.group(3):
+        parts = m.groups()
+    else:
+        raise DateValueError(f"{text!r} is not a DICOM date (YYYYMMDD)")
+    try:
+        start = datetime(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError as exc:
+        raise DateValueError(f"{text!r} is not a valid date: {exc}") from None
+    return start, _end_of(start, "day")
+
+
+def parse_tm(text: str, day: date = date(2000, 1, 1)) -> Interval:
+    """A TM value as an interval on `day` (TM alone has no date)."""
+    text = text.strip()
+    m = _TM.match(text)
+    if not m:
+        raise DateValueError(f"{text!r} is not a DICOM time (HHMMSS.FFFFFF)")
+    hh, mm, ss, frac = m.groups()
+    try:
+        start = datetime.combine(day, time(int(hh), int(mm or 0), int(ss or 0), int((frac or "0").ljust(6, "0"))))
+    except ValueError as exc:
+        raise DateValueError(f"{text!r} is not a valid time: {exc}") from None
+    if frac:
+        end = start + timedelta(microseconds=10 ** (6 - len(frac))) - _TICK
+    else:
+        end = _end_of(start, "second" if ss else "minute" if mm else "hour")
+    return start, end
+
+
+def parse_dt(text: str, local: tzinfo = timezone.utc) -> Interval:
+    """A DT value as an interval in naive time of `local`; an offset in the value is honoured."""
+    text = text.strip()
+    m = _DT.match(text)
+    if not m:
+        raise DateValueError(f"{text!r} is not a DICOM date-time (YYYYMMDDHHMMSS.FFFFFF&ZZXX)")
+    year, month, day, hh, mm, ss, frac, offset = m.groups()
+    try:
+        start = datetime(int(year), int(month or 1), int(day or 1), int(hh or 0), int(mm or 0), int(ss or 0),
+                         int((frac or "0").ljust(6, "0")))
+    except ValueError as exc:
+        raise DateValueError(f"{text!r} is not a valid date-time: {exc}") from None
+    if frac:
+        end = start + timedelta(microseconds=10 ** (6 - len(frac))) - _TICK
+    else:
+        unit = "second" if ss else "minute" if mm else "hour" if hh else "day" if day else "month" if month else "year"
+        end = _end_of(start, unit)
+    if offset:
+        sign = 1 if offset[0] == "+" else -1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+        start = start.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
+        end = end.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
+    return start, end
+
+
+def parse_value(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
+    if vr == "DA":
+        return parse_da(text)
+    if vr == "TM":
+        return parse_tm(text)
+    if vr == "DT":
+        return parse_dt(text, local)
+    raise DateValueError(f"VR {vr} is not a date or time")
+
+
+def parse_range(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
+    """A matching key value of VR DA, TM or DT: a single value or a range `a-b`, `-b`, `a-`.
+
+    A DT value may carry a `-ZZXX` offset, so the range dash is the one that splits the
+    text into two parseable halves.
+    """
+    text = text.strip()
+    if "-" not in text or (vr == "DT" and _DT.match(text)):
+        return parse_value(vr, text, local)
+    for i, ch in enumerate(text):
+        if ch != "-":
+            continue
+        low, high = text[:i], text[i + 1:]
+        try:
+            lo = parse_value(vr, low, local)[0] if low else datetime.min
+            hi = parse_value(vr, high, local)[1] if high else datetime.max
+        except DateValueError:
+            continue
+        if not low and not high:
+            break
+        if vr == "TM" and lo > hi:
+            raise DateValueError(f"the time range {text!r} crosses midnight, which DICOM does not allow")
+        return lo, hi
+    raise DateValueError(f"{text!r} is not a {vr} value or range")
+
+
+def combine(date_range: Interval | None, time_range: Interval | None) -> Interval:
+    """Combined date-time matching (PS3.4 C.2.2.2.5.1): a DA and a TM key as one DT range."""
+    lo_date = date_range[0].date() if date_range and date_range[0] != datetime.min else None
+    hi_date = date_range[1].date() if date_range and date_range[1] != datetime.max else None
+    lo_time = time_range[0].time() if time_range else time.min
+    hi_time = time_range[1].time() if time_range else time.max
+    lo = datetime.combine(lo_date, lo_time) if lo_date else datetime.min
+    hi = datetime.combine(hi_date, hi_time) if hi_date else datetime.max
+    return lo, hi
+
+
+def sortable(moment: datetime) -> str:
+    """Fixed-width text that sorts like the moment it names (what the store indexes)."""
+    if moment == datetime.min:
+        return "00000000000000.000000"
+    if moment == datetime.max:
+        return "99999999999999.999999"
+    return moment.strftime("%Y%m%d%H%M%S.%f")
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]

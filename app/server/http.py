@@ -1,0 +1,313 @@
+"""The HTTP front: UPS-RS (PS3.18 chapter 11) over the UPS service, as a Starlette app.
+
+Handlers are thin: they read the request, call the service in a worker thread, and map a
+UPSError to an HTTP status with a `Warning: 299` header that says what was wrong. Any
+other failure is logged and answered with a 500 that still says something useful — no
+client input should ever get there.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, quote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app.domain import tags as t
+from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse_datasets
+from app.domain.search import parse_search
+from app.domain.status import InvalidRequest, Status, UPSError
+
+from .service import UPSService, check_ae_title
+
+log = logging.getLogger(__name__)
+
+DICOM_JSON = "application/dicom+json"
+BASE_PATH = "/dicom-web"
+MAX_BODY = 4 * 1024 * 1024
+
+# PS3.18 Tables 11.x-1 for each status (standard.md §2 and §10 where they leave a choice).
+HTTP_STATUS: dict[Status, int] = {
+    Status.NO_SUCH_UPS: 404,
+    Status.UNKNOWN_RECEIVING_AE: 404,
+    Status.DUPLICATE_INSTANCE: 409,
+    Status.ALREADY_IN_PROGRESS: 409,
+    Status.FINAL_STATE_NOT_MET: 409,
+    Status.NOT_IN_PROGRESS: 409,
+    Status.MAY_NO_LONGER_BE_UPDATED: 409,
+    Status.ALREADY_COMPLETED_NO_CANCEL: 409,
+    Status.PERFORMER_UNREACHABLE: 409,
+    Status.PERFORMER_REFUSES_CANCEL: 409,
+    Status.ACTION_NOT_APPROPRIATE: 409,
+    Status.NO_EVENT_REPORTS: 403,
+}
+# Update (11.6.2): a final-state workitem "may no longer be updated" is a 400, not a 409.
+UPDATE_STATUS = {**HTTP_STATUS, Status.MAY_NO_LONGER_BE_UPDATED: 400}
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+def _header_text(text: str) -> str:
+    """Header-safe text: one line, printable ASCII (a Warning must never break the response)."""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in text.replace("\r", " ").replace("\n", " "))
+
+
+def service_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + BASE_PATH
+
+
+def warning(request: Request, text: str) -> str:
+    return f"299 {_header_text(service_base(request))}: {_header_text(text)}"
+
+
+def answer(request: Request, status: int, body: str | bytes | None = None, warnings: list[str] | tuple[str, ...] = (),
+           headers: dict[str, str] | None = None) -> Response:
+    response = Response(body, status_code=status, media_type=DICOM_JSON if body is not None else None, headers=headers)
+    for text in warnings:
+        response.headers.append("Warning", warning(request, text))
+    return response
+
+
+def refuse(request: Request, status: int, text: str) -> Response:
+    return answer(request, status, warnings=[text])
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise RequestTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_datasets(request: Request, *, optional: bool = False) -> list[JsonDataset]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await read_body(request)
+    if not body.strip():
+        if optional:
+            return []
+        raise InvalidRequest("The request has no payload; a DICOM JSON dataset is required.")
+    if content_type and content_type not in (DICOM_JSON, "application/json"):
+        raise UnsupportedMediaType(content_type)
+    try:
+        return parse_datasets(body)
+    except DicomJsonError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+class UnsupportedMediaType(Exception):
+    pass
+
+
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    return parse_qsl(request.url.query, keep_blank_values=True)
+
+
+def bare_uid(pairs: list[tuple[str, str]]) -> str | None:
+    """The `?{uid}` form of PS3.18 2024e: a query string that is just a UID."""
+    for name, value in pairs:
+        if value == "" and name and name[0].isdigit():
+            return name
+    return None
+
+
+def one_dataset(datasets: list[JsonDataset]) -> JsonDataset:
+    if len(datasets) != 1:
+        raise InvalidRequest(f"The payload must hold exactly one dataset, not {len(datasets)}.")
+    return datasets[0]
+
+
+Handler = Callable[[Request, UPSService], Awaitable[Response]]
+
+
+def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler so that every refusal becomes a status and a Warning, never a traceback."""
+
+    async def run(request: Request) -> Response:
+        service: UPSService = request.app.state.service
+        try:
+            return await handler(request, service)
+        except UPSError as exc:
+            code = 410 if exc.gone else statuses.get(exc.status, 400)
+            return refuse(request, code, exc.message)
+        except RequestTooLarge:
+            return refuse(request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts.")
+        except UnsupportedMediaType as exc:
+            return refuse(request, 415, f"The media type {exc} is not supported; send application/dicom+json.")
+        except Exception:
+            log.exception("Unexpected failure answering %s %s", request.method, request.url.path)
+            return refuse(request, 500, "The server failed unexpectedly; the details are in its log.")
+
+    return run
+
+
+# -- transactions -------------------------------------------------------------------------------
+async def create(request: Request, service: UPSService) -> Response:
+    pairs = query_pairs(request)
+    params = dict(pairs)
+    uid = bare_uid(pairs) or params.get("workitem") or params.get("AffectedSOPInstanceUID")
+    dataset = one_dataset(await read_datasets(request))
+    created = await run_in_threadpool(service.create, dataset, uid)
+    location = f"{service_base(request)}/workitems/{created.uid}"
+    warnings = [created.status.text] if created.status is not Status.SUCCESS else []
+    return answer(request, 201, warnings=warnings, headers={"Location": location, "Content-Location": location})
+
+
+async def retrieve(request: Request, service: UPSService) -> Response:
+    text = await run_in_threadpool(service.retrieve, request.path_params["uid"])
+    return answer(request, 200, "[" + text + "]")
+
+
+async def update(request: Request, service: UPSService) -> Response:
+    pairs = query_pairs(request)
+    transaction = bare_uid(pairs) or dict(pairs).get("transaction") or dict(pairs).get("Transaction-uid")
+    changes = one_dataset(await read_datasets(request))
+    status = await run_in_threadpool(service.update, request.path_params["uid"], transaction, changes)
+    return answer(request, 200, warnings=[status.text] if status.is_warning else [])
+
+
+async def change_state(request: Request, service: UPSService) -> Response:
+    dataset = one_dataset(await read_datasets(request))
+    requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
+    status = await run_in_threadpool(
+        service.change_state,
+        request.path_params["uid"],
+        first_value(dataset, t.PROCEDURE_STEP_STATE),
+        first_value(dataset, t.TRANSACTION_UID),
+        requester,
+    )
+    return answer(request, 200, warnings=[status.text] if status.is_warning else [])
+
+
+async def cancel_request(request: Request, service: UPSService) -> Response:
+    datasets = await read_datasets(request, optional=True)
+    payload = one_dataset(datasets) if datasets else {}
+    requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
+    status = await run_in_threadpool(service.request_cancellation, request.path_params["uid"], requester, payload)
+    return answer(request, 202, warnings=[status.text] if status.is_warning else [])
+
+
+async def search(request: Request, service: UPSService) -> Response:
+    search_request = parse_search(query_pairs(request), service.local)
+    result = await run_in_threadpool(service.search, search_request)
+    warnings = list(result.warnings)
+    if result.remaining:
+        warnings.append(f"There are {result.remaining} additional results that can be requested")
+    if not result.items:
+        return answer(request, 204, warnings=warnings)
+    return answer(request, 200, "[" + ",".join(result.items) + "]", warnings)
+
+
+def notification_url(request: Request, aet: str) -> str:
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return f"{scheme}://{request.url.netloc}{BASE_PATH}/ws/subscribers/{quote(aet)}"
+
+
+async def subscribe(request: Request, service: UPSService) -> Response:
+    aet = check_ae_title(request.path_params["aet"])
+    target = request.path_params["uid"]
+    pairs = query_pairs(request)
+    params = dict(pairs)
+    lock = params.get("deletionlock", "false").lower() == "true"
+    filter_text = params.get("filter")
+    if target == t.FILTERED_SUBSCRIPTION_UID and filter_text is None:
+        # PS3.18 2017d: the filter came as plain matching parameters
+        legacy = [(n, v) for n, v in pairs if n not in ("deletionlock",)]
+        filter_text = ",".join(f"{n}={v}" for n, v in legacy) or None
+    status = await run_in_threadpool(service.subscribe, aet, target, lock, filter_text)
+    url = notification_url(request, aet)
+    return answer(request, 201, warnings=[status.text] if status.is_warning else [],
+                  headers={"Content-Location": url, "Location": url})
+
+
+async def unsubscribe(request: Request, service: UPSService) -> Response:
+    aet = check_ae_title(request.path_params["aet"])
+    await run_in_threadpool(service.unsubscribe, aet, request.path_params["uid"])
+    return answer(request, 200)
+
+
+async def suspend(request: Request, service: UPSService) -> Response:
+    aet = check_ae_title(request.path_params["aet"])
+    await run_in_threadpool(service.suspend, aet, request.path_params["uid"])
+    return answer(request, 200)
+
+
+async def notifications(websocket: WebSocket) -> None:
+    """Open Notification Connection (PS3.18 8.10.4): one text frame per event report."""
+    service: UPSService = websocket.app.state.service
+    await websocket.accept()
+    channel = service.hub.connect(websocket.path_params["aet"])
+    listen = asyncio.ensure_future(_drain_client(websocket))
+    unsent: str | None = None
+    try:
+        while True:
+            getter = asyncio.ensure_future(channel.next())
+            done, _ = await asyncio.wait({getter, listen}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            unsent = getter.result()
+            await websocket.send_text(unsent)
+            unsent = None
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        listen.cancel()
+        channel.close([unsent] if unsent is not None else [])
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Clients send nothing meaningful; read until they close so a close is noticed at once."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+async def root(request: Request) -> Response:
+    return Response(
+        f"Worklist Console UPS-RS origin server. Service base: {service_base(request)}\n",
+        media_type="text/plain",
+    )
+
+
+def routes() -> list:
+    w = BASE_PATH + "/workitems"
+    return [
+        Route("/", root, methods=["GET"]),
+        Route(BASE_PATH, root, methods=["GET"]),
+        Route(w, endpoint(search), methods=["GET"]),
+        Route(w, endpoint(create), methods=["POST"]),
+        Route(w + "/{uid}", endpoint(retrieve), methods=["GET"]),
+        Route(w + "/{uid}", endpoint(update, UPDATE_STATUS), methods=["POST"]),
+        Route(w + "/{uid}/state", endpoint(change_state), methods=["PUT"]),
+        Route(w + "/{uid}/state/{aet}", endpoint(change_state), methods=["PUT"]),
+        Route(w + "/{uid}/cancelrequest", endpoint(cancel_request), methods=["POST"]),
+        Route(w + "/{uid}/cancelrequest/{aet}", endpoint(cancel_request), methods=["POST"]),
+        Route(w + "/{uid}/subscribers/{aet}", endpoint(subscribe), methods=["POST"]),
+        Route(w + "/{uid}/subscribers/{aet}", endpoint(unsubscribe), methods=["DELETE"]),
+        Route(w + "/{uid}/subscribers/{aet}/suspend", endpoint(suspend), methods=["POST"]),
+        WebSocketRoute(BASE_PATH + "/ws/subscribers/{aet}", notifications),
+    ]
+
+
+def create_app(service: UPSService, lifespan=None) -> Starlette:
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    app.state.service = service
+    return app

@@ -1,0 +1,95 @@
+"""Fan-out of event reports to the subscribers' WebSocket channels.
+
+The UPS service publishes from whatever thread it runs on; each open channel reads from
+an asyncio queue on its own loop. An AE with no open channel gets its events kept in a
+bounded backlog (oldest dropped first) and delivered, in order, when it connects — so a
+console that is reconnecting misses nothing. Events a channel had not yet sent when it
+closed go back to the front of the backlog.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from app.domain.dicomjson import JsonDataset
+
+log = logging.getLogger(__name__)
+
+
+class Channel:
+    """One open notification connection of a subscriber AE."""
+
+    def __init__(self, hub: "EventHub", aet: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub = hub
+        self.aet = aet
+        self.loop = loop
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def next(self) -> str:
+        return await self.queue.get()
+
+    def close(self, unsent: Iterable[str] = ()) -> None:
+        self.hub._disconnect(self, list(unsent))
+
+
+class EventHub:
+    def __init__(self, backlog_size: int = 1000) -> None:
+        self.backlog_size = backlog_size
+        self._lock = threading.Lock()
+        self._backlog: dict[str, deque[str]] = {}
+        self._channels: dict[str, list[Channel]] = {}
+        self._message_ids = itertools.count(1)
+
+    def next_message_id(self) -> int:
+        return next(self._message_ids)
+
+    def publish(self, aets: Iterable[str], message: JsonDataset) -> None:
+        """Send `message` to every AE in `aets` now, or keep it for when it connects."""
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        with self._lock:
+            for aet in aets:
+                channels = self._channels.get(aet)
+                if channels:
+                    for channel in channels:
+                        channel.loop.call_soon_threadsafe(channel.queue.put_nowait, text)
+                else:
+                    self._backlog.setdefault(aet, deque(maxlen=self.backlog_size)).append(text)
+
+    def connect(self, aet: str) -> Channel:
+        """Open a channel for `aet` on the running loop; the backlog is delivered first."""
+        channel = Channel(self, aet, asyncio.get_running_loop())
+        with self._lock:
+            for text in self._backlog.pop(aet, ()):
+                channel.queue.put_nowait(text)
+            self._channels.setdefault(aet, []).append(channel)
+        return channel
+
+    def _disconnect(self, channel: Channel, unsent: list[str]) -> None:
+        with self._lock:
+            channels = self._channels.get(channel.aet, [])
+            if channel in channels:
+                channels.remove(channel)
+            if not channels:
+                self._channels.pop(channel.aet, None)
+            while not channel.queue.empty():
+                unsent.append(channel.queue.get_nowait())
+            if unsent and channel.aet not in self._channels:
+                backlog = self._backlog.setdefault(channel.aet, deque(maxlen=self.backlog_size))
+                backlog.extendleft(reversed(unsent[-self.backlog_size :]))
+
+    def forget(self, aet: str) -> None:
+        with self._lock:
+            self._backlog.pop(aet, None)
+
+    def connected(self) -> set[str]:
+        with self._lock:
+            return set(self._channels)
+
+    def pending(self, aet: str) -> int:
+        with self._lock:
+            return len(self._backlog.get(aet, ()))

@@ -1,0 +1,165 @@
+"""The embedded server assembled and run: store, service, HTTP front, housekeeping.
+
+`UPSServer` binds its socket itself (so port 0 yields a free port that is known before
+serving starts), then runs uvicorn either on the caller's loop (`serve`, for the command
+line) or on a thread of its own with its own loop (`start`/`stop`, for the demo mode and
+tests) — a busy UI must never slow the server.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .http import BASE_PATH, create_app
+from .notifications import EventHub
+from .service import UPSService
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("worklist-console", appauthor=False) / "worklist.db"
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    db_path: str | None = None
+    ae_title: str = "WORKLIST"
+    seed: str = "none"
+    seed_value: int = 1
+    keep_final_seconds: float = 86400.0
+    purge_interval: float = 60.0
+    event_backlog: int = 1000
+
+
+class _Uvicorn(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, service: UPSService) -> None:
+        super().__init__(config)
+        self.service = service
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Event 4 GOING DOWN must reach open channels before uvicorn closes them.
+        try:
+            self.service.announce("GOING DOWN")
+            await asyncio.sleep(0.2)
+        except Exception:
+            log.exception("Could not announce GOING DOWN")
+        await super().shutdown(sockets)
+
+
+class UPSServer:
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        local = datetime.now().astimezone().tzinfo or timezone.utc
+        db_path = self.config.db_path or str(default_db_path())
+        self.store = Store(db_path, local)
+        self.hub = EventHub(self.config.event_backlog)
+        self.service = UPSService(
+            self.store, self.hub, ae_title=self.config.ae_title, keep_final_seconds=self.config.keep_final_seconds
+        )
+        if self.config.seed == "demo":
+            from .demo import seed_demo_day
+
+            created = seed_demo_day(self.service, seed=self.config.seed_value)
+            log.info("Seeded %d demo workitems", created)
+        self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
+        self.socket = socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((self.config.host, self.config.http_port))
+        self.port: int = self.socket.getsockname()[1]
+        self._uvicorn = _Uvicorn(
+            uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio"
+                           if _has_sansio() else "websockets"),
+            self.service,
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{BASE_PATH}"
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.service.announce("RESTARTED")
+        task = asyncio.create_task(self._housekeeping())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.service.purge)
+            except Exception:
+                log.exception("Housekeeping failed; trying again later")
+            await asyncio.sleep(self.config.purge_interval)
+
+    @property
+    def started(self) -> bool:
+        return self._uvicorn.started
+
+    async def serve(self) -> None:
+        """Serve on the running loop until told to exit (Ctrl-C, SIGTERM, or `stop`)."""
+        try:
+            await self._uvicorn.serve(sockets=[self.socket])
+        finally:
+            self.store.close()
+
+    def start(self, timeout: float = 15.0) -> "UPSServer":
+        """Serve on a thread with its own event loop; returns once the server accepts."""
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.run(self.serve())
+            ready.set()
+
+        self._thread = threading.Thread(target=run, name="ups-server", daemon=True)
+        self._thread.start()
+        for _ in range(int(timeout / 0.01)):
+            if self._uvicorn.started or ready.is_set():
+                break
+            ready.wait(0.01)
+        if not self._uvicorn.started:
+            raise RuntimeError("The embedded UPS server did not start")
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> "UPSServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _has_sansio() -> bool:
+    try:
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
+    except ImportError:
+        return False
+    return True

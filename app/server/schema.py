@@ -1,0 +1,161 @@
+"""The SQLite schema of the UPS store, and how a workitem becomes its indexed columns.
+
+Every matching key of PS3.4 Table CC.2.5-3 that a user agent filters on has an indexed
+column (top-level attributes) or rows in `item_key` (attributes inside the sequences
+that are matched by sequence matching), in the normalized form the query compiler
+compares against: person names upper-cased, dates and times as sortable text.
+"""
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any, Iterator
+
+from app.domain import tags as t
+from app.domain.dates import DateValueError, parse_value, sortable
+from app.domain.dicomjson import JsonDataset
+from app.domain.query import DATE_VRS, normalize_text
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS workitem (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    transaction_uid TEXT,
+    performer_ae TEXT,
+    final_at REAL,
+    sop_class_uid TEXT,
+    priority TEXT,
+    input_readiness TEXT,
+    label TEXT,
+    worklist_label TEXT,
+    pn_alphabetic TEXT,
+    pn_ideographic TEXT,
+    pn_phonetic TEXT,
+    patient_id TEXT,
+    issuer_of_patient_id TEXT,
+    birth_date TEXT,
+    sex TEXT,
+    admission_id TEXT,
+    study_uid TEXT,
+    start_dt TEXT,
+    expected_completion_dt TEXT,
+    modification_dt TEXT,
+    dataset TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workitem_start ON workitem (start_dt);
+CREATE INDEX IF NOT EXISTS workitem_state_start ON workitem (state, start_dt);
+CREATE INDEX IF NOT EXISTS workitem_patient_id ON workitem (patient_id);
+CREATE INDEX IF NOT EXISTS workitem_pn ON workitem (pn_alphabetic);
+CREATE INDEX IF NOT EXISTS workitem_final ON workitem (final_at) WHERE final_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS item_key (
+    wid INTEGER NOT NULL REFERENCES workitem (id) ON DELETE CASCADE,
+    seq TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS item_key_lookup ON item_key (seq, path, value, wid);
+CREATE INDEX IF NOT EXISTS item_key_owner ON item_key (wid, seq, path, value);
+CREATE TABLE IF NOT EXISTS deleted (uid TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS subscription (
+    aet TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('item', 'global', 'filtered', 'excluded')),
+    deletion_lock INTEGER NOT NULL DEFAULT 0,
+    filter TEXT,
+    suspended_after INTEGER,
+    PRIMARY KEY (aet, target)
+);
+CREATE INDEX IF NOT EXISTS subscription_target ON subscription (target);
+"""
+
+# Top-level attributes with a column of their own: tag -> (column, VR).
+COLUMNS: dict[str, tuple[str, str]] = {
+    t.SOP_CLASS_UID: ("sop_class_uid", "UI"),
+    t.SOP_INSTANCE_UID: ("uid", "UI"),
+    t.PROCEDURE_STEP_STATE: ("state", "CS"),
+    t.PRIORITY: ("priority", "CS"),
+    t.INPUT_READINESS_STATE: ("input_readiness", "CS"),
+    t.PROCEDURE_STEP_LABEL: ("label", "LO"),
+    t.WORKLIST_LABEL: ("worklist_label", "LO"),
+    t.PATIENT_ID: ("patient_id", "LO"),
+    t.ISSUER_OF_PATIENT_ID: ("issuer_of_patient_id", "LO"),
+    t.BIRTH_DATE: ("birth_date", "DA"),
+    t.SEX: ("sex", "CS"),
+    t.ADMISSION_ID: ("admission_id", "LO"),
+    t.STUDY_INSTANCE_UID: ("study_uid", "UI"),
+    t.SPS_START_DATETIME: ("start_dt", "DT"),
+    t.EXPECTED_COMPLETION_DATETIME: ("expected_completion_dt", "DT"),
+    t.SPS_MODIFICATION_DATETIME: ("modification_dt", "DT"),
+}
+PN_COLUMNS = ("pn_alphabetic", "pn_ideographic", "pn_phonetic")
+
+# Sequences matched by sequence matching, indexed item by item in `item_key`.
+INDEXED_SEQUENCES = frozenset(
+    {
+        t.STATION_NAME_CODE_SEQ,
+        t.STATION_CLASS_CODE_SEQ,
+        t.STATION_LOCATION_CODE_SEQ,
+        t.HUMAN_PERFORMERS_SEQ,
+        t.SCHEDULED_WORKITEM_CODE_SEQ,
+        t.REFERENCED_REQUEST_SEQ,
+        t.REPLACED_PROCEDURE_STEP_SEQ,
+        t.INPUT_INFORMATION_SEQ,
+        "00380014",  # Issuer of Admission ID Sequence
+    }
+)
+
+
+def stored_form(vr: str, value: Any, local: tzinfo) -> str | None:
+    """A value as the store compares it; None for an empty or unreadable value."""
+    if value is None or value == "":
+        return None
+    if vr in DATE_VRS:
+        try:
+            return sortable(parse_value(vr, str(value), local)[0])
+        except DateValueError:
+            return None
+    if vr == "PN" and isinstance(value, dict):
+        value = value.get("Alphabetic", "")
+    text = normalize_text(vr, str(value))
+    return text or None
+
+
+def _first(dataset: JsonDataset, tag: str) -> Any:
+    values = (dataset.get(tag) or {}).get("Value") or []
+    return values[0] if values else None
+
+
+def columns_of(dataset: JsonDataset, local: tzinfo) -> dict[str, str | None]:
+    row = {column: stored_form(vr, _first(dataset, tag), local) for tag, (column, vr) in COLUMNS.items()}
+    name = _first(dataset, t.PATIENT_NAME)
+    groups = name if isinstance(name, dict) else {"Alphabetic": name or ""}
+    for column, group in zip(PN_COLUMNS, ("Alphabetic", "Ideographic", "Phonetic")):
+        row[column] = stored_form("PN", groups.get(group) or "", local)
+    return row
+
+
+def item_keys_of(dataset: JsonDataset, local: tzinfo) -> Iterator[tuple[str, int, str, str]]:
+    """(sequence, item index, path inside the item, value) for every leaf of the indexed sequences."""
+    for seq in INDEXED_SEQUENCES:
+        for idx, item in enumerate((dataset.get(seq) or {}).get("Value") or []):
+            if isinstance(item, dict):
+                for path, value in _leaves(item, "", local):
+                    yield seq, idx, path, value
+
+
+def _leaves(item: JsonDataset, prefix: str, local: tzinfo) -> Iterator[tuple[str, str]]:
+    for tag, element in item.items():
+        vr = element.get("vr", "")
+        for value in element.get("Value") or []:
+            if vr == "SQ":
+                if isinstance(value, dict):
+                    yield from _leaves(value, f"{prefix}{tag}.", local)
+                continue
+            stored = stored_form(vr, value, local)
+            if stored is not None:
+                yield f"{prefix}{tag}", stored

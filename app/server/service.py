@@ -1,0 +1,343 @@
+"""The UPS service: every transaction of PS3.4 Annex CC over the store, with events.
+
+Written once, adapted by each front (HTTP here; DIMSE later). Methods are synchronous
+and thread-safe: each runs in one store transaction, and the events it causes are
+published after the transaction commits.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from pydicom.uid import generate_uid
+
+from app.domain import events as ev
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset, first_value
+from app.domain.query import Query
+from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
+from app.domain.search import SearchRequest, parse_filter
+from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
+from app.domain.status import InvalidRequest, Status, UPSError
+
+from .notifications import EventHub
+from .store import Row, Store, Subscription
+
+log = logging.getLogger(__name__)
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE: 16 chars, no backslash or control
+GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
+EventList = list[tuple[set[str], str, ev.EventType, JsonDataset]]
+
+
+@dataclass(frozen=True)
+class Created:
+    uid: str
+    status: Status = Status.SUCCESS
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[str]
+    remaining: int
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def check_uid(uid: str) -> str:
+    if not uid or len(uid) > 64 or not _UID.match(uid):
+        raise InvalidRequest(f"{uid!r} is not a valid UID.")
+    return uid
+
+
+def check_ae_title(aet: str) -> str:
+    if not _AE.match(aet) or not aet.strip():
+        raise InvalidRequest(f"{aet!r} is not a valid AE title (1 to 16 characters, no backslash).")
+    return aet.strip()
+
+
+class UPSService:
+    def __init__(
+        self,
+        store: Store,
+        hub: EventHub,
+        *,
+        ae_title: str = "WORKLIST",
+        keep_final_seconds: float = 86400.0,
+        remember_deleted_seconds: float = 30 * 86400.0,
+        max_results: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.ae_title = ae_title
+        self.keep_final_seconds = keep_final_seconds
+        self.remember_deleted_seconds = remember_deleted_seconds
+        self.max_results = max_results
+        self.clock = clock
+        self._filters: dict[str, Query] = {}
+
+    @property
+    def local(self) -> tzinfo:
+        return self.store.local
+
+    def _now_dt(self) -> str:
+        return datetime.fromtimestamp(self.clock(), self.local).strftime("%Y%m%d%H%M%S")
+
+    # -- create, retrieve, update ----------------------------------------------------------
+    def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
+        in_dataset = first_value(dataset, t.SOP_INSTANCE_UID)
+        if uid and in_dataset and uid != in_dataset:
+            raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
+        uid = check_uid(str(uid or in_dataset or generate_uid()))
+        prepared = prepare_create(dataset, uid, self._now_dt())
+        events: EventList = []
+        with self.store.write() as db:
+            if self.store.get(db, uid) is not None or self.store.was_deleted(db, uid):
+                raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
+            wid = self.store.insert(db, prepared.dataset)
+            row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
+            aets = self._recipients(db, row)
+            events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+            assignment = ev.assigned(row.dataset)
+            if assignment:
+                events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        self._publish(events)
+        return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
+
+    def retrieve(self, uid: str) -> str:
+        """The workitem as DICOM JSON text; never with its Transaction UID (kept apart)."""
+        with self.store.read() as db:
+            text = self.store.dataset_text(db, uid)
+            if text is None:
+                self._missing(db, uid)
+        return text  # type: ignore[return-value]
+
+    def get(self, uid: str) -> Row:
+        with self.store.read() as db:
+            row = self.store.get(db, uid)
+            if row is None:
+                self._missing(db, uid)
+        return row  # type: ignore[return-value]
+
+    def _missing(self, db, uid: str) -> None:
+        if self.store.was_deleted(db, uid):
+            raise UPSError(Status.NO_SUCH_UPS, f"Workitem {uid} was deleted.", gone=True)
+        raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid}.")
+
+    def _load(self, db, uid: str) -> Row:
+        row = self.store.get(db, uid)
+        if row is None:
+            self._missing(db, uid)
+        return row  # type: ignore[return-value]
+
+    def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
+        transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)
+        changes = check_set(changes)
+        events: EventList = []
+        with self.store.write() as db:
+            row = self._load(db, uid)
+            check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
+            before = row.dataset
+            row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self._now_dt()]}}
+            self.store.save(db, row)
+            aets = self._recipients(db, row, before)
+            if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
+                events.append((aets, uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(row.dataset)))
+            if first_value(before, t.INPUT_READINESS_STATE) != first_value(row.dataset, t.INPUT_READINESS_STATE):
+                events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+            if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(row.dataset):
+                assignment = ev.assigned(row.dataset)
+                if assignment:
+                    events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        self._publish(events)
+        return Status.SUCCESS
+
+    # -- state ---------------------------------------------------------------------------------
+    def change_state(
+        self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
+    ) -> Status:
+        target = parse_state(requested)
+        events: EventList = []
+        with self.store.write() as db:
+            row = self._load(db, uid)
+            transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
+            if transition.new_state is None:
+                return transition.status
+            dataset = dict(row.dataset)
+            if transition.new_state is State.COMPLETED:
+                missing = missing_for_completion(dataset)
+                if missing:
+                    raise UPSError(
+                        Status.FINAL_STATE_NOT_MET,
+                        "The submitted request is inconsistent with the state of the UPS Instance: "
+                        f"to be COMPLETED it needs {', '.join(missing)}.",
+                    )
+            if transition.new_state is State.CANCELED:
+                dataset = complete_cancellation(dataset, self._now_dt())
+            dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [transition.new_state.value]}
+            row.dataset = dataset
+            self.store.save(
+                db,
+                row,
+                transaction_uid=transaction_uid if transition.new_state is State.IN_PROGRESS else None,
+                performer_ae=requester_ae if transition.new_state is State.IN_PROGRESS else None,
+                final_at=self.clock() if transition.new_state.is_final else None,
+            )
+            events.append((self._recipients(db, row), uid, ev.EventType.STATE_REPORT, ev.state_report(dataset)))
+        self._publish(events)
+        return Status.SUCCESS
+
+    def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
+        events: EventList = []
+        with self.store.write() as db:
+            row = self._load(db, uid)
+            outcome = request_cancellation(State(row.state))
+            if outcome.status is not Status.SUCCESS:
+                return outcome.status
+            aets = self._recipients(db, row)
+            requester = requester_ae or "UNKNOWN"
+            if outcome.cancel_now:
+                # PS3.4 CC.2.2.3: the SCP cancels a SCHEDULED item itself, reporting it as it would
+                # a performer's IN PROGRESS then CANCELED.
+                dataset = complete_cancellation(row.dataset, self._now_dt(), reason=request)
+                dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [State.CANCELED.value]}
+                row.dataset = dataset
+                self.store.save(db, row, final_at=self.clock())
+                events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(dataset, State.IN_PROGRESS.value)))
+                events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(dataset)))
+            events.append((aets, uid, ev.EventType.CANCEL_REQUESTED, ev.cancel_requested(requester, request)))
+        self._publish(events)
+        return Status.SUCCESS
+
+    # -- search ------------------------------------------------------------------------------
+    def search(self, request: SearchRequest) -> SearchResult:
+        limit = self.max_results if request.limit is None else min(request.limit, self.max_results)
+        with self.store.read() as db:
+            items, remaining = self.store.search(db, request.query, request.offset, limit)
+        return SearchResult(items, remaining, request.warnings)
+
+    # -- subscriptions ------------------------------------------------------------------------
+    def subscribe(self, aet: str, target: str, deletion_lock: bool = False, filter_text: str | None = None) -> Status:
+        aet = check_ae_title(aet)
+        events: EventList = []
+        with self.store.write() as db:
+            if target == t.GLOBAL_SUBSCRIPTION_UID:
+                self.store.put_subscription(db, Subscription(aet, target, "global", deletion_lock, None, None))
+                if deletion_lock:  # Table CC.2.3-2: a report for every existing item
+                    events += [({aet}, r.uid, ev.EventType.STATE_REPORT, ev.state_report(r.dataset)) for r in self.store.all_rows(db)]
+            elif target == t.FILTERED_SUBSCRIPTION_UID:
+                if not filter_text:
+                    raise InvalidRequest("A Filtered Global Subscription needs a filter (filter=attribute=value).")
+                query = self._filter(filter_text)
+                self.store.put_subscription(db, Subscription(aet, target, "filtered", deletion_lock, filter_text, None))
+                if deletion_lock:
+                    events += [
+                        ({aet}, r.uid, ev.EventType.STATE_REPORT, ev.state_report(r.dataset))
+                        for r in self.store.all_rows(db)
+                        if query.matches(r.dataset, self.local)
+                    ]
+            else:
+                row = self._load(db, target)
+                self.store.put_subscription(db, Subscription(aet, target, "item", deletion_lock, None, None))
+                events.append(({aet}, row.uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+        self._publish(events)
+        return Status.SUCCESS
+
+    def unsubscribe(self, aet: str, target: str) -> None:
+        with self.store.write() as db:
+            if target == t.GLOBAL_SUBSCRIPTION_UID:
+                # CC.2.3.2: a global unsubscribe ends every subscription of the AE
+                if not self.store.drop_subscriptions(db, aet):
+                    raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no subscriptions.")
+                self.hub.forget(aet)
+                return
+            if target == t.FILTERED_SUBSCRIPTION_UID:
+                if not self.store.drop_subscriptions(db, aet, target):
+                    raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no filtered subscription.")
+                return
+            row = self.store.get(db, target)
+            dropped = self.store.drop_subscriptions(db, aet, target)
+            covered = row is not None and aet in self._recipients(db, row)
+            if covered:
+                self.store.put_subscription(db, Subscription(aet, target, "excluded", False, None, None))
+            elif not dropped:
+                raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} is not subscribed to Workitem {target}.")
+
+    def suspend(self, aet: str, target: str) -> None:
+        if target not in GLOBAL_TARGETS:
+            raise InvalidRequest("Only a global or filtered global subscription can be suspended.")
+        with self.store.write() as db:
+            subs = [s for s in self.store.subscriptions(db, aet) if s.target == target]
+            if not subs:
+                raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no such global subscription.")
+            sub = subs[0]
+            if sub.suspended_after is None:
+                self.store.put_subscription(
+                    db, Subscription(aet, target, sub.kind, sub.deletion_lock, sub.filter, self.store.max_id(db))
+                )
+
+    def _filter(self, text: str) -> Query:
+        query = self._filters.get(text)
+        if query is None:
+            query = self._filters[text] = parse_filter(text, self.local)
+        return query
+
+    def _covering(self, db, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
+        """The subscriptions that cover a workitem (a filter counts if it matched before or after)."""
+        subs = self.store.subscriptions_for(db, row.uid)
+        excluded = {s.aet for s in subs if s.kind == "excluded" and s.target == row.uid}
+        out = []
+        for s in subs:
+            if s.kind == "item" and s.target == row.uid:
+                out.append(s)
+            elif s.aet in excluded or s.kind not in ("global", "filtered"):
+                continue
+            elif s.suspended_after is not None and row.id > s.suspended_after:
+                continue
+            elif s.kind == "global":
+                out.append(s)
+            elif s.filter:
+                query = self._filter(s.filter)
+                if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
+                    out.append(s)
+        return out
+
+    def _recipients(self, db, row: Row, before: JsonDataset | None = None) -> set[str]:
+        return {s.aet for s in self._covering(db, row, before)}
+
+    def _publish(self, events: EventList) -> None:
+        for aets, uid, event_type, attrs in events:
+            if aets:
+                self.hub.publish(aets, ev.message(uid, event_type, self.hub.next_message_id(), attrs))
+
+    # -- SCP status and housekeeping -----------------------------------------------------------
+    def announce(self, status: str) -> None:
+        """Event 4 to every subscriber (RESTARTED) or to those listening now (GOING DOWN)."""
+        with self.store.read() as db:
+            aets = {s.aet for s in self.store.subscriptions(db) if s.kind != "excluded"}
+        if status != "RESTARTED":
+            aets &= self.hub.connected()
+        if aets:
+            self.hub.publish(aets, ev.message(t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE,
+                                              self.hub.next_message_id(), ev.scp_status(status)))
+
+    def purge(self) -> list[str]:
+        """Delete final workitems older than the keep delay that no deletion lock holds."""
+        now = self.clock()
+        deleted = []
+        with self.store.write() as db:
+            cutoff = now - self.keep_final_seconds
+            for row in list(self.store.all_rows(db, "final_at IS NOT NULL AND final_at <= ?", (cutoff,))):
+                if any(s.deletion_lock for s in self._covering(db, row)):
+                    continue
+                self.store.delete(db, row, now)
+                deleted.append(row.uid)
+            self.store.forget_deleted(db, now - self.remember_deleted_seconds)
+        if deleted:
+            log.info("Housekeeping deleted %d final workitems", len(deleted))
+        return deleted

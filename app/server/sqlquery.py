@@ -1,0 +1,120 @@
+"""A domain Query compiled to SQL over the store's indexed columns.
+
+Keys the indexes can answer exactly become WHERE terms. The rest (attributes without a
+column, combined date-time pairs, sequences nested in sequences) become a residual Query
+that the store applies in Python to the rows the SQL lets through — so results are always
+exactly what `Query.matches` says, and the common worklist queries never leave SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from app.domain.dates import sortable
+from app.domain.query import Key, KeyMatch, MatchKind, Query, SequenceMatch, glob_pattern
+
+from .schema import COLUMNS, INDEXED_SEQUENCES, PN_COLUMNS
+from app.domain import tags as t
+
+
+@dataclass
+class CompiledQuery:
+    where: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+    residual: list[Key] = field(default_factory=list)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.where) if self.where else "1"
+
+    @property
+    def residual_query(self) -> Query | None:
+        return Query(tuple(self.residual)) if self.residual else None
+
+
+def _condition(column: str, key: KeyMatch) -> tuple[str, list[object]] | None:
+    """An SQL test of `column` for one key, or None when SQL cannot decide it exactly."""
+    if key.kind is MatchKind.SINGLE:
+        return f"{column} = ?", [key.value]
+    if key.kind is MatchKind.UID_LIST:
+        uids = sorted(key.uids)
+        return f"{column} IN ({','.join('?' * len(uids))})", list(uids)
+    if key.kind is MatchKind.WILDCARD:
+        return f"{column} GLOB ?", [glob_pattern(key.value)]
+    if key.kind is MatchKind.RANGE and key.interval is not None:
+        return f"{column} BETWEEN ? AND ?", [sortable(key.interval[0]), sortable(key.interval[1])]
+    return None
+
+
+def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
+    out = CompiledQuery()
+    for key in query.matching_keys:
+        if isinstance(key, KeyMatch) and key.tag == t.PATIENT_NAME:
+            terms = [_condition(f"w.{c}", key) for c in PN_COLUMNS]
+            out.where.append("(" + " OR ".join(term for term, _ in terms) + ")")  # type: ignore[misc]
+            for _, params in terms:  # type: ignore[misc]
+                out.params.extend(params)
+            continue
+        if isinstance(key, KeyMatch) and key.tag in COLUMNS and COLUMNS[key.tag][1] == key.vr:
+            cond = _condition(f"w.{COLUMNS[key.tag][0]}", key)
+            if cond:
+                out.where.append(cond[0])
+                out.params.extend(cond[1])
+                continue
+        if isinstance(key, SequenceMatch) and key.tag in INDEXED_SEQUENCES:
+            compiled = _sequence(key)
+            if compiled:
+                out.where.append(compiled[0])
+                out.params.extend(compiled[1])
+                if compiled[2]:
+                    out.residual.append(key)  # SQL narrowed it; Python decides the nested items
+                continue
+        out.residual.append(key)
+    return out
+
+
+def _sequence(key: SequenceMatch) -> tuple[str, list[object], bool] | None:
+    """EXISTS terms requiring every leaf key to match within one item of the sequence.
+
+    Returns (sql, params, inexact): inexact when a nested sequence holds several keys,
+    whose same-item rule inside the nested item SQL does not check.
+    """
+    leaves: list[tuple[str, KeyMatch]] = []
+    inexact = False
+
+    def collect(keys: tuple[Key, ...], prefix: str) -> bool:
+        nonlocal inexact
+        for sub in keys:
+            if isinstance(sub, KeyMatch):
+                if sub.kind is MatchKind.UNIVERSAL:
+                    continue
+                if sub.vr == "PN":
+                    inexact = True  # the index holds only the alphabetic group
+                leaves.append((prefix + sub.tag, sub))
+            elif isinstance(sub, SequenceMatch):
+                if sub.is_universal:
+                    continue
+                if len(sub.keys) > 1 or prefix:
+                    inexact = True
+                if not collect(sub.keys, f"{prefix}{sub.tag}."):
+                    return False
+            else:
+                return False  # combined date-time inside a sequence: Python only
+        return True
+
+    if not collect(key.keys, "") or not leaves:
+        return None
+    terms: list[str] = []
+    params: list[object] = []
+    for n, (path, leaf) in enumerate(leaves):
+        cond = _condition(f"k{n}.value", leaf)
+        if cond is None:
+            return None
+        owner = "k0.wid = w.id AND k0.seq = ?" if n == 0 else f"k{n}.wid = k0.wid AND k{n}.seq = k0.seq AND k{n}.idx = k0.idx"
+        terms.append(f"SELECT 1 FROM item_key k{n} WHERE {owner} AND k{n}.path = ? AND {cond[0]}")
+        params.extend(([key.tag] if n == 0 else []) + [path] + cond[1])
+    # nest: EXISTS (first ... AND EXISTS (second ... AND EXISTS (...)))
+    sql = ""
+    for term in reversed(terms):
+        sql = f"EXISTS ({term}{' AND ' + sql if sql else ''})"
+    return sql, params, inexact

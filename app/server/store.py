@@ -1,0 +1,231 @@
+"""The UPS store: one SQLite file in WAL mode, one connection per thread.
+
+A workitem is kept as its full DICOM JSON (`dataset`), the same without the performed
+procedure data (`summary`, what Search returns), and indexed columns. Writers take the
+database lock up front (BEGIN IMMEDIATE), so a read-check-write such as a claim is one
+atomic step across threads and processes: of two simultaneous claims exactly one sees
+SCHEDULED.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset
+from app.domain.query import Query
+
+from .schema import DDL, SCHEMA_VERSION, columns_of, item_keys_of
+from .sqlquery import compile_query
+
+
+@dataclass
+class Row:
+    id: int
+    uid: str
+    state: str
+    transaction_uid: str | None
+    performer_ae: str | None
+    final_at: float | None
+    dataset: JsonDataset
+
+
+@dataclass(frozen=True)
+class Subscription:
+    aet: str
+    target: str
+    kind: str  # item | global | filtered | excluded
+    deletion_lock: bool
+    filter: str | None
+    suspended_after: int | None
+
+
+_ROW = "id, uid, state, transaction_uid, performer_ae, final_at, dataset"
+
+
+def _row(r: tuple) -> Row:
+    return Row(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+
+
+class Store:
+    def __init__(self, path: str | Path, local: tzinfo) -> None:
+        self.path = str(path)
+        self.local = local
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = self._connection()
+        db.executescript(DDL)  # executescript commits on its own; it runs outside write()
+        with self.write() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    # -- connections and transactions -------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- workitems ---------------------------------------------------------------------
+    def get(self, db: sqlite3.Connection, uid: str) -> Row | None:
+        r = db.execute(f"SELECT {_ROW} FROM workitem WHERE uid = ?", (uid,)).fetchone()
+        return _row(r) if r else None
+
+    def was_deleted(self, db: sqlite3.Connection, uid: str) -> bool:
+        return db.execute("SELECT 1 FROM deleted WHERE uid = ?", (uid,)).fetchone() is not None
+
+    def dataset_text(self, db: sqlite3.Connection, uid: str) -> str | None:
+        r = db.execute("SELECT dataset FROM workitem WHERE uid = ?", (uid,)).fetchone()
+        return r[0] if r else None
+
+    def insert(self, db: sqlite3.Connection, dataset: JsonDataset) -> int:
+        row = columns_of(dataset, self.local)
+        row["dataset"], row["summary"] = _texts(dataset)
+        names = ", ".join(row)
+        cur = db.execute(f"INSERT INTO workitem ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        wid = int(cur.lastrowid or 0)
+        self._index_items(db, wid, dataset)
+        return wid
+
+    def save(
+        self,
+        db: sqlite3.Connection,
+        row: Row,
+        *,
+        transaction_uid: str | None = None,
+        performer_ae: str | None = None,
+        final_at: float | None = None,
+    ) -> None:
+        """Write back a changed workitem; the keyword fields are set only when given."""
+        cols = columns_of(row.dataset, self.local)
+        cols["dataset"], cols["summary"] = _texts(row.dataset)
+        if transaction_uid is not None:
+            cols["transaction_uid"] = transaction_uid
+        if performer_ae is not None:
+            cols["performer_ae"] = performer_ae
+        if final_at is not None:
+            cols["final_at"] = final_at
+        assignments = ", ".join(f"{c} = ?" for c in cols)
+        db.execute(f"UPDATE workitem SET {assignments} WHERE id = ?", (*cols.values(), row.id))
+        db.execute("DELETE FROM item_key WHERE wid = ?", (row.id,))
+        self._index_items(db, row.id, row.dataset)
+
+    def _index_items(self, db: sqlite3.Connection, wid: int, dataset: JsonDataset) -> None:
+        db.executemany(
+            "INSERT INTO item_key (wid, seq, idx, path, value) VALUES (?, ?, ?, ?, ?)",
+            ((wid, *key) for key in item_keys_of(dataset, self.local)),
+        )
+
+    def search(self, db: sqlite3.Connection, query: Query, offset: int, limit: int) -> tuple[list[str], int]:
+        """Summaries of the matches, in scheduled order, and how many matches follow the page."""
+        compiled = compile_query(query, self.local)
+        order = "ORDER BY w.start_dt, w.id"
+        if compiled.residual_query is None:
+            total = db.execute(f"SELECT count(*) FROM workitem w WHERE {compiled.sql}", compiled.params).fetchone()[0]
+            rows = db.execute(
+                f"SELECT w.summary FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
+                (*compiled.params, limit, offset),
+            ).fetchall()
+            return [r[0] for r in rows], max(0, total - offset - len(rows))
+        residual = compiled.residual_query
+        matched = [
+            summary
+            for dataset, summary in db.execute(
+                f"SELECT w.dataset, w.summary FROM workitem w WHERE {compiled.sql} {order}", compiled.params
+            )
+            if residual.matches(json.loads(dataset), self.local)
+        ]
+        page = matched[offset : offset + limit]
+        return page, max(0, len(matched) - offset - len(page))
+
+    def all_rows(self, db: sqlite3.Connection, where: str = "1", params: tuple = ()) -> Iterator[Row]:
+        for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE {where} ORDER BY id", params):
+            yield _row(r)
+
+    def max_id(self, db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT coalesce(max(id), 0) FROM workitem").fetchone()[0])
+
+    def delete(self, db: sqlite3.Connection, row: Row, when: float) -> None:
+        db.execute("DELETE FROM item_key WHERE wid = ?", (row.id,))
+        db.execute("DELETE FROM workitem WHERE id = ?", (row.id,))
+        db.execute("DELETE FROM subscription WHERE target = ?", (row.uid,))
+        db.execute("INSERT OR REPLACE INTO deleted (uid, deleted_at) VALUES (?, ?)", (row.uid, when))
+
+    def forget_deleted(self, db: sqlite3.Connection, before: float) -> None:
+        db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
+        sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"
+        rows = db.execute(sql + (" WHERE aet = ?" if aet else ""), (aet,) if aet else ()).fetchall()
+        return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def subscriptions_for(self, db: sqlite3.Connection, uid: str) -> list[Subscription]:
+        """The rows that may concern one workitem: its own, and every global or filtered one."""
+        rows = db.execute(
+            "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription "
+            "WHERE target = ? OR kind IN ('global', 'filtered')",
+            (uid,),
+        ).fetchall()
+        return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def put_subscription(self, db: sqlite3.Connection, sub: Subscription) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO subscription VALUES (?, ?, ?, ?, ?, ?)",
+            (sub.aet, sub.target, sub.kind, int(sub.deletion_lock), sub.filter, sub.suspended_after),
+        )
+
+    def drop_subscriptions(self, db: sqlite3.Connection, aet: str, target: str | None = None) -> int:
+        if target is None:
+            return db.execute("DELETE FROM subscription WHERE aet = ?", (aet,)).rowcount
+        return db.execute("DELETE FROM subscription WHERE aet = ? AND target = ?", (aet, target)).rowcount
+
+
+def _texts(dataset: JsonDataset) -> tuple[str, str]:
+    full = json.dumps(dataset, ensure_ascii=False, separators=(",", ":"))
+    summary = {k: v for k, v in dataset.items() if k != t.PERFORMED_PROCEDURE_SEQ}
+    return full, json.dumps(summary, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""The Qt user interface — see issue [2/4]."""
