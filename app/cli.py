@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from app import __version__
@@ -55,6 +56,10 @@ def serve(args: argparse.Namespace) -> int:
             print("Press Ctrl-C to stop.", flush=True)
         await task
 
+    # uvicorn handles Ctrl-C/SIGTERM while it serves and re-raises the signal afterwards to
+    # the handlers it found; these make that a clean exit instead of a kill or a traceback.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     asyncio.run(run())
     print("Server stopped.", flush=True)
     return 0

@@ -55,8 +55,8 @@ class _Uvicorn(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Event 4 GOING DOWN must reach open channels before uvicorn closes them.
         try:
-            self.service.announce("GOING DOWN")
-            await asyncio.sleep(0.2)
+            if self.service.announce("GOING DOWN"):
+                await asyncio.sleep(0.2)
         except Exception:
             log.exception("Could not announce GOING DOWN")
         await super().shutdown(sockets)

@@ -316,8 +316,10 @@ class UPSService:
                 self.hub.publish(aets, ev.message(uid, event_type, self.hub.next_message_id(), attrs))
 
     # -- SCP status and housekeeping -----------------------------------------------------------
-    def announce(self, status: str) -> None:
-        """Event 4 to every subscriber (RESTARTED) or to those listening now (GOING DOWN)."""
+    def announce(self, status: str) -> int:
+        """Event 4 to every subscriber (RESTARTED) or to those listening now (GOING DOWN).
+
+        Returns how many AEs it was sent to."""
         with self.store.read() as db:
             aets = {s.aet for s in self.store.subscriptions(db) if s.kind != "excluded"}
         if status != "RESTARTED":
@@ -325,6 +327,7 @@ class UPSService:
         if aets:
             self.hub.publish(aets, ev.message(t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE,
                                               self.hub.next_message_id(), ev.scp_status(status)))
+        return len(aets)
 
     def purge(self) -> list[str]:
         """Delete final workitems older than the keep delay that no deletion lock holds."""

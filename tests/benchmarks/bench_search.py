@@ -1,0 +1,319 @@
+"""Benchmark: UPS-RS Search and Create over real HTTP on loopback, at several store sizes.
+
+A plain script, not a pytest test (the name does not match test_*.py):
+
+    python tests/benchmarks/bench_search.py [--sizes 1000,10000,100000]
+
+For each size N: a fresh temporary database, filled with N SCHEDULED workitems spread
+over ceil(N / 600) days (about 600 a day) across 6 stations, so that one station on one
+day holds at most 100 workitems. Then, over one keep-alive httpx.Client:
+
+* Search: 20 warm-up requests, then 300 timed requests of the worklist query a modality
+  sends (its station + a one-day ScheduledProcedureStepStartDateTime range, limit=100),
+  varying station and day; every answer's count is checked against the fill plan.
+* Create: 500 POSTs of one new workitem each; creates per second.
+
+The promise checked: at 100 000 workitems, Search p50 <= 5 ms and p99 <= 20 ms, and the
+100 000 p50 no more than 2x the 1 000 p50.
+
+Filling goes through `UPSService.create` (one transaction per workitem) while that is
+fast enough; when the projected time for the rest exceeds --max-service-fill seconds it
+switches to bulk: `prepare_create` + `Store.insert` in transactions of 1000, which writes
+the same rows (columns, item_key index rows, dataset and summary) without the per-item
+commit and the event bookkeeping (there are no subscribers here anyway).
+
+Figures are wall-clock on a shared machine: other processes (a test run) add noise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from pydicom.uid import generate_uid
+
+from app.domain.build import NewWorkitem
+from app.domain.requirements import prepare_create
+from app.domain.search import parse_search
+from app.domain.workitem import Code, PatientName
+from app.server import ServerConfig, UPSServer
+from app.server.sqlquery import compile_query
+
+STATIONS = [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR"), ("US1", "US"), ("CR1", "CR"), ("MG1", "MG")]
+PER_DAY = 600
+FIRST_DAY = date(2027, 1, 1)
+SLOT_MINUTES = 14  # 100 slots a station a day fit in 23h20
+NAMES = ["Doe^Jane", "Smith^John", "Müller^Jürgen", "Núñez^José", "Dubois^Élodie", "Sørensen^Mette",
+         "Okafor^Chidi", "Kowalski^Zofia", "Rossi^Giulia", "Brown^Emily"]
+SEARCH_REQUESTS = 300
+WARMUP_REQUESTS = 20
+CREATE_REQUESTS = 500
+BULK_BATCH = 1000
+DICOM_JSON = "application/dicom+json"
+
+P50_LIMIT_MS = 5.0
+P99_LIMIT_MS = 20.0
+SCALING_LIMIT = 2.0
+
+
+# -- the fill plan --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    size: int
+
+    @property
+    def days(self) -> int:
+        return max(1, math.ceil(self.size / PER_DAY))
+
+    def place(self, i: int) -> tuple[int, int, int]:
+        """(day, station index, slot) of the i-th workitem: round-robin over days, then stations."""
+        k = i // self.days
+        return i % self.days, k % len(STATIONS), k // len(STATIONS)
+
+    def expected(self) -> dict[tuple[int, int], int]:
+        counts: dict[tuple[int, int], int] = {}
+        for i in range(self.size):
+            day, station, _ = self.place(i)
+            counts[(day, station)] = counts.get((day, station), 0) + 1
+        return counts
+
+
+def workitem(i: int, day: int, station: int, slot: int, tag: str = "") -> dict:
+    name, modality = STATIONS[station]
+    start = datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time()) + timedelta(
+        minutes=slot * SLOT_MINUTES + station
+    )
+    serial = f"{tag}{i:07d}"
+    return NewWorkitem(
+        uid=generate_uid(),
+        label=f"{modality} procedure {i % 7}",
+        start=start.strftime("%Y%m%d%H%M%S"),
+        patient=PatientName(NAMES[i % len(NAMES)]),
+        patient_id=f"PID{i % 5000:05d}",
+        station=name,
+        modality=modality,
+        priority=("MEDIUM", "HIGH", "LOW")[i % 3],
+        birth_date="19700101",
+        sex="F" if i % 2 else "M",
+        accession=f"ACC{serial}",
+        requested_procedure_id=f"RP{serial}",
+        requested_procedure=Code(f"{modality}PROC{i % 4}", "99WLPROC", f"{modality} procedure {i % 4}"),
+        study_uid=generate_uid(),
+        location=f"{name} room",
+    ).to_json()
+
+
+def fill(server: UPSServer, plan: Plan, mode: str, max_service_fill: float) -> dict:
+    """Create plan.size workitems; returns timings and how many went each way."""
+    service, store = server.service, server.store
+    t0 = time.perf_counter()
+    via_service = 0
+    if mode in ("auto", "service"):
+        probe = plan.size if mode == "service" else min(plan.size, 1000)
+        for i in range(probe):
+            service.create(workitem(i, *plan.place(i)))
+        via_service = probe
+    service_seconds = time.perf_counter() - t0
+    service_rate = via_service / service_seconds if via_service else None
+    remaining = plan.size - via_service
+    if remaining and mode == "auto" and service_rate:
+        projected = remaining / service_rate
+        print(f"  service.create: {service_rate:,.0f}/s; the remaining {remaining:,} would take ~{projected:,.0f} s"
+              + (" -> bulk" if projected > max_service_fill else ""), flush=True)
+        if projected <= max_service_fill:
+            for i in range(via_service, plan.size):
+                service.create(workitem(i, *plan.place(i)))
+            via_service, remaining = plan.size, 0
+    t1 = time.perf_counter()
+    if remaining:
+        now = datetime.now().strftime("%Y%m%d%H%M%S")
+        for lo in range(via_service, plan.size, BULK_BATCH):
+            batch = []
+            for i in range(lo, min(plan.size, lo + BULK_BATCH)):
+                ds = workitem(i, *plan.place(i))
+                batch.append(prepare_create(ds, ds["00080018"]["Value"][0], now).dataset)
+            with store.write() as db:
+                for ds in batch:
+                    store.insert(db, ds)
+    t2 = time.perf_counter()
+    bulk = plan.size - via_service
+    return {
+        "seconds": t2 - t0,
+        "via_service": via_service,
+        "service_rate": service_rate,
+        "bulk": bulk,
+        "bulk_rate": bulk / (t2 - t1) if bulk else None,
+    }
+
+
+# -- measurements ---------------------------------------------------------------------------------
+def search_params(station: int, day: int) -> list[tuple[str, str]]:
+    d = (FIRST_DAY + timedelta(days=day)).strftime("%Y%m%d")
+    return [
+        ("ScheduledStationNameCodeSequence.CodeValue", STATIONS[station][0]),
+        ("ScheduledProcedureStepStartDateTime", f"{d}000000-{d}235959"),
+        ("limit", "100"),
+    ]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Random) -> dict:
+    expected = plan.expected()
+    targets = [(rng.randrange(len(STATIONS)), rng.randrange(plan.days)) for _ in range(WARMUP_REQUESTS + SEARCH_REQUESTS)]
+    latencies: list[float] = []
+    counts: list[int] = []
+    wrong: list[str] = []
+    for n, (station, day) in enumerate(targets):
+        url = f"{base}/workitems?{urlencode(search_params(station, day))}"
+        t0 = time.perf_counter()
+        response = client.get(url, headers={"Accept": DICOM_JSON})
+        elapsed = time.perf_counter() - t0
+        if response.status_code not in (200, 204):
+            raise RuntimeError(f"Search answered {response.status_code}: {response.text[:300]}")
+        count = len(response.json()) if response.status_code == 200 else 0
+        want = expected.get((day, station), 0)
+        if count != min(want, 100):
+            wrong.append(f"{STATIONS[station][0]} day {day}: {count} != {want}")
+        if n >= WARMUP_REQUESTS:
+            latencies.append(elapsed * 1000)
+            counts.append(count)
+    if wrong:
+        raise RuntimeError(f"{len(wrong)} searches returned the wrong count, e.g. {wrong[:3]}")
+    return {
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "mean": statistics.fmean(latencies),
+        "max": max(latencies),
+        "matches_min": min(counts),
+        "matches_max": max(counts),
+        "matches_mean": statistics.fmean(counts),
+    }
+
+
+def measure_create(client: httpx.Client, base: str, plan: Plan) -> dict:
+    bodies = []
+    for n in range(CREATE_REQUESTS):
+        i = plan.size + n
+        day, station, slot = Plan(plan.size + CREATE_REQUESTS).place(i)
+        bodies.append(json.dumps([workitem(i, day % plan.days, station, slot % 100, tag="N")], ensure_ascii=False).encode())
+    latencies: list[float] = []
+    t0 = time.perf_counter()
+    for body in bodies:
+        s = time.perf_counter()
+        response = client.post(f"{base}/workitems", content=body, headers={"Content-Type": DICOM_JSON, "Accept": DICOM_JSON})
+        latencies.append((time.perf_counter() - s) * 1000)
+        if response.status_code != 201:
+            raise RuntimeError(f"Create answered {response.status_code}: {response.text[:300]}")
+    seconds = time.perf_counter() - t0
+    return {"rate": CREATE_REQUESTS / seconds, "p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}
+
+
+def explain(server: UPSServer, plan: Plan) -> list[str]:
+    """EXPLAIN QUERY PLAN of the SQL Store.search runs for the benchmark query (for diagnosis)."""
+    request = parse_search(search_params(0, plan.days // 2), server.store.local)
+    compiled = compile_query(request.query, server.store.local)
+    sql = f"SELECT w.summary FROM workitem w WHERE {compiled.sql} ORDER BY w.start_dt, w.id LIMIT ? OFFSET ?"
+    db = server.store._connection()  # read-only use of the store's own connection of this thread
+    rows = db.execute(f"EXPLAIN QUERY PLAN {sql}", (*compiled.params, 100, 0)).fetchall()
+    lines = [f"  SQL: {sql}", f"  params: {compiled.params}",
+             f"  residual (Python) keys: {len(compiled.residual)}"]
+    depth = {0: 0}
+    for node, parent, _, detail in rows:
+        depth[node] = depth.get(parent, 0) + 1
+        lines.append("  " + "   " * depth[node] + detail)
+    return lines
+
+
+# -- driver ---------------------------------------------------------------------------------------
+def run_size(size: int, args: argparse.Namespace) -> dict:
+    plan = Plan(size)
+    per_cell = plan.expected()
+    print(f"\n== {size:,} workitems over {plan.days} days x {len(STATIONS)} stations "
+          f"(max {max(per_cell.values())} per station-day) ==", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-ups-") as tmp:
+        db_path = str(Path(tmp) / "ups.sqlite")
+        server = UPSServer(ServerConfig(http_port=0, db_path=db_path, seed="none")).start()
+        try:
+            filled = fill(server, plan, args.fill, args.max_service_fill)
+            how = (f"{filled['via_service']:,} via service.create"
+                   + (f" ({filled['service_rate']:,.0f}/s)" if filled["service_rate"] else "")
+                   + (f", {filled['bulk']:,} bulk ({filled['bulk_rate']:,.0f}/s)" if filled["bulk"] else ""))
+            print(f"  filled in {filled['seconds']:.1f} s: {how}", flush=True)
+            print(f"  database: {os.path.getsize(db_path) / 1e6:.1f} MB (+ WAL)")
+            if args.explain:
+                print("  query plan of the search SQL:")
+                print("\n".join(explain(server, plan)))
+            with httpx.Client(trust_env=False, timeout=30.0) as client:
+                search = measure_search(client, server.base_url, plan, random.Random(size))
+                print(f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
+                      f"max {search['max']:.2f} ms; matches per query {search['matches_min']}-{search['matches_max']} "
+                      f"(mean {search['matches_mean']:.1f})", flush=True)
+                create = measure_create(client, server.base_url, plan)
+                print(f"  create: {create['rate']:.0f}/s (p50 {create['p50']:.2f} ms, p99 {create['p99']:.2f} ms)", flush=True)
+        finally:
+            server.stop()
+    return {"size": size, "fill": filled, "search": search, "create": create}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated workitem counts")
+    parser.add_argument("--fill", choices=("auto", "service", "bulk"), default="auto",
+                        help="auto: service.create while the projected time stays under --max-service-fill, then bulk")
+    parser.add_argument("--max-service-fill", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("--no-explain", dest="explain", action="store_false", help="do not print the query plan")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average at start "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (figures are noisy if something else runs)")
+    results = [run_size(size, args) for size in sizes]
+
+    print("\n" + "=" * 96)
+    header = f"{'size':>8} {'fill s':>8} {'fill method':>16} {'matches/query':>14} {'p50 ms':>8} {'p99 ms':>8} {'creates/s':>10}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        f, s = r["fill"], r["search"]
+        method = "service" if not f["bulk"] else ("bulk" if not f["via_service"] else f"svc {f['via_service']}+bulk")
+        matches = f"{s['matches_min']}-{s['matches_max']}"
+        print(f"{r['size']:>8} {f['seconds']:>8.1f} {method:>16} {matches:>14} {s['p50']:>8.2f} {s['p99']:>8.2f} "
+              f"{r['create']['rate']:>10.0f}")
+    by_size = {r["size"]: r for r in results}
+    small, big = by_size.get(1000), by_size.get(100000)
+    ratio = big["search"]["p50"] / small["search"]["p50"] if small and big else None
+    print(f"p50 ratio 100 000 / 1 000: {ratio:.2f}x" if ratio is not None else "p50 ratio 100 000 / 1 000: n/a")
+    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    print("\nPromises (at 100 000 workitems):")
+    verdicts = []
+    if big:
+        verdicts.append((f"search p50 <= {P50_LIMIT_MS:g} ms", big["search"]["p50"] <= P50_LIMIT_MS, f"{big['search']['p50']:.2f} ms"))
+        verdicts.append((f"search p99 <= {P99_LIMIT_MS:g} ms", big["search"]["p99"] <= P99_LIMIT_MS, f"{big['search']['p99']:.2f} ms"))
+    if ratio is not None:
+        verdicts.append((f"p50 at 100 000 <= {SCALING_LIMIT:g}x p50 at 1 000", ratio <= SCALING_LIMIT, f"{ratio:.2f}x"))
+    if not verdicts:
+        print("  n/a (run with sizes 1000 and 100000)")
+    for name, ok, value in verdicts:
+        print(f"  {'PASS' if ok else 'MISS'}  {name}  ({value})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""`worklist-console serve` as a trainer runs it: ready line, a demo day, a clean stop."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def start_serve(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        m = re.search(r"ready at (http://\S+)", line)
+        if m:
+            return proc, m.group(1)
+    proc.kill()
+    raise AssertionError("server never said it was ready:\n" + "".join(lines))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_prints_its_url_serves_the_demo_day_and_stops_cleanly(tmp_path, stop):
+    proc, base = start_serve("--http-port", "0", "--db", str(tmp_path / "w.db"), "--seed", "demo")
+    try:
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/dicom-web")
+        r = httpx.get(base + "/workitems", params={"ScheduledStationNameCodeSequence.CodeValue": "CT1"})
+        assert r.status_code == 200 and len(r.json()) == 10  # 5 today, 5 tomorrow
+    finally:
+        proc.send_signal(stop)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "Server stopped." in out
+    assert "Traceback" not in out
+
+
+def test_serve_on_a_busy_port_says_so_in_a_sentence(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "app", "serve", "--http-port", str(port), "--db", str(tmp_path / "w.db")],
+            capture_output=True, text=True, timeout=30,
+        )
+    assert proc.returncode == 2
+    assert f"Cannot start the server on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_version_is_printed():
+    proc = subprocess.run([sys.executable, "-m", "app", "--version"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and proc.stdout.startswith("worklist-console ")
