@@ -112,6 +112,20 @@ class UnsupportedMediaType(Exception):
     pass
 
 
+class NotAcceptable(Exception):
+    pass
+
+
+_ACCEPTABLE = ("application/dicom+json", "application/json", "application/*", "*/*")
+
+
+def check_accept(request: Request) -> None:
+    """Only DICOM JSON is spoken: a client that accepts nothing of it gets a 406."""
+    accept = request.headers.get("accept", "")
+    if accept.strip() and not any(kind in accept.lower() for kind in _ACCEPTABLE):
+        raise NotAcceptable(accept)
+
+
 def query_pairs(request: Request) -> list[tuple[str, str]]:
     return parse_qsl(request.url.query, keep_blank_values=True)
 
@@ -145,6 +159,8 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
             return refuse(request, code, exc.message)
         except RequestTooLarge:
             return refuse(request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts.")
+        except NotAcceptable as exc:
+            return refuse(request, 406, f"Cannot answer in {exc}; this server answers in application/dicom+json.")
         except UnsupportedMediaType as exc:
             return refuse(request, 415, f"The media type {exc} is not supported; send application/dicom+json.")
         except Exception:
@@ -167,6 +183,7 @@ async def create(request: Request, service: UPSService) -> Response:
 
 
 async def retrieve(request: Request, service: UPSService) -> Response:
+    check_accept(request)
     text = await run_in_threadpool(service.retrieve, request.path_params["uid"])
     return answer(request, 200, "[" + text + "]")
 
@@ -201,6 +218,7 @@ async def cancel_request(request: Request, service: UPSService) -> Response:
 
 
 async def search(request: Request, service: UPSService) -> Response:
+    check_accept(request)
     search_request = parse_search(query_pairs(request), service.local)
     result = await run_in_threadpool(service.search, search_request)
     warnings = list(result.warnings)

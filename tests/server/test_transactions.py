@@ -314,3 +314,10 @@ def test_server_still_answers_after_hostile_input(http):
     http.put(f"/workitems/{generate_uid()}/state", content=b"[1]", headers={"Content-Type": DICOM_JSON})
     http.post("/workitems/not-a-uid/subscribers/%5C%5C")
     assert http.get("/workitems", params={"limit": "1"}).status_code in (200, 204)
+
+
+def test_a_client_that_accepts_only_xml_is_told_the_server_speaks_json(http):
+    uid = create(http, item())
+    r = http.get(f"/workitems/{uid}", headers={"Accept": 'multipart/related; type="application/dicom+xml"'})
+    assert r.status_code == 406 and "application/dicom+json" in r.headers["Warning"]
+    assert http.get(f"/workitems/{uid}", headers={"Accept": "*/*"}).status_code == 200
