@@ -1,6 +1,7 @@
 """UPS event reports (PS3.4 CC.2.4, Table CC.2.4-1) as DICOM JSON, as PS3.18 8.10.5 sends them."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from . import tags as t
@@ -89,3 +90,54 @@ def message(workitem_uid: str, event_type: EventType, message_id: int, attrs: Js
     }
     out.update(attrs)
     return out
+
+
+@dataclass(frozen=True)
+class WorkitemEvent:
+    """An event report as the console reads it."""
+
+    event_type: EventType
+    workitem_uid: str
+    state: str = ""
+    progress: float | None = None
+    progress_description: str = ""
+    requesting_ae: str = ""
+    reason: str = ""
+    contact: str = ""
+    scp_status: str = ""
+    attributes: JsonDataset = field(default_factory=dict)
+
+
+def parse_event(data: JsonDataset) -> WorkitemEvent:
+    """A notification frame (PS3.18 8.10.5.1.1) as a WorkitemEvent; ValueError if it is none."""
+    def first(ds: JsonDataset, tag: str) -> object:
+        values = (ds.get(tag) or {}).get("Value") or [] if isinstance(ds.get(tag), dict) else []
+        return values[0] if values else None
+
+    try:
+        event_type = EventType(int(first(data, "00001002")))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError("not an event report: no known Event Type ID (0000,1002)") from None
+    progress_items = (data.get(t.PROGRESS_INFORMATION_SEQ) or {}).get("Value") or []
+    progress = progress_items[0] if progress_items and isinstance(progress_items[0], dict) else {}
+    percent = first(progress, t.PROGRESS)
+    reason_code = (data.get(t.DISCONTINUATION_REASON_CODE_SEQ) or {}).get("Value") or []
+    reason = str(first(data, t.REASON_FOR_CANCELLATION) or "")
+    if not reason and reason_code and isinstance(reason_code[0], dict):
+        reason = str(first(reason_code[0], t.CODE_MEANING) or "")
+    try:
+        percent_value = None if percent in (None, "") else float(percent)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        percent_value = None
+    return WorkitemEvent(
+        event_type=event_type,
+        workitem_uid=str(first(data, "00001000") or ""),
+        state=str(first(data, t.PROCEDURE_STEP_STATE) or ""),
+        progress=percent_value,
+        progress_description=str(first(progress, t.PROGRESS_DESCRIPTION) or ""),
+        requesting_ae=str(first(data, t.REQUESTING_AE) or ""),
+        reason=reason,
+        contact=str(first(data, t.CONTACT_DISPLAY_NAME) or ""),
+        scp_status=str(first(data, t.SCP_STATUS) or ""),
+        attributes=data,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 from pydicom.uid import generate_uid
 
-from conftest import start_server
+from embedded_server import start_server
 from upsrs_client import (
     FILTERED, GLOBAL, Events, change_state, claim, create, item, listen, new_aet, performed, post,
     progress, subscribe, update, value,

@@ -1,0 +1,71 @@
+"""The one interface the console talks to, whatever the protocol behind it.
+
+It speaks in domain objects: WorklistQuery in, Workitem and WorkitemEvent out. UPS-RS
+(upsrs.py) implements it now; MWL + MPPS (dimse) will implement it too.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from app.domain.build import NewWorkitem
+from app.domain.events import WorkitemEvent
+from app.domain.procedure import PerformedProcedure
+from app.domain.workitem import Code, Workitem
+from app.domain.worklist_query import WorklistQuery
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One message as the protocol inspector shows it."""
+
+    when: datetime
+    direction: str  # "→" request, "←" response, "⇐" event
+    summary: str  # e.g. "PUT …/workitems/1.2.3/state" or "200 OK"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    elapsed_ms: float | None = None
+
+
+Observer = Callable[[Exchange], None]
+EventSink = Callable[[WorkitemEvent], None]
+ConnectionSink = Callable[[bool, str], None]  # (connected, sentence)
+
+
+@dataclass
+class Capabilities:
+    live_events: bool = True
+    unscheduled: bool = True
+    cancel_request: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class WorklistBackend(Protocol):
+    capabilities: Capabilities
+
+    async def search(self, query: WorklistQuery) -> list[Workitem]: ...
+
+    async def retrieve(self, uid: str) -> Workitem: ...
+
+    async def claim(self, uid: str, transaction_uid: str) -> None: ...
+
+    async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None: ...
+
+    async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None: ...
+
+    async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None: ...
+
+    async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None: ...
+
+    async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None: ...
+
+    async def create(self, item: NewWorkitem) -> Workitem: ...
+
+    async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> Awaitable[None] | None: ...
+
+    async def probe(self) -> str: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,296 @@
+"""The UPS-RS backend: the WorklistBackend over httpx and websockets.
+
+Works with our embedded server and with dcm4chee-arc, whose forms a profile switches on
+(`dcm4chee`): requester AE in the state and cancel paths, `?workitem=` on create, 409 for
+Transaction UID faults (treated like the standard's 400), WebSocket URL from the
+Subscribe answer, and no SCHEDULED→COMPLETED in one call (never sent anyway).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+import websockets
+
+from app.domain import tags as t
+from app.domain.build import STATION_SCHEME, NewWorkitem
+from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets, to_dataset
+from app.domain.events import parse_event
+from app.domain.procedure import PerformedProcedure, discontinuation_json, progress_json, reason_attributes
+from app.domain.workitem import Code, Workitem
+from app.domain.worklist_query import WorklistQuery
+
+from .errors import BackendError, Conflict, Refused, Unreachable
+from .profiles import Profile
+from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer
+
+log = logging.getLogger(__name__)
+
+DICOM_JSON = "application/dicom+json"
+MAX_RESULTS = 20000  # the console's own cap when following `offset`
+BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def _state_body(state: str, transaction_uid: str) -> list[JsonDataset]:
+    return [{
+        t.TRANSACTION_UID: {"vr": "UI", "Value": [transaction_uid]},
+        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [state]},
+    }]
+
+
+def _warning_text(response: httpx.Response) -> str:
+    texts = []
+    for value in response.headers.get_list("warning"):
+        head, _, text = value.partition(": ")
+        texts.append((text or head).strip().strip('"'))
+    return " ".join(texts)
+
+
+class UpsRsBackend:
+    capabilities = Capabilities(live_events=True)
+
+    def __init__(self, profile: Profile, observer: Observer | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.profile = profile
+        self.observer = observer
+        self.base = profile.url.rstrip("/")
+        self.host = urlsplit(self.base).netloc or self.base
+        auth: httpx.Auth | None = None
+        headers = {"Accept": DICOM_JSON}
+        if profile.auth == "basic":
+            auth = httpx.BasicAuth(profile.username, profile.password)
+        elif profile.auth == "bearer":
+            headers["Authorization"] = f"Bearer {profile.token}"
+        self.client = httpx.AsyncClient(
+            base_url=self.base, auth=auth, headers=headers, timeout=profile.timeout, verify=self._tls(),
+            transport=transport, event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        if not self.profile.verify_tls:
+            return False
+        context = ssl.create_default_context()
+        if self.profile.ca_file:
+            context.load_verify_locations(self.profile.ca_file)
+        return context
+
+    # -- the protocol inspector --------------------------------------------------------------
+    def _observe(self, direction: str, summary: str, headers: httpx.Headers | None = None, body: bytes | str = b"",
+                 elapsed: float | None = None) -> None:
+        if self.observer is None:
+            return
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False) if text.strip() else ""
+        except ValueError:
+            pass
+        shown = tuple((k, "***" if k.lower() == "authorization" else v) for k, v in (headers or {}).items())
+        try:
+            self.observer(Exchange(datetime.now(), direction, summary, shown, text, elapsed))
+        except Exception:
+            log.exception("The protocol inspector failed on %s", summary)
+
+    async def _on_request(self, request: httpx.Request) -> None:
+        self._observe("→", f"{request.method} {request.url}", request.headers, request.content)
+
+    async def _on_response(self, response: httpx.Response) -> None:
+        await response.aread()
+        elapsed = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else None
+        self._observe("←", f"{response.status_code} {response.reason_phrase} ({response.request.method} "
+                      f"{response.request.url.path})", response.headers, response.content, elapsed)
+
+    # -- sending -----------------------------------------------------------------------------
+    async def _send(self, method: str, path: str, *, params: list[tuple[str, str]] | dict | None = None,
+                    body: list[JsonDataset] | None = None, query: str = "", expect: tuple[int, ...] = (200,)
+                    ) -> httpx.Response:
+        url = path + (f"?{query}" if query else "")
+        content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        headers = {"Content-Type": DICOM_JSON} if content is not None else None
+        try:
+            response = await self.client.request(method, url, params=params, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise Unreachable(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise Unreachable(f"Cannot open a secure connection to {self.host}: {exc}.", repr(exc)) from None
+        if response.status_code in expect:
+            return response
+        raise self._refusal(response)
+
+    def _refusal(self, response: httpx.Response) -> BackendError:
+        status, reason = response.status_code, _warning_text(response)
+        detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
+        if status >= 500:
+            return Unreachable(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
+        if status in (401, 403) and "filter" not in reason.lower():
+            return Refused(f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail,
+                           status, reason)
+        if status == 404:
+            return Refused("This procedure is no longer on the worklist.", detail, status, reason)
+        if status == 410:
+            return Refused("This procedure was removed from the worklist.", detail, status, reason)
+        if status == 409 or "Transaction UID" in reason:
+            return Conflict(f"The worklist server did not accept this: {reason or 'the procedure changed meanwhile'}.",
+                            detail, status, reason)
+        return Refused(f"The worklist server refused the request: {reason or f'HTTP {status}'}.", detail, status, reason)
+
+    def _workitems(self, response: httpx.Response) -> list[Workitem]:
+        if response.status_code == 204 or not response.content.strip():
+            return []
+        try:
+            return [Workitem(to_dataset(ds)) for ds in parse_datasets(response.content)]
+        except DicomJsonError as exc:
+            raise Refused(f"The worklist server sent an answer this console cannot read: {exc}", str(exc)) from None
+
+    # -- the worklist --------------------------------------------------------------------------
+    async def search(self, query: WorklistQuery) -> list[Workitem]:
+        params = query.search_params()
+        found: list[Workitem] = []
+        while len(found) < MAX_RESULTS:
+            response = await self._send("GET", "/workitems", params=params + [("offset", str(len(found)))],
+                                         expect=(200, 204))
+            page = self._workitems(response)
+            found.extend(page)
+            if not page or "additional results" not in _warning_text(response):
+                break
+        return [w for w in found if query.accepts(w)]
+
+    async def retrieve(self, uid: str) -> Workitem:
+        items = self._workitems(await self._send("GET", f"/workitems/{uid}"))
+        if not items:
+            raise Refused("This procedure is no longer on the worklist.")
+        return items[0]
+
+    def _requester(self, path: str) -> str:
+        return f"{path}/{self.profile.ae_title}" if self.profile.dcm4chee else path
+
+    async def _change_state(self, uid: str, state: str, transaction_uid: str) -> None:
+        await self._send("PUT", self._requester(f"/workitems/{uid}/state"), body=_state_body(state, transaction_uid))
+
+    async def _update(self, uid: str, transaction_uid: str | None, attrs: JsonDataset) -> None:
+        body = dict(attrs)
+        if transaction_uid:
+            body[t.TRANSACTION_UID] = {"vr": "UI", "Value": [transaction_uid]}
+        await self._send("POST", f"/workitems/{uid}", body=[body], query=transaction_uid or "")
+
+    async def claim(self, uid: str, transaction_uid: str) -> None:
+        """Claim, then record where and when it started, so other consoles can say who has it."""
+        try:
+            await self._change_state(uid, "IN PROGRESS", transaction_uid)
+        except Conflict as exc:
+            if not await self.owns(uid, transaction_uid):
+                raise await self._claim_conflict(uid, exc) from None
+            return  # a retry of our own claim whose answer was lost
+        started = PerformedProcedure(Code(self.profile.station_code, STATION_SCHEME, self.profile.station_code),
+                                     start=datetime.now().strftime("%Y%m%d%H%M%S"))
+        await self._update(uid, transaction_uid, started.to_json())
+
+    async def owns(self, uid: str, transaction_uid: str) -> bool:
+        """Is `transaction_uid` the claim on `uid`? An empty Update succeeds only for its owner."""
+        try:
+            await self._update(uid, transaction_uid, {})
+        except BackendError:
+            return False
+        return True
+
+    async def _claim_conflict(self, uid: str, exc: Conflict) -> Conflict:
+        try:
+            item = await self.retrieve(uid)
+        except BackendError:
+            return exc
+        state = item.state.value if item.state else ""
+        if state == "IN PROGRESS":
+            performed = item.performed
+            who = performed.station.value if performed and performed.station else "another station"
+            sentence = f"Another station ({who}) already started this procedure." if performed and performed.station \
+                else "Another station already started this procedure."
+        elif state == "COMPLETED":
+            sentence = "This procedure was already completed."
+        elif state == "CANCELED":
+            sentence = "This procedure was canceled."
+        else:
+            return exc
+        return Conflict(sentence, exc.detail, exc.status, exc.reason)
+
+    async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
+        await self._update(uid, transaction_uid, progress_json(percent, description))
+
+    async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
+        await self._update(uid, transaction_uid, performed.to_json())
+
+    async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
+        await self._update(uid, transaction_uid, performed.to_json())
+        await self._change_state(uid, "COMPLETED", transaction_uid)
+
+    async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
+        await self._update(uid, transaction_uid, discontinuation_json(reason, text))
+        await self._change_state(uid, "CANCELED", transaction_uid)
+
+    async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
+        attrs = reason_attributes(reason, text, contact_name=self.profile.ae_title)
+        await self._send("POST", self._requester(f"/workitems/{uid}/cancelrequest"), body=[attrs], expect=(202, 200))
+
+    async def create(self, item: NewWorkitem) -> Workitem:
+        query = f"workitem={item.uid}" if self.profile.dcm4chee else item.uid
+        await self._send("POST", "/workitems", body=[item.to_json()], query=query, expect=(201, 200))
+        return await self.retrieve(item.uid)
+
+    async def probe(self) -> str:
+        response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
+        return f"The UPS-RS server at {self.host} answers worklist queries (HTTP {response.status_code})."
+
+    # -- events ----------------------------------------------------------------------------------
+    async def _subscribe(self) -> str:
+        """Subscribe (filtered to our station where the server can) and return the channel URL."""
+        aet = self.profile.ae_title
+        filtered = f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}"
+        try:
+            response = await self._send("POST", filtered, params={
+                "deletionlock": "false", "filter": f"ScheduledStationNameCodeSequence.CodeValue={self.profile.station_code}",
+            }, expect=(201, 200))
+        except Refused:
+            response = await self._send("POST", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
+                                        params={"deletionlock": "false"}, expect=(201, 200))
+        url = response.headers.get("content-location") or response.headers.get("location")
+        if not url:
+            scheme = "wss" if self.base.startswith("https") else "ws"
+            url = f"{scheme}{self.base[self.base.index(':'):]}/ws/subscribers/{aet}"
+        return url
+
+    async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
+        """Keep a notification channel open until cancelled, reconnecting with backoff."""
+        attempt = 0
+        while True:
+            try:
+                url = await self._subscribe()
+                headers = {"Authorization": f"Bearer {self.profile.token}"} if self.profile.auth == "bearer" else None
+                ssl_context = self._tls() if url.startswith("wss") else None
+                async with websockets.connect(url, additional_headers=headers, ssl=ssl_context or None,
+                                              open_timeout=self.profile.timeout) as socket:
+                    attempt = 0
+                    on_connection(True, f"Live events from {self.host}.")
+                    async for message in socket:
+                        self._observe("⇐", f"event on {url}", None, message if isinstance(message, str) else b"")
+                        try:
+                            on_event(parse_event(json.loads(message)))
+                        except (ValueError, TypeError) as exc:
+                            log.warning("Ignored an unreadable event report: %s", exc)
+                raise Unreachable(f"The event channel to {self.host} closed.")
+            except asyncio.CancelledError:
+                raise
+            except (BackendError, OSError, websockets.WebSocketException, asyncio.TimeoutError) as exc:
+                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                attempt += 1
+                sentence = exc.sentence if isinstance(exc, BackendError) else f"Lost live events from {self.host}."
+                log.info("Event channel down (%s); retrying in %.1f s", exc, delay)
+                on_connection(False, sentence)
+                await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        await self.client.aclose()
