@@ -225,12 +225,23 @@ class UpsRsBackend:
         await self._update(uid, transaction_uid, performed.to_json())
 
     async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        await self._update(uid, transaction_uid, performed.to_json())
-        await self._change_state(uid, "COMPLETED", transaction_uid)
+        await self._finish(uid, transaction_uid, performed.to_json(), "COMPLETED")
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
-        await self._update(uid, transaction_uid, discontinuation_json(reason, text))
-        await self._change_state(uid, "CANCELED", transaction_uid)
+        await self._finish(uid, transaction_uid, discontinuation_json(reason, text), "CANCELED")
+
+    async def _finish(self, uid: str, transaction_uid: str, attrs: JsonDataset, state: str) -> None:
+        """Update, then change state. On a retry the item may already be final, so the update is
+        refused; the state change then says whether it was ours (200 + B304/B306) or not."""
+        try:
+            await self._update(uid, transaction_uid, attrs)
+        except Refused as exc:
+            try:
+                await self._change_state(uid, state, transaction_uid)
+            except BackendError:
+                raise exc from None
+            return
+        await self._change_state(uid, state, transaction_uid)
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
         attrs = reason_attributes(reason, text, contact_name=self.profile.ae_title)
