@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-_DA = re.compile(r"^(\d{4})(\d{2})?(\d{2})?$")
-_DA_LEGACY = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})$")
-_TM = re.compile(r"^(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?(?:\.(\d{1,6}))?$")
+_DA = re.compile(r"^(\d{4})(\d{2})?(\d{2})?\Z")
+_DA_LEGACY = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})\Z")
+_TM = re.compile(r"^(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?(?:\.(\d{1,6}))?\Z")
 _DT = re.compile(
-    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$"
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?\Z"
 )
 
 Interval = tuple[datetime, datetime]  # inclusive bounds, naive local time
@@ -26,9 +26,20 @@ class DateValueError(ValueError):
 
 
 def _end_of(start: datetime, unit: str) -> datetime:
+    try:
+        return _end_of_unit(start, unit)
+    except OverflowError:
+        return datetime.max  # the last span of year 9999
+
+
+def _end_of_unit(start: datetime, unit: str) -> datetime:
     if unit == "year":
+        if start.year == 9999:
+            return datetime.max
         return start.replace(year=start.year + 1) - _TICK
     if unit == "month":
+        if start.year == 9999 and start.month == 12:
+            return datetime.max
         nxt = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
         return nxt - _TICK
     steps = {"day": timedelta(days=1), "hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}
@@ -88,21 +99,33 @@ def parse_dt(text: str, local: tzinfo = timezone.utc) -> Interval:
         unit = "second" if ss else "minute" if mm else "hour" if hh else "day" if day else "month" if month else "year"
         end = _end_of(start, unit)
     if offset:
+        if not _plausible_offset(offset):
+            raise DateValueError(f"{text!r} has a UTC offset {offset} outside -1200…+1400")
         sign = 1 if offset[0] == "+" else -1
         zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
-        start = start.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
-        end = end.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
+        try:
+            start = start.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
+            end = end.replace(tzinfo=zone).astimezone(local).replace(tzinfo=None)
+        except OverflowError:
+            raise DateValueError(f"{text!r} is out of the range of dates this server handles") from None
     return start, end
 
 
+def _plausible_offset(offset: str) -> bool:
+    minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    return int(offset[3:5]) < 60 and (minutes <= 12 * 60 if offset[0] == "-" else minutes <= 14 * 60)
+
+
 def parse_value(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
-    if vr == "DA":
-        return parse_da(text)
-    if vr == "TM":
-        return parse_tm(text)
-    if vr == "DT":
-        return parse_dt(text, local)
-    raise DateValueError(f"VR {vr} is not a date or time")
+    parse = {"DA": parse_da, "TM": parse_tm, "DT": lambda value: parse_dt(value, local)}.get(vr)
+    if parse is None:
+        raise DateValueError(f"VR {vr} is not a date or time")
+    try:
+        return parse(text)
+    except DateValueError:
+        raise
+    except (ValueError, OverflowError) as exc:  # the edges of the calendar
+        raise DateValueError(f"{text!r} is out of the range of dates this server handles: {exc}") from None
 
 
 def parse_range(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
@@ -112,7 +135,8 @@ def parse_range(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
     text into two parseable halves.
     """
     text = text.strip()
-    if "-" not in text or (vr == "DT" and _DT.match(text)):
+    single = _DT.match(text) if vr == "DT" else None
+    if "-" not in text or (single and (not single.group(8) or _plausible_offset(single.group(8)))):
         return parse_value(vr, text, local)
     for i, ch in enumerate(text):
         if ch != "-":
@@ -148,7 +172,7 @@ def sortable(moment: datetime) -> str:
         return "00000000000000.000000"
     if moment == datetime.max:
         return "99999999999999.999999"
-    return moment.strftime("%Y%m%d%H%M%S.%f")
+    return f"{moment.year:04d}" + moment.strftime("%m%d%H%M%S.%f")
 
 
 def overlaps(a: Interval, b: Interval) -> bool:

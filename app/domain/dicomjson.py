@@ -21,8 +21,8 @@ VRS = frozenset(
 )
 _NUMBER_VRS = frozenset("DS FD FL IS SL SS SV UL US UV".split())
 _BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
-_TAG = re.compile(r"^[0-9A-Fa-f]{8}$")
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_TAG = re.compile(r"^[0-9A-Fa-f]{8}\Z")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 _PN_KEYS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
 
 

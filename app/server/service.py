@@ -29,8 +29,8 @@ from .store import Row, Store, Subscription
 
 log = logging.getLogger(__name__)
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE: 16 chars, no backslash or control
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
+_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")  # PS3.5 AE: 16 chars, no backslash or control
 GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
 EventList = list[tuple[set[str], str, ev.EventType, JsonDataset]]
 

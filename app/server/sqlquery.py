@@ -89,7 +89,8 @@ def _sequence(key: SequenceMatch) -> tuple[str, list[object], bool] | None:
                 if sub.kind is MatchKind.UNIVERSAL:
                     continue
                 if sub.vr == "PN":
-                    inexact = True  # the index holds only the alphabetic group
+                    inexact = True  # the index holds only the alphabetic group: Python decides names
+                    continue
                 leaves.append((prefix + sub.tag, sub))
             elif isinstance(sub, SequenceMatch):
                 if sub.is_universal:
@@ -103,7 +104,7 @@ def _sequence(key: SequenceMatch) -> tuple[str, list[object], bool] | None:
         return True
 
     if not collect(key.keys, "") or not leaves:
-        return None
+        return None  # nothing SQL can narrow exactly: the whole key is matched in Python
     terms: list[str] = []
     params: list[object] = []
     for n, (path, leaf) in enumerate(leaves):
