@@ -1,4 +1,4 @@
-"""Command-line entry points: `worklist-console serve` (the GUI and other commands follow)."""
+"""Command-line entry points: the console (default), `demo`, and `serve`."""
 from __future__ import annotations
 
 import argparse
@@ -7,30 +7,7 @@ import logging
 import signal
 import sys
 
-from app import __version__
-
-
-def _serve_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--http-port", type=int, default=8080, help="HTTP port; 0 picks a free one (default 8080)")
-    p.add_argument("--db", metavar="PATH", help="SQLite file of the worklist (default: in the user data folder)")
-    p.add_argument("--seed", choices=("demo", "none"), default="none", help="fill today and tomorrow with a demo day")
-    p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
-    p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
-    p.add_argument("--keep-final", type=float, default=86400.0, metavar="SECONDS",
-                   help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)")
-    p.add_argument("--purge-interval", type=float, default=60.0, metavar="SECONDS",
-                   help="how often housekeeping runs (default 60)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="worklist-console", description="DICOM worklist console and UPS server")
-    parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
-    sub = parser.add_subparsers(dest="command")
-    _serve_parser(sub)
-    return parser
+from app.options import build_parser
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -72,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request: the inspector shows them
     if args.command == "serve":
         return serve(args)
-    parser.print_help()
-    return 0
+    from app.ui.launch import run_gui  # Qt is loaded only for the GUI commands
+
+    return run_gui(args)

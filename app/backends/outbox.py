@@ -108,11 +108,13 @@ def performed_from_json(text: str) -> PerformedProcedure:
 
 class Outbox:
     def __init__(self, backend: WorklistBackend, profile: str, path: Path | str | None = None,
-                 on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.time) -> None:
+                 on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.time,
+                 on_change: Callable[[int], None] | None = None) -> None:
         self.backend = backend
         self.profile = profile
         self.path = Path(path) if path else default_path()
         self.on_failure = on_failure
+        self.on_change = on_change  # told the number of waiting operations whenever it changes
         self.clock = clock
         self._lock = asyncio.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +149,11 @@ class Outbox:
     def _enqueue(self, uid: str, kind: str, payload: dict) -> None:
         self.db.execute("INSERT INTO operation (profile, uid, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                         (self.profile, uid, kind, json.dumps(payload, ensure_ascii=False), self.clock()))
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.pending())
 
     def _finish_claim(self, uid: str, status: str) -> None:
         self.db.execute("UPDATE claim SET status=? WHERE profile=? AND uid=?", (status, self.profile, uid))
@@ -164,8 +171,10 @@ class Outbox:
             "VALUES (?, ?, ?, 'active', ?, ?, ?)",
             (self.profile, workitem.uid, transaction_uid, self.clock(), workitem.patient_name.display(), workitem.label),
         )
-        self._enqueue(workitem.uid, "claim", {})
+        self.db.execute("INSERT INTO operation (profile, uid, kind, payload, created_at) VALUES (?, ?, ?, '{}', ?)",
+                        (self.profile, workitem.uid, "claim", self.clock()))
         self.db.execute("COMMIT")
+        self._changed()
         return await self.flush_for(workitem.uid)
 
     async def progress(self, uid: str, percent: float | None, description: str) -> Delivery:
@@ -196,6 +205,7 @@ class Outbox:
         self.db.execute("UPDATE operation SET status='abandoned' WHERE profile=? AND uid=? AND status='pending'",
                         (self.profile, uid))
         self._finish_claim(uid, "abandoned")
+        self._changed()
 
     def _require_claim(self, uid: str) -> Claim:
         claim = self.claim_of(uid)
@@ -251,6 +261,7 @@ class Outbox:
                 if kind in ("complete", "discontinue"):
                     self._finish_claim(uid, "done")
                 sent += 1
+                self._changed()
 
     def _fail(self, op_id: int, uid: str, kind: str, exc: BackendError) -> None:
         """A refusal is final: drop the operation, and with a refused claim, everything after it."""
@@ -260,6 +271,7 @@ class Outbox:
             self.db.execute("UPDATE operation SET status='failed', last_error=? WHERE profile=? AND uid=? AND "
                             "status='pending'", (exc.sentence, self.profile, uid))
             self._finish_claim(uid, "refused")
+        self._changed()
         if self.on_failure:
             self.on_failure(Failure(uid, kind, exc.sentence))
 

@@ -187,7 +187,8 @@ class UpsRsBackend:
             if not await self.owns(uid, transaction_uid):
                 raise await self._claim_conflict(uid, exc) from None
             return  # a retry of our own claim whose answer was lost
-        started = PerformedProcedure(Code(self.profile.station_code, STATION_SCHEME, self.profile.station_code),
+        # the performed station is this device (our AE title), which may serve another's schedule
+        started = PerformedProcedure(Code(self.profile.ae_title, STATION_SCHEME, self.profile.ae_title),
                                      start=datetime.now().strftime("%Y%m%d%H%M%S"))
         await self._update(uid, transaction_uid, started.to_json())
 

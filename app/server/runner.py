@@ -78,13 +78,17 @@ class UPSServer:
             created = seed_demo_day(self.service, seed=self.config.seed_value)
             log.info("Seeded %d demo workitems", created)
         self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
-        self.socket = socket.socket(socket.AF_INET6 if ":" in self.config.host else socket.AF_INET)
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+        # without it Nagle holds a small answer's body back ~40 ms behind its headers.
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.bind((self.config.host, self.config.http_port))
         self.port: int = self.socket.getsockname()[1]
         self._uvicorn = _Uvicorn(
-            uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio"
-                           if _has_sansio() else "websockets"),
+            uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                           ws="websockets-sansio" if _has_sansio() else "websockets"),
             self.service,
         )
         self._thread: threading.Thread | None = None
@@ -124,6 +128,7 @@ class UPSServer:
         try:
             await self._uvicorn.serve(sockets=[self.socket])
         finally:
+            self.socket.close()  # a stopped server must refuse connections, not let them hang in the backlog
             self.store.close()
 
     def start(self, timeout: float = 15.0) -> "UPSServer":

@@ -1,0 +1,44 @@
+"""The command line's arguments, shared by `app.cli` and the GUI's test seam
+(`app.ui.main_window.open_window`), so both read `worklist-console ARGS` the same way."""
+from __future__ import annotations
+
+import argparse
+
+from app import __version__
+
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--http-port", type=int, default=8080, help="HTTP port; 0 picks a free one (default 8080)")
+    p.add_argument("--db", metavar="PATH", help="SQLite file of the worklist (default: in the user data folder)")
+    p.add_argument("--seed", choices=("demo", "none"), default="none", help="fill today and tomorrow with a demo day")
+    p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
+    p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
+    p.add_argument("--keep-final", type=float, default=86400.0, metavar="SECONDS",
+                   help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)")
+    p.add_argument("--purge-interval", type=float, default=60.0, metavar="SECONDS",
+                   help="how often housekeeping runs (default 60)")
+
+
+def _console_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", help="use this saved profile instead of the active one")
+    p.add_argument("--backend", choices=("upsrs", "dimse"), help="an ad-hoc profile: the protocol")
+    p.add_argument("--url", help="an ad-hoc UPS-RS profile: the service base URL (…/dicom-web)")
+    p.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title")
+    p.add_argument("--station", help="the scheduled station we work for (default: our AE title)")
+    p.add_argument("--config", metavar="PATH", help="the profiles file (default: in the user config folder)")
+    p.add_argument("--data-dir", metavar="PATH", help="where the local claim store lives (default: user data folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="worklist-console",
+                                     description="DICOM worklist console (UPS-RS) with an embedded UPS server")
+    parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+    _console_arguments(parser)
+    sub = parser.add_subparsers(dest="command")
+    _serve_arguments(sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)"))
+    demo = sub.add_parser("demo", help="the console on an embedded server with a demo day, on free loopback ports")
+    demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
+    demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")
+    return parser

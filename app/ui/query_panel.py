@@ -1,0 +1,81 @@
+"""The query panel: station, modality, date, patient, accession, state → a WorklistQuery."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from app.domain.codes import MODALITY_CODES
+from app.domain.states import State
+from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
+
+DATES = ("Today", "Tomorrow", "Today and tomorrow", "Range")
+STATES = {"Not finished": NOT_FINISHED, "Scheduled": (State.SCHEDULED,), "In progress": (State.IN_PROGRESS,),
+          "Completed": (State.COMPLETED,), "Canceled": (State.CANCELED,), "Any state": ()}
+
+
+class QueryPanel(QWidget):
+    search = Signal(object)  # WorklistQuery
+
+    def __init__(self, station: str) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.station = QLineEdit(station)
+        self.station.setPlaceholderText("any station")
+        self.station.setToolTip("Scheduled station (our AE title by default); empty: every station's work")
+        self.station.setMaximumWidth(110)
+        self.modality = QComboBox()
+        self.modality.addItem("Any modality", "")
+        for code in MODALITY_CODES:
+            self.modality.addItem(f"{code.value} – {code.meaning}", code.value)
+        self.when = QComboBox()
+        self.when.addItems(DATES)
+        self.date_from, self.date_to = QDateEdit(QDate.currentDate()), QDateEdit(QDate.currentDate())
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setVisible(False)
+        self.when.currentTextChanged.connect(lambda text: [e.setVisible(text == "Range") for e in (self.date_from, self.date_to)])
+        self.patient = QLineEdit()
+        self.patient.setPlaceholderText("Patient name (e.g. MÜLLER*)")
+        self.patient.setToolTip("Patient name; * and ? are wildcards, case does not matter")
+        self.patient_id = QLineEdit()
+        self.patient_id.setPlaceholderText("Patient ID")
+        self.accession = QLineEdit()
+        self.accession.setPlaceholderText("Accession")
+        self.state = QComboBox()
+        self.state.addItems(list(STATES))
+        self.button = QPushButton("Search")
+        self.button.setToolTip("Search the worklist (Enter in any field)")
+        self.button.clicked.connect(self.submit)
+        for widget in (self.station, self.patient, self.patient_id, self.accession):
+            widget.returnPressed.connect(self.submit)
+        for label, widget in (("Station", self.station), ("", self.modality), ("Date", self.when), ("", self.date_from),
+                              ("", self.date_to), ("", self.patient), ("", self.patient_id), ("", self.accession),
+                              ("", self.state)):
+            if label:
+                layout.addWidget(QLabel(label))
+            layout.addWidget(widget)
+        layout.addWidget(self.button)
+
+    def query(self, today: date | None = None) -> WorklistQuery:
+        today = today or date.today()
+        when = self.when.currentText()
+        if when == "Today":
+            first = last = today
+        elif when == "Tomorrow":
+            first = last = today + timedelta(days=1)
+        elif when == "Today and tomorrow":
+            first, last = today, today + timedelta(days=1)
+        else:
+            first, last = self.date_from.date().toPython(), self.date_to.date().toPython()  # type: ignore[assignment]
+        return WorklistQuery(
+            station=self.station.text().strip(), modality=self.modality.currentData() or "", date_from=first,
+            date_to=last, patient_name=self.patient.text().strip(), patient_id=self.patient_id.text().strip(),
+            accession=self.accession.text().strip(), states=STATES[self.state.currentText()],
+        )
+
+    def submit(self) -> None:
+        self.search.emit(self.query())
