@@ -19,7 +19,7 @@ import websockets
 
 from app.domain import tags as t
 from app.domain.build import STATION_SCHEME, NewWorkitem
-from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets, to_dataset
+from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets
 from app.domain.events import parse_event
 from app.domain.procedure import PerformedProcedure, discontinuation_json, progress_json, reason_attributes
 from app.domain.workitem import Code, Workitem
@@ -144,7 +144,7 @@ class UpsRsBackend:
         if response.status_code == 204 or not response.content.strip():
             return []
         try:
-            return [Workitem(to_dataset(ds)) for ds in parse_datasets(response.content)]
+            return [Workitem(ds) for ds in parse_datasets(response.content)]
         except DicomJsonError as exc:
             raise Refused(f"The worklist server sent an answer this console cannot read: {exc}", str(exc)) from None
 

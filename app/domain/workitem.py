@@ -1,14 +1,14 @@
-"""A typed view of a UPS workitem over a pydicom Dataset."""
+"""A typed view of a UPS workitem: its DICOM JSON read by meaning, its pydicom Dataset on demand."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
-from typing import Any
 
 from pydicom import Dataset
-from pydicom.sequence import Sequence
 
+from . import tags as t
 from .dates import DateValueError, parse_dt
+from .dicomjson import JsonDataset, from_dataset, to_dataset
 from .states import InputReadiness, Priority, State
 
 
@@ -64,172 +64,212 @@ class Performed:
     series_uids: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _seq(ds: Dataset, keyword: str) -> Sequence | list[Dataset]:
-    return ds.get(keyword) or []
+def _items(data: JsonDataset, tag: str) -> list[JsonDataset]:
+    values = (data.get(tag) or {}).get("Value") or []
+    return [v for v in values if isinstance(v, dict)]
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _text(data: JsonDataset, tag: str) -> str:
+    values = (data.get(tag) or {}).get("Value") or []
+    value = values[0] if values else None
+    if value is None:
+        return ""
+    if isinstance(value, dict):  # a person name
+        return str(value.get("Alphabetic", ""))
+    return str(value)
+
+
+def _code(item: JsonDataset) -> Code:
+    return Code(
+        _text(item, t.CODE_VALUE) or _text(item, "00080119") or _text(item, "00080120"),
+        _text(item, t.CODING_SCHEME),
+        _text(item, t.CODE_MEANING),
+    )
 
 
 class Workitem:
-    """Read access, by meaning, to the attributes of one UPS."""
+    """Read access, by meaning, to the attributes of one UPS.
 
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
+    It reads the DICOM JSON form directly (fast enough for a 10 000-row worklist) and
+    offers the pydicom Dataset, built on first use, for everything else.
+    """
+
+    def __init__(self, data: JsonDataset | Dataset) -> None:
+        if isinstance(data, Dataset):
+            self._dataset: Dataset | None = data
+            self.json: JsonDataset = from_dataset(data)
+        else:
+            self._dataset = None
+            self.json = data
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = to_dataset(self.json)
+        return self._dataset
 
     def __repr__(self) -> str:
         return f"Workitem({self.uid!r}, {self.state}, {self.label!r})"
 
+    def text(self, tag: str) -> str:
+        """The first value of a top-level attribute as text ("" when absent or empty)."""
+        return _text(self.json, tag)
+
     @property
     def uid(self) -> str:
-        return _text(self.dataset.get("SOPInstanceUID"))
+        return self.text(t.SOP_INSTANCE_UID)
 
     @property
     def state(self) -> State | None:
         try:
-            return State(_text(self.dataset.get("ProcedureStepState")))
+            return State(self.text(t.PROCEDURE_STEP_STATE))
         except ValueError:
             return None
 
     @property
     def priority(self) -> Priority | None:
         try:
-            return Priority(_text(self.dataset.get("ScheduledProcedureStepPriority")))
+            return Priority(self.text(t.PRIORITY))
         except ValueError:
             return None
 
     @property
     def input_readiness(self) -> InputReadiness | None:
         try:
-            return InputReadiness(_text(self.dataset.get("InputReadinessState")))
+            return InputReadiness(self.text(t.INPUT_READINESS_STATE))
         except ValueError:
             return None
 
     @property
     def label(self) -> str:
-        return _text(self.dataset.get("ProcedureStepLabel"))
+        return self.text(t.PROCEDURE_STEP_LABEL)
 
     @property
     def worklist_label(self) -> str:
-        return _text(self.dataset.get("WorklistLabel"))
+        return self.text(t.WORKLIST_LABEL)
+
+    @property
+    def comments(self) -> str:
+        return self.text(t.COMMENTS_ON_SPS)
+
+    @property
+    def input_references(self) -> int:
+        return len(_items(self.json, t.INPUT_INFORMATION_SEQ))
 
     def scheduled_start(self, local: tzinfo = timezone.utc) -> datetime | None:
-        text = _text(self.dataset.get("ScheduledProcedureStepStartDateTime"))
+        text = self.text(t.SPS_START_DATETIME)
         try:
             return parse_dt(text, local)[0] if text else None
         except DateValueError:
             return None
 
-    def _codes(self, keyword: str) -> list[Code]:
-        return [Code.from_item(item) for item in _seq(self.dataset, keyword)]
+    def _codes(self, tag: str) -> list[Code]:
+        return [_code(item) for item in _items(self.json, tag)]
 
     @property
     def station_names(self) -> list[Code]:
-        return self._codes("ScheduledStationNameCodeSequence")
+        return self._codes(t.STATION_NAME_CODE_SEQ)
 
     @property
     def station_classes(self) -> list[Code]:
-        return self._codes("ScheduledStationClassCodeSequence")
+        return self._codes(t.STATION_CLASS_CODE_SEQ)
 
     @property
     def station_locations(self) -> list[Code]:
-        return self._codes("ScheduledStationGeographicLocationCodeSequence")
+        return self._codes(t.STATION_LOCATION_CODE_SEQ)
 
     @property
     def workitem_codes(self) -> list[Code]:
-        return self._codes("ScheduledWorkitemCodeSequence")
+        return self._codes(t.SCHEDULED_WORKITEM_CODE_SEQ)
 
     @property
     def human_performers(self) -> list[str]:
         names = []
-        for item in _seq(self.dataset, "ScheduledHumanPerformersSequence"):
-            name = item.get("HumanPerformerName")
-            codes = [Code.from_item(c) for c in _seq(item, "HumanPerformerCodeSequence")]
-            names.append(_text(name) or (codes[0].meaning if codes else ""))
+        for item in _items(self.json, t.HUMAN_PERFORMERS_SEQ):
+            codes = [_code(c) for c in _items(item, t.HUMAN_PERFORMER_CODE_SEQ)]
+            names.append(_text(item, t.HUMAN_PERFORMER_NAME) or (codes[0].meaning if codes else ""))
         return [n for n in names if n]
 
     @property
     def patient_name(self) -> PatientName:
-        name = self.dataset.get("PatientName")
+        values = (self.json.get(t.PATIENT_NAME) or {}).get("Value") or []
+        name = values[0] if values else None
         if not name:
             return PatientName()
-        return PatientName(
-            _text(getattr(name, "alphabetic", name)),
-            _text(getattr(name, "ideographic", "")),
-            _text(getattr(name, "phonetic", "")),
-        )
+        if isinstance(name, str):
+            return PatientName(name)
+        return PatientName(str(name.get("Alphabetic", "")), str(name.get("Ideographic", "")),
+                           str(name.get("Phonetic", "")))
 
     @property
     def patient_id(self) -> str:
-        return _text(self.dataset.get("PatientID"))
+        return self.text(t.PATIENT_ID)
 
     @property
     def birth_date(self) -> str:
-        return _text(self.dataset.get("PatientBirthDate"))
+        return self.text(t.BIRTH_DATE)
 
     @property
     def sex(self) -> str:
-        return _text(self.dataset.get("PatientSex"))
+        return self.text(t.SEX)
 
     @property
     def study_uid(self) -> str:
-        return _text(self.dataset.get("StudyInstanceUID"))
+        return self.text(t.STUDY_INSTANCE_UID)
 
-    def _request(self) -> Dataset:
-        items = _seq(self.dataset, "ReferencedRequestSequence")
-        return items[0] if items else Dataset()
+    def _request(self) -> JsonDataset:
+        items = _items(self.json, t.REFERENCED_REQUEST_SEQ)
+        return items[0] if items else {}
 
     @property
     def accession_number(self) -> str:
-        return _text(self._request().get("AccessionNumber"))
+        return _text(self._request(), t.ACCESSION_NUMBER)
 
     @property
     def requested_procedure_id(self) -> str:
-        return _text(self._request().get("RequestedProcedureID"))
+        return _text(self._request(), t.REQUESTED_PROCEDURE_ID)
 
     @property
     def requested_procedure_description(self) -> str:
-        return _text(self._request().get("RequestedProcedureDescription"))
+        return _text(self._request(), t.REQUESTED_PROCEDURE_DESCRIPTION)
 
-    def _progress_item(self) -> Dataset:
-        items = _seq(self.dataset, "ProcedureStepProgressInformationSequence")
-        return items[0] if items else Dataset()
+    def _progress_item(self) -> JsonDataset:
+        items = _items(self.json, t.PROGRESS_INFORMATION_SEQ)
+        return items[0] if items else {}
 
     @property
     def progress(self) -> float | None:
-        value = self._progress_item().get("ProcedureStepProgress")
+        text = _text(self._progress_item(), t.PROGRESS)
         try:
-            return None if value is None or value == "" else float(value)
-        except (TypeError, ValueError):
+            return float(text) if text else None
+        except ValueError:
             return None
 
     @property
     def progress_description(self) -> str:
-        return _text(self._progress_item().get("ProcedureStepProgressDescription"))
+        return _text(self._progress_item(), t.PROGRESS_DESCRIPTION)
 
     @property
     def discontinuation_reasons(self) -> list[Code]:
-        return [Code.from_item(c) for c in _seq(self._progress_item(), "ProcedureStepDiscontinuationReasonCodeSequence")]
+        return [_code(c) for c in _items(self._progress_item(), t.DISCONTINUATION_REASON_CODE_SEQ)]
 
     @property
     def performed(self) -> Performed | None:
-        items = _seq(self.dataset, "UnifiedProcedureStepPerformedProcedureSequence")
+        items = _items(self.json, t.PERFORMED_PROCEDURE_SEQ)
         if not items:
             return None
         item = items[0]
-        stations = [Code.from_item(c) for c in _seq(item, "PerformedStationNameCodeSequence")]
+        stations = [_code(c) for c in _items(item, t.PERFORMED_STATION_NAME_CODE_SEQ)]
         performers = tuple(
-            _text(p.get("HumanPerformerName")) for p in _seq(item, "ActualHumanPerformersSequence") if p.get("HumanPerformerName")
+            _text(p, t.HUMAN_PERFORMER_NAME) for p in _items(item, t.ACTUAL_HUMAN_PERFORMERS_SEQ)
+            if _text(p, t.HUMAN_PERFORMER_NAME)
         )
-        series = tuple(
-            _text(o.get("SeriesInstanceUID")) for o in _seq(item, "OutputInformationSequence") if o.get("SeriesInstanceUID")
-        )
+        series = tuple(_text(o, "0020000E") for o in _items(item, t.OUTPUT_INFORMATION_SEQ) if _text(o, "0020000E"))
         return Performed(
             station=stations[0] if stations else None,
-            start=_text(item.get("PerformedProcedureStepStartDateTime")),
-            end=_text(item.get("PerformedProcedureStepEndDateTime")),
-            procedures=tuple(Code.from_item(c) for c in _seq(item, "PerformedWorkitemCodeSequence")),
+            start=_text(item, t.PERFORMED_START_DATETIME),
+            end=_text(item, t.PERFORMED_END_DATETIME),
+            procedures=tuple(_code(c) for c in _items(item, t.PERFORMED_WORKITEM_CODE_SEQ)),
             performers=performers,
             series_uids=series,
         )

@@ -56,9 +56,10 @@ CREATE TABLE IF NOT EXISTS item_key (
     seq TEXT NOT NULL,
     idx INTEGER NOT NULL,
     path TEXT NOT NULL,
-    value TEXT NOT NULL
+    value TEXT NOT NULL,
+    start_dt TEXT
 );
-CREATE INDEX IF NOT EXISTS item_key_lookup ON item_key (seq, path, value, wid);
+CREATE INDEX IF NOT EXISTS item_key_lookup ON item_key (seq, path, value, start_dt, wid);
 CREATE INDEX IF NOT EXISTS item_key_owner ON item_key (wid, seq, path, value);
 CREATE TABLE IF NOT EXISTS deleted (uid TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS subscription (
@@ -139,13 +140,16 @@ def columns_of(dataset: JsonDataset, local: tzinfo) -> dict[str, str | None]:
     return row
 
 
-def item_keys_of(dataset: JsonDataset, local: tzinfo) -> Iterator[tuple[str, int, str, str]]:
-    """(sequence, item index, path inside the item, value) for every leaf of the indexed sequences."""
+def item_keys_of(dataset: JsonDataset, local: tzinfo) -> Iterator[tuple[str, int, str, str, str | None]]:
+    """(sequence, item index, path inside the item, value, scheduled start) for every leaf of the
+    indexed sequences. The scheduled start rides along so that the commonest worklist query,
+    a station and a day, is answered from one index."""
+    start = stored_form("DT", _first(dataset, t.SPS_START_DATETIME), local)
     for seq in INDEXED_SEQUENCES:
         for idx, item in enumerate((dataset.get(seq) or {}).get("Value") or []):
             if isinstance(item, dict):
                 for path, value in _leaves(item, "", local):
-                    yield seq, idx, path, value
+                    yield seq, idx, path, value, start
 
 
 def _leaves(item: JsonDataset, prefix: str, local: tzinfo) -> Iterator[tuple[str, str]]:

@@ -48,6 +48,8 @@ def _condition(column: str, key: KeyMatch) -> tuple[str, list[object]] | None:
 
 def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
     out = CompiledQuery()
+    start = next((k for k in query.matching_keys if isinstance(k, KeyMatch) and k.tag == t.SPS_START_DATETIME
+                  and k.kind is MatchKind.RANGE and k.interval is not None), None)
     for key in query.matching_keys:
         if isinstance(key, KeyMatch) and key.tag == t.PATIENT_NAME:
             terms = [_condition(f"w.{c}", key) for c in PN_COLUMNS]
@@ -62,7 +64,7 @@ def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
                 out.params.extend(cond[1])
                 continue
         if isinstance(key, SequenceMatch) and key.tag in INDEXED_SEQUENCES:
-            compiled = _sequence(key)
+            compiled = _sequence(key, start)
             if compiled:
                 out.where.append(compiled[0])
                 out.params.extend(compiled[1])
@@ -73,8 +75,11 @@ def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
     return out
 
 
-def _sequence(key: SequenceMatch) -> tuple[str, list[object], bool] | None:
-    """EXISTS terms requiring every leaf key to match within one item of the sequence.
+def _sequence(key: SequenceMatch, start: KeyMatch | None = None) -> tuple[str, list[object], bool] | None:
+    """A term requiring every leaf key to match within one item of the sequence: the workitem's
+    id among those of the items whose first leaf matches (narrowed by the scheduled start when
+    the query has one, so the item_key index answers station + day alone), with EXISTS for
+    the other leaves of the same item.
 
     Returns (sql, params, inexact): inexact when a nested sequence holds several keys,
     whose same-item rule inside the nested item SQL does not check.
@@ -105,17 +110,20 @@ def _sequence(key: SequenceMatch) -> tuple[str, list[object], bool] | None:
 
     if not collect(key.keys, "") or not leaves:
         return None  # nothing SQL can narrow exactly: the whole key is matched in Python
-    terms: list[str] = []
-    params: list[object] = []
+    params: list[object] = [key.tag]
+    sql = "w.id IN (SELECT k0.wid FROM item_key k0 WHERE k0.seq = ?"
     for n, (path, leaf) in enumerate(leaves):
         cond = _condition(f"k{n}.value", leaf)
         if cond is None:
             return None
-        owner = "k0.wid = w.id AND k0.seq = ?" if n == 0 else f"k{n}.wid = k0.wid AND k{n}.seq = k0.seq AND k{n}.idx = k0.idx"
-        terms.append(f"SELECT 1 FROM item_key k{n} WHERE {owner} AND k{n}.path = ? AND {cond[0]}")
-        params.extend(([key.tag] if n == 0 else []) + [path] + cond[1])
-    # nest: EXISTS (first ... AND EXISTS (second ... AND EXISTS (...)))
-    sql = ""
-    for term in reversed(terms):
-        sql = f"EXISTS ({term}{' AND ' + sql if sql else ''})"
-    return sql, params, inexact
+        if n == 0:
+            sql += f" AND k0.path = ? AND {cond[0]}"
+            params += [path, *cond[1]]
+            if start is not None and start.interval is not None:
+                sql += " AND k0.start_dt BETWEEN ? AND ?"
+                params += [sortable(start.interval[0]), sortable(start.interval[1])]
+        else:
+            sql += (f" AND EXISTS (SELECT 1 FROM item_key k{n} WHERE k{n}.wid = k0.wid AND k{n}.seq = k0.seq "
+                    f"AND k{n}.idx = k0.idx AND k{n}.path = ? AND {cond[0]})")
+            params += [path, *cond[1]]
+    return sql + ")", params, inexact

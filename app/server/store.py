@@ -75,6 +75,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA mmap_size=268435456")  # index pages straight from the OS cache
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -156,7 +157,7 @@ class Store:
 
     def _index_items(self, db: sqlite3.Connection, wid: int, dataset: JsonDataset) -> None:
         db.executemany(
-            "INSERT INTO item_key (wid, seq, idx, path, value) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO item_key (wid, seq, idx, path, value, start_dt) VALUES (?, ?, ?, ?, ?, ?)",
             ((wid, *key) for key in item_keys_of(dataset, self.local)),
         )
 
@@ -165,12 +166,14 @@ class Store:
         compiled = compile_query(query, self.local)
         order = "ORDER BY w.start_dt, w.id"
         if compiled.residual_query is None:
-            total = db.execute(f"SELECT count(*) FROM workitem w WHERE {compiled.sql}", compiled.params).fetchone()[0]
             rows = db.execute(
                 f"SELECT w.summary FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
-                (*compiled.params, limit, offset),
+                (*compiled.params, limit + 1, offset),
             ).fetchall()
-            return [r[0] for r in rows], max(0, total - offset - len(rows))
+            if len(rows) <= limit:  # the page holds the rest: no need to count
+                return [r[0] for r in rows], 0
+            total = db.execute(f"SELECT count(*) FROM workitem w WHERE {compiled.sql}", compiled.params).fetchone()[0]
+            return [r[0] for r in rows[:limit]], max(0, total - offset - limit)
         residual = compiled.residual_query
         matched = [
             summary

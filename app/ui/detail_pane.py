@@ -14,8 +14,8 @@ def _field(label: str, value: str) -> str:
 
 def summary_html(w: Workitem) -> str:
     start = w.scheduled_start()
-    comments = str(w.dataset.get("CommentsOnTheScheduledProcedureStep", "") or "")
-    inputs = len(w.dataset.get("InputInformationSequence") or [])
+    comments = w.comments
+    inputs = w.input_references
     sections = [
         ("Patient", [("Name", w.patient_name.display()), ("ID", w.patient_id), ("Born", w.birth_date), ("Sex", w.sex)]),
         ("Order", [("Accession", w.accession_number), ("Requested procedure", w.requested_procedure_description),

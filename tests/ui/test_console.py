@@ -186,7 +186,7 @@ def test_ten_thousand_rows_load_and_filter(qtbot, open_console):
 
     window = open_console("demo")
     loaded(qtbot, window)
-    distinct = [Workitem(to_dataset(w.to_json())) for d in range(10) for w in demo_workitems(date.today() + timedelta(d))]
+    distinct = [Workitem(w.to_json()) for d in range(10) for w in demo_workitems(date.today() + timedelta(d))]
     window.model.set_workitems((distinct * 34)[:10000])
     assert window.proxy.rowCount() == 10000
     window.filter.setText("Müller")
