@@ -16,7 +16,7 @@ EVENT_NAMES = {EventType.STATE_REPORT: "State", EventType.CANCEL_REQUESTED: "Can
 MAX_ENTRIES = 5000
 
 
-def describe(event: WorkitemEvent) -> str:
+def describe(event: WorkitemEvent, what: str = "") -> str:
     name = EVENT_NAMES.get(event.event_type, str(event.event_type))
     detail = {
         EventType.STATE_REPORT: event.state,
@@ -25,12 +25,14 @@ def describe(event: WorkitemEvent) -> str:
         EventType.CANCEL_REQUESTED: f"by {event.requesting_ae}" + (f": {event.reason}" if event.reason else ""),
         EventType.SCP_STATUS_CHANGE: event.scp_status,
     }.get(event.event_type, "")
-    return f"{name} {detail}".strip() + f" — {event.workitem_uid}"
+    return f"{name} {detail}".strip() + f" — {what or event.workitem_uid}"
 
 
 class EventLog(QListWidget):
-    def add(self, when: str, event: WorkitemEvent) -> None:
-        self.addItem(f"{when}  {describe(event)}")
+    def add(self, when: str, event: WorkitemEvent, what: str = "") -> None:
+        """`what` names the workitem for people (patient and procedure) where the console knows it."""
+        self.addItem(f"{when}  {describe(event, what)}")
+        self.item(self.count() - 1).setToolTip(event.workitem_uid)
         if self.count() > MAX_ENTRIES:
             self.takeItem(0)
         self.scrollToBottom()

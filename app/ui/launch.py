@@ -34,28 +34,39 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_style(app)
-    if args.command == "demo":
-        from .demo import DemoController
-
-        data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
-        demo = DemoController.start(data_dir, seed=args.seed_value)
-        profile = demo.profile(args.demo_station, args.console_ae or args.demo_station)
-        window = MainWindow(Session(profile, data_dir / f"console-{profile.ae_title}.db"), demo=demo)
-        demo.windows.append(window)
-        window.show()
-        return window
     config = Path(args.config) if args.config else None
-    if args.url or args.backend:
-        profile = Profile(name="Command line", backend=args.backend or "upsrs", url=args.url or "",
-                          ae_title=args.console_ae or "CONSOLE", station=args.station or "")
-        book = ProfileBook([profile], profile.name)
-    else:
+    ad_hoc = bool(args.url or args.backend)
+    book = ProfileBook()
+    if not ad_hoc:
         try:
             book = profile_store.load(config)
         except ProfileError as exc:
             log.error("%s", exc)
-            book = ProfileBook()
-        profile = book.get(args.profile) or (book.profiles[0] if book.profiles else Profile())
+    first_run = args.command is None and not ad_hoc and not book.profiles
+    if args.command == "demo" or first_run:
+        # With nothing configured, the console opens on the demo: it needs nothing else.
+        from .demo import DemoController
+
+        data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
+        demo = DemoController.start(data_dir, seed=getattr(args, "seed_value", 1))
+        station = getattr(args, "demo_station", None) or args.station or "CT1"
+        profile = demo.profile(station, args.console_ae or station)
+        # the demo's own profile (an ephemeral port) is never saved: the book holds the site's profiles
+        window = MainWindow(Session(profile, data_dir / f"console-{profile.ae_title}.db"), book, demo=demo,
+                            config_path=config or profile_store.default_path())
+        demo.windows.append(window)
+        if first_run:
+            window.notice.show_message("No worklist server is configured, so this is the <b>demo</b> on an embedded "
+                                       "server. Use Settings… to configure your site's server.",
+                                       "Settings…", window.open_settings, kind="info")
+        window.show()
+        return window
+    if ad_hoc:
+        profile = Profile(name="Command line", backend=args.backend or "upsrs", url=args.url or "",
+                          ae_title=args.console_ae or "CONSOLE", station=args.station or "")
+        book = ProfileBook([profile], profile.name)
+    else:
+        profile = book.get(args.profile) or book.profiles[0]
     profile.check()
     window = MainWindow(Session(profile, outbox_path(args)), book, config or profile_store.default_path())
     window.show()

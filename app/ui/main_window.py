@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
                  demo=None) -> None:
         super().__init__()
         self.session = session
-        self.book = book or ProfileBook(profiles=[session.profile], active=session.profile.name)
+        self.book = book if book is not None else ProfileBook(profiles=[session.profile], active=session.profile.name)
         self.config_path = config_path
         self.demo = demo
         self.last_refresh: datetime | None = None
@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         s.workitem_changed.connect(self._update_workitem)
         s.message.connect(self._show_message)
         s.connection.connect(self._show_connection)
-        s.event.connect(lambda e: self.event_log.add(datetime.now().strftime("%H:%M:%S"), e))
+        s.event.connect(self._log_event)
         s.exchange.connect(self.inspector.add)
         s.pending.connect(self._show_pending)
         s.cancel_requested.connect(self._show_cancel_request)
@@ -287,6 +287,11 @@ class MainWindow(QMainWindow):
         current = self.selected()
         if current is not None and current.uid == w.uid:
             self._selection_changed()
+
+    def _log_event(self, event: WorkitemEvent) -> None:
+        w = self.model.workitem(event.workitem_uid)
+        what = f"{w.patient_name.display()}, {w.label}" if w else ""
+        self.event_log.add(datetime.now().strftime("%H:%M:%S"), event, what)
 
     def _show_message(self, level: str, sentence: str) -> None:
         if level == "error":

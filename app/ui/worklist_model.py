@@ -232,8 +232,13 @@ class WorklistProxy(QSortFilterProxyModel):
             source.sort(column, order)
 
     def setFilterFixedString(self, pattern: str) -> None:  # noqa: N802 (Qt's name)
-        self._needle = pattern.casefold().strip()
-        self.invalidateRowsFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+
+            self.beginFilterChange()
+            self._needle = pattern.casefold().strip()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._needle = pattern.casefold().strip()
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         if not self._needle:

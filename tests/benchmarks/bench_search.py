@@ -11,7 +11,13 @@ day holds at most 100 workitems. Then, over one keep-alive httpx.Client:
 * Search: 20 warm-up requests, then 300 timed requests of the worklist query a modality
   sends (its station + a one-day ScheduledProcedureStepStartDateTime range, limit=100),
   varying station and day; every answer's count is checked against the fill plan.
+* The same query with limit=5 (100 requests): a small answer, outside the promise; it
+  shows per-response stalls (Nagle + delayed ACK gives ~40 ms) that big answers hide.
 * Create: 500 POSTs of one new workitem each; creates per second.
+
+--order scattered (default) fills round-robin over the days, so one day's workitems are
+spread over the whole table: the worst case for locality. --order chronological fills
+day after day (the best case; real schedules are somewhere in between).
 
 The promise checked: at 100 000 workitems, Search p50 <= 5 ms and p99 <= 20 ms, and the
 100 000 p50 no more than 2x the 1 000 p50.
@@ -27,6 +33,8 @@ Figures are wall-clock on a shared machine: other processes (a test run) add noi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import json
 import math
 import os
@@ -35,7 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -59,6 +67,7 @@ NAMES = ["Doe^Jane", "Smith^John", "Müller^Jürgen", "Núñez^José", "Dubois^�
 SEARCH_REQUESTS = 300
 WARMUP_REQUESTS = 20
 CREATE_REQUESTS = 500
+SMALL_LIMIT = 5
 BULK_BATCH = 1000
 DICOM_JSON = "application/dicom+json"
 
@@ -71,15 +80,24 @@ SCALING_LIMIT = 2.0
 @dataclass(frozen=True)
 class Plan:
     size: int
+    order: str = "scattered"  # or "chronological"
 
     @property
     def days(self) -> int:
         return max(1, math.ceil(self.size / PER_DAY))
 
     def place(self, i: int) -> tuple[int, int, int]:
-        """(day, station index, slot) of the i-th workitem: round-robin over days, then stations."""
-        k = i // self.days
-        return i % self.days, k % len(STATIONS), k // len(STATIONS)
+        """(day, station index, slot) of the i-th workitem.
+
+        scattered: round-robin over the days, so one day's workitems are spread over the
+        whole table (the worst case for locality). chronological: day after day, so one
+        day's workitems are neighbours in the table (the best case).
+        """
+        if self.order == "chronological":
+            day, k = divmod(i, math.ceil(self.size / self.days))
+        else:
+            day, k = i % self.days, i // self.days
+        return day, k % len(STATIONS), k // len(STATIONS)
 
     def expected(self) -> dict[tuple[int, int], int]:
         counts: dict[tuple[int, int], int] = {}
@@ -158,12 +176,12 @@ def fill(server: UPSServer, plan: Plan, mode: str, max_service_fill: float) -> d
 
 
 # -- measurements ---------------------------------------------------------------------------------
-def search_params(station: int, day: int) -> list[tuple[str, str]]:
+def search_params(station: int, day: int, limit: int = 100) -> list[tuple[str, str]]:
     d = (FIRST_DAY + timedelta(days=day)).strftime("%Y%m%d")
     return [
         ("ScheduledStationNameCodeSequence.CodeValue", STATIONS[station][0]),
         ("ScheduledProcedureStepStartDateTime", f"{d}000000-{d}235959"),
-        ("limit", "100"),
+        ("limit", str(limit)),
     ]
 
 
@@ -173,14 +191,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Random) -> dict:
+def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Random,
+                   requests: int = SEARCH_REQUESTS, limit: int = 100) -> dict:
     expected = plan.expected()
-    targets = [(rng.randrange(len(STATIONS)), rng.randrange(plan.days)) for _ in range(WARMUP_REQUESTS + SEARCH_REQUESTS)]
+    targets = [(rng.randrange(len(STATIONS)), rng.randrange(plan.days)) for _ in range(WARMUP_REQUESTS + requests)]
     latencies: list[float] = []
     counts: list[int] = []
     wrong: list[str] = []
     for n, (station, day) in enumerate(targets):
-        url = f"{base}/workitems?{urlencode(search_params(station, day))}"
+        url = f"{base}/workitems?{urlencode(search_params(station, day, limit))}"
         t0 = time.perf_counter()
         response = client.get(url, headers={"Accept": DICOM_JSON})
         elapsed = time.perf_counter() - t0
@@ -188,7 +207,7 @@ def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Rand
             raise RuntimeError(f"Search answered {response.status_code}: {response.text[:300]}")
         count = len(response.json()) if response.status_code == 200 else 0
         want = expected.get((day, station), 0)
-        if count != min(want, 100):
+        if count != min(want, limit):
             wrong.append(f"{STATIONS[station][0]} day {day}: {count} != {want}")
         if n >= WARMUP_REQUESTS:
             latencies.append(elapsed * 1000)
@@ -209,9 +228,8 @@ def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Rand
 def measure_create(client: httpx.Client, base: str, plan: Plan) -> dict:
     bodies = []
     for n in range(CREATE_REQUESTS):
-        i = plan.size + n
-        day, station, slot = Plan(plan.size + CREATE_REQUESTS).place(i)
-        bodies.append(json.dumps([workitem(i, day % plan.days, station, slot % 100, tag="N")], ensure_ascii=False).encode())
+        day, station, slot = n % plan.days, n % len(STATIONS), (n // len(STATIONS)) % 100
+        bodies.append(json.dumps([workitem(plan.size + n, day, station, slot, tag="N")], ensure_ascii=False).encode())
     latencies: list[float] = []
     t0 = time.perf_counter()
     for body in bodies:
@@ -240,11 +258,28 @@ def explain(server: UPSServer, plan: Plan) -> list[str]:
     return lines
 
 
+@contextlib.contextmanager
+def serve_process(db_path: str):
+    """`python -m app serve` on a free loopback port over `db_path`; yields its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--http-port", "0", "--db", db_path],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if "ready at " in line:
+                yield line.split("ready at ", 1)[1].split()[0]
+                break
+        else:
+            raise RuntimeError("the server process did not start")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 # -- driver ---------------------------------------------------------------------------------------
 def run_size(size: int, args: argparse.Namespace) -> dict:
-    plan = Plan(size)
+    plan = Plan(size, args.order)
     per_cell = plan.expected()
-    print(f"\n== {size:,} workitems over {plan.days} days x {len(STATIONS)} stations "
+    print(f"\n== {size:,} workitems over {plan.days} days x {len(STATIONS)} stations, {args.order} "
           f"(max {max(per_cell.values())} per station-day) ==", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-ups-") as tmp:
         db_path = str(Path(tmp) / "ups.sqlite")
@@ -259,16 +294,22 @@ def run_size(size: int, args: argparse.Namespace) -> dict:
             if args.explain:
                 print("  query plan of the search SQL:")
                 print("\n".join(explain(server, plan)))
-            with httpx.Client(trust_env=False, timeout=30.0) as client:
-                search = measure_search(client, server.base_url, plan, random.Random(size))
-                print(f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
-                      f"max {search['max']:.2f} ms; matches per query {search['matches_min']}-{search['matches_max']} "
-                      f"(mean {search['matches_mean']:.1f})", flush=True)
-                create = measure_create(client, server.base_url, plan)
-                print(f"  create: {create['rate']:.0f}/s (p50 {create['p50']:.2f} ms, p99 {create['p99']:.2f} ms)", flush=True)
         finally:
             server.stop()
-    return {"size": size, "fill": filled, "search": search, "create": create}
+        # Measure against `worklist-console serve` in a process of its own, as a site runs it:
+        # a server thread in this process would share the GIL with the client being timed.
+        with serve_process(db_path) as base_url, httpx.Client(trust_env=False, timeout=30.0) as client:
+            search = measure_search(client, base_url, plan, random.Random(size))
+            print(f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
+                  f"max {search['max']:.2f} ms; matches per query {search['matches_min']}-{search['matches_max']} "
+                  f"(mean {search['matches_mean']:.1f})", flush=True)
+            # the same query with a small page (a small answer): not part of the promise, but
+            # it shows per-response stalls (e.g. Nagle + delayed ACK) that big answers hide
+            small = measure_search(client, base_url, plan, random.Random(-size), requests=100, limit=SMALL_LIMIT)
+            print(f"  search limit={SMALL_LIMIT}: p50 {small['p50']:.2f} ms, p99 {small['p99']:.2f} ms", flush=True)
+            create = measure_create(client, base_url, plan)
+            print(f"  create: {create['rate']:.0f}/s (p50 {create['p50']:.2f} ms, p99 {create['p99']:.2f} ms)", flush=True)
+    return {"size": size, "fill": filled, "search": search, "small": small, "create": create}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated workitem counts")
     parser.add_argument("--fill", choices=("auto", "service", "bulk"), default="auto",
                         help="auto: service.create while the projected time stays under --max-service-fill, then bulk")
+    parser.add_argument("--order", choices=("scattered", "chronological"), default="scattered",
+                        help="scattered: each day's workitems spread over the whole table (worst case); "
+                             "chronological: filled day by day (best case)")
     parser.add_argument("--max-service-fill", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument("--no-explain", dest="explain", action="store_false", help="do not print the query plan")
     args = parser.parse_args(argv)
@@ -285,8 +329,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (figures are noisy if something else runs)")
     results = [run_size(size, args) for size in sizes]
 
-    print("\n" + "=" * 96)
-    header = f"{'size':>8} {'fill s':>8} {'fill method':>16} {'matches/query':>14} {'p50 ms':>8} {'p99 ms':>8} {'creates/s':>10}"
+    print("\n" + "=" * 88)
+    print(f"fill order: {args.order}")
+    header = (f"{'size':>8} {'fill s':>8} {'fill method':>16} {'matches/query':>14} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'creates/s':>10} {f'p50 lim={SMALL_LIMIT}':>11}")
     print(header)
     print("-" * len(header))
     for r in results:
@@ -294,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         method = "service" if not f["bulk"] else ("bulk" if not f["via_service"] else f"svc {f['via_service']}+bulk")
         matches = f"{s['matches_min']}-{s['matches_max']}"
         print(f"{r['size']:>8} {f['seconds']:>8.1f} {method:>16} {matches:>14} {s['p50']:>8.2f} {s['p99']:>8.2f} "
-              f"{r['create']['rate']:>10.0f}")
+              f"{r['create']['rate']:>10.0f} {r['small']['p50']:>11.2f}")
     by_size = {r["size"]: r for r in results}
     small, big = by_size.get(1000), by_size.get(100000)
     ratio = big["search"]["p50"] / small["search"]["p50"] if small and big else None

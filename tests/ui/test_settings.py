@@ -1,0 +1,60 @@
+"""First run, profiles and Test connection, as an installer meets them."""
+from __future__ import annotations
+
+from app.backends import profiles as profile_store
+from app.backends.profiles import Profile, ProfileBook
+from app.ui.dialogs import SettingsDialog
+
+
+def test_first_run_with_nothing_configured_opens_the_demo_and_points_to_settings(qtbot, open_console, tmp_path):
+    window = open_console("--config", str(tmp_path / "profiles.toml"))
+    assert window.demo is not None
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10000)
+    assert window.notice.isVisible() and "demo" in window.notice.text.text()
+    assert window.notice.action.text() == "Settings…"
+
+
+def test_test_connection_says_in_plain_words_what_works(qtbot, open_console, tmp_path):
+    window = open_console("demo")
+    book = ProfileBook()
+    dialog = SettingsDialog(book, tester=window_tester(), parent=window)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("Site RIS")
+    dialog.url.setText(window.session.profile.url)
+    dialog.ae.setText("CT1")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.result.text().startswith(("✓", "✗")), timeout=5000)
+    assert dialog.result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
+    dialog.url.setText("http://127.0.0.1:9/dicom-web")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.result.text().startswith("✗"), timeout=5000)
+    assert "Cannot reach the worklist server at 127.0.0.1:9" in dialog.result.text()
+    dialog.ae.setText("A" * 20)
+    dialog.test_button.click()
+    assert "AE title" in dialog.result.text()
+
+
+def test_saved_profiles_come_back_and_secrets_stay_out_of_logs(tmp_path):
+    path = tmp_path / "profiles.toml"
+    book = ProfileBook()
+    book.put(Profile(name="Site \"A\"", url="https://ris.example/dicom-web", ae_title="CT1", auth="basic",
+                     username="tech", password="pa\\ss\"word", dcm4chee=True, timeout=12.5))
+    book.active = 'Site "A"'
+    profile_store.save(book, path)
+    again = profile_store.load(path)
+    assert again.active == 'Site "A"'
+    assert again.get() == book.get()
+    assert "pa\\ss" not in repr(again.get()) and again.get().redacted()["password"] == "***"
+
+
+def window_tester():
+    from app.backends.upsrs import UpsRsBackend
+
+    async def test(profile: Profile) -> str:
+        backend = UpsRsBackend(profile)
+        try:
+            return await backend.probe()
+        finally:
+            await backend.close()
+
+    return test
