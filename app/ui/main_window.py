@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.config_path = config_path
         self.demo = demo
         self.last_refresh: datetime | None = None
+        self._want_selected: str | None = None  # a procedure to select as soon as it is listed
         profile = session.profile
         self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
         self.resize(1400, 860)
@@ -272,6 +273,8 @@ class MainWindow(QMainWindow):
         current = self.selected()
         self.model.set_workitems(items)
         self.status_count.setText(f"{len(items)} items")
+        if self._select_wanted():
+            return
         if current is None or not self.select(current.uid):
             if self.proxy.rowCount():
                 self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)
@@ -284,9 +287,17 @@ class MainWindow(QMainWindow):
         if known or (query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})):
             self.model.upsert(w)
             self.status_count.setText(f"{self.model.rowCount()} items")
+        if self._select_wanted():
+            return
         current = self.selected()
         if current is not None and current.uid == w.uid:
             self._selection_changed()
+
+    def _select_wanted(self) -> bool:
+        if self._want_selected and self.select(self._want_selected):
+            self._want_selected = None
+            return True
+        return False
 
     def _log_event(self, event: WorkitemEvent) -> None:
         w = self.model.workitem(event.workitem_uid)
@@ -372,9 +383,8 @@ class MainWindow(QMainWindow):
 
     def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Task:
         item = dialog.workitem()
-        task = self.session.create_unscheduled(item)
-        task.add_done_callback(lambda _: self.select(item.uid))
-        return task
+        self._want_selected = item.uid
+        return self.session.create_unscheduled(item)
 
     def _switch_profile(self, name: str) -> None:
         profile = self.book.get(name)
@@ -399,6 +409,9 @@ class MainWindow(QMainWindow):
         self.session.blockSignals(True)  # its last signals must not reach a window being deleted
         asyncio.ensure_future(self.session.close())
         super().closeEvent(event)
+        # Deleted by Qt on the GUI thread: left to Python's garbage collector, a window may be
+        # destroyed on another thread, leaving its widgets' timers to fire into freed memory.
+        self.deleteLater()
 
 
 def ensure_loop(app: QApplication) -> asyncio.AbstractEventLoop:

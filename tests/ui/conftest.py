@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Retired qasync loops stay referenced: their timer object still has Qt timers registered, and
+# if the garbage collector freed it on another thread those timers would fire into freed memory.
+RETIRED_LOOPS: list = []
 
 
 @pytest.fixture()
@@ -19,24 +24,32 @@ def open_console(qtbot, tmp_path) -> Iterator:
 
     def open_(*args: str):
         window = open_window(["--data-dir", str(tmp_path), *args])
-        qtbot.addWidget(window)
-        windows.append(window)
+        windows.append(window)  # closed here, not by qtbot: a closed window deletes itself
         return window
 
     yield open_
     demos = {id(w.demo): w.demo for w in windows if getattr(w, "demo", None)}
-    for window in windows:
-        for other in getattr(window.demo, "windows", []) if window.demo else []:
-            if other not in windows:
-                other.close()
-        window.close()
+    everything = list(windows) + [o for d in demos.values() for o in d.windows if o not in windows]
+    windows[:] = everything
+    for window in everything:
+        if shiboken_valid(window):
+            window.close()
     loop = asyncio.get_event_loop()
     qtbot.waitUntil(lambda: all(w.session._closed and not w.session._tasks for w in windows), timeout=5000)
     for demo in demos.values():
         demo.stop()
+    qtbot.wait(50)  # let queued Qt events of the closed windows drain while their loop still exists
     # The qasync loop rode on pytest-qt's Qt loop ("already running"); retire it so that later
     # asyncio tests can run loops of their own.
     asyncio.events._set_running_loop(None)
     loop._QEventLoop__is_running = False  # qasync keeps no public way to stop an adopted loop
     loop.close()
     asyncio.set_event_loop(None)
+    RETIRED_LOOPS.append(loop)
+    gc.collect()  # whatever Qt objects became garbage are freed here, on the GUI thread
+
+
+def shiboken_valid(obj) -> bool:
+    from shiboken6 import isValid
+
+    return isValid(obj)

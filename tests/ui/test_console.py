@@ -118,7 +118,6 @@ def test_second_console_is_told_who_already_started(qtbot, open_console):
     first = open_console("demo")
     loaded(qtbot, first)
     second = first.demo.open_second_console(first)
-    qtbot.addWidget(second)
     loaded(qtbot, second)
     item = first.selected()
     second.select(item.uid)
@@ -146,7 +145,7 @@ def test_unscheduled_patient_is_created_and_started(qtbot, open_console):
     created = task.result()
     qtbot.waitUntil(lambda: state_shown(window, created.uid) == "IN PROGRESS", timeout=5000)
     assert created.priority.value == "HIGH" and created.patient_name.alphabetic == "Unbekannt^Männlich"
-    assert window.selected().uid == created.uid
+    qtbot.waitUntil(lambda: window.selected().uid == created.uid, timeout=3000)
 
 
 def test_quick_filter_and_inspector(qtbot, open_console):
@@ -173,7 +172,7 @@ def test_reports_wait_in_the_outbox_while_the_server_is_away(qtbot, open_console
     window.demo.server.stop()
     window.procedure.percent.setValue(70)
     window.procedure.progress_button.click()
-    qtbot.waitUntil(lambda: "will be sent" in window.notice.text.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "will be sent" in window.notice.text.text(), timeout=20000)
     assert window.notice.isVisible()
     assert window.status_pending.text() == "1 waiting to be sent"
 

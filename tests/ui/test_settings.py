@@ -17,7 +17,7 @@ def test_first_run_with_nothing_configured_opens_the_demo_and_points_to_settings
 def test_test_connection_says_in_plain_words_what_works(qtbot, open_console, tmp_path):
     window = open_console("demo")
     book = ProfileBook()
-    dialog = SettingsDialog(book, tester=window_tester(), parent=window)
+    dialog = SettingsDialog(book, tester=window_tester())  # no parent: qtbot alone owns it
     qtbot.addWidget(dialog)
     dialog.name.setText("Site RIS")
     dialog.url.setText(window.session.profile.url)
