@@ -135,37 +135,31 @@ class Session(QObject):
         else:
             self.message.emit("warning", delivery.sentence)
 
-    def claim(self, workitem: Workitem) -> asyncio.Task:
+    def _deliver(self, uid: str, operation: Coroutine[Any, Any, Delivery], done: str, busy: str) -> asyncio.Task:
+        """Run an outbox operation; say whether it was sent or kept, and show the result."""
         async def run() -> None:
-            delivery = await self.outbox.claim(workitem)
-            self._report(delivery, f"Started: {workitem.label} for {workitem.patient_name.display()}.")
+            delivery = await operation
+            self._report(delivery, done)
             if delivery.sent:
-                await self._reload(workitem.uid)
-        return self.spawn(run(), "Starting the procedure…")
+                await self._reload(uid)
+        return self.spawn(run(), busy)
+
+    def claim(self, workitem: Workitem) -> asyncio.Task:
+        return self._deliver(workitem.uid, self.outbox.claim(workitem),
+                             f"Started: {workitem.label} for {workitem.patient_name.display()}.", "Starting the procedure…")
 
     def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Task:
-        async def run() -> None:
-            delivery = await self.outbox.progress(workitem.uid, percent, description)
-            self._report(delivery, f"Progress reported: {percent:.0f} %." if percent is not None else "Progress reported.")
-            if delivery.sent:
-                await self._reload(workitem.uid)
-        return self.spawn(run(), "Reporting progress…")
+        done = f"Progress reported: {percent:.0f} %." if percent is not None else "Progress reported."
+        return self._deliver(workitem.uid, self.outbox.progress(workitem.uid, percent, description), done,
+                             "Reporting progress…")
 
     def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Task:
-        async def run() -> None:
-            delivery = await self.outbox.complete(workitem, performed)
-            self._report(delivery, f"Completed: {workitem.label} for {workitem.patient_name.display()}.")
-            if delivery.sent:
-                await self._reload(workitem.uid)
-        return self.spawn(run(), "Completing…")
+        return self._deliver(workitem.uid, self.outbox.complete(workitem, performed),
+                             f"Completed: {workitem.label} for {workitem.patient_name.display()}.", "Completing…")
 
     def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Task:
-        async def run() -> None:
-            delivery = await self.outbox.discontinue(workitem, reason, text)
-            self._report(delivery, f"Discontinued: {reason.meaning}.")
-            if delivery.sent:
-                await self._reload(workitem.uid)
-        return self.spawn(run(), "Discontinuing…")
+        return self._deliver(workitem.uid, self.outbox.discontinue(workitem, reason, text),
+                             f"Discontinued: {reason.meaning}.", "Discontinuing…")
 
     def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Task:
         async def run() -> None:
