@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 
 from app.options import build_parser
@@ -17,10 +18,15 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host, http_port=args.http_port, db_path=args.db, ae_title=args.ae_title, seed=args.seed,
         seed_value=args.seed_value, keep_final_seconds=args.keep_final, purge_interval=args.purge_interval,
     )
+    from app.server.store import StoreError
+
     try:
         server = UPSServer(config)
     except OSError as exc:
         print(f"Cannot start the server on {args.host}:{args.http_port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (StoreError, sqlite3.Error) as exc:
+        print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
         return 2
 
     async def run() -> None:

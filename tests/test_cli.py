@@ -64,3 +64,16 @@ def test_serve_on_a_busy_port_says_so_in_a_sentence(tmp_path):
 def test_version_is_printed():
     proc = subprocess.run([sys.executable, "-m", "app", "--version"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and proc.stdout.startswith("worklist-console ")
+
+
+def test_a_database_of_another_version_is_refused_with_a_sentence(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    proc = subprocess.run([sys.executable, "-m", "app", "serve", "--http-port", "0", "--db", str(db)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "made by another version of Worklist Console" in proc.stderr and "Traceback" not in proc.stderr

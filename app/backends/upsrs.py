@@ -140,13 +140,17 @@ class UpsRsBackend:
                             detail, status, reason)
         return Refused(f"The worklist server refused the request: {reason or f'HTTP {status}'}.", detail, status, reason)
 
-    def _workitems(self, response: httpx.Response) -> list[Workitem]:
+    async def _workitems(self, response: httpx.Response) -> list[Workitem]:
         if response.status_code == 204 or not response.content.strip():
             return []
         try:
-            return [Workitem(ds) for ds in parse_datasets(response.content)]
+            if len(response.content) > 65536:  # a big page is parsed off the event loop: the UI must not stall
+                datasets = await asyncio.to_thread(parse_datasets, response.content)
+            else:
+                datasets = parse_datasets(response.content)
         except DicomJsonError as exc:
             raise Refused(f"The worklist server sent an answer this console cannot read: {exc}", str(exc)) from None
+        return [Workitem(ds) for ds in datasets]
 
     # -- the worklist --------------------------------------------------------------------------
     async def search(self, query: WorklistQuery) -> list[Workitem]:
@@ -155,14 +159,14 @@ class UpsRsBackend:
         while len(found) < MAX_RESULTS:
             response = await self._send("GET", "/workitems", params=params + [("offset", str(len(found)))],
                                          expect=(200, 204))
-            page = self._workitems(response)
+            page = await self._workitems(response)
             found.extend(page)
             if not page or "additional results" not in _warning_text(response):
                 break
         return [w for w in found if query.accepts(w)]
 
     async def retrieve(self, uid: str) -> Workitem:
-        items = self._workitems(await self._send("GET", f"/workitems/{uid}"))
+        items = await self._workitems(await self._send("GET", f"/workitems/{uid}"))
         if not items:
             raise Refused("This procedure is no longer on the worklist.")
         return items[0]

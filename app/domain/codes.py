@@ -30,3 +30,18 @@ DISCONTINUATION_REASONS: tuple[Code, ...] = tuple(
     )
 )
 UNSPECIFIED_REASON = DISCONTINUATION_REASONS[13]
+
+# The image storage SOP Class a modality's output most likely has (for instance references).
+STORAGE_CLASSES: dict[str, str] = {
+    "CR": "1.2.840.10008.5.1.4.1.1.1",
+    "CT": "1.2.840.10008.5.1.4.1.1.2",
+    "DX": "1.2.840.10008.5.1.4.1.1.1.1",
+    "MG": "1.2.840.10008.5.1.4.1.1.1.2",
+    "MR": "1.2.840.10008.5.1.4.1.1.4",
+    "NM": "1.2.840.10008.5.1.4.1.1.20",
+    "PT": "1.2.840.10008.5.1.4.1.1.128",
+    "RF": "1.2.840.10008.5.1.4.1.1.12.2",
+    "US": "1.2.840.10008.5.1.4.1.1.6.1",
+    "XA": "1.2.840.10008.5.1.4.1.1.12.1",
+}
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"

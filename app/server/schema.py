@@ -15,7 +15,7 @@ from app.domain.dates import DateValueError, parse_value, sortable
 from app.domain.dicomjson import JsonDataset
 from app.domain.query import DATE_VRS, normalize_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS workitem (
     start_dt TEXT,
     expected_completion_dt TEXT,
     modification_dt TEXT,
-    dataset TEXT NOT NULL,
-    summary TEXT NOT NULL
+    summary TEXT NOT NULL,
+    performed TEXT
 );
 CREATE INDEX IF NOT EXISTS workitem_start ON workitem (start_dt);
 CREATE INDEX IF NOT EXISTS workitem_state_start ON workitem (state, start_dt);

@@ -1,7 +1,9 @@
 """The UPS store: one SQLite file in WAL mode, one connection per thread.
 
-A workitem is kept as its full DICOM JSON (`dataset`), the same without the performed
-procedure data (`summary`, what Search returns), and indexed columns. Writers take the
+A workitem is kept as DICOM JSON in two parts: everything but the performed procedure
+data (`summary`, exactly what Search returns) and that data (`performed`, the UPS
+Performed Procedure Sequence element), plus indexed columns. Keeping rows small keeps a
+station's day of summaries on few pages. Writers take the
 database lock up front (BEGIN IMMEDIATE), so a read-check-write such as a claim is one
 atomic step across threads and processes: of two simultaneous claims exactly one sees
 SCHEDULED.
@@ -25,6 +27,10 @@ from .schema import DDL, SCHEMA_VERSION, columns_of, item_keys_of
 from .sqlquery import compile_query
 
 
+class StoreError(Exception):
+    """The database cannot be used; the message says why in a sentence."""
+
+
 @dataclass
 class Row:
     id: int
@@ -46,11 +52,21 @@ class Subscription:
     suspended_after: int | None
 
 
-_ROW = "id, uid, state, transaction_uid, performer_ae, final_at, dataset"
+_ROW = "id, uid, state, transaction_uid, performer_ae, final_at, summary, performed"
 
 
 def _row(r: tuple) -> Row:
-    return Row(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+    dataset = json.loads(r[6])
+    if r[7]:
+        dataset[t.PERFORMED_PROCEDURE_SEQ] = json.loads(r[7])
+    return Row(r[0], r[1], r[2], r[3], r[4], r[5], dataset)
+
+
+def _full_text(summary: str, performed: str | None) -> str:
+    """The whole dataset's JSON text, spliced without parsing (Retrieve is a hot path too)."""
+    if not performed:
+        return summary
+    return f'{summary[:-1]}{"," if len(summary) > 2 else ""}"{t.PERFORMED_PROCEDURE_SEQ}":{performed}}}'
 
 
 class Store:
@@ -63,6 +79,12 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = self._connection()
+        has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+        if version and version[0] != str(SCHEMA_VERSION):
+            self.close()
+            raise StoreError(f"The worklist database {self.path} was made by another version of Worklist Console "
+                             f"(schema {version[0]}, this one needs {SCHEMA_VERSION}); start with another --db.")
         db.executescript(DDL)  # executescript commits on its own; it runs outside write()
         with self.write() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -75,7 +97,8 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA mmap_size=268435456")  # index pages straight from the OS cache
+            db.execute("PRAGMA mmap_size=2147483648")  # pages straight from the OS cache, no copies
+            db.execute("PRAGMA cache_size=-65536")  # 64 MiB per connection
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -120,12 +143,12 @@ class Store:
         return db.execute("SELECT 1 FROM deleted WHERE uid = ?", (uid,)).fetchone() is not None
 
     def dataset_text(self, db: sqlite3.Connection, uid: str) -> str | None:
-        r = db.execute("SELECT dataset FROM workitem WHERE uid = ?", (uid,)).fetchone()
-        return r[0] if r else None
+        r = db.execute("SELECT summary, performed FROM workitem WHERE uid = ?", (uid,)).fetchone()
+        return _full_text(r[0], r[1]) if r else None
 
     def insert(self, db: sqlite3.Connection, dataset: JsonDataset) -> int:
         row = columns_of(dataset, self.local)
-        row["dataset"], row["summary"] = _texts(dataset)
+        row["summary"], row["performed"] = _texts(dataset)
         names = ", ".join(row)
         cur = db.execute(f"INSERT INTO workitem ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
         wid = int(cur.lastrowid or 0)
@@ -143,7 +166,7 @@ class Store:
     ) -> None:
         """Write back a changed workitem; the keyword fields are set only when given."""
         cols = columns_of(row.dataset, self.local)
-        cols["dataset"], cols["summary"] = _texts(row.dataset)
+        cols["summary"], cols["performed"] = _texts(row.dataset)
         if transaction_uid is not None:
             cols["transaction_uid"] = transaction_uid
         if performer_ae is not None:
@@ -177,10 +200,10 @@ class Store:
         residual = compiled.residual_query
         matched = [
             summary
-            for dataset, summary in db.execute(
-                f"SELECT w.dataset, w.summary FROM workitem w WHERE {compiled.sql} {order}", compiled.params
+            for summary, performed in db.execute(
+                f"SELECT w.summary, w.performed FROM workitem w WHERE {compiled.sql} {order}", compiled.params
             )
-            if residual.matches(json.loads(dataset), self.local)
+            if residual.matches(json.loads(_full_text(summary, performed)), self.local)
         ]
         page = matched[offset : offset + limit]
         return page, max(0, len(matched) - offset - len(page))
@@ -228,7 +251,8 @@ class Store:
         return db.execute("DELETE FROM subscription WHERE aet = ? AND target = ?", (aet, target)).rowcount
 
 
-def _texts(dataset: JsonDataset) -> tuple[str, str]:
-    full = json.dumps(dataset, ensure_ascii=False, separators=(",", ":"))
+def _texts(dataset: JsonDataset) -> tuple[str, str | None]:
     summary = {k: v for k, v in dataset.items() if k != t.PERFORMED_PROCEDURE_SEQ}
-    return full, json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+    performed = dataset.get(t.PERFORMED_PROCEDURE_SEQ)
+    return (json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(performed, ensure_ascii=False, separators=(",", ":")) if performed is not None else None)

@@ -4,6 +4,7 @@ so the next action is the one that stands out.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydicom.uid import generate_uid
@@ -15,10 +16,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.build import STATION_SCHEME
-from app.domain.codes import DISCONTINUATION_REASONS
+from app.domain.codes import DISCONTINUATION_REASONS, SECONDARY_CAPTURE, STORAGE_CLASSES
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
+
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 
 
 def _button(text: str, shortcut: str, tip: str, role: str = "") -> QPushButton:
@@ -111,7 +115,8 @@ class ProcedurePanel(QGroupBox):
         self.ended_auto = True
         self.ended.dateTimeChanged.connect(lambda *_: setattr(self, "ended_auto", False))
         self.series = QTableWidget(0, 3)
-        self.series.setHorizontalHeaderLabels(["Series description", "Series Instance UID", "Instances"])
+        self.series.setHorizontalHeaderLabels(["Series description", "Series Instance UID",
+                                               "Instance UIDs (optional, separated by spaces)"])
         self.series.horizontalHeader().setStretchLastSection(True)
         self.series.setColumnWidth(0, 160)
         self.series.setColumnWidth(1, 260)
@@ -187,7 +192,7 @@ class ProcedurePanel(QGroupBox):
         self.ended.blockSignals(False)
         self.ended_auto = True
 
-    def add_output_series(self, description: str, instances: int = 0) -> str:
+    def add_output_series(self, description: str, instances: tuple[str, ...] = ()) -> str:
         uid = generate_uid()
         row = self.series.rowCount()
         self.series.insertRow(row)
@@ -195,8 +200,16 @@ class ProcedurePanel(QGroupBox):
         uid_item = QTableWidgetItem(uid)
         uid_item.setFlags(uid_item.flags() & ~Qt.ItemFlag.ItemIsEditable)
         self.series.setItem(row, 1, uid_item)
-        self.series.setItem(row, 2, QTableWidgetItem(str(instances)))
+        self.series.setItem(row, 2, QTableWidgetItem(" ".join(instances)))
         return uid
+
+    def _instances(self, row: int) -> tuple[tuple[str, str], ...]:
+        """(SOP Class, SOP Instance) references typed into a series row; odd text is left out."""
+        cell = self.series.item(row, 2)
+        uids = [u for u in (cell.text().replace(",", " ").split() if cell else []) if _UID.match(u) and len(u) <= 64]
+        modality = self.workitem.station_classes[0].value if self.workitem and self.workitem.station_classes else ""
+        sop_class = STORAGE_CLASSES.get(modality, SECONDARY_CAPTURE)
+        return tuple((sop_class, u) for u in uids)
 
     # -- what was performed ---------------------------------------------------------------------
     def performed(self) -> PerformedProcedure:
@@ -208,7 +221,8 @@ class ProcedurePanel(QGroupBox):
         series = []
         for row in range(self.series.rowCount()):
             description = self.series.item(row, 0).text() if self.series.item(row, 0) else ""
-            series.append(OutputSeries(self.series.item(row, 1).text(), description, study_uid=w.study_uid if w else ""))
+            series.append(OutputSeries(self.series.item(row, 1).text(), description, study_uid=w.study_uid if w else "",
+                                       instances=self._instances(row)))
         return PerformedProcedure(
             station=Code(self.station, STATION_SCHEME, self.station),
             start=self.started.dateTime().toPython().strftime("%Y%m%d%H%M%S"),

@@ -60,12 +60,16 @@ def test_start_progress_complete_by_buttons(qtbot, open_console):
     assert progress["00741006"]["Value"] == ["Contrast phase"]
 
     window.procedure.technologist.setText("Becker^Anna")
-    series_uid = window.procedure.add_output_series("Chest 1 mm", 312)
+    series_uid = window.procedure.add_output_series("Chest 1 mm", ("1.2.3.4.1", "1.2.3.4.2", "not-a-uid"))
     qtbot.mouseClick(window.procedure.complete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "COMPLETED", timeout=5000)
     stored = on_server(window, item.uid)
     performed = stored["00741216"]["Value"][0]
-    assert performed["00404033"]["Value"][0]["0020000E"]["Value"] == [series_uid]
+    output = performed["00404033"]["Value"][0]
+    assert output["0020000E"]["Value"] == [series_uid]
+    refs = output["00081199"]["Value"]
+    assert [r["00081155"]["Value"][0] for r in refs] == ["1.2.3.4.1", "1.2.3.4.2"]
+    assert refs[0]["00081150"]["Value"] == ["1.2.840.10008.5.1.4.1.1.2"]  # CT Image Storage
     assert performed["00404035"]["Value"][0]["00404037"]["Value"] == [{"Alphabetic": "Becker^Anna"}]
     assert performed["00404028"]["Value"][0]["00080100"]["Value"] == ["CT1"]
     assert window.status_pending.text() == "outbox empty"
@@ -193,3 +197,20 @@ def test_ten_thousand_rows_load_and_filter(qtbot, open_console):
     window.table.sortByColumn(COLUMNS.index("Patient"), Qt.SortOrder.DescendingOrder)
     names = [window.proxy.index(r, COLUMNS.index("Patient")).data() for r in range(window.proxy.rowCount())]
     assert names == sorted(names, key=str.upper, reverse=True)
+
+
+def test_a_procedure_in_progress_when_the_console_stopped_is_offered_for_resuming(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    item = window.selected()
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.status_pending.text() == "outbox empty" and window.session.is_mine(item.uid),
+                    timeout=5000)
+    window.close()
+    window.demo.stop()
+    again = open_console("demo")  # same data folder: the claim store remembers
+    qtbot.waitUntil(lambda: again.banner.isVisible(), timeout=5000)
+    assert "Procedure in progress" in again.banner.text.text() and again.banner.action.text() == "Resume"
+    again.banner.action.click()
+    qtbot.waitUntil(lambda: again.selected() is not None and again.selected().uid == item.uid, timeout=5000)
+    assert again.procedure.progress_button.isEnabled()  # still mine: the Transaction UID was kept
