@@ -84,11 +84,8 @@ class UpsRsBackend:
                  elapsed: float | None = None) -> None:
         if self.observer is None:
             return
+        # pretty-printing waits until someone opens the message: the inspector must cost nothing
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False) if text.strip() else ""
-        except ValueError:
-            pass
         shown = tuple((k, "***" if k.lower() == "authorization" else v) for k, v in (headers or {}).items())
         try:
             self.observer(Exchange(datetime.now(), direction, summary, shown, text, elapsed))

@@ -2,7 +2,9 @@
 so a trainer can show the message flow step by step."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import json
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
@@ -28,6 +30,26 @@ def describe(event: WorkitemEvent, what: str = "") -> str:
     return f"{name} {detail}".strip() + f" — {what or event.workitem_uid}"
 
 
+def pretty(body: str) -> str:
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False) if body.strip() else ""
+    except ValueError:
+        return body
+
+
+def follow(view) -> None:
+    """Scroll a list to its newest entry once per pass of the event loop, and only when shown:
+    scrolling on every message of a busy server would stall the console."""
+    if view.isVisible() and not getattr(view, "_follow_pending", False):
+        view._follow_pending = True
+
+        def scroll() -> None:
+            view._follow_pending = False
+            view.scrollToBottom()
+
+        QTimer.singleShot(0, scroll)
+
+
 class EventLog(QListWidget):
     def add(self, when: str, event: WorkitemEvent, what: str = "") -> None:
         """`what` names the workitem for people (patient and procedure) where the console knows it."""
@@ -35,7 +57,7 @@ class EventLog(QListWidget):
         self.item(self.count() - 1).setToolTip(event.workitem_uid)
         if self.count() > MAX_ENTRIES:
             self.takeItem(0)
-        self.scrollToBottom()
+        follow(self)
 
 
 class Inspector(QWidget):
@@ -75,7 +97,7 @@ class Inspector(QWidget):
         self.list.addItem(item)
         if self.list.count() > MAX_ENTRIES:
             self.list.takeItem(0)
-        self.list.scrollToBottom()
+        follow(self.list)
 
     def clear(self) -> None:
         self.list.clear()
@@ -86,4 +108,4 @@ class Inspector(QWidget):
             return
         exchange: Exchange = item.data(Qt.ItemDataRole.UserRole)
         headers = "\n".join(f"{k}: {v}" for k, v in exchange.headers)
-        self.detail.setPlainText(f"{exchange.direction} {exchange.summary}\n{headers}\n\n{exchange.body}")
+        self.detail.setPlainText(f"{exchange.direction} {exchange.summary}\n{headers}\n\n{pretty(exchange.body)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -424,6 +425,9 @@ def ensure_loop(app: QApplication) -> asyncio.AbstractEventLoop:
         loop = None
     if not isinstance(loop, qasync.QEventLoop):
         loop = qasync.QEventLoop(app, already_running=True)
+        # plain Python worker threads (DNS look-ups, parsing): qasync's QThread pool is left
+        # running at exit, which Qt reports as an error
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-worker"))
         asyncio.set_event_loop(loop)
     return loop
 
