@@ -17,13 +17,15 @@ def serve(args: argparse.Namespace) -> int:
     config = ServerConfig(
         host=args.host, http_port=args.http_port, db_path=args.db, ae_title=args.ae_title, seed=args.seed,
         seed_value=args.seed_value, keep_final_seconds=args.keep_final, purge_interval=args.purge_interval,
+        dimse_port=args.dimse_port or None,
     )
     from app.server.store import StoreError
 
     try:
         server = UPSServer(config)
     except OSError as exc:
-        print(f"Cannot start the server on {args.host}:{args.http_port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}): "
+              f"{exc.strerror or exc}", file=sys.stderr)
         return 2
     except (StoreError, sqlite3.Error) as exc:
         print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
@@ -34,8 +36,9 @@ def serve(args: argparse.Namespace) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.02)
         if server.started:
-            print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}, database {server.store.path})",
-                  flush=True)
+            dimse = f", DIMSE (MWL C-FIND) on port {server.dimse.port}" if server.dimse else ""
+            print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, "
+                  f"database {server.store.path})", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
         await task
 

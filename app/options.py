@@ -14,6 +14,8 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", choices=("demo", "none"), default="none", help="fill today and tomorrow with a demo day")
     p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
+    p.add_argument("--dimse-port", type=int, default=11112,
+                   help="port of the DIMSE front (MWL C-FIND, C-ECHO); 0 disables it (default 11112)")
     p.add_argument("--keep-final", type=float, default=86400.0, metavar="SECONDS",
                    help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)")
     p.add_argument("--purge-interval", type=float, default=60.0, metavar="SECONDS",

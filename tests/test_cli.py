@@ -34,7 +34,7 @@ def start_serve(*args: str) -> tuple[subprocess.Popen, str]:
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_prints_its_url_serves_the_demo_day_and_stops_cleanly(tmp_path, stop):
-    proc, base = start_serve("--http-port", "0", "--db", str(tmp_path / "w.db"), "--seed", "demo")
+    proc, base = start_serve("--http-port", "0", "--dimse-port", "0", "--db", str(tmp_path / "w.db"), "--seed", "demo")
     try:
         assert base.startswith("http://127.0.0.1:") and base.endswith("/dicom-web")
         r = httpx.get(base + "/workitems", params={"ScheduledStationNameCodeSequence.CodeValue": "CT1"})
@@ -53,11 +53,12 @@ def test_serve_on_a_busy_port_says_so_in_a_sentence(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "app", "serve", "--http-port", str(port), "--db", str(tmp_path / "w.db")],
+            [sys.executable, "-m", "app", "serve", "--http-port", str(port), "--dimse-port", "0",
+             "--db", str(tmp_path / "w.db")],
             capture_output=True, text=True, timeout=30,
         )
     assert proc.returncode == 2
-    assert f"Cannot start the server on 127.0.0.1:{port}" in proc.stderr
+    assert f"Cannot start the server on 127.0.0.1 (HTTP port {port}" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

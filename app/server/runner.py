@@ -45,6 +45,7 @@ class ServerConfig:
     keep_final_seconds: float = 86400.0
     purge_interval: float = 60.0
     event_backlog: int = 1000
+    dimse_port: int | None = None  # None: no DIMSE front; 0: a free port
 
 
 class _Uvicorn(uvicorn.Server):
@@ -92,6 +93,15 @@ class UPSServer:
             self.service,
         )
         self._thread: threading.Thread | None = None
+        self.dimse = None
+        if self.config.dimse_port is not None:
+            from .dimse import DimseFront
+
+            try:
+                self.dimse = DimseFront(self.service, self.config.ae_title, self.config.host, self.config.dimse_port)
+            except OSError:
+                self.socket.close()
+                raise
 
     @property
     def base_url(self) -> str:
@@ -129,6 +139,8 @@ class UPSServer:
             await self._uvicorn.serve(sockets=[self.socket])
         finally:
             self.socket.close()  # a stopped server must refuse connections, not let them hang in the backlog
+            if self.dimse is not None:
+                self.dimse.stop()
             self.store.close()
 
     def start(self, timeout: float = 15.0) -> "UPSServer":

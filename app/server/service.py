@@ -221,6 +221,12 @@ class UPSService:
             items, remaining = self.store.search(db, request.query, request.offset, limit)
         return SearchResult(items, remaining, request.warnings)
 
+    def search_all(self, request: SearchRequest) -> list[str]:
+        """Every match, unpaged (the DIMSE front streams them as C-FIND pending responses)."""
+        with self.store.read() as db:
+            items, _ = self.store.search(db, request.query, 0, 1 << 62)
+        return items
+
     # -- subscriptions ------------------------------------------------------------------------
     def subscribe(self, aet: str, target: str, deletion_lock: bool = False, filter_text: str | None = None) -> Status:
         aet = check_ae_title(aet)

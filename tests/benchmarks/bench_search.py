@@ -261,7 +261,7 @@ def explain(server: UPSServer, plan: Plan) -> list[str]:
 @contextlib.contextmanager
 def serve_process(db_path: str):
     """`python -m app serve` on a free loopback port over `db_path`; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--http-port", "0", "--db", db_path],
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", db_path],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in proc.stdout:  # type: ignore[union-attr]

@@ -1,0 +1,124 @@
+"""The embedded server's DIMSE front: MWL C-FIND from the UPS store, over real associations —
+pynetdicom as a modality, and DCMTK's findscu as an independent peer."""
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pydicom import Dataset, dcmread
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+
+from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
+
+TODAY = date.today().strftime("%Y%m%d")
+DCMTK_FINDSCU = "/usr/bin/findscu"  # not the pynetdicom app of the same name on PATH
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("dimse") / "w.db")))
+    seed_demo_day(server.service)
+    server.start()
+    yield server
+    server.stop()
+
+
+def mwl_query(station: str = "CT1", day: str = TODAY, **top) -> Dataset:
+    ds = Dataset()
+    ds.PatientName = top.pop("PatientName", "")
+    ds.PatientID = top.pop("PatientID", "")
+    ds.AccessionNumber = ""
+    ds.RequestedProcedureID = ""
+    sps = Dataset()
+    sps.ScheduledStationAETitle = station
+    sps.ScheduledProcedureStepStartDate = day
+    sps.ScheduledProcedureStepStartTime = ""
+    sps.Modality = top.pop("Modality", "")
+    sps.ScheduledProcedureStepDescription = ""
+    ds.ScheduledProcedureStepSequence = [sps]
+    for keyword, value in top.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def find(port: int, query: Dataset, calling: str = "CT1") -> tuple[list[Dataset], int]:
+    ae = AE(calling)
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST")
+    assert assoc.is_established
+    found, final = [], -1
+    try:
+        for status, identifier in assoc.send_c_find(query, ModalityWorklistInformationFind):
+            if status and status.Status in (0xFF00, 0xFF01):
+                found.append(identifier)
+            elif status:
+                final = status.Status
+    finally:
+        assoc.release()
+    return found, final
+
+
+def test_verification_answers(front):
+    ae = AE("CT1")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", front.dimse.port, ae_title="WORKLIST")
+    assert assoc.send_c_echo().Status == 0x0000
+    assoc.release()
+
+
+def test_station_and_day_find_todays_items_of_that_station_only(front):
+    found, final = find(front.dimse.port, mwl_query("CT1"))
+    assert final == 0x0000 and len(found) == 5
+    for item in found:
+        sps = item.ScheduledProcedureStepSequence[0]
+        assert sps.ScheduledStationAETitle == "CT1" and sps.ScheduledProcedureStepStartDate == TODAY
+        assert sps.Modality == "CT" and item.AccessionNumber and item.RequestedProcedureID
+
+
+def test_answers_hold_the_requested_keys_and_nothing_more(front):
+    found, _ = find(front.dimse.port, mwl_query("MR1"))
+    assert found
+    keys = {e.keyword for e in found[0]}
+    assert keys <= {"SpecificCharacterSet", "PatientName", "PatientID", "AccessionNumber", "RequestedProcedureID",
+                    "ScheduledProcedureStepSequence"}
+    assert "StudyInstanceUID" not in keys
+
+
+def test_patient_name_wildcard_matches_across_character_sets(front):
+    found, _ = find(front.dimse.port, mwl_query("", "", PatientName="MÜLLER*"))
+    assert found and all(str(f.PatientName).upper().startswith("MÜLLER") for f in found)
+
+
+def test_a_date_range_and_modality_narrow_the_list(front):
+    both, _ = find(front.dimse.port, mwl_query("", f"{TODAY}-", Modality="US"))
+    assert len(both) == 10  # today and tomorrow on US1
+    assert {f.ScheduledProcedureStepSequence[0].Modality for f in both} == {"US"}
+
+
+def test_an_unknown_station_finds_nothing(front):
+    found, final = find(front.dimse.port, mwl_query("NOSUCH"))
+    assert found == [] and final == 0x0000
+
+
+@pytest.mark.interop
+def test_dcmtk_findscu_gets_the_demo_day_for_a_station(front, tmp_path):
+    if not Path(DCMTK_FINDSCU).exists():
+        pytest.skip("DCMTK findscu is not installed (apt-get install dcmtk)")
+    query = tmp_path / "query.dcm"
+    mwl_query("CT2").save_as(query, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run(
+        [DCMTK_FINDSCU, "-W", "-aet", "CT2", "-aec", "WORKLIST", "-X", "-od", str(out), "127.0.0.1",
+         str(front.dimse.port), str(query)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [dcmread(p) for p in sorted(out.iterdir())]
+    assert len(answers) == 5
+    assert {a.ScheduledProcedureStepSequence[0].ScheduledStationAETitle for a in answers} == {"CT2"}
+    assert all(a.SpecificCharacterSet == "ISO_IR 192" for a in answers)
