@@ -199,3 +199,95 @@ def identifier_keys(identifier: JsonDataset, prefix: tuple[str, ...] = ()) -> li
             texts.append("" if value is None else str(value))
         pairs.append((prefix + (tag,), "\\".join(texts)))
     return pairs
+
+
+# -- MPPS -> UPS (standard.md §8, derived) -----------------------------------------------------
+MPPS_STATUS = "00400252"
+PERFORMED_STATION_AE = "00400241"
+PPS_START_DATE, PPS_START_TIME = "00400244", "00400245"
+PPS_END_DATE, PPS_END_TIME = "00400250", "00400251"
+PPS_DESCRIPTION = "00400254"
+PPS_COMMENTS = "00400280"
+PPS_DISCONTINUATION_REASON = "00400281"
+PROCEDURE_CODE_SEQ = "00081032"
+PERFORMED_PROTOCOL_CODE_SEQ = "00400260"
+PERFORMED_SERIES_SEQ = "00400340"
+SCHEDULED_STEP_ATTRIBUTES_SEQ = "00400270"
+OPERATORS_NAME = "00081070"
+PERFORMING_PHYSICIAN = "00081050"
+
+
+def _datetime(ds: JsonDataset, date_tag: str, time_tag: str) -> str:
+    date = str(_first(ds, date_tag) or "")
+    time = str(_first(ds, time_tag) or "").replace(":", "").split(".")[0]
+    return f"{date}{time.ljust(6, '0')[:6]}" if date else ""
+
+
+def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None = None) -> JsonDataset:
+    """The UPS Performed Procedure Sequence that an MPPS (its N-CREATE plus N-SETs) describes."""
+    station = str(_first(mpps, PERFORMED_STATION_AE) or "")
+    codes = _items(mpps, PROCEDURE_CODE_SEQ) or _items(mpps, PERFORMED_PROTOCOL_CODE_SEQ) or scheduled_codes or []
+    outputs = []
+    people: list = []
+    for series in _items(mpps, PERFORMED_SERIES_SEQ):
+        refs = [{"00081150": r.get("00081150") or {"vr": "UI"}, "00081155": r.get("00081155") or {"vr": "UI"}}
+                for r in _items(series, "00081140") + _items(series, "0040A375")]
+        output = {
+            "0040E020": {"vr": "CS", "Value": ["DICOM"]},
+            t.STUDY_INSTANCE_UID: next((i.get(t.STUDY_INSTANCE_UID) for i in _items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)
+                                        if i.get(t.STUDY_INSTANCE_UID)), {"vr": "UI"}),
+            "0020000E": series.get("0020000E") or {"vr": "UI"},
+            "0008103E": series.get("0008103E") or {"vr": "LO"},
+            "00081199": {"vr": "SQ", "Value": refs},
+        }
+        retrieve = _first(series, "00080054")
+        if retrieve:
+            output["0040E021"] = {"vr": "SQ", "Value": [{"00080054": {"vr": "AE", "Value": [retrieve]}}]}
+        outputs.append(output)
+        people += [v for v in _values(series, OPERATORS_NAME) + _values(series, PERFORMING_PHYSICIAN) if v]
+    item: JsonDataset = {
+        t.PERFORMED_STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]}
+        if station else {"vr": "SQ"},
+        t.PERFORMED_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME)),
+        t.PERFORMED_END_DATETIME: _element("DT", _datetime(mpps, PPS_END_DATE, PPS_END_TIME)),
+        t.PERFORMED_WORKITEM_CODE_SEQ: {"vr": "SQ", "Value": codes},
+        t.OUTPUT_INFORMATION_SEQ: {"vr": "SQ", "Value": outputs},
+    }
+    if _first(mpps, PPS_DESCRIPTION):
+        item["00400254"] = mpps[PPS_DESCRIPTION]
+    if _first(mpps, PPS_COMMENTS):
+        item["00400280"] = mpps[PPS_COMMENTS]
+    names = list(dict.fromkeys(str(p.get("Alphabetic", "")) if isinstance(p, dict) else str(p) for p in people))
+    if names:
+        item[t.ACTUAL_HUMAN_PERFORMERS_SEQ] = {"vr": "SQ", "Value": [
+            {t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [_code(n.replace("^", " ")[:16] or "TECH", "99WLSTAFF", n)]},
+             t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": n}]}} for n in names]}
+    return {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": [item]}}
+
+
+def mpps_unscheduled_ups(mpps: JsonDataset, uid: str, now: str) -> JsonDataset:
+    """A UPS for an MPPS that names no scheduled step (the unscheduled case of F.7.2)."""
+    step = (_items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ) or [{}])[0]
+    station = str(_first(mpps, PERFORMED_STATION_AE) or "")
+    modality = str(_first(mpps, MODALITY) or "")
+    ups: JsonDataset = {tag: mpps[tag] for tag in SHARED if tag in mpps}
+    study = step.get(t.STUDY_INSTANCE_UID) or {"vr": "UI"}
+    ups.update({
+        t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
+        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": ["SCHEDULED"]},
+        t.PRIORITY: {"vr": "CS", "Value": ["MEDIUM"]},
+        t.PROCEDURE_STEP_LABEL: _element("LO", str(_first(mpps, PPS_DESCRIPTION) or "Unscheduled procedure")),
+        t.SPS_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME) or now),
+        t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
+        t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]} if station
+        else {"vr": "SQ"},
+        t.STATION_CLASS_CODE_SEQ: {"vr": "SQ", "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))]}
+        if modality else {"vr": "SQ"},
+        t.STUDY_INSTANCE_UID: study,
+        t.REFERENCED_REQUEST_SEQ: {"vr": "SQ", "Value": [{
+            t.STUDY_INSTANCE_UID: study,
+            t.ACCESSION_NUMBER: step.get(t.ACCESSION_NUMBER) or {"vr": "SH"},
+            t.REQUESTED_PROCEDURE_ID: step.get(t.REQUESTED_PROCEDURE_ID) or {"vr": "SH"},
+        }]},
+    })
+    return ups

@@ -1,9 +1,10 @@
 """The DIMSE front: a pynetdicom AE beside the HTTP front, over the same UPS service.
 
-So far: Verification, and the Modality Worklist C-FIND SCP answered from the UPS store
-through the UPS → MWL mapping (PS3.4 K.6). Pending responses stream one per step and a
-C-CANCEL stops them. Handlers are thin: the identifier becomes a domain query, SQL narrows
-the candidates by the keys the store indexes, and the mapped MWL items are matched exactly.
+Verification; the Modality Worklist C-FIND SCP answered from the UPS store through the
+UPS → MWL mapping (PS3.4 K.6), pending responses streamed one per step, C-CANCEL honoured;
+and the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py). Handlers are thin: for C-FIND
+the identifier becomes a domain query, SQL narrows the candidates by the keys the store
+indexes, and the mapped MWL items are matched exactly.
 """
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pydicom import Dataset
+from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import tags as t
 from app.domain.dates import sortable
@@ -26,6 +28,7 @@ from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_qu
 from app.domain.search import SearchRequest, parse_search
 from app.domain.status import UPSError
 
+from .mpps import MppsService, Outcome
 from .service import UPSService
 
 log = logging.getLogger(__name__)
@@ -75,8 +78,11 @@ class DimseFront:
         self.ae = AE(ae_title)
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
+        self.ae.add_supported_context(ModalityPerformedProcedureStep)
         self.ae.maximum_pdu_size = 0
-        handlers = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find)]
+        self.mpps = MppsService(service)
+        handlers = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find),
+                    (evt.EVT_N_CREATE, self._on_n_create), (evt.EVT_N_SET, self._on_n_set)]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
         self.port: int = self.server.server_address[1]
 
@@ -106,3 +112,36 @@ class DimseFront:
             item = ups_to_mwl(json.loads(text))
             if query.matches(item, self.service.local):
                 yield PENDING, to_dataset(answer_keys(item, identifier))
+
+    def _status(self, outcome: Outcome) -> Dataset:
+        status = Dataset()
+        status.Status = outcome.status
+        if outcome.comment:
+            status.ErrorComment = outcome.comment[:64]
+        if outcome.error_id is not None:
+            status.ErrorID = outcome.error_id
+        return status
+
+    def _on_n_create(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
+        request = event.request
+        uid = request.AffectedSOPInstanceUID or generate_uid()
+        try:
+            attrs = from_dataset(event.attribute_list)
+            outcome = self.mpps.create(str(uid), attrs, event.assoc.requestor.ae_title)
+        except Exception:
+            log.exception("MPPS N-CREATE failed")
+            outcome = Outcome(0x0110, "The server failed to process the MPPS.")
+        if outcome.status != 0x0000:
+            return self._status(outcome), None
+        answer = event.attribute_list
+        answer.SOPInstanceUID = uid
+        return self._status(outcome), answer
+
+    def _on_n_set(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
+        try:
+            changes = from_dataset(event.modification_list)
+            outcome = self.mpps.set(str(event.request.RequestedSOPInstanceUID), changes)
+        except Exception:
+            log.exception("MPPS N-SET failed")
+            outcome = Outcome(0x0110, "The server failed to process the MPPS.")
+        return self._status(outcome), (event.modification_list if outcome.status == 0x0000 else None)

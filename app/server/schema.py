@@ -72,6 +72,13 @@ CREATE TABLE IF NOT EXISTS subscription (
     PRIMARY KEY (aet, target)
 );
 CREATE INDEX IF NOT EXISTS subscription_target ON subscription (target);
+CREATE TABLE IF NOT EXISTS mpps (
+    uid TEXT PRIMARY KEY,
+    ups_uid TEXT NOT NULL,
+    transaction_uid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dataset TEXT NOT NULL
+);
 """
 
 # Top-level attributes with a column of their own: tag -> (column, VR).

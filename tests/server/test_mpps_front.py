@@ -1,0 +1,170 @@
+"""MPPS on the DIMSE front, mapped onto UPS: a DIMSE modality claims and completes, and a
+UPS-RS console sees IN PROGRESS then COMPLETED, live."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import httpx
+import pytest
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+
+from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
+from upsrs_client import GLOBAL, listen, new_aet, value
+
+TODAY = date.today().strftime("%Y%m%d")
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("mpps") / "w.db")))
+    seed_demo_day(server.service)
+    server.start()
+    yield server
+    server.stop()
+
+
+def associate(port: int, calling: str = "MR1"):
+    ae = AE(calling)
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST")
+    assert assoc.is_established
+    return assoc
+
+
+def worklist(assoc, station: str) -> list[Dataset]:
+    query = Dataset()
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
+                    "RequestedProcedureID", "StudyInstanceUID", "RequestedProcedureDescription"):
+        setattr(query, keyword, "")
+    sps = Dataset()
+    sps.ScheduledStationAETitle = station
+    sps.ScheduledProcedureStepStartDate = TODAY
+    sps.ScheduledProcedureStepID = ""
+    sps.ScheduledProcedureStepDescription = ""
+    sps.Modality = ""
+    query.ScheduledProcedureStepSequence = [sps]
+    return [i for s, i in assoc.send_c_find(query, ModalityWorklistInformationFind) if s and s.Status == 0xFF00]
+
+
+def in_progress(item: Dataset | None, station: str, modality: str = "MR") -> Dataset:
+    """The N-CREATE attribute list of Table F.7.2-1, copied from the worklist item."""
+    now = datetime.now()
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    step = Dataset()
+    if item is not None:
+        sps = item.ScheduledProcedureStepSequence[0]
+        step.StudyInstanceUID = item.StudyInstanceUID
+        step.AccessionNumber = item.AccessionNumber
+        step.RequestedProcedureID = item.RequestedProcedureID
+        step.ScheduledProcedureStepID = sps.ScheduledProcedureStepID
+        step.ScheduledProcedureStepDescription = sps.ScheduledProcedureStepDescription
+        ds.PatientName, ds.PatientID = item.PatientName, item.PatientID
+    else:
+        step.StudyInstanceUID = generate_uid()
+        step.AccessionNumber = ""
+        ds.PatientName, ds.PatientID = "Unbekannt^Notfall", "EMERG-7"
+    ds.ScheduledStepAttributesSequence = [step]
+    ds.PerformedProcedureStepID = "PPS1"
+    ds.PerformedStationAETitle = station
+    ds.PerformedProcedureStepStartDate = now.strftime("%Y%m%d")
+    ds.PerformedProcedureStepStartTime = now.strftime("%H%M%S")
+    ds.PerformedProcedureStepStatus = "IN PROGRESS"
+    ds.Modality = modality
+    ds.PerformedProcedureStepEndDate = ""
+    ds.PerformedProcedureStepEndTime = ""
+    ds.PerformedSeriesSequence = []
+    return ds
+
+
+def completed(status: str = "COMPLETED") -> Dataset:
+    now = datetime.now()
+    ds = Dataset()
+    ds.PerformedProcedureStepStatus = status
+    ds.PerformedProcedureStepEndDate = now.strftime("%Y%m%d")
+    ds.PerformedProcedureStepEndTime = now.strftime("%H%M%S")
+    series = Dataset()
+    series.SeriesInstanceUID = generate_uid()
+    series.SeriesDescription = "T2 axial"
+    series.ProtocolName = "T2 AX"
+    series.OperatorsName = "Tanaka^Yui"
+    series.PerformingPhysicianName = ""
+    series.RetrieveAETitle = ""
+    image = Dataset()
+    image.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    image.ReferencedSOPInstanceUID = generate_uid()
+    series.ReferencedImageSequence = [image]
+    series.ReferencedNonImageCompositeSOPInstanceSequence = []
+    ds.PerformedSeriesSequence = [series]
+    return ds
+
+
+def ups_of(server: UPSServer, item: Dataset) -> dict:
+    with httpx.Client(base_url=server.base_url) as http:
+        return http.get("/workitems", params={"ReferencedRequestSequence.AccessionNumber": item.AccessionNumber}).json()[0]
+
+
+def test_dimse_claim_and_completion_show_up_live_for_a_upsrs_console(front):
+    with httpx.Client(base_url=front.base_url) as http:
+        events = listen(http, GLOBAL, new_aet())
+    assoc = associate(front.dimse.port)
+    try:
+        item = worklist(assoc, "MR1")[0]
+        uid = value(ups_of(front, item), "00080018")
+        mpps_uid = generate_uid()
+        status, _ = assoc.send_n_create(in_progress(item, "MR1"), ModalityPerformedProcedureStep, mpps_uid)
+        assert status.Status == 0x0000
+        events.wait_for(uid, 1, **{"00741000": "IN PROGRESS"})
+        status, _ = assoc.send_n_set(completed(), ModalityPerformedProcedureStep, mpps_uid)
+        assert status.Status == 0x0000
+        events.wait_for(uid, 1, **{"00741000": "COMPLETED"})
+        done = ups_of(front, item)
+    finally:
+        assoc.release()
+        events.close()
+    with httpx.Client(base_url=front.base_url) as http:
+        performed = http.get(f"/workitems/{uid}").json()[0]["00741216"]["Value"][0]
+    assert performed["00404028"]["Value"][0]["00080100"]["Value"] == ["MR1"]
+    output = performed["00404033"]["Value"][0]
+    assert output["0008103E"]["Value"] == ["T2 axial"] and len(output["00081199"]["Value"]) == 1
+    assert performed["00404035"]["Value"][0]["00404037"]["Value"] == [{"Alphabetic": "Tanaka^Yui"}]
+    assert value(done, "00741000") == "COMPLETED"
+
+
+def test_mpps_rules_of_f7(front):
+    assoc = associate(front.dimse.port)
+    try:
+        item = worklist(assoc, "US1")[0]
+        bad = in_progress(item, "US1", "US")
+        bad.PerformedProcedureStepStatus = "COMPLETED"
+        status, _ = assoc.send_n_create(bad, ModalityPerformedProcedureStep, generate_uid())
+        assert status.Status == 0x0106
+        mpps_uid = generate_uid()
+        assert assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0
+        assert assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status \
+            == 0x0111
+        assert assoc.send_n_set(completed("DISCONTINUED"), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0
+        assert value(ups_of(front, item), "00741000") == "CANCELED"
+        late, _ = assoc.send_n_set(completed(), ModalityPerformedProcedureStep, mpps_uid)
+        assert late.Status == 0x0110 and late.ErrorID == 0xA710
+        assert assoc.send_n_set(completed(), ModalityPerformedProcedureStep, generate_uid())[0].Status == 0x0112
+    finally:
+        assoc.release()
+
+
+def test_an_unscheduled_mpps_creates_and_claims_a_workitem(front):
+    assoc = associate(front.dimse.port, "CR1")
+    try:
+        status, _ = assoc.send_n_create(in_progress(None, "CR1", "CR"), ModalityPerformedProcedureStep, generate_uid())
+        assert status.Status == 0x0000
+    finally:
+        assoc.release()
+    with httpx.Client(base_url=front.base_url) as http:
+        found = http.get("/workitems", params={"PatientID": "EMERG-7"}).json()
+    assert value(found[0], "00741000") == "IN PROGRESS"
+    assert found[0]["00404025"]["Value"][0]["00080100"]["Value"] == ["CR1"]
