@@ -59,9 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request: the inspector shows them
+        # one line per request, or a whole dataset per DIMSE message: the inspector shows them
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(args)
+    if args.command in ("find", "echo"):
+        from app import shell
+
+        return shell.find(args) if args.command == "find" else shell.echo(args)
     from app.ui.launch import run_gui  # Qt is loaded only for the GUI commands
 
     return run_gui(args)

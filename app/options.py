@@ -22,14 +22,42 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
                    help="how often housekeeping runs (default 60)")
 
 
-def _console_arguments(p: argparse.ArgumentParser) -> None:
+def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The profile options; on a subcommand `suppress` keeps them from hiding the same options
+    given before it."""
+    if suppress:
+        p.set_defaults()
+        p = _Suppressing(p)  # type: ignore[assignment]
     p.add_argument("--profile", help="use this saved profile instead of the active one")
     p.add_argument("--backend", choices=("upsrs", "dimse"), help="an ad-hoc profile: the protocol")
     p.add_argument("--url", help="an ad-hoc UPS-RS profile: the service base URL (…/dicom-web)")
     p.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title")
     p.add_argument("--station", help="the scheduled station we work for (default: our AE title)")
+    p.add_argument("--mwl", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the worklist (MWL) peer")
+    p.add_argument("--mpps", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the MPPS peer (default: the MWL peer)")
     p.add_argument("--config", metavar="PATH", help="the profiles file (default: in the user config folder)")
     p.add_argument("--data-dir", metavar="PATH", help="where the local claim store lives (default: user data folder)")
+
+
+class _Suppressing:
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.parser = parser
+
+    def add_argument(self, *args, **kwargs):
+        kwargs["default"] = argparse.SUPPRESS
+        return self.parser.add_argument(*args, **kwargs)
+
+
+def _query_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--modality", default="", help="a CID 29 modality code (CT, MR, US …)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--date", help="YYYYMMDD (default: today)")
+    when.add_argument("--date-range", help="YYYYMMDD-YYYYMMDD (either end may be left open)")
+    p.add_argument("--patient-name", default="", help="patient name; * and ? are wildcards")
+    p.add_argument("--patient-id", default="")
+    p.add_argument("--accession", default="")
+    p.add_argument("--all-states", action="store_true", help="include COMPLETED and CANCELED items")
+    p.add_argument("--json", action="store_true", help="print a JSON array of the workitems as UPS DICOM JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,4 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the console on an embedded server with a demo day, on free loopback ports")
     demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")
+    find = sub.add_parser("find", help="run the worklist query from a shell, with either backend")
+    _console_arguments(find, suppress=True)
+    _query_arguments(find)
+    echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
+    _console_arguments(echo, suppress=True)
     return parser
+
+
+def peer(text: str | None) -> tuple[str, int, str] | None:
+    """HOST:PORT:AET as a tuple; None when not given. ValueError says what is wrong."""
+    if not text:
+        return None
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT:AET (for example 10.0.0.5:104:RIS_MWL)")
+    return parts[0], int(parts[1]), parts[2]

@@ -34,6 +34,19 @@ class Profile:
     dcm4chee: bool = False  # send dcm4chee-arc's forms (requester AE in the path, ?workitem=, no SCHEDULED→COMPLETED)
     timeout: float = 10.0
     poll_seconds: float = 30.0
+    # DIMSE (MWL + MPPS): separate peers, as sites often run them on different systems
+    mwl_host: str = "127.0.0.1"
+    mwl_port: int = 11112
+    mwl_aet: str = "WORKLIST"
+    mpps_host: str = ""  # empty: the MWL peer
+    mpps_port: int = 0
+    mpps_aet: str = ""
+    dimse_timeout: float = 30.0
+    fallback_charset: str = "ISO_IR 100"  # for SCPs that omit Specific Character Set
+
+    @property
+    def mpps_peer(self) -> tuple[str, int, str]:
+        return (self.mpps_host or self.mwl_host, self.mpps_port or self.mwl_port, self.mpps_aet or self.mwl_aet)
 
     @property
     def station_code(self) -> str:
@@ -48,6 +61,8 @@ class Profile:
             raise ProfileError(f"Profile {self.name!r}: the AE title must have 1 to 16 characters and no backslash.")
         if self.backend == "upsrs" and not self.url.startswith(("http://", "https://")):
             raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.")
+        if self.backend == "dimse" and not (self.mwl_host and 0 < self.mwl_port < 65536 and self.mwl_aet):
+            raise ProfileError(f"Profile {self.name!r}: the worklist (MWL) peer needs a host, a port and an AE title.")
         return self
 
     def redacted(self) -> dict[str, object]:

@@ -35,7 +35,7 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
     if isinstance(app, QApplication):
         apply_style(app)
     config = Path(args.config) if args.config else None
-    ad_hoc = bool(args.url or args.backend)
+    ad_hoc = bool(args.url or args.backend or args.mwl)
     book = ProfileBook()
     if not ad_hoc:
         try:
@@ -62,8 +62,7 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
         window.show()
         return window
     if ad_hoc:
-        profile = Profile(name="Command line", backend=args.backend or "upsrs", url=args.url or "",
-                          ae_title=args.console_ae or "CONSOLE", station=args.station or "")
+        profile = ad_hoc_profile(args)
         book = ProfileBook([profile], profile.name)
     else:
         profile = book.get(args.profile) or book.profiles[0]
@@ -71,6 +70,24 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
     window = MainWindow(Session(profile, outbox_path(args)), book, config or profile_store.default_path())
     window.show()
     return window
+
+
+def ad_hoc_profile(args: argparse.Namespace) -> Profile:
+    """The profile `--backend/--url/--mwl/--mpps/--ae-title/--station` describe."""
+    from app.options import peer
+
+    backend = args.backend or ("dimse" if args.mwl else "upsrs")
+    profile = Profile(name="Command line", backend=backend, url=args.url or "",
+                      ae_title=args.console_ae or "CONSOLE", station=args.station or "")
+    try:
+        mwl, mpps = peer(args.mwl), peer(args.mpps)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
+    if mwl:
+        profile.mwl_host, profile.mwl_port, profile.mwl_aet = mwl
+    if mpps:
+        profile.mpps_host, profile.mpps_port, profile.mpps_aet = mpps
+    return profile
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -315,12 +315,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(sentence, 8000)
 
     def _show_connection(self, up: bool, sentence: str) -> None:
-        self.live.setText("● live" if up else "● offline")
+        polled = not self.session.backend.capabilities.live_events
+        self.live.setText("● polling" if polled else "● live" if up else "● offline")
         self.live.setProperty("up", up)
         self.live.style().unpolish(self.live)
         self.live.style().polish(self.live)
         self.live.setToolTip(sentence)
-        self.status_connection.setText("connected" if up else "not connected")
+        self.status_connection.setText("no live events" if polled else "connected" if up else "not connected")
 
     def _show_pending(self, count: int) -> None:
         self.status_pending.setText(f"{count} waiting to be sent" if count else "outbox empty")

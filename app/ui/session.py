@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 def make_backend(profile: Profile, observer) -> WorklistBackend:
     if profile.backend == "upsrs":
         return UpsRsBackend(profile, observer=observer)
+    if profile.backend == "dimse":
+        from app.backends.dimse import DimseBackend
+
+        return DimseBackend(profile, observer=observer)
     raise BackendError(f"The {profile.backend} backend is not available in this version.")
 
 
@@ -88,8 +92,16 @@ class Session(QObject):
         self.refresh()
         if self.backend.capabilities.live_events:
             self._tasks.add(asyncio.ensure_future(self.backend.watch(self._on_event, self._on_connection)))
+        else:  # no events (MWL/MPPS): poll, and say so
+            self.connection.emit(False, " ".join(self.backend.capabilities.notes))
+            self._tasks.add(asyncio.ensure_future(self._poll()))
         self._tasks.add(asyncio.ensure_future(self._outbox_loop()))
         self.pending.emit(self.outbox.pending())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(max(2.0, self.profile.poll_seconds))
+            await self._guard(self._refresh(), "")
 
     async def _outbox_loop(self) -> None:
         while True:

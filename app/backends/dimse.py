@@ -1,0 +1,340 @@
+"""The DIMSE backend: the WorklistBackend over Modality Worklist C-FIND and MPPS N-CREATE/N-SET.
+
+Blocking pynetdicom work runs on a worker thread and is awaited, so the UI never waits on
+an association. MWL items become the same domain workitems as UPS-RS results (the MWL →
+UPS mapping); a claim is an MPPS N-CREATE whose SOP Instance UID is the outbox's
+"transaction UID", so the local claim store keeps it like a UPS Transaction UID.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
+
+from app.domain import tags as t
+from app.domain.build import NewWorkitem
+from app.domain.dicomjson import from_dataset
+from app.domain.mapping import (
+    SPS_ID, SPS_SEQ, mwl_to_ups, ups_to_mwl,
+)
+from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.workitem import Code, Workitem
+from app.domain.worklist_query import WorklistQuery
+
+from .errors import BackendError, Conflict, Refused, Unreachable
+from .profiles import Profile
+from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer
+
+log = logging.getLogger(__name__)
+
+RETURN_KEYS = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
+               "RequestedProcedureID", "RequestedProcedureDescription", "StudyInstanceUID", "AdmissionID",
+               "RequestedProcedurePriority", "ReferringPhysicianName")
+SPS_RETURN_KEYS = ("ScheduledProcedureStepStartTime", "ScheduledPerformingPhysicianName",
+                   "ScheduledProcedureStepDescription", "ScheduledProcedureStepID", "ScheduledStationName",
+                   "ScheduledProcedureStepLocation", "ScheduledProcedureStepStatus")
+
+
+def mwl_identifier(query: WorklistQuery) -> Dataset:
+    """The C-FIND identifier of a worklist query: Table K.6-1 matching keys plus return keys."""
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for keyword in RETURN_KEYS:
+        setattr(ds, keyword, "")
+    ds.PatientName = query.patient_name
+    ds.PatientID = query.patient_id
+    ds.AccessionNumber = query.accession
+    sps = Dataset()
+    sps.ScheduledStationAETitle = query.station
+    low = f"{query.date_from:%Y%m%d}" if query.date_from else ""
+    high = f"{query.date_to:%Y%m%d}" if query.date_to else ""
+    sps.ScheduledProcedureStepStartDate = low if low == high else (f"{low}-{high}" if low or high else "")
+    sps.Modality = query.modality
+    for keyword in SPS_RETURN_KEYS:
+        setattr(sps, keyword, "")
+    sps.ScheduledProtocolCodeSequence = []
+    ds.ScheduledProcedureStepSequence = [sps]
+    return ds
+
+
+class DimseBackend:
+    def __init__(self, profile: Profile, observer: Observer | None = None) -> None:
+        self.profile = profile
+        self.observer = observer
+        self.capabilities = Capabilities(
+            live_events=False, cancel_request=False,
+            notes=[f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."],
+        )
+        self._items: dict[str, dict] = {}  # UPS-view UID -> the MWL item it came from
+        self._unscheduled: set[str] = set()  # created here: their MPPS uses the unscheduled form
+        # what this console's own MPPS made of a step: many MWL SCPs never update the SPS status
+        self._states: dict[str, str] = {}
+
+    # -- associations, on a worker thread -------------------------------------------------------------
+    def _ae(self) -> AE:
+        ae = AE(self.profile.ae_title)
+        ae.acse_timeout = ae.network_timeout = self.profile.timeout
+        ae.dimse_timeout = self.profile.dimse_timeout
+        ae.add_requested_context(Verification)
+        ae.add_requested_context(ModalityWorklistInformationFind)
+        ae.add_requested_context(ModalityPerformedProcedureStep)
+        return ae
+
+    def _associate(self, peer: tuple[str, int, str], what: str):
+        host, port, called = peer
+        where = f"{host}:{port}"
+        try:
+            assoc = self._ae().associate(host, port, ae_title=called)
+        except OSError as exc:
+            raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
+        if assoc.is_rejected:
+            raise Refused(f"The {what} server at {where} rejected our AE title {self.profile.ae_title}.",
+                          f"association rejected by {called}@{where}")
+        if not assoc.is_established:
+            raise Unreachable(f"Cannot reach the {what} server at {where} ({called}).", f"no association with {called}")
+        return assoc
+
+    def _observe(self, direction: str, summary: str, ds: Dataset | None) -> None:
+        if self.observer is not None:
+            self.observer(Exchange(datetime.now(), direction, summary, (), str(ds) if ds is not None else ""))
+
+    def _find(self, identifier: Dataset) -> list[Dataset]:
+        peer = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
+        assoc = self._associate(peer, "worklist")
+        found: list[Dataset] = []
+        try:
+            self._observe("→", f"C-FIND MWL to {peer[2]}@{peer[0]}:{peer[1]}", identifier)
+            for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
+                if status is None:
+                    raise Unreachable(f"The worklist server at {peer[0]}:{peer[1]} stopped answering.")
+                code = int(status.Status)
+                if code in (0xFF00, 0xFF01) and answer is not None:
+                    self._observe("←", f"C-FIND pending 0x{code:04X}", answer)
+                    found.append(answer)
+                elif code != 0x0000:
+                    comment = getattr(status, "ErrorComment", "")
+                    raise Refused(f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''}).")
+                else:
+                    self._observe("←", "C-FIND success 0x0000", None)
+        finally:
+            assoc.release()
+        return found
+
+    def _mpps(self, send) -> Dataset:
+        assoc = self._associate(self.profile.mpps_peer, "MPPS")
+        try:
+            status, answer = send(assoc)
+        finally:
+            assoc.release()
+        if status is None or "Status" not in status:
+            raise Unreachable("The MPPS server did not answer in time.")
+        code = int(status.Status)
+        self._observe("←", f"MPPS status 0x{code:04X}", answer)
+        if code in (0x0110,) and getattr(status, "ErrorID", None) == 0xA710:
+            raise Conflict("The performed procedure step was already finished.", status=code)
+        if code != 0x0000:
+            comment = getattr(status, "ErrorComment", "")
+            error = Conflict if code in (0x0110, 0x0111) else Refused
+            raise error(f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
+                        status=code)
+        return status
+
+    # -- the worklist --------------------------------------------------------------------------------
+    async def search(self, query: WorklistQuery) -> list[Workitem]:
+        answers = await asyncio.to_thread(self._find, mwl_identifier(query))
+        items = []
+        for answer in answers:
+            if "SpecificCharacterSet" not in answer:
+                answer.SpecificCharacterSet = self.profile.fallback_charset
+            mwl = from_dataset(answer)
+            workitem = self._workitem(mwl)
+            self._items[workitem.uid] = mwl
+            if query.accepts(workitem):
+                items.append(workitem)
+        return items
+
+    async def retrieve(self, uid: str) -> Workitem:
+        mwl = self._items.get(uid)
+        if mwl is None:
+            raise Refused("This procedure is no longer on the worklist.")
+        return self._workitem(mwl)
+
+    def _workitem(self, mwl: dict) -> Workitem:
+        ups = mwl_to_ups(mwl)
+        state = self._states.get(ups[t.SOP_INSTANCE_UID]["Value"][0])
+        if state and ups[t.PROCEDURE_STEP_STATE]["Value"] == ["SCHEDULED"] or state in ("COMPLETED", "CANCELED"):
+            ups[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [state]}
+        return Workitem(ups)
+
+    # -- MPPS ----------------------------------------------------------------------------------------
+    def _n_create(self, uid: str, mpps_uid: str) -> None:
+        mwl = self._items.get(uid)
+        if mwl is None:
+            raise Refused("This procedure is no longer on the worklist.")
+        now = datetime.now()
+        sps = ((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0]
+        ds = Dataset()
+        ds.SpecificCharacterSet = "ISO_IR 192"
+        step = Dataset()
+        step.StudyInstanceUID = _text(mwl, t.STUDY_INSTANCE_UID) or generate_uid()
+        step.AccessionNumber = _text(mwl, t.ACCESSION_NUMBER)
+        step.RequestedProcedureID = _text(mwl, t.REQUESTED_PROCEDURE_ID)
+        step.RequestedProcedureDescription = _text(mwl, t.REQUESTED_PROCEDURE_DESCRIPTION)
+        step.ScheduledProcedureStepID = _text(sps, SPS_ID)
+        if uid in self._unscheduled:  # F.7.2: no scheduled step, only the study the images join
+            step.AccessionNumber = step.RequestedProcedureID = step.ScheduledProcedureStepID = ""
+        step.ScheduledProcedureStepDescription = _text(sps, "00400007")
+        step.ReferencedStudySequence = []
+        step.ScheduledProtocolCodeSequence = []
+        ds.ScheduledStepAttributesSequence = [step]
+        person = ((mwl.get(t.PATIENT_NAME) or {}).get("Value") or [None])[0]
+        ds.PatientName = (person or {}).get("Alphabetic", "") if isinstance(person, dict) else (person or "")
+        ds.PatientID = _text(mwl, t.PATIENT_ID)
+        ds.PatientBirthDate = _text(mwl, t.BIRTH_DATE)
+        ds.PatientSex = _text(mwl, t.SEX)
+        ds.ReferencedPatientSequence = []
+        ds.PerformedProcedureStepID = mpps_uid[-16:]
+        ds.PerformedStationAETitle = self.profile.ae_title
+        ds.PerformedStationName = self.profile.station_code[:16]
+        ds.PerformedLocation = ""
+        ds.PerformedProcedureStepStartDate = now.strftime("%Y%m%d")
+        ds.PerformedProcedureStepStartTime = now.strftime("%H%M%S")
+        ds.PerformedProcedureStepStatus = "IN PROGRESS"
+        ds.PerformedProcedureStepDescription = _text(sps, "00400007")
+        ds.PerformedProcedureTypeDescription = ""
+        ds.ProcedureCodeSequence = []
+        ds.PerformedProcedureStepEndDate = ""
+        ds.PerformedProcedureStepEndTime = ""
+        ds.Modality = _text(sps, "00080060") or "OT"
+        ds.StudyID = ""
+        ds.PerformedProtocolCodeSequence = []
+        ds.PerformedSeriesSequence = []
+        self._observe("→", f"MPPS N-CREATE {mpps_uid}", ds)
+        try:
+            self._mpps(lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid))
+        except Conflict as exc:
+            if exc.status != 0x0111:  # 0111: our own N-CREATE, retried after a lost answer
+                raise
+
+    def _n_set(self, mpps_uid: str, ds: Dataset) -> None:
+        self._observe("→", f"MPPS N-SET {mpps_uid}", ds)
+        self._mpps(lambda assoc: assoc.send_n_set(ds, ModalityPerformedProcedureStep, mpps_uid))
+
+    async def claim(self, uid: str, transaction_uid: str) -> None:
+        await asyncio.to_thread(self._n_create, uid, transaction_uid)
+        self._states[uid] = "IN PROGRESS"
+
+    async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
+        ds = Dataset()
+        ds.CommentsOnThePerformedProcedureStep = " ".join(
+            p for p in (f"{percent:.0f} %" if percent is not None else "", description) if p)[:10240]
+        await asyncio.to_thread(self._n_set, transaction_uid, ds)
+
+    async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
+        await asyncio.to_thread(self._n_set, transaction_uid, _performed_set(performed))
+
+    async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
+        ds = _performed_set(performed, final=True)
+        ds.PerformedProcedureStepStatus = "COMPLETED"
+        try:
+            await asyncio.to_thread(self._n_set, transaction_uid, ds)
+        except Conflict as exc:
+            if "already finished" not in exc.sentence:
+                raise  # a retry of a completion whose answer was lost is done
+        self._states[uid] = "COMPLETED"
+
+    async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
+        ds = Dataset()
+        ds.PerformedProcedureStepStatus = "DISCONTINUED"
+        now = datetime.now()
+        ds.PerformedProcedureStepEndDate = now.strftime("%Y%m%d")
+        ds.PerformedProcedureStepEndTime = now.strftime("%H%M%S")
+        ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = [reason.to_item()]
+        if text:
+            ds.CommentsOnThePerformedProcedureStep = text
+        try:
+            await asyncio.to_thread(self._n_set, transaction_uid, ds)
+        except Conflict as exc:
+            if "already finished" not in exc.sentence:
+                raise
+        self._states[uid] = "CANCELED"
+
+    async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
+        raise Refused("Cancellation requests are not part of MWL/MPPS; ask the RIS to cancel the order.")
+
+    async def create(self, item: NewWorkitem) -> Workitem:
+        """An unscheduled procedure: known only here until its MPPS N-CREATE reports it."""
+        self._items[item.uid] = ups_to_mwl(item.to_json())
+        self._unscheduled.add(item.uid)
+        return Workitem(item.to_json())
+
+    async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
+        on_connection(False, self.capabilities.notes[0])
+
+    def _echo(self, peer: tuple[str, int, str], what: str) -> str:
+        assoc = self._associate(peer, what)
+        try:
+            status = assoc.send_c_echo()
+        finally:
+            assoc.release()
+        if status is None or int(status.Status) != 0:
+            raise Refused(f"The {what} server at {peer[0]}:{peer[1]} did not confirm the echo.")
+        return f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} answers C-ECHO."
+
+    async def probe(self) -> str:
+        mwl = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
+        sentences = [await asyncio.to_thread(self._echo, mwl, "worklist")]
+        if self.profile.mpps_peer != mwl:
+            sentences.append(await asyncio.to_thread(self._echo, self.profile.mpps_peer, "MPPS"))
+        return " ".join(sentences)
+
+    async def close(self) -> None:
+        return None
+
+
+def _text(ds: dict, tag: str) -> str:
+    values = (ds.get(tag) or {}).get("Value") or []
+    value = values[0] if values else ""
+    if isinstance(value, dict):
+        return str(value.get("Alphabetic", ""))
+    return "" if value is None else str(value)
+
+
+def _performed_set(performed: PerformedProcedure, final: bool = False) -> Dataset:
+    """The N-SET of what was performed (F.7.2-1: series, procedure codes, end time)."""
+    ds = Dataset()
+    if performed.end or final:
+        end = performed.end or datetime.now().strftime("%Y%m%d%H%M%S")
+        ds.PerformedProcedureStepEndDate = end[:8]
+        ds.PerformedProcedureStepEndTime = end[8:14]
+    ds.ProcedureCodeSequence = [c.to_item() for c in performed.procedures]
+    series_list = list(performed.series)
+    if final and not series_list:  # F.7: a final MPPS lists at least one series
+        series_list = [OutputSeries(generate_uid(), "No images")]
+    ds.PerformedSeriesSequence = [_series(s, performed.technologist) for s in series_list]
+    return ds
+
+
+def _series(output: OutputSeries, technologist: str) -> Dataset:
+    series = Dataset()
+    series.SeriesInstanceUID = output.series_uid
+    series.SeriesDescription = output.description
+    series.ProtocolName = output.description or "Protocol"
+    series.OperatorsName = technologist
+    series.PerformingPhysicianName = ""
+    series.RetrieveAETitle = output.retrieve_ae
+    refs = []
+    for sop_class, sop_instance in output.instances:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = sop_class
+        ref.ReferencedSOPInstanceUID = sop_instance
+        refs.append(ref)
+    series.ReferencedImageSequence = refs
+    series.ReferencedNonImageCompositeSOPInstanceSequence = []
+    return series
+

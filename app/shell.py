@@ -1,0 +1,125 @@
+"""`worklist-console find` and `echo`: the worklist query and the connectivity check from a shell."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date, datetime
+
+from app.backends import profiles as profile_store
+from app.backends.errors import BackendError
+from app.backends.profiles import Profile, ProfileError
+from app.domain.worklist_query import WorklistQuery
+
+
+def profile_for(args: argparse.Namespace) -> Profile:
+    """The ad-hoc profile the options describe, else the saved one (--profile or the active)."""
+    from app.options import peer
+
+    url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
+    if url or backend or mwl:
+        profile = Profile(name="Command line", backend=backend or ("dimse" if mwl else "upsrs"), url=url or "",
+                          ae_title=getattr(args, "console_ae", None) or "CONSOLE",
+                          station=getattr(args, "station", None) or "")
+        try:
+            for target, text in (("mwl", mwl), ("mpps", getattr(args, "mpps", None))):
+                given = peer(text)
+                if given:
+                    setattr(profile, f"{target}_host", given[0])
+                    setattr(profile, f"{target}_port", given[1])
+                    setattr(profile, f"{target}_aet", given[2])
+        except ValueError as exc:
+            raise ProfileError(str(exc)) from None
+        return profile.check()
+    config = getattr(args, "config", None)
+    book = profile_store.load(None if config is None else __import__("pathlib").Path(config))
+    profile = book.get(getattr(args, "profile", None))
+    if profile is None:
+        raise ProfileError("No profile is configured: give --url BASE (UPS-RS) or --mwl HOST:PORT:AET (DIMSE).")
+    return profile
+
+
+def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
+    def day(text: str) -> date:
+        try:
+            return datetime.strptime(text, "%Y%m%d").date()
+        except ValueError:
+            raise ProfileError(f"{text!r} is not a date YYYYMMDD.") from None
+
+    if args.date_range:
+        low, _, high = args.date_range.partition("-")
+        first, last = (day(low) if low else None), (day(high) if high else None)
+    else:
+        first = last = day(args.date) if args.date else date.today()
+    return WorklistQuery(station=getattr(args, "station", None) or profile.station_code, modality=args.modality,
+                         date_from=first, date_to=last, patient_name=args.patient_name, patient_id=args.patient_id,
+                         accession=args.accession, states=() if args.all_states else WorklistQuery().states)
+
+
+def _backend(profile: Profile):
+    if profile.backend == "dimse":
+        from app.backends.dimse import DimseBackend
+
+        return DimseBackend(profile)
+    from app.backends.upsrs import UpsRsBackend
+
+    return UpsRsBackend(profile)
+
+
+def find(args: argparse.Namespace) -> int:
+    try:
+        profile = profile_for(args)
+        query = query_for(args, profile)
+    except ProfileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def run():
+        backend = _backend(profile)
+        try:
+            return await backend.search(query)
+        finally:
+            await backend.close()
+
+    try:
+        items = asyncio.run(run())
+    except BackendError as exc:
+        print(exc.sentence, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([w.json for w in items], ensure_ascii=False, indent=2))
+        return 0
+    rows = [("Time", "State", "Priority", "Patient", "Patient ID", "Accession", "Procedure", "Station")]
+    for w in items:
+        start = w.scheduled_start()
+        rows.append((start.strftime("%Y-%m-%d %H:%M") if start else "", w.state.value if w.state else "",
+                     w.priority.value if w.priority else "", w.patient_name.display(), w.patient_id,
+                     w.accession_number, w.label, ", ".join(c.value for c in w.station_names)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip())
+    print(f"{len(items)} workitem(s).")
+    return 0
+
+
+def echo(args: argparse.Namespace) -> int:
+    try:
+        profile = profile_for(args)
+    except ProfileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        backend = _backend(profile)
+        try:
+            return await backend.probe()
+        finally:
+            await backend.close()
+
+    try:
+        print(asyncio.run(run()))
+    except BackendError as exc:
+        print(exc.sentence, file=sys.stderr)
+        return 1
+    return 0

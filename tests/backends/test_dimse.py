@@ -1,0 +1,107 @@
+"""The DIMSE backend (MWL + MPPS) against the embedded server's DIMSE front."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from pydicom.uid import generate_uid
+
+from app.backends.dimse import DimseBackend
+from app.backends.errors import Refused, Unreachable
+from app.backends.profiles import Profile
+from app.domain.build import NewWorkitem
+from app.domain.codes import DISCONTINUATION_REASONS
+from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.states import State
+from app.domain.workitem import Code, PatientName
+from app.domain.worklist_query import WorklistQuery
+from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("d") / "w.db")))
+    seed_demo_day(server.service)
+    server.start()
+    yield server
+    server.stop()
+
+
+def backend(front, ae: str = "CT1") -> DimseBackend:
+    return DimseBackend(Profile(name="dimse", backend="dimse", ae_title=ae, mwl_host="127.0.0.1",
+                                mwl_port=front.dimse.port, mwl_aet="WORKLIST", timeout=5))
+
+
+def performed(station: str) -> PerformedProcedure:
+    now = datetime.now().strftime("%Y%m%d%H%M%S")
+    return PerformedProcedure(Code(station, "99WLSTATION", station), start=now, end=now,
+                              procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="Becker^Anna",
+                              series=(OutputSeries(generate_uid(), "Axial", instances=(("1.2.840.10008.5.1.4.1.1.2",
+                                                                                       generate_uid()),)),))
+
+
+
+
+async def test_the_worklist_comes_back_as_the_same_domain_workitems(front):
+    b = backend(front)
+    items = await b.search(WorklistQuery.today("CT1"))
+    assert len(items) == 5
+    assert {w.station_names[0].value for w in items} == {"CT1"}
+    assert {w.scheduled_start().date() for w in items} == {date.today()}
+    assert all(w.accession_number and w.patient_id and w.label for w in items)
+
+
+async def test_claim_and_complete_by_mpps_reach_the_ups_store(front):
+    b = backend(front, "CT2")
+    item = (await b.search(WorklistQuery.today("CT2")))[0]
+    mpps_uid = generate_uid()
+    await b.claim(item.uid, mpps_uid)
+    await b.claim(item.uid, mpps_uid)  # a retry after a lost answer is harmless
+    store_uid = front.service.search_all(_by_accession(item.accession_number))
+    assert '"IN PROGRESS"' in store_uid[0]
+    await b.report_progress(item.uid, mpps_uid, 50, "Halfway")
+    await b.complete(item.uid, mpps_uid, performed("CT2"))
+    await b.complete(item.uid, mpps_uid, performed("CT2"))  # retry: already finished counts as done
+    assert '"COMPLETED"' in front.service.search_all(_by_accession(item.accession_number))[0]
+    again = await b.search(WorklistQuery.today("CT2").with_(states=(State.COMPLETED,)))
+    assert item.accession_number in {w.accession_number for w in again}
+
+
+async def test_discontinue_cancels_with_the_reason(front):
+    b = backend(front, "MR1")
+    item = (await b.search(WorklistQuery.today("MR1")))[0]
+    mpps_uid = generate_uid()
+    await b.claim(item.uid, mpps_uid)
+    await b.discontinue(item.uid, mpps_uid, DISCONTINUATION_REASONS[4], "")
+    stored = front.service.search_all(_by_accession(item.accession_number))[0]
+    assert '"CANCELED"' in stored and "110504" in stored
+
+
+async def test_an_unscheduled_procedure_is_reported_in_the_unscheduled_form(front):
+    b = backend(front, "CR1")
+    new = NewWorkitem(uid=generate_uid(), label="Trauma XR", start=datetime.now().strftime("%Y%m%d%H%M%S"),
+                      patient=PatientName("Unbekannt^Männlich"), patient_id="TRAUMA-9", station="CR1", modality="CR",
+                      study_uid=generate_uid())
+    created = await b.create(new)
+    await b.claim(created.uid, generate_uid())
+    from app.domain.search import parse_search
+
+    stored = front.service.search_all(parse_search([("PatientID", "TRAUMA-9")]))
+    assert len(stored) == 1 and '"IN PROGRESS"' in stored[0]
+
+
+async def test_connectivity_is_said_in_plain_words(front):
+    assert "answers C-ECHO" in await backend(front).probe()
+    far = DimseBackend(Profile(backend="dimse", mwl_host="127.0.0.1", mwl_port=9, timeout=2))
+    with pytest.raises(Unreachable) as failed:
+        await far.search(WorklistQuery.today("CT1"))
+    assert failed.value.sentence.startswith("Cannot reach the worklist server at 127.0.0.1:9")
+    with pytest.raises(Refused):
+        await backend(front).request_cancellation(generate_uid(), None, "")
+
+
+def _by_accession(accession: str):
+    from app.domain.search import parse_search
+
+    return parse_search([("ReferencedRequestSequence.AccessionNumber", accession)])

@@ -1,0 +1,37 @@
+"""The same console on a DIMSE profile (MWL + MPPS) against the embedded server's DIMSE front."""
+from __future__ import annotations
+
+import pytest
+
+from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
+
+
+@pytest.fixture()
+def front(tmp_path):
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db")))
+    seed_demo_day(server.service)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
+    window = open_console("--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
+                          "--ae-title", "US1")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10000)
+    assert window.live.text() == "● polling" and "not available with MWL/MPPS" in window.live.toolTip()
+    item = window.selected()
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.is_mine(item.uid)
+                    and window.status_pending.text() == "outbox empty", timeout=10000)
+    from app.domain.search import parse_search
+
+    def stored() -> str:
+        return front.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber",
+                                                        item.accession_number)]))[0]
+
+    assert '"IN PROGRESS"' in stored()
+    window.procedure.add_output_series("Liver")
+    window.procedure.complete_button.click()
+    qtbot.waitUntil(lambda: '"COMPLETED"' in stored(), timeout=10000)
