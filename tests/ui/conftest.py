@@ -15,6 +15,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 RETIRED_LOOPS: list = []
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collect_garbage_only_between_tests() -> Iterator[None]:
+    """Python's cyclic collector may run inside any allocation, including inside a Qt callback,
+    and freeing a Qt object there (a timer's owner, a widget being painted) crashes the
+    process. In the GUI tests it runs only where a test ends, outside Qt (open_console)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @pytest.fixture()
 def open_console(qtbot, tmp_path) -> Iterator:
     """open_console(*args) → the window `worklist-console ARGS` shows; everything is closed after."""
