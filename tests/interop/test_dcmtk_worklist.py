@@ -1,8 +1,9 @@
-"""Our DIMSE backend against DCMTK's wlmscpfs serving the sample worklists the dcmtk package
-ships: it must find the same entries as DCMTK's own findscu -W for the same keys."""
+"""Our DIMSE backend against two independent MWL servers — DCMTK's wlmscpfs and Orthanc's
+ModalityWorklists plugin — both serving the sample worklists the dcmtk package ships: it
+must find the same entries as DCMTK's own findscu -W for the same keys."""
 from __future__ import annotations
 
-import shutil
+import json
 import socket
 import subprocess
 import time
@@ -17,39 +18,79 @@ from app.domain.worklist_query import WorklistQuery
 
 EXAMPLES = Path("/usr/share/doc/dcmtk/examples/wlistdb/OFFIS")
 DCMTK = {name: Path("/usr/bin") / name for name in ("wlmscpfs", "findscu", "dump2dcm")}
+ORTHANC = Path("/usr/sbin/Orthanc")
+ORTHANC_WORKLISTS = Path("/usr/share/orthanc/plugins/libModalityWorklists.so")
 
 pytestmark = pytest.mark.interop
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
 @pytest.fixture(scope="module")
-def wlmscpfs(tmp_path_factory):
+def worklist_files(tmp_path_factory) -> Path:
     missing = [str(p) for p in DCMTK.values() if not p.exists()]
     if missing or not EXAMPLES.is_dir():
         pytest.skip(f"DCMTK is not installed (apt-get install dcmtk): {missing or EXAMPLES}")
-    root = tmp_path_factory.mktemp("wlistdb")
-    db = root / "OFFIS"
+    db = tmp_path_factory.mktemp("wlistdb") / "OFFIS"
     db.mkdir()
     for dump in sorted(EXAMPLES.glob("*.dump")):
         subprocess.run([str(DCMTK["dump2dcm"]), str(dump), str(db / (dump.stem + ".wl"))], check=True,
                        capture_output=True, timeout=30)
     (db / "lockfile").touch()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(DCMTK["wlmscpfs"]), "-dfp", str(root), "-dfr", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port, len(list(db.glob("*.wl")))
+    return db
+
+
+@pytest.fixture(scope="module")
+def wlmscpfs(worklist_files):
+    port = free_port()
+    server = subprocess.Popen([str(DCMTK["wlmscpfs"]), "-dfp", str(worklist_files.parent), "-dfr", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(port)
+    yield port, "OFFIS", len(list(worklist_files.glob("*.wl")))
     server.terminate()
     server.wait(10)
 
 
-def dcmtk_findscu(port: int, tmp_path: Path, modality: str = "") -> list[Dataset]:
+@pytest.fixture(scope="module")
+def orthanc(worklist_files, tmp_path_factory):
+    if not ORTHANC.exists() or not ORTHANC_WORKLISTS.exists():
+        pytest.skip("Orthanc with its ModalityWorklists plugin is not installed (apt-get install orthanc)")
+    root = tmp_path_factory.mktemp("orthanc")
+    port = free_port()
+    config = {
+        "Name": "interop", "StorageDirectory": str(root / "storage"), "IndexDirectory": str(root / "index"),
+        "HttpPort": free_port(), "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+        "DicomAet": "ORTHANC", "DicomPort": port, "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowFind": True, "DicomAlwaysAllowFindWorklist": True, "DicomAlwaysAllowEcho": True,
+        "Plugins": [str(ORTHANC_WORKLISTS)],
+        "Worklists": {"Enable": True, "Database": str(worklist_files)},
+    }
+    (root / "orthanc.json").write_text(json.dumps(config))
+    log = open(root / "orthanc.log", "w")
+    server = subprocess.Popen([str(ORTHANC), str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+    wait_for(port, 30)
+    yield port, "ORTHANC", len(list(worklist_files.glob("*.wl")))
+    server.terminate()
+    server.wait(20)
+    log.close()
+
+
+def dcmtk_findscu(port: int, called: str, tmp_path: Path, modality: str = "") -> list[Dataset]:
     query = Dataset()
     query.SpecificCharacterSet = "ISO_IR 100"
     for keyword in ("PatientName", "PatientID", "AccessionNumber", "RequestedProcedureID", "StudyInstanceUID"):
@@ -67,27 +108,28 @@ def dcmtk_findscu(port: int, tmp_path: Path, modality: str = "") -> list[Dataset
     out.mkdir(exist_ok=True)
     for old in out.iterdir():
         old.unlink()
-    proc = subprocess.run([str(DCMTK["findscu"]), "-W", "-aec", "OFFIS", "-X", "-od", str(out), "127.0.0.1",
+    proc = subprocess.run([str(DCMTK["findscu"]), "-W", "-aec", called, "-X", "-od", str(out), "127.0.0.1",
                            str(port), str(path)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     return [dcmread(p) for p in sorted(out.iterdir())]
 
 
-def ours(port: int, modality: str = "") -> list:
+def ours(port: int, called: str, modality: str = "") -> list:
     import asyncio
 
     backend = DimseBackend(Profile(backend="dimse", ae_title="CONSOLE", mwl_host="127.0.0.1", mwl_port=port,
-                                   mwl_aet="OFFIS", timeout=10))
+                                   mwl_aet=called, timeout=10))
     return asyncio.run(backend.search(WorklistQuery(modality=modality, states=())))
 
 
+@pytest.mark.parametrize("peer", ["wlmscpfs", "orthanc"])
 @pytest.mark.parametrize("modality", ["", "MR", "CT"])
-def test_our_backend_finds_what_dcmtk_findscu_finds(wlmscpfs, tmp_path, modality):
-    port, files = wlmscpfs
-    theirs = dcmtk_findscu(port, tmp_path, modality)
-    mine = ours(port, modality)
+def test_our_backend_finds_what_dcmtk_findscu_finds(request, tmp_path, peer, modality):
+    port, called, files = request.getfixturevalue(peer)
+    theirs = dcmtk_findscu(port, called, tmp_path, modality)
+    mine = ours(port, called, modality)
+    assert theirs, f"{peer} returned nothing to findscu"
     assert len(mine) == len(theirs) and (modality or len(theirs) == files)
     assert sorted((str(d.PatientID), str(d.AccessionNumber)) for d in theirs) == \
         sorted((w.patient_id, w.accession_number) for w in mine)
-    names = {str(d.PatientName) for d in theirs}
-    assert {w.patient_name.alphabetic for w in mine} == names
+    assert {w.patient_name.alphabetic for w in mine} == {str(d.PatientName) for d in theirs}
