@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import tags as t
@@ -62,6 +62,15 @@ def mwl_identifier(query: WorklistQuery) -> Dataset:
     return ds
 
 
+def decode_answer(answer: Dataset, fallback_charset: str) -> dict:
+    """A C-FIND answer as DICOM JSON, its text decoded by its Specific Character Set — or, for
+    SCPs that omit it, by the profile's fallback (ISO_IR 100 by default)."""
+    if "SpecificCharacterSet" not in answer:
+        answer.SpecificCharacterSet = fallback_charset
+    answer.decode()
+    return from_dataset(answer)
+
+
 class DimseBackend:
     def __init__(self, profile: Profile, observer: Observer | None = None) -> None:
         self.profile = profile
@@ -88,13 +97,19 @@ class DimseBackend:
     def _associate(self, peer: tuple[str, int, str], what: str):
         host, port, called = peer
         where = f"{host}:{port}"
+        received: list = []
         try:
-            assoc = self._ae().associate(host, port, ae_title=called)
+            assoc = self._ae().associate(host, port, ae_title=called,
+                                         evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))])
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
         if assoc.is_rejected:
-            raise Refused(f"The {what} server at {where} rejected our AE title {self.profile.ae_title}.",
-                          f"association rejected by {called}@{where}")
+            reason = next((getattr(p, "diagnostic", None) for p in received if getattr(p, "result", 0) in (1, 2)), None)
+            if reason == 7:  # PS3.8 Table 9-21: called AE title not recognized
+                sentence = f"The {what} server at {where} does not answer to the AE title {called}."
+            else:
+                sentence = f"The {what} server at {where} rejected our AE title {self.profile.ae_title}."
+            raise Refused(sentence, f"association rejected by {called}@{where} (reason {reason})")
         if not assoc.is_established:
             raise Unreachable(f"Cannot reach the {what} server at {where} ({called}).", f"no association with {called}")
         return assoc
@@ -149,9 +164,7 @@ class DimseBackend:
         answers = await asyncio.to_thread(self._find, mwl_identifier(query))
         items = []
         for answer in answers:
-            if "SpecificCharacterSet" not in answer:
-                answer.SpecificCharacterSet = self.profile.fallback_charset
-            mwl = from_dataset(answer)
+            mwl = decode_answer(answer, self.profile.fallback_charset)
             workitem = self._workitem(mwl)
             self._items[workitem.uid] = mwl
             if query.accepts(workitem):

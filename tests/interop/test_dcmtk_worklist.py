@@ -133,3 +133,16 @@ def test_our_backend_finds_what_dcmtk_findscu_finds(request, tmp_path, peer, mod
     assert sorted((str(d.PatientID), str(d.AccessionNumber)) for d in theirs) == \
         sorted((w.patient_id, w.accession_number) for w in mine)
     assert {w.patient_name.alphabetic for w in mine} == {str(d.PatientName) for d in theirs}
+
+
+def test_a_wrong_called_ae_title_is_said_in_a_sentence(wlmscpfs):
+    import asyncio
+
+    from app.backends.errors import Refused
+
+    port, _, _ = wlmscpfs
+    backend = DimseBackend(Profile(backend="dimse", ae_title="CT1", mwl_host="127.0.0.1", mwl_port=port,
+                                   mwl_aet="NOT_OFFIS", timeout=10))
+    with pytest.raises(Refused) as refused:
+        asyncio.run(backend.search(WorklistQuery(states=())))
+    assert refused.value.sentence == f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS."
