@@ -38,3 +38,18 @@ def fresh_server(tmp_path) -> Iterator[UPSServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory) -> Iterator[UPSServer]:
+    """An embedded server with the demo day and its DIMSE front on a free port, per module."""
+    from app.server import ServerConfig
+    from app.server.demo import seed_demo_day
+
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("front") / "w.db")))
+    seed_demo_day(server.service)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

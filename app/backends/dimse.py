@@ -26,7 +26,7 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import BackendError, Conflict, Refused, Unreachable
+from .errors import Conflict, Refused, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer
 
@@ -94,7 +94,7 @@ class DimseBackend:
         ae.add_requested_context(ModalityPerformedProcedureStep)
         return ae
 
-    def _associate(self, peer: tuple[str, int, str], what: str):
+    def _associate(self, peer: tuple[str, int, str], what: str, attempts: int = 2):
         host, port, called = peer
         where = f"{host}:{port}"
         received: list = []
@@ -103,7 +103,11 @@ class DimseBackend:
                                          evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))])
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
-        if assoc.is_rejected:
+        rejected = assoc.is_rejected or any(getattr(p, "result", 0) in (1, 2) for p in received)
+        if not rejected and not assoc.is_established and assoc.is_aborted and attempts > 1:
+            # a peer that closes right after its A-ASSOCIATE-RJ can leave only an abort seen: ask once more
+            return self._associate(peer, what, attempts - 1)
+        if rejected:
             reason = next((getattr(p, "diagnostic", None) for p in received if getattr(p, "result", 0) in (1, 2)), None)
             if reason == 7:  # PS3.8 Table 9-21: called AE title not recognized
                 sentence = f"The {what} server at {where} does not answer to the AE title {called}."

@@ -17,7 +17,7 @@ from app.domain.procedure import PerformedProcedure, progress_json
 from app.domain.procedure import reason_attributes
 from app.domain.search import parse_search
 from app.domain.status import UPSError
-from app.domain.workitem import Code, PatientName
+from app.domain.workitem import Code
 from app.server import ServerConfig, UPSServer
 from app.server.demo import PATIENTS
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydicom.uid import generate_uid
 from PySide6.QtCore import QDate

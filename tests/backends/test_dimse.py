@@ -15,17 +15,6 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.states import State
 from app.domain.workitem import Code, PatientName
 from app.domain.worklist_query import WorklistQuery
-from app.server import ServerConfig, UPSServer
-from app.server.demo import seed_demo_day
-
-
-@pytest.fixture(scope="module")
-def front(tmp_path_factory):
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("d") / "w.db")))
-    seed_demo_day(server.service)
-    server.start()
-    yield server
-    server.stop()
 
 
 def backend(front, ae: str = "CT1") -> DimseBackend:

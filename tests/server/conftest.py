@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.server import UPSServer
 from upsrs_client import DICOM_JSON
 
 

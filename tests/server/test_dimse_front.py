@@ -11,20 +11,9 @@ from pydicom import Dataset, dcmread
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
-from app.server import ServerConfig, UPSServer
-from app.server.demo import seed_demo_day
 
 TODAY = date.today().strftime("%Y%m%d")
 DCMTK_FINDSCU = "/usr/bin/findscu"  # not the pynetdicom app of the same name on PATH
-
-
-@pytest.fixture(scope="module")
-def front(tmp_path_factory):
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("dimse") / "w.db")))
-    seed_demo_day(server.service)
-    server.start()
-    yield server
-    server.stop()
 
 
 def mwl_query(station: str = "CT1", day: str = TODAY, **top) -> Dataset:

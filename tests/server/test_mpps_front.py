@@ -5,26 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import httpx
-import pytest
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
 
-from app.server import ServerConfig, UPSServer
-from app.server.demo import seed_demo_day
+from app.server import UPSServer
 from upsrs_client import GLOBAL, listen, new_aet, value
 
 TODAY = date.today().strftime("%Y%m%d")
-
-
-@pytest.fixture(scope="module")
-def front(tmp_path_factory):
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("mpps") / "w.db")))
-    seed_demo_day(server.service)
-    server.start()
-    yield server
-    server.stop()
 
 
 def associate(port: int, calling: str = "MR1"):

@@ -7,7 +7,6 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx

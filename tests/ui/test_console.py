@@ -182,7 +182,6 @@ def test_reports_wait_in_the_outbox_while_the_server_is_away(qtbot, open_console
 
 
 def test_ten_thousand_rows_load_and_filter(qtbot, open_console):
-    from app.domain.dicomjson import to_dataset
     from app.domain.workitem import Workitem
     from app.server.demo import demo_workitems
     from datetime import date, timedelta
