@@ -80,27 +80,15 @@ def test_a_database_of_another_version_is_refused_with_a_sentence(tmp_path):
     assert "made by another version of Worklist Console" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.fixture()
-def both_fronts(tmp_path):
-    from app.server import ServerConfig, UPSServer
-    from app.server.demo import seed_demo_day
-
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "both.db")))
-    seed_demo_day(server.service)
-    server.start()
-    yield server
-    server.stop()
-
-
 def run_app(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=60)
 
 
-def test_find_gives_the_same_workitems_whichever_backend_found_them(both_fronts):
+def test_find_gives_the_same_workitems_whichever_backend_found_them(front):
     import json
 
-    upsrs = run_app("find", "--url", both_fronts.base_url, "--station", "MR1", "--json")
-    dimse = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{both_fronts.dimse.port}:WORKLIST",
+    upsrs = run_app("find", "--url", front.base_url, "--station", "MR1", "--json")
+    dimse = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
                     "--station", "MR1", "--json")
     assert upsrs.returncode == 0 and dimse.returncode == 0, upsrs.stderr + dimse.stderr
 
@@ -110,14 +98,14 @@ def test_find_gives_the_same_workitems_whichever_backend_found_them(both_fronts)
 
     assert len(json.loads(upsrs.stdout)) == 5
     assert facts(upsrs.stdout) == facts(dimse.stdout)
-    table = run_app("find", "--url", both_fronts.base_url, "--station", "MR1", "--patient-name", "N*")
+    table = run_app("find", "--url", front.base_url, "--station", "MR1", "--patient-name", "N*")
     assert table.returncode == 0 and "workitem(s)." in table.stdout and "Núñez" in table.stdout
 
 
-def test_echo_says_in_a_sentence_what_works(both_fronts):
-    ok = run_app("echo", "--backend", "dimse", "--mwl", f"127.0.0.1:{both_fronts.dimse.port}:WORKLIST")
+def test_echo_says_in_a_sentence_what_works(front):
+    ok = run_app("echo", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST")
     assert ok.returncode == 0 and "answers C-ECHO" in ok.stdout
-    http = run_app("echo", "--url", both_fronts.base_url)
+    http = run_app("echo", "--url", front.base_url)
     assert http.returncode == 0 and "answers worklist queries" in http.stdout
     down = run_app("echo", "--mwl", "127.0.0.1:9:NOBODY")
     assert down.returncode == 1 and "Cannot reach the worklist server at 127.0.0.1:9" in down.stderr

@@ -1,20 +1,6 @@
 """The same console on a DIMSE profile (MWL + MPPS) against the embedded server's DIMSE front."""
 from __future__ import annotations
 
-import pytest
-
-from app.server import ServerConfig, UPSServer
-from app.server.demo import seed_demo_day
-
-
-@pytest.fixture()
-def front(tmp_path):
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db")))
-    seed_demo_day(server.service)
-    server.start()
-    yield server
-    server.stop()
-
 
 def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
     window = open_console("--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
