@@ -87,3 +87,24 @@ def peer(text: str | None) -> tuple[str, int, str] | None:
     if len(parts) != 3 or not parts[1].isdigit():
         raise ValueError(f"{text!r} is not HOST:PORT:AET (for example 10.0.0.5:104:RIS_MWL)")
     return parts[0], int(parts[1]), parts[2]
+
+
+def ad_hoc_profile(args: argparse.Namespace):
+    """The profile `--backend/--url/--mwl/--mpps/--ae-title/--station` describe; None when none
+    of them is given. A malformed peer raises ProfileError."""
+    from app.backends.profiles import Profile, ProfileError
+
+    url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
+    if not (url or backend or mwl):
+        return None
+    profile = Profile(name="Command line", backend=backend or ("dimse" if mwl else "upsrs"), url=url or "",
+                      ae_title=getattr(args, "console_ae", None) or "CONSOLE", station=getattr(args, "station", None) or "")
+    try:
+        for target, given in (("mwl", peer(mwl)), ("mpps", peer(getattr(args, "mpps", None)))):
+            if given:
+                setattr(profile, f"{target}_host", given[0])
+                setattr(profile, f"{target}_port", given[1])
+                setattr(profile, f"{target}_aet", given[2])
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
+    return profile.check()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from datetime import date, datetime
+from pathlib import Path
 
 from app.backends import profiles as profile_store
 from app.backends.errors import BackendError
@@ -15,25 +16,13 @@ from app.domain.worklist_query import WorklistQuery
 
 def profile_for(args: argparse.Namespace) -> Profile:
     """The ad-hoc profile the options describe, else the saved one (--profile or the active)."""
-    from app.options import peer
+    from app.options import ad_hoc_profile
 
-    url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
-    if url or backend or mwl:
-        profile = Profile(name="Command line", backend=backend or ("dimse" if mwl else "upsrs"), url=url or "",
-                          ae_title=getattr(args, "console_ae", None) or "CONSOLE",
-                          station=getattr(args, "station", None) or "")
-        try:
-            for target, text in (("mwl", mwl), ("mpps", getattr(args, "mpps", None))):
-                given = peer(text)
-                if given:
-                    setattr(profile, f"{target}_host", given[0])
-                    setattr(profile, f"{target}_port", given[1])
-                    setattr(profile, f"{target}_aet", given[2])
-        except ValueError as exc:
-            raise ProfileError(str(exc)) from None
-        return profile.check()
+    profile = ad_hoc_profile(args)
+    if profile is not None:
+        return profile
     config = getattr(args, "config", None)
-    book = profile_store.load(None if config is None else __import__("pathlib").Path(config))
+    book = profile_store.load(Path(config) if config else None)
     profile = book.get(getattr(args, "profile", None))
     if profile is None:
         raise ProfileError("No profile is configured: give --url BASE (UPS-RS) or --mwl HOST:PORT:AET (DIMSE).")

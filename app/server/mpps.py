@@ -92,7 +92,7 @@ class MppsService:
         try:
             ups_uid = self.scheduled_ups(attrs)
             if ups_uid is None:
-                ups_uid = self.ups.create(mpps_unscheduled_ups(attrs, generate_uid(), self.ups._now_dt())).uid
+                ups_uid = self.ups.create(mpps_unscheduled_ups(attrs, generate_uid(), self.ups.now_dt())).uid
             self.ups.change_state(ups_uid, "IN PROGRESS", transaction, calling_ae)
             self.ups.update(ups_uid, transaction, mpps_performed(attrs, self._scheduled_codes(ups_uid)))
         except UPSError as exc:

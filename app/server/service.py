@@ -85,7 +85,7 @@ class UPSService:
     def local(self) -> tzinfo:
         return self.store.local
 
-    def _now_dt(self) -> str:
+    def now_dt(self) -> str:
         return datetime.fromtimestamp(self.clock(), self.local).strftime("%Y%m%d%H%M%S")
 
     # -- create, retrieve, update ----------------------------------------------------------
@@ -94,7 +94,7 @@ class UPSService:
         if uid and in_dataset and uid != in_dataset:
             raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
         uid = check_uid(str(uid or in_dataset or generate_uid()))
-        prepared = prepare_create(dataset, uid, self._now_dt())
+        prepared = prepare_create(dataset, uid, self.now_dt())
         events: EventList = []
         with self.store.write() as db:
             if self.store.get(db, uid) is not None or self.store.was_deleted(db, uid):
@@ -143,7 +143,7 @@ class UPSService:
             row = self._load(db, uid)
             check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
             before = row.dataset
-            row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self._now_dt()]}}
+            row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
             self.store.save(db, row)
             aets = self._recipients(db, row, before)
             if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
@@ -178,7 +178,7 @@ class UPSService:
                         f"to be COMPLETED it needs {', '.join(missing)}.",
                     )
             if transition.new_state is State.CANCELED:
-                dataset = complete_cancellation(dataset, self._now_dt())
+                dataset = complete_cancellation(dataset, self.now_dt())
             dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [transition.new_state.value]}
             row.dataset = dataset
             self.store.save(
@@ -204,7 +204,7 @@ class UPSService:
             if outcome.cancel_now:
                 # PS3.4 CC.2.2.3: the SCP cancels a SCHEDULED item itself, reporting it as it would
                 # a performer's IN PROGRESS then CANCELED.
-                dataset = complete_cancellation(row.dataset, self._now_dt(), reason=request)
+                dataset = complete_cancellation(row.dataset, self.now_dt(), reason=request)
                 dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [State.CANCELED.value]}
                 row.dataset = dataset
                 self.store.save(db, row, final_at=self.clock())

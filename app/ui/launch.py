@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from app.backends import profiles as profile_store
 from app.backends.outbox import default_path as default_outbox_path
-from app.backends.profiles import Profile, ProfileBook, ProfileError
+from app.backends.profiles import ProfileBook, ProfileError
 
 from .main_window import MainWindow
 from .session import Session
@@ -34,15 +34,17 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_style(app)
+    from app.options import ad_hoc_profile
+
     config = Path(args.config) if args.config else None
-    ad_hoc = bool(args.url or args.backend or args.mwl)
+    ad_hoc = ad_hoc_profile(args)
     book = ProfileBook()
-    if not ad_hoc:
+    if ad_hoc is None:
         try:
             book = profile_store.load(config)
         except ProfileError as exc:
             log.error("%s", exc)
-    first_run = args.command is None and not ad_hoc and not book.profiles
+    first_run = args.command is None and ad_hoc is None and not book.profiles
     if args.command == "demo" or first_run:
         # With nothing configured, the console opens on the demo: it needs nothing else.
         from .demo import DemoController
@@ -61,8 +63,8 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
                                        "Settings…", window.open_settings, kind="info")
         window.show()
         return window
-    if ad_hoc:
-        profile = ad_hoc_profile(args)
+    if ad_hoc is not None:
+        profile = ad_hoc
         book = ProfileBook([profile], profile.name)
     else:
         profile = book.get(args.profile) or book.profiles[0]
@@ -70,24 +72,6 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
     window = MainWindow(Session(profile, outbox_path(args)), book, config or profile_store.default_path())
     window.show()
     return window
-
-
-def ad_hoc_profile(args: argparse.Namespace) -> Profile:
-    """The profile `--backend/--url/--mwl/--mpps/--ae-title/--station` describe."""
-    from app.options import peer
-
-    backend = args.backend or ("dimse" if args.mwl else "upsrs")
-    profile = Profile(name="Command line", backend=backend, url=args.url or "",
-                      ae_title=args.console_ae or "CONSOLE", station=args.station or "")
-    try:
-        mwl, mpps = peer(args.mwl), peer(args.mpps)
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
-    if mwl:
-        profile.mwl_host, profile.mwl_port, profile.mwl_aet = mwl
-    if mpps:
-        profile.mpps_host, profile.mpps_port, profile.mpps_aet = mpps
-    return profile
 
 
 def run_gui(args: argparse.Namespace) -> int:

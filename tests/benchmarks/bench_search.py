@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import subprocess
+import threading
 import json
 import math
 import os
@@ -266,6 +267,8 @@ def serve_process(db_path: str):
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
             if "ready at " in line:
+                # keep reading its output so a full pipe can never stall the server being timed
+                threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
                 yield line.split("ready at ", 1)[1].split()[0]
                 break
         else:
