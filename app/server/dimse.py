@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from io import BytesIO
 
 from pydicom import Dataset
-from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, _config, evt
+from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import tags as t
+from app.domain import wire
 from app.domain.dates import sortable
-from app.domain.dicomjson import from_dataset, to_dataset
+from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
 from app.domain.mapping import (
     MODALITY, SPS_SEQ, SPS_START_DATE, SPS_STATION_AE, answer_keys, identifier_keys, ups_to_mwl,
 )
@@ -71,17 +75,85 @@ def narrowing(query: Query) -> SearchRequest:
     return parse_search(params)
 
 
+def _spare_pynetdicom_logging() -> None:
+    """Unless pynetdicom's DEBUG log is wanted, stop it formatting every PDU and every response
+    identifier: it does that work before the logger decides to drop the lines, and it was
+    a third of the time of a 50-answer C-FIND."""
+    if not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG):
+        _config.LOG_HANDLER_LEVEL = "none"
+        _config.LOG_RESPONSE_IDENTIFIERS = False
+
+
+def _answer_promptly(event: evt.Event) -> None:
+    """Turn off the two TCP delays that cost a DIMSE exchange ~40 ms each.
+
+    Many SCUs (DCMTK's tools as Debian builds them, so many modalities) leave Nagle's algorithm
+    on and write a PDU's 6-byte header and its body separately: the body then waits for our
+    ACK of the header, which Linux delays up to 40 ms in interactive mode. TCP_QUICKACK sends
+    that ACK at once, but the kernel clears it after each read, so it is set again before
+    each one. TCP_NODELAY does the same for our own command-then-dataset writes.
+    """
+    wrapper = event.assoc.dul.socket
+    raw = getattr(wrapper, "socket", None)
+    if wrapper is None or raw is None:
+        return
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        return
+    quickack = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+    if quickack is None:
+        return
+    recv = wrapper.recv
+
+    def recv_acking(nr_bytes: int) -> bytearray:
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        except OSError:
+            pass
+        return recv(nr_bytes)
+
+    wrapper.recv = recv_acking
+
+
+def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
+    """A function that sends one pending C-FIND response encoded straight from DICOM JSON,
+    and says whether it could; None where the context's transfer syntax is not one it
+    writes (pynetdicom then encodes through pydicom, about ten times slower per answer)."""
+    context = event.context
+    implicit = {ImplicitVRLittleEndian: True, ExplicitVRLittleEndian: False}.get(context.transfer_syntax)
+    if implicit is None:
+        return None
+    request = event.request
+    assoc = event.assoc
+
+    def send(answer: JsonDataset) -> bool:
+        encoded = wire.encode(answer, implicit)
+        if encoded is None or not assoc.is_established:
+            return False
+        response = C_FIND()
+        response.MessageIDBeingRespondedTo = request.MessageID
+        response.AffectedSOPClassUID = request.AffectedSOPClassUID
+        response.Status = PENDING
+        response.Identifier = BytesIO(encoded)
+        assoc.dimse.send_msg(response, context.context_id)
+        return True
+
+    return send
+
+
 class DimseFront:
     def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112
                  ) -> None:
         self.service = service
+        _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)
         self.ae.maximum_pdu_size = 0
         self.mpps = MppsService(service)
-        handlers = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find),
+        handlers = [(evt.EVT_REQUESTED, _answer_promptly), (evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find),
                     (evt.EVT_N_CREATE, self._on_n_create), (evt.EVT_N_SET, self._on_n_set)]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
         self.port: int = self.server.server_address[1]
@@ -105,13 +177,17 @@ class DimseFront:
             log.exception("MWL C-FIND failed")
             yield UNABLE_TO_PROCESS, None
             return
+        send = _pending_sender(event)
         for text in candidates:
             if event.is_cancelled:
                 yield CANCELED, None
                 return
             item = ups_to_mwl(json.loads(text))
-            if query.matches(item, self.service.local):
-                yield PENDING, to_dataset(answer_keys(item, identifier))
+            if not query.matches(item, self.service.local):
+                continue
+            answer = answer_keys(item, identifier)
+            if send is None or not send(answer):
+                yield PENDING, to_dataset(answer)
 
     def _status(self, outcome: Outcome) -> Dataset:
         status = Dataset()

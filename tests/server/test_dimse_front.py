@@ -2,6 +2,7 @@
 pynetdicom as a modality, and DCMTK's findscu as an independent peer."""
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 from pydicom import Dataset, dcmread
 from pynetdicom import AE
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+
+from app.domain.dicomjson import from_dataset
 
 
 TODAY = date.today().strftime("%Y%m%d")
@@ -34,9 +38,9 @@ def mwl_query(station: str = "CT1", day: str = TODAY, **top) -> Dataset:
     return ds
 
 
-def find(port: int, query: Dataset, calling: str = "CT1") -> tuple[list[Dataset], int]:
+def find(port: int, query: Dataset, calling: str = "CT1", syntax: str | None = None) -> tuple[list[Dataset], int]:
     ae = AE(calling)
-    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.add_requested_context(ModalityWorklistInformationFind, *([syntax] if syntax else []))
     assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST")
     assert assoc.is_established
     found, final = [], -1
@@ -86,6 +90,21 @@ def test_a_date_range_and_modality_narrow_the_list(front):
     both, _ = find(front.dimse.port, mwl_query("", f"{TODAY}-", Modality="US"))
     assert len(both) == 10  # today and tomorrow on US1
     assert {f.ScheduledProcedureStepSequence[0].Modality for f in both} == {"US"}
+
+
+@pytest.mark.parametrize("syntax", [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian])
+def test_every_transfer_syntax_carries_the_same_answers(front, syntax):
+    """Little-endian answers are written straight from DICOM JSON; big endian goes through
+    pydicom. A modality must not see the difference."""
+    query = mwl_query("", "", PatientName="*")
+    found, final = find(front.dimse.port, query, syntax=syntax)
+    reference, _ = find(front.dimse.port, query, syntax=ImplicitVRLittleEndian)
+    assert final == 0x0000 and len(found) == len(reference) > 20
+    as_json = sorted(json.dumps(from_dataset(d), sort_keys=True, ensure_ascii=False) for d in found)
+    assert as_json == sorted(json.dumps(from_dataset(d), sort_keys=True, ensure_ascii=False) for d in reference)
+    names = {str(d.PatientName) for d in found}
+    assert any("=" in n and not n.isascii() for n in names)  # a Japanese name with its ideographic group
+    assert any(not n.isascii() and "=" not in n for n in names)  # and a European one
 
 
 def test_an_unknown_station_finds_nothing(front):
