@@ -11,6 +11,7 @@ from pathlib import Path
 from app.backends import profiles as profile_store
 from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileError
+from app.backends.protocol import PeerCheck
 from app.domain.worklist_query import WorklistQuery
 
 
@@ -99,16 +100,14 @@ def echo(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
 
-    async def run() -> str:
+    async def run() -> list[PeerCheck]:
         backend = _backend(profile)
         try:
-            return await backend.probe()
+            return await backend.check_peers()
         finally:
             await backend.close()
 
-    try:
-        print(asyncio.run(run()))
-    except BackendError as exc:
-        print(exc.sentence, file=sys.stderr)
-        return 1
-    return 0
+    checks = asyncio.run(run())
+    for check in checks:
+        print(check.line(), file=sys.stdout if check.ok else sys.stderr)
+    return 0 if all(check.ok for check in checks) else 1

@@ -104,11 +104,11 @@ def test_find_gives_the_same_workitems_whichever_backend_found_them(front):
 
 def test_echo_says_in_a_sentence_what_works(front):
     ok = run_app("echo", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST")
-    assert ok.returncode == 0 and "answers C-ECHO" in ok.stdout
+    assert ok.returncode == 0 and "✓" in ok.stdout and "answers C-ECHO and accepts worklist queries" in ok.stdout
     http = run_app("echo", "--url", front.base_url)
     assert http.returncode == 0 and "answers worklist queries" in http.stdout
     down = run_app("echo", "--mwl", "127.0.0.1:9:NOBODY")
-    assert down.returncode == 1 and "Cannot reach the worklist server at 127.0.0.1:9" in down.stderr
+    assert down.returncode == 1 and "✗ Cannot reach the worklist server at 127.0.0.1:9" in down.stderr
     assert "Traceback" not in down.stderr
     wrong = run_app("find", "--mwl", "nonsense")
     assert wrong.returncode == 2 and "HOST:PORT:AET" in wrong.stderr

@@ -26,9 +26,9 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import Conflict, Refused, Unreachable
+from .errors import BackendError, Conflict, Refused, Unreachable
 from .profiles import Profile
-from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer
+from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
 
 log = logging.getLogger(__name__)
 
@@ -293,22 +293,34 @@ class DimseBackend:
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
         on_connection(False, self.capabilities.notes[0])
 
-    def _echo(self, peer: tuple[str, int, str], what: str) -> str:
-        assoc = self._associate(peer, what)
+    def _check(self, peer: tuple[str, int, str], what: str, services: dict[str, str]) -> PeerCheck:
+        """Associate, echo, and say which of `services` (SOP class UID → plain name) the peer
+        accepts: an echo alone does not prove that a server keeps a worklist."""
         try:
-            status = assoc.send_c_echo()
+            assoc = self._associate(peer, what)
+        except BackendError as exc:
+            return PeerCheck(False, exc.sentence)
+        try:
+            accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts}
+            echoed = Verification in accepted and (status := assoc.send_c_echo()) is not None \
+                and int(status.Status) == 0
         finally:
             assoc.release()
-        if status is None or int(status.Status) != 0:
-            raise Refused(f"The {what} server at {peer[0]}:{peer[1]} did not confirm the echo.")
-        return f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} answers C-ECHO."
+        name = f"The {what} server {peer[2]} at {peer[0]}:{peer[1]}"
+        answers = "answers C-ECHO and " if echoed else ""
+        missing = [label for uid, label in services.items() if uid not in accepted]
+        if not missing:
+            return PeerCheck(True, f"{name} {answers}accepts {' and '.join(services.values())}.")
+        return PeerCheck(False, f"{name} {answers or 'answers, but '}does not accept {' or '.join(missing)}.")
 
-    async def probe(self) -> str:
+    async def check_peers(self) -> list[PeerCheck]:
         mwl = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
-        sentences = [await asyncio.to_thread(self._echo, mwl, "worklist")]
-        if self.profile.mpps_peer != mwl:
-            sentences.append(await asyncio.to_thread(self._echo, self.profile.mpps_peer, "MPPS"))
-        return " ".join(sentences)
+        worklist = {ModalityWorklistInformationFind: "worklist queries (MWL C-FIND)"}
+        mpps = {ModalityPerformedProcedureStep: "procedure step reports (MPPS)"}
+        if self.profile.mpps_peer == mwl:
+            return [await asyncio.to_thread(self._check, mwl, "worklist", worklist | mpps)]
+        return [await asyncio.to_thread(self._check, mwl, "worklist", worklist),
+                await asyncio.to_thread(self._check, self.profile.mpps_peer, "MPPS", mpps)]
 
     async def close(self) -> None:
         return None

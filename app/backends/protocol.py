@@ -1,7 +1,7 @@
 """The one interface the console talks to, whatever the protocol behind it.
 
 It speaks in domain objects: WorklistQuery in, Workitem and WorkitemEvent out. UPS-RS
-(upsrs.py) implements it now; MWL + MPPS (dimse) will implement it too.
+(upsrs.py) and MWL + MPPS (dimse.py) implement it.
 """
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ class Exchange:
 Observer = Callable[[Exchange], None]
 EventSink = Callable[[WorkitemEvent], None]
 ConnectionSink = Callable[[bool, str], None]  # (connected, sentence)
+
+
+@dataclass(frozen=True)
+class PeerCheck:
+    """What one configured peer does, in a sentence an installer can act on."""
+
+    ok: bool
+    sentence: str
+
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.sentence}"
 
 
 @dataclass
@@ -66,6 +77,8 @@ class WorklistBackend(Protocol):
 
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> Awaitable[None] | None: ...
 
-    async def probe(self) -> str: ...
+    async def check_peers(self) -> list[PeerCheck]:
+        """Each configured peer checked on its own; never raises BackendError."""
+        ...
 
     async def close(self) -> None: ...

@@ -27,7 +27,7 @@ from app.domain.worklist_query import WorklistQuery
 
 from .errors import BackendError, Conflict, Refused, Unreachable
 from .profiles import Profile
-from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer
+from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
 
 log = logging.getLogger(__name__)
 
@@ -254,9 +254,13 @@ class UpsRsBackend:
         await self._send("POST", "/workitems", body=[item.to_json()], query=query, expect=(201, 200))
         return await self.retrieve(item.uid)
 
-    async def probe(self) -> str:
-        response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
-        return f"The UPS-RS server at {self.host} answers worklist queries (HTTP {response.status_code})."
+    async def check_peers(self) -> list[PeerCheck]:
+        try:
+            response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
+        except BackendError as exc:
+            return [PeerCheck(False, exc.sentence)]
+        return [PeerCheck(True, f"The UPS-RS server at {self.host} answers worklist queries "
+                                f"(HTTP {response.status_code}).")]
 
     # -- events ----------------------------------------------------------------------------------
     async def _subscribe(self) -> str:

@@ -87,7 +87,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.book = book
-        self.tester = tester  # async (Profile) -> str; raises BackendError
+        self.tester = tester  # async (Profile) -> list[PeerCheck], one per configured peer
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         self.names = QListWidget()
@@ -178,8 +178,8 @@ class SettingsDialog(QDialog):
 
         async def run() -> None:
             try:
-                sentence = await self.tester(profile)
-                self.result.setText(f"✓ {sentence}")
+                checks = await self.tester(profile)
+                self.result.setText("\n".join(check.line() for check in checks))
             except BackendError as exc:
                 self.result.setText(f"✗ {exc.sentence}")
             finally:

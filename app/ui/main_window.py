@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook
+from app.backends.protocol import PeerCheck
 from app.domain.events import WorkitemEvent
 from app.domain.workitem import Workitem
 
@@ -363,10 +364,10 @@ class MainWindow(QMainWindow):
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
-        async def tester(profile: Profile) -> str:
+        async def tester(profile: Profile) -> list[PeerCheck]:
             backend = make_backend(profile, None)
             try:
-                return await backend.probe()
+                return await backend.check_peers()
             finally:
                 await backend.close()
 

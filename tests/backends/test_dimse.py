@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 from pydicom.uid import generate_uid
+from pynetdicom.sop_class import Verification
 
 from app.backends.dimse import DimseBackend
 from app.backends.errors import Refused, Unreachable
@@ -81,13 +82,38 @@ async def test_an_unscheduled_procedure_is_reported_in_the_unscheduled_form(fron
 
 
 async def test_connectivity_is_said_in_plain_words(front):
-    assert "answers C-ECHO" in await backend(front).probe()
+    checks = await backend(front).check_peers()
+    assert [c.ok for c in checks] == [True]
+    assert checks[0].sentence == (f"The worklist server WORKLIST at 127.0.0.1:{front.dimse.port} answers C-ECHO and "
+                                  "accepts worklist queries (MWL C-FIND) and procedure step reports (MPPS).")
     far = DimseBackend(Profile(backend="dimse", mwl_host="127.0.0.1", mwl_port=9, timeout=2))
     with pytest.raises(Unreachable) as failed:
         await far.search(WorklistQuery.today("CT1"))
     assert failed.value.sentence.startswith("Cannot reach the worklist server at 127.0.0.1:9")
     with pytest.raises(Refused):
         await backend(front).request_cancellation(generate_uid(), None, "")
+
+
+async def test_each_peer_is_checked_on_its_own_and_an_echo_is_not_taken_for_a_worklist(front):
+    from pynetdicom import AE as ServerAE
+
+    echo_only = ServerAE("ECHOONLY")
+    echo_only.add_supported_context(Verification)
+    server = echo_only.start_server(("127.0.0.1", 0), block=False)
+    try:
+        profile = Profile(name="split", backend="dimse", ae_title="CT1", mwl_host="127.0.0.1",
+                          mwl_port=server.server_address[1], mwl_aet="ECHOONLY", mpps_host="127.0.0.1",
+                          mpps_port=front.dimse.port, mpps_aet="WORKLIST", timeout=5)
+        mwl, mpps = await DimseBackend(profile).check_peers()
+    finally:
+        server.shutdown()
+    assert not mwl.ok and mwl.line() == (f"✗ The worklist server ECHOONLY at 127.0.0.1:{server.server_address[1]} "
+                                          "answers C-ECHO and does not accept worklist queries (MWL C-FIND).")
+    assert mpps.ok and "accepts procedure step reports (MPPS)" in mpps.sentence
+    far = Profile(name="far", backend="dimse", ae_title="CT1", mwl_host="127.0.0.1", mwl_port=9, mwl_aet="RIS",
+                  mpps_host="127.0.0.1", mpps_port=front.dimse.port, mpps_aet="WORKLIST", timeout=2)
+    down, up = await DimseBackend(far).check_peers()
+    assert not down.ok and down.sentence.startswith("Cannot reach the worklist server at 127.0.0.1:9") and up.ok
 
 
 def _by_accession(accession: str):

@@ -50,10 +50,10 @@ def test_saved_profiles_come_back_and_secrets_stay_out_of_logs(tmp_path):
 def window_tester():
     from app.backends.upsrs import UpsRsBackend
 
-    async def test(profile: Profile) -> str:
+    async def test(profile: Profile):
         backend = UpsRsBackend(profile)
         try:
-            return await backend.probe()
+            return await backend.check_peers()
         finally:
             await backend.close()
 
