@@ -54,14 +54,13 @@ def serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # one line per request, or a whole dataset per DIMSE message: the inspector shows them
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    from pathlib import Path
+
+    from app import logs
+
+    quiet = args.command in ("find", "echo", "self-test")  # their output is the answer, not log lines
+    logs.configure(args.verbose, Path(args.log_dir) if args.log_dir else None,
+                   terminal_level=logging.WARNING if quiet else logging.INFO)
     if args.command == "serve":
         return serve(args)
     if args.command in ("find", "echo"):

@@ -62,9 +62,10 @@ def _query_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worklist-console",
-                                     description="DICOM worklist console (UPS-RS) with an embedded UPS server")
+                                     description="DICOM worklist console (UPS-RS or MWL/MPPS) with an embedded UPS server")
     parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail (DIMSE and HTTP included)")
+    parser.add_argument("--log-dir", help="folder of the rotating log file (default: the user log folder)")
     _console_arguments(parser)
     sub = parser.add_subparsers(dest="command")
     _serve_arguments(sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)"))

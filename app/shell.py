@@ -8,10 +8,10 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from app.backends import check_profile, make_backend
 from app.backends import profiles as profile_store
 from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileError
-from app.backends.protocol import PeerCheck
 from app.domain.worklist_query import WorklistQuery
 
 
@@ -47,16 +47,6 @@ def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
                          accession=args.accession, states=() if args.all_states else WorklistQuery().states)
 
 
-def _backend(profile: Profile):
-    if profile.backend == "dimse":
-        from app.backends.dimse import DimseBackend
-
-        return DimseBackend(profile)
-    from app.backends.upsrs import UpsRsBackend
-
-    return UpsRsBackend(profile)
-
-
 def find(args: argparse.Namespace) -> int:
     try:
         profile = profile_for(args)
@@ -66,7 +56,7 @@ def find(args: argparse.Namespace) -> int:
         return 2
 
     async def run():
-        backend = _backend(profile)
+        backend = make_backend(profile)
         try:
             return await backend.search(query)
         finally:
@@ -100,14 +90,7 @@ def echo(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
 
-    async def run() -> list[PeerCheck]:
-        backend = _backend(profile)
-        try:
-            return await backend.check_peers()
-        finally:
-            await backend.close()
-
-    checks = asyncio.run(run())
+    checks = asyncio.run(check_profile(profile))
     for check in checks:
         print(check.line(), file=sys.stdout if check.ok else sys.stderr)
     return 0 if all(check.ok for check in checks) else 1

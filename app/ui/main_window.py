@@ -20,18 +20,19 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.backends import check_profile
 from app.backends import profiles as profile_store
-from app.backends.profiles import Profile, ProfileBook
-from app.backends.protocol import PeerCheck
+from app.backends.profiles import ProfileBook
 from app.domain.events import WorkitemEvent
 from app.domain.workitem import Workitem
 
 from .detail_pane import DetailPane
-from .dialogs import SettingsDialog, UnscheduledDialog
+from .dialogs import UnscheduledDialog
+from .settings_dialog import SettingsDialog
 from .inspector import EventLog, Inspector
 from .procedure_panel import ProcedurePanel
 from .query_panel import QueryPanel
-from .session import Session, make_backend
+from .session import Session
 from .worklist_model import WORKITEM_ROLE, WorklistModel, WorklistProxy
 
 log = logging.getLogger(__name__)
@@ -364,14 +365,7 @@ class MainWindow(QMainWindow):
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
-        async def tester(profile: Profile) -> list[PeerCheck]:
-            backend = make_backend(profile, None)
-            try:
-                return await backend.check_peers()
-            finally:
-                await backend.close()
-
-        dialog = SettingsDialog(self.book, tester, self)
+        dialog = SettingsDialog(self.book, check_profile, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and self.config_path is not None:
             profile_store.save(self.book, self.config_path)
             self.profile_box.clear()

@@ -15,11 +15,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.backends import make_backend
 from app.backends.errors import BackendError
 from app.backends.outbox import Delivery, Failure, Outbox
 from app.backends.profiles import Profile
-from app.backends.protocol import Exchange, WorklistBackend
-from app.backends.upsrs import UpsRsBackend
+from app.backends.protocol import Exchange
 from app.domain.build import NewWorkitem
 from app.domain.events import EventType, WorkitemEvent
 from app.domain.procedure import PerformedProcedure
@@ -27,16 +27,6 @@ from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
 log = logging.getLogger(__name__)
-
-
-def make_backend(profile: Profile, observer) -> WorklistBackend:
-    if profile.backend == "upsrs":
-        return UpsRsBackend(profile, observer=observer)
-    if profile.backend == "dimse":
-        from app.backends.dimse import DimseBackend
-
-        return DimseBackend(profile, observer=observer)
-    raise BackendError(f"The {profile.backend} backend is not available in this version.")
 
 
 class Session(QObject):
