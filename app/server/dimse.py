@@ -2,7 +2,8 @@
 
 Verification; the Modality Worklist C-FIND SCP answered from the UPS store through the
 UPS → MWL mapping (PS3.4 K.6), pending responses streamed one per step, C-CANCEL honoured;
-and the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py). Handlers are thin: for C-FIND
+the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py); and the UPS Push, Pull, Watch and
+Query SCP (ups_dimse.py) — requests are routed to it by SOP class. Handlers are thin: for C-FIND
 the identifier becomes a domain query, SQL narrows the candidates by the keys the store
 indexes, and the mapped MWL items are matched exactly.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 from pydicom import Dataset
@@ -30,6 +31,7 @@ from app.domain.status import UPSError
 
 from .mpps import MppsService, Outcome
 from .service import UPSService
+from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +74,24 @@ def narrowing(query: Query) -> SearchRequest:
 
 
 class DimseFront:
-    def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112
-                 ) -> None:
+    def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112,
+                 event_peers: Collection[str] = ()) -> None:
         self.service = service
         self.ae = AE(ae_title)
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)
+        for sop_class in SCP_SOP_CLASSES:
+            self.ae.add_supported_context(sop_class)
         self.ae.maximum_pdu_size = 0
         self.mpps = MppsService(service)
-        handlers = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find),
-                    (evt.EVT_N_CREATE, self._on_n_create), (evt.EVT_N_SET, self._on_n_set)]
+        self.ups = UpsScp(service, event_peers)
+        # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
+        handlers = [(evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
+                    (evt.EVT_N_CREATE, by_sop_class(self.ups.on_n_create, self._on_n_create)),
+                    (evt.EVT_N_SET, by_sop_class(self.ups.on_n_set, self._on_n_set)),
+                    (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
+                    (evt.EVT_N_ACTION, by_sop_class(self.ups.on_n_action, unsupported))]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
         self.port: int = self.server.server_address[1]
 
