@@ -1,8 +1,11 @@
 """The UPS SOP classes on the DIMSE front, over real pynetdicom associations: Push, Pull,
-Watch and Query as an SCU would use them, each checked against what UPS-RS clients of the
-same server see."""
+Watch and Query as an SCU would use them, and N-EVENT-REPORTs to a UPS Event listener —
+each checked against what UPS-RS clients of the same server see."""
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -11,9 +14,9 @@ import httpx
 import pytest
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.sop_class import (
-    ModalityPerformedProcedureStep, UnifiedProcedureStepPull, UnifiedProcedureStepPush,
+    ModalityPerformedProcedureStep, UnifiedProcedureStepEvent, UnifiedProcedureStepPull, UnifiedProcedureStepPush,
     UnifiedProcedureStepQuery, UnifiedProcedureStepWatch,
 )
 
@@ -21,7 +24,7 @@ from app.domain.dicomjson import to_dataset
 from app.server import ServerConfig, UPSServer
 from app.server.demo import seed_demo_day
 from upsrs_client import (
-    GLOBAL, change_state, claim, create, item, listen, new_aet, performed, update, value,
+    FILTERED, GLOBAL, change_state, claim, create, item, listen, new_aet, performed, progress, update, value,
 )
 
 PUSH = UnifiedProcedureStepPush
@@ -29,9 +32,72 @@ TODAY = date.today().strftime("%Y%m%d")
 CHANGE_STATE, REQUEST_CANCELLATION, SUBSCRIBE, UNSUBSCRIBE, SUSPEND = 1, 2, 3, 4, 5
 
 
+@dataclass(frozen=True)
+class Report:
+    called: str
+    event_type: int
+    sop_class: str
+    uid: str
+    info: Dataset
+
+
+class Listener:
+    """A UPS Event SCU: accepts the server's associations and keeps every N-EVENT-REPORT."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.reports: list[Report] = []
+        self.arrived = threading.Condition()
+        ae = AE("WATCHER")
+        # the role a conformant subscriber takes when the server proposes to be the UPS Event SCP
+        ae.add_supported_context(UnifiedProcedureStepEvent, scu_role=False, scp_role=True)
+        self.server = ae.start_server(("127.0.0.1", port), block=False,
+                                      evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)])
+        self.port: int = self.server.server_address[1]
+
+    def _on_report(self, event: evt.Event) -> tuple[int, None]:
+        request = event.request
+        report = Report(event.assoc.requestor.primitive.called_ae_title, event.event_type,
+                        str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID), event.event_information)
+        with self.arrived:
+            self.reports.append(report)
+            self.arrived.notify_all()
+        return 0x0000, None
+
+    def of(self, uid: str, called: str | None = None) -> list[Report]:
+        with self.arrived:
+            return [r for r in self.reports if r.uid == uid and called in (None, r.called)]
+
+    def wait_for(self, uid: str, event_type: int, timeout: float = 5.0, called: str = "WATCHER", **attrs) -> Report:
+        def match() -> Report | None:
+            return next((r for r in self.reports if r.uid == uid and r.event_type == event_type and r.called == called
+                         and all(r.info.get(k) == v for k, v in attrs.items())), None)
+
+        with self.arrived:
+            if self.arrived.wait_for(match, timeout):
+                return match()  # type: ignore[return-value]
+        seen = [(r.called, r.event_type, str(r.info.get("ProcedureStepState", ""))) for r in self.of(uid)]
+        raise AssertionError(f"no N-EVENT-REPORT {event_type} for {uid} to {called} {attrs}; saw {seen}")
+
+    def after(self, seconds: float, uid: str, called: str | None = None) -> list[Report]:
+        """Every report for `uid` (to `called`) once `seconds` have passed: for what must not come."""
+        time.sleep(seconds)
+        return self.of(uid, called)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @dataclass
 class Setup:
     server: UPSServer
+    listener: Listener
+    late_port: int
 
     @property
     def port(self) -> int:
@@ -40,14 +106,21 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def ups(tmp_path_factory) -> Iterator[Setup]:
-    """The demo server with its DIMSE front."""
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("ups-dimse") / "w.db")))
+    """The demo server with its DIMSE front, and subscriber AEs it knows addresses for: WATCHER and
+    FILTERED on a listener that runs, LATE on a port where nothing listens yet."""
+    listener = Listener()
+    late_port = free_port()
+    peers = {"WATCHER": ("127.0.0.1", listener.port), "FILTERED": ("127.0.0.1", listener.port),
+             "LATE": ("127.0.0.1", late_port)}
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, event_peers=peers,
+                                    db_path=str(tmp_path_factory.mktemp("ups-dimse") / "w.db")))
     seed_demo_day(server.service)
     server.start()
     try:
-        yield Setup(server)
+        yield Setup(server, listener, late_port)
     finally:
         server.stop()
+        listener.stop()
 
 
 @pytest.fixture()
@@ -270,8 +343,88 @@ def test_request_cancellation_cancels_a_scheduled_item_and_asks_the_performer_of
 
 
 # -- Watch: subscriptions and N-EVENT-REPORTs ----------------------------------------------------------------
+def test_a_dimse_subscriber_gets_n_event_reports_for_dimse_and_upsrs_changes_until_it_unsubscribes(ups, scu, http):
+    uid = create(http, item("CT1"))
+    assert action(scu, uid, SUBSCRIBE, ReceivingAE="WATCHER", DeletionLock="FALSE").Status == 0x0000
+    first = ups.listener.wait_for(uid, 1, ProcedureStepState="SCHEDULED", InputReadinessState="READY")
+    assert first.sop_class == PUSH  # Affected SOP Class of every UPS event (CC.3.1.1)
+    tx = claim(http, uid)  # a change over UPS-RS
+    ups.listener.wait_for(uid, 1, ProcedureStepState="IN PROGRESS")
+    update(http, uid, tx, progress(30, "scout done"))
+    report = ups.listener.wait_for(uid, 3)
+    assert report.info.ProcedureStepProgressInformationSequence[0].ProcedureStepProgressDescription == "scout done"
+    assert action(scu, uid, REQUEST_CANCELLATION, ReasonForCancellation="wrong side").Status == 0x0000  # over DIMSE
+    asked = ups.listener.wait_for(uid, 2)
+    assert asked.info.RequestingAE == "CT1" and asked.info.ReasonForCancellation == "wrong side"
+    assert action(scu, uid, UNSUBSCRIBE, ReceivingAE="WATCHER").Status == 0x0000
+    assert action(scu, uid, UNSUBSCRIBE, ReceivingAE="WATCHER").Status == 0xC308  # nothing left to end
+    reported = len(ups.listener.of(uid))
+    assert change_state(http, uid, "CANCELED", tx).status_code == 200
+    assert len(ups.listener.after(1.0, uid)) == reported
+
+
+def test_global_and_filtered_subscriptions_over_a_watch_association(ups, http):
+    watch = associate(ups.port, "WATCHER", contexts=(UnifiedProcedureStepWatch,))
+    try:
+        # no Receiving AE: the caller subscribes itself
+        assert action(watch, GLOBAL, SUBSCRIBE, DeletionLock="FALSE").Status == 0x0000
+        station = ds(CodeValue="CT2")
+        assert action(watch, FILTERED, SUBSCRIBE, ReceivingAE="FILTERED",
+                      ScheduledStationNameCodeSequence=[station]).Status == 0x0000
+        ct2, mr1 = create(http, item("CT2")), create(http, item("MR1"))
+        ups.listener.wait_for(ct2, 1, ProcedureStepState="SCHEDULED")
+        ups.listener.wait_for(mr1, 1, ProcedureStepState="SCHEDULED")
+        ups.listener.wait_for(ct2, 1, called="FILTERED", ProcedureStepState="SCHEDULED")
+        assert ups.listener.after(0.5, mr1, "FILTERED") == []
+        assert action(watch, GLOBAL, SUSPEND, ReceivingAE="WATCHER").Status == 0x0000
+        assert action(watch, ct2, SUSPEND, ReceivingAE="WATCHER").Status == 0x0106  # only global ones suspend
+        assert action(watch, GLOBAL, UNSUBSCRIBE, ReceivingAE="WATCHER").Status == 0x0000
+        assert action(watch, FILTERED, UNSUBSCRIBE, ReceivingAE="FILTERED").Status == 0x0000
+        assert action(watch, FILTERED, SUBSCRIBE, ReceivingAE="FILTERED").Status == 0x0106  # a filter is needed
+    finally:
+        watch.release()
+    late = create(http, item("CT2"))
+    assert ups.listener.after(0.5, late) == []
+
+
 def test_subscribing_an_ae_without_an_address_is_refused_with_c308(scu, http):
     uid = create(http, item())
     refused = action(scu, uid, SUBSCRIBE, ReceivingAE="NOWHERE")
     assert refused.Status == 0xC308 and "NOWHERE" in refused.ErrorComment
+    assert action(scu, generate_uid(), SUBSCRIBE, ReceivingAE="WATCHER").Status == 0xC307
     assert action(scu, uid, 9).Status == 0x0123
+
+
+def test_reports_wait_for_a_subscriber_that_is_not_listening_yet(ups, scu, http):
+    uid = create(http, item("MG1"))
+    assert action(scu, uid, SUBSCRIBE, ReceivingAE="LATE").Status == 0x0000
+    claim(http, uid)
+    time.sleep(0.3)  # the first tries fail: nothing listens on LATE's port
+    late = Listener(ups.late_port)
+    try:
+        late.wait_for(uid, 1, called="LATE", timeout=10, ProcedureStepState="SCHEDULED")
+        late.wait_for(uid, 1, called="LATE", ProcedureStepState="IN PROGRESS")
+    finally:
+        late.stop()
+        action(scu, uid, UNSUBSCRIBE, ReceivingAE="LATE")
+
+
+def test_a_dimse_subscriber_hears_the_server_go_down_and_come_back(tmp_path):
+    listener = Listener()
+    config = ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"),
+                          event_peers={"WATCHER": ("127.0.0.1", listener.port)})
+    try:
+        server = UPSServer(config).start()
+        try:
+            assoc = associate(server.dimse.port, "WATCHER", contexts=(UnifiedProcedureStepWatch,))
+            assert action(assoc, GLOBAL, SUBSCRIBE).Status == 0x0000
+            assoc.release()
+        finally:
+            server.stop()
+        down = listener.wait_for(GLOBAL, 4, SCPStatus="GOING DOWN")  # sent before the server stopped
+        assert down.info.SubscriptionListStatus == "WARM START"
+        server = UPSServer(config).start()
+        server.stop()
+        listener.wait_for(GLOBAL, 4, SCPStatus="RESTARTED")
+    finally:
+        listener.stop()
