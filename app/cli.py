@@ -17,7 +17,7 @@ def serve(args: argparse.Namespace) -> int:
     config = ServerConfig(
         host=args.host, http_port=args.http_port, db_path=args.db, ae_title=args.ae_title, seed=args.seed,
         seed_value=args.seed_value, keep_final_seconds=args.keep_final, purge_interval=args.purge_interval,
-        dimse_port=args.dimse_port or None,
+        dimse_port=args.dimse_port or None, event_peers=dict(args.event_peer),
     )
     from app.server.store import StoreError
 
@@ -36,7 +36,7 @@ def serve(args: argparse.Namespace) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.02)
         if server.started:
-            dimse = f", DIMSE (MWL C-FIND) on port {server.dimse.port}" if server.dimse else ""
+            dimse = f", DIMSE (MWL, MPPS, UPS) on port {server.dimse.port}" if server.dimse else ""
             print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, "
                   f"database {server.store.path})", flush=True)
             print("Press Ctrl-C to stop.", flush=True)

@@ -15,7 +15,9 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
     p.add_argument("--dimse-port", type=int, default=11112,
-                   help="port of the DIMSE front (MWL C-FIND, C-ECHO); 0 disables it (default 11112)")
+                   help="port of the DIMSE front (MWL, MPPS, UPS, C-ECHO); 0 disables it (default 11112)")
+    p.add_argument("--event-peer", type=event_peer, action="append", default=[], metavar="AE=HOST:PORT",
+                   help="send this subscriber AE its UPS events as DIMSE N-EVENT-REPORTs at HOST:PORT (repeatable)")
     p.add_argument("--keep-final", type=float, default=86400.0, metavar="SECONDS",
                    help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)")
     p.add_argument("--purge-interval", type=float, default=60.0, metavar="SECONDS",
@@ -78,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
     _console_arguments(echo, suppress=True)
     return parser
+
+
+def event_peer(text: str) -> tuple[str, tuple[str, int]]:
+    """AE=HOST:PORT as (AE, (HOST, PORT)); argparse reports the error sentence."""
+    aet, sep, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    aet = aet.strip()
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not AE=HOST:PORT (for example MODALITY1=10.0.0.7:104)")
+    if not 0 < len(aet) <= 16 or "\\" in aet or not aet.isprintable():
+        raise argparse.ArgumentTypeError(f"{aet!r} is not an AE title (1 to 16 characters, no backslash)")
+    return aet, (host.strip("[]"), int(port))
 
 
 def peer(text: str | None) -> tuple[str, int, str] | None:

@@ -62,6 +62,17 @@ def test_serve_on_a_busy_port_says_so_in_a_sentence(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_event_peers_are_ae_host_port_and_a_bad_one_is_said_in_a_sentence(capsys):
+    from app.options import build_parser
+
+    args = build_parser().parse_args(["serve", "--event-peer", "MOD1=10.0.0.7:104", "--event-peer", "RIS=[::1]:11113"])
+    assert dict(args.event_peer) == {"MOD1": ("10.0.0.7", 104), "RIS": ("::1", 11113)}
+    assert build_parser().parse_args(["serve"]).event_peer == []
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--event-peer", "MOD1@10.0.0.7"])
+    assert "'MOD1@10.0.0.7' is not AE=HOST:PORT" in capsys.readouterr().err
+
+
 def test_version_is_printed():
     proc = subprocess.run([sys.executable, "-m", "app", "--version"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and proc.stdout.startswith("worklist-console ")

@@ -43,6 +43,10 @@ def parse_path(name: str) -> tuple[str, ...]:
     return tuple(path)
 
 
+# SQLite's integers stop at 2**63 - 1; an offset or limit past this many items means "all of them".
+_BEYOND_ANY_WORKLIST = 2**62
+
+
 def _non_negative(name: str, text: str) -> int:
     try:
         number = int(text)
@@ -50,7 +54,7 @@ def _non_negative(name: str, text: str) -> int:
         number = -1
     if number < 0:
         raise InvalidRequest(f"The {name} parameter must be a whole number of 0 or more, not {text!r}.")
-    return number
+    return min(number, _BEYOND_ANY_WORKLIST)
 
 
 def _flag(name: str, text: str) -> bool:

@@ -2,7 +2,8 @@
 
 Verification; the Modality Worklist C-FIND SCP answered from the UPS store through the
 UPS → MWL mapping (PS3.4 K.6), pending responses streamed one per step, C-CANCEL honoured;
-and the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py). Handlers are thin: for C-FIND
+the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py); and the UPS Push, Pull, Watch and
+Query SCP (ups_dimse.py) — requests are routed to it by SOP class. Handlers are thin: for C-FIND
 the identifier becomes a domain query, SQL narrows the candidates by the keys the store
 indexes, and the mapped MWL items are matched exactly.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from io import BytesIO
 
@@ -34,6 +35,7 @@ from app.domain.status import UPSError
 
 from .mpps import MppsService, Outcome
 from .service import UPSService
+from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -143,18 +145,26 @@ def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
 
 
 class DimseFront:
-    def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112
-                 ) -> None:
+    def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112,
+                 event_peers: Collection[str] = ()) -> None:
         self.service = service
         _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)
+        for sop_class in SCP_SOP_CLASSES:
+            self.ae.add_supported_context(sop_class)
         self.ae.maximum_pdu_size = 0
         self.mpps = MppsService(service)
-        handlers = [(evt.EVT_REQUESTED, _answer_promptly), (evt.EVT_C_ECHO, self._on_echo), (evt.EVT_C_FIND, self._on_find),
-                    (evt.EVT_N_CREATE, self._on_n_create), (evt.EVT_N_SET, self._on_n_set)]
+        self.ups = UpsScp(service, event_peers)
+        # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
+        handlers = [(evt.EVT_REQUESTED, _answer_promptly), (evt.EVT_C_ECHO, self._on_echo),
+                    (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
+                    (evt.EVT_N_CREATE, by_sop_class(self.ups.on_n_create, self._on_n_create)),
+                    (evt.EVT_N_SET, by_sop_class(self.ups.on_n_set, self._on_n_set)),
+                    (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
+                    (evt.EVT_N_ACTION, by_sop_class(self.ups.on_n_action, unsupported))]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
         self.port: int = self.server.server_address[1]
 
@@ -210,7 +220,9 @@ class DimseFront:
         if outcome.status != 0x0000:
             return self._status(outcome), None
         answer = event.attribute_list
-        answer.SOPInstanceUID = uid
+        if request.AffectedSOPInstanceUID is None:
+            # an SCU may leave the UID to us (PS3.7 10.1.5.1.4); pynetdicom moves it to the response command
+            answer.AffectedSOPInstanceUID = uid
         return self._status(outcome), answer
 
     def _on_n_set(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:

@@ -5,6 +5,10 @@ an asyncio queue on its own loop. An AE with no open channel gets its events kep
 bounded backlog (oldest dropped first) and delivered, in order, when it connects — so a
 console that is reconnecting misses nothing. Events a channel had not yet sent when it
 closed go back to the front of the backlog.
+
+An AE can instead be *diverted*: its events go to a delivery function (the DIMSE front's
+N-EVENT-REPORT sender) and never to a channel or the backlog — the hub stays the one place
+events come from, whichever way a subscriber is reached.
 """
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from app.domain.dicomjson import JsonDataset
 
 log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, str], None]  # (AE title, notification text); must not block
 
 
 class Channel:
@@ -43,6 +49,7 @@ class EventHub:
         self._lock = threading.Lock()
         self._backlog: dict[str, deque[str]] = {}
         self._channels: dict[str, list[Channel]] = {}
+        self._diverted: dict[str, Deliver] = {}
         self._message_ids = itertools.count(1)
 
     def next_message_id(self) -> int:
@@ -53,12 +60,22 @@ class EventHub:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             for aet in aets:
+                deliver = self._diverted.get(aet)
                 channels = self._channels.get(aet)
-                if channels:
+                if deliver is not None:
+                    deliver(aet, text)
+                elif channels:
                     for channel in channels:
                         channel.loop.call_soon_threadsafe(channel.queue.put_nowait, text)
                 else:
                     self._backlog.setdefault(aet, deque(maxlen=self.backlog_size)).append(text)
+
+    def divert(self, aets: Iterable[str], deliver: Deliver) -> None:
+        """Hand every event for `aets` to `deliver` instead of a channel or the backlog."""
+        with self._lock:
+            for aet in aets:
+                self._diverted[aet] = deliver
+                self._backlog.pop(aet, None)
 
     def connect(self, aet: str) -> Channel:
         """Open a channel for `aet` on the running loop; the backlog is delivered first."""
@@ -87,8 +104,9 @@ class EventHub:
             self._backlog.pop(aet, None)
 
     def connected(self) -> set[str]:
+        """The AEs an event reaches now: open channels, and diverted AEs (sent to at once)."""
         with self._lock:
-            return set(self._channels)
+            return set(self._channels) | set(self._diverted)
 
     def pending(self, aet: str) -> int:
         with self._lock:

@@ -13,7 +13,7 @@ import logging
 import socket
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +46,8 @@ class ServerConfig:
     purge_interval: float = 60.0
     event_backlog: int = 1000
     dimse_port: int | None = None  # None: no DIMSE front; 0: a free port
+    # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
+    event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -93,14 +95,24 @@ class UPSServer:
             self.service,
         )
         self._thread: threading.Thread | None = None
+        self.notifier = None
+        if self.config.event_peers:
+            from .dimse_events import DimseNotifier, EventPeer
+
+            peers = [EventPeer(aet, host, port) for aet, (host, port) in self.config.event_peers.items()]
+            self.notifier = DimseNotifier(peers, self.config.ae_title, self.config.event_backlog)
+            self.hub.divert(self.notifier.aets, self.notifier.deliver)
         self.dimse = None
         if self.config.dimse_port is not None:
             from .dimse import DimseFront
 
             try:
-                self.dimse = DimseFront(self.service, self.config.ae_title, self.config.host, self.config.dimse_port)
+                self.dimse = DimseFront(self.service, self.config.ae_title, self.config.host, self.config.dimse_port,
+                                        event_peers=frozenset(self.config.event_peers))
             except OSError:
                 self.socket.close()
+                if self.notifier is not None:
+                    self.notifier.stop(0)
                 raise
 
     @property
@@ -141,6 +153,8 @@ class UPSServer:
             self.socket.close()  # a stopped server must refuse connections, not let them hang in the backlog
             if self.dimse is not None:
                 self.dimse.stop()
+            if self.notifier is not None:
+                self.notifier.stop()  # after GOING DOWN was announced: it goes out first
             self.store.close()
 
     def start(self, timeout: float = 15.0) -> "UPSServer":

@@ -242,3 +242,14 @@ def test_progress_event_is_not_sent_when_progress_did_not_change(http):
         assert [e for e in events.drain() if value(e, "00001002") == 3] == []
     finally:
         events.close()
+
+
+def test_a_diverted_ae_gets_its_events_from_the_hub_and_never_in_a_backlog():
+    from app.server.notifications import EventHub
+
+    hub, delivered = EventHub(), []
+    hub.divert({"DIMSE1"}, lambda aet, text: delivered.append((aet, text)))
+    hub.publish({"DIMSE1", "WS1"}, {"00001002": {"vr": "US", "Value": [1]}})
+    assert delivered == [("DIMSE1", '{"00001002":{"vr":"US","Value":[1]}}')]
+    assert hub.pending("DIMSE1") == 0 and hub.pending("WS1") == 1
+    assert hub.connected() == {"DIMSE1"}  # reached at once, so it hears GOING DOWN too

@@ -157,3 +157,22 @@ def test_an_unscheduled_mpps_creates_and_claims_a_workitem(front):
         found = http.get("/workitems", params={"PatientID": "EMERG-7"}).json()
     assert value(found[0], "00741000") == "IN PROGRESS"
     assert found[0]["00404025"]["Value"][0]["00080100"]["Value"] == ["CR1"]
+
+
+def test_an_mpps_sent_without_its_uid_gets_one_from_the_server(front):
+    """PS3.7 10.1.5.1.4: an SCU may leave the SOP Instance UID to the SCP, which then says it
+    in the response; the modality uses it for its N-SETs."""
+    from pynetdicom import evt
+
+    assoc = associate(front.dimse.port, "MG1")
+    commands = []  # pynetdicom's SCU keeps the response's command set to itself
+    assoc.bind(evt.EVT_DIMSE_RECV, lambda event: commands.append(event.message.command_set))
+    try:
+        item = worklist(assoc, "MG1")[0]
+        status, _ = assoc.send_n_create(in_progress(item, "MG1", "MG"), ModalityPerformedProcedureStep)
+        given = commands[-1].AffectedSOPInstanceUID
+        assert status.Status == 0x0000 and given
+        assert assoc.send_n_set(completed(), ModalityPerformedProcedureStep, given)[0].Status == 0x0000
+    finally:
+        assoc.release()
+    assert value(ups_of(front, item), "00741000") == "COMPLETED"
