@@ -6,14 +6,15 @@ import logging
 import tempfile
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backends import profiles as profile_store
 from app.backends.outbox import default_path as default_outbox_path
-from app.backends.profiles import ProfileBook, ProfileError
+from app.backends.profiles import Profile, ProfileBook, ProfileError
 
 from .main_window import MainWindow
 from .session import Session
+from .welcome import WelcomeWindow
 
 log = logging.getLogger(__name__)
 STYLE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
@@ -30,13 +31,14 @@ def outbox_path(args: argparse.Namespace) -> Path:
     return Path(args.data_dir) / "console.db" if getattr(args, "data_dir", None) else default_outbox_path()
 
 
-def window_for(args: argparse.Namespace) -> QMainWindow:
+def window_for(args: argparse.Namespace) -> QWidget:
+    """What `worklist-console ARGS` opens: the console, or on a first run the welcome window."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_style(app)
     from app.options import ad_hoc_profile
 
-    config = Path(args.config) if args.config else None
+    config = Path(args.config) if args.config else profile_store.default_path()
     ad_hoc = ad_hoc_profile(args)
     book = ProfileBook()
     if ad_hoc is None:
@@ -44,32 +46,40 @@ def window_for(args: argparse.Namespace) -> QMainWindow:
             book = profile_store.load(config)
         except ProfileError as exc:
             log.error("%s", exc)
-    first_run = args.command is None and ad_hoc is None and not book.profiles
-    if args.command == "demo" or first_run:
-        # With nothing configured, the console opens on the demo: it needs nothing else.
-        from .demo import DemoController
-
-        data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
-        demo = DemoController.start(data_dir, seed=getattr(args, "seed_value", 1))
-        station = getattr(args, "demo_station", None) or args.station or "CT1"
-        profile = demo.profile(station, args.console_ae or station)
-        # the demo's own profile (an ephemeral port) is never saved: the book holds the site's profiles
-        window = MainWindow(Session(profile, data_dir / f"console-{profile.ae_title}.db"), book, demo=demo,
-                            config_path=config or profile_store.default_path())
-        demo.windows.append(window)
-        if first_run:
-            window.notice.show_message("No worklist server is configured, so this is the <b>demo</b> on an embedded "
-                                       "server. Use Settings… to configure your site's server.",
-                                       "Settings…", window.open_settings, kind="info")
-        window.show()
-        return window
+    if args.command == "demo":
+        return _demo_window(args, book, config)
+    if args.command is None and ad_hoc is None and not book.profiles:
+        welcome = WelcomeWindow(lambda: _demo_window(args, book, config, first_run=True),
+                                lambda chosen: _site_window(chosen.get() or chosen.profiles[0], chosen, args, config),
+                                book, config)
+        welcome.show()
+        return welcome
     if ad_hoc is not None:
-        profile = ad_hoc
-        book = ProfileBook([profile], profile.name)
-    else:
-        profile = book.get(args.profile) or book.profiles[0]
+        return _site_window(ad_hoc, ProfileBook([ad_hoc], ad_hoc.name), args, config)
+    return _site_window(book.get(args.profile) or book.profiles[0], book, args, config)
+
+
+def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, first_run: bool = False) -> MainWindow:
+    from .demo import DemoController
+
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
+    demo = DemoController.start(data_dir, seed=getattr(args, "seed_value", 1))
+    station = getattr(args, "demo_station", None) or args.station or "CT1"
+    profile = demo.profile(station, args.console_ae or station)
+    # the demo's own profile (an ephemeral port) is never saved: the book holds the site's profiles
+    window = MainWindow(Session(profile, data_dir / f"console-{profile.ae_title}.db"), book, demo=demo,
+                        config_path=config)
+    demo.windows.append(window)
+    if first_run:
+        window.notice.show_message("This is the <b>demo</b>, on a server inside this program. Use Settings… to "
+                                   "configure your site's server.", "Settings…", window.open_settings, kind="info")
+    window.show()
+    return window
+
+
+def _site_window(profile: Profile, book: ProfileBook, args: argparse.Namespace, config: Path) -> MainWindow:
     profile.check()
-    window = MainWindow(Session(profile, outbox_path(args)), book, config or profile_store.default_path())
+    window = MainWindow(Session(profile, outbox_path(args)), book, config)
     window.show()
     return window
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from html import escape
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QDialog, QDockWidget, QFrame, QHBoxLayout, QHeaderView, QLabel,
     QLineEdit, QMainWindow, QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
@@ -205,7 +206,11 @@ class MainWindow(QMainWindow):
         if self.demo is not None:
             self.demo.install(self, menu.addMenu("&Simulate"))
         help_menu = menu.addMenu("&Help")
-        help_menu.addAction("About Worklist Console").triggered.connect(self._about)
+        self.log_folder_action = help_menu.addAction("Open log folder")
+        self.log_folder_action.setToolTip("The folder of the console's log files, for your IT or the vendor")
+        self.log_folder_action.triggered.connect(self.open_log_folder)
+        self.about_action = help_menu.addAction("About Worklist Console")
+        self.about_action.triggered.connect(self.show_about)
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -391,16 +396,44 @@ class MainWindow(QMainWindow):
         window.show()
         self.close()
 
-    def _about(self) -> None:
+    def open_log_folder(self) -> bool:
+        from app import logs
+
+        folder = logs.log_directory()
+        folder.mkdir(parents=True, exist_ok=True)
+        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        if not opened:
+            self.notice.show_message(f"No file manager could be opened. The log files are in {escape(str(folder))}.",
+                                       kind="info")
+        return opened
+
+    def about_text(self) -> str:
+        import platform
+
         import pydicom
         import pynetdicom
-        from PySide6 import __version__ as qt_version
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
 
-        profile = self.session.profile.redacted()
-        QMessageBox.about(self, "About Worklist Console",
-                          f"<b>Worklist Console {__version__}</b><br>Qt {qt_version}, pydicom {pydicom.__version__}, "
-                          f"pynetdicom {pynetdicom.__version__}<br><br>Profile: {profile['name']} — "
-                          f"{profile['backend']} {profile['url']} as {profile['ae_title']}")
+        from app import logs
+
+        p = self.session.profile
+        if p.backend == "dimse":
+            mpps = p.mpps_peer
+            where = (f"MWL + MPPS: worklist {p.mwl_aet} at {p.mwl_host}:{p.mwl_port}, "
+                     f"MPPS {mpps[2]} at {mpps[0]}:{mpps[1]}")
+        else:
+            where = f"UPS-RS at {p.url}" + (f" ({p.auth} authentication)" if p.auth != "none" else "")
+        kind = "demo, on the embedded server" if self.demo is not None else "site profile"
+        return (f"<b>Worklist Console {__version__}</b><br>"
+                f"Qt {qVersion()} (PySide6 {pyside_version}), pydicom {pydicom.__version__}, "
+                f"pynetdicom {pynetdicom.__version__}, Python {platform.python_version()}<br><br>"
+                f"<b>Profile:</b> {escape(p.name)} ({kind})<br>{escape(where)}<br>"
+                f"Our AE title {escape(p.ae_title)}, station {escape(p.station_code)}<br><br>"
+                f"<b>Log folder:</b> {escape(str(logs.log_directory()))}")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Worklist Console", self.about_text())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.session.blockSignals(True)  # its last signals must not reach a window being deleted
@@ -428,7 +461,7 @@ def ensure_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     return loop
 
 
-def open_window(args: list[str]) -> QMainWindow:
+def open_window(args: list[str]) -> QWidget:
     """Build what `worklist-console ARGS` shows, without entering the event loop."""
     from app.options import build_parser
 

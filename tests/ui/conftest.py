@@ -41,6 +41,13 @@ def open_console(qtbot, tmp_path) -> Iterator:
         return window
 
     yield open_
+    # a welcome window (first run) hands over to the console it opened
+    windows[:] = [getattr(w, "next_window", None) or w for w in windows]
+    welcomes = [w for w in windows if not hasattr(w, "session")]
+    windows[:] = [w for w in windows if hasattr(w, "session")]
+    for welcome in welcomes:
+        if shiboken_valid(welcome):
+            welcome.close()
     demos = {id(w.demo): w.demo for w in windows if getattr(w, "demo", None)}
     everything = list(windows) + [o for d in demos.values() for o in d.windows if o not in windows]
     windows[:] = everything

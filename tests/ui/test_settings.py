@@ -7,12 +7,39 @@ from app.backends import check_profile
 from app.ui.settings_dialog import SettingsDialog
 
 
-def test_first_run_with_nothing_configured_opens_the_demo_and_points_to_settings(qtbot, open_console, tmp_path):
-    window = open_console("--config", str(tmp_path / "profiles.toml"))
+def test_first_run_offers_the_demo_which_then_points_to_settings(qtbot, open_console, tmp_path):
+    welcome = open_console("--config", str(tmp_path / "profiles.toml"))
+    assert welcome.demo_button.text() == "Start the demo" and welcome.configure_button.text() == "Configure a server…"
+    welcome.demo_button.click()
+    window = welcome.next_window
     assert window.demo is not None
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10000)
     assert window.notice.isVisible() and "demo" in window.notice.text.text()
     assert window.notice.action.text() == "Settings…"
+
+
+def test_first_run_configures_a_server_tests_it_and_opens_the_console_on_it(qtbot, open_console, front, tmp_path):
+    config = tmp_path / "profiles.toml"
+    welcome = open_console("--config", str(config))
+    welcome.configure_button.click()
+    dialog = welcome.settings
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.reject()  # changed their mind: back to the two choices, nothing saved
+    assert welcome.isVisible() and welcome.next_window is None and not config.exists()
+    welcome.configure_button.click()
+    dialog = welcome.settings
+    dialog.name.setText("Radiology RIS")
+    dialog.ae.setText("CT1")
+    dialog.url.setText(front.base_url)
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.result.text().startswith(("✓", "✗")), timeout=5000)
+    assert dialog.result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
+    [save] = [b for b in dialog.findChildren(type(dialog.test_button)) if b.text() == "Save"]
+    save.click()
+    window = welcome.next_window
+    assert window is not None and window.demo is None and window.session.profile.name == "Radiology RIS"
+    assert profile_store.load(config).active == "Radiology RIS"
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10000)  # CT1's demo day on that server
 
 
 def test_test_connection_says_in_plain_words_what_works(qtbot, open_console, tmp_path):
@@ -78,3 +105,44 @@ def test_saved_profiles_come_back_and_secrets_stay_out_of_logs(tmp_path):
     assert "pa\\ss" not in repr(again.get()) and again.get().redacted()["password"] == "***"
 
 
+
+
+def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, open_console, front, tmp_path):
+    from PySide6.QtCore import QObject, Slot
+    from PySide6.QtGui import QDesktopServices
+
+    from app import logs
+
+    class FileManager(QObject):
+        """Stands in for the desktop's file manager: Qt hands it file:// URLs."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened = []
+
+        @Slot("QUrl")
+        def open(self, url) -> None:
+            self.opened.append(url.toLocalFile())
+
+    logs.configure(directory=tmp_path / "logs")
+    manager = FileManager()
+    QDesktopServices.setUrlHandler("file", manager, "open")
+    try:
+        config = tmp_path / "profiles.toml"
+        profile_store.save(ProfileBook([Profile(name="Site", url=front.base_url, ae_title="CT1", auth="basic",
+                                                username="tech", password="s3cret-Pw")], "Site"), config)
+        window = open_console("--config", str(config))
+        window.log_folder_action.trigger()
+        assert manager.opened == [str(tmp_path / "logs")]
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+        logs.detach()
+    about = window.about_text()
+    import pydicom
+    import pynetdicom
+    from PySide6.QtCore import qVersion
+
+    for fact in (f"Qt {qVersion()}", f"pydicom {pydicom.__version__}", f"pynetdicom {pynetdicom.__version__}",
+                 f"UPS-RS at {front.base_url} (basic authentication)", "Our AE title CT1", str(tmp_path / "logs")):
+        assert fact in about
+    assert "s3cret" not in about

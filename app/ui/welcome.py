@@ -1,0 +1,82 @@
+"""First run: nothing is configured on this workstation yet, so say so and offer the two ways on."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.backends import check_profile
+from app.backends import profiles as profile_store
+from app.backends.profiles import ProfileBook
+
+from .settings_dialog import SettingsDialog
+
+
+class WelcomeWindow(QWidget):
+    """"Start the demo" or "Configure a server": whichever is pressed opens the console and
+    closes this window; `next_window` is the console it opened."""
+
+    def __init__(self, start_demo: Callable[[], QWidget], open_console: Callable[[ProfileBook], QWidget],
+                 book: ProfileBook, config_path: Path) -> None:
+        super().__init__()
+        self.setObjectName("welcome")
+        self.setWindowTitle("Worklist Console")
+        self._start_demo, self._open_console = start_demo, open_console
+        self.book, self.config_path = book, config_path
+        self.next_window: QWidget | None = None
+        self.settings: SettingsDialog | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 28, 32, 28)
+        layout.setSpacing(14)
+        title = QLabel("Welcome to Worklist Console")
+        title.setObjectName("welcomeTitle")
+        intro = QLabel("No worklist server is configured on this workstation yet.")
+        intro.setWordWrap(True)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        self.demo_button = self._choice(layout, "Start the demo",
+                                        "A realistic day of procedures on a server inside this program. Nothing else "
+                                        "is needed and nothing leaves this computer: for training and trying out.")
+        self.configure_button = self._choice(layout, "Configure a server…",
+                                             "Enter your site's worklist: a UPS-RS server, or the MWL and MPPS peers "
+                                             "of your RIS. Test the connection, then save the profile.")
+        self.demo_button.clicked.connect(self.choose_demo)
+        self.configure_button.clicked.connect(self.choose_configure)
+        self.demo_button.setDefault(True)
+
+    def _choice(self, layout: QVBoxLayout, text: str, explanation: str) -> QPushButton:
+        frame = QFrame()
+        frame.setObjectName("welcomeChoice")
+        inner = QVBoxLayout(frame)
+        button = QPushButton(text)
+        button.setObjectName("primary")
+        button.setMinimumHeight(40)
+        label = QLabel(explanation)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        inner.addWidget(button)
+        inner.addWidget(label)
+        layout.addWidget(frame)
+        return button
+
+    def choose_demo(self) -> None:
+        self._go(self._start_demo())
+
+    def choose_configure(self) -> None:
+        self.settings = SettingsDialog(self.book, check_profile, self)
+        self.settings.setWindowModality(Qt.WindowModality.WindowModal)
+        self.settings.finished.connect(self._configured)
+        self.settings.open()
+
+    def _configured(self, result: int) -> None:
+        if result != QDialog.DialogCode.Accepted or not self.book.profiles:
+            return  # back to the two choices
+        profile_store.save(self.book, self.config_path)
+        self._go(self._open_console(self.book))
+
+    def _go(self, window: QWidget) -> None:
+        self.next_window = window
+        self.close()
+        self.deleteLater()
