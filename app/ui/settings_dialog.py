@@ -26,19 +26,22 @@ CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 10
 class PeerFields(QWidget):
     """Host, port and called AE title of one DIMSE peer, on one line."""
 
-    def __init__(self, placeholder: str = "") -> None:
+    def __init__(self, same_as: str = "") -> None:
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.host, self.aet = QLineEdit(), QLineEdit()
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
-        self.host.setPlaceholderText(placeholder or "host")
-        self.aet.setPlaceholderText(placeholder or "called AE title")
+        self.port.setMinimumWidth(80)
+        self.host.setMinimumWidth(170)
+        self.host.setPlaceholderText(same_as or "host name or IP address")
+        self.aet.setPlaceholderText("same" if same_as else "called AE title")
         self.aet.setMaxLength(16)
-        if placeholder:
-            self.port.setSpecialValueText(placeholder)
-        for widget, stretch in ((self.host, 3), (QLabel("port"), 0), (self.port, 1), (QLabel("AE"), 0), (self.aet, 2)):
+        self.aet.setMinimumWidth(120)
+        if same_as:
+            self.port.setSpecialValueText("same")
+        for widget, stretch in ((self.host, 3), (QLabel("port"), 0), (self.port, 0), (QLabel("AE"), 0), (self.aet, 1)):
             row.addWidget(widget, stretch)
 
     def set(self, host: str, port: int, aet: str) -> None:
@@ -62,6 +65,7 @@ class SettingsDialog(QDialog):
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         self.names = QListWidget()
+        self.names.setMaximumWidth(200)
         self.names.addItems([p.name for p in book.profiles])
         add = QPushButton("New profile")
         add.clicked.connect(self._new)

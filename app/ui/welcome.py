@@ -29,13 +29,14 @@ class WelcomeWindow(QWidget):
         self.settings: SettingsDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 28, 32, 28)
-        layout.setSpacing(14)
+        layout.setSpacing(12)
         title = QLabel("Welcome to Worklist Console")
         title.setObjectName("welcomeTitle")
         intro = QLabel("No worklist server is configured on this workstation yet.")
         intro.setWordWrap(True)
         layout.addWidget(title)
         layout.addWidget(intro)
+        layout.addSpacing(6)
         self.demo_button = self._choice(layout, "Start the demo",
                                         "A realistic day of procedures on a server inside this program. Nothing else "
                                         "is needed and nothing leaves this computer: for training and trying out.")
@@ -45,13 +46,14 @@ class WelcomeWindow(QWidget):
         self.demo_button.clicked.connect(self.choose_demo)
         self.configure_button.clicked.connect(self.choose_configure)
         self.demo_button.setDefault(True)
+        layout.addStretch(1)
 
     def _choice(self, layout: QVBoxLayout, text: str, explanation: str) -> QPushButton:
         frame = QFrame()
         frame.setObjectName("welcomeChoice")
         inner = QVBoxLayout(frame)
         button = QPushButton(text)
-        button.setObjectName("primary")
+        button.setProperty("role", "choice")
         button.setMinimumHeight(40)
         label = QLabel(explanation)
         label.setWordWrap(True)
