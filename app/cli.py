@@ -1,4 +1,4 @@
-"""Command-line entry points: the console (default), `demo`, and `serve`."""
+"""Command-line entry points: the console (default), `demo`, `serve`, and `self-test`."""
 from __future__ import annotations
 
 import argparse
@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from app import shell
 
         return shell.find(args) if args.command == "find" else shell.echo(args)
+    if args.command == "self-test":
+        from app import selftest
+
+        return selftest.main(args)
     from app.ui.launch import run_gui  # Qt is loaded only for the GUI commands
 
     return run_gui(args)

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     _query_arguments(find)
     echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
     _console_arguments(echo, suppress=True)
+    selftest = sub.add_parser("self-test", help="check this installation: the embedded server, then search, claim, "
+                                                "progress and complete over UPS-RS and over DIMSE")
+    selftest.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                          help="how long one step may take (default 30)")
     return parser
 
 
