@@ -186,8 +186,9 @@ def check_demo(program: Path, work: Path, display: str | None = None) -> str:
     log = work / f"{data.name}.log"
     with log.open("w") as out:
         # output to a file, not a pipe that nobody reads while the console runs
-        proc = subprocess.Popen([str(program), "--data-dir", str(data), "demo"], stdout=out, stderr=subprocess.STDOUT,
-                                env=env, creationflags=NEW_GROUP)
+        # its own data and profiles folder: the check reads nothing of this machine's user
+        command = [str(program), "--data-dir", str(data), "--config", str(data / "profiles.toml"), "demo"]
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, creationflags=NEW_GROUP)
         try:
             deadline = time.monotonic() + GUI_SECONDS
             while time.monotonic() < deadline and proc.poll() is None:
