@@ -162,8 +162,10 @@ class UPSServer:
         ready = threading.Event()
 
         def run() -> None:
-            asyncio.run(self.serve())
-            ready.set()
+            try:
+                asyncio.run(self.serve())
+            finally:
+                ready.set()  # a server that failed to start says so now, not after the timeout
 
         self._thread = threading.Thread(target=run, name="ups-server", daemon=True)
         self._thread.start()
