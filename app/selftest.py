@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ UPSRS_STATION = "CT1"  # the two flows work on different stations, so they never
 DIMSE_STATION = "CT2"
 SERVER_AE = "WORKLIST"
 PROGRESS_TEXT = "Self-test halfway"
+
+log = logging.getLogger(__name__)
 
 
 class CheckFailed(Exception):
@@ -319,14 +322,29 @@ def resources_dir() -> Path:
 # -- running it -----------------------------------------------------------------------------------
 def start_server(db_path: Path, day: date, report: Report) -> UPSServer | None:
     began = time.monotonic()
+    # The server runs on a thread of its own: what stops it from starting (a module missing
+    # from a bundle, above all) is raised there, and is caught here to be named on the line.
+    failures: list[BaseException] = []
+    previous = threading.excepthook
+
+    def catch(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            failures.append(args.exc_value)
+        log.error("The embedded server failed on its thread", exc_info=(args.exc_type, args.exc_value,
+                                                                         args.exc_traceback))
+
+    threading.excepthook = catch
     try:
         server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(db_path), ae_title=SERVER_AE,
                                         purge_interval=3600))
         seed_demo_day(server.service, seed=SEED, today=day)
         server.start()
     except Exception as exc:
-        report.add(StepResult("FAIL", "embedded server", f"{type(exc).__name__}: {exc}", time.monotonic() - began))
+        cause = failures[-1] if failures else exc
+        report.add(StepResult("FAIL", "embedded server", f"{type(cause).__name__}: {cause}", time.monotonic() - began))
         return None
+    finally:
+        threading.excepthook = previous
     dimse = f", DIMSE {SERVER_AE} on port {server.dimse.port}" if server.dimse is not None else ""
     report.add(StepResult("PASS", "embedded server", f"UPS-RS at {server.base_url}{dimse}", time.monotonic() - began))
     return server

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -89,6 +90,20 @@ def test_a_server_that_cannot_start_is_one_failed_step(monkeypatch):
     assert len(lines) == 2
     assert lines[0].startswith("FAIL  embedded server: OSError: [Errno 98] Address already in use")
     assert lines[1] == "self-test FAILED: 0 of 1 steps passed, 1 failed, 0 skipped"
+
+
+def test_a_server_that_fails_on_its_thread_is_named_at_once(monkeypatch):
+    """A bundle without uvicorn's protocol modules fails inside the server's thread."""
+    from app.server.runner import UPSServer
+
+    async def broken(self):
+        raise ImportError('Could not import module "uvicorn.protocols.websockets.websockets_impl".')
+
+    monkeypatch.setattr(UPSServer, "serve", broken)
+    began = time.monotonic()
+    code, lines = run()
+    assert code == 1 and time.monotonic() - began < 5
+    assert lines[0].startswith('FAIL  embedded server: ImportError: Could not import module "uvicorn.protocols.')
 
 
 @pytest.mark.parametrize("frozen", [False, True])
