@@ -3,7 +3,7 @@
 An installation is exercised the way the console uses it: the embedded server starts on
 free loopback ports with a demo day, then a technologist's procedure goes search → claim →
 progress → complete over UPS-RS (`UpsRsBackend`, with live events over WebSocket) and over
-DIMSE (`DimseBackend`: MWL C-FIND, MPPS N-CREATE/N-SET), and every step is checked against
+DIMSE (`DimseBackend`: C-ECHO, MWL C-FIND, MPPS N-CREATE/N-SET), and every step is checked against
 what the server stored. A packaged bundle that lacks a module or a resource fails here —
 on the build machine, in CI — instead of at a site.
 
@@ -29,10 +29,10 @@ from typing import TextIO
 from pydicom.uid import generate_uid
 
 from app import __version__
-from app.backends.dimse import DimseBackend
+from app.backends import make_backend
 from app.backends.errors import BackendError
 from app.backends.profiles import Profile
-from app.backends.upsrs import UpsRsBackend
+from app.backends.protocol import WorklistBackend
 from app.domain import tags as t
 from app.domain.events import WorkitemEvent
 from app.domain.procedure import OutputSeries, PerformedProcedure
@@ -165,6 +165,13 @@ def finished(station: str, series_uid: str) -> PerformedProcedure:
                               series=(OutputSeries(series_uid, "Self-test series"),))
 
 
+async def connection(backend: WorklistBackend) -> str:
+    """The check Settings → Test connection runs: every peer answers and offers its services."""
+    checks = await backend.check_peers()
+    expect(bool(checks) and all(c.ok for c in checks), " ".join(c.sentence for c in checks) or "no peer was checked")
+    return " ".join(c.sentence for c in checks)
+
+
 def state_of(item: Workitem) -> str:
     return item.state.value if item.state else "no state"
 
@@ -173,7 +180,7 @@ def state_of(item: Workitem) -> str:
 async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: float) -> None:
     flow = Flow(report, timeout)
     profile = Profile(name="Self-test UPS-RS", url=server.base_url, ae_title=UPSRS_STATION, timeout=timeout)
-    backend = UpsRsBackend(profile)
+    backend = make_backend(profile)  # as the console makes it
     events: asyncio.Queue[WorkitemEvent] = asyncio.Queue()
     connected = asyncio.Event()
 
@@ -229,6 +236,7 @@ async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: floa
         return f"{item.accession_number} COMPLETED with its series, on the server and by UPS-RS Retrieve"
 
     try:
+        await flow.step("UPS-RS connection", lambda: connection(backend))
         await flow.step("UPS-RS search", search)
         await flow.step("UPS-RS subscribe", subscribe)
         await flow.step("UPS-RS claim", claim)
@@ -246,13 +254,10 @@ async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: floa
     port = server.dimse.port if server.dimse is not None else 0
     profile = Profile(name="Self-test DIMSE", backend="dimse", ae_title=DIMSE_STATION, mwl_host="127.0.0.1",
                       mwl_port=port, mwl_aet=SERVER_AE, timeout=timeout, dimse_timeout=timeout)
-    backend = DimseBackend(profile)
+    backend = make_backend(profile)
     found: dict[str, Workitem] = {}
     mpps_uid = generate_uid()
     series_uid = generate_uid()
-
-    async def echo() -> str:
-        return await backend.probe()
 
     async def search() -> str:
         items = await backend.search(WorklistQuery.today(DIMSE_STATION, day))
@@ -285,7 +290,7 @@ async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: floa
         return f"MPPS N-SET COMPLETED: {item.accession_number} COMPLETED with its series on the server"
 
     try:
-        await flow.step("DIMSE echo", echo)
+        await flow.step("DIMSE connection", lambda: connection(backend))
         await flow.step("DIMSE MWL search", search)
         await flow.step("DIMSE MPPS claim", claim)
         await flow.step("DIMSE MPPS progress", progress)
@@ -372,7 +377,5 @@ async def _flows(server: UPSServer, day: date, report: Report, timeout: float) -
 
 
 def main(args: argparse.Namespace) -> int:
-    if not getattr(args, "verbose", False):
-        # the server's and the libraries' INFO lines would bury the step lines
-        logging.getLogger().setLevel(logging.WARNING)
+    """`worklist-console self-test` (app.cli keeps INFO lines off the terminal, in the log file)."""
     return run(timeout=getattr(args, "timeout", 30.0))

@@ -15,9 +15,11 @@ from app import selftest
 from app.backends.dimse import DimseBackend
 from app.backends.upsrs import UpsRsBackend
 
-STEPS = ["embedded server", "UPS-RS search", "UPS-RS subscribe", "UPS-RS claim", "UPS-RS event", "UPS-RS progress",
-         "UPS-RS complete", "DIMSE echo", "DIMSE MWL search", "DIMSE MPPS claim", "DIMSE MPPS progress",
-         "DIMSE MPPS complete", "console modules"]
+STEPS = ["embedded server",
+         "UPS-RS connection", "UPS-RS search", "UPS-RS subscribe", "UPS-RS claim", "UPS-RS event", "UPS-RS progress",
+         "UPS-RS complete",
+         "DIMSE connection", "DIMSE MWL search", "DIMSE MPPS claim", "DIMSE MPPS progress", "DIMSE MPPS complete",
+         "console modules"]
 
 
 def run(timeout: float = 30.0) -> tuple[int, list[str]]:
@@ -32,7 +34,9 @@ def test_every_step_passes_in_process_one_line_each():
     assert [line.split(":")[0][6:] for line in lines[:-1]] == STEPS
     assert all(line.startswith("PASS  ") for line in lines[:-1])
     assert lines[-1].startswith(f"self-test passed: {len(STEPS)} of {len(STEPS)} steps")
-    assert "5 workitems for CT1" in lines[1] and "5 MWL items for CT2" in lines[8]
+    by_step = {line.split(":")[0][6:]: line for line in lines[:-1]}
+    assert "5 workitems for CT1" in by_step["UPS-RS search"] and "5 MWL items for CT2" in by_step["DIMSE MWL search"]
+    assert "accepts worklist queries (MWL C-FIND) and procedure step reports (MPPS)" in by_step["DIMSE connection"]
 
 
 def test_as_a_command_it_prints_to_stdout_and_exits_0():
@@ -75,8 +79,8 @@ def test_a_wrong_answer_fails_with_what_was_found(monkeypatch):
     monkeypatch.setattr(UpsRsBackend, "search", nothing)
     code, lines = run()
     assert code == 1
-    assert lines[1].startswith("FAIL  UPS-RS search: expected the 5 workitems of CT1 on ")
-    assert "found 0 (none)" in lines[1]
+    assert lines[2].startswith("FAIL  UPS-RS search: expected the 5 workitems of CT1 on ")
+    assert "found 0 (none)" in lines[2]
 
 
 def test_a_server_that_cannot_start_is_one_failed_step(monkeypatch):
