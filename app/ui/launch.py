@@ -91,8 +91,12 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationName("Worklist Console")
     ensure_loop(app)  # type: ignore[arg-type]
     try:
-        window_for(args)
+        # held until the event loop ends: a top-level widget nothing refers to is collected
+        # by Python and vanishes (the welcome window of a first run did)
+        window = window_for(args)
     except ProfileError as exc:
         print(f"Cannot open the console: {exc}")
         return 2
-    return app.exec()  # type: ignore[union-attr]
+    code = app.exec()  # type: ignore[union-attr]
+    del window
+    return code
