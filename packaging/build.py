@@ -92,6 +92,11 @@ def environment() -> dict[str, str]:
     return env
 
 
+def log_here(work: Path) -> list[str]:
+    """The bundle's log file goes to the check's folder, not to this machine's user log folder."""
+    return ["--log-dir", str(work / "logs")]
+
+
 def check_version(program: Path) -> str:
     from app import __version__
 
@@ -101,8 +106,9 @@ def check_version(program: Path) -> str:
     return done.stdout.strip()
 
 
-def check_self_test(program: Path) -> str:
-    done = subprocess.run([str(program), "self-test"], capture_output=True, text=True, timeout=300, env=environment())
+def check_self_test(program: Path, work: Path) -> str:
+    done = subprocess.run([str(program), *log_here(work), "self-test"], capture_output=True, text=True, timeout=300,
+                          env=environment())
     print(done.stdout, end="", flush=True)
     if done.returncode != 0:
         raise CheckFailed(f"self-test exited {done.returncode}:\n{done.stderr}")
@@ -125,7 +131,7 @@ def popen(args: list[str]) -> subprocess.Popen:
 
 
 def check_serve(program: Path, work: Path) -> str:
-    proc = popen([str(program), "serve", "--http-port", "0", "--dimse-port", "0", "--seed", "demo",
+    proc = popen([str(program), *log_here(work), "serve", "--http-port", "0", "--dimse-port", "0", "--seed", "demo",
                   "--db", str(work / "serve.db")])
     lines: list[str] = []
     try:
@@ -187,7 +193,8 @@ def check_demo(program: Path, work: Path, display: str | None = None) -> str:
     with log.open("w") as out:
         # output to a file, not a pipe that nobody reads while the console runs
         # its own data and profiles folder: the check reads nothing of this machine's user
-        command = [str(program), "--data-dir", str(data), "--config", str(data / "profiles.toml"), "demo"]
+        command = [str(program), *log_here(work), "--data-dir", str(data), "--config", str(data / "profiles.toml"),
+                   "demo"]
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, creationflags=NEW_GROUP)
         try:
             deadline = time.monotonic() + GUI_SECONDS
@@ -221,7 +228,8 @@ def check(dist: Path) -> None:
     if not program.exists():
         raise CheckFailed(f"there is no {program}")
     with tempfile.TemporaryDirectory(prefix="worklist-bundle-check-", ignore_cleanup_errors=True) as work:
-        for name, run in (("version", lambda: check_version(program)), ("self-test", lambda: check_self_test(program)),
+        for name, run in (("version", lambda: check_version(program)),
+                          ("self-test", lambda: check_self_test(program, Path(work))),
                           ("serve", lambda: check_serve(program, Path(work))),
                           ("demo", lambda: check_demo(program, Path(work))),
                           ("demo on X11", lambda: check_demo_on_x11(program, Path(work)))):
