@@ -40,6 +40,7 @@ from app.domain.search import parse_search
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
+from app.resources import STYLE_SHEET, WINDOW_ICON, resource, resources_dir
 from app.server import ServerConfig, UPSServer
 from app.server.demo import demo_workitems, seed_demo_day
 
@@ -309,19 +310,11 @@ async def console_step(report: Report, timeout: float) -> None:
 
         import app.ui.launch  # noqa: F401  (the window, its panels, the demo mode)
 
-        style = resources_dir() / "style.qss"
-        expect(style.is_file(), f"the style sheet is missing (looked for {style})")
-        return f"Qt {qt_version} (QtCore, QtGui, QtWidgets), {qasync.__name__}, the window's modules, style sheet"
+        for name in (STYLE_SHEET, WINDOW_ICON):
+            expect(resource(name).is_file(), f"{name} is missing (looked in {resources_dir()})")
+        return f"Qt {qt_version} (QtCore, QtGui, QtWidgets), {qasync.__name__}, the window's modules, style sheet, icon"
 
     await Flow(report, timeout).step("console modules", check)
-
-
-def resources_dir() -> Path:
-    """`resources/` beside the `app` package: in the source tree, and in a PyInstaller bundle
-    (whose modules live under sys._MEIPASS, with the resources collected beside them)."""
-    import app
-
-    return Path(app.__file__).resolve().parent.parent / "resources"
 
 
 # -- running it -----------------------------------------------------------------------------------

@@ -114,10 +114,11 @@ def test_a_server_that_fails_on_its_thread_is_named_at_once(monkeypatch):
 def test_resources_are_found_beside_the_app_package(monkeypatch, tmp_path, frozen):
     """In a PyInstaller bundle the package lives under sys._MEIPASS with resources/ collected beside it."""
     import app
+    from app.resources import STYLE_SHEET, WINDOW_ICON, resource, resources_dir
 
     if frozen:
         (tmp_path / "app").mkdir()
         monkeypatch.setattr(app, "__file__", str(tmp_path / "app" / "__init__.pyc"))
-        assert selftest.resources_dir() == tmp_path.resolve() / "resources"
+        assert resources_dir() == tmp_path.resolve() / "resources"
     else:
-        assert (selftest.resources_dir() / "style.qss").is_file()
+        assert resource(STYLE_SHEET).is_file() and resource(WINDOW_ICON).is_file()

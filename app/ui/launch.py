@@ -6,9 +6,11 @@ import logging
 import tempfile
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backends import profiles as profile_store
+from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 from app.backends.outbox import default_path as default_outbox_path
 from app.backends.profiles import Profile, ProfileBook, ProfileError
 
@@ -17,14 +19,14 @@ from .session import Session
 from .welcome import WelcomeWindow
 
 log = logging.getLogger(__name__)
-STYLE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
-
-
 def apply_style(app: QApplication) -> None:
-    for candidate in (STYLE, Path(__file__).resolve().parent / "style.qss"):
-        if candidate.exists():
-            app.setStyleSheet(candidate.read_text(encoding="utf-8"))
-            return
+    style, icon = resource(STYLE_SHEET), resource(WINDOW_ICON)
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    else:
+        log.warning("The style sheet %s is missing: the console looks plain.", style)
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def outbox_path(args: argparse.Namespace) -> Path:
