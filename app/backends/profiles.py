@@ -125,6 +125,8 @@ def _toml_value(value: object) -> str:
 
 
 def save(book: ProfileBook, path: Path | None = None) -> Path:
+    """Write the book; the file it replaces is kept as `<name>.bak` (one generation), so that a
+    file the console could not read, or a profile saved by mistake, can still be recovered."""
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"active = {_toml_value(book.active)}", ""]
@@ -136,5 +138,13 @@ def save(book: ProfileBook, path: Path | None = None) -> Path:
         lines.append("")
     tmp = path.with_suffix(".tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")
+    if path.exists():
+        backup = backup_path(path)
+        backup.unlink(missing_ok=True)
+        path.replace(backup)
     tmp.replace(path)
     return path
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")

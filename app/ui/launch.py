@@ -42,18 +42,19 @@ def window_for(args: argparse.Namespace) -> QWidget:
 
     config = Path(args.config) if args.config else profile_store.default_path()
     ad_hoc = ad_hoc_profile(args)
-    book = ProfileBook()
+    book, problem = ProfileBook(), ""
     if ad_hoc is None:
         try:
             book = profile_store.load(config)
         except ProfileError as exc:
             log.error("%s", exc)
+            problem = str(exc)
     if args.command == "demo":
         return _demo_window(args, book, config)
     if args.command is None and ad_hoc is None and not book.profiles:
         welcome = WelcomeWindow(lambda: _demo_window(args, book, config, first_run=True),
                                 lambda chosen: _site_window(chosen.get() or chosen.profiles[0], chosen, args, config),
-                                book, config)
+                                book, config, problem)
         welcome.show()
         return welcome
     if ad_hoc is not None:

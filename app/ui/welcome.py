@@ -19,7 +19,7 @@ class WelcomeWindow(QWidget):
     closes this window; `next_window` is the console it opened."""
 
     def __init__(self, start_demo: Callable[[], QWidget], open_console: Callable[[ProfileBook], QWidget],
-                 book: ProfileBook, config_path: Path) -> None:
+                 book: ProfileBook, config_path: Path, problem: str = "") -> None:
         super().__init__()
         self.setObjectName("welcome")
         self.setWindowTitle("Worklist Console")
@@ -36,6 +36,15 @@ class WelcomeWindow(QWidget):
         intro.setWordWrap(True)
         layout.addWidget(title)
         layout.addWidget(intro)
+        self.problem = QLabel()
+        self.problem.setObjectName("welcomeProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setVisible(bool(problem))
+        if problem:
+            intro.setText("The profiles of this workstation could not be read, so none is used.")
+            self.problem.setText(f"{problem} Saving a new profile keeps that file as "
+                                 f"{profile_store.backup_path(config_path).name}.")
+        layout.addWidget(self.problem)
         layout.addSpacing(6)
         self.demo_button = self._choice(layout, "Start the demo",
                                         "A realistic day of procedures on a server inside this program. Nothing else "

@@ -146,3 +146,22 @@ def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, o
                  f"UPS-RS at {front.base_url} (basic authentication)", "Our AE title CT1", str(tmp_path / "logs")):
         assert fact in about
     assert "s3cret" not in about
+
+
+def test_an_unreadable_profiles_file_is_said_and_kept_when_a_new_profile_is_saved(qtbot, open_console, front, tmp_path):
+    config = tmp_path / "profiles.toml"
+    broken = 'active = "Site"\n[profiles."Site"\nurl = "https://ris.example/dicom-web"\n'  # a bracket lost in an edit
+    config.write_text(broken, encoding="utf-8")
+    welcome = open_console("--config", str(config))
+    assert welcome.problem.isVisible()
+    assert "cannot be read" in welcome.problem.text() and "profiles.toml.bak" in welcome.problem.text()
+    welcome.configure_button.click()
+    dialog = welcome.settings
+    dialog.name.setText("Site")
+    dialog.ae.setText("CT1")
+    dialog.url.setText(front.base_url)
+    [save] = [b for b in dialog.findChildren(type(dialog.test_button)) if b.text() == "Save"]
+    save.click()
+    assert welcome.next_window is not None
+    assert profile_store.load(config).get("Site").url == front.base_url
+    assert (tmp_path / "profiles.toml.bak").read_text(encoding="utf-8") == broken
