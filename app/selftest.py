@@ -177,6 +177,15 @@ def state_of(item: Workitem) -> str:
     return item.state.value if item.state else "no state"
 
 
+def expect_state(on_server: Workitem, item: Workitem, state: State) -> None:
+    expect(on_server.state is state, f"the server has {item.accession_number} {state_of(on_server)}")
+
+
+def expect_series(on_server: Workitem, series_uid: str) -> None:
+    expect(on_server.performed is not None and series_uid in on_server.performed.series_uids,
+           "the server did not keep the performed series")
+
+
 # -- the flows ------------------------------------------------------------------------------------
 async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: float) -> None:
     flow = Flow(report, timeout)
@@ -207,7 +216,7 @@ async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: floa
         item = found["item"]
         await backend.claim(item.uid, tx)
         on_server = stored(server, item.uid)
-        expect(on_server.state is State.IN_PROGRESS, f"the server has {item.accession_number} {state_of(on_server)}")
+        expect_state(on_server, item, State.IN_PROGRESS)
         return f"{item.accession_number} ({item.patient_name.display()}) IN PROGRESS on the server"
 
     async def event() -> str:
@@ -229,9 +238,8 @@ async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: floa
         item = found["item"]
         await backend.complete(item.uid, tx, finished(UPSRS_STATION, series_uid))
         on_server = stored(server, item.uid)
-        expect(on_server.state is State.COMPLETED, f"the server has {item.accession_number} {state_of(on_server)}")
-        expect(on_server.performed is not None and series_uid in on_server.performed.series_uids,
-               "the server did not keep the performed series")
+        expect_state(on_server, item, State.COMPLETED)
+        expect_series(on_server, series_uid)
         retrieved = await backend.retrieve(item.uid)
         expect(retrieved.state is State.COMPLETED, f"a UPS-RS Retrieve says {state_of(retrieved)}")
         return f"{item.accession_number} COMPLETED with its series, on the server and by UPS-RS Retrieve"
@@ -269,14 +277,14 @@ async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: floa
         item = found["item"]
         await backend.claim(item.uid, mpps_uid)
         on_server = stored_by_accession(server, item.accession_number)
-        expect(on_server.state is State.IN_PROGRESS, f"the server has {item.accession_number} {state_of(on_server)}")
+        expect_state(on_server, item, State.IN_PROGRESS)
         return f"MPPS N-CREATE: {item.accession_number} ({item.patient_name.display()}) IN PROGRESS on the server"
 
     async def progress() -> str:
         item = found["item"]
         await backend.report_progress(item.uid, mpps_uid, 50, PROGRESS_TEXT)
         on_server = stored_by_accession(server, item.accession_number)
-        expect(on_server.state is State.IN_PROGRESS, f"the server has {item.accession_number} {state_of(on_server)}")
+        expect_state(on_server, item, State.IN_PROGRESS)
         expect(PROGRESS_TEXT in performed_comments(on_server),
                f"the server's performed procedure says {performed_comments(on_server)!r}")
         return f"MPPS N-SET: {PROGRESS_TEXT!r} on the server"
@@ -285,9 +293,8 @@ async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: floa
         item = found["item"]
         await backend.complete(item.uid, mpps_uid, finished(DIMSE_STATION, series_uid))
         on_server = stored_by_accession(server, item.accession_number)
-        expect(on_server.state is State.COMPLETED, f"the server has {item.accession_number} {state_of(on_server)}")
-        expect(on_server.performed is not None and series_uid in on_server.performed.series_uids,
-               "the server did not keep the performed series")
+        expect_state(on_server, item, State.COMPLETED)
+        expect_series(on_server, series_uid)
         return f"MPPS N-SET COMPLETED: {item.accession_number} COMPLETED with its series on the server"
 
     try:

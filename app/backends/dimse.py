@@ -302,8 +302,10 @@ class DimseBackend:
             return PeerCheck(False, exc.sentence)
         try:
             accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts}
-            echoed = Verification in accepted and (status := assoc.send_c_echo()) is not None \
-                and int(status.Status) == 0
+            echoed = False
+            if Verification in accepted:
+                status = assoc.send_c_echo()
+                echoed = status is not None and int(status.Status) == 0
         finally:
             assoc.release()
         name = f"The {what} server {peer[2]} at {peer[0]}:{peer[1]}"

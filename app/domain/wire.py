@@ -19,7 +19,7 @@ JsonDataset = dict[str, Any]
 _LONG_VRS = frozenset("OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 _TEXT_VRS = frozenset("LO LT PN SH ST UC UT".split())  # encoded by the character set
 _ASCII_VRS = frozenset("AE AS CS DA DT TM UI UR".split())
-_NUMBERS = {"US": "<H", "SS": "<h", "UL": "<I", "SL": "<i", "FL": "<f", "FD": "<d", "UV": "<Q", "SV": "<q"}
+_NUMBERS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}  # struct codes
 _ITEM = b"\xfe\xff\x00\xe0\xff\xff\xff\xff"  # item, undefined length
 _ITEM_END = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
 _SEQUENCE_END = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
@@ -73,7 +73,7 @@ def _dataset(dataset: JsonDataset, implicit_vr: bool, encodings: list[str]) -> l
 
 def _value(vr: str, values: list[Any], encodings: list[str]) -> bytes:
     if vr in _NUMBERS:
-        return struct.pack("<" + _NUMBERS[vr][1] * len(values), *values)
+        return struct.pack("<" + _NUMBERS[vr] * len(values), *values)
     if vr == "AT":
         return b"".join(struct.pack("<HH", int(v[:4], 16), int(v[4:], 16)) for v in values)
     if vr == "PN":

@@ -205,13 +205,17 @@ class SettingsDialog(QDialog):
         self.names.clearSelection()
         self._show_profile(Profile(name=f"Profile {len(self.book.profiles) + 1}", ae_title="", url=""))
 
-    def _test(self) -> None:
+    def _checked_profile(self) -> Profile | None:
+        """The profile as entered, or None after saying in the dialog what is wrong with it."""
         try:
-            profile = self.profile().check()
+            return self.profile().check()
         except ProfileError as exc:
             self.result.setText(f"✗ {exc}")
-            return
-        if self.tester is None:
+            return None
+
+    def _test(self) -> None:
+        profile = self._checked_profile()
+        if profile is None or self.tester is None:
             return
         self.result.setText("Testing…")
         self.test_button.setEnabled(False)
@@ -228,10 +232,8 @@ class SettingsDialog(QDialog):
         self._test_task = asyncio.ensure_future(run())
 
     def _save(self) -> None:
-        try:
-            profile = self.profile().check()
-        except ProfileError as exc:
-            self.result.setText(f"✗ {exc}")
+        profile = self._checked_profile()
+        if profile is None:
             return
         self.book.put(profile)
         self.book.active = profile.name

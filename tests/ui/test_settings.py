@@ -137,7 +137,21 @@ def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, o
     finally:
         QDesktopServices.unsetUrlHandler("file")
         logs.detach()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    shown = []
+
+    def read_and_close() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            shown.append(box.text())
+            box.accept()
+
+    QTimer.singleShot(200, read_and_close)
+    window.about_action.trigger()  # Help → About: modal until read_and_close closes it
     about = window.about_text()
+    assert shown == [about]
     import pydicom
     import pynetdicom
     from PySide6.QtCore import qVersion
