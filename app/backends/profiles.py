@@ -5,17 +5,26 @@ to protect it) but never in a log line or a repr.
 """
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+
+from app.domain.codes import MODALITY_CODES
 
 BACKENDS = ("upsrs", "dimse")
 AUTH_KINDS = ("none", "basic", "bearer")
 _SECRET = ("password", "token")
+_MODALITIES = frozenset(code.value for code in MODALITY_CODES)
 
 
 class ProfileError(ValueError):
-    """A profile file or value that cannot be used; the message says which and why."""
+    """A profile file or value that cannot be used; the message says which and why, and `field`
+    names the Profile attribute at fault (empty when it is the file), so Settings can mark it."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -25,6 +34,7 @@ class Profile:
     url: str = "http://127.0.0.1:8080/dicom-web"  # UPS-RS service base (…/workitems lives under it)
     ae_title: str = "CONSOLE"  # our AE title: subscriber, requester, performer
     station: str = ""  # the Scheduled Station Name we work for; empty: our AE title
+    modality: str = ""  # CID 29 code of this station (CT, MR …); empty: read from the station name
     auth: str = "none"
     username: str = ""
     password: str = field(default="", repr=False)
@@ -52,17 +62,42 @@ class Profile:
     def station_code(self) -> str:
         return self.station or self.ae_title
 
+    @property
+    def station_modality(self) -> str:
+        """The modality of this station: as configured, else the leading letters of the station
+        name when they are a CID 29 code (CT1 → CT, CT2B → CT, ROOM7 → nothing)."""
+        if self.modality:
+            return self.modality
+        letters = re.match(r"[A-Za-z]*", self.station_code).group(0).upper()
+        return letters if letters in _MODALITIES else ""
+
     def check(self) -> "Profile":
+        """The profile itself, or ProfileError naming the first field that cannot be used."""
+        if not self.name.strip():
+            raise ProfileError("A profile needs a name.", "name")
         if self.backend not in BACKENDS:
-            raise ProfileError(f"Profile {self.name!r}: backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}.")
+            raise ProfileError(f"Profile {self.name!r}: backend must be one of {', '.join(BACKENDS)}, "
+                               f"not {self.backend!r}.", "backend")
         if self.auth not in AUTH_KINDS:
-            raise ProfileError(f"Profile {self.name!r}: auth must be one of {', '.join(AUTH_KINDS)}, not {self.auth!r}.")
+            raise ProfileError(f"Profile {self.name!r}: auth must be one of {', '.join(AUTH_KINDS)}, "
+                               f"not {self.auth!r}.", "auth")
         if not 1 <= len(self.ae_title) <= 16 or "\\" in self.ae_title:
-            raise ProfileError(f"Profile {self.name!r}: the AE title must have 1 to 16 characters and no backslash.")
+            raise ProfileError(f"Profile {self.name!r}: the AE title must have 1 to 16 characters and no backslash.",
+                               "ae_title")
+        # any code value (CS) passes: CID 29 is longer than the list Settings offers
+        if self.modality and not re.fullmatch(r"[A-Z0-9_]{1,16}", self.modality):
+            raise ProfileError(f"Profile {self.name!r}: the modality must be a CID 29 code such as CT or MR, "
+                               f"not {self.modality!r}.", "modality")
         if self.backend == "upsrs" and not self.url.startswith(("http://", "https://")):
-            raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.")
-        if self.backend == "dimse" and not (self.mwl_host and 0 < self.mwl_port < 65536 and self.mwl_aet):
-            raise ProfileError(f"Profile {self.name!r}: the worklist (MWL) peer needs a host, a port and an AE title.")
+            raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.", "url")
+        if self.backend == "dimse":
+            peer = "the worklist (MWL) peer needs"
+            if not self.mwl_host:
+                raise ProfileError(f"Profile {self.name!r}: {peer} a host name or IP address.", "mwl_host")
+            if not 0 < self.mwl_port < 65536:
+                raise ProfileError(f"Profile {self.name!r}: {peer} a port from 1 to 65535.", "mwl_port")
+            if not self.mwl_aet:
+                raise ProfileError(f"Profile {self.name!r}: {peer} a called AE title.", "mwl_aet")
         return self
 
     def redacted(self) -> dict[str, object]:
@@ -83,8 +118,46 @@ class ProfileBook:
         name = name or self.active
         return next((p for p in self.profiles if p.name == name), None)
 
-    def put(self, profile: Profile) -> None:
-        self.profiles = [p for p in self.profiles if p.name != profile.name] + [profile.check()]
+    def put(self, profile: Profile, replacing: str | None = None) -> None:
+        """Add the profile, replacing the one of the same name.
+
+        With `replacing` (the name the profile had when it was opened; "" for a new one) a name
+        that another profile already has is refused rather than overwriting that profile, and a
+        renamed profile keeps its place in the list and its start-up role."""
+        profile.check()
+        if replacing is None:
+            self.profiles = [p for p in self.profiles if p.name != profile.name] + [profile]
+            return
+        if profile.name != replacing and self.get(profile.name) is not None:
+            raise ProfileError(f"A profile named {profile.name!r} already exists: choose another name.", "name")
+        names = [p.name for p in self.profiles]
+        if replacing and replacing in names:
+            self.profiles[names.index(replacing)] = profile
+            if self.active == replacing:
+                self.active = profile.name
+        else:
+            self.profiles.append(profile)
+
+    def remove(self, name: str) -> None:
+        self.profiles = [p for p in self.profiles if p.name != name]
+        if self.active == name:
+            # cleared rather than handed to a neighbour: start-up then opens the first profile, and
+            # the next profile saved in Settings becomes the start-up one, chosen by the user
+            self.active = ""
+
+    def duplicate(self, name: str) -> Profile:
+        """A copy of the named profile under a name no other profile has ("Copy of X", "Copy of X (2)" …),
+        added to the book."""
+        original = self.get(name)
+        if original is None:
+            raise ProfileError(f"There is no profile named {name!r}.", "name")
+        copy_name, n = f"Copy of {name}", 1
+        while self.get(copy_name) is not None:
+            n += 1
+            copy_name = f"Copy of {name} ({n})"
+        copy = replace(original, name=copy_name)
+        self.profiles.append(copy)
+        return copy
 
 
 def default_path() -> Path:
