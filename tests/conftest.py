@@ -3,12 +3,47 @@ interoperability test that skips is a failure, not a pass."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from app.server import UPSServer
-from embedded_server import start_server
+from clock.moved_clock import ANCHOR, destination
+from embedded_server import PINNED_DAY, start_server
+
+MOVED_CLOCK = destination()
+if MOVED_CLOCK is not None:  # the Python processes tests start run on the moved clock too
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent / "clock"), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item):
+    """Under WORKLIST_TEST_CLOCK every test, and the fixtures made for it, starts at that moment."""
+    if MOVED_CLOCK is not None:
+        import time_machine
+
+        real = time.time()
+        traveller = time_machine.travel(MOVED_CLOCK, tick=True)
+        traveller.start()
+        item.moved_clock = traveller
+        os.environ[ANCHOR] = f"{MOVED_CLOCK.timestamp()}@{real}"
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    traveller = getattr(item, "moved_clock", None)
+    if traveller is not None:
+        traveller.stop()
+        os.environ.pop(ANCHOR, None)
+
+
+def pytest_report_header(config):
+    return f"clock moved to {MOVED_CLOCK.isoformat()} at the start of every test" if MOVED_CLOCK else None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -42,11 +77,14 @@ def fresh_server(tmp_path) -> Iterator[UPSServer]:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory) -> Iterator[UPSServer]:
-    """An embedded server with the demo day and its DIMSE front on a free port, per module."""
+    """An embedded server with its DIMSE front on a free port, per module, holding the demo day
+    of PINNED_DAY (for tests that name what is on it) and of today (for the console, which
+    opens on today)."""
     from app.server import ServerConfig
     from app.server.demo import seed_demo_day
 
     server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("front") / "w.db")))
+    seed_demo_day(server.service, today=PINNED_DAY)
     seed_demo_day(server.service)
     server.start()
     try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from embedded_server import PINNED_DAY
 from pydicom import Dataset, dcmread
 from pynetdicom import AE
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -16,7 +17,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 from app.domain.dicomjson import from_dataset
 
 
-TODAY = date.today().strftime("%Y%m%d")
+TODAY = PINNED_DAY.strftime("%Y%m%d")  # the front holds that demo day
 DCMTK_FINDSCU = "/usr/bin/findscu"  # not the pynetdicom app of the same name on PATH
 
 
@@ -87,8 +88,9 @@ def test_patient_name_wildcard_matches_across_character_sets(front):
 
 
 def test_a_date_range_and_modality_narrow_the_list(front):
-    both, _ = find(front.dimse.port, mwl_query("", f"{TODAY}-", Modality="US"))
-    assert len(both) == 10  # today and tomorrow on US1
+    after = f"{PINNED_DAY + timedelta(days=1):%Y%m%d}"
+    both, _ = find(front.dimse.port, mwl_query("", f"{TODAY}-{after}", Modality="US"))
+    assert len(both) == 10  # the pinned day and the next on US1
     assert {f.ScheduledProcedureStepSequence[0].Modality for f in both} == {"US"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import httpx
+from embedded_server import PINNED_DAY
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -13,7 +14,7 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklis
 from app.server import UPSServer
 from upsrs_client import GLOBAL, listen, new_aet, value
 
-TODAY = date.today().strftime("%Y%m%d")
+TODAY = PINNED_DAY.strftime("%Y%m%d")  # the front holds that demo day
 
 
 def associate(port: int, calling: str = "MR1"):

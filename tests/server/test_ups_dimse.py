@@ -23,12 +23,13 @@ from pynetdicom.sop_class import (
 from app.domain.dicomjson import to_dataset
 from app.server import ServerConfig, UPSServer
 from app.server.demo import seed_demo_day
+from embedded_server import PINNED_DAY
 from upsrs_client import (
     FILTERED, GLOBAL, change_state, claim, create, item, listen, new_aet, performed, progress, update, value,
 )
 
 PUSH = UnifiedProcedureStepPush
-TODAY = date.today().strftime("%Y%m%d")
+TODAY = PINNED_DAY.strftime("%Y%m%d")  # the demo day the server holds
 CHANGE_STATE, REQUEST_CANCELLATION, SUBSCRIBE, UNSUBSCRIBE, SUSPEND = 1, 2, 3, 4, 5
 
 
@@ -114,7 +115,7 @@ def ups(tmp_path_factory) -> Iterator[Setup]:
              "LATE": ("127.0.0.1", late_port)}
     server = UPSServer(ServerConfig(http_port=0, dimse_port=0, event_peers=peers,
                                     db_path=str(tmp_path_factory.mktemp("ups-dimse") / "w.db")))
-    seed_demo_day(server.service)
+    seed_demo_day(server.service, today=PINNED_DAY)
     server.start()
     try:
         yield Setup(server, listener, late_port)
