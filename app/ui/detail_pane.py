@@ -5,6 +5,7 @@ import html
 
 from PySide6.QtWidgets import QTabWidget, QTextBrowser, QTreeWidget, QTreeWidgetItem
 
+from app.domain.typed import format_da
 from app.domain.workitem import Workitem
 
 
@@ -17,7 +18,8 @@ def summary_html(w: Workitem) -> str:
     comments = w.comments
     inputs = w.input_references
     sections = [
-        ("Patient", [("Name", w.patient_name.display()), ("ID", w.patient_id), ("Born", w.birth_date), ("Sex", w.sex)]),
+        ("Patient", [("Name", w.patient_name.display()), ("ID", w.patient_id), ("Born", format_da(w.birth_date)),
+                     ("Sex", w.sex)]),
         ("Order", [("Accession", w.accession_number), ("Requested procedure", w.requested_procedure_description),
                    ("Requested procedure ID", w.requested_procedure_id), ("Study UID", w.study_uid)]),
         ("Scheduled step", [("Procedure", w.label), ("Start", start.strftime("%Y-%m-%d %H:%M") if start else ""),

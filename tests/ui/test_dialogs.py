@@ -188,3 +188,17 @@ def test_every_control_has_an_accessible_name(qtbot):
     assert {type(w) for w in controls} >= {QLineEdit, QComboBox, QCheckBox, QPushButton} and len(controls) >= 10
     assert [w for w in controls if not w.accessibleName()] == []
     assert dialog.birth.edit.accessibleName() == "Birth date"
+
+
+def test_details_show_the_birth_date_as_the_list_does(qtbot, on_may_14):
+    from app.domain.workitem import Workitem
+    from app.ui.detail_pane import DetailPane
+
+    dialog = shown(qtbot)
+    type_("Becker")
+    dialog.birth.setText("19650412")
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    pane.show_workitem(Workitem(dialog.workitem(NOW).to_json()))
+    assert "\nBorn\n1965-04-12\n" in pane.summary.toPlainText()
+    assert "19650412" not in pane.summary.toPlainText()
