@@ -12,6 +12,8 @@ import time
 import httpx
 import pytest
 
+from embedded_server import PINNED_DAY
+
 
 def start_serve(*args: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
@@ -98,9 +100,10 @@ def run_app(*args: str) -> subprocess.CompletedProcess:
 def test_find_gives_the_same_workitems_whichever_backend_found_them(front):
     import json
 
-    upsrs = run_app("find", "--url", front.base_url, "--station", "MR1", "--json")
+    day = f"{PINNED_DAY:%Y%m%d}"
+    upsrs = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
     dimse = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
-                    "--station", "MR1", "--json")
+                    "--station", "MR1", "--date", day, "--json")
     assert upsrs.returncode == 0 and dimse.returncode == 0, upsrs.stderr + dimse.stderr
 
     def facts(text: str) -> list[tuple]:
@@ -109,7 +112,7 @@ def test_find_gives_the_same_workitems_whichever_backend_found_them(front):
 
     assert len(json.loads(upsrs.stdout)) == 5
     assert facts(upsrs.stdout) == facts(dimse.stdout)
-    table = run_app("find", "--url", front.base_url, "--station", "MR1", "--patient-name", "N*")
+    table = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--patient-name", "N*")
     assert table.returncode == 0 and "workitem(s)." in table.stdout and "Núñez" in table.stdout
 
 
