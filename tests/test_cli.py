@@ -126,3 +126,11 @@ def test_echo_says_in_a_sentence_what_works(front):
     assert "Traceback" not in down.stderr
     wrong = run_app("find", "--mwl", "nonsense")
     assert wrong.returncode == 2 and "HOST:PORT:AET" in wrong.stderr
+
+
+def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
+    wrong = front.base_url.replace("/dicom-web", "/dicomweb")
+    echo = run_app("echo", "--url", wrong)
+    assert echo.returncode == 1
+    assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
+                           "check the URL — it usually ends in /dicom-web.\n")

@@ -129,7 +129,16 @@ class UpsRsBackend:
             return Refused(f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail,
                            status, reason)
         if status == 404:
-            return Refused("This procedure is no longer on the worklist.", detail, status, reason)
+            # A UPS-RS service says why it has no such workitem (a Warning); a 404 on the collection
+            # itself, or one without a Warning, comes from something at that URL that is not the service.
+            base = urlsplit(self.base)
+            collection = response.request.url.path.rstrip("/") == base.path.rstrip("/") + "/workitems"
+            if reason and not collection:
+                return Refused("This procedure is no longer on the worklist.", detail, status, reason)
+            server = base.netloc.rpartition("@")[2]  # a password in the URL stays out of the sentence
+            usual = "/aets/AET/rs" if self.profile.dcm4chee else "/dicom-web"
+            return Refused(f"The server at {server} has no UPS-RS service at {base._replace(netloc=server).geturl()} "
+                           f"(HTTP {status}): check the URL — it usually ends in {usual}.", detail, status, reason)
         if status == 410:
             return Refused("This procedure was removed from the worklist.", detail, status, reason)
         if status == 409 or "Transaction UID" in reason:

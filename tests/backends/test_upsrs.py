@@ -157,6 +157,39 @@ async def test_unknown_item_is_refused_with_a_sentence(seeded):
         await b.close()
 
 
+def wrong_url_sentence(server, url: str) -> str:
+    return (f"The server at 127.0.0.1:{server.port} has no UPS-RS service at {url} (HTTP 404): "
+            "check the URL — it usually ends in /dicom-web.")
+
+
+async def test_a_wrong_url_path_is_said_as_a_wrong_url_not_a_vanished_procedure(seeded):
+    from app.backends import check_profile
+
+    wrong = seeded.base_url.replace("/dicom-web", "/dicomweb")
+    b = UpsRsBackend(Profile(url=wrong, ae_title="CT1"))
+    try:
+        with pytest.raises(Refused) as searched:
+            await b.search(WorklistQuery.today("CT1"))
+        with pytest.raises(Refused) as retrieved:
+            await b.retrieve(generate_uid())
+    finally:
+        await b.close()
+    assert searched.value.sentence == wrong_url_sentence(seeded, wrong) and searched.value.status == 404
+    assert retrieved.value.sentence == wrong_url_sentence(seeded, wrong)
+    checks = await check_profile(Profile(url=wrong, ae_title="CT1"))  # Settings → Test connection
+    assert [(c.ok, c.sentence) for c in checks] == [(False, wrong_url_sentence(seeded, wrong))]
+
+
+async def test_a_url_that_names_the_collection_is_a_wrong_url_even_though_the_service_answers(seeded):
+    wrong = seeded.base_url + "/workitems"  # the service then looks for a workitem called "workitems"
+    b = UpsRsBackend(Profile(url=wrong.replace("http://", "http://tech:s3cret@"), ae_title="CT1"))
+    try:
+        [check] = await b.check_peers()
+    finally:
+        await b.close()
+    assert not check.ok and check.sentence == wrong_url_sentence(seeded, wrong)
+
+
 async def test_inspector_sees_every_request_and_response_without_credentials(seeded):
     seen = []
     b = UpsRsBackend(Profile(url=seeded.base_url, ae_title="CT1", auth="bearer", token="s3cret"), observer=seen.append)
