@@ -12,7 +12,7 @@ from app.backends import check_profile, make_backend
 from app.backends import profiles as profile_store
 from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileError
-from app.domain.worklist_query import WorklistQuery
+from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
 
 def profile_for(args: argparse.Namespace) -> Profile:
@@ -47,6 +47,28 @@ def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
                          accession=args.accession, states=() if args.all_states else WorklistQuery().states)
 
 
+def searched(query: WorklistQuery) -> str:
+    """What a search looked for, said before its count: the station and day are not always typed."""
+    if query.date_from and query.date_from == query.date_to:
+        days = f"{query.date_from:%Y-%m-%d}"
+    elif query.date_from and query.date_to:
+        days = f"{query.date_from:%Y-%m-%d} to {query.date_to:%Y-%m-%d}"
+    elif query.date_from or query.date_to:
+        days = f"from {query.date_from:%Y-%m-%d}" if query.date_from else f"until {query.date_to:%Y-%m-%d}"
+    else:
+        days = "any day"
+    if set(query.states) == set(NOT_FINISHED):
+        states = "not finished"
+    else:
+        states = ", ".join(s.value for s in query.states) or "any state"
+    parts = [f"Station {query.station}" if query.station else "Every station", days, states]
+    for label, value in (("modality", query.modality), ("patient", query.patient_name),
+                         ("patient ID", query.patient_id), ("accession", query.accession)):
+        if value:
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
+
+
 def find(args: argparse.Namespace) -> int:
     try:
         profile = profile_for(args)
@@ -67,8 +89,10 @@ def find(args: argparse.Namespace) -> int:
     except BackendError as exc:
         print(exc.sentence, file=sys.stderr)
         return 1
+    summary = f"{searched(query)}: {len(items)} workitem(s)."
     if args.json:
         print(json.dumps([w.json for w in items], ensure_ascii=False, indent=2))
+        print(summary, file=sys.stderr)  # stdout stays pure JSON for the program reading it
         return 0
     rows = [("Time", "State", "Priority", "Patient", "Patient ID", "Accession", "Procedure", "Station")]
     for w in items:
@@ -79,7 +103,7 @@ def find(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip())
-    print(f"{len(items)} workitem(s).")
+    print(summary)
     return 0
 
 

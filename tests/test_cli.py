@@ -134,3 +134,25 @@ def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
     assert echo.returncode == 1
     assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
                            "check the URL — it usually ends in /dicom-web.\n")
+
+
+def test_find_says_which_station_days_and_states_it_searched(front):
+    import json
+    from datetime import date, timedelta
+
+    before = date.today()
+    table = run_app("find", "--url", front.base_url)  # the ad-hoc profile's station: its AE title
+    after = date.today()
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[-1] in {f"Station CONSOLE, {day:%Y-%m-%d}, not finished: 0 workitem(s)."
+                                             for day in (before, after)}
+    day = f"{PINNED_DAY:%Y%m%d}"
+    found = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
+    assert found.returncode == 0 and len(json.loads(found.stdout)) == 5  # stdout stays pure JSON
+    assert found.stderr.strip() == f"Station MR1, {PINNED_DAY:%Y-%m-%d}, not finished: 5 workitem(s)."
+    both = f"{day}-{PINNED_DAY + timedelta(days=1):%Y%m%d}"
+    every = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
+                    "--station", "MR1", "--date-range", both, "--all-states")
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.splitlines()[-1] == (f"Station MR1, {PINNED_DAY:%Y-%m-%d} to "
+                                             f"{PINNED_DAY + timedelta(days=1):%Y-%m-%d}, any state: 10 workitem(s).")
