@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet = args.command in ("find", "echo", "self-test")  # their output is the answer, not log lines
     logs.configure(args.verbose, Path(args.log_dir) if args.log_dir else None,
-                   terminal_level=logging.WARNING if quiet else logging.INFO)
+                   terminal_level=logging.WARNING if quiet else logging.INFO,
+                   libraries_on_terminal=args.verbose or not quiet)
     if args.command == "serve":
         return serve(args)
     if args.command in ("find", "echo"):

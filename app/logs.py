@@ -50,6 +50,17 @@ class RedactCredentials(logging.Filter):
         return True
 
 
+_PACKAGE = __name__.partition(".")[0]
+
+
+class OwnLinesOnly(logging.Filter):
+    """Lets through the console's own lines only: a library's (pynetdicom's "Association request
+    failed…") says in its words what the console's sentence already said in a technologist's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.partition(".")[0] == _PACKAGE
+
+
 def default_directory() -> Path:
     from platformdirs import user_log_path
 
@@ -61,8 +72,12 @@ def log_directory() -> Path:
     return _directory or default_directory()
 
 
-def configure(verbose: bool = False, directory: Path | None = None, terminal_level: int = logging.INFO) -> Path | None:
+def configure(verbose: bool = False, directory: Path | None = None, terminal_level: int = logging.INFO,
+              libraries_on_terminal: bool = True) -> Path | None:
     """Log to the rotating file (DEBUG with `verbose`, else INFO) and to the terminal.
+
+    Without `libraries_on_terminal` the terminal shows only the console's own lines; the file
+    still gets every library's.
 
     Returns the log file, or None if the folder cannot be written: the console still runs,
     and says so on the terminal.
@@ -74,6 +89,8 @@ def configure(verbose: bool = False, directory: Path | None = None, terminal_lev
     redactor = RedactCredentials()
     terminal = logging.StreamHandler()
     terminal.setLevel(logging.DEBUG if verbose else terminal_level)
+    if not libraries_on_terminal:
+        terminal.addFilter(OwnLinesOnly())
     handlers: list[logging.Handler] = [terminal]
     _directory = directory or default_directory()
     path: Path | None = _directory / LOG_FILE

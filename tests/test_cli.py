@@ -156,3 +156,13 @@ def test_find_says_which_station_days_and_states_it_searched(front):
     assert every.returncode == 0, every.stderr
     assert every.stdout.splitlines()[-1] == (f"Station MR1, {PINNED_DAY:%Y-%m-%d} to "
                                              f"{PINNED_DAY + timedelta(days=1):%Y-%m-%d}, any state: 10 workitem(s).")
+
+
+def test_echo_and_find_keep_library_log_lines_off_the_terminal_but_in_the_log_file(tmp_path):
+    logs = tmp_path / "logs"
+    echo = run_app("--log-dir", str(logs), "echo", "--mwl", "127.0.0.1:9:NOBODY")
+    find = run_app("--log-dir", str(logs), "find", "--mwl", "127.0.0.1:9:NOBODY", "--station", "CT1")
+    assert echo.returncode == 1 and echo.stderr == "✗ Cannot reach the worklist server at 127.0.0.1:9 (NOBODY).\n"
+    assert find.returncode == 1 and find.stderr == "Cannot reach the worklist server at 127.0.0.1:9 (NOBODY).\n"
+    assert echo.stdout == find.stdout == ""
+    assert "Association request failed" in (logs / "worklist-console.log").read_text(encoding="utf-8")

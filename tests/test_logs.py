@@ -76,3 +76,13 @@ def test_an_unwritable_log_folder_is_said_and_the_app_goes_on(tmp_path, caplog):
         assert "Cannot write the log in" in caplog.text
     finally:
         logs.detach()
+
+
+def test_a_quiet_terminal_shows_the_consoles_lines_only_and_the_file_keeps_the_libraries(log_dir, capsys):
+    logs.configure(directory=log_dir, terminal_level=logging.WARNING, libraries_on_terminal=False)
+    logging.getLogger("pynetdicom.transport").error("Association request failed: unable to connect to remote")
+    logging.getLogger("app.backends.dimse").warning("The MPPS peer refused the association")
+    terminal = capsys.readouterr().err
+    assert "The MPPS peer refused the association" in terminal and "Association request failed" not in terminal
+    text = read(log_dir)
+    assert "Association request failed" in text and "The MPPS peer refused the association" in text
