@@ -16,6 +16,12 @@ from embedded_server import PINNED_DAY
 
 
 def start_serve(*args: str) -> tuple[subprocess.Popen, str]:
+    proc, base, _ = start_serve_saying(*args)
+    return proc, base
+
+
+def start_serve_saying(*args: str) -> tuple[subprocess.Popen, str, str]:
+    """The server, its URL, and what it said until it was ready."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -29,7 +35,7 @@ def start_serve(*args: str) -> tuple[subprocess.Popen, str]:
         lines.append(line)
         m = re.search(r"ready at (http://\S+)", line)
         if m:
-            return proc, m.group(1)
+            return proc, m.group(1), "".join(lines)
     proc.kill()
     raise AssertionError("server never said it was ready:\n" + "".join(lines))
 
@@ -128,12 +134,25 @@ def test_echo_says_in_a_sentence_what_works(front):
     assert wrong.returncode == 2 and "HOST:PORT:AET" in wrong.stderr
 
 
-def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
-    wrong = front.base_url.replace("/dicom-web", "/dicomweb")
-    echo = run_app("echo", "--url", wrong)
-    assert echo.returncode == 1
-    assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
-                           "check the URL — it usually ends in /dicom-web.\n")
+def stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    return out
+
+
+def test_a_second_demo_seed_says_the_days_are_already_there(tmp_path):
+    db = str(tmp_path / "w.db")
+    first, _, said = start_serve_saying("--http-port", "0", "--dimse-port", "0", "--db", db, "--seed", "demo")
+    stop(first)
+    seeded = re.search(r"Seeded 60 demo workitems for (\S+) and (\S+)\.", said)
+    assert seeded, said
+    today, tomorrow = seeded.groups()
+    again, _, said = start_serve_saying("--http-port", "0", "--dimse-port", "0", "--db", db, "--seed", "demo")
+    stop(again)
+    assert "Seeded 0" not in said
+    # a run that crossed midnight seeds the new tomorrow and finds only the old one there
+    assert (f"The demo days {today} and {tomorrow} are already in the database." in said
+            or f"The demo day {tomorrow} is already in the database." in said), said
 
 
 def test_find_says_which_station_days_and_states_it_searched(front):
@@ -166,3 +185,11 @@ def test_echo_and_find_keep_library_log_lines_off_the_terminal_but_in_the_log_fi
     assert find.returncode == 1 and find.stderr == "Cannot reach the worklist server at 127.0.0.1:9 (NOBODY).\n"
     assert echo.stdout == find.stdout == ""
     assert "Association request failed" in (logs / "worklist-console.log").read_text(encoding="utf-8")
+
+
+def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
+    wrong = front.base_url.replace("/dicom-web", "/dicomweb")
+    echo = run_app("echo", "--url", wrong)
+    assert echo.returncode == 1
+    assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
+                           "check the URL — it usually ends in /dicom-web.\n")

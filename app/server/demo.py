@@ -97,16 +97,36 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorki
     return items
 
 
-def seed_demo_day(service: UPSService, seed: int = 1, today: date | None = None) -> int:
-    """Create the demo workitems of today and tomorrow that do not exist yet; returns how many."""
+def seed_demo_days(service: UPSService, seed: int = 1, today: date | None = None) -> dict[date, int]:
+    """Create the demo workitems of today and tomorrow that do not exist yet; how many, per day."""
     today = today or date.today()
-    created = 0
+    created: dict[date, int] = {}
     for day in (today, today + timedelta(days=1)):
+        created[day] = 0
         for item in demo_workitems(day, seed):
             try:
                 service.create(item.to_json())
-                created += 1
+                created[day] += 1
             except UPSError as exc:
                 if exc.status is not Status.DUPLICATE_INSTANCE:
                     raise
     return created
+
+
+def seed_demo_day(service: UPSService, seed: int = 1, today: date | None = None) -> int:
+    """Create the demo workitems of today and tomorrow that do not exist yet; returns how many."""
+    return sum(seed_demo_days(service, seed, today).values())
+
+
+def seeding_sentence(created: dict[date, int]) -> str:
+    """What seeding did, for the trainer who seeds again: "0 created" reads like a failure."""
+    there = [f"{day:%Y-%m-%d}" for day, count in created.items() if not count]
+    added = [f"{day:%Y-%m-%d}" for day, count in created.items() if count]
+    sentences = []
+    if added:
+        total = sum(created.values())
+        sentences.append(f"Seeded {total} demo workitems for {' and '.join(added)}.")
+    if there:
+        sentences.append(f"The demo day {there[0]} is already in the database." if len(there) == 1 else
+                         f"The demo days {' and '.join(there)} are already in the database.")
+    return " ".join(sentences)

@@ -76,10 +76,9 @@ class UPSServer:
             self.store, self.hub, ae_title=self.config.ae_title, keep_final_seconds=self.config.keep_final_seconds
         )
         if self.config.seed == "demo":
-            from .demo import seed_demo_day
+            from .demo import seed_demo_days, seeding_sentence
 
-            created = seed_demo_day(self.service, seed=self.config.seed_value)
-            log.info("Seeded %d demo workitems", created)
+            log.info("%s", seeding_sentence(seed_demo_days(self.service, seed=self.config.seed_value)))
         self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
