@@ -3,30 +3,57 @@
 A profile names one way to the worklist: UPS-RS (a URL, credentials, TLS) or MWL + MPPS
 over DIMSE (two peers, which sites often run on different systems). Only the fields of the
 chosen backend are shown; the others are kept as they were.
+
+The dialog edits a copy of the book: New, Duplicate and Delete show at once in the list, and
+Save hands the whole copy back, so Cancel undoes a deletion too.
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QAbstractButton, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
 from app.backends.errors import BackendError
-from app.backends.profiles import AUTH_KINDS, Profile, ProfileBook, ProfileError
+from app.backends.profiles import Profile, ProfileBook, ProfileError
 from app.backends.protocol import PeerCheck
+from app.domain.codes import MODALITY_CODES
 
 Tester = Callable[[Profile], Awaitable[list[PeerCheck]]]
 BACKEND_LABELS = {"upsrs": "UPS-RS (DICOMweb)", "dimse": "MWL + MPPS (DIMSE)"}
+AUTH_LABELS = {"none": "None", "basic": "Basic: user and password", "bearer": "Bearer token"}
 CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 101", "ISO_IR 144", "GB18030")
+FROM_STATION = "From the station name"
+CONNECT_HINT = "How long to wait to connect (TCP, TLS, DICOM association) and for each HTTP answer."
+ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long worklist query may need more."
+
+
+def named(widget: QWidget, name: str, description: str = "") -> QWidget:
+    """The widget, with the name a screen reader says for it."""
+    widget.setAccessibleName(name)
+    if description:
+        widget.setAccessibleDescription(description)
+    return widget
+
+
+def hint(text: str) -> QLabel:
+    """A grey line under a field that says what it is for."""
+    label = QLabel(text)
+    label.setObjectName("fieldHint")
+    label.setWordWrap(True)
+    return label
 
 
 class PeerFields(QWidget):
     """Host, port and called AE title of one DIMSE peer, on one line."""
 
-    def __init__(self, same_as: str = "") -> None:
+    def __init__(self, same_as: str = "", role: str = "Peer") -> None:
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -41,6 +68,9 @@ class PeerFields(QWidget):
         self.aet.setMinimumWidth(120)
         if same_as:
             self.port.setSpecialValueText("same")
+        named(self.host, f"{role} host")
+        named(self.port, f"{role} port")
+        named(self.aet, f"{role} called AE title")
         for widget, stretch in ((self.host, 3), (QLabel("port"), 0), (self.port, 0), (QLabel("AE"), 0), (self.aet, 1)):
             row.addWidget(widget, stretch)
 
@@ -56,124 +86,237 @@ class PeerFields(QWidget):
 class SettingsDialog(QDialog):
     """Profiles: name, backend, who we are, and how to reach the worklist; Test connection."""
 
+    confirming = Signal(QMessageBox)  # a question is about to be asked (tests answer it with its real buttons)
+
     def __init__(self, book: ProfileBook, tester: Tester | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.book = book
         self.tester = tester
-        self._shown = Profile()
+        self._working = ProfileBook(list(book.profiles), book.active)
+        self._shown_name = ""  # the name the shown profile has in the book; "" while it is new
         layout = QHBoxLayout(self)
-        left = QVBoxLayout()
-        self.names = QListWidget()
-        self.names.setMaximumWidth(200)
-        self.names.addItems([p.name for p in book.profiles])
-        add = QPushButton("New profile")
-        add.clicked.connect(self._new)
-        left.addWidget(self.names)
-        left.addWidget(add)
-        layout.addLayout(left)
+        layout.addLayout(self._profile_list())
         right = QVBoxLayout()
         layout.addLayout(right, 1)
-
-        general = QFormLayout()
-        self.name, self.ae, self.station = QLineEdit(), QLineEdit(), QLineEdit()
-        self.ae.setMaxLength(16)
-        self.station.setPlaceholderText("same as our AE title")
-        self.backend = QComboBox()
-        for key, label in BACKEND_LABELS.items():
-            self.backend.addItem(label, key)
-        self.timeout = QDoubleSpinBox()
-        self.timeout.setRange(1, 120)
-        self.timeout.setSuffix(" s")
-        self.timeout.setToolTip("How long to wait for a connection or an association")
-        for label, widget in (("Name", self.name), ("Backend", self.backend), ("Our AE title", self.ae),
-                              ("Station", self.station), ("Connection timeout", self.timeout)):
-            general.addRow(label, widget)
-        right.addLayout(general)
-
-        self.upsrs_box = QGroupBox("UPS-RS server")
-        form = QFormLayout(self.upsrs_box)
-        self.url = QLineEdit()
-        self.url.setPlaceholderText("https://ris.example/dicom-web")
-        self.auth = QComboBox()
-        self.auth.addItems(list(AUTH_KINDS))
-        self.username, self.password, self.token, self.ca_file = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.ca_file.setPlaceholderText("empty: the system's trusted certificates")
-        self.verify = QCheckBox("Verify the server's certificate")
-        self.dcm4chee = QCheckBox("dcm4chee-arc compatibility")
-        for label, widget in (("URL", self.url), ("Authentication", self.auth), ("User", self.username),
-                              ("Password", self.password), ("Bearer token", self.token), ("CA file", self.ca_file),
-                              ("", self.verify), ("", self.dcm4chee)):
-            form.addRow(label, widget)
-        right.addWidget(self.upsrs_box)
-
-        self.dimse_box = QGroupBox("Worklist (MWL) and procedure step (MPPS) peers")
-        form = QFormLayout(self.dimse_box)
-        self.mwl = PeerFields()
-        self.mpps = PeerFields("same as worklist")
-        self.dimse_timeout = QDoubleSpinBox()
-        self.dimse_timeout.setRange(1, 600)
-        self.dimse_timeout.setSuffix(" s")
-        self.dimse_timeout.setToolTip("How long to wait for each DIMSE answer")
-        self.poll = QDoubleSpinBox()
-        self.poll.setRange(5, 3600)
-        self.poll.setSuffix(" s")
-        self.poll.setToolTip("DIMSE has no live events: the worklist is queried again at this interval")
-        self.charset = QComboBox()
-        self.charset.setEditable(True)
-        self.charset.addItems(list(CHARSETS))
-        self.charset.setToolTip("Used for answers that do not say their Specific Character Set")
-        for label, widget in (("Worklist", self.mwl), ("MPPS", self.mpps), ("Answer timeout", self.dimse_timeout),
-                              ("Refresh every", self.poll), ("Fallback character set", self.charset)):
-            form.addRow(label, widget)
-        right.addWidget(self.dimse_box)
+        right.addLayout(self._general_form())
+        self.upsrs_box = self._upsrs_box()
+        self.dimse_box = self._dimse_box()
+        # one page per backend in a stack, so the dialog keeps its size when the backend changes
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.upsrs_box)
+        self.pages.addWidget(self.dimse_box)
+        right.addWidget(self.pages)
 
         test_row = QHBoxLayout()
-        self.test_button = QPushButton("Test connection")
+        self.test_button = named(QPushButton("Test connection"), "Test connection")
         self.test_button.clicked.connect(self._test)
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
         right.addLayout(test_row)
-        self.result = QLabel()
+        self.result = named(QLabel(), "Test result")
         self.result.setWordWrap(True)
         self.result.setObjectName("testResult")
         right.addWidget(self.result)
         right.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        named(buttons.button(QDialogButtonBox.StandardButton.Save), "Save")
+        named(buttons.button(QDialogButtonBox.StandardButton.Cancel), "Cancel")
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         right.addWidget(buttons)
 
+        self._fields = self._field_widgets()
+        for widgets in self._fields.values():
+            for widget in widgets:
+                self._edited(widget).connect(partial(self._unmark, widget))
         self.backend.currentIndexChanged.connect(self._show_backend)
+        self.auth.currentIndexChanged.connect(self._show_auth)
+        self.ae.textChanged.connect(self._show_station_modality)
+        self.station.textChanged.connect(self._show_station_modality)
         self.names.currentTextChanged.connect(self._show)
         if book.profiles:
-            active = book.get() or book.profiles[0]
-            self.names.setCurrentRow([p.name for p in book.profiles].index(active.name))
+            self._refresh_names((book.get() or book.profiles[0]).name)
         else:
             self._show_profile(Profile(name="New profile", ae_title="", url=""))
 
+    # -- building ------------------------------------------------------------------------------------
+    def _profile_list(self) -> QVBoxLayout:
+        left = QVBoxLayout()
+        self.names = named(QListWidget(), "Profiles")
+        self.names.setMaximumWidth(200)
+        left.addWidget(self.names)
+        for attr, text, name, slot, tip in (
+            ("new", "New profile", "New profile", self._new, "An empty profile to fill in"),
+            ("duplicate", "Duplicate", "Duplicate profile", self._duplicate,
+             "A copy of this profile, to change what differs"),
+            ("delete", "Delete…", "Delete profile", self._delete,
+             "Remove this profile from this workstation (asks first)"),
+        ):
+            button = named(QPushButton(text), name)
+            button.setObjectName(f"{attr}ProfileButton")
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            setattr(self, f"{attr}_button", button)
+            left.addWidget(button)
+        self.delete_button.setProperty("role", "danger")
+        return left
+
+    def _general_form(self) -> QFormLayout:
+        general = QFormLayout()
+        self.name = named(QLineEdit(), "Profile name")
+        self.ae = named(QLineEdit(), "Our AE title")
+        self.station = named(QLineEdit(), "Station")
+        self.ae.setMaxLength(16)
+        self.station.setPlaceholderText("same as our AE title")
+        self.backend = named(QComboBox(), "Backend")
+        for key, label in BACKEND_LABELS.items():
+            self.backend.addItem(label, key)
+        self.modality = named(QComboBox(), "Modality", "The modality offered first for an unscheduled patient")
+        self.modality.addItem(FROM_STATION, "")
+        for code in MODALITY_CODES:
+            self.modality.addItem(f"{code.value} — {code.meaning}", code.value)
+        self.timeout = named(QDoubleSpinBox(), "Connection timeout", CONNECT_HINT)
+        self.timeout.setRange(1, 120)
+        self.timeout.setSuffix(" s")
+        self.timeout_hint = hint(CONNECT_HINT)
+        self.startup = named(QCheckBox("Open this profile at start-up"), "Open this profile at start-up")
+        self.startup.setObjectName("startupCheck")
+        for label, widget in (("Name", self.name), ("Backend", self.backend), ("Our AE title", self.ae),
+                              ("Station", self.station), ("Modality", self.modality),
+                              ("Connection timeout", self.timeout), ("", self.timeout_hint), ("", self.startup)):
+            general.addRow(label, widget)
+        return general
+
+    def _upsrs_box(self) -> QGroupBox:
+        box = QGroupBox("UPS-RS server")
+        form = QFormLayout(box)
+        self.url = named(QLineEdit(), "UPS-RS server URL")
+        self.url.setPlaceholderText("https://ris.example/dicom-web")
+        self.auth = named(QComboBox(), "Authentication")
+        for key, label in AUTH_LABELS.items():
+            self.auth.addItem(label, key)
+        self.username = named(QLineEdit(), "User")
+        self.password = named(QLineEdit(), "Password")
+        self.token = named(QLineEdit(), "Bearer token")
+        self.ca_file = named(QLineEdit(), "CA file")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ca_file.setPlaceholderText("empty: the system's trusted certificates")
+        self.verify = named(QCheckBox("Verify the server's certificate"), "Verify the server's certificate")
+        self.dcm4chee = named(QCheckBox("dcm4chee-arc compatibility"), "dcm4chee-arc compatibility")
+        for label, widget in (("URL", self.url), ("Authentication", self.auth), ("User", self.username),
+                              ("Password", self.password), ("Bearer token", self.token), ("CA file", self.ca_file),
+                              ("", self.verify), ("", self.dcm4chee)):
+            form.addRow(label, widget)
+        self._upsrs_form = form
+        return box
+
+    def _dimse_box(self) -> QGroupBox:
+        box = QGroupBox("Worklist (MWL) and procedure step (MPPS) peers")
+        form = QFormLayout(box)
+        self.mwl = PeerFields(role="Worklist server")
+        self.mpps = PeerFields("same as worklist", role="MPPS server")
+        self.dimse_timeout = named(QDoubleSpinBox(), "Answer timeout", ANSWER_HINT)
+        self.dimse_timeout.setRange(1, 600)
+        self.dimse_timeout.setSuffix(" s")
+        self.dimse_timeout_hint = hint(ANSWER_HINT)
+        self.poll = named(QDoubleSpinBox(), "Refresh every")
+        self.poll.setRange(5, 3600)
+        self.poll.setSuffix(" s")
+        self.poll.setToolTip("DIMSE has no live events: the worklist is queried again at this interval")
+        self.charset = named(QComboBox(), "Fallback character set")
+        self.charset.setEditable(True)
+        self.charset.addItems(list(CHARSETS))
+        self.charset.setToolTip("Used for answers that do not say their Specific Character Set")
+        for label, widget in (("Worklist", self.mwl), ("MPPS", self.mpps), ("Answer timeout", self.dimse_timeout),
+                              ("", self.dimse_timeout_hint), ("Refresh every", self.poll),
+                              ("Fallback character set", self.charset)):
+            form.addRow(label, widget)
+        return box
+
+    def _field_widgets(self) -> dict[str, list[QWidget]]:
+        """Each Profile attribute and the widget(s) that edit it, for marking what a check blames."""
+        return {
+            "name": [self.name], "backend": [self.backend], "ae_title": [self.ae], "station": [self.station],
+            "modality": [self.modality], "timeout": [self.timeout], "url": [self.url], "auth": [self.auth],
+            "username": [self.username], "password": [self.password], "token": [self.token],
+            "ca_file": [self.ca_file], "mwl_host": [self.mwl.host], "mwl_port": [self.mwl.port],
+            "mwl_aet": [self.mwl.aet], "mpps_host": [self.mpps.host], "mpps_port": [self.mpps.port],
+            "mpps_aet": [self.mpps.aet], "dimse_timeout": [self.dimse_timeout], "poll_seconds": [self.poll],
+            "fallback_charset": [self.charset],
+        }
+
+    @staticmethod
+    def _edited(widget: QWidget) -> SignalInstance:
+        if isinstance(widget, QLineEdit):
+            return widget.textChanged
+        if isinstance(widget, QComboBox):
+            return widget.editTextChanged if widget.isEditable() else widget.currentIndexChanged
+        return widget.valueChanged
+
+    # -- showing -------------------------------------------------------------------------------------
+    def _refresh_names(self, select: str = "") -> None:
+        names = [p.name for p in self._working.profiles]
+        self.names.blockSignals(True)
+        self.names.clear()
+        self.names.addItems(names)
+        startup = self.names.findItems(self._working.active, Qt.MatchFlag.MatchExactly) if self._working.active else []
+        for item in startup:
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+            item.setToolTip("Opens at start-up")
+        self.names.setCurrentRow(names.index(select) if select in names else -1)
+        self.names.blockSignals(False)
+        if select in names:
+            self._show(select)
+
     def _show_backend(self) -> None:
-        dimse = self.backend.currentData() == "dimse"
-        self.dimse_box.setVisible(dimse)
-        self.upsrs_box.setVisible(not dimse)
+        self.pages.setCurrentWidget(self.dimse_box if self.backend.currentData() == "dimse" else self.upsrs_box)
         self.result.clear()
 
+    def _show_auth(self) -> None:
+        kind = self.auth.currentData()
+        for widget, on in ((self.username, kind == "basic"), (self.password, kind == "basic"),
+                           (self.token, kind == "bearer")):
+            widget.setEnabled(on)
+            label = self._upsrs_form.labelForField(widget)
+            if label is not None:
+                label.setEnabled(on)
+
+    def _show_station_modality(self) -> None:
+        found = Profile(ae_title=self.ae.text().strip(), station=self.station.text().strip()).station_modality
+        self.modality.setItemText(0, f"{FROM_STATION} ({found})" if found else f"{FROM_STATION} (not recognised)")
+
+    def _show_startup(self) -> None:
+        none_yet = self._working.get() is None
+        is_startup = none_yet or (bool(self._shown_name) and self._working.active == self._shown_name)
+        self.startup.setChecked(is_startup)
+        # ticked and locked: the start-up profile changes by ticking the box of another one
+        self.startup.setEnabled(not is_startup)
+        self.startup.setToolTip(
+            "The first profile saved opens at start-up" if none_yet
+            else "This profile opens at start-up; to start with another one, tick its box" if is_startup
+            else "Tick to open this profile, instead of the current one, when the console starts")
+
     def _show(self, name: str) -> None:
-        profile = self.book.get(name)
+        profile = self._working.get(name) if name else None
         if profile:
+            self._shown_name = profile.name
             self._show_profile(profile)
 
     def _show_profile(self, p: Profile) -> None:
-        self._shown = p
         self.name.setText(p.name)
         self.backend.setCurrentIndex(max(0, self.backend.findData(p.backend)))
         self.ae.setText(p.ae_title)
         self.station.setText(p.station)
+        if p.modality and self.modality.findData(p.modality) < 0:
+            self.modality.addItem(p.modality, p.modality)  # a CID 29 code the list does not offer
+        self.modality.setCurrentIndex(max(0, self.modality.findData(p.modality)))
         self.timeout.setValue(p.timeout)
         self.url.setText(p.url)
-        self.auth.setCurrentText(p.auth)
+        self.auth.setCurrentIndex(max(0, self.auth.findData(p.auth)))
         self.username.setText(p.username)
         self.password.setText(p.password)
         self.token.setText(p.token)
@@ -186,14 +329,23 @@ class SettingsDialog(QDialog):
         self.poll.setValue(p.poll_seconds)
         self.charset.setCurrentText(p.fallback_charset)
         self._show_backend()
+        self._show_auth()
+        self._show_station_modality()
+        self._show_startup()
+        self.duplicate_button.setEnabled(bool(self._shown_name))
+        self.delete_button.setEnabled(bool(self._shown_name))
+        for widgets in self._fields.values():
+            for widget in widgets:
+                self._unmark(widget)
 
     def profile(self) -> Profile:
         mwl_host, mwl_port, mwl_aet = self.mwl.value()
         mpps_host, mpps_port, mpps_aet = self.mpps.value()
         return Profile(
-            name=self.name.text().strip() or "Unnamed", backend=self.backend.currentData(),
-            ae_title=self.ae.text().strip(), station=self.station.text().strip(), timeout=self.timeout.value(),
-            url=self.url.text().strip(), auth=self.auth.currentText(), username=self.username.text(),
+            name=self.name.text().strip(), backend=self.backend.currentData(),
+            ae_title=self.ae.text().strip(), station=self.station.text().strip(),
+            modality=self.modality.currentData() or "", timeout=self.timeout.value(),
+            url=self.url.text().strip(), auth=self.auth.currentData(), username=self.username.text(),
             password=self.password.text(), token=self.token.text(), ca_file=self.ca_file.text().strip(),
             verify_tls=self.verify.isChecked(), dcm4chee=self.dcm4chee.isChecked(),
             mwl_host=mwl_host, mwl_port=mwl_port, mwl_aet=mwl_aet, mpps_host=mpps_host, mpps_port=mpps_port,
@@ -201,17 +353,101 @@ class SettingsDialog(QDialog):
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
         )
 
-    def _new(self) -> None:
-        self.names.clearSelection()
-        self._show_profile(Profile(name=f"Profile {len(self.book.profiles) + 1}", ae_title="", url=""))
+    # -- marking what is wrong -----------------------------------------------------------------------
+    def invalid_widgets(self) -> list[QWidget]:
+        return [w for widgets in self._fields.values() for w in widgets if w.property("invalid")]
+
+    def _mark(self, widget: QWidget, why: str) -> None:
+        widget.setProperty("invalid", True)
+        widget.setAccessibleDescription(why)
+        self._repolish(widget)
+
+    def _unmark(self, widget: QWidget, *_: object) -> None:
+        if widget.property("invalid"):
+            widget.setProperty("invalid", False)
+            widget.setAccessibleDescription("")
+            self._repolish(widget)
+
+    @staticmethod
+    def _repolish(widget: QWidget) -> None:
+        # a dynamic property changes the style sheet's match only once the style polishes again
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+        widget.update()
+
+    def _fail(self, exc: ProfileError) -> None:
+        self.result.setText(f"✗ {exc}")
+        widgets = self._fields.get(exc.field, [])
+        for widget in widgets:
+            self._mark(widget, str(exc))
+        if widgets:
+            widgets[0].setFocus()
 
     def _checked_profile(self) -> Profile | None:
         """The profile as entered, or None after saying in the dialog what is wrong with it."""
         try:
             return self.profile().check()
         except ProfileError as exc:
-            self.result.setText(f"✗ {exc}")
+            self._fail(exc)
             return None
+
+    # -- actions -------------------------------------------------------------------------------------
+    def _unique(self, stem: str) -> str:
+        name, n = stem, 1
+        while self._working.get(name) is not None:
+            n += 1
+            name = f"{stem} {n}"
+        return name
+
+    def _new(self) -> None:
+        self._refresh_names()
+        self._shown_name = ""
+        self._show_profile(Profile(name=self._unique(f"Profile {len(self._working.profiles) + 1}"),
+                                   ae_title="", url=""))
+        self.name.setFocus()
+        self.name.selectAll()
+
+    def _duplicate(self) -> None:
+        if not self._shown_name:
+            return
+        source = self._shown_name
+        copy = self._working.duplicate(source)
+        self._refresh_names(copy.name)
+        self.result.setText(f"“{copy.name}” is a copy of “{source}”: rename it, change what differs, then Save.")
+        self.name.setFocus()
+        self.name.selectAll()
+
+    def confirm_delete(self, name: str) -> bool:
+        """Ask once, naming the profile; Cancel is the default, so a stray Enter deletes nothing."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete profile", f"Delete the profile “{name}”?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("confirmDelete")
+        box.setInformativeText("Its server, AE title and credentials are forgotten on this workstation "
+                               "when you save the settings.")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        named(delete, "Delete profile")
+        named(cancel, "Cancel")
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        self.confirming.emit(box)
+        box.exec()
+        clicked: QAbstractButton | None = box.clickedButton()
+        box.deleteLater()
+        return clicked is delete
+
+    def _delete(self) -> None:
+        name = self._shown_name
+        if not name or not self.confirm_delete(name):
+            return
+        self._working.remove(name)
+        remaining = [p.name for p in self._working.profiles]
+        if remaining:
+            self._refresh_names(remaining[0])
+            self.result.setText(f"“{name}” is deleted when you press Save; Cancel keeps it.")
+        else:
+            self._new()
+            self.result.setText(f"“{name}” is deleted when you save a new profile; Cancel keeps it.")
 
     def _test(self) -> None:
         profile = self._checked_profile()
@@ -235,6 +471,13 @@ class SettingsDialog(QDialog):
         profile = self._checked_profile()
         if profile is None:
             return
-        self.book.put(profile)
-        self.book.active = profile.name
+        try:
+            self._working.put(profile, replacing=self._shown_name)
+        except ProfileError as exc:
+            self._fail(exc)
+            return
+        # saving is not choosing the start-up profile, unless there is none yet (a first run)
+        if self.startup.isChecked() or self._working.get() is None:
+            self._working.active = profile.name
+        self.book.profiles, self.book.active = self._working.profiles, self._working.active
         self.accept()

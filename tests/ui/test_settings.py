@@ -179,3 +179,265 @@ def test_an_unreadable_profiles_file_is_said_and_kept_when_a_new_profile_is_save
     assert welcome.next_window is not None
     assert profile_store.load(config).get("Site").url == front.base_url
     assert (tmp_path / "profiles.toml.bak").read_text(encoding="utf-8") == broken
+
+
+# -- the dialog in a technologist's hands ------------------------------------------------------------
+
+def settings_for(qtbot, book: ProfileBook) -> SettingsDialog:
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.launch import apply_style
+
+    apply_style(QApplication.instance())  # as the console starts: the style sheet draws the marks
+    dialog = SettingsDialog(book)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def two_sites() -> ProfileBook:
+    return ProfileBook([Profile(name="Main RIS", ae_title="CT1", url="https://ris.example/dicom-web"),
+                        Profile(name="Backup RIS", ae_title="CT1", backend="dimse", mwl_host="10.0.0.5",
+                                mwl_port=104, mwl_aet="RIS_MWL")], "Main RIS")
+
+
+def press_save(qtbot, dialog: SettingsDialog) -> None:
+    from PySide6.QtCore import Qt
+
+    [save] = [b for b in dialog.findChildren(type(dialog.test_button)) if b.text() == "Save"]
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+
+
+def choose(qtbot, dialog: SettingsDialog, name: str) -> None:
+    from PySide6.QtCore import Qt
+
+    [item] = dialog.names.findItems(name, Qt.MatchFlag.MatchExactly)
+    qtbot.mouseClick(dialog.names.viewport(), Qt.MouseButton.LeftButton,
+                     pos=dialog.names.visualItemRect(item).center())
+    assert dialog.name.text() == name
+
+
+def listed(dialog: SettingsDialog) -> list[str]:
+    return [dialog.names.item(row).text() for row in range(dialog.names.count())]
+
+
+def test_the_dialog_keeps_its_size_when_the_backend_changes_and_fits_a_small_screen(qtbot):
+    from PySide6.QtCore import Qt
+
+    dialog = settings_for(qtbot, ProfileBook())
+    before = dialog.size()
+    assert before.width() <= 1000 and before.height() <= 700  # 1024×768 less a title bar and a task bar
+    qtbot.keyClick(dialog.backend, Qt.Key.Key_Down)
+    qtbot.wait(20)
+    assert dialog.dimse_box.isVisible() and not dialog.upsrs_box.isVisible()
+    assert dialog.size() == before
+    qtbot.keyClick(dialog.backend, Qt.Key.Key_Up)
+    qtbot.wait(20)
+    assert dialog.upsrs_box.isVisible() and dialog.size() == before
+
+
+def test_credentials_can_be_typed_only_for_the_authentication_chosen(qtbot):
+    from PySide6.QtCore import Qt
+
+    dialog = settings_for(qtbot, two_sites())
+    enabled = lambda: (dialog.username.isEnabled(), dialog.password.isEnabled(), dialog.token.isEnabled())  # noqa: E731
+    assert dialog.auth.currentData() == "none" and enabled() == (False, False, False)
+    qtbot.keyClick(dialog.auth, Qt.Key.Key_Down)
+    assert dialog.auth.currentData() == "basic" and enabled() == (True, True, False)
+    qtbot.keyClick(dialog.auth, Qt.Key.Key_Down)
+    assert dialog.auth.currentData() == "bearer" and enabled() == (False, False, True)
+
+
+def test_the_two_timeouts_say_on_screen_what_each_waits_for(qtbot):
+    dialog = settings_for(qtbot, two_sites())
+    assert dialog.timeout_hint.isVisible()
+    assert all(word in dialog.timeout_hint.text() for word in ("connect", "TLS", "association", "HTTP answer"))
+    choose(qtbot, dialog, "Backup RIS")
+    assert dialog.dimse_timeout_hint.isVisible() and "each DIMSE answer" in dialog.dimse_timeout_hint.text()
+    assert dialog.timeout.accessibleDescription() == dialog.timeout_hint.text()
+
+
+def answer_with(dialog: SettingsDialog, press) -> list[str]:
+    """Answers each question the dialog asks with `press(box)` once it is on screen; the questions' texts."""
+    from PySide6.QtCore import QTimer
+
+    asked = []
+
+    def on_question(box) -> None:
+        asked.append(box.text())
+        QTimer.singleShot(0, lambda: press(box))
+
+    dialog.confirming.connect(on_question)
+    return asked
+
+
+def test_delete_asks_once_naming_the_profile_and_enter_keeps_it(qtbot):
+    from PySide6.QtCore import Qt
+
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    asked = answer_with(dialog, lambda box: qtbot.keyClick(box, Qt.Key.Key_Return))
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Delete the profile “Main RIS”?"]
+    assert listed(dialog) == ["Main RIS", "Backup RIS"] and dialog.name.text() == "Main RIS"
+
+
+def test_a_deleted_profile_leaves_the_list_and_the_book_only_on_save(qtbot):
+    from PySide6.QtCore import Qt
+
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+
+    def press_delete(box) -> None:
+        [delete] = [b for b in box.buttons() if b.text() == "Delete"]
+        qtbot.mouseClick(delete, Qt.MouseButton.LeftButton)
+
+    asked = answer_with(dialog, press_delete)
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Delete the profile “Main RIS”?"]
+    assert listed(dialog) == ["Backup RIS"] and dialog.name.text() == "Backup RIS"
+    assert "Cancel keeps it" in dialog.result.text()
+    assert [p.name for p in book.profiles] == ["Main RIS", "Backup RIS"]  # not yet: Cancel would keep it
+    # the start-up profile is gone: the one saved next opens at start-up, and the box says so
+    assert dialog.startup.isChecked()
+    press_save(qtbot, dialog)
+    assert [p.name for p in book.profiles] == ["Backup RIS"] and book.active == "Backup RIS"
+
+
+def test_cancel_after_delete_keeps_the_profile(qtbot):
+    from PySide6.QtCore import Qt
+
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    answer_with(dialog, lambda box: [b for b in box.buttons() if b.text() == "Delete"][0].click())
+    choose(qtbot, dialog, "Backup RIS")
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    assert listed(dialog) == ["Main RIS"]
+    dialog.reject()
+    assert [p.name for p in book.profiles] == ["Main RIS", "Backup RIS"] and book.active == "Main RIS"
+
+
+def test_duplicate_shows_a_copy_under_a_free_name_which_a_rename_replaces(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    qtbot.mouseClick(dialog.duplicate_button, Qt.MouseButton.LeftButton)
+    assert listed(dialog) == ["Main RIS", "Backup RIS", "Copy of Main RIS"]
+    assert dialog.names.currentItem().text() == "Copy of Main RIS" == dialog.name.text()
+    assert dialog.focusWidget() is dialog.name and dialog.name.selectedText() == "Copy of Main RIS"
+    assert (dialog.ae.text(), dialog.url.text()) == ("CT1", "https://ris.example/dicom-web")
+    QTest.keyClicks(dialog.name, "CT2 room")  # typing replaces the selected name
+    dialog.ae.setText("CT2")
+    press_save(qtbot, dialog)
+    assert [(p.name, p.ae_title) for p in book.profiles] == [("Main RIS", "CT1"), ("Backup RIS", "CT1"),
+                                                             ("CT2 room", "CT2")]
+    assert book.active == "Main RIS"
+
+
+def test_a_second_duplicate_gets_its_own_name(qtbot):
+    from PySide6.QtCore import Qt
+
+    dialog = settings_for(qtbot, two_sites())
+    qtbot.mouseClick(dialog.duplicate_button, Qt.MouseButton.LeftButton)
+    choose(qtbot, dialog, "Main RIS")
+    qtbot.mouseClick(dialog.duplicate_button, Qt.MouseButton.LeftButton)
+    assert listed(dialog)[2:] == ["Copy of Main RIS", "Copy of Main RIS (2)"]
+
+
+def red_border(widget) -> bool:
+    from PySide6.QtGui import QColor
+
+    image = widget.grab().toImage()
+    return any(image.pixelColor(x, image.height() // 2) == QColor("#b91c1c") for x in range(3))
+
+
+def test_the_field_a_check_blames_is_marked_focused_and_cleared_when_edited(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    book = ProfileBook()
+    dialog = settings_for(qtbot, book)
+    qtbot.keyClick(dialog.backend, Qt.Key.Key_Down)  # MWL + MPPS
+    dialog.name.setText("Site")
+    dialog.ae.setText("CT1")
+    dialog.mwl.set("", 104, "RIS_MWL")
+    assert not red_border(dialog.mwl.host)
+    press_save(qtbot, dialog)
+    assert dialog.isVisible() and book.profiles == []
+    assert dialog.mwl.host.property("invalid") is True and red_border(dialog.mwl.host)
+    assert dialog.focusWidget() is dialog.mwl.host and "host" in dialog.result.text()
+    assert dialog.invalid_widgets() == [dialog.mwl.host]
+    QTest.keyClicks(dialog.mwl.host, "10.0.0.5")
+    assert not dialog.mwl.host.property("invalid") and not red_border(dialog.mwl.host)
+    dialog.ae.clear()
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.invalid_widgets() == [dialog.ae] and dialog.focusWidget() is dialog.ae
+
+
+def test_a_name_another_profile_has_is_marked_and_nothing_is_overwritten(qtbot):
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    choose(qtbot, dialog, "Backup RIS")
+    dialog.name.setText("Main RIS")
+    press_save(qtbot, dialog)
+    assert dialog.invalid_widgets() == [dialog.name] and "already exists" in dialog.result.text()
+    assert [(p.name, p.backend) for p in book.profiles] == [("Main RIS", "upsrs"), ("Backup RIS", "dimse")]
+
+
+def test_saving_a_profile_makes_it_the_start_up_one_only_when_asked(qtbot):
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    assert dialog.startup.isChecked() and not dialog.startup.isEnabled()  # Main RIS opens at start-up
+    choose(qtbot, dialog, "Backup RIS")
+    assert not dialog.startup.isChecked() and dialog.startup.isEnabled()
+    dialog.station.setText("CT2")
+    press_save(qtbot, dialog)
+    assert book.get("Backup RIS").station == "CT2" and book.active == "Main RIS"
+
+    dialog = settings_for(qtbot, book)
+    choose(qtbot, dialog, "Backup RIS")
+    dialog.startup.click()
+    press_save(qtbot, dialog)
+    assert book.active == "Backup RIS"
+
+
+def test_the_modality_is_read_from_the_station_name_or_chosen(qtbot):
+    from PySide6.QtCore import Qt
+
+    book = two_sites()
+    dialog = settings_for(qtbot, book)
+    assert dialog.modality.currentIndex() == 0 and dialog.modality.currentText() == "From the station name (CT)"
+    dialog.station.setText("ROOM7")
+    assert dialog.modality.currentText() == "From the station name (not recognised)"
+    press_save(qtbot, dialog)
+    assert (book.get("Main RIS").modality, book.get("Main RIS").station_modality) == ("", "")
+
+    dialog = settings_for(qtbot, book)
+    dialog.modality.setFocus()
+    for _ in range(dialog.modality.findData("MR")):
+        qtbot.keyClick(dialog.modality, Qt.Key.Key_Down)
+    assert dialog.modality.currentText() == "MR — Magnetic Resonance"
+    press_save(qtbot, dialog)
+    assert book.get("Main RIS").station_modality == "MR"
+    assert settings_for(qtbot, book).modality.currentData() == "MR"
+
+
+def test_every_control_has_a_name_a_screen_reader_can_say(qtbot):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget
+
+    dialog = settings_for(qtbot, two_sites())
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget)
+    controls = [w for kind in kinds for w in dialog.findChildren(kind)
+                if not isinstance(w.parent(), (QAbstractSpinBox, QComboBox))]  # their own inner editors
+    assert len(controls) > 25
+    unnamed = [f"{type(w).__name__} {w.objectName() or w.text() if hasattr(w, 'text') else ''}"
+               for w in controls if not w.accessibleName()]
+    assert unnamed == []
+    assert {dialog.mwl.host.accessibleName(), dialog.mpps.port.accessibleName(), dialog.mwl.aet.accessibleName()} == {
+        "Worklist server host", "MPPS server port", "Worklist server called AE title"}
+    assert {b.objectName() for b in (dialog.new_button, dialog.duplicate_button, dialog.delete_button)} == {
+        "newProfileButton", "duplicateProfileButton", "deleteProfileButton"}
+    assert dialog.findChild(QAbstractButton, "startupCheck") is dialog.startup
