@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QDialog, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.backends import check_profile
@@ -12,6 +13,21 @@ from app.backends import profiles as profile_store
 from app.backends.profiles import ProfileBook
 
 from .settings_dialog import SettingsDialog
+
+
+class Choice(QPushButton):
+    """One of the ways on. Return and Enter press the focused choice, and the focused choice is
+    the one drawn as the default, so the highlighted button is always what Return does."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setAutoDefault(True)  # outside a dialog Qt would leave Return to the window, which ignores it
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # macOS gives buttons no Tab focus by default
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt's name)
+        super().focusInEvent(event)
+        for other in self.window().findChildren(Choice):
+            other.setDefault(other is self)
 
 
 class WelcomeWindow(QWidget):
@@ -23,6 +39,7 @@ class WelcomeWindow(QWidget):
         super().__init__()
         self.setObjectName("welcome")
         self.setWindowTitle("Worklist Console")
+        self.setAccessibleName("Welcome to Worklist Console")
         self._start_demo, self._open_console = start_demo, open_console
         self.book, self.config_path = book, config_path
         self.next_window: QWidget | None = None
@@ -55,13 +72,16 @@ class WelcomeWindow(QWidget):
         self.demo_button.clicked.connect(self.choose_demo)
         self.configure_button.clicked.connect(self.choose_configure)
         self.demo_button.setDefault(True)
+        self.demo_button.setFocus()  # the first choice: Return right away starts the demo
         layout.addStretch(1)
 
     def _choice(self, layout: QVBoxLayout, text: str, explanation: str) -> QPushButton:
         frame = QFrame()
         frame.setObjectName("welcomeChoice")
         inner = QVBoxLayout(frame)
-        button = QPushButton(text)
+        button = Choice(text)
+        button.setAccessibleName(text.rstrip("…"))
+        button.setAccessibleDescription(explanation)
         button.setProperty("role", "choice")
         button.setMinimumHeight(40)
         label = QLabel(explanation)
