@@ -3,8 +3,11 @@ so a trainer can show the message flow step by step."""
 from __future__ import annotations
 
 import json
+import re
 
+from pydicom.datadict import keyword_for_tag
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
@@ -31,33 +34,90 @@ def describe(event: WorkitemEvent, what: str = "") -> str:
 
 
 def pretty(body: str) -> str:
+    """A JSON body indented, each DICOM tag followed by its keyword (as the DIMSE view has them);
+    any other body as it came."""
     try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False) if body.strip() else ""
+        text = json.dumps(json.loads(body), indent=2, ensure_ascii=False) if body.strip() else ""
     except ValueError:
         return body
+    return "\n".join(_with_keyword(line) for line in text.splitlines())
 
 
-def follow(view) -> None:
-    """Scroll a list to its newest entry once per pass of the event loop, and only when shown:
-    scrolling on every message of a busy server would stall the console."""
-    if view.isVisible() and not getattr(view, "_follow_pending", False):
-        view._follow_pending = True
-
-        def scroll() -> None:
-            view._follow_pending = False
-            view.scrollToBottom()
-
-        QTimer.singleShot(0, scroll)
+# A key line of json.dumps; a string value cannot look like one, since its quotes are escaped.
+_TAG_KEY = re.compile(r'\s*"([0-9A-Fa-f]{8})": ')
 
 
-class EventLog(QListWidget):
-    def add(self, when: str, event: WorkitemEvent, what: str = "") -> None:
-        """`what` names the workitem for people (patient and procedure) where the console knows it."""
-        self.addItem(f"{when}  {describe(event, what)}")
-        self.item(self.count() - 1).setToolTip(event.workitem_uid)
+def _with_keyword(line: str) -> str:
+    m = _TAG_KEY.match(line)
+    keyword = keyword_for_tag(int(m.group(1), 16)) if m else ""
+    return f"{line}  // {keyword}" if keyword else line
+
+
+class FollowingList(QListWidget):
+    """A list that keeps its newest entry in view as entries arrive, while it is shown and the
+    reader is not reading an older one: scrolling up or selecting an older entry stops it,
+    scrolling back to the end (or selecting the newest) resumes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._following = True
+        self._scroll_pending = False
+        self._scrolling = False
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.currentItemChanged.connect(self._selected)
+
+    def following(self) -> bool:
+        return self._following
+
+    def append(self, item: QListWidgetItem) -> None:
+        self.addItem(item)
         if self.count() > MAX_ENTRIES:
             self.takeItem(0)
-        follow(self)
+        self._follow()
+
+    def clear(self) -> None:
+        super().clear()
+        self._following = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._follow()  # what arrived while hidden
+
+    def _follow(self) -> None:
+        # once per pass of the event loop: scrolling on every message of a busy server would stall the console
+        if self._following and self.isVisible() and not self._scroll_pending:
+            self._scroll_pending = True
+            QTimer.singleShot(0, self, self._to_newest)  # with the list as context: never after it is gone
+
+    def _to_newest(self) -> None:
+        self._scroll_pending = False
+        if self._following and self.isVisible():
+            self._scrolling = True
+            try:
+                self.scrollToBottom()
+            finally:
+                self._scrolling = False
+
+    def _scrolled(self, value: int) -> None:
+        if not self._scrolling:
+            self._following = value >= self.verticalScrollBar().maximum()
+
+    def _selected(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if current is not None:
+            self._following = self.row(current) == self.count() - 1
+
+
+class EventLog(FollowingList):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("eventLog")
+        self.setAccessibleName("Event log")
+
+    def add(self, when: str, event: WorkitemEvent, what: str = "") -> None:
+        """`what` names the workitem for people (patient and procedure) where the console knows it."""
+        item = QListWidgetItem(f"{when}  {describe(event, what)}")
+        item.setToolTip(event.workitem_uid)
+        self.append(item)
 
 
 class Inspector(QWidget):
@@ -65,21 +125,29 @@ class Inspector(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
+        self.setObjectName("inspector")
+        self.setAccessibleName("Protocol inspector")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         tools = QHBoxLayout()
         self.pause = QPushButton("Pause")
         self.pause.setCheckable(True)
         self.pause.setToolTip("Stop adding messages, to read the flow so far")
+        self.pause.setAccessibleName("Pause")
+        self.pause.setAccessibleDescription("Stop adding messages, to read the flow so far")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setAccessibleName("Clear")
+        self.clear_button.setAccessibleDescription("Remove every message shown")
         self.clear_button.clicked.connect(self.clear)
         tools.addWidget(self.pause)
         tools.addWidget(self.clear_button)
         tools.addStretch(1)
         layout.addLayout(tools)
         split = QSplitter(Qt.Orientation.Horizontal)
-        self.list = QListWidget()
+        self.list = FollowingList()
+        self.list.setAccessibleName("Messages")
         self.detail = QPlainTextEdit()
+        self.detail.setAccessibleName("Selected message")
         self.detail.setReadOnly(True)
         self.detail.setObjectName("inspectorDetail")
         split.addWidget(self.list)
@@ -94,10 +162,7 @@ class Inspector(QWidget):
         took = f" {exchange.elapsed_ms:.0f} ms" if exchange.elapsed_ms is not None else ""
         item = QListWidgetItem(f"{exchange.when:%H:%M:%S.%f}"[:-3] + f"  {exchange.direction} {exchange.summary}{took}")
         item.setData(Qt.ItemDataRole.UserRole, exchange)
-        self.list.addItem(item)
-        if self.list.count() > MAX_ENTRIES:
-            self.list.takeItem(0)
-        follow(self.list)
+        self.list.append(item)
 
     def clear(self) -> None:
         self.list.clear()
