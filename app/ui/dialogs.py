@@ -79,6 +79,11 @@ class UnscheduledDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.setMinimumWidth(480)
+        self._blamed: QWidget | None = None
+        self.family.textChanged.connect(lambda: self._edited(self.family))
+        self.birth.changed.connect(lambda: self._edited(self.birth))
+        self.modality.currentIndexChanged.connect(lambda: self._edited(self.modality))
         chain = [*(f.focusProxy() or f for f in self.fields), self.create_button, self.cancel_button]
         for before, after in zip(chain, chain[1:]):
             QWidget.setTabOrder(before, after)
@@ -106,15 +111,21 @@ class UnscheduledDialog(QDialog):
             problem = "Enter at least a family name (UNKNOWN if it is not known).", self.family
         elif not self.birth.is_valid():
             self.birth.mark_invalid()
-            problem = f"Birth date: {self.birth.error()}", self.birth
+            problem = "Correct the birth date, or leave it empty if it is not known.", self.birth
         elif not self.modality.currentData():
             problem = "Choose the modality of the procedure.", self.modality
         if problem:
             self.error.setText(problem[0])
+            self._blamed = problem[1]
             problem[1].setFocus()
             return
         self.error.clear()
         self.accept()
+
+    def _edited(self, field: QWidget) -> None:
+        if field is self._blamed:  # the problem said is being corrected: stop saying it
+            self._blamed = None
+            self.error.clear()
 
     def workitem(self, now: datetime | None = None) -> NewWorkitem:
         now = now or datetime.now()

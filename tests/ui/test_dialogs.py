@@ -149,11 +149,12 @@ def test_create_and_start_refuses_an_invalid_birth_date_and_points_at_it(qtbot, 
     dialog.urgent.setFocus()
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
-    assert dialog.error.text() == "Birth date: A birth date cannot be in the future."
+    assert dialog.birth.understood.text() == "A birth date cannot be in the future."
+    assert dialog.error.text() == "Correct the birth date, or leave it empty if it is not known."
     assert dialog.birth.is_marked() and QApplication.focusWidget() is dialog.birth.edit
     QTest.keyClick(dialog.birth.edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     type_("14/05/2026")  # born today
-    assert not dialog.birth.is_marked()
+    assert not dialog.birth.is_marked() and dialog.error.text() == ""
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.workitem(NOW).birth_date == "20260514"
