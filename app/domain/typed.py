@@ -31,6 +31,8 @@ _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _YEAR_FIRST = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})")
 _DOTTED = re.compile(r"(\d{1,2})\s*\.\s*(\d{1,2})\s*\.\s*(\d{4}|\d{2})")
 _TWO_OR_FOUR = r"(\d{4}|\d{2})"
+# direction marks some locales put around separators (Arabic: d\u200f/M\u200f/yyyy): nobody types them
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _fields(qt_format: str) -> list[_Field] | None:
@@ -71,7 +73,7 @@ def _pattern(fields: list[_Field]) -> re.Pattern[str]:
         elif field.kind == "y":
             parts.append(_TWO_OR_FOUR)  # either way: a year typed in full is never wrong
         else:
-            literal = field.text.strip()
+            literal = _INVISIBLE.sub("", field.text).strip()
             sep = r"\s+" if not literal else r"\s*" + re.escape(literal) + r"\s*"
             edge = n == 0 or n == len(fields) - 1
             parts.append(f"(?:{sep})?" if edge else sep)
@@ -108,7 +110,7 @@ def parse_typed_date(text: str, today: date, locale_format: str | None = None) -
     Raises TypedDateError, with a sentence to show, for text that is not a date, a date in the
     future or one before 1900.
     """
-    typed = text.strip()
+    typed = _INVISIBLE.sub("", text).strip()
     if not typed:
         return None
     fields = _fields(locale_format) if locale_format else None

@@ -19,7 +19,8 @@ from app.domain.typed import (
 
 TODAY = date(2026, 5, 14)
 LOCALE_FORMATS = ["dd/MM/yyyy", "M/d/yy", "dd.MM.yy", "d.M.yyyy", "yyyy-MM-dd", "yyyy/MM/dd", "d. M. yyyy",
-                  "dd-MM-yyyy", "yyyy. MM. dd.", "d/M/yy", "MM/dd/yyyy"]
+                  "dd-MM-yyyy", "yyyy. MM. dd.", "d/M/yy", "MM/dd/yyyy", "d MM yyyy", "yyyy/M/d", "yy. M. d.",
+                  "d\u200f/M\u200f/yyyy"]
 
 
 @pytest.mark.parametrize("text", ["19650412", "1965-04-12", "12.04.1965", " 1965-04-12 ", "12.4.1965"])
@@ -29,7 +30,8 @@ def test_the_forms_every_station_understands(text):
 
 @pytest.mark.parametrize("fmt,text", [("dd/MM/yyyy", "12/04/1965"), ("M/d/yy", "4/12/65"), ("M/d/yy", "4/12/1965"),
                                       ("d. M. yyyy", "12.4.1965"), ("d. M. yyyy", "12. 4. 1965"),
-                                      ("yyyy. MM. dd.", "1965. 04. 12.")])
+                                      ("yyyy. MM. dd.", "1965. 04. 12."), ("yy. M. d.", "65. 4. 12."),
+                                      ("d\u200f/M\u200f/yyyy", "12/4/1965"), ("d MM yyyy", "12 04 1965")])
 def test_the_locale_short_format_is_understood(fmt, text):
     assert parse_typed_date(text, TODAY, fmt) == date(1965, 4, 12)
 
