@@ -1,17 +1,19 @@
-"""Nothing lost: the local claim store and the outbox of the console.
+"""Nothing lost: the outbox of the console.
 
 Every claim (its Transaction UID above all: without it an IN PROGRESS workitem is stuck
-forever) and every update or state change is written to a local SQLite file *before* it
-is sent. What the server has not acknowledged is retried, in order, with backoff —
-across network outages and across a crash and restart of the console. A retry that meets
-"already in that state" counts as done (the backends treat B304/B306 as success).
+forever) and every update or state change is written to the local claim store *before*
+it is sent. What the server has not acknowledged is retried, in order, one flush at a
+time, with exponential backoff while the server is away — across network outages and
+across a crash and restart of the console — and at once when the connection comes back
+(`kick`). A retry that meets "already in that state" counts as done (the backends treat
+B304/B306 as success).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,53 +24,20 @@ from pydicom.uid import generate_uid
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
+from .claim_store import Claim, ClaimStore, Operation, default_path
 from .errors import BackendError, Unreachable
 from .protocol import WorklistBackend
+from .retry import Backoff, SendLock
 
 log = logging.getLogger(__name__)
 
-BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+IDLE_CHECK = 5.0  # with nothing waiting, how often to look for work another console of this AE left
+BUSY_RETRY = 2.0  # how soon to try again when another console of this AE is sending
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS claim (
-    profile TEXT NOT NULL,
-    uid TEXT NOT NULL,
-    transaction_uid TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'active',
-    claimed_at REAL NOT NULL,
-    patient TEXT NOT NULL DEFAULT '',
-    label TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (profile, uid)
-);
-CREATE TABLE IF NOT EXISTS operation (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    profile TEXT NOT NULL,
-    uid TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'pending'
-);
-CREATE INDEX IF NOT EXISTS operation_pending ON operation (profile, status, id);
-"""
+KIND_NAMES = {"claim": "The start", "progress": "The progress report", "performed": "The performed data",
+              "complete": "The completion", "discontinue": "The discontinuation"}
 
-
-def default_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("worklist-console", appauthor=False) / "console.db"
-
-
-@dataclass(frozen=True)
-class Claim:
-    uid: str
-    transaction_uid: str
-    claimed_at: float
-    patient: str = ""
-    label: str = ""
+__all__ = ["Claim", "Delivery", "Failure", "Outbox", "default_path"]
 
 
 @dataclass(frozen=True)
@@ -107,123 +76,117 @@ def performed_from_json(text: str) -> PerformedProcedure:
 
 
 class Outbox:
-    def __init__(self, backend: WorklistBackend, profile: str, path: Path | str | None = None,
-                 on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.time,
-                 on_change: Callable[[int], None] | None = None) -> None:
+    def __init__(self, backend: WorklistBackend, owner: str, path: Path | str | None = None,
+                 on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                 on_change: Callable[[int], None] | None = None, profile_name: str = "", description: str = "",
+                 backoff: Backoff | None = None) -> None:
         self.backend = backend
-        self.profile = profile
-        self.path = Path(path) if path else default_path()
+        self.store = ClaimStore(path, owner, profile_name, description)
+        self.send_lock = SendLock(self.store.path, owner)
         self.on_failure = on_failure
         self.on_change = on_change  # told the number of waiting operations whenever it changes
-        self.clock = clock
+        self.clock = clock  # monotonic: when the next attempt is due
+        self.backoff = backoff or Backoff()
+        self.attempts = 0  # attempts that found the server away, since this outbox opened
         self._lock = asyncio.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # a claim that was "saved" must survive a power cut
-        self.db.executescript(_DDL)
+        self._due = 0.0
+        self._busy_elsewhere = False
+        self._wake: asyncio.Event | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def db(self):  # the tests simulate crashes on the file itself
+        return self.store.db
 
     def close(self) -> None:
-        self.db.close()
+        self.send_lock.release()
+        self.store.close()
 
     # -- what is kept --------------------------------------------------------------------------
     def claim_of(self, uid: str) -> Claim | None:
-        r = self.db.execute(
-            "SELECT uid, transaction_uid, claimed_at, patient, label FROM claim WHERE profile=? AND uid=? AND status='active'",
-            (self.profile, uid),
-        ).fetchone()
-        return Claim(*r) if r else None
+        return self.store.claim_of(uid)
 
     def active_claims(self) -> list[Claim]:
         """Procedures this console had in progress: what start-up offers to resume."""
-        rows = self.db.execute(
-            "SELECT uid, transaction_uid, claimed_at, patient, label FROM claim WHERE profile=? AND status='active' "
-            "ORDER BY claimed_at", (self.profile,),
-        ).fetchall()
-        return [Claim(*r) for r in rows]
+        return self.store.active_claims()
 
-    def pending(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM operation WHERE profile=? AND status='pending'",
-                                   (self.profile,)).fetchone()[0])
+    def pending(self, uid: str | None = None) -> int:
+        return self.store.pending(uid)
 
-    def _enqueue(self, uid: str, kind: str, payload: dict) -> None:
-        self.db.execute("INSERT INTO operation (profile, uid, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                        (self.profile, uid, kind, json.dumps(payload, ensure_ascii=False), self.clock()))
-        self._changed()
+    def final_pending(self, uid: str) -> str | None:
+        return self.store.final_pending(uid)
 
     def _changed(self) -> None:
         if self.on_change is not None:
-            self.on_change(self.pending())
-
-    def _finish_claim(self, uid: str, status: str) -> None:
-        self.db.execute("UPDATE claim SET status=? WHERE profile=? AND uid=?", (status, self.profile, uid))
+            self.on_change(self.store.pending())
 
     # -- what the technologist does ------------------------------------------------------------------
     async def claim(self, workitem: Workitem) -> Delivery:
         """Start a procedure. A refusal (someone else has it) raises at once and keeps nothing."""
-        existing = self.claim_of(workitem.uid)
-        if existing:
-            return await self.flush_for(workitem.uid)
-        transaction_uid = generate_uid()
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute(
-            "INSERT OR REPLACE INTO claim (profile, uid, transaction_uid, status, claimed_at, patient, label) "
-            "VALUES (?, ?, ?, 'active', ?, ?, ?)",
-            (self.profile, workitem.uid, transaction_uid, self.clock(), workitem.patient_name.display(), workitem.label),
-        )
-        self.db.execute("INSERT INTO operation (profile, uid, kind, payload, created_at) VALUES (?, ?, ?, '{}', ?)",
-                        (self.profile, workitem.uid, "claim", self.clock()))
-        self.db.execute("COMMIT")
-        self._changed()
+        if self.store.claim_of(workitem.uid) is None:
+            self.store.add_claim(workitem.uid, generate_uid(), workitem.patient_name.display(), workitem.label)
+            self._changed()
         return await self.flush_for(workitem.uid)
 
     async def progress(self, uid: str, percent: float | None, description: str) -> Delivery:
-        self._require_claim(uid)
-        self._enqueue(uid, "progress", {"percent": percent, "description": description})
+        self._require_open(uid)
+        self.store.enqueue(uid, "progress", {"percent": percent, "description": description})
+        self._changed()
         return await self.flush_for(uid)
 
     async def performed(self, uid: str, performed: PerformedProcedure) -> Delivery:
-        self._require_claim(uid)
-        self._enqueue(uid, "performed", {"performed": performed_to_json(performed)})
+        self._require_open(uid)
+        self.store.enqueue(uid, "performed", {"performed": performed_to_json(performed)})
+        self._changed()
         return await self.flush_for(uid)
 
     async def complete(self, workitem: Workitem, performed: PerformedProcedure) -> Delivery:
-        """Complete; a SCHEDULED item is claimed first, silently."""
-        if not self.claim_of(workitem.uid):
-            await self.claim(workitem)
-        self._enqueue(workitem.uid, "complete", {"performed": performed_to_json(performed)})
+        """Complete a procedure this console started."""
+        self._require_open(workitem.uid)
+        self.store.enqueue(workitem.uid, "complete", {"performed": performed_to_json(performed)})
+        self._changed()
         return await self.flush_for(workitem.uid)
+
+    async def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> Delivery:
+        """Document a procedure after the fact: claim it, then complete it — asked for explicitly."""
+        if self.store.claim_of(workitem.uid) is None:
+            await self.claim(workitem)  # a refusal raises here and nothing is completed
+        return await self.complete(workitem, performed)
 
     async def discontinue(self, workitem: Workitem, reason: Code, text: str) -> Delivery:
-        if not self.claim_of(workitem.uid):
-            await self.claim(workitem)
-        self._enqueue(workitem.uid, "discontinue", {"reason": asdict(reason), "text": text})
+        self._require_open(workitem.uid)
+        self.store.enqueue(workitem.uid, "discontinue", {"reason": asdict(reason), "text": text})
+        self._changed()
         return await self.flush_for(workitem.uid)
 
-    def abandon(self, uid: str) -> None:
-        """Forget a claim and what waits for it (the technologist chose not to resume)."""
-        self.db.execute("UPDATE operation SET status='abandoned' WHERE profile=? AND uid=? AND status='pending'",
-                        (self.profile, uid))
-        self._finish_claim(uid, "abandoned")
-        self._changed()
-
-    def _require_claim(self, uid: str) -> Claim:
-        claim = self.claim_of(uid)
+    def _require_open(self, uid: str) -> Claim:
+        """Only a procedure this console started, and has not already ended, takes reports."""
+        claim = self.store.claim_of(uid)
         if claim is None:
             raise BackendError("Start the procedure before reporting on it.")
+        final = self.store.final_pending(uid)
+        if final is not None:
+            raise BackendError(f"{KIND_NAMES[final]} of {claim.what()} is already waiting to be sent.")
         return claim
 
     # -- sending -------------------------------------------------------------------------------
     async def flush_for(self, uid: str) -> Delivery:
         """Send what waits (in order, everything before it too); report on `uid`'s operations."""
         await self.flush(raise_for=uid)
-        waiting = self.db.execute(
-            "SELECT last_error FROM operation WHERE profile=? AND uid=? AND status='pending' ORDER BY id DESC LIMIT 1",
-            (self.profile, uid),
-        ).fetchone()
-        if waiting:
-            return Delivery(False, f"Saved on this console; it will be sent when the server is reachable. ({waiting[0]})")
-        return Delivery(True)
+        waiting = self.store.last_error(uid)
+        if waiting is None:
+            return Delivery(True)
+        claim = self.store.known_claim(uid)
+        what = claim.what() if claim else "this procedure"
+        if self._busy_elsewhere:
+            return Delivery(False, f"Saved on this console for {what}; another console of this station on this "
+                                   "computer is sending the reports.")
+        reason = f" ({waiting.rstrip('.')})" if waiting else ""
+        return Delivery(False, f"Saved on this console for {what}; it will be sent when the server is "
+                               f"reachable{reason}.")
 
     async def flush(self, raise_for: str | None = None) -> int:
         """Send pending operations in order until one cannot be delivered; returns how many were sent.
@@ -231,81 +194,104 @@ class Outbox:
         A refusal of an operation on `raise_for` is raised to the caller; other refusals are
         reported through `on_failure`.
         """
-        sent = 0
         async with self._lock:
-            while True:
-                row = self.db.execute(
-                    "SELECT id, uid, kind, payload, attempts FROM operation WHERE profile=? AND status='pending' "
-                    "ORDER BY id LIMIT 1", (self.profile,),
-                ).fetchone()
-                if row is None:
-                    return sent
-                op_id, uid, kind, payload, attempts = row
-                claim = self.claim_of(uid)
-                try:
-                    if claim is None:
-                        raise BackendError("The claim on this procedure is no longer held by this console.")
-                    await self._send(kind, uid, claim.transaction_uid, json.loads(payload))
-                except Unreachable as exc:
-                    delay = BACKOFF[min(attempts, len(BACKOFF) - 1)]
-                    self.db.execute("UPDATE operation SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
-                                    (self.clock() + delay, exc.sentence, op_id))
-                    log.info("Outbox: %s of %s waits (%s)", kind, uid, exc.detail or exc.sentence)
-                    return sent
-                except BackendError as exc:
-                    self._fail(op_id, uid, kind, exc)
-                    if uid == raise_for:
-                        raise
-                    continue
-                self.db.execute("UPDATE operation SET status='sent' WHERE id=?", (op_id,))
-                if kind in ("complete", "discontinue"):
-                    self._finish_claim(uid, "done")
-                sent += 1
-                self._changed()
+            self._busy_elsewhere = not self.send_lock.acquire()
+            if self._busy_elsewhere:
+                self._due = self.clock() + BUSY_RETRY
+                log.info("Outbox: another console of this station is sending; trying again in %.0f s", BUSY_RETRY)
+                return 0
+            try:
+                return await self._send_all(raise_for)
+            finally:
+                self.send_lock.release()
 
-    def _fail(self, op_id: int, uid: str, kind: str, exc: BackendError) -> None:
-        """A refusal is final: drop the operation, and with a refused claim, everything after it."""
-        log.warning("Outbox: %s of %s refused: %s", kind, uid, exc.detail or exc.sentence)
-        self.db.execute("UPDATE operation SET status='failed', last_error=? WHERE id=?", (exc.sentence, op_id))
-        if kind == "claim":
-            self.db.execute("UPDATE operation SET status='failed', last_error=? WHERE profile=? AND uid=? AND "
-                            "status='pending'", (exc.sentence, self.profile, uid))
-            self._finish_claim(uid, "refused")
+    async def _send_all(self, raise_for: str | None) -> int:
+        sent = 0
+        while (op := self.store.next_operation()) is not None:
+            claim = self.store.claim_of(op.uid)
+            try:
+                if claim is None:
+                    known = self.store.known_claim(op.uid)
+                    what = known.what() if known else op.uid
+                    raise BackendError(f"The claim on {what} is no longer held by this console.")
+                await self._send(op, claim.transaction_uid)
+            except Unreachable as exc:
+                self._retry_later(op, exc)
+                return sent
+            except BackendError as exc:
+                self._fail(op, exc)
+                if op.uid == raise_for:
+                    raise
+                continue
+            self.store.sent(op)
+            sent += 1
+            self._changed()
+        self.backoff.reset()
+        return sent
+
+    def _retry_later(self, op: Operation, exc: Unreachable) -> None:
+        self.store.waits(op, exc.sentence)
+        self.attempts += 1
+        delay = self.backoff.next_delay()
+        self._due = self.clock() + delay
+        log.info("Outbox: %s of %s waits; next attempt in %.1f s (%s)", op.kind, op.uid, delay,
+                 exc.detail or exc.sentence)
+        self._changed()
+
+    def _fail(self, op: Operation, exc: BackendError) -> None:
+        log.warning("Outbox: %s of %s refused: %s", op.kind, op.uid, exc.detail or exc.sentence)
+        self.store.failed(op, exc.sentence)
         self._changed()
         if self.on_failure:
-            self.on_failure(Failure(uid, kind, exc.sentence))
+            claim = self.store.known_claim(op.uid)
+            what = claim.what() if claim else ""
+            sentence = exc.sentence if not what or what in exc.sentence else f"{what}: {exc.sentence}"
+            self.on_failure(Failure(op.uid, op.kind, sentence))
 
-    async def _send(self, kind: str, uid: str, transaction_uid: str, payload: dict) -> None:
-        b = self.backend
-        if kind == "claim":
+    async def _send(self, op: Operation, transaction_uid: str) -> None:
+        b, uid, payload = self.backend, op.uid, op.payload
+        if op.kind == "claim":
             await b.claim(uid, transaction_uid)
-        elif kind == "progress":
+        elif op.kind == "progress":
             await b.report_progress(uid, transaction_uid, payload["percent"], payload["description"])
-        elif kind == "performed":
+        elif op.kind == "performed":
             await b.set_performed(uid, transaction_uid, performed_from_json(payload["performed"]))
-        elif kind == "complete":
+        elif op.kind == "complete":
             await b.complete(uid, transaction_uid, performed_from_json(payload["performed"]))
-        elif kind == "discontinue":
+        elif op.kind == "discontinue":
             await b.discontinue(uid, transaction_uid, Code(**payload["reason"]), payload["text"])
         else:
-            raise BackendError(f"Unknown outbox operation {kind!r}.")
+            raise BackendError(f"Unknown outbox operation {op.kind!r}.")
 
+    # -- in the background ---------------------------------------------------------------------------
     def next_attempt_in(self) -> float | None:
-        """Seconds until the first waiting operation is due again; None when nothing waits."""
-        r = self.db.execute("SELECT min(next_at) FROM operation WHERE profile=? AND status='pending'",
-                            (self.profile,)).fetchone()
-        return None if r[0] is None else max(0.0, r[0] - self.clock())
+        """Seconds until the next attempt; None when nothing waits."""
+        if not self.store.pending():
+            return None
+        return max(0.0, self._due - self.clock())
+
+    def kick(self) -> None:
+        """The server is back: try at once, and start the backoff again from its shortest step."""
+        self.backoff.reset()
+        self._due = 0.0
+        if self._wake is not None:
+            self._wake.set()
 
     async def run(self) -> None:
-        """Retry in the background, forever (cancel to stop)."""
+        """Retry in the background, forever (cancel to stop): one attempt when due, never a loop
+        that spins while the server is away."""
+        self._wake = asyncio.Event()
         while True:
             wait = self.next_attempt_in()
-            if wait is None:
-                await asyncio.sleep(1.0)
+            if wait is None or wait > 0:
+                self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+                # meets its timeout, and the console then never finishes closing
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_CHECK if wait is None else min(wait, IDLE_CHECK)):
+                        await self._wake.wait()
                 continue
-            await asyncio.sleep(min(wait, 5.0))
-            if (self.next_attempt_in() or 0) <= 0:
-                try:
-                    await self.flush()
-                except BackendError:
-                    pass
+            with contextlib.suppress(BackendError):  # refusals were reported through on_failure
+                await self.flush()
+            if self.store.pending() and self._due <= self.clock():
+                self._due = self.clock() + self.backoff.next_delay()  # never spin, whatever happened

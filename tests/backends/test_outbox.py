@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from pydicom.uid import generate_uid
 
-from app.backends.errors import Conflict
+from app.backends.errors import BackendError, Conflict
 from app.backends.outbox import Outbox
 from app.backends.profiles import Profile
 from app.backends.upsrs import UpsRsBackend
@@ -51,11 +51,16 @@ async def test_claim_progress_complete_all_sent_and_the_claim_is_done(server, tm
         await b.close()
 
 
-async def test_complete_on_a_scheduled_item_claims_it_first(server, tmp_path):
+async def test_complete_acts_only_on_a_procedure_this_console_started(server, tmp_path):
     b, box = console(server, tmp_path)
     try:
         item = await scheduled(b)
-        assert (await box.complete(item, performed())).sent
+        with pytest.raises(BackendError, match="Start the procedure"):
+            await box.complete(item, performed())
+        with pytest.raises(BackendError, match="Start the procedure"):
+            await box.discontinue(item, Code("110513", "DCM", "Discontinued for unspecified reason"), "")
+        assert box.pending() == 0 and (await b.retrieve(item.uid)).state is State.SCHEDULED
+        assert (await box.complete_unstarted(item, performed())).sent  # documenting it after the fact, asked for
         assert (await b.retrieve(item.uid)).state is State.COMPLETED
     finally:
         box.close()
@@ -139,6 +144,208 @@ async def test_a_completion_whose_answer_was_lost_counts_as_done_on_retry(server
         box.db.execute("UPDATE claim SET status='active'")
         assert await box.flush() == 1
         assert box.pending() == 0 and box.active_claims() == []
+    finally:
+        box.close()
+        await b.close()
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_a_server_that_stays_away_is_tried_with_growing_pauses_never_in_a_loop(server, tmp_path):
+    import asyncio
+
+    b, box = console(server, tmp_path)
+    item = await scheduled(b)
+    await box.claim(item)
+    await b.close()
+    box.close()
+    b, box = console(f"http://127.0.0.1:{closed_port()}/dicom-web", tmp_path)  # restarted; the server is gone
+    try:
+        await box.progress(item.uid, 20, "Scout")
+        await box.progress(item.uid, 60, "Contrast")  # two waiting: once, the second one made the loop spin
+        box.attempts = 0
+        runner = asyncio.ensure_future(box.run())
+        await asyncio.sleep(4)
+        runner.cancel()
+        assert 1 <= box.attempts <= 4  # about 1 s, then 2 s, …: not hundreds a second
+        assert box.pending() == 2
+    finally:
+        box.close()
+        await b.close()
+
+
+async def test_the_outbox_tries_at_once_when_the_connection_comes_back(tmp_path):
+    import asyncio
+
+    server = start_server(tmp_path / "ups.db")
+    port = server.port
+    b, box = console(server, tmp_path)
+    runner = None
+    try:
+        item = await scheduled(b)
+        await box.claim(item)
+        server.stop()
+        await box.progress(item.uid, 50, "Half way")
+        for _ in range(5):  # a long outage: the next attempt is half a minute away
+            box.backoff.next_delay()
+        await box.flush()
+        assert box.next_attempt_in() > 10
+        runner = asyncio.ensure_future(box.run())
+        server = start_server(tmp_path / "ups.db", port=port)
+        box.kick()  # the event channel came back
+        for _ in range(40):
+            if box.pending() == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert box.pending() == 0 and (await b.retrieve(item.uid)).progress == 50
+    finally:
+        if runner:
+            runner.cancel()
+        box.close()
+        await b.close()
+        server.stop()
+
+
+async def test_two_consoles_of_one_ae_title_never_send_at_once(server, tmp_path):
+    b, first = console(server, tmp_path)
+    b2, second = console(server, tmp_path)  # the same AE title and file: a second window or process
+    try:
+        item = await scheduled(b)
+        assert second.send_lock.acquire()  # the second one is in the middle of sending
+        delivery = await first.claim(item)
+        assert not delivery.sent and "another console of this station" in delivery.sentence
+        assert (await b.retrieve(item.uid)).state is State.SCHEDULED
+        second.send_lock.release()
+        assert await first.flush() == 1
+        assert (await b.retrieve(item.uid)).state is State.IN_PROGRESS
+        assert second.claim_of(item.uid) is not None  # one station: both windows know the claim
+    finally:
+        first.close()
+        second.close()
+        await b.close()
+        await b2.close()
+
+
+async def test_a_claim_belongs_to_the_ae_title_and_server_not_to_the_profile_name(server, tmp_path):
+    from app.backends.claim_store import owner_description, owner_key
+
+    ct1 = Profile(name="Command line", url=server.base_url, ae_title="CT1")
+    ct2 = Profile(name="Command line", url=server.base_url, ae_title="CT2")
+    assert owner_key(ct1) != owner_key(ct2)
+    b1, b2 = UpsRsBackend(ct1), UpsRsBackend(ct2)
+    one = Outbox(b1, owner_key(ct1), tmp_path / "console.db", profile_name=ct1.name, description=owner_description(ct1))
+    two = Outbox(b2, owner_key(ct2), tmp_path / "console.db", profile_name=ct2.name, description=owner_description(ct2))
+    try:
+        item = await scheduled(b1)
+        assert (await one.claim(item)).sent
+        assert two.claim_of(item.uid) is None and two.active_claims() == []
+        with pytest.raises(BackendError):
+            await two.complete(item, performed())  # never completes CT1's procedure
+        assert (await b1.retrieve(item.uid)).state is State.IN_PROGRESS
+        server_was = server.base_url
+        one.store.enqueue(item.uid, "progress", {"percent": 5, "description": ""})
+        [waiting] = two.store.waiting_elsewhere()
+        assert waiting.count == 1 and waiting.where() == f"profile 'Command line' (CT1 at {server_was})"
+    finally:
+        one.close()
+        two.close()
+        await b1.close()
+        await b2.close()
+
+
+def test_a_claim_store_of_the_first_version_keeps_its_claims(tmp_path):
+    import sqlite3
+
+    from app.backends.claim_store import ClaimStore
+
+    path = tmp_path / "console.db"
+    with sqlite3.connect(path) as old:  # the first version's tables, keyed by profile name
+        old.executescript("""
+            CREATE TABLE claim (profile TEXT NOT NULL, uid TEXT NOT NULL, transaction_uid TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'active', claimed_at REAL NOT NULL, patient TEXT NOT NULL DEFAULT '',
+                label TEXT NOT NULL DEFAULT '', PRIMARY KEY (profile, uid));
+            CREATE TABLE operation (id INTEGER PRIMARY KEY AUTOINCREMENT, profile TEXT NOT NULL, uid TEXT NOT NULL,
+                kind TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                next_at REAL NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'pending');
+            INSERT INTO claim VALUES ('Site RIS', '1.2.3', '9.8.7', 'active', 1, 'Weiß, Günther', 'CT chest');
+            INSERT INTO operation (profile, uid, kind, payload, created_at) VALUES ('Site RIS', '1.2.3', 'progress', '{}', 1);
+        """)
+    other = ClaimStore(path, "upsrs|http://elsewhere/dicom-web|CT9")
+    assert [w.where() for w in other.waiting_elsewhere()] == ["profile 'Site RIS'"]
+    other.close()
+    store = ClaimStore(path, "upsrs|http://ris/dicom-web|CT1", "Site RIS")
+    assert store.claim_of("1.2.3") is None
+    assert store.adopt_legacy("Site RIS") == 1
+    assert store.claim_of("1.2.3").transaction_uid == "9.8.7" and store.pending() == 1
+    store.close()
+
+
+async def test_a_second_completion_is_refused_while_the_first_waits(tmp_path):
+    server = start_server(tmp_path / "ups.db")
+    b, box = console(server, tmp_path)
+    try:
+        item = await scheduled(b)
+        await box.claim(item)
+        server.stop()
+        assert not (await box.complete(item, performed())).sent
+        assert box.final_pending(item.uid) == "complete"
+        with pytest.raises(BackendError, match="The completion of CT chest for Weiß, Günther is already waiting"):
+            await box.complete(item, performed())
+        with pytest.raises(BackendError, match="already waiting"):
+            await box.progress(item.uid, 90, "")
+        assert box.pending() == 1
+    finally:
+        box.close()
+        await b.close()
+        server.stop()
+
+
+async def test_a_report_refused_later_names_the_patient(tmp_path):
+    from app.backends.outbox import Failure
+
+    server = start_server(tmp_path / "ups.db")
+    port = server.port
+    failures: list[Failure] = []
+    backend = UpsRsBackend(Profile(url=server.base_url, ae_title="CT1", timeout=2))
+    box = Outbox(backend, "test", tmp_path / "console.db", on_failure=failures.append)
+    try:
+        item = await scheduled(backend)
+        await box.claim(item)
+        server.stop()
+        await box.progress(item.uid, 30, "Scout")
+        server = start_server(tmp_path / "ups.db", port=port)
+        server.service.change_state(item.uid, "CANCELED", box.claim_of(item.uid).transaction_uid)  # the RIS ended it
+        await box.flush()
+        [failure] = failures
+        assert failure.kind == "progress" and failure.sentence.startswith("CT chest for Weiß, Günther: ")
+    finally:
+        box.close()
+        await backend.close()
+        server.stop()
+
+
+async def test_a_draft_is_kept_until_the_procedure_is_sent_complete(server, tmp_path):
+    from app.domain.draft import ProcedureDraft, SeriesDraft
+
+    b, box = console(server, tmp_path)
+    try:
+        item = await scheduled(b)
+        await box.claim(item)
+        draft = ProcedureDraft(technologist="Becker^Anna", series=(SeriesDraft("1.2.3.4", "Axial", "1.2.3.4.1"),),
+                               percent=40, progress_text="Contrast")
+        box.store.save_draft(item.uid, draft)
+        box.close()
+        await b.close()
+        b, box = console(server, tmp_path)  # restarted
+        assert box.store.draft(item.uid) == draft
+        await box.complete(item, performed())
+        assert box.store.draft(item.uid) is None
     finally:
         box.close()
         await b.close()
