@@ -1,5 +1,5 @@
 """The command line's arguments, shared by `app.cli` and the GUI's test seam
-(`app.ui.main_window.open_window`), so both read `worklist-console ARGS` the same way."""
+(`app.ui.launch.open_window`), so both read `worklist-console ARGS` the same way."""
 from __future__ import annotations
 
 import argparse

@@ -293,6 +293,9 @@ class DimseBackend:
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
         on_connection(False, self.capabilities.notes[0])
 
+    async def follow(self, station: str) -> None:
+        return None  # no events over MWL: every refresh queries what is shown
+
     def _check(self, peer: tuple[str, int, str], what: str, services: dict[str, str]) -> PeerCheck:
         """Associate, echo, and say which of `services` (SOP class UID → plain name) the peer
         accepts: an echo alone does not prove that a server keeps a worklist."""

@@ -77,6 +77,10 @@ class WorklistBackend(Protocol):
 
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> Awaitable[None] | None: ...
 
+    async def follow(self, station: str) -> None:
+        """Ask for live events of this station's worklist ('' for every station's)."""
+        ...
+
     async def check_peers(self) -> list[PeerCheck]:
         """Each configured peer checked on its own; never raises BackendError."""
         ...

@@ -58,6 +58,9 @@ class UpsRsBackend:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.profile = profile
         self.observer = observer
+        self.followed = profile.station_code  # whose worklist events are asked for ("": every station's)
+        self._connected = False
+        self._global = False
         self.base = profile.url.rstrip("/")
         self.host = urlsplit(self.base).netloc or self.base
         auth: httpx.Auth | None = None
@@ -273,21 +276,43 @@ class UpsRsBackend:
 
     # -- events ----------------------------------------------------------------------------------
     async def _subscribe(self) -> str:
-        """Subscribe (filtered to our station where the server can) and return the channel URL."""
+        """Subscribe for the station followed (filtered where the server can; every station
+        when none is followed) and return the channel URL."""
         aet = self.profile.ae_title
-        filtered = f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}"
-        try:
-            response = await self._send("POST", filtered, params={
-                "deletionlock": "false", "filter": f"ScheduledStationNameCodeSequence.CodeValue={self.profile.station_code}",
-            }, expect=(201, 200))
-        except Refused:
-            response = await self._send("POST", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
-                                        params={"deletionlock": "false"}, expect=(201, 200))
+        station = self.followed
+        if station:
+            if self._global:  # a global unsubscribe ends every subscription of the AE (CC.2.3.2)
+                await self._send("DELETE", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
+                                 expect=(200, 204, 404, 409))
+                self._global = False
+            try:
+                response = await self._send("POST", f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}",
+                                            params={"deletionlock": "false",
+                                                    "filter": f"ScheduledStationNameCodeSequence.CodeValue={station}"},
+                                            expect=(201, 200))
+                return self._channel(response)
+            except Refused:
+                pass  # no filtered subscriptions here: every station's events, filtered by the console
+        response = await self._send("POST", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
+                                    params={"deletionlock": "false"}, expect=(201, 200))
+        self._global = True
+        return self._channel(response)
+
+    def _channel(self, response: httpx.Response) -> str:
         url = response.headers.get("content-location") or response.headers.get("location")
         if not url:
             scheme = "wss" if self.base.startswith("https") else "ws"
-            url = f"{scheme}{self.base[self.base.index(':'):]}/ws/subscribers/{aet}"
+            url = f"{scheme}{self.base[self.base.index(':'):]}/ws/subscribers/{self.profile.ae_title}"
         return url
+
+    async def follow(self, station: str) -> None:
+        """Live events for this station's worklist ('' for every station's), so that what the
+        console shows stays live whatever it is asked to show. Raises BackendError."""
+        if station == self.followed:
+            return
+        self.followed = station
+        if self._connected:
+            await self._subscribe()
 
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
         """Keep a notification channel open until cancelled, reconnecting with backoff."""
@@ -300,6 +325,7 @@ class UpsRsBackend:
                 async with websockets.connect(url, additional_headers=headers, ssl=ssl_context or None,
                                               open_timeout=self.profile.timeout) as socket:
                     attempt = 0
+                    self._connected = True
                     on_connection(True, f"Live events from {self.host}.")
                     async for message in socket:
                         self._observe("⇐", f"event on {url}", None, message if isinstance(message, str) else b"")
@@ -311,6 +337,7 @@ class UpsRsBackend:
             except asyncio.CancelledError:
                 raise
             except (BackendError, OSError, websockets.WebSocketException, asyncio.TimeoutError) as exc:
+                self._connected = False
                 delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 attempt += 1
                 sentence = exc.sentence if isinstance(exc, BackendError) else f"Lost live events from {self.host}."

@@ -6,6 +6,7 @@ from enum import IntEnum
 
 from . import tags as t
 from .dicomjson import JsonDataset
+from .workitem import Code
 
 
 class EventType(IntEnum):
@@ -102,10 +103,19 @@ class WorkitemEvent:
     progress: float | None = None
     progress_description: str = ""
     requesting_ae: str = ""
-    reason: str = ""
+    reason: str = ""  # the free text, else the coded reason's meaning
     contact: str = ""
     scp_status: str = ""
     attributes: JsonDataset = field(default_factory=dict)
+    reason_code: Code | None = None  # CID 9300, as a cancellation request codes it
+    reason_text: str = ""  # Reason For Cancellation, as typed by the requester
+    contact_uri: str = ""
+
+    @property
+    def requester(self) -> str:
+        """Who asked, for people: the AE title, else the contact a request named."""
+        known = self.requesting_ae if self.requesting_ae not in ("", "UNKNOWN") else ""
+        return known or self.contact or "an unnamed requester"
 
 
 def parse_event(data: JsonDataset) -> WorkitemEvent:
@@ -122,9 +132,13 @@ def parse_event(data: JsonDataset) -> WorkitemEvent:
     progress = progress_items[0] if progress_items and isinstance(progress_items[0], dict) else {}
     percent = first(progress, t.PROGRESS)
     reason_code = (data.get(t.DISCONTINUATION_REASON_CODE_SEQ) or {}).get("Value") or []
-    reason = str(first(data, t.REASON_FOR_CANCELLATION) or "")
-    if not reason and reason_code and isinstance(reason_code[0], dict):
-        reason = str(first(reason_code[0], t.CODE_MEANING) or "")
+    reason_text = str(first(data, t.REASON_FOR_CANCELLATION) or "")
+    code = None
+    if reason_code and isinstance(reason_code[0], dict):
+        item = reason_code[0]
+        code = Code(str(first(item, t.CODE_VALUE) or ""), str(first(item, t.CODING_SCHEME) or ""),
+                    str(first(item, t.CODE_MEANING) or ""))
+    reason = reason_text or (code.meaning if code else "")
     try:
         percent_value = None if percent in (None, "") else float(percent)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -140,4 +154,7 @@ def parse_event(data: JsonDataset) -> WorkitemEvent:
         contact=str(first(data, t.CONTACT_DISPLAY_NAME) or ""),
         scp_status=str(first(data, t.SCP_STATUS) or ""),
         attributes=data,
+        reason_code=code if code and code.value else None,
+        reason_text=reason_text,
+        contact_uri=str(first(data, t.CONTACT_URI) or ""),
     )

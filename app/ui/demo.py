@@ -47,6 +47,13 @@ class DemoController:
     def profile(self, station: str, ae_title: str) -> Profile:
         return Profile(name=f"Demo {ae_title}", url=self.server.base_url, ae_title=ae_title, station=station)
 
+    def session(self, profile: Profile):
+        """A console's session on the demo server. Its claims are kept under the AE title alone:
+        the demo server's port changes from run to run, its database does not."""
+        from .session import Session
+
+        return Session(profile, self.data_dir / "console.db", owner=f"demo|{profile.ae_title}")
+
     def stop(self) -> None:
         self.server.stop()
 
@@ -64,7 +71,7 @@ class DemoController:
 
     # -- the other actors ---------------------------------------------------------------------
     def _items(self, station: str, state: str) -> list[str]:
-        today = datetime.now().strftime("%Y%m%d")
+        today = datetime.now().strftime("%Y%m%d")  # noqa: DTZ005 (the demo day is local)
         request = parse_search([("ScheduledStationNameCodeSequence.CodeValue", station), ("ProcedureStepState", state),
                                 ("ScheduledProcedureStepStartDateTime", f"{today}-{today}")], self.server.service.local)
         import json
@@ -127,11 +134,10 @@ class DemoController:
 
     def open_second_console(self, first) -> QMainWindow:
         from .main_window import MainWindow
-        from .session import Session
 
         station = first.session.profile.station_code
         ae = f"{station}B"[:16]
-        window = MainWindow(Session(self.profile(station, ae), self.data_dir / f"console-{ae}.db"), demo=self)
+        window = MainWindow(self.session(self.profile(station, ae)), demo=self)
         window.move(first.x() + 60, first.y() + 60)
         window.show()
         self.windows.append(window)

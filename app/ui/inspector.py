@@ -27,7 +27,7 @@ def describe(event: WorkitemEvent, what: str = "") -> str:
         EventType.STATE_REPORT: event.state,
         EventType.PROGRESS_REPORT: f"{event.progress:.0f} % {event.progress_description}" if event.progress is not None
         else event.progress_description,
-        EventType.CANCEL_REQUESTED: f"by {event.requesting_ae}" + (f": {event.reason}" if event.reason else ""),
+        EventType.CANCEL_REQUESTED: f"by {event.requester}" + (f": {event.reason}" if event.reason else ""),
         EventType.SCP_STATUS_CHANGE: event.scp_status,
     }.get(event.event_type, "")
     return f"{name} {detail}".strip() + f" — {what or event.workitem_uid}"
@@ -118,6 +118,10 @@ class EventLog(FollowingList):
         item = QListWidgetItem(f"{when}  {describe(event, what)}")
         item.setToolTip(event.workitem_uid)
         self.append(item)
+
+    def add_line(self, when: str, text: str) -> None:
+        """What this console itself did, beside what others did."""
+        self.append(QListWidgetItem(f"{when}  {text}"))
 
 
 class Inspector(QWidget):

@@ -14,11 +14,14 @@ from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 from app.backends.outbox import default_path as default_outbox_path
 from app.backends.profiles import Profile, ProfileBook, ProfileError
 
+from .loop import ensure_loop
 from .main_window import MainWindow
 from .session import Session
 from .welcome import WelcomeWindow
 
 log = logging.getLogger(__name__)
+
+
 def apply_style(app: QApplication) -> None:
     style, icon = resource(STYLE_SHEET), resource(WINDOW_ICON)
     if style.exists():
@@ -70,12 +73,12 @@ def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, firs
     station = getattr(args, "demo_station", None) or args.station or "CT1"
     profile = demo.profile(station, args.console_ae or station)
     # the demo's own profile (an ephemeral port) is never saved: the book holds the site's profiles
-    window = MainWindow(Session(profile, data_dir / f"console-{profile.ae_title}.db"), book, demo=demo,
-                        config_path=config)
+    window = MainWindow(demo.session(profile), book, demo=demo, config_path=config)
     demo.windows.append(window)
     if first_run:
-        window.notice.show_message("This is the <b>demo</b>, on a server inside this program. Use Settings… to "
-                                   "configure your site's server.", "Settings…", window.open_settings, kind="info")
+        window.messages.show_message("demo", "This is the <b>demo</b>, on a server inside this program. Use Settings… "
+                                             "to configure your site's server.", "info", "Settings…",
+                                     window.open_settings, expires=0)
     window.show()
     return window
 
@@ -88,8 +91,6 @@ def _site_window(profile: Profile, book: ProfileBook, args: argparse.Namespace, 
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from .main_window import ensure_loop
-
     app = QApplication.instance() or QApplication(["worklist-console"])
     app.setApplicationName("Worklist Console")
     ensure_loop(app)  # type: ignore[arg-type]
@@ -103,3 +104,12 @@ def run_gui(args: argparse.Namespace) -> int:
     code = app.exec()  # type: ignore[union-attr]
     del window
     return code
+
+
+def open_window(args: list[str]) -> QWidget:
+    """Build what `worklist-console ARGS` shows, without entering the event loop."""
+    from app.options import build_parser
+
+    app = QApplication.instance() or QApplication(["worklist-console"])
+    ensure_loop(app)  # type: ignore[arg-type]
+    return window_for(build_parser().parse_args(args))

@@ -1,78 +1,50 @@
-"""The console window, and `open_window`, which builds exactly what `worklist-console ARGS` shows.
+"""The console window.
 
-Layout: toolbar (profile, refresh, live indicator, settings); a banner for what must not
-be missed; the query bar; the worklist with a quick filter; beside it the selected
-procedure's details and the procedure panel; below, the event log and protocol inspector.
+Layout: toolbar (profile, refresh, live indicator, settings); the messages that must not be
+missed; the query bar; the worklist with a quick filter; beside it, scrolling rather than
+forcing width, the selected procedure's panel and its details; below, the event log and
+protocol inspector.
+
+The selection changes only when the technologist changes it: a refresh, an event or a new
+order keeps the selected procedure selected, and if it leaves the list the panel says so
+instead of jumping to another patient.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from html import escape
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QComboBox, QDialog, QDockWidget, QFrame, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMainWindow, QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QDialog, QDockWidget, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
+    QScrollArea, QSizePolicy, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app import __version__
 from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.profiles import ProfileBook
 from app.domain.events import WorkitemEvent
+from app.domain.states import State
 from app.domain.workitem import Workitem
 
+from .about import about_text
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
-from .settings_dialog import SettingsDialog
 from .inspector import EventLog, Inspector
-from .procedure_panel import ProcedurePanel
+from .messages import MessageStack
+from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
-from .session import Session
-from .worklist_model import WORKITEM_ROLE, WorklistModel, WorklistProxy
+from .session import CONNECTION, Session, named, procedure_key
+from .settings_dialog import SettingsDialog
+from .worklist_model import COLUMNS, WIDTHS, WORKITEM_ROLE, WorklistModel, WorklistProxy, is_urgent
 
 log = logging.getLogger(__name__)
 
-
-class Banner(QFrame):
-    """A strip that cannot be missed: a sentence and up to two actions."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("banner")
-        layout = QHBoxLayout(self)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.action = QPushButton()
-        self.dismiss = QPushButton("Dismiss")
-        self.dismiss.clicked.connect(self.hide)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.action)
-        layout.addWidget(self.dismiss)
-        self._callback = None
-        self.action.clicked.connect(self._run)
-        self.hide()
-
-    def show_message(self, html: str, action: str = "", callback=None, kind: str = "alert") -> None:
-        self.setProperty("kind", kind)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.text.setText(html)
-        self.action.setText(action)
-        self.action.setVisible(bool(action))
-        self._callback = callback
-        self.show()
-
-    def _run(self) -> None:
-        callback, self._callback = self._callback, None
-        self.hide()
-        if callback:
-            callback()
+WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING"}
 
 
 class MainWindow(QMainWindow):
@@ -80,14 +52,19 @@ class MainWindow(QMainWindow):
                  demo=None) -> None:
         super().__init__()
         self.session = session
+        # the site's profiles: what Settings edits. A demo window lists only its own profile and
+        # never selects a site profile; its Settings still lets a trainer configure the site.
         self.book = book if book is not None else ProfileBook(profiles=[session.profile], active=session.profile.name)
         self.config_path = config_path
         self.demo = demo
         self.last_refresh: datetime | None = None
         self._want_selected: str | None = None  # a procedure to select as soon as it is listed
+        self._loaded_once = False
+        self._leave_confirmed = False
+        self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
         self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
-        self.resize(1400, 860)
+        self.resize(1280, 800)
 
         self.model = WorklistModel()
         self.proxy = WorklistProxy()
@@ -99,35 +76,43 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         session.start()
-        QTimer.singleShot(0, self._offer_resume)
+        QTimer.singleShot(0, self._after_start)
 
     # -- building --------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Main")
+        bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         self.profile_box = QComboBox()
-        self.profile_box.addItems([p.name for p in self.book.profiles] or [self.session.profile.name])
+        self.profile_box.setObjectName("profileSelector")
+        self.profile_box.setAccessibleName("Profile")
+        names = [self.session.profile.name] if self.demo is not None else [p.name for p in self.book.profiles]
+        self.profile_box.addItems(names or [self.session.profile.name])
         self.profile_box.setCurrentText(self.session.profile.name)
         self.profile_box.setToolTip("Profile: which worklist server and protocol this console uses")
         bar.addWidget(QLabel(" Profile "))
         bar.addWidget(self.profile_box)
         self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setObjectName("refreshAction")
         self.refresh_action.setShortcut(QKeySequence("F5"))
         self.refresh_action.setToolTip("Search the worklist again — F5")
         bar.addAction(self.refresh_action)
         self.unscheduled_action = QAction("Unscheduled patient…", self)
+        self.unscheduled_action.setObjectName("unscheduledAction")
         self.unscheduled_action.setShortcut(QKeySequence("Ctrl+N"))
         self.unscheduled_action.setToolTip("A patient who is not on the worklist: create and start — Ctrl+N")
         bar.addAction(self.unscheduled_action)
         self.settings_action = QAction("Settings…", self)
+        self.settings_action.setObjectName("settingsAction")
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.setToolTip("Profiles, servers, AE titles — Ctrl+,")
         bar.addAction(self.settings_action)
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         self.live = QLabel("● connecting")
-        self.live.setObjectName("live")
+        self.live.setObjectName("connectionStatus")
+        self.live.setAccessibleName("Connection")
         self.live.setToolTip("Live events from the worklist server")
         bar.addWidget(self.live)
 
@@ -135,47 +120,63 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 0, 6, 0)
-        self.banner = Banner()
-        self.notice = Banner()
-        layout.addWidget(self.banner)
-        layout.addWidget(self.notice)
+        self.messages = MessageStack()
+        layout.addWidget(self.messages)
         self.query_panel = QueryPanel(self.session.profile.station_code)
         layout.addWidget(self.query_panel)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setObjectName("mainSplitter")
+        self.split.setChildrenCollapsible(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         self.filter = QLineEdit()
+        self.filter.setObjectName("quickFilter")
+        self.filter.setAccessibleName("Filter the list")
         self.filter.setPlaceholderText("Filter the list (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         left_layout.addWidget(self.filter)
         self.table = QTableView()
+        self.table.setObjectName("worklistTable")
+        self.table.setAccessibleName("Worklist")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move between patients
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((70, 118, 70, 190, 85, 125, 120, 230, 70, 65)):
-            self.table.setColumnWidth(column, width)
+        for column, name in enumerate(COLUMNS):
+            self.table.setColumnWidth(column, WIDTHS[name])
         self.table.setAlternatingRowColors(True)
+        self.table.setMinimumWidth(240)
         left_layout.addWidget(self.table)
-        split.addWidget(left)
+        self.split.addWidget(left)
+
         right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        self.procedure = ProcedurePanel(self.session.profile.station_code)
+        self.procedure_scroll = QScrollArea()
+        self.procedure_scroll.setObjectName("procedureScroll")
+        self.procedure_scroll.setWidgetResizable(True)
+        self.procedure_scroll.setWidget(self.procedure)
+        self.procedure_scroll.setMinimumWidth(260)
         self.details = DetailPane()
-        self.procedure = ProcedurePanel(self.session.profile.ae_title)
-        right.addWidget(self.procedure)
+        self.details.setObjectName("detailPane")
+        self.details.setAccessibleName("Details of the selected procedure")
+        self.details.setMinimumWidth(260)
+        right.addWidget(self.procedure_scroll)
         right.addWidget(self.details)
-        right.setSizes([480, 300])
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([860, 540])
-        layout.addWidget(split, 1)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        self.split.addWidget(right)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        layout.addWidget(self.split, 1)
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
@@ -185,18 +186,33 @@ class MainWindow(QMainWindow):
         tabs.addTab(self.event_log, "Event log")
         tabs.addTab(self.inspector, "Protocol inspector")
         self.bottom = QDockWidget("Messages", self)
-        self.bottom.setObjectName("messages")
+        self.bottom.setObjectName("messagesDock")
         self.bottom.setWidget(tabs)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.bottom)
         self.bottom.hide()
+        self._dock_sized = False
+        self.bottom.visibilityChanged.connect(self._size_dock)
+
+    def _size_dock(self, visible: bool) -> None:
+        """A useful height the first time it opens, not three lines."""
+        if visible and not self._dock_sized:
+            self._dock_sized = True
+            self.resizeDocks([self.bottom], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file = menu.addMenu("&File")
         file.addAction(self.settings_action)
-        quit_action = file.addAction("Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        self.quit_action = file.addAction("Quit")
+        self.quit_action.setObjectName("quitAction")
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        procedure = menu.addMenu("&Procedure")
+        self.complete_unstarted_action = procedure.addAction("Complete without starting…")
+        self.complete_unstarted_action.setObjectName("completeUnstartedAction")
+        self.complete_unstarted_action.setToolTip("Document a procedure performed without the console: asks first")
+        self.complete_unstarted_action.triggered.connect(self.procedure.ask_complete_unstarted)
+        procedure.addAction(self.unscheduled_action)
         view = menu.addMenu("&View")
         self.inspector_action = self.bottom.toggleViewAction()
         self.inspector_action.setText("Event log and protocol inspector")
@@ -214,15 +230,19 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         status = self.statusBar()
-        self.status_connection = QLabel()
-        self.status_server = QLabel(self.session.profile.url)
+        self.status_server = QLabel(self.session.profile.url if self.session.profile.backend == "upsrs" else
+                                    "{}@{}:{}".format(self.session.profile.mwl_aet, self.session.profile.mwl_host,
+                                                      self.session.profile.mwl_port))
         self.status_ae = QLabel(f"AE {self.session.profile.ae_title}")
         self.status_count = QLabel("0 items")
         self.status_refresh = QLabel("never refreshed")
         self.status_pending = QLabel("outbox empty")
-        for label in (self.status_connection, self.status_server, self.status_ae, self.status_count,
-                      self.status_refresh, self.status_pending):
+        self.status_pending.setObjectName("outboxStatus")
+        self.status_pending.setAccessibleName("Reports waiting to be sent")
+        for label in (self.status_server, self.status_ae, self.status_count, self.status_refresh, self.status_pending):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             status.addPermanentWidget(label)
+        self.status_server.setMinimumWidth(60)
 
     def _connect(self) -> None:
         s = self.session
@@ -231,21 +251,25 @@ class MainWindow(QMainWindow):
         s.message.connect(self._show_message)
         s.connection.connect(self._show_connection)
         s.event.connect(self._log_event)
+        s.action.connect(lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}"))
         s.exchange.connect(self.inspector.add)
-        s.pending.connect(self._show_pending)
+        s.pending.connect(lambda _: self._show_pending())
         s.cancel_requested.connect(self._show_cancel_request)
         s.refreshed.connect(self._show_refreshed)
+        s.progress_sent.connect(self.procedure.progress_sent)
         s.busy.connect(lambda on, text: self.statusBar().showMessage(text if on else "", 0 if on else 1))
         self.refresh_action.triggered.connect(self.refresh)
-        self.query_panel.search.connect(lambda q: s.refresh(q))
+        self.query_panel.search.connect(self._search)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
-        self.table.activated.connect(lambda *_: self.procedure.setFocus())
+        self.table.activated.connect(lambda *_: self.procedure.focus_first())
         self.procedure.start.connect(s.claim)
         self.procedure.progress.connect(s.report_progress)
         self.procedure.complete.connect(s.complete)
+        self.procedure.complete_unstarted.connect(s.complete_unstarted)
         self.procedure.discontinue.connect(s.discontinue)
         self.procedure.cancel_request.connect(s.request_cancellation)
+        self.procedure.draft_changed.connect(s.save_draft)
         self.settings_action.triggered.connect(self.open_settings)
         self.unscheduled_action.triggered.connect(self.open_unscheduled)
         find = QAction(self)
@@ -254,9 +278,20 @@ class MainWindow(QMainWindow):
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
 
-    # -- reacting ----------------------------------------------------------------------------------
+    def _after_start(self) -> None:
+        width = max(self.width(), 800)
+        self.split.setSizes([int(width * 0.64), width - int(width * 0.64)])
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._offer_resume()
+        self._show_pending()
+
+    # -- the list ----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self.session.refresh(self.query_panel.query())
+        self._search(self.query_panel.query())
+
+    def _search(self, query) -> None:
+        self.session.refresh(query)
+        self._show_connection(self.session.connected, self.session.live_sentence())
 
     def selected(self) -> Workitem | None:
         index = self.table.currentIndex()
@@ -268,33 +303,76 @@ class MainWindow(QMainWindow):
             if index.data(WORKITEM_ROLE).uid == uid:
                 self.table.selectionModel().setCurrentIndex(
                     index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                self.table.scrollTo(index)
                 return True
         return False
 
     def _selection_changed(self) -> None:
         w = self.selected()
-        claim = self.session.outbox.claim_of(w.uid) if w else None
-        self.procedure.set_workitem(w, claim is not None, claim.claimed_at if claim else None)
+        self.procedure.set_workitem(w, self._panel_state(w))
         self.details.show_workitem(w)
+
+    def _panel_state(self, w: Workitem | None) -> PanelState:
+        if w is None:
+            return PanelState()
+        mine, claimed_at, waiting = self.session.procedure_state(w)
+        request = self.cancel_requests.get(w.uid)
+        return PanelState(mine=mine, claimed_at=claimed_at, waiting=waiting, draft=self.session.draft(w.uid),
+                          cancel_requested=(request.reason_code if request and request.reason_code else None))
+
+    def _refresh_marks(self) -> None:
+        """Pinned rows (mine in progress), and the marks a technologist must see on a row."""
+        self.model.set_pinned(self.session.mine_in_progress())
+        marks: dict[str, tuple[str, str]] = {}
+        for uid in self.session.mine_in_progress():
+            waiting = self.session.outbox.final_pending(uid)
+            if waiting:
+                marks[uid] = (WAITING_STATE[waiting], f"{WAITING_STATE[waiting].title()}: waiting to be sent")
+        for uid, request in self.cancel_requests.items():
+            if uid not in marks:
+                marks[uid] = ("", f"Cancellation requested by {request.requester}"
+                                  + (f": {request.reason}" if request.reason else ""))
+        self.model.set_marks(marks)
 
     def _show_worklist(self, items: list[Workitem]) -> None:
         current = self.selected()
+        known = {w.uid for w in self.model.workitems()}
         self.model.set_workitems(items)
+        self._refresh_marks()
         self.status_count.setText(f"{len(items)} items")
+        if self._loaded_once:
+            for w in items:
+                if w.uid not in known and is_urgent(w):
+                    self._announce_urgent(w)
+        first = not self._loaded_once
+        self._loaded_once = True
         if self._select_wanted():
             return
-        if current is None or not self.select(current.uid):
-            if self.proxy.rowCount():
-                self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)
-            else:
-                self._selection_changed()
+        if current is not None and self.select(current.uid):
+            self._selection_changed()  # the same procedure, as it is now
+        elif first and self.proxy.rowCount():
+            self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)  # the next procedure: mine, urgent, earliest
+        else:
+            self.table.clearSelection()
+            self.table.setCurrentIndex(self.proxy.index(-1, -1))
+            self._selection_changed()
+            if current is not None:
+                self.messages.show_message("selection", f"The procedure you had selected ({escape(named(current))}) "
+                                                        "is not on this list any more.", "info")
 
     def _update_workitem(self, w: Workitem) -> None:
         query = self.session.query
         known = self.model.workitem(w.uid) is not None
-        if known or (query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})):
+        mine = w.uid in self.session.mine_in_progress()
+        wanted = query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})
+        if known or mine or wanted:
             self.model.upsert(w)
             self.status_count.setText(f"{self.model.rowCount()} items")
+            if not known and self._loaded_once and is_urgent(w):
+                self._announce_urgent(w)
+        if w.state in (State.COMPLETED, State.CANCELED):
+            self._request_dealt_with(w.uid)
+        self._refresh_marks()
         if self._select_wanted():
             return
         current = self.selected()
@@ -307,78 +385,164 @@ class MainWindow(QMainWindow):
             return True
         return False
 
-    def _log_event(self, event: WorkitemEvent) -> None:
-        w = self.model.workitem(event.workitem_uid)
-        what = f"{w.patient_name.display()}, {w.label}" if w else ""
+    def _announce_urgent(self, w: Workitem) -> None:
+        start = w.scheduled_start()
+        when = f", scheduled {start:%H:%M}" if start else ""
+        stations = ", ".join(c.value for c in w.station_names)
+        self.messages.show_message(
+            f"urgent:{w.uid}", f"<b>Urgent order</b>: {escape(named(w))} ({w.priority.value if w.priority else 'HIGH'}"
+                               f"{when}{', ' + escape(stations) if stations else ''}).",
+            "warning", "Show", lambda: self.select(w.uid), expires=60)
+
+    # -- messages --------------------------------------------------------------------------------
+    def _log_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
+        w = w or self.model.workitem(event.workitem_uid)
+        what = named(w) if w else ""
         self.event_log.add(datetime.now().strftime("%H:%M:%S"), event, what)
 
-    def _show_message(self, level: str, sentence: str) -> None:
-        if level == "error":
-            self.notice.show_message(f"<b>{sentence}</b>", kind="error")
-        elif level == "warning":
-            self.notice.show_message(sentence, kind="warning")
-        else:
-            self.notice.hide()
+    def _show_message(self, level: str, sentence: str, key: str) -> None:
+        kind = {"error": "error", "warning": "warning"}.get(level, "info")
+        if key == CONNECTION and level == "info":
+            self.messages.dismiss(CONNECTION)
+        html = f"<b>{escape(sentence)}</b>" if kind == "error" else escape(sentence)
+        self.messages.show_message(key, html, kind)
         self.statusBar().showMessage(sentence, 8000)
+        self._refresh_marks()
+        self._show_pending()
+        current = self.selected()
+        if current is not None and key == procedure_key(current.uid):
+            self._selection_changed()
 
     def _show_connection(self, up: bool, sentence: str) -> None:
         polled = not self.session.backend.capabilities.live_events
-        self.live.setText("● polling" if polled else "● live" if up else "● offline")
-        self.live.setProperty("up", up)
+        live = self.session.is_live()
+        if polled:
+            text, mode = "● polling", "polling"
+        elif live:
+            text, mode = "● live", "up"
+        elif up:
+            text, mode = "● not live for this view", "partial"
+        else:
+            text, mode = "● offline", "down"
+        self.live.setText(text)
+        self.live.setProperty("mode", mode)
+        self.live.setProperty("up", mode == "up")
         self.live.style().unpolish(self.live)
         self.live.style().polish(self.live)
         self.live.setToolTip(sentence)
-        self.status_connection.setText("no live events" if polled else "connected" if up else "not connected")
+        self.live.setAccessibleDescription(sentence)
+        if up or polled:
+            self.messages.dismiss(CONNECTION)
+        elif self._loaded_once and sentence:
+            self.messages.show_message(CONNECTION, escape(sentence.rstrip(". ")) + ". Reports are kept on this "
+                                       "console and sent when the server is back.", "warning")
 
-    def _show_pending(self, count: int) -> None:
-        self.status_pending.setText(f"{count} waiting to be sent" if count else "outbox empty")
-        self.status_pending.setProperty("waiting", bool(count))
+    def _show_pending(self) -> None:
+        count = self.session.outbox.pending()
+        elsewhere = self.session.waiting_elsewhere()
+        parts = [f"{count} waiting to be sent" if count else "outbox empty"]
+        parts += [f"{w.count} waiting for {w.where()}" for w in elsewhere]
+        self.status_pending.setText(" · ".join(parts))
+        self.status_pending.setToolTip("\n".join(parts))
+        self.status_pending.setProperty("waiting", bool(count or elsewhere))
+        self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
         self.last_refresh = when
         self.status_refresh.setText(f"refreshed {when:%H:%M:%S}")
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
-        w = self.model.workitem(event.workitem_uid)
-        what = f"{w.label} for {w.patient_name.display()}" if w else event.workitem_uid
-        reason = f" Reason: {event.reason}." if event.reason else ""
-        contact = f" Contact: {event.contact}." if event.contact else ""
-        self.banner.show_message(
-            f"<b>Cancellation requested</b> by {event.requesting_ae} for your procedure {what}.{reason}{contact}",
-            "Discontinue now…", lambda: self._discontinue(event.workitem_uid), kind="alert")
+        uid = event.workitem_uid
+        self.cancel_requests[uid] = event
+        w = self.model.workitem(uid)
+        what = escape(named(w)) if w else escape(uid)
+        code = f"{escape(event.reason_code.meaning)} ({escape(event.reason_code.value)})" if event.reason_code else ""
+        reasons = " — ".join(p for p in (code, escape(event.reason_text)) if p)
+        contact = " ".join(p for p in (escape(event.contact), escape(event.contact_uri)) if p)
+        self.messages.show_message(
+            f"cancel:{uid}",
+            f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
+            + (f"<br>Reason: {reasons}." if reasons else "") + (f" Contact: {contact}." if contact else ""),
+            "alert", "Discontinue now…", lambda: self._discontinue(uid), keep=True, object_name="cancelRequestBanner")
+        banner = self.messages.get(f"cancel:{uid}")
+        if banner is not None:  # dismissing it is the technologist's decision to go on: the mark goes too
+            banner.dismiss.clicked.connect(lambda: self._request_dealt_with(uid))
+        self._refresh_marks()
+        current = self.selected()
+        if current is not None and current.uid == uid:
+            self._selection_changed()
+
+    def _request_dealt_with(self, uid: str) -> None:
+        if self.cancel_requests.pop(uid, None) is not None:
+            self.messages.dismiss(f"cancel:{uid}")
+            self._refresh_marks()
 
     def _discontinue(self, uid: str) -> None:
         if self.select(uid):
             self.procedure.discontinue_button.click()
+            if self.session.outbox.final_pending(uid) or uid not in self.session.mine_in_progress():
+                self._request_dealt_with(uid)
 
     def _offer_resume(self) -> None:
         claims = self.session.outbox.active_claims()
         if not claims:
             return
-        first = claims[0]
-        more = f" and {len(claims) - 1} more" if len(claims) > 1 else ""
-        self.banner.show_message(
-            f"<b>Procedure in progress</b> when the console last stopped: {first.label} for {first.patient}{more}.",
-            "Resume", lambda: self._resume(first.uid), kind="info")
+        waiting = [c for c in claims if self.session.outbox.final_pending(c.uid)]
+        running = [c for c in claims if c not in waiting]
+        if waiting:
+            first = waiting[0]
+            what = "completion" if self.session.outbox.final_pending(first.uid) == "complete" else "discontinuation"
+            more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+            self.messages.show_message("resume-waiting", f"The {what} of {escape(first.what())}{more} is waiting to be "
+                                                         "sent; it is sent as soon as the server answers.", "warning")
+        if running:
+            first = running[0]
+            more = f" and {len(running) - 1} more" if len(running) > 1 else ""
+            self.messages.show_message(
+                "resume", f"<b>Procedure in progress</b> when the console last stopped: {escape(first.what())}{more}.",
+                "info", "Resume", lambda: self._resume(first.uid), expires=0)
+        elsewhere = self.session.waiting_elsewhere()
+        if elsewhere and self.demo is None:
+            first_other = elsewhere[0]
+            profile = self.book.get(first_other.profile) if first_other.profile else None
+            action = f"Open {first_other.profile}" if profile and profile is not self.session.profile else ""
+            self.messages.show_message(
+                "elsewhere", f"{first_other.count} report(s) of {escape(first_other.where())} wait to be sent; they "
+                             "are sent while that profile is open.", "warning", action,
+                (lambda: self._switch_profile(first_other.profile)) if action else None)
 
     def _resume(self, uid: str) -> None:
+        if self.select(uid):
+            return
+        self._want_selected = uid
+
         async def run() -> None:
             w = await self.session.backend.retrieve(uid)
             self.model.upsert(w)
-            self.select(uid)
+            self._refresh_marks()
+            self._select_wanted()
         self.session.spawn(run(), "Resuming…")
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.book, check_profile, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and self.config_path is not None:
-            profile_store.save(self.book, self.config_path)
-            self.profile_box.clear()
-            self.profile_box.addItems([p.name for p in self.book.profiles])
-            self.profile_box.setCurrentText(self.session.profile.name)
+        if dialog.exec() != QDialog.DialogCode.Accepted or self.config_path is None:
+            return
+        profile_store.save(self.book, self.config_path)
+        if self.demo is not None:
+            self.messages.show_message("settings", "The site's profiles are saved; this demo console keeps running "
+                                                   "on the demo server.", "info")
+            return
+        self.profile_box.clear()
+        self.profile_box.addItems([p.name for p in self.book.profiles])
+        self.profile_box.setCurrentText(self.session.profile.name)
+        if self.book.get(self.session.profile.name) is None:
+            self.messages.show_message("settings", f"The profile {escape(self.session.profile.name)} this console "
+                                                   "uses is no longer saved; it keeps running until you switch.",
+                                       "warning")
 
     def open_unscheduled(self) -> None:
-        modality = self.query_panel.modality.currentData() or ""
+        modality = self.session.profile.station_modality or self.query_panel.modality.currentData() or ""
         dialog = UnscheduledDialog(self.session.profile.station_code, modality, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.create_unscheduled(dialog)
@@ -390,11 +554,12 @@ class MainWindow(QMainWindow):
 
     def _switch_profile(self, name: str) -> None:
         profile = self.book.get(name)
-        if profile is None or profile.name == self.session.profile.name:
+        if profile is None or profile.name == self.session.profile.name or not self.confirm_leave("switch"):
+            self.profile_box.setCurrentText(self.session.profile.name)
             return
         window = MainWindow(Session(profile, self.session.outbox.path), self.book, self.config_path, self.demo)
         window.show()
-        self.close()
+        self.close_without_asking()
 
     def open_log_folder(self) -> bool:
         from app import logs
@@ -403,39 +568,56 @@ class MainWindow(QMainWindow):
         folder.mkdir(parents=True, exist_ok=True)
         opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
         if not opened:
-            self.notice.show_message(f"No file manager could be opened. The log files are in {escape(str(folder))}.",
-                                       kind="info")
+            self.messages.show_message("logs", f"No file manager could be opened. The log files are in "
+                                               f"{escape(str(folder))}.", "info", expires=0)
         return opened
 
     def about_text(self) -> str:
-        import platform
-
-        import pydicom
-        import pynetdicom
-        from PySide6 import __version__ as pyside_version
-        from PySide6.QtCore import qVersion
-
-        from app import logs
-
-        p = self.session.profile
-        if p.backend == "dimse":
-            mpps = p.mpps_peer
-            where = (f"MWL + MPPS: worklist {p.mwl_aet} at {p.mwl_host}:{p.mwl_port}, "
-                     f"MPPS {mpps[2]} at {mpps[0]}:{mpps[1]}")
-        else:
-            where = f"UPS-RS at {p.url}" + (f" ({p.auth} authentication)" if p.auth != "none" else "")
-        kind = "demo, on the embedded server" if self.demo is not None else "site profile"
-        return (f"<b>Worklist Console {__version__}</b><br>"
-                f"Qt {qVersion()} (PySide6 {pyside_version}), pydicom {pydicom.__version__}, "
-                f"pynetdicom {pynetdicom.__version__}, Python {platform.python_version()}<br><br>"
-                f"<b>Profile:</b> {escape(p.name)} ({kind})<br>{escape(where)}<br>"
-                f"Our AE title {escape(p.ae_title)}, station {escape(p.station_code)}<br><br>"
-                f"<b>Log folder:</b> {escape(str(logs.log_directory()))}")
+        return about_text(self.session.profile, self.demo is not None)
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Worklist Console", self.about_text())
 
+    # -- leaving ----------------------------------------------------------------------------------------
+    def leave_question(self) -> str:
+        """What would be left behind: procedures in progress and reports waiting; '' when nothing."""
+        outbox = self.session.outbox
+        running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
+        lines = [f"In progress on this station: {escape(c.what())}, started "
+                 f"{datetime.fromtimestamp(c.claimed_at):%H:%M}." for c in running]
+        count = outbox.pending()
+        if count:
+            lines.append(f"Waiting to be sent: {count} report(s) of this station.")
+        lines += [f"Waiting to be sent: {w.count} report(s) of {escape(w.where())}." for w in self.session.waiting_elsewhere()]
+        if not lines:
+            return ""
+        return ("<br>".join(lines) + "<br><br>Everything is kept on this computer: the procedures can be resumed and "
+                "the reports are sent at the next start.")
+
+    def confirm_leave(self, verb: str = "quit") -> bool:
+        question = self.leave_question()
+        if not question:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit Worklist Console?" if verb == "quit" else "Switch profile?",
+                          question, parent=self)
+        box.setObjectName("quitQuestion")
+        go = box.addButton("Quit" if verb == "quit" else "Switch", QMessageBox.ButtonRole.AcceptRole)
+        stay = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)  # Enter keeps the console open
+        box.setEscapeButton(stay)
+        box.exec()
+        return box.clickedButton() is go
+
+    def close_without_asking(self) -> None:
+        self._leave_confirmed = True
+        self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not self._leave_confirmed and not self.confirm_leave():
+            event.ignore()
+            return
+        self._leave_confirmed = True
+        self.procedure.save_draft()
         self.session.blockSignals(True)  # its last signals must not reach a window being deleted
         asyncio.ensure_future(self.session.close())
         super().closeEvent(event)
@@ -444,29 +626,8 @@ class MainWindow(QMainWindow):
         self.deleteLater()
 
 
-def ensure_loop(app: QApplication) -> asyncio.AbstractEventLoop:
-    """A qasync loop that the Qt event loop drives (already running): the app's, or pytest-qt's."""
-    import qasync
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if not isinstance(loop, qasync.QEventLoop):
-        loop = qasync.QEventLoop(app, already_running=True)
-        # plain Python worker threads (DNS look-ups, parsing): qasync's QThread pool is left
-        # running at exit, which Qt reports as an error
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-worker"))
-        asyncio.set_event_loop(loop)
-    return loop
-
-
 def open_window(args: list[str]) -> QWidget:
-    """Build what `worklist-console ARGS` shows, without entering the event loop."""
-    from app.options import build_parser
+    """Build what `worklist-console ARGS` shows (kept here too: tests have long reached it so)."""
+    from .launch import open_window as build
 
-    from .launch import window_for
-
-    app = QApplication.instance() or QApplication(["worklist-console"])
-    ensure_loop(app)  # type: ignore[arg-type]
-    return window_for(build_parser().parse_args(args))
+    return build(args)

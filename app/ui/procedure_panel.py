@@ -1,253 +1,329 @@
-"""The procedure panel: Start, progress, what was performed, Complete, Discontinue, and
-Request cancellation for items another station owns. Buttons enable by state and owner,
-so the next action is the one that stands out.
+"""The procedure panel: the selected procedure named by patient, what can be done with it,
+and what was performed.
+
+Start (F6) claims a SCHEDULED procedure. Progress (F7), Complete (F8) and Discontinue (F9)
+act only on a procedure this station started and has not already ended; Complete shows a
+summary confirmed with Enter, Discontinue asks for a reason. Documenting a procedure that
+was never started is its own explicit action ("Complete without starting…"). Another
+station's procedure is shown with that station's data, read-only; we may only ask it to
+stop (Shift+F9).
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from dataclasses import dataclass, replace
+from html import escape
 
-from pydicom.uid import generate_uid
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QListWidget, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from app.domain.build import STATION_SCHEME
-from app.domain.codes import DISCONTINUATION_REASONS, SECONDARY_CAPTURE, STORAGE_CLASSES
-from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.draft import ProcedureDraft
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 
+from .performed_form import PerformedForm
+from .procedure_dialogs import CompleteDialog, ReasonDialog
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
+DRAFT_DELAY_MS = 400  # typing pauses this long before the draft is written to the local store
+WAITING_WORDS = {"complete": ("COMPLETED", "the completion"), "discontinue": ("CANCELED", "the discontinuation")}
 
 
-def _button(text: str, shortcut: str, tip: str, role: str = "") -> QPushButton:
+def _button(text: str, shortcut: str, tip: str, name: str, role: str = "") -> QPushButton:
     button = QPushButton(f"{text}  ({shortcut})")
     button.setShortcut(QKeySequence(shortcut))
     button.setToolTip(f"{tip} — {shortcut}")
+    button.setObjectName(name)
+    button.setAccessibleName(text)
     if role:
         button.setProperty("role", role)
     return button
 
 
-def _emphasize(button: QPushButton, on: bool) -> None:
+def _emphasize(button: QPushButton, on: bool, role: str = "primary") -> None:
     """The next action stands out; the others stay quiet."""
-    button.setProperty("role", "primary" if on else "")
+    button.setProperty("role", role if on else "")
     button.style().unpolish(button)
     button.style().polish(button)
 
 
-class ReasonDialog(QDialog):
-    """Why a procedure stops: a CID 9300 reason and free text."""
+@dataclass(frozen=True)
+class PanelState:
+    """What the console knows about the shown procedure beyond the worklist entry."""
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        form = QFormLayout(self)
-        self.reason = QComboBox()
-        for code in DISCONTINUATION_REASONS:
-            self.reason.addItem(code.meaning, code)
-        self.reason.setCurrentIndex(13)
-        self.text = QLineEdit()
-        self.text.setPlaceholderText("Optional details")
-        form.addRow("Reason", self.reason)
-        form.addRow("Details", self.text)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def code(self) -> Code:
-        return self.reason.currentData()
+    mine: bool = False  # this station holds the claim
+    claimed_at: float | None = None
+    waiting: str | None = None  # "complete" or "discontinue" waits to be sent
+    draft: ProcedureDraft | None = None
+    cancel_requested: Code | None = None  # the reason a cancellation request gave
 
 
-class ProcedurePanel(QGroupBox):
+class ProcedurePanel(QWidget):
     start = Signal(object)
     progress = Signal(object, float, str)
-    complete = Signal(object, object)  # Workitem, PerformedProcedure
+    complete = Signal(object, object)  # Workitem, PerformedProcedure: the summary was confirmed
+    complete_unstarted = Signal(object, object)  # the same, for a procedure documented after the fact
     discontinue = Signal(object, object, str)
     cancel_request = Signal(object, object, str)
+    draft_changed = Signal(str, object)  # uid, ProcedureDraft
 
     def __init__(self, station: str) -> None:
-        super().__init__("Procedure")
+        super().__init__()
+        self.setObjectName("procedurePanel")
         self.station = station
         self.workitem: Workitem | None = None
-        self.mine = False
+        self.state = PanelState()
+        self._percent_edited = False
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         self.title = QLabel("No procedure selected.")
         self.title.setWordWrap(True)
         self.title.setObjectName("procedureTitle")
+        self.title.setAccessibleName("Selected procedure")
         layout.addWidget(self.title)
 
-        self.start_button = _button("Start", "F6", "Claim this procedure for this station", "primary")
-        self.start_button.clicked.connect(lambda: self.workitem and self.start.emit(self.workitem))
-        layout.addWidget(self.start_button)
+        starts = QHBoxLayout()
+        self.start_button = _button("Start", "F6", "Claim this procedure for this station", "claimButton", "primary")
+        self.start_button.clicked.connect(self._emit_start)
+        self.unstarted_button = QPushButton("Complete without starting…")
+        self.unstarted_button.setObjectName("completeUnstartedButton")
+        self.unstarted_button.setAccessibleName("Complete without starting")
+        self.unstarted_button.setToolTip("Document a procedure that was performed without the console: asks first")
+        self.unstarted_button.clicked.connect(self.ask_complete_unstarted)
+        starts.addWidget(self.start_button, 1)
+        starts.addWidget(self.unstarted_button)
+        layout.addLayout(starts)
 
         progress_row = QHBoxLayout()
         self.percent = QSpinBox()
+        self.percent.setObjectName("progressSpin")
+        self.percent.setAccessibleName("Progress in percent")
         self.percent.setRange(0, 100)
         self.percent.setSuffix(" %")
         self.percent_text = QLineEdit()
+        self.percent_text.setObjectName("progressDescription")
+        self.percent_text.setAccessibleName("Progress description")
         self.percent_text.setPlaceholderText("What is happening (e.g. contrast phase)")
-        self.progress_button = _button("Report progress", "F7", "Send the progress to the worklist server")
+        self.progress_button = _button("Report progress", "F7", "Send the progress to the worklist server",
+                                       "reportProgressButton")
         self.progress_button.clicked.connect(self._emit_progress)
         progress_row.addWidget(self.percent)
         progress_row.addWidget(self.percent_text, 1)
         progress_row.addWidget(self.progress_button)
         layout.addLayout(progress_row)
 
-        performed = QGroupBox("Performed")
-        grid = QGridLayout(performed)
-        self.station_label = QLabel(station)
-        self.technologist = QLineEdit()
-        self.technologist.setPlaceholderText("Family^Given")
-        self.procedures = QListWidget()
-        self.procedures.setMaximumHeight(60)
-        self.started = QDateTimeEdit()
-        self.ended = QDateTimeEdit()
-        for edit in (self.started, self.ended):
-            edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
-            edit.setCalendarPopup(True)
-        self.ended_auto = True
-        self.ended.dateTimeChanged.connect(lambda *_: setattr(self, "ended_auto", False))
-        self.series = QTableWidget(0, 3)
-        self.series.setHorizontalHeaderLabels(["Series description", "Series Instance UID",
-                                               "Instance UIDs (optional, separated by spaces)"])
-        self.series.horizontalHeader().setStretchLastSection(True)
-        self.series.setColumnWidth(0, 160)
-        self.series.setColumnWidth(1, 260)
-        self.series.setMaximumHeight(110)
-        self.add_series = QPushButton("Add series")
-        self.add_series.setToolTip("Add an output series; its Series Instance UID is generated")
-        self.add_series.clicked.connect(lambda: self.add_output_series(""))
-        for row, (label, widget) in enumerate((("Station", self.station_label), ("Technologist", self.technologist),
-                                               ("Procedure codes", self.procedures), ("Started", self.started),
-                                               ("Ended", self.ended), ("Output series", self.series))):
-            grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, 1)
-        grid.addWidget(self.add_series, 6, 1, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(performed)
+        self.form = PerformedForm(station)
+        layout.addWidget(self.form)
 
         finish = QHBoxLayout()
-        self.complete_button = _button("Complete", "F8", "Finish: send what was performed and complete", "primary")
+        self.complete_button = _button("Complete", "F8", "Finish: review what was performed, then complete",
+                                       "completeButton", "primary")
         self.complete_button.clicked.connect(self._emit_complete)
-        self.discontinue_button = _button("Discontinue", "F9", "Stop this procedure with a reason", "danger")
+        self.discontinue_button = _button("Discontinue", "F9", "Stop this procedure with a reason", "discontinueButton",
+                                          "danger")
         self.discontinue_button.clicked.connect(self._emit_discontinue)
-        self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that owns it to cancel it")
+        self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that has it to stop it",
+                                     "requestCancelButton")
         self.cancel_button.clicked.connect(self._emit_cancel_request)
         for b in (self.complete_button, self.discontinue_button, self.cancel_button):
             finish.addWidget(b)
         layout.addLayout(finish)
-        self.set_workitem(None, False)
+        layout.addStretch(1)
 
-    # -- showing a workitem --------------------------------------------------------------------
-    def set_workitem(self, w: Workitem | None, mine: bool, claimed_at: float | None = None) -> None:
-        changed = w is None or self.workitem is None or w.uid != self.workitem.uid
-        self.workitem, self.mine = w, mine
-        state = w.state if w else None
-        if w is None:
-            self.title.setText("No procedure selected.")
-        else:
-            owner = "this station" if mine else "another station" if state is State.IN_PROGRESS else ""
-            self.title.setText(f"<b>{w.label}</b> — {w.patient_name.display()}<br>"
-                               f"{state.value if state else ''}{' on ' + owner if owner else ''}")
-        if changed:
-            self._reset(w, claimed_at)
-        active = state is State.IN_PROGRESS and mine
-        self.start_button.setEnabled(state is State.SCHEDULED)
-        for widget in (self.percent, self.percent_text, self.progress_button):
-            widget.setEnabled(active)
-        self.complete_button.setEnabled(state is State.SCHEDULED or active)
-        _emphasize(self.start_button, state is State.SCHEDULED)
-        _emphasize(self.complete_button, active)
-        self.discontinue_button.setEnabled(active)
-        self.cancel_button.setEnabled(state is State.SCHEDULED or (state is State.IN_PROGRESS and not mine))
-        for widget in (self.technologist, self.procedures, self.started, self.ended, self.series, self.add_series):
-            widget.setEnabled(state is State.SCHEDULED or active)
+        self.form.edited.connect(self._draft_timer.start)
+        self.percent_text.textEdited.connect(lambda *_: self._draft_timer.start())
+        self.percent.valueChanged.connect(self._percent_changed)
+        self.set_workitem(None)
 
-    def _reset(self, w: Workitem | None, claimed_at: float | None) -> None:
-        self.procedures.clear()
-        self.series.setRowCount(0)
-        self.percent.setValue(int(w.progress or 0) if w else 0)
-        self.percent_text.clear()
-        if w is None:
-            return
-        for code in w.workitem_codes or []:
-            self.procedures.addItem(f"{code.value} ({code.scheme}) {code.meaning}")
-            self.procedures.item(self.procedures.count() - 1).setData(Qt.ItemDataRole.UserRole, code)
-        start = datetime.fromtimestamp(claimed_at) if claimed_at else datetime.now()
-        performed = w.performed
-        if performed and performed.start:
-            try:
-                start = datetime.strptime(performed.start[:14], "%Y%m%d%H%M%S")
-            except ValueError:
-                pass
-        self.started.setDateTime(QDateTime(start))
-        self.ended.blockSignals(True)
-        self.ended.setDateTime(QDateTime.currentDateTime())
-        self.ended.blockSignals(False)
-        self.ended_auto = True
+    # -- compatibility with the form's fields, which tests and the window reach -----------------------
+    @property
+    def technologist(self) -> QLineEdit:
+        return self.form.technologist
+
+    @property
+    def series(self):
+        return self.form.series
+
+    @property
+    def add_series(self) -> QPushButton:
+        return self.form.add_series
 
     def add_output_series(self, description: str, instances: tuple[str, ...] = ()) -> str:
-        uid = generate_uid()
-        row = self.series.rowCount()
-        self.series.insertRow(row)
-        self.series.setItem(row, 0, QTableWidgetItem(description or f"Series {row + 1}"))
-        uid_item = QTableWidgetItem(uid)
-        uid_item.setFlags(uid_item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-        self.series.setItem(row, 1, uid_item)
-        self.series.setItem(row, 2, QTableWidgetItem(" ".join(instances)))
-        return uid
+        return self.form.add_output_series(description, instances)
 
-    def _instances(self, row: int) -> tuple[tuple[str, str], ...]:
-        """(SOP Class, SOP Instance) references typed into a series row; odd text is left out."""
-        cell = self.series.item(row, 2)
-        uids = [u for u in (cell.text().replace(",", " ").split() if cell else []) if _UID.match(u) and len(u) <= 64]
-        modality = self.workitem.station_classes[0].value if self.workitem and self.workitem.station_classes else ""
-        sop_class = STORAGE_CLASSES.get(modality, SECONDARY_CAPTURE)
-        return tuple((sop_class, u) for u in uids)
+    def performed(self):
+        return self.form.performed()
 
-    # -- what was performed ---------------------------------------------------------------------
-    def performed(self) -> PerformedProcedure:
+    # -- showing a workitem --------------------------------------------------------------------
+    def active(self) -> bool:
+        """A procedure this station performs and has not ended: the one reports go to."""
         w = self.workitem
-        codes = [self.procedures.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.procedures.count())]
-        if not codes and w is not None:
-            codes = [Code(w.label[:16] or "PROC", "99WLPROC", w.label or "Procedure")]
-        end = datetime.now() if self.ended_auto else self.ended.dateTime().toPython()
-        series = []
-        for row in range(self.series.rowCount()):
-            description = self.series.item(row, 0).text() if self.series.item(row, 0) else ""
-            series.append(OutputSeries(self.series.item(row, 1).text(), description, study_uid=w.study_uid if w else "",
-                                       instances=self._instances(row)))
-        return PerformedProcedure(
-            station=Code(self.station, STATION_SCHEME, self.station),
-            start=self.started.dateTime().toPython().strftime("%Y%m%d%H%M%S"),
-            end=end.strftime("%Y%m%d%H%M%S"),  # type: ignore[union-attr]
-            procedures=tuple(codes),
-            technologist=self.technologist.text().strip(),
-            series=tuple(series),
-        )
+        return (w is not None and self.state.mine and self.state.waiting is None
+                and w.state in (State.IN_PROGRESS, State.SCHEDULED))  # SCHEDULED: our start waits to be sent
+
+    def holder(self) -> str:
+        """The station performing the shown procedure, as its performed data says."""
+        performed = self.workitem.performed if self.workitem else None
+        return performed.station.value if performed and performed.station else ""
+
+    def set_workitem(self, w: Workitem | None, state: PanelState | None = None) -> None:
+        state = state or PanelState()
+        new = w is None or self.workitem is None or w.uid != self.workitem.uid
+        editable_before = self._editable()
+        claimed_now = not new and state.mine and not self.state.mine
+        if new:
+            self.save_draft()  # what was typed for the previous procedure is kept, not lost
+        self.workitem, self.state = w, state
+        self._show_title()
+        editable = self._editable()
+        if new or editable != editable_before or not editable:
+            self.form.show_workitem(w, state.draft, state.claimed_at, editable)
+            self._load_progress(w, state.draft if editable else None)
+        elif claimed_now:
+            self.form.started_at(state.claimed_at)
+        self._enable()
+
+    def _editable(self) -> bool:
+        w = self.workitem
+        if w is None or self.state.waiting is not None:
+            return False
+        return self.active() or w.state is State.SCHEDULED
+
+    def _load_progress(self, w: Workitem | None, draft: ProcedureDraft | None) -> None:
+        self.percent.blockSignals(True)
+        self.percent.setValue(draft.percent if draft and draft.percent is not None else int(w.progress or 0) if w else 0)
+        self.percent.blockSignals(False)
+        self._percent_edited = bool(draft and draft.percent is not None)
+        self.percent_text.setText(draft.progress_text if draft else (w.progress_description if w and not self.active()
+                                                                      and w.state is State.IN_PROGRESS else ""))
+
+    def _show_title(self) -> None:
+        w, s = self.workitem, self.state
+        if w is None:
+            self.title.setText("No procedure selected.")
+            self.setAccessibleDescription("")
+            return
+        state = w.state.value if w.state else ""
+        stations = [c.value for c in w.station_names]
+        if s.waiting:
+            final, what = WAITING_WORDS[s.waiting]
+            line = f"{final} on this station — {what} is waiting to be sent"
+        elif w.state is State.IN_PROGRESS and s.mine:
+            line = f"IN PROGRESS on this station ({escape(self.station)})"
+        elif w.state is State.SCHEDULED and s.mine:
+            line = f"IN PROGRESS on this station ({escape(self.station)}) — the start is waiting to be sent"
+        elif w.state is State.IN_PROGRESS:
+            holder = self.holder()
+            progress = f" — {w.progress:.0f} %" if w.progress is not None else ""
+            line = f"IN PROGRESS on {escape(holder)} (another station){progress}" if holder else \
+                f"IN PROGRESS on another station{progress}"
+        elif w.state is State.SCHEDULED:
+            start = w.scheduled_start()
+            when = f" at {start:%H:%M}" if start else ""
+            whose = ", ".join(stations) or "any station"
+            other = "" if not stations or self.station in stations else " (another station's worklist)"
+            line = f"SCHEDULED for {escape(whose)}{when}{other}"
+        else:
+            line = state
+        if s.cancel_requested is not None and w.state is State.IN_PROGRESS:
+            line += "<br><span style='color:#b91c1c'><b>Cancellation requested</b></span>"
+        self.title.setText(f"<b>{escape(w.patient_name.display())}</b> — {escape(w.label)}<br>{line}")
+        self.setAccessibleDescription(self.title.text())
+
+    def _enable(self) -> None:
+        w, s = self.workitem, self.state
+        state = w.state if w else None
+        active = self.active()
+        scheduled = state is State.SCHEDULED and not s.mine and s.waiting is None
+        self.start_button.setEnabled(scheduled)
+        self.unstarted_button.setVisible(scheduled)
+        for widget in (self.percent, self.percent_text, self.progress_button):
+            widget.setEnabled(active)
+        self.complete_button.setEnabled(active)
+        self.discontinue_button.setEnabled(active)
+        self.cancel_button.setEnabled(s.waiting is None and (scheduled or (state is State.IN_PROGRESS and not s.mine)))
+        _emphasize(self.start_button, scheduled)
+        _emphasize(self.complete_button, active)
+        _emphasize(self.discontinue_button, active, "danger")
+
+    # -- drafts -----------------------------------------------------------------------------------
+    def _percent_changed(self) -> None:
+        self._percent_edited = True
+        self._draft_timer.start()
+
+    def draft(self) -> ProcedureDraft:
+        return replace(self.form.draft(), percent=self.percent.value() if self._percent_edited else None,
+                       progress_text=self.percent_text.text().strip())
+
+    def save_draft(self) -> None:
+        """Hand what is typed for the shown procedure to the window, which keeps it in the store."""
+        self._draft_timer.stop()
+        if self.workitem is not None and self._editable():
+            self.draft_changed.emit(self.workitem.uid, self.draft())
+
+    def progress_sent(self, uid: str) -> None:
+        """The progress report went out: its text is no longer a draft."""
+        if self.workitem is not None and self.workitem.uid == uid:
+            self.percent_text.clear()
+            self._percent_edited = False
+            self.save_draft()
+
+    # -- asking, then emitting -------------------------------------------------------------------------
+    def _emit_start(self) -> None:
+        if self.workitem is not None and self.start_button.isEnabled():
+            self.start.emit(self.workitem)
 
     def _emit_progress(self) -> None:
-        if self.workitem:
+        if self.workitem is not None and self.active():
             self.progress.emit(self.workitem, float(self.percent.value()), self.percent_text.text().strip())
 
     def _emit_complete(self) -> None:
-        if self.workitem:
-            self.complete.emit(self.workitem, self.performed())
+        if self.workitem is None or not self.active():
+            return
+        w, performed = self.workitem, self.form.performed()
+        if self._confirm(CompleteDialog(w, performed, self.station, parent=self)):
+            self.complete.emit(w, performed)
+
+    def ask_complete_unstarted(self) -> None:
+        if self.workitem is None or self.workitem.state is not State.SCHEDULED or self.state.waiting:
+            return
+        w, performed = self.workitem, self.form.performed()
+        if self._confirm(CompleteDialog(w, performed, self.station, unstarted=True, parent=self)):
+            self.complete_unstarted.emit(w, performed)
 
     def _emit_discontinue(self) -> None:
-        if self.workitem:
-            dialog = ReasonDialog("Discontinue the procedure", self)
-            if dialog.exec() == QDialog.DialogCode.Accepted:
-                self.discontinue.emit(self.workitem, dialog.code(), dialog.text.text().strip())
+        if self.workitem is None or not self.active():
+            return
+        w = self.workitem
+        dialog = ReasonDialog("discontinue", w, preset=self.state.cancel_requested, parent=self)
+        if self._confirm(dialog):
+            self.discontinue.emit(w, dialog.code(), dialog.text.text().strip())
 
     def _emit_cancel_request(self) -> None:
-        if self.workitem:
-            dialog = ReasonDialog("Request cancellation", self)
-            if dialog.exec() == QDialog.DialogCode.Accepted:
-                self.cancel_request.emit(self.workitem, dialog.code(), dialog.text.text().strip())
+        if self.workitem is None or not self.cancel_button.isEnabled():
+            return
+        w = self.workitem
+        holder = self.holder() if w.state is State.IN_PROGRESS else ""
+        dialog = ReasonDialog("cancel", w, holder=holder or ("another station" if w.state is State.IN_PROGRESS else ""),
+                              parent=self)
+        if self._confirm(dialog):
+            self.cancel_request.emit(w, dialog.code(), dialog.text.text().strip())
+
+    def _confirm(self, dialog: QDialog) -> bool:
+        self.save_draft()
+        try:
+            return dialog.exec() == QDialog.DialogCode.Accepted
+        finally:
+            dialog.deleteLater()
+
+    def focus_first(self) -> None:
+        """Where the keyboard goes when the technologist picks a procedure (Enter on the list)."""
+        for widget in (self.start_button, self.progress_button, self.complete_button, self.cancel_button):
+            if widget.isEnabled():
+                widget.setFocus(Qt.FocusReason.OtherFocusReason)
+                return

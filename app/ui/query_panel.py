@@ -32,7 +32,7 @@ class QueryPanel(QWidget):
             self.modality.addItem(f"{code.value} – {code.meaning}", code.value)
         self.when = QComboBox()
         self.when.addItems(DATES)
-        self.date_from, self.date_to = QDateEdit(QDate.currentDate()), QDateEdit(QDate.currentDate())
+        self.date_from, self.date_to = QDateEdit(QDate(date.today())), QDateEdit(QDate(date.today()))  # Python's clock
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
@@ -59,6 +59,15 @@ class QueryPanel(QWidget):
                 layout.addWidget(QLabel(label))
             layout.addWidget(widget)
         layout.addWidget(self.button)
+        for widget, name, spoken in ((self.station, "queryStation", "Station"), (self.modality, "queryModality", "Modality"),
+                                     (self.when, "queryDate", "Date"), (self.date_from, "queryDateFrom", "From date"),
+                                     (self.date_to, "queryDateTo", "To date"),
+                                     (self.patient, "queryPatientName", "Patient name"),
+                                     (self.patient_id, "queryPatientId", "Patient ID"),
+                                     (self.accession, "queryAccession", "Accession number"),
+                                     (self.state, "queryState", "State"), (self.button, "searchButton", "Search")):
+            widget.setObjectName(name)
+            widget.setAccessibleName(spoken)
 
     def query(self, today: date | None = None) -> WorklistQuery:
         today = today or date.today()

@@ -2,7 +2,9 @@
 
 It owns the backend, the outbox and the event channel, runs their coroutines on the
 qasync loop, and turns every outcome into a signal the widgets listen to. A
-BackendError becomes a sentence on `message`; the detail goes to the log.
+BackendError becomes a sentence on `message`; the detail goes to the log. Every message
+carries a key, so that the window replaces the previous news about the same thing (the
+connection, one procedure) instead of overwriting unrelated news.
 """
 from __future__ import annotations
 
@@ -16,62 +18,87 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.backends import make_backend
-from app.backends.errors import BackendError
+from app.backends.claim_store import Waiting, owner_description, owner_key
+from app.backends.errors import BackendError, Unreachable
 from app.backends.outbox import Delivery, Failure, Outbox
 from app.backends.profiles import Profile
 from app.backends.protocol import Exchange
 from app.domain.build import NewWorkitem
+from app.domain.draft import ProcedureDraft
 from app.domain.events import EventType, WorkitemEvent
 from app.domain.procedure import PerformedProcedure
+from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
 log = logging.getLogger(__name__)
 
+CONNECTION = "connection"  # the message key of whatever concerns reaching the server
+
+
+def procedure_key(uid: str) -> str:
+    return f"procedure:{uid}"
+
+
+def named(w: Workitem) -> str:
+    return f"{w.label or 'the procedure'} for {w.patient_name.display()}"
+
 
 class Session(QObject):
-    worklist = Signal(list)  # list[Workitem], after a search
+    worklist = Signal(list)  # list[Workitem], after a search (this console's procedures in progress included)
     workitem_changed = Signal(object)  # Workitem, after an event or an action
     busy = Signal(bool, str)
-    message = Signal(str, str)  # (level: info|warning|error, sentence)
+    message = Signal(str, str, str)  # (level: info|warning|error, sentence, key)
     connection = Signal(bool, str)
-    event = Signal(object)  # WorkitemEvent
+    event = Signal(object, object)  # WorkitemEvent, and its Workitem where the console knows it
+    action = Signal(str)  # what this console did, for the event log
     exchange = Signal(object)  # Exchange
     pending = Signal(int)
     cancel_requested = Signal(object)  # WorkitemEvent for a procedure this console performs
     refreshed = Signal(object)  # datetime
+    progress_sent = Signal(str)  # uid
 
-    def __init__(self, profile: Profile, outbox_path: Path | None = None) -> None:
+    def __init__(self, profile: Profile, outbox_path: Path | None = None, owner: str | None = None) -> None:
         super().__init__()
         self.profile = profile
         self.query = WorklistQuery.today(profile.station_code)
         self.backend = make_backend(profile, self._observe)
-        self.outbox = Outbox(self.backend, profile.name, outbox_path, on_failure=self._on_failure,
-                             on_change=self.pending.emit)
+        self.outbox = Outbox(self.backend, owner or owner_key(profile), outbox_path, on_failure=self._on_failure,
+                             on_change=self.pending.emit, profile_name=profile.name,
+                             description=owner_description(profile))
+        adopted = self.outbox.store.adopt_legacy(profile.name)
+        if adopted:
+            log.info("Took over %d claim(s) an earlier version kept for profile %r", adopted, profile.name)
         self.connected = False
+        self.live_station: str | None = profile.station_code  # whose events arrive; None: not live
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 
     # -- running coroutines ----------------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any], busy: str = "") -> asyncio.Task:
-        task = asyncio.ensure_future(self._guard(coro, busy))
+    def spawn(self, coro: Coroutine[Any, Any, Any], busy: str = "", key: str = "error") -> asyncio.Future:
+        if self._closed:  # a late event or timer of a closed console: nothing more is done
+            coro.close()
+            done: asyncio.Future = asyncio.get_event_loop().create_future()
+            done.set_result(None)
+            return done
+        task = asyncio.ensure_future(self._guard(coro, busy, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _guard(self, coro: Coroutine[Any, Any, Any], busy: str) -> Any:
+    async def _guard(self, coro: Coroutine[Any, Any, Any], busy: str, key: str) -> Any:
         if busy:
             self.busy.emit(True, busy)
         try:
             return await coro
         except BackendError as exc:
             log.warning("%s (%s)", exc.sentence, exc.detail)
-            self.message.emit("error", exc.sentence)
+            self.message.emit("error", exc.sentence, CONNECTION if isinstance(exc, Unreachable) else key)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("Unexpected failure")
-            self.message.emit("error", "Something went wrong; the details are in the log.")
+            self.message.emit("error", "Something went wrong; the details are in the log.", key)
         finally:
             if busy:
                 self.busy.emit(False, "")
@@ -83,6 +110,7 @@ class Session(QObject):
         if self.backend.capabilities.live_events:
             self._tasks.add(asyncio.ensure_future(self.backend.watch(self._on_event, self._on_connection)))
         else:  # no events (MWL/MPPS): poll, and say so
+            self.live_station = None
             self.connection.emit(False, " ".join(self.backend.capabilities.notes))
             self._tasks.add(asyncio.ensure_future(self._poll()))
         self._tasks.add(asyncio.ensure_future(self._outbox_loop()))
@@ -91,7 +119,7 @@ class Session(QObject):
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(max(2.0, self.profile.poll_seconds))
-            await self._guard(self._refresh(), "")
+            await self._guard(self._refresh(), "", CONNECTION)
 
     async def _outbox_loop(self) -> None:
         while True:
@@ -118,12 +146,51 @@ class Session(QObject):
     def refresh(self, query: WorklistQuery | None = None) -> asyncio.Task:
         if query is not None:
             self.query = query
-        return self.spawn(self._refresh(), "Searching the worklist…")
+        return self.spawn(self._refresh(), "Searching the worklist…", CONNECTION)
 
     async def _refresh(self) -> None:
-        items = await self.backend.search(self.query)
+        query = self.query
+        if self.backend.capabilities.live_events and query.station != self.live_station:
+            await self._follow(query.station)
+        items = await self.backend.search(query)
+        items += await self._pinned(items)
         self.worklist.emit(items)
         self.refreshed.emit(datetime.now())
+        if self.outbox.pending():
+            self.outbox.kick()  # the server answers: what waits need not wait for the backoff
+
+    async def _follow(self, station: str) -> None:
+        try:
+            await self.backend.follow(station)
+            self.live_station = station
+        except BackendError as exc:
+            log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
+            self.live_station = None
+        self.connection.emit(self.connected, self.live_sentence())
+
+    def live_sentence(self) -> str:
+        if self.live_station is None:
+            return "This view is not live: press F5 to refresh it."
+        whose = f"station {self.live_station}" if self.live_station else "every station"
+        return f"Live events for {whose} from the worklist server."
+
+    def is_live(self) -> bool:
+        """Does what the list shows change by itself when others change it?"""
+        return self.connected and self.live_station is not None and (
+            self.live_station == "" or self.live_station == self.query.station)
+
+    async def _pinned(self, found: list[Workitem]) -> list[Workitem]:
+        """This console's procedures in progress that the query did not find: they stay in view."""
+        shown = {w.uid for w in found}
+        extra = []
+        for claim in self.outbox.active_claims():
+            if claim.uid in shown:
+                continue
+            try:
+                extra.append(await self.backend.retrieve(claim.uid))
+            except BackendError as exc:
+                log.info("Procedure in progress %s not retrieved: %s", claim.uid, exc.sentence)
+        return extra
 
     async def _reload(self, uid: str) -> Workitem:
         item = await self.backend.retrieve(uid)
@@ -131,44 +198,58 @@ class Session(QObject):
         return item
 
     # -- what the technologist does -------------------------------------------------------------
-    def _report(self, delivery: Delivery, done: str) -> None:
+    def _report(self, uid: str, delivery: Delivery, done: str) -> None:
         if delivery.sent:
-            self.message.emit("info", done)
+            self.message.emit("info", done, procedure_key(uid))
         else:
-            self.message.emit("warning", delivery.sentence)
+            self.message.emit("warning", delivery.sentence, procedure_key(uid))
 
-    def _deliver(self, uid: str, operation: Coroutine[Any, Any, Delivery], done: str, busy: str) -> asyncio.Task:
+    def _deliver(self, w: Workitem, operation: Coroutine[Any, Any, Delivery], done: str, busy: str,
+                 after=None) -> asyncio.Task:
         """Run an outbox operation; say whether it was sent or kept, and show the result."""
         async def run() -> None:
             delivery = await operation
-            self._report(delivery, done)
-            if delivery.sent:
-                await self._reload(uid)
-        return self.spawn(run(), busy)
+            self._report(w.uid, delivery, done)
+            self.action.emit(done if delivery.sent else delivery.sentence)
+            if after is not None:
+                after(delivery)
+            self.workitem_changed.emit(await self._reload(w.uid) if delivery.sent else w)
+        return self.spawn(run(), busy, procedure_key(w.uid))
 
     def claim(self, workitem: Workitem) -> asyncio.Task:
-        return self._deliver(workitem.uid, self.outbox.claim(workitem),
-                             f"Started: {workitem.label} for {workitem.patient_name.display()}.", "Starting the procedure…")
+        return self._deliver(workitem, self.outbox.claim(workitem), f"Started: {named(workitem)}.",
+                             "Starting the procedure…")
 
     def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Task:
-        done = f"Progress reported: {percent:.0f} %." if percent is not None else "Progress reported."
-        return self._deliver(workitem.uid, self.outbox.progress(workitem.uid, percent, description), done,
-                             "Reporting progress…")
+        done = f"Progress reported for {named(workitem)}: {percent:.0f} %." if percent is not None else \
+            f"Progress reported for {named(workitem)}."
+        return self._deliver(workitem, self.outbox.progress(workitem.uid, percent, description), done,
+                             "Reporting progress…", after=lambda _: self.progress_sent.emit(workitem.uid))
 
     def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Task:
-        return self._deliver(workitem.uid, self.outbox.complete(workitem, performed),
-                             f"Completed: {workitem.label} for {workitem.patient_name.display()}.", "Completing…")
+        return self._deliver(workitem, self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.",
+                             "Completing…")
+
+    def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Task:
+        return self._deliver(workitem, self.outbox.complete_unstarted(workitem, performed),
+                             f"Completed without starting on this console: {named(workitem)}.", "Completing…")
 
     def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Task:
-        return self._deliver(workitem.uid, self.outbox.discontinue(workitem, reason, text),
-                             f"Discontinued: {reason.meaning}.", "Discontinuing…")
+        return self._deliver(workitem, self.outbox.discontinue(workitem, reason, text),
+                             f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
+                             "Discontinuing…")
 
     def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Task:
         async def run() -> None:
             await self.backend.request_cancellation(workitem.uid, reason, text)
-            self.message.emit("info", "Cancellation requested; the performing station has been notified.")
+            performed = workitem.performed
+            holder = performed.station.value if performed and performed.station else ""
+            asked = f"{holder}, the station performing it," if holder else "the worklist server"
+            sentence = f"Cancellation of {named(workitem)} requested: {asked} has been told."
+            self.message.emit("info", sentence, procedure_key(workitem.uid))
+            self.action.emit(sentence + (f" Reason: {reason.meaning}." if reason else ""))
             await self._reload(workitem.uid)
-        return self.spawn(run(), "Requesting cancellation…")
+        return self.spawn(run(), "Requesting cancellation…", procedure_key(workitem.uid))
 
     def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Task:
         async def run() -> Workitem:
@@ -176,36 +257,69 @@ class Session(QObject):
             self.workitem_changed.emit(created)
             if start:
                 delivery = await self.outbox.claim(created)
-                self._report(delivery, f"Unscheduled procedure started for {created.patient_name.display()}.")
+                self._report(created.uid, delivery, f"Unscheduled procedure started for {created.patient_name.display()}.")
                 if delivery.sent:
                     created = await self._reload(created.uid)
+                else:
+                    self.workitem_changed.emit(created)
             return created
         return self.spawn(run(), "Creating the unscheduled procedure…")
 
+    # -- what the console keeps ---------------------------------------------------------------------
     def is_mine(self, uid: str) -> bool:
         return self.outbox.claim_of(uid) is not None
+
+    def mine_in_progress(self) -> set[str]:
+        return {c.uid for c in self.outbox.active_claims()}
+
+    def draft(self, uid: str) -> ProcedureDraft | None:
+        return self.outbox.store.draft(uid)
+
+    def save_draft(self, uid: str, draft: ProcedureDraft) -> None:
+        self.outbox.store.save_draft(uid, draft)
+
+    def waiting_elsewhere(self) -> list[Waiting]:
+        return self.outbox.store.waiting_elsewhere()
 
     # -- from the backend ---------------------------------------------------------------------
     def _observe(self, exchange: Exchange) -> None:
         self.exchange.emit(exchange)
 
     def _on_failure(self, failure: Failure) -> None:
-        self.message.emit("error", failure.sentence)
+        self.message.emit("error", failure.sentence, procedure_key(failure.uid))
 
     def _on_connection(self, up: bool, sentence: str) -> None:
         was = self.connected
         self.connected = up
-        self.connection.emit(up, sentence)
+        if up:
+            self.live_station = self.backend.followed if hasattr(self.backend, "followed") else self.live_station
+        self.connection.emit(up, self.live_sentence() if up else sentence)
         if up and not was:
             self.refresh()  # re-query so nothing missed while away stays missed
-            self.spawn(self.outbox.flush())
+            self.outbox.kick()
 
     def _on_event(self, event: WorkitemEvent) -> None:
-        self.event.emit(event)
         if event.event_type is EventType.CANCEL_REQUESTED and self.is_mine(event.workitem_uid):
             self.cancel_requested.emit(event)
         if event.event_type in (EventType.STATE_REPORT, EventType.PROGRESS_REPORT, EventType.ASSIGNED,
                                 EventType.CANCEL_REQUESTED):
-            self.spawn(self._reload(event.workitem_uid))
-        elif event.event_type is EventType.SCP_STATUS_CHANGE and event.scp_status == "RESTARTED":
-            self.refresh()
+            self.spawn(self._reload_for(event))
+        else:
+            self.event.emit(event, None)
+            if event.event_type is EventType.SCP_STATUS_CHANGE and event.scp_status == "RESTARTED":
+                self.refresh()
+
+    async def _reload_for(self, event: WorkitemEvent) -> None:
+        """Reload the workitem an event is about, then log the event with its patient's name."""
+        try:
+            item = await self._reload(event.workitem_uid)
+        except BackendError:
+            self.event.emit(event, None)
+            raise
+        self.event.emit(event, item)
+
+    def procedure_state(self, w: Workitem) -> tuple[bool, float | None, str | None]:
+        """(mine, claimed at, the end that waits to be sent) for a workitem shown."""
+        claim = self.outbox.claim_of(w.uid)
+        mine = claim is not None and w.state in (State.IN_PROGRESS, State.SCHEDULED)
+        return mine, claim.claimed_at if claim else None, self.outbox.final_pending(w.uid) if claim else None

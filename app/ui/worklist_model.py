@@ -3,6 +3,10 @@
 A row's display texts are computed the first time the view asks for them and kept, so
 loading 10 000 workitems costs almost nothing and scrolling and sorting stay a lookup.
 The default sort, by scheduled time, reads the raw DT text and needs no row at all.
+
+Whatever the sort, the procedures this console has in progress stay on top (pinned), and
+urgent orders not yet started come next; an item that arrives or changes takes its place
+in that order at once instead of landing at the bottom.
 """
 from __future__ import annotations
 
@@ -15,10 +19,14 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.domain import tags as t
 from app.domain.states import Priority, State
+from app.domain.typed import format_da
 from app.domain.workitem import Workitem
 
-COLUMNS = ("Time", "State", "Priority", "Patient", "Patient ID", "Born / Sex", "Accession", "Procedure", "Modality",
+# What identifies the right patient comes first, so it fits a 1024-pixel screen beside the panel.
+COLUMNS = ("Time", "State", "Priority", "Patient", "Accession", "Procedure", "Patient ID", "Born / Sex", "Modality",
            "Station", "Progress")
+WIDTHS = {"Time": 52, "State": 100, "Priority": 66, "Patient": 150, "Accession": 104, "Procedure": 190,
+          "Patient ID": 84, "Born / Sex": 110, "Modality": 66, "Station": 64, "Progress": 64}
 TIME, STATE, PRIORITY, PATIENT = (COLUMNS.index(c) for c in ("Time", "State", "Priority", "Patient"))
 STATE_COLORS = {
     State.SCHEDULED: "#dbeafe",
@@ -26,14 +34,18 @@ STATE_COLORS = {
     State.COMPLETED: "#dcfce7",
     State.CANCELED: "#e5e7eb",
 }
+MARK_COLOR = "#fecaca"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 WORKITEM_ROLE = Qt.ItemDataRole.UserRole
 
 
 def _born(w: Workitem) -> str:
-    d = w.birth_date
-    date = f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 else d
-    return " / ".join(p for p in (date, w.sex) if p)
+    return " / ".join(p for p in (format_da(w.birth_date), w.sex) if p)
+
+
+def is_urgent(w: Workitem) -> bool:
+    """An urgent order nobody has started: it must not wait at the bottom of the list."""
+    return w.text(t.PRIORITY) == "HIGH" and w.text(t.PROCEDURE_STEP_STATE) == "SCHEDULED"
 
 
 @dataclass
@@ -84,6 +96,8 @@ _SORT_KEYS = tuple(SORT_KEYS[c] for c in COLUMNS)
 class WorklistModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
+        self.pinned: set[str] = set()  # procedures this console has in progress
+        self.marks: dict[str, tuple[str, str]] = {}  # uid -> (state text to show, why: the tooltip)
         self._items: list[Workitem] = []
         self._rows: list[Row | None] = []
         self._search: list[str | None] = []
@@ -107,6 +121,10 @@ class WorklistModel(QAbstractTableModel):
     def sort_key(self, i: int, column: int) -> object:
         return _SORT_KEYS[column](self._items[i])
 
+    def group(self, w: Workitem) -> int:
+        """0: mine in progress, 1: urgent and not started, 2: the rest — in every sort order."""
+        return 0 if w.uid in self.pinned else 1 if is_urgent(w) else 2
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort = (column, order)
         if column < 0 or not self._items:
@@ -115,12 +133,38 @@ class WorklistModel(QAbstractTableModel):
         self._reorder(column, order)
         self.layoutChanged.emit()
 
+    def resort(self) -> None:
+        """Put rows back in order after one changed (a claim pins it; an urgent order arrives)."""
+        if self._sort[0] >= 0:
+            self.sort(*self._sort)
+
+    def set_pinned(self, uids: set[str]) -> None:
+        if uids != self.pinned:
+            changed = uids ^ self.pinned
+            self.pinned = set(uids)
+            self._changed_rows([self._index.get(u) for u in changed])
+            self.resort()
+
+    def set_marks(self, marks: dict[str, tuple[str, str]]) -> None:
+        if marks != self.marks:
+            changed = set(marks) | set(self.marks)
+            self.marks = dict(marks)
+            self._changed_rows([self._index.get(u) for u in changed])
+
+    def _changed_rows(self, rows) -> None:
+        for i in rows:
+            if i is not None:
+                self._rows[i] = None
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
     def _reorder(self, column: int, order: Qt.SortOrder) -> None:
         def key(i: int) -> tuple:
             value = self.sort_key(i, column)
             return (0, value) if isinstance(value, (int, float)) else (1, str(value))
 
         indices = sorted(range(len(self._items)), key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        groups = [self.group(w) for w in self._items]
+        indices.sort(key=groups.__getitem__)  # stable: the chosen order within each group
         self._items = [self._items[i] for i in indices]
         self._rows = [self._rows[i] for i in indices]
         self._search = [self._search[i] for i in indices]
@@ -156,11 +200,22 @@ class WorklistModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return self.sort_key(index.row(), column)
         row = self.row(index.row())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row.texts[column]
         w = row.workitem
+        mark = self.marks.get(w.uid)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if mark and column == STATE and mark[0]:
+                return mark[0]
+            if mark and column == PATIENT:
+                return f"⚠ {row.texts[column]}"
+            return row.texts[column]
+        if role == Qt.ItemDataRole.ToolTipRole and mark:
+            return mark[1]
+        if role == Qt.ItemDataRole.BackgroundRole and column == STATE and mark:
+            return QBrush(QColor(MARK_COLOR))
         if role == Qt.ItemDataRole.BackgroundRole and column == STATE and w.state in STATE_COLORS:
             return QBrush(QColor(STATE_COLORS[w.state]))
+        if role == Qt.ItemDataRole.FontRole and w.uid in self.pinned:
+            return self._bold
         if w.priority is Priority.HIGH and column in (PATIENT, PRIORITY):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor("#b91c1c"))
@@ -186,7 +241,7 @@ class WorklistModel(QAbstractTableModel):
         self.endResetModel()
 
     def upsert(self, workitem: Workitem) -> None:
-        """Replace the row of this workitem, or append it."""
+        """Replace the row of this workitem, or add it; either way it takes its place in the order."""
         i = self._index.get(workitem.uid)
         if i is None:
             self.beginInsertRows(QModelIndex(), len(self._items), len(self._items))
@@ -195,9 +250,10 @@ class WorklistModel(QAbstractTableModel):
             self._rows.append(None)
             self._search.append(None)
             self.endInsertRows()
-            return
-        self._items[i], self._rows[i], self._search[i] = workitem, None, None
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        else:
+            self._items[i], self._rows[i], self._search[i] = workitem, None, None
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        self.resort()
 
     def remove(self, uid: str) -> None:
         i = self._index.get(uid)

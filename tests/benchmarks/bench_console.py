@@ -38,7 +38,7 @@ def measure_live_updates(app: QApplication, changes: int) -> tuple[list[float], 
     """Latency of another client's claim reaching the row, and the longest loop stall seen."""
     import tempfile
 
-    from app.ui.main_window import open_window
+    from app.ui.launch import open_window
 
     window = open_window(["--data-dir", tempfile.mkdtemp(prefix="bench-console-"), "demo"])
     service = window.demo.server.service

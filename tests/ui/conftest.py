@@ -31,7 +31,7 @@ def collect_garbage_only_between_tests() -> Iterator[None]:
 @pytest.fixture()
 def open_console(qtbot, tmp_path) -> Iterator:
     """open_console(*args) → the window `worklist-console ARGS` shows; everything is closed after."""
-    from app.ui.main_window import open_window
+    from app.ui.launch import open_window
 
     windows = []
 
@@ -53,7 +53,7 @@ def open_console(qtbot, tmp_path) -> Iterator:
     windows[:] = everything
     for window in everything:
         if shiboken_valid(window):
-            window.close()
+            window.close_without_asking()  # a test may leave a procedure in progress: no question
     loop = asyncio.get_event_loop()
     qtbot.waitUntil(lambda: all(w.session._closed and not w.session._tasks for w in windows), timeout=5000)
     for demo in demos.values():
@@ -73,3 +73,41 @@ def shiboken_valid(obj) -> bool:
     from shiboken6 import isValid
 
     return isValid(obj)
+
+
+def answer_next_dialog(press, timeout: float = 5.0) -> list:
+    """Act in the next modal dialog as soon as it opens — press its keys or buttons as a
+    technologist would. Returns a list that receives the dialog, for assertions afterwards."""
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    seen: list = []
+    deadline = time.monotonic() + timeout
+
+    def attempt() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            if time.monotonic() < deadline:
+                QTimer.singleShot(20, attempt)
+            return
+        seen.append(dialog)
+        press(dialog)
+
+    QTimer.singleShot(0, attempt)
+    return seen
+
+
+def press_enter(dialog) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(dialog, Qt.Key.Key_Return)
+
+
+def press_escape(dialog) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
 
 from app.domain.states import State
-from app.ui.procedure_panel import ReasonDialog
+from app.ui.session import procedure_key
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
+from conftest import answer_next_dialog, press_enter
 
 STATE = COLUMNS.index("State")
 
@@ -61,7 +61,9 @@ def test_start_progress_complete_by_buttons(qtbot, open_console):
 
     window.procedure.technologist.setText("Becker^Anna")
     series_uid = window.procedure.add_output_series("Chest 1 mm", ("1.2.3.4.1", "1.2.3.4.2", "not-a-uid"))
+    summary = answer_next_dialog(press_enter)  # the summary, confirmed with Enter
     qtbot.mouseClick(window.procedure.complete_button, Qt.MouseButton.LeftButton)
+    assert summary and summary[0].summary["Series"].text() == "<b>1 series</b>"
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "COMPLETED", timeout=5000)
     stored = on_server(window, item.uid)
     performed = stored["00741216"]["Value"][0]
@@ -75,7 +77,7 @@ def test_start_progress_complete_by_buttons(qtbot, open_console):
     assert window.status_pending.text() == "outbox empty"
 
 
-def test_discontinue_asks_for_a_reason_and_cancels(qtbot, open_console, monkeypatch):
+def test_discontinue_asks_for_a_reason_and_cancels(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
@@ -83,11 +85,12 @@ def test_discontinue_asks_for_a_reason_and_cancels(qtbot, open_console, monkeypa
     qtbot.waitUntil(lambda: window.procedure.discontinue_button.isEnabled(), timeout=5000)
 
     def choose(dialog):
-        dialog.reason.setCurrentIndex(5)  # Patient refused to continue procedure
+        assert not dialog.confirm.isEnabled()  # no reason chosen yet: Enter alone does nothing
+        dialog.reason.setCurrentIndex(dialog.reason.findText("Patient refused to continue procedure"))
         dialog.text.setText("Claustrophobia")
-        return QDialog.DialogCode.Accepted
+        dialog.confirm.click()
 
-    monkeypatch.setattr(ReasonDialog, "exec", choose)
+    answer_next_dialog(choose)
     window.procedure.discontinue_button.click()
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "CANCELED", timeout=5000)
     reason = on_server(window, item.uid)["00741002"]["Value"][0]["0074100E"]["Value"][0]
@@ -113,9 +116,9 @@ def test_a_cancellation_request_for_my_procedure_cannot_be_missed(qtbot, open_co
     window.procedure.start_button.click()
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "IN PROGRESS", timeout=5000)
     window.demo.request_cancellation("CT1")
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=3000)
-    text = window.banner.text.text()
-    assert "Cancellation requested" in text and "RIS" in text and "Duplicate order" in text
+    qtbot.waitUntil(lambda: window.messages.find("Cancellation requested") is not None, timeout=3000)
+    text = window.messages.find("Cancellation requested").text.text()
+    assert "RIS" in text and "Duplicate order" in text
 
 
 def test_second_console_is_told_who_already_started(qtbot, open_console):
@@ -131,9 +134,9 @@ def test_second_console_is_told_who_already_started(qtbot, open_console):
     first.select(item.uid)
     assert not first.procedure.start_button.isEnabled() and not first.procedure.complete_button.isEnabled()
     first.procedure.start.emit(item)  # a press that raced the event: the stale SCHEDULED item
-    qtbot.waitUntil(lambda: first.notice.isVisible(), timeout=5000)
-    assert "Another station (CT1B) already started this procedure." in first.notice.text.text()
-    second.close()
+    qtbot.waitUntil(lambda: first.messages.get(procedure_key(item.uid)) is not None, timeout=5000)
+    assert "Another station (CT1B) already started this procedure." in first.messages.get(procedure_key(item.uid)).text.text()
+    second.close_without_asking()
 
 
 def test_unscheduled_patient_is_created_and_started(qtbot, open_console):
@@ -176,8 +179,10 @@ def test_reports_wait_in_the_outbox_while_the_server_is_away(qtbot, open_console
     window.demo.server.stop()
     window.procedure.percent.setValue(70)
     window.procedure.progress_button.click()
-    qtbot.waitUntil(lambda: "will be sent" in window.notice.text.text(), timeout=20000)
-    assert window.notice.isVisible()
+    item = window.selected()
+    banner = lambda: window.messages.get(procedure_key(item.uid))  # noqa: E731
+    qtbot.waitUntil(lambda: banner() is not None and "will be sent" in banner().text.text(), timeout=20000)
+    assert item.patient_name.display() in banner().text.text()  # the banner names the patient
     assert window.status_pending.text() == "1 waiting to be sent"
 
 
@@ -205,11 +210,12 @@ def test_a_procedure_in_progress_when_the_console_stopped_is_offered_for_resumin
     window.procedure.start_button.click()
     qtbot.waitUntil(lambda: window.status_pending.text() == "outbox empty" and window.session.is_mine(item.uid),
                     timeout=5000)
-    window.close()
+    window.close_without_asking()
     window.demo.stop()
     again = open_console("demo")  # same data folder: the claim store remembers
-    qtbot.waitUntil(lambda: again.banner.isVisible(), timeout=5000)
-    assert "Procedure in progress" in again.banner.text.text() and again.banner.action.text() == "Resume"
-    again.banner.action.click()
+    qtbot.waitUntil(lambda: again.messages.get("resume") is not None, timeout=5000)
+    resume = again.messages.get("resume")
+    assert "Procedure in progress" in resume.text.text() and resume.action.text() == "Resume"
+    resume.action.click()
     qtbot.waitUntil(lambda: again.selected() is not None and again.selected().uid == item.uid, timeout=5000)
     assert again.procedure.progress_button.isEnabled()  # still mine: the Transaction UID was kept

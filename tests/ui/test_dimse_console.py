@@ -1,6 +1,8 @@
 """The same console on a DIMSE profile (MWL + MPPS) against the embedded server's DIMSE front."""
 from __future__ import annotations
 
+from conftest import answer_next_dialog, press_enter
+
 
 def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
     window = open_console("--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
@@ -19,5 +21,6 @@ def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
 
     assert '"IN PROGRESS"' in stored()
     window.procedure.add_output_series("Liver")
+    answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
     qtbot.waitUntil(lambda: '"COMPLETED"' in stored(), timeout=10000)

@@ -14,8 +14,9 @@ def test_first_run_offers_the_demo_which_then_points_to_settings(qtbot, open_con
     window = welcome.next_window
     assert window.demo is not None
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10000)
-    assert window.notice.isVisible() and "demo" in window.notice.text.text()
-    assert window.notice.action.text() == "Settings…"
+    notice = window.messages.get("demo")
+    assert notice is not None and "demo" in notice.text.text()
+    assert notice.action.text() == "Settings…"
 
 
 def test_first_run_configures_a_server_tests_it_and_opens_the_console_on_it(qtbot, open_console, front, tmp_path):

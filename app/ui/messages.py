@@ -1,0 +1,142 @@
+"""What must not be missed, as a stack of banners above the worklist.
+
+Each banner has a key: a newer message with the same key replaces the older one in place
+(the connection's state, the fate of one procedure's report), while messages with other
+keys stack — so a background "cannot reach the server" never hides "saved on this
+console". Information fades after a while; warnings and alerts stay until dismissed or
+until what they announce is over. Banners wrap their text and never widen the window.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+INFO_SECONDS = 12.0
+MAX_BANNERS = 5
+_RANK = {"info": 0, "warning": 1, "error": 2, "alert": 3}
+
+
+class Banner(QFrame):
+    """One message: a sentence and up to one action, and Dismiss."""
+
+    def __init__(self, key: str, on_dismiss: Callable[[str], None]) -> None:
+        super().__init__()
+        self.key = key
+        self.kind = "info"
+        self.setObjectName("banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(self.text.textFormat().RichText)
+        # Ignored: a long sentence wraps instead of widening the window past the screen
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.text.setMinimumWidth(120)
+        self.action = QPushButton()
+        self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setAccessibleName("Dismiss this message")
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.action)
+        layout.addWidget(self.dismiss)
+        self._callback: Callable[[], None] | None = None
+        self._keep_after_action = False
+        self.action.clicked.connect(self._run)
+        self.dismiss.clicked.connect(lambda: on_dismiss(self.key))
+        self._on_dismiss = on_dismiss
+
+    def set(self, html: str, kind: str, action: str, callback: Callable[[], None] | None, keep: bool) -> None:
+        self.kind = kind
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.text.setText(html)
+        self.setAccessibleName(self.text.text())
+        self.action.setText(action)
+        self.action.setAccessibleName(action)
+        self.action.setVisible(bool(action))
+        self._callback = callback
+        self._keep_after_action = keep
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        return self.layout().heightForWidth(width)
+
+    def _run(self) -> None:
+        callback = self._callback
+        if not self._keep_after_action:
+            self._on_dismiss(self.key)
+        if callback:
+            callback()
+
+
+class MessageStack(QWidget):
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        super().__init__()
+        self.setObjectName("messages")
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(3)
+        self.banners: dict[str, Banner] = {}
+        self._timers: dict[str, QTimer] = {}
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+
+    def show_message(self, key: str, html: str, kind: str = "info", action: str = "",
+                     callback: Callable[[], None] | None = None, *, keep: bool = False, object_name: str = "",
+                     expires: float | None = None) -> Banner:
+        """Show (or replace) the message `key`. `keep`: the action does not close it (the
+        technologist may still cancel what the action opens). Info expires by itself."""
+        banner = self.banners.get(key)
+        if banner is None:
+            banner = Banner(key, self.dismiss)
+            self.banners[key] = banner
+            self.layout_.insertWidget(0, banner)  # the newest on top
+        banner.setObjectName(object_name or "banner")
+        banner.set(html, kind, action, callback, keep)
+        banner.show()
+        self._expire(key, INFO_SECONDS if expires is None and kind == "info" else expires)
+        self._trim()
+        return banner
+
+    def _expire(self, key: str, seconds: float | None) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.stop()
+        if seconds:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda: self.dismiss(key))
+            timer.start(int(seconds * 1000))
+            self._timers[key] = timer
+
+    def _trim(self) -> None:
+        """Too many at once: the least important, oldest first, make room."""
+        while len(self.banners) > MAX_BANNERS:
+            order = [self.layout_.itemAt(i).widget() for i in range(self.layout_.count())]
+            oldest_first = [b for b in reversed(order) if isinstance(b, Banner)]
+            victim = min(oldest_first, key=lambda b: _RANK.get(b.kind, 0))
+            self.dismiss(victim.key)
+
+    def dismiss(self, key: str) -> None:
+        banner = self.banners.pop(key, None)
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.stop()
+        if banner is not None:
+            banner.hide()
+            self.layout_.removeWidget(banner)
+            banner.deleteLater()
+
+    def dismiss_prefix(self, prefix: str) -> None:
+        for key in [k for k in self.banners if k.startswith(prefix)]:
+            self.dismiss(key)
+
+    # -- reading, for tests and accessibility tools ---------------------------------------------
+    def get(self, key: str) -> Banner | None:
+        return self.banners.get(key)
+
+    def texts(self) -> list[str]:
+        return [b.text.text() for b in self.banners.values()]
+
+    def find(self, needle: str) -> Banner | None:
+        return next((b for b in self.banners.values() if needle in b.text.text()), None)

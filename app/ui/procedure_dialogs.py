@@ -1,0 +1,217 @@
+"""The questions the procedure panel asks before it changes a record: a reason to stop
+(discontinue, or ask another station to), the completion summary confirmed with Enter, and
+a procedure code to add. Each names the patient and the procedure it is about."""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+)
+
+from app.domain.codes import DISCONTINUATION_REASONS
+from app.domain.procedure import PerformedProcedure
+from app.domain.workitem import Code, Workitem
+
+CHOOSE = "Choose a reason…"
+
+
+def what(w: Workitem) -> str:
+    """The procedure and the patient, as every question names them (HTML)."""
+    return f"<b>{escape(w.label or 'the procedure')}</b> for <b>{escape(w.patient_name.display())}</b>"
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setObjectName("dialogHeading")
+    return label
+
+
+class ReasonDialog(QDialog):
+    """Why a procedure stops: a CID 9300 reason (chosen on purpose: Enter alone does nothing)
+    and free text. Discontinue ends our own procedure; a cancellation request asks."""
+
+    def __init__(self, kind: str, workitem: Workitem, holder: str = "", preset: Code | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        layout = QVBoxLayout(self)
+        if kind == "discontinue":
+            self.setWindowTitle("Discontinue the procedure")
+            self.setObjectName("discontinueDialog")
+            heading = f"Discontinue {what(workitem)}, which this station started?"
+            explanation = ("The procedure ends here, with this reason. The worklist shows a discontinued "
+                           "procedure as <b>CANCELED</b>; what was performed so far stays recorded.")
+            confirm = "Discontinue"
+        else:
+            self.setWindowTitle("Request cancellation")
+            self.setObjectName("cancelRequestDialog")
+            if holder:
+                heading = f"Ask <b>{escape(holder)}</b>, the station performing it, to stop {what(workitem)}?"
+                explanation = ("That station decides: the procedure stays IN PROGRESS until its technologist "
+                               "discontinues it.")
+            else:
+                heading = f"Cancel {what(workitem)}, which no station has started?"
+                explanation = "The worklist server cancels a procedure nobody has started at once (CANCELED)."
+            confirm = "Request cancellation"
+        layout.addWidget(_heading(heading))
+        note = QLabel(explanation)
+        note.setWordWrap(True)
+        note.setObjectName("fieldHint")
+        layout.addWidget(note)
+        form = QFormLayout()
+        self.reason = QComboBox()
+        self.reason.setAccessibleName("Reason")
+        self.reason.addItem(CHOOSE, None)
+        for code in DISCONTINUATION_REASONS:
+            self.reason.addItem(code.meaning, code)
+        if preset is not None:
+            index = next((i for i in range(self.reason.count()) if self.reason.itemData(i) == preset), -1)
+            if index < 0:  # a reason outside CID 9300, as the requester sent it
+                self.reason.addItem(preset.meaning or preset.value, preset)
+                index = self.reason.count() - 1
+            self.reason.setCurrentIndex(index)
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("Optional details")
+        self.text.setAccessibleName("Details")
+        form.addRow("Reason", self.reason)
+        form.addRow("Details", self.text)
+        layout.addLayout(form)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.confirm = QPushButton(confirm)
+        self.confirm.setAccessibleName(confirm)
+        self.confirm.setProperty("role", "danger")
+        self.buttons.addButton(self.confirm, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.reason.currentIndexChanged.connect(self._enable)
+        self._enable()
+        self.reason.setFocus()
+
+    def _enable(self) -> None:
+        self.confirm.setEnabled(self.reason.currentData() is not None)
+
+    def code(self) -> Code:
+        return self.reason.currentData()
+
+
+def _duration(start: str, end: str) -> str:
+    try:
+        seconds = (datetime.strptime(end[:14], "%Y%m%d%H%M%S") - datetime.strptime(start[:14], "%Y%m%d%H%M%S")).total_seconds()
+    except ValueError:
+        return ""
+    if seconds < 0:
+        return "ends before it starts — check the times"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min {int(seconds % 60):02d} s"
+
+
+def _moment(dt: str) -> str:
+    try:
+        return datetime.strptime(dt[:14], "%Y%m%d%H%M%S").strftime("%H:%M")
+    except ValueError:
+        return dt
+
+
+class CompleteDialog(QDialog):
+    """What will be sent, in one glance, confirmed with Enter. Completing a procedure this
+    console never started says so, and names the station it was scheduled for."""
+
+    def __init__(self, workitem: Workitem, performed: PerformedProcedure, our_station: str, unstarted: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("completeDialog")
+        layout = QVBoxLayout(self)
+        scheduled_for = ", ".join(c.value for c in workitem.station_names)
+        if unstarted:
+            self.setWindowTitle("Complete without starting")
+            heading = f"Complete {what(workitem)} without starting it on this console?"
+            elsewhere = scheduled_for and our_station not in scheduled_for.split(", ")
+            note = (f"It is scheduled for <b>{escape(scheduled_for)}</b>, another station. " if elsewhere else "") + \
+                f"It is recorded as performed on <b>{escape(our_station)}</b>, for a procedure done without the console."
+        else:
+            self.setWindowTitle("Complete the procedure")
+            heading = f"Complete {what(workitem)}?"
+            note = "The worklist server records it as COMPLETED with what was performed."
+        layout.addWidget(_heading(heading))
+        hint = QLabel(note)
+        hint.setWordWrap(True)
+        hint.setObjectName("fieldHint")
+        layout.addWidget(hint)
+        series = len(performed.series)
+        rows = (("Patient", workitem.patient_name.display()),
+                ("Procedure", ", ".join(c.meaning or c.value for c in performed.procedures) or workitem.label),
+                ("Station", performed.station.value),
+                ("Technologist", performed.technologist.replace("^", ", ") or "not given"),
+                ("Series", f"{series} series" if series else "none recorded"),
+                ("Time", f"{_moment(performed.start)} – {_moment(performed.end)}  ({_duration(performed.start, performed.end)})"))
+        form = QFormLayout()
+        self.summary: dict[str, QLabel] = {}
+        for label, value in rows:
+            shown = QLabel(f"<b>{escape(value)}</b>")
+            shown.setAccessibleName(f"{label}: {value}")
+            self.summary[label] = shown
+            form.addRow(label, shown)
+        layout.addLayout(form)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.confirm = QPushButton("Complete")
+        self.confirm.setAccessibleName("Complete")
+        self.confirm.setProperty("role", "primary")
+        self.buttons.addButton(self.confirm, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.confirm.setDefault(True)
+        self.confirm.setAutoDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.confirm.setFocus()
+
+
+class CodeDialog(QDialog):
+    """A procedure code that was performed: one of the scheduled or requested codes, or typed."""
+
+    def __init__(self, offered: list[Code], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a performed procedure code")
+        form = QFormLayout(self)
+        self.known = QComboBox()
+        self.known.setAccessibleName("Known codes")
+        self.known.addItem("Type a code…", None)
+        for code in offered:
+            self.known.addItem(f"{code.value} ({code.scheme}) {code.meaning}", code)
+        self.value, self.scheme, self.meaning = QLineEdit(), QLineEdit("99WLPROC"), QLineEdit()
+        for field, name in ((self.value, "Code value"), (self.scheme, "Coding scheme"), (self.meaning, "Meaning")):
+            field.setAccessibleName(name)
+        self.value.setMaxLength(16)
+        self.scheme.setMaxLength(16)
+        self.meaning.setMaxLength(64)
+        form.addRow("Known codes", self.known)
+        form.addRow("Code value", self.value)
+        form.addRow("Coding scheme", self.scheme)
+        form.addRow("Meaning", self.meaning)
+        self.error = QLabel()
+        self.error.setObjectName("fieldError")
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.known.currentIndexChanged.connect(self._fill)
+
+    def _fill(self) -> None:
+        code = self.known.currentData()
+        if code is not None:
+            self.value.setText(code.value)
+            self.scheme.setText(code.scheme)
+            self.meaning.setText(code.meaning)
+
+    def _accept(self) -> None:
+        if not (self.value.text().strip() and self.scheme.text().strip() and self.meaning.text().strip()):
+            self.error.setText("A code needs a value, a coding scheme and a meaning.")
+            return
+        self.accept()
+
+    def code(self) -> Code:
+        return Code(self.value.text().strip(), self.scheme.text().strip(), self.meaning.text().strip())
