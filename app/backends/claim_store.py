@@ -191,14 +191,16 @@ class ClaimStore:
                             "WHERE owner=? AND uid=?", (self.owner, uid)).fetchone()
         return Claim(*r) if r else None
 
-    def add_claim(self, uid: str, transaction_uid: str, patient: str, label: str) -> None:
-        """The claim and its operation, in one transaction: never one without the other."""
+    def add_claim(self, uid: str, transaction_uid: str, patient: str, label: str, record: dict | None = None) -> None:
+        """The claim and its operation, in one transaction: never one without the other. The
+        backend's record of the workitem travels with it (an MPPS copies the worklist entry)."""
         now = self.clock()
+        payload = json.dumps({"record": record} if record else {}, ensure_ascii=False)
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute("INSERT OR REPLACE INTO claim (owner, uid, transaction_uid, status, claimed_at, patient, label) "
                         "VALUES (?, ?, ?, 'active', ?, ?, ?)", (self.owner, uid, transaction_uid, now, patient, label))
-        self.db.execute("INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, 'claim', '{}', ?)",
-                        (self.owner, uid, now))
+        self.db.execute("INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, 'claim', ?, ?)",
+                        (self.owner, uid, payload, now))
         self.db.execute("COMMIT")
 
     def finish_claim(self, uid: str, status: str) -> None:

@@ -191,8 +191,9 @@ class DimseBackend:
     # -- MPPS ----------------------------------------------------------------------------------------
     def _n_create(self, uid: str, mpps_uid: str) -> None:
         mwl = self._items.get(uid)
-        if mwl is None:
-            raise Refused("This procedure is no longer on the worklist.")
+        if mwl is None:  # a claim kept from an older console, before a search listed the item: retried
+            raise Unreachable("The start waits until the worklist lists this procedure again.",
+                              f"{uid} not in the MWL answers of this session")
         now = datetime.now()
         sps = ((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0]
         ds = Dataset()
@@ -242,7 +243,15 @@ class DimseBackend:
         self._observe("→", f"MPPS N-SET {mpps_uid}", ds)
         self._mpps(lambda assoc: assoc.send_n_set(ds, ModalityPerformedProcedureStep, mpps_uid))
 
-    async def claim(self, uid: str, transaction_uid: str) -> None:
+    def claim_record(self, workitem: Workitem) -> dict:
+        mwl = self._items.get(workitem.uid)
+        return {"mwl": mwl, "unscheduled": workitem.uid in self._unscheduled} if mwl is not None else {}
+
+    async def claim(self, uid: str, transaction_uid: str, record: dict | None = None) -> None:
+        if uid not in self._items and record and record.get("mwl"):  # a claim kept across a restart
+            self._items[uid] = record["mwl"]
+            if record.get("unscheduled"):
+                self._unscheduled.add(uid)
         await asyncio.to_thread(self._n_create, uid, transaction_uid)
         self._states[uid] = "IN PROGRESS"
 

@@ -127,7 +127,8 @@ class Outbox:
     async def claim(self, workitem: Workitem) -> Delivery:
         """Start a procedure. A refusal (someone else has it) raises at once and keeps nothing."""
         if self.store.claim_of(workitem.uid) is None:
-            self.store.add_claim(workitem.uid, generate_uid(), workitem.patient_name.display(), workitem.label)
+            self.store.add_claim(workitem.uid, generate_uid(), workitem.patient_name.display(), workitem.label,
+                                 self.backend.claim_record(workitem))
             self._changed()
         return await self.flush_for(workitem.uid)
 
@@ -251,7 +252,7 @@ class Outbox:
     async def _send(self, op: Operation, transaction_uid: str) -> None:
         b, uid, payload = self.backend, op.uid, op.payload
         if op.kind == "claim":
-            await b.claim(uid, transaction_uid)
+            await b.claim(uid, transaction_uid, payload.get("record"))
         elif op.kind == "progress":
             await b.report_progress(uid, transaction_uid, payload["percent"], payload["description"])
         elif op.kind == "performed":

@@ -192,7 +192,10 @@ class UpsRsBackend:
             body[t.TRANSACTION_UID] = {"vr": "UI", "Value": [transaction_uid]}
         await self._send("POST", f"/workitems/{uid}", body=[body], query=transaction_uid or "")
 
-    async def claim(self, uid: str, transaction_uid: str) -> None:
+    def claim_record(self, workitem: Workitem) -> dict:
+        return {}  # the server holds the workitem: the Transaction UID is all a claim needs
+
+    async def claim(self, uid: str, transaction_uid: str, record: dict | None = None) -> None:
         """Claim, then record where and when it started, so other consoles can say who has it."""
         try:
             await self._change_state(uid, "IN PROGRESS", transaction_uid)

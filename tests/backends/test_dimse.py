@@ -120,3 +120,21 @@ def _by_accession(accession: str):
     from app.domain.search import parse_search
 
     return parse_search([("ReferencedRequestSequence.AccessionNumber", accession)])
+
+
+async def test_a_claim_kept_across_a_restart_is_sent_before_any_search(front, tmp_path):
+    from app.backends.outbox import Outbox
+
+    mpps_away = DimseBackend(Profile(name="dimse", backend="dimse", ae_title="MG1", mwl_host="127.0.0.1",
+                                     mwl_port=front.dimse.port, mwl_aet="WORKLIST", mpps_host="127.0.0.1", mpps_port=9,
+                                     timeout=2))
+    found = (await mpps_away.search(WorklistQuery.today("MG1")))[0]
+    box = Outbox(mpps_away, "MG1 console", tmp_path / "console.db")
+    assert not (await box.claim(found)).sent  # the MPPS peer was away: kept
+    box.close()
+    restarted = Outbox(backend(front, "MG1"), "MG1 console", tmp_path / "console.db")  # nothing searched yet
+    try:
+        assert await restarted.flush() == 1
+        assert '"IN PROGRESS"' in front.service.search_all(_by_accession(found.accession_number))[0]
+    finally:
+        restarted.close()
