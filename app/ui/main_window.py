@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._want_selected: str | None = None  # a procedure to select as soon as it is listed
         self._loaded_once = False
         self._leave_confirmed = False
+        self._asked_holder = ""
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
         self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
         file.addAction(self.settings_action)
         self.quit_action = file.addAction("Quit")
         self.quit_action.setObjectName("quitAction")
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # the platform's standard may be none (offscreen)
         self.quit_action.triggered.connect(self.close)
         procedure = menu.addMenu("&Procedure")
         self.complete_unstarted_action = procedure.addAction("Complete without starting…")
@@ -273,7 +274,7 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.unscheduled_action.triggered.connect(self.open_unscheduled)
         find = QAction(self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.setShortcut(QKeySequence("Ctrl+F"))
         find.triggered.connect(lambda: (self.filter.setFocus(), self.filter.selectAll()))
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
@@ -309,8 +310,14 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self) -> None:
         w = self.selected()
-        self.procedure.set_workitem(w, self._panel_state(w))
+        state = self._panel_state(w)
+        self.procedure.set_workitem(w, state)
         self.details.show_workitem(w)
+        if w is not None and w.state is State.IN_PROGRESS and not state.mine and not self.procedure.holder() \
+                and w.uid != self._asked_holder:
+            # the claim's event can arrive before the holder recorded its station: ask again once
+            self._asked_holder = w.uid
+            self.session.spawn(self.session.reload(w.uid))
 
     def _panel_state(self, w: Workitem | None) -> PanelState:
         if w is None:
@@ -485,8 +492,6 @@ class MainWindow(QMainWindow):
 
     def _offer_resume(self) -> None:
         claims = self.session.outbox.active_claims()
-        if not claims:
-            return
         waiting = [c for c in claims if self.session.outbox.final_pending(c.uid)]
         running = [c for c in claims if c not in waiting]
         if waiting:
@@ -579,8 +584,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Worklist Console", self.about_text())
 
     # -- leaving ----------------------------------------------------------------------------------------
-    def leave_question(self) -> str:
-        """What would be left behind: procedures in progress and reports waiting; '' when nothing."""
+    def leave_question(self, verb: str = "quit") -> str:
+        """What would be left behind: procedures in progress and reports waiting ('' when nothing);
+        switching profile leaves only this station's."""
         outbox = self.session.outbox
         running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
         lines = [f"In progress on this station: {escape(c.what())}, started "
@@ -588,14 +594,16 @@ class MainWindow(QMainWindow):
         count = outbox.pending()
         if count:
             lines.append(f"Waiting to be sent: {count} report(s) of this station.")
-        lines += [f"Waiting to be sent: {w.count} report(s) of {escape(w.where())}." for w in self.session.waiting_elsewhere()]
+        if verb == "quit":
+            lines += [f"Waiting to be sent: {w.count} report(s) of {escape(w.where())}."
+                      for w in self.session.waiting_elsewhere()]
         if not lines:
             return ""
         return ("<br>".join(lines) + "<br><br>Everything is kept on this computer: the procedures can be resumed and "
                 "the reports are sent at the next start.")
 
     def confirm_leave(self, verb: str = "quit") -> bool:
-        question = self.leave_question()
+        question = self.leave_question(verb)
         if not question:
             return True
         box = QMessageBox(QMessageBox.Icon.Warning, "Quit Worklist Console?" if verb == "quit" else "Switch profile?",

@@ -16,7 +16,7 @@ from html import escape
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QApplication, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.domain.draft import ProcedureDraft
@@ -316,10 +316,15 @@ class ProcedurePanel(QWidget):
 
     def _confirm(self, dialog: QDialog) -> bool:
         self.save_draft()
+        focus = QApplication.focusWidget()
         try:
             return dialog.exec() == QDialog.DialogCode.Accepted
         finally:
             dialog.deleteLater()
+            # the keyboard goes back where it was, so the next F-key reaches this window
+            self.window().activateWindow()
+            if focus is not None:
+                focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_first(self) -> None:
         """Where the keyboard goes when the technologist picks a procedure (Enter on the list)."""

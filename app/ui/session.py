@@ -192,6 +192,10 @@ class Session(QObject):
                 log.info("Procedure in progress %s not retrieved: %s", claim.uid, exc.sentence)
         return extra
 
+    async def reload(self, uid: str) -> Workitem:
+        """The workitem as the server has it now, shown wherever it is listed."""
+        return await self._reload(uid)
+
     async def _reload(self, uid: str) -> Workitem:
         item = await self.backend.retrieve(uid)
         self.workitem_changed.emit(item)

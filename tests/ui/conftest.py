@@ -50,6 +50,11 @@ def open_console(qtbot, tmp_path) -> Iterator:
             welcome.close()
     demos = {id(w.demo): w.demo for w in windows if getattr(w, "demo", None)}
     everything = list(windows) + [o for d in demos.values() for o in d.windows if o not in windows]
+    from PySide6.QtWidgets import QApplication
+
+    # a console the test's console opened (another profile, a second console) is closed too
+    everything += [w for w in QApplication.topLevelWidgets() if hasattr(w, "session") and w not in everything
+                   and not w.session._closed]
     windows[:] = everything
     for window in everything:
         if shiboken_valid(window):

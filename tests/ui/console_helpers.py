@@ -1,0 +1,42 @@
+"""What the console tests read off a window: its rows, a row's state, the stored workitem."""
+from __future__ import annotations
+
+import json
+
+from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
+
+STATE = COLUMNS.index("State")
+
+
+def rows(window) -> list:
+    return [window.proxy.index(r, 0).data(WORKITEM_ROLE) for r in range(window.proxy.rowCount())]
+
+
+def row_of(window, uid: str) -> int:
+    return next((r for r, w in enumerate(rows(window)) if w.uid == uid), -1)
+
+
+def state_shown(window, uid: str) -> str:
+    r = row_of(window, uid)
+    return window.proxy.index(r, STATE).data() if r >= 0 else ""
+
+
+def cell(window, uid: str, column: str) -> str:
+    r = row_of(window, uid)
+    return window.proxy.index(r, COLUMNS.index(column)).data() if r >= 0 else ""
+
+
+def stored(server, uid: str) -> dict:
+    return json.loads(server.service.retrieve(uid))
+
+
+def stored_state(server, uid: str) -> str:
+    return stored(server, uid)["00741000"]["Value"][0]
+
+
+def loaded(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0 and window.selected() is not None, timeout=10000)
+
+
+def live(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: window.live.text() == "● live", timeout=5000)
