@@ -47,6 +47,8 @@ class DetailPane(QTabWidget):
         self.summary = QTextBrowser()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Tag", "Keyword", "VR", "Value"])
+        self.tree.setAccessibleName("All attributes of the selected procedure")
+        self.summary.setAccessibleName("Summary of the selected procedure")
         self.tree.setColumnWidth(0, 110)
         self.tree.setColumnWidth(1, 230)
         self.tree.setColumnWidth(2, 40)

@@ -280,8 +280,10 @@ class MainWindow(QMainWindow):
         self.profile_box.textActivated.connect(self._switch_profile)
 
     def _after_start(self) -> None:
-        width = max(self.width(), 800)
-        self.split.setSizes([int(width * 0.64), width - int(width * 0.64)])
+        width = max(self.split.width(), 800)
+        # the identifying columns in view (about 660 px), the panel beside them the rest
+        listed = min(max(int(width * 0.64), 680), width - 330)
+        self.split.setSizes([listed, width - listed])
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
         self._offer_resume()
         self._show_pending()

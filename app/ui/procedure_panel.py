@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from shiboken6 import isValid
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
@@ -317,13 +318,15 @@ class ProcedurePanel(QWidget):
     def _confirm(self, dialog: QDialog) -> bool:
         self.save_draft()
         focus = QApplication.focusWidget()
+        if focus is not None and focus.window() is not self.window():
+            focus = None
         try:
             return dialog.exec() == QDialog.DialogCode.Accepted
         finally:
             dialog.deleteLater()
             # the keyboard goes back where it was, so the next F-key reaches this window
             self.window().activateWindow()
-            if focus is not None:
+            if focus is not None and isValid(focus):
                 focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_first(self) -> None:

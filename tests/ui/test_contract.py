@@ -1,0 +1,85 @@
+"""The window's test contract: the objectNames tests and accessibility tools find controls by,
+an accessible name on every control, and `open_window` with an ad-hoc UPS-RS profile against
+any server — two such windows in one process being two stations."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import (
+    QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QHeaderView, QLineEdit, QWidget,
+)
+
+from app.domain.states import State
+from console_helpers import live, loaded, rows, state_shown
+
+CONTRACT = ("profileSelector", "refreshAction", "queryStation", "queryModality", "queryDateFrom", "queryDateTo",
+            "queryPatientName", "queryPatientId", "queryAccession", "queryState", "searchButton", "quickFilter",
+            "worklistTable", "detailPane", "claimButton", "progressSpin", "progressDescription",
+            "reportProgressButton", "performerName", "addSeriesButton", "completeButton", "discontinueButton",
+            "requestCancelButton", "unscheduledAction", "cancelRequestBanner", "eventLog", "inspector",
+            "connectionStatus", "outboxStatus")
+
+
+def controls(window: QWidget) -> list[QWidget]:
+    """What a user can operate, leaving out the parts Qt builds inside other controls."""
+    found = []
+    for widget in window.findChildren(QWidget):
+        if isinstance(widget, QHeaderView) or widget.objectName().startswith("qt_"):
+            continue
+        parent = widget.parentWidget()
+        if widget.isHidden():
+            continue  # not there to operate (a message's unused action button)
+        if isinstance(widget, QLineEdit) and isinstance(parent, (QAbstractSpinBox, QComboBox)):
+            continue  # the editor inside a spin box or combo box: the box has the name
+        if parent is not None and (parent.inherits("QComboBoxPrivateContainer") or isinstance(parent, QLineEdit)):
+            continue  # a combo box's popup list, a line edit's clear button: parts of a named control
+        if isinstance(widget, (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView)):
+            if type(widget).__name__ in ("QToolBarExtension", "QDockWidgetTitleButton", "QLineEditIconButton"):
+                continue
+            found.append(widget)
+    return found
+
+
+def spoken_name(widget: QWidget) -> str:
+    if widget.accessibleName():
+        return widget.accessibleName()
+    return widget.text() if isinstance(widget, QAbstractButton) else ""
+
+
+def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_console, front, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the user data folder of this test
+    from app.ui.main_window import open_window
+
+    window = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "CT1", "--station", "CT1"])
+    open_console  # noqa: B018 (its teardown closes every console this test opened)
+    loaded(qtbot, window)
+    live(qtbot, window)
+    item = next(w for w in rows(window) if w.state is State.SCHEDULED)
+    window.select(item.uid)
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
+    front.service.request_cancellation(item.uid, "RIS", {})  # brings the cancellation request banner
+    qtbot.waitUntil(lambda: window.findChild(QObject, "cancelRequestBanner") is not None, timeout=3000)
+    missing = [name for name in CONTRACT if window.findChild(QObject, name) is None]
+    assert missing == []
+    unnamed = [f"{type(w).__name__} {w.objectName()!r} in {type(w.parentWidget()).__name__} "
+               f"{w.parentWidget().objectName()!r}" for w in controls(window) if not spoken_name(w).strip()]
+    assert unnamed == [], "\n".join(unnamed)
+
+
+def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_console, front, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    from app.ui.main_window import open_window
+
+    first = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "US1", "--station", "US1"])
+    second = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "US1B", "--station", "US1"])
+    open_console  # noqa: B018
+    loaded(qtbot, first)
+    loaded(qtbot, second)
+    live(qtbot, second)
+    item = next(w for w in rows(first) if w.state is State.SCHEDULED)
+    first.select(item.uid)
+    first.procedure.start_button.click()
+    qtbot.waitUntil(lambda: state_shown(second, item.uid) == "IN PROGRESS", timeout=5000)
+    second.select(item.uid)
+    assert first.session.is_mine(item.uid) and not second.session.is_mine(item.uid)
+    assert not second.procedure.complete_button.isEnabled()
