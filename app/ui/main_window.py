@@ -35,6 +35,7 @@ from .about import about_text
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
 from .inspector import EventLog, Inspector
+from .labels import ElidedLabel
 from .messages import MessageStack
 from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
@@ -231,19 +232,19 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         status = self.statusBar()
-        self.status_server = QLabel(self.session.profile.url if self.session.profile.backend == "upsrs" else
-                                    "{}@{}:{}".format(self.session.profile.mwl_aet, self.session.profile.mwl_host,
-                                                      self.session.profile.mwl_port))
-        self.status_ae = QLabel(f"AE {self.session.profile.ae_title}")
-        self.status_count = QLabel("0 items")
-        self.status_refresh = QLabel("never refreshed")
-        self.status_pending = QLabel("outbox empty")
+        p = self.session.profile
+        self.status_server = ElidedLabel(p.url if p.backend == "upsrs" else f"{p.mwl_aet}@{p.mwl_host}:{p.mwl_port}")
+        self.status_ae = ElidedLabel(f"AE {p.ae_title}")
+        self.status_count = ElidedLabel("0 items")
+        self.status_refresh = ElidedLabel("never refreshed")
+        self.status_pending = ElidedLabel("outbox empty", minimum=90)
         self.status_pending.setObjectName("outboxStatus")
         self.status_pending.setAccessibleName("Reports waiting to be sent")
+        for label, name in ((self.status_server, "Worklist server"), (self.status_ae, "Our AE title"),
+                            (self.status_count, "Procedures listed"), (self.status_refresh, "Last refresh")):
+            label.setAccessibleName(name)
         for label in (self.status_server, self.status_ae, self.status_count, self.status_refresh, self.status_pending):
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             status.addPermanentWidget(label)
-        self.status_server.setMinimumWidth(60)
 
     def _connect(self) -> None:
         s = self.session

@@ -13,7 +13,7 @@ from pydicom.uid import generate_uid
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDateTimeEdit, QDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QWidget,
+    QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from app.domain import tags as t
@@ -94,10 +94,11 @@ class PerformedForm(QGroupBox):
         self.ended_at_completion.setAccessibleName("Ended at the moment of completion")
         self.ended_at_completion.setToolTip("The end time is the moment Complete is confirmed; untick to enter it")
         ended = QWidget()
-        ended_row = QHBoxLayout(ended)
+        ended_row = QVBoxLayout(ended)
         ended_row.setContentsMargins(0, 0, 0, 0)
+        ended_row.setSpacing(2)
         ended_row.addWidget(self.ended_at_completion)
-        ended_row.addWidget(self.ended, 1)
+        ended_row.addWidget(self.ended)
 
         self.series = QTableWidget(0, 3)
         self.series.setAccessibleName("Output series")

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from shiboken6 import isValid
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QApplication, QDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.domain.draft import ProcedureDraft
@@ -88,7 +88,7 @@ class ProcedurePanel(QWidget):
         self.title.setAccessibleName("Selected procedure")
         layout.addWidget(self.title)
 
-        starts = QHBoxLayout()
+        starts = QVBoxLayout()
         self.start_button = _button("Start", "F6", "Claim this procedure for this station", "claimButton", "primary")
         self.start_button.clicked.connect(self._emit_start)
         self.unstarted_button = QPushButton("Complete without starting…")
@@ -96,8 +96,8 @@ class ProcedurePanel(QWidget):
         self.unstarted_button.setAccessibleName("Complete without starting")
         self.unstarted_button.setToolTip("Document a procedure that was performed without the console: asks first")
         self.unstarted_button.clicked.connect(self.ask_complete_unstarted)
-        starts.addWidget(self.start_button, 1)
-        starts.addWidget(self.unstarted_button)
+        starts.addWidget(self.start_button)
+        starts.addWidget(self.unstarted_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(starts)
 
         progress_row = QHBoxLayout()
@@ -121,7 +121,7 @@ class ProcedurePanel(QWidget):
         self.form = PerformedForm(station)
         layout.addWidget(self.form)
 
-        finish = QHBoxLayout()
+        finish = QGridLayout()
         self.complete_button = _button("Complete", "F8", "Finish: review what was performed, then complete",
                                        "completeButton", "primary")
         self.complete_button.clicked.connect(self._emit_complete)
@@ -131,8 +131,9 @@ class ProcedurePanel(QWidget):
         self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that has it to stop it",
                                      "requestCancelButton")
         self.cancel_button.clicked.connect(self._emit_cancel_request)
-        for b in (self.complete_button, self.discontinue_button, self.cancel_button):
-            finish.addWidget(b)
+        finish.addWidget(self.complete_button, 0, 0)
+        finish.addWidget(self.discontinue_button, 0, 1)
+        finish.addWidget(self.cancel_button, 1, 0, 1, 2)
         layout.addLayout(finish)
         layout.addStretch(1)
 

@@ -25,7 +25,7 @@ from app.domain.workitem import Workitem
 # What identifies the right patient comes first, so it fits a 1024-pixel screen beside the panel.
 COLUMNS = ("Time", "State", "Priority", "Patient", "Accession", "Procedure", "Patient ID", "Born / Sex", "Modality",
            "Station", "Progress")
-WIDTHS = {"Time": 50, "State": 96, "Priority": 64, "Patient": 146, "Accession": 100, "Procedure": 180,
+WIDTHS = {"Time": 56, "State": 118, "Priority": 76, "Patient": 140, "Accession": 116, "Procedure": 150,
           "Patient ID": 84, "Born / Sex": 110, "Modality": 66, "Station": 64, "Progress": 64}
 TIME, STATE, PRIORITY, PATIENT = (COLUMNS.index(c) for c in ("Time", "State", "Priority", "Patient"))
 STATE_COLORS = {
