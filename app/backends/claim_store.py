@@ -21,7 +21,7 @@ from app.domain.draft import ProcedureDraft
 
 from .profiles import Profile
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FINAL_KINDS = ("complete", "discontinue")
 
 _DDL = """
@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS owner (
     profile TEXT NOT NULL DEFAULT '',
     description TEXT NOT NULL DEFAULT '',
     seen_at REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS cancel_request (
+    owner TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    event TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (owner, uid)
 );
 CREATE TABLE IF NOT EXISTS draft (
     owner TEXT NOT NULL,
@@ -248,6 +255,19 @@ class ClaimStore:
                             "ORDER BY id DESC LIMIT 1", (self.owner, uid)).fetchone()
         return None if r is None else r[0]
 
+    def last_kind(self, uid: str) -> str | None:
+        """The kind of `uid`'s newest waiting operation; None when none waits."""
+        r = self.db.execute("SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' "
+                            "ORDER BY id DESC LIMIT 1", (self.owner, uid)).fetchone()
+        return r[0] if r else None
+
+    def waiting_list(self) -> list[tuple[str, str, str]]:
+        """(uid, kind, what) of every waiting operation of this owner, oldest first."""
+        rows = self.db.execute("SELECT o.uid, o.kind, c.patient, c.label FROM operation o LEFT JOIN claim c "
+                               "ON c.owner = o.owner AND c.uid = o.uid WHERE o.owner=? AND o.status='pending' "
+                               "ORDER BY o.id", (self.owner,)).fetchall()
+        return [(uid, kind, Claim(uid, "", 0, patient or "", label or "").what()) for uid, kind, patient, label in rows]
+
     def final_pending(self, uid: str) -> str | None:
         """"complete" or "discontinue" when that end of `uid` waits to be sent."""
         r = self.db.execute("SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' AND kind IN "
@@ -266,6 +286,19 @@ class ClaimStore:
                 profile = owner[len(LEGACY_PREFIX):]
             waiting.append(Waiting(owner, profile, description, int(count)))
         return waiting
+
+    # -- cancellation requests, until the technologist deals with them --------------------------------
+    def save_cancel_request(self, uid: str, event: dict) -> None:
+        self.db.execute("INSERT OR REPLACE INTO cancel_request (owner, uid, event, received_at) VALUES (?, ?, ?, ?)",
+                        (self.owner, uid, json.dumps(event, ensure_ascii=False), self.clock()))
+
+    def cancel_requests(self) -> dict[str, dict]:
+        rows = self.db.execute("SELECT uid, event FROM cancel_request WHERE owner=? ORDER BY received_at",
+                               (self.owner,)).fetchall()
+        return {uid: json.loads(event) for uid, event in rows}
+
+    def drop_cancel_request(self, uid: str) -> None:
+        self.db.execute("DELETE FROM cancel_request WHERE owner=? AND uid=?", (self.owner, uid))
 
     # -- drafts: what was typed for a procedure and not sent yet --------------------------------------
     def draft(self, uid: str) -> ProcedureDraft | None:

@@ -79,12 +79,13 @@ class Outbox:
     def __init__(self, backend: WorklistBackend, owner: str, path: Path | str | None = None,
                  on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.monotonic,
                  on_change: Callable[[int], None] | None = None, profile_name: str = "", description: str = "",
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, on_sent: Callable[[str, str, str], None] | None = None) -> None:
         self.backend = backend
         self.store = ClaimStore(path, owner, profile_name, description)
         self.send_lock = SendLock(self.store.path, owner)
         self.on_failure = on_failure
         self.on_change = on_change  # told the number of waiting operations whenever it changes
+        self.on_sent = on_sent  # told (uid, kind, sentence) when an operation that had waited is sent
         self.clock = clock  # monotonic: when the next attempt is due
         self.backoff = backoff or Backoff()
         self.attempts = 0  # attempts that found the server away, since this outbox opened
@@ -181,12 +182,13 @@ class Outbox:
         if waiting is None:
             return Delivery(True)
         claim = self.store.known_claim(uid)
-        what = claim.what() if claim else "this procedure"
+        what = f"{KIND_NAMES.get(self.store.last_kind(uid) or '', 'The report')} of " \
+               f"{claim.what() if claim else 'this procedure'}"
         if self._busy_elsewhere:
-            return Delivery(False, f"Saved on this console for {what}; another console of this station on this "
+            return Delivery(False, f"{what} is saved on this console; another console of this station on this "
                                    "computer is sending the reports.")
         reason = f" ({waiting.rstrip('.')})" if waiting else ""
-        return Delivery(False, f"Saved on this console for {what}; it will be sent when the server is "
+        return Delivery(False, f"{what} is saved on this console; it will be sent when the server is "
                                f"reachable{reason}.")
 
     async def flush(self, raise_for: str | None = None) -> int:
@@ -227,6 +229,10 @@ class Outbox:
             self.store.sent(op)
             sent += 1
             self._changed()
+            if op.attempts and self.on_sent is not None:  # it had waited: say it went, in place of "saved"
+                known = self.store.known_claim(op.uid)
+                self.on_sent(op.uid, op.kind, f"Sent: {KIND_NAMES[op.kind].lower()} of "
+                                              f"{known.what() if known else 'the procedure'}.")
         self.backoff.reset()
         return sent
 

@@ -78,7 +78,7 @@ def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, firs
     if first_run:
         window.messages.show_message("demo", "This is the <b>demo</b>, on a server inside this program. Use Settings… "
                                              "to configure your site's server.", "info", "Settings…",
-                                     window.open_settings, expires=0)
+                                     window.open_settings)
     window.show()
     return window
 

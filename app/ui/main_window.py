@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.backends import check_profile
 from app.backends import profiles as profile_store
+from app.backends.outbox import KIND_NAMES
 from app.backends.profiles import ProfileBook
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
@@ -39,7 +40,7 @@ from .labels import ElidedLabel
 from .messages import MessageStack
 from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
-from .session import CONNECTION, Session, named, procedure_key
+from .session import CONNECTION, Session, named, plural, procedure_key
 from .settings_dialog import SettingsDialog
 from .worklist_model import COLUMNS, WIDTHS, WORKITEM_ROLE, WorklistModel, WorklistProxy, is_urgent
 
@@ -53,9 +54,10 @@ class MainWindow(QMainWindow):
                  demo=None) -> None:
         super().__init__()
         self.session = session
-        # the site's profiles: what Settings edits. A demo window lists only its own profile and
-        # never selects a site profile; its Settings still lets a trainer configure the site.
-        self.book = book if book is not None else ProfileBook(profiles=[session.profile], active=session.profile.name)
+        # the site's profiles: what Settings edits and the profile box offers. The session's own
+        # profile may be none of them (a demo, or an ad-hoc --url profile): it is shown, never
+        # saved. A demo window lists only its own profile and never selects a site profile.
+        self.book = book if book is not None else ProfileBook()
         self.config_path = config_path
         self.demo = demo
         self.last_refresh: datetime | None = None
@@ -63,10 +65,12 @@ class MainWindow(QMainWindow):
         self._loaded_once = False
         self._leave_confirmed = False
         self._asked_holder = ""
+        self._created: set[str] = set()  # unscheduled procedures this console created
+        self._resumable: set[str] = set()  # procedures the start-up offered to resume
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
         self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
-        self.resize(1280, 800)
+        self._fit_screen()
 
         self.model = WorklistModel()
         self.proxy = WorklistProxy()
@@ -81,6 +85,23 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._after_start)
 
     # -- building --------------------------------------------------------------------------------
+    def _fit_screen(self, offset: int = 0) -> None:
+        """1280×800 where the screen allows it, never more than the screen shows."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1280, 800
+        if screen is not None and screen.width() > 0:
+            width, height = min(width, screen.width()), min(height, screen.height())
+            self.move(screen.x() + min(offset, max(0, screen.width() - width)),
+                      screen.y() + min(offset, max(0, screen.height() - height)))
+        self.resize(width, height)
+
+    def _profile_names(self) -> list[str]:
+        own = self.session.profile.name
+        if self.demo is not None:
+            return [own]
+        names = [p.name for p in self.book.profiles]
+        return names if own in names else [own, *names]
+
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Main")
         bar.setObjectName("mainToolbar")
@@ -88,8 +109,7 @@ class MainWindow(QMainWindow):
         self.profile_box = QComboBox()
         self.profile_box.setObjectName("profileSelector")
         self.profile_box.setAccessibleName("Profile")
-        names = [self.session.profile.name] if self.demo is not None else [p.name for p in self.book.profiles]
-        self.profile_box.addItems(names or [self.session.profile.name])
+        self.profile_box.addItems(self._profile_names())
         self.profile_box.setCurrentText(self.session.profile.name)
         self.profile_box.setToolTip("Profile: which worklist server and protocol this console uses")
         bar.addWidget(QLabel(" Profile "))
@@ -281,6 +301,8 @@ class MainWindow(QMainWindow):
         self.profile_box.textActivated.connect(self._switch_profile)
 
     def _after_start(self) -> None:
+        for event in self.session.kept_cancel_requests():  # asked before the console last stopped
+            self._show_cancel_request(event)
         width = max(self.split.width(), 800)
         # the identifying columns in view (about 660 px), the panel beside them the rest
         listed = min(max(int(width * 0.64), 680), width - 330)
@@ -331,8 +353,14 @@ class MainWindow(QMainWindow):
                           cancel_requested=(request.reason_code if request and request.reason_code else None))
 
     def _refresh_marks(self) -> None:
-        """Pinned rows (mine in progress), and the marks a technologist must see on a row."""
-        self.model.set_pinned(self.session.mine_in_progress())
+        """Pinned rows (mine in progress), and the marks a technologist must see on a row; the
+        offers to resume go once nothing is left to resume."""
+        mine = self.session.mine_in_progress()
+        self.model.set_pinned(mine)
+        if not {uid for uid in mine if not self.session.outbox.final_pending(uid)} & self._resumable:
+            self.messages.dismiss("resume")
+        if not any(self.session.outbox.final_pending(uid) for uid in mine):
+            self.messages.dismiss("resume-waiting")
         marks: dict[str, tuple[str, str]] = {}
         for uid in self.session.mine_in_progress():
             waiting = self.session.outbox.final_pending(uid)
@@ -367,8 +395,8 @@ class MainWindow(QMainWindow):
             self.table.setCurrentIndex(self.proxy.index(-1, -1))
             self._selection_changed()
             if current is not None:
-                self.messages.show_message("selection", f"The procedure you had selected ({escape(named(current))}) "
-                                                        "is not on this list any more.", "info")
+                self.statusBar().showMessage(f"The procedure you had selected ({named(current)}) is not on this "
+                                             "list any more.", 15000)
 
     def _update_workitem(self, w: Workitem) -> None:
         query = self.session.query
@@ -378,8 +406,9 @@ class MainWindow(QMainWindow):
         if known or mine or wanted:
             self.model.upsert(w)
             self.status_count.setText(f"{self.model.rowCount()} items")
-            if not known and self._loaded_once and is_urgent(w):
-                self._announce_urgent(w)
+        ours = self.session.profile.station_code in {c.value for c in w.station_names}
+        if not known and self._loaded_once and is_urgent(w) and (wanted or ours):
+            self._announce_urgent(w)
         if w.state in (State.COMPLETED, State.CANCELED):
             self._request_dealt_with(w.uid)
         self._refresh_marks()
@@ -396,13 +425,21 @@ class MainWindow(QMainWindow):
         return False
 
     def _announce_urgent(self, w: Workitem) -> None:
+        if w.uid in self._created or f"urgent:{w.uid}" in self.messages.banners:
+            return  # the technologist just made it (Ctrl+N), or it was said already
         start = w.scheduled_start()
         when = f", scheduled {start:%H:%M}" if start else ""
         stations = ", ".join(c.value for c in w.station_names)
         self.messages.show_message(
             f"urgent:{w.uid}", f"<b>Urgent order</b>: {escape(named(w))} ({w.priority.value if w.priority else 'HIGH'}"
                                f"{when}{', ' + escape(stations) if stations else ''}).",
-            "warning", "Show", lambda: self.select(w.uid), expires=60)
+            "warning", "Show", lambda: self._show_urgent(w))
+
+    def _show_urgent(self, w: Workitem) -> None:
+        if not self.select(w.uid):  # not in the current view: show the station's list, then it
+            self.query_panel.station.setText(w.station_names[0].value if w.station_names else "")
+            self._want_selected = w.uid
+            self.refresh()
 
     # -- messages --------------------------------------------------------------------------------
     def _log_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
@@ -411,12 +448,15 @@ class MainWindow(QMainWindow):
         self.event_log.add(datetime.now().strftime("%H:%M:%S"), event, what)
 
     def _show_message(self, level: str, sentence: str, key: str) -> None:
-        kind = {"error": "error", "warning": "warning"}.get(level, "info")
-        if key == CONNECTION and level == "info":
-            self.messages.dismiss(CONNECTION)
-        html = f"<b>{escape(sentence)}</b>" if kind == "error" else escape(sentence)
-        self.messages.show_message(key, html, kind)
-        self.statusBar().showMessage(sentence, 8000)
+        """A confirmation goes to the status bar and the event log, replacing what was said about
+        the same thing (a report "saved" is now "sent"); a warning or an error stays above the
+        list until dismissed — nothing fades there, so nothing moves under the technologist's hand."""
+        if level == "info":
+            self.messages.dismiss(key)
+        else:
+            html = f"<b>{escape(sentence)}</b>" if level == "error" else escape(sentence)
+            self.messages.show_message(key, html, "error" if level == "error" else "warning")
+        self.statusBar().showMessage(sentence, 10000)
         self._refresh_marks()
         self._show_pending()
         current = self.selected()
@@ -451,7 +491,7 @@ class MainWindow(QMainWindow):
         count = self.session.outbox.pending()
         elsewhere = self.session.waiting_elsewhere()
         parts = [f"{count} waiting to be sent" if count else "outbox empty"]
-        parts += [f"{w.count} waiting for {w.where()}" for w in elsewhere]
+        parts += [f"{w.count} waiting for {w.where()}" for w in elsewhere]  # tests read this form
         self.status_pending.setText(" · ".join(parts))
         self.status_pending.setToolTip("\n".join(parts))
         self.status_pending.setProperty("waiting", bool(count or elsewhere))
@@ -483,6 +523,7 @@ class MainWindow(QMainWindow):
             self._selection_changed()
 
     def _request_dealt_with(self, uid: str) -> None:
+        self.session.forget_cancel_request(uid)
         if self.cancel_requests.pop(uid, None) is not None:
             self.messages.dismiss(f"cancel:{uid}")
             self._refresh_marks()
@@ -503,20 +544,22 @@ class MainWindow(QMainWindow):
             more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
             self.messages.show_message("resume-waiting", f"The {what} of {escape(first.what())}{more} is waiting to be "
                                                          "sent; it is sent as soon as the server answers.", "warning")
+        self._resumable = {c.uid for c in running}
         if running:
             first = running[0]
             more = f" and {len(running) - 1} more" if len(running) > 1 else ""
             self.messages.show_message(
                 "resume", f"<b>Procedure in progress</b> when the console last stopped: {escape(first.what())}{more}.",
-                "info", "Resume", lambda: self._resume(first.uid), expires=0)
+                "info", "Resume", lambda: self._resume(first.uid))
         elsewhere = self.session.waiting_elsewhere()
         if elsewhere and self.demo is None:
             first_other = elsewhere[0]
             profile = self.book.get(first_other.profile) if first_other.profile else None
             action = f"Open {first_other.profile}" if profile and profile is not self.session.profile else ""
             self.messages.show_message(
-                "elsewhere", f"{first_other.count} report(s) of {escape(first_other.where())} wait to be sent; they "
-                             "are sent while that profile is open.", "warning", action,
+                "elsewhere", f"{plural(first_other.count, 'report')} of {escape(first_other.where())} "
+                             f"{'waits' if first_other.count == 1 else 'wait'} to be sent; they are sent while that "
+                             "profile is open.", "warning", action,
                 (lambda: self._switch_profile(first_other.profile)) if action else None)
 
     def _resume(self, uid: str) -> None:
@@ -542,12 +585,8 @@ class MainWindow(QMainWindow):
                                                    "on the demo server.", "info")
             return
         self.profile_box.clear()
-        self.profile_box.addItems([p.name for p in self.book.profiles])
+        self.profile_box.addItems(self._profile_names())
         self.profile_box.setCurrentText(self.session.profile.name)
-        if self.book.get(self.session.profile.name) is None:
-            self.messages.show_message("settings", f"The profile {escape(self.session.profile.name)} this console "
-                                                   "uses is no longer saved; it keeps running until you switch.",
-                                       "warning")
 
     def open_unscheduled(self) -> None:
         modality = self.session.profile.station_modality or self.query_panel.modality.currentData() or ""
@@ -558,6 +597,7 @@ class MainWindow(QMainWindow):
     def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Task:
         item = dialog.workitem()
         self._want_selected = item.uid
+        self._created.add(item.uid)
         return self.session.create_unscheduled(item)
 
     def _switch_profile(self, name: str) -> None:
@@ -577,7 +617,7 @@ class MainWindow(QMainWindow):
         opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
         if not opened:
             self.messages.show_message("logs", f"No file manager could be opened. The log files are in "
-                                               f"{escape(str(folder))}.", "info", expires=0)
+                                               f"{escape(str(folder))}.", "info")
         return opened
 
     def about_text(self) -> str:
@@ -593,17 +633,24 @@ class MainWindow(QMainWindow):
         outbox = self.session.outbox
         running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
         lines = [f"In progress on this station: {escape(c.what())}, started "
-                 f"{datetime.fromtimestamp(c.claimed_at):%H:%M}." for c in running]
-        count = outbox.pending()
-        if count:
-            lines.append(f"Waiting to be sent: {count} report(s) of this station.")
+                 f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station."
+                 for c in running]
+        lines += [f"Cancellation requested for {escape(named(w))}." for w in
+                  (self.model.workitem(uid) for uid in self.cancel_requests) if w is not None]
+        lines += [f"Waiting to be sent: {escape(KIND_NAMES[kind].lower())} of {escape(what)}."
+                  for _, kind, what in outbox.store.waiting_list()]
         if verb == "quit":
-            lines += [f"Waiting to be sent: {w.count} report(s) of {escape(w.where())}."
+            lines += [f"Waiting to be sent: {plural(w.count, 'report')} of {escape(w.where())}."
                       for w in self.session.waiting_elsewhere()]
         if not lines:
             return ""
-        return ("<br>".join(lines) + "<br><br>Everything is kept on this computer: the procedures can be resumed and "
-                "the reports are sent at the next start.")
+        kept = ["It is all kept on this computer:"]
+        if running:
+            kept.append("the procedures in progress are offered for resuming")
+        if len(lines) > len(running):
+            kept.append("what waits is sent" + (" at the next start" if verb == "quit" else " when this profile is "
+                                                "open again"))
+        return "<br>".join(lines) + "<br><br>" + kept[0] + " " + " and ".join(kept[1:]) + "."
 
     def confirm_leave(self, verb: str = "quit") -> bool:
         question = self.leave_question(verb)

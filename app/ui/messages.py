@@ -3,17 +3,16 @@
 Each banner has a key: a newer message with the same key replaces the older one in place
 (the connection's state, the fate of one procedure's report), while messages with other
 keys stack — so a background "cannot reach the server" never hides "saved on this
-console". Information fades after a while; warnings and alerts stay until dismissed or
-until what they announce is over. Banners wrap their text and never widen the window.
+console". Nothing fades by itself (a banner that vanished would move the list under the
+technologist's hand): a banner goes when it is dismissed or when what it announces is over.
+Banners wrap their text and never widen the window.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-INFO_SECONDS = 12.0
 MAX_BANNERS = 5
 _RANK = {"info": 0, "warning": 1, "error": 2, "alert": 3}
 
@@ -71,21 +70,20 @@ class Banner(QFrame):
 
 
 class MessageStack(QWidget):
-    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.setObjectName("messages")
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(3)
         self.banners: dict[str, Banner] = {}
-        self._timers: dict[str, QTimer] = {}
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
 
     def show_message(self, key: str, html: str, kind: str = "info", action: str = "",
-                     callback: Callable[[], None] | None = None, *, keep: bool = False, object_name: str = "",
-                     expires: float | None = None) -> Banner:
+                     callback: Callable[[], None] | None = None, *, keep: bool = False,
+                     object_name: str = "") -> Banner:
         """Show (or replace) the message `key`. `keep`: the action does not close it (the
-        technologist may still cancel what the action opens). Info expires by itself."""
+        technologist may still cancel what the action opens)."""
         banner = self.banners.get(key)
         if banner is None:
             banner = Banner(key, self.dismiss)
@@ -94,20 +92,8 @@ class MessageStack(QWidget):
         banner.setObjectName(object_name or "banner")
         banner.set(html, kind, action, callback, keep)
         banner.show()
-        self._expire(key, INFO_SECONDS if expires is None and kind == "info" else expires)
         self._trim()
         return banner
-
-    def _expire(self, key: str, seconds: float | None) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.stop()
-        if seconds:
-            timer = QTimer(self)
-            timer.setSingleShot(True)
-            timer.timeout.connect(lambda: self.dismiss(key))
-            timer.start(int(seconds * 1000))
-            self._timers[key] = timer
 
     def _trim(self) -> None:
         """Too many at once: the least important, oldest first, make room."""
@@ -119,9 +105,6 @@ class MessageStack(QWidget):
 
     def dismiss(self, key: str) -> None:
         banner = self.banners.pop(key, None)
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.stop()
         if banner is not None:
             banner.hide()
             self.layout_.removeWidget(banner)

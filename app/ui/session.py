@@ -25,7 +25,7 @@ from app.backends.profiles import Profile
 from app.backends.protocol import Exchange
 from app.domain.build import NewWorkitem
 from app.domain.draft import ProcedureDraft
-from app.domain.events import EventType, WorkitemEvent
+from app.domain.events import EventType, WorkitemEvent, parse_event
 from app.domain.procedure import PerformedProcedure
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
@@ -42,6 +42,10 @@ def procedure_key(uid: str) -> str:
 
 def named(w: Workitem) -> str:
     return f"{w.label or 'the procedure'} for {w.patient_name.display()}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 class Session(QObject):
@@ -65,7 +69,7 @@ class Session(QObject):
         self.backend = make_backend(profile, self._observe)
         self.outbox = Outbox(self.backend, owner or owner_key(profile), outbox_path, on_failure=self._on_failure,
                              on_change=self.pending.emit, profile_name=profile.name,
-                             description=owner_description(profile))
+                             description=owner_description(profile), on_sent=self._on_sent)
         adopted = self.outbox.store.adopt_legacy(profile.name)
         if adopted:
             log.info("Took over %d claim(s) an earlier version kept for profile %r", adopted, profile.name)
@@ -285,12 +289,31 @@ class Session(QObject):
     def waiting_elsewhere(self) -> list[Waiting]:
         return self.outbox.store.waiting_elsewhere()
 
+    def kept_cancel_requests(self) -> list[WorkitemEvent]:
+        """Cancellation requests for procedures still in progress here, kept across a restart."""
+        mine = self.mine_in_progress()
+        kept = []
+        for uid, attributes in self.outbox.store.cancel_requests().items():
+            if uid in mine:
+                kept.append(parse_event(attributes))
+            else:
+                self.outbox.store.drop_cancel_request(uid)
+        return kept
+
+    def forget_cancel_request(self, uid: str) -> None:
+        self.outbox.store.drop_cancel_request(uid)
+
     # -- from the backend ---------------------------------------------------------------------
     def _observe(self, exchange: Exchange) -> None:
         self.exchange.emit(exchange)
 
     def _on_failure(self, failure: Failure) -> None:
         self.message.emit("error", failure.sentence, procedure_key(failure.uid))
+
+    def _on_sent(self, uid: str, kind: str, sentence: str) -> None:
+        self.message.emit("info", sentence, procedure_key(uid))
+        self.action.emit(sentence)
+        self.spawn(self._reload(uid))
 
     def _on_connection(self, up: bool, sentence: str) -> None:
         was = self.connected
@@ -304,6 +327,7 @@ class Session(QObject):
 
     def _on_event(self, event: WorkitemEvent) -> None:
         if event.event_type is EventType.CANCEL_REQUESTED and self.is_mine(event.workitem_uid):
+            self.outbox.store.save_cancel_request(event.workitem_uid, event.attributes)
             self.cancel_requested.emit(event)
         if event.event_type in (EventType.STATE_REPORT, EventType.PROGRESS_REPORT, EventType.ASSIGNED,
                                 EventType.CANCEL_REQUESTED):
