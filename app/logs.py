@@ -109,7 +109,7 @@ def configure(verbose: bool = False, directory: Path | None = None, terminal_lev
         handler._worklist_console = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     # one line per request, or a whole dataset per DIMSE message: the inspector shows them
-    for chatty in ("httpx", "pynetdicom"):
+    for chatty in ("httpx", "pynetdicom", "uvicorn.error", "uvicorn.access"):  # "connection open" per WebSocket
         logging.getLogger(chatty).setLevel(logging.NOTSET if verbose else logging.WARNING)
     if problem:
         logging.getLogger(__name__).warning("%s", problem)

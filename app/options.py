@@ -62,18 +62,30 @@ def _query_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array of the workitems as UPS DICOM JSON")
 
 
+def _logging_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """--verbose and --log-dir, before a subcommand or after it."""
+    if suppress:
+        p = _Suppressing(p)  # type: ignore[assignment]
+    p.add_argument("--verbose", "-v", action="store_true", help="log debug detail (DIMSE and HTTP included)")
+    p.add_argument("--log-dir", help="folder of the rotating log file (default: the user log folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worklist-console",
                                      description="DICOM worklist console (UPS-RS or MWL/MPPS) with an embedded UPS server")
     parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail (DIMSE and HTTP included)")
-    parser.add_argument("--log-dir", help="folder of the rotating log file (default: the user log folder)")
+    _logging_arguments(parser)
     _console_arguments(parser)
     sub = parser.add_subparsers(dest="command")
-    _serve_arguments(sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)"))
+    serve = sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)")
+    _serve_arguments(serve)
     demo = sub.add_parser("demo", help="the console on an embedded server with a demo day, on free loopback ports")
     demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")
+    demo_options = _Suppressing(demo)  # what `demo` shares with the console, given after it as well
+    demo_options.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title (default: the station)")
+    demo_options.add_argument("--data-dir", metavar="PATH", help="where the demo's files live (default: a new folder)")
+    demo_options.add_argument("--config", metavar="PATH", help="the site's profiles file, for Settings")
     find = sub.add_parser("find", help="run the worklist query from a shell, with either backend")
     _console_arguments(find, suppress=True)
     _query_arguments(find)
@@ -83,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "progress and complete over UPS-RS and over DIMSE")
     selftest.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                           help="how long one step may take (default 30)")
+    for command in (serve, demo, find, echo, selftest):
+        _logging_arguments(command, suppress=True)
     return parser
 
 

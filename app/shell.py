@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -32,13 +33,16 @@ def profile_for(args: argparse.Namespace) -> Profile:
 
 def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
     def day(text: str) -> date:
-        try:
-            return datetime.strptime(text, "%Y%m%d").date()
-        except ValueError:
-            raise ProfileError(f"{text!r} is not a date YYYYMMDD.") from None
+        for form in ("%Y%m%d", "%Y-%m-%d"):  # as DICOM writes it, and as this command prints it
+            try:
+                return datetime.strptime(text, form).date()
+            except ValueError:
+                continue
+        raise ProfileError(f"{text!r} is not a date: give it as YYYYMMDD or YYYY-MM-DD.")
 
     if args.date_range:
-        low, _, high = args.date_range.partition("-")
+        iso = re.fullmatch(r"(\d{4}-\d\d-\d\d)?-(\d{4}-\d\d-\d\d)?", args.date_range)
+        low, high = (iso.group(1) or "", iso.group(2) or "") if iso else args.date_range.partition("-")[::2]
         first, last = (day(low) if low else None), (day(high) if high else None)
     else:
         first = last = day(args.date) if args.date else date.today()

@@ -35,7 +35,7 @@ def main(target: str) -> int:
     item = window.selected()
     window.procedure.start_button.click()
     pump(app, lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0
-         and window.messages.get(f"procedure:{item.uid}") is not None)
+         and window.statusBar().currentMessage().startswith("Started"))
     window.procedure.technologist.setText("Becker, Anna")
     window.procedure.percent.setValue(40)
     window.procedure.percent_text.setText("Contrast phase")
@@ -44,8 +44,6 @@ def main(target: str) -> int:
     window.demo.request_cancellation(item.station_names[0].value)
     window.demo.add_urgent_order(item.station_names[0].value)
     pump(app, lambda: window.messages.get(f"cancel:{item.uid}") is not None and window.model.rowCount() > 5)
-    for key in [k for k, b in window.messages.banners.items() if b.kind == "info"]:
-        window.messages.dismiss(key)  # "Started: …" fades by itself; the picture shows what stays
     for _ in range(30):
         app.processEvents()
         time.sleep(0.02)

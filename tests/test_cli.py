@@ -193,3 +193,13 @@ def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
     assert echo.returncode == 1
     assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
                            "check the URL — it usually ends in /dicom-web.\n")
+
+
+def test_options_may_follow_the_subcommand_and_dates_may_be_written_as_printed(front, tmp_path):
+    from app.options import build_parser
+
+    args = build_parser().parse_args(["demo", "--data-dir", str(tmp_path), "--ae-title", "CT9", "--verbose"])
+    assert args.data_dir == str(tmp_path) and args.console_ae == "CT9" and args.verbose
+    day = f"{PINNED_DAY:%Y-%m-%d}"
+    found = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
+    assert found.returncode == 0 and len(__import__("json").loads(found.stdout)) == 5

@@ -62,6 +62,7 @@ class Performed:
     procedures: tuple[Code, ...] = ()
     performers: tuple[str, ...] = ()
     series_uids: tuple[str, ...] = field(default_factory=tuple)
+    series_descriptions: tuple[str, ...] = field(default_factory=tuple)  # beside series_uids, "" where none
 
 
 def _items(data: JsonDataset, tag: str) -> list[JsonDataset]:
@@ -264,7 +265,8 @@ class Workitem:
             _text(p, t.HUMAN_PERFORMER_NAME) for p in _items(item, t.ACTUAL_HUMAN_PERFORMERS_SEQ)
             if _text(p, t.HUMAN_PERFORMER_NAME)
         )
-        series = tuple(_text(o, "0020000E") for o in _items(item, t.OUTPUT_INFORMATION_SEQ) if _text(o, "0020000E"))
+        outputs = [o for o in _items(item, t.OUTPUT_INFORMATION_SEQ) if _text(o, "0020000E")]
+        series = tuple(_text(o, "0020000E") for o in outputs)
         return Performed(
             station=stations[0] if stations else None,
             start=_text(item, t.PERFORMED_START_DATETIME),
@@ -272,4 +274,5 @@ class Workitem:
             procedures=tuple(_code(c) for c in _items(item, t.PERFORMED_WORKITEM_CODE_SEQ)),
             performers=performers,
             series_uids=series,
+            series_descriptions=tuple(_text(o, "0008103E") for o in outputs),
         )

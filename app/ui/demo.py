@@ -4,6 +4,7 @@ modality claiming, progressing and completing — plus a second console on the s
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from app.domain.procedure import PerformedProcedure, progress_json
 from app.domain.procedure import reason_attributes
 from app.domain.search import parse_search
 from app.domain.status import UPSError
-from app.domain.workitem import Code
+from app.domain.workitem import Code, Workitem
 from app.server import ServerConfig, UPSServer
 from app.server.demo import PATIENTS
 
@@ -31,7 +32,7 @@ class DemoController:
         self.data_dir = data_dir
         self.windows: list[QMainWindow] = []
         self._counter = 0
-        self._other: dict[str, str] = {}  # uid -> transaction UID of the simulated modality
+        self._other: dict[str, tuple[str, str]] = {}  # uid -> (transaction UID, start) of the simulated modality
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
@@ -74,8 +75,6 @@ class DemoController:
         today = datetime.now().strftime("%Y%m%d")  # noqa: DTZ005 (the demo day is local)
         request = parse_search([("ScheduledStationNameCodeSequence.CodeValue", station), ("ProcedureStepState", state),
                                 ("ScheduledProcedureStepStartDateTime", f"{today}-{today}")], self.server.service.local)
-        import json
-
         return [json.loads(text)["00080018"]["Value"][0] for text in self.server.service.search(request).items]
 
     def add_urgent_order(self, station: str) -> str:
@@ -106,25 +105,30 @@ class DemoController:
                 self.server.service.change_state(uid, "IN PROGRESS", transaction, OTHER_MODALITY)
             except UPSError:
                 continue
-            started = PerformedProcedure(Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY),
-                                         start=datetime.now().strftime("%Y%m%d%H%M%S"))
+            start = datetime.now().strftime("%Y%m%d%H%M%S")
+            started = PerformedProcedure(Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY), start=start)
             self.server.service.update(uid, transaction, started.to_json())
-            self._other[uid] = transaction
+            self._other[uid] = (transaction, start)
             return uid
         return None
 
     def other_progresses(self) -> None:
-        for uid, transaction in list(self._other.items()):
+        for uid, (transaction, _) in list(self._other.items()):
             try:
                 self.server.service.update(uid, transaction, progress_json(60, "Acquisition"))
             except UPSError:
                 self._other.pop(uid, None)
 
     def other_completes(self) -> None:
-        for uid, transaction in list(self._other.items()):
+        for uid, (transaction, start) in list(self._other.items()):
             now = datetime.now().strftime("%Y%m%d%H%M%S")
-            done = PerformedProcedure(Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY), start=now, end=now,
-                                      procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="García^Luis")
+            try:  # what was scheduled is what was performed, from the claim until now
+                scheduled = Workitem(json.loads(self.server.service.retrieve(uid))).workitem_codes
+            except UPSError:
+                scheduled = []
+            done = PerformedProcedure(Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY), start=start, end=now,
+                                      procedures=tuple(scheduled) or (Code("CTCHEST", "99WLPROC", "CT chest"),),
+                                      technologist="García^Luis")
             try:
                 self.server.service.update(uid, transaction, done.to_json())
                 self.server.service.change_state(uid, "COMPLETED", transaction)
@@ -138,7 +142,7 @@ class DemoController:
         station = first.session.profile.station_code
         ae = f"{station}B"[:16]
         window = MainWindow(self.session(self.profile(station, ae)), demo=self)
-        window.move(first.x() + 60, first.y() + 60)
+        window._fit_screen(offset=60)
         window.show()
         self.windows.append(window)
         return window

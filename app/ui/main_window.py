@@ -21,7 +21,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QDockWidget, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
-    QScrollArea, QSizePolicy, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QSizePolicy, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from app.backends import check_profile
@@ -153,11 +153,18 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         self.filter = QLineEdit()
+        self.filter.installEventFilter(self)
         self.filter.setObjectName("quickFilter")
         self.filter.setAccessibleName("Filter the list")
         self.filter.setPlaceholderText("Filter the list (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         left_layout.addWidget(self.filter)
+        self.empty_note = QLabel()
+        self.empty_note.setObjectName("emptyNote")
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.empty_note.hide()
+        left_layout.addWidget(self.empty_note)
         self.table = QTableView()
         self.table.setObjectName("worklistTable")
         self.table.setAccessibleName("Worklist")
@@ -181,17 +188,13 @@ class MainWindow(QMainWindow):
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
-        self.procedure = ProcedurePanel(self.session.profile.station_code)
-        self.procedure_scroll = QScrollArea()
-        self.procedure_scroll.setObjectName("procedureScroll")
-        self.procedure_scroll.setWidgetResizable(True)
-        self.procedure_scroll.setWidget(self.procedure)
-        self.procedure_scroll.setMinimumWidth(260)
+        self.procedure = ProcedurePanel(self.session.profile.station_code, self.session.profile.ae_title)
+        self.procedure.setMinimumWidth(260)
         self.details = DetailPane()
         self.details.setObjectName("detailPane")
         self.details.setAccessibleName("Details of the selected procedure")
         self.details.setMinimumWidth(260)
-        right.addWidget(self.procedure_scroll)
+        right.addWidget(self.procedure)
         right.addWidget(self.details)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
@@ -230,10 +233,21 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # the platform's standard may be none (offscreen)
         self.quit_action.triggered.connect(self.close)
         procedure = menu.addMenu("&Procedure")
+        panel = self.procedure
+        # the keys belong to the panel's buttons; the menu shows them (after a tab) without taking them
+        for text, button in (("Start\tF6", panel.start_button), ("Report progress\tF7", panel.progress_button),
+                             ("Complete…\tF8", panel.complete_button), ("Discontinue…\tF9", panel.discontinue_button),
+                             ("Request cancellation…\tShift+F9", panel.cancel_button)):
+            action = procedure.addAction(text)
+            action.triggered.connect(button.click)
+            procedure.aboutToShow.connect(lambda a=action, b=button: a.setEnabled(b.isEnabled()))
+        procedure.addSeparator()
         self.complete_unstarted_action = procedure.addAction("Complete without starting…")
         self.complete_unstarted_action.setObjectName("completeUnstartedAction")
         self.complete_unstarted_action.setToolTip("Document a procedure performed without the console: asks first")
         self.complete_unstarted_action.triggered.connect(self.procedure.ask_complete_unstarted)
+        procedure.aboutToShow.connect(
+            lambda: self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted()))
         procedure.addAction(self.unscheduled_action)
         view = menu.addMenu("&View")
         self.inspector_action = self.bottom.toggleViewAction()
@@ -300,6 +314,26 @@ class MainWindow(QMainWindow):
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        """The filter field from the keyboard: Escape empties it, Down or Enter goes to the list."""
+        from PySide6.QtCore import QEvent
+
+        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape and self.filter.text():
+                self.filter.clear()
+                return True
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                if not self.table.currentIndex().isValid() and self.proxy.rowCount():
+                    self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _show_empty(self, sentence: str) -> None:
+        """Say why the list is empty: nothing matches, or the server does not answer."""
+        self.empty_note.setText(sentence)
+        self.empty_note.setVisible(bool(sentence) and self.model.rowCount() == 0)
+
     def _after_start(self) -> None:
         for event in self.session.kept_cancel_requests():  # asked before the console last stopped
             self._show_cancel_request(event)
@@ -338,6 +372,7 @@ class MainWindow(QMainWindow):
         state = self._panel_state(w)
         self.procedure.set_workitem(w, state)
         self.details.show_workitem(w)
+        self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted())
         if w is not None and w.state is State.IN_PROGRESS and not state.mine and not self.procedure.holder() \
                 and w.uid != self._asked_holder:
             # the claim's event can arrive before the holder recorded its station: ask again once
@@ -376,8 +411,10 @@ class MainWindow(QMainWindow):
         current = self.selected()
         known = {w.uid for w in self.model.workitems()}
         self.model.set_workitems(items)
+        self._asked_holder = ""  # a new list: a holder still unknown may be asked for once more
         self._refresh_marks()
         self.status_count.setText(f"{len(items)} items")
+        self._show_empty("" if items else "No procedure matches this query.")
         if self._loaded_once:
             for w in items:
                 if w.uid not in known and is_urgent(w):
@@ -453,6 +490,11 @@ class MainWindow(QMainWindow):
         list until dismissed — nothing fades there, so nothing moves under the technologist's hand."""
         if level == "info":
             self.messages.dismiss(key)
+        elif key == CONNECTION:
+            self.messages.show_message(key, escape(sentence.rstrip(". ")) + ". Reports are kept on this console "
+                                       "and sent when the server is back.", "warning")
+            self._show_empty("The list is empty because the worklist server does not answer; it fills as soon as "
+                             "the server does.")
         else:
             html = f"<b>{escape(sentence)}</b>" if level == "error" else escape(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
@@ -483,7 +525,7 @@ class MainWindow(QMainWindow):
         self.live.setAccessibleDescription(sentence)
         if up or polled:
             self.messages.dismiss(CONNECTION)
-        elif self._loaded_once and sentence:
+        elif sentence:
             self.messages.show_message(CONNECTION, escape(sentence.rstrip(". ")) + ". Reports are kept on this "
                                        "console and sent when the server is back.", "warning")
 

@@ -90,6 +90,8 @@ class PerformedForm(QGroupBox):
         for edit in (self.started, self.ended):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
             edit.setCalendarPopup(True)
+            edit.setMinimumDateTime(QDateTime(datetime(1900, 1, 1)))
+            edit.setSpecialValueText("not known")  # shown at the minimum: nobody reported it
         self.ended_at_completion = QCheckBox("at completion")
         self.ended_at_completion.setAccessibleName("Ended at the moment of completion")
         self.ended_at_completion.setToolTip("The end time is the moment Complete is confirmed; untick to enter it")
@@ -148,9 +150,9 @@ class PerformedForm(QGroupBox):
 
     # -- showing ------------------------------------------------------------------------------
     def show_workitem(self, w: Workitem | None, draft: ProcedureDraft | None, claimed_at: float | None,
-                      editable: bool) -> None:
-        """Our own (or a SCHEDULED) procedure: the draft, else what is known; another station's:
-        what that station reported, read-only."""
+                      editable: bool, own: bool = False) -> None:
+        """Our own (or a SCHEDULED) procedure: the draft, else what is known — read-only once its
+        end waits to be sent; another station's: what that station reported, read-only."""
         self._loading = True
         try:
             self.workitem = w
@@ -161,16 +163,20 @@ class PerformedForm(QGroupBox):
             performed = w.performed if w else None
             if w is None:
                 self.station_label.setText(self.station)
-            elif editable:
+                self._set_times(None, None, known=False)
+            elif editable or own:
                 self._show_own(w, draft, claimed_at)
             else:
                 self.station_label.setText(performed.station.value if performed and performed.station else "–")
                 self.technologist.setText(", ".join(_typed_name(p) for p in performed.performers) if performed else "")
                 for code in performed.procedures if performed else ():
                     self._append_code(code)
-                for uid in performed.series_uids if performed else ():
-                    self._append_series(SeriesDraft(uid))
-                self._set_times(_dt(performed.start) if performed else None, _dt(performed.end) if performed else None)
+                if performed:
+                    descriptions = performed.series_descriptions or ("",) * len(performed.series_uids)
+                    for uid, description in zip(performed.series_uids, descriptions):
+                        self._append_series(SeriesDraft(uid, description))
+                self._set_times(_dt(performed.start) if performed else None, _dt(performed.end) if performed else None,
+                                known=bool(performed and performed.start))
             for widget in self._editable:
                 widget.setEnabled(editable and w is not None)
             self.ended.setEnabled(editable and w is not None and not self.ended_at_completion.isChecked())
@@ -199,10 +205,13 @@ class PerformedForm(QGroupBox):
             self.started.setDateTime(QDateTime(datetime.fromtimestamp(claimed_at)))
             self._loading = False
 
-    def _set_times(self, start: datetime | None, end: datetime | None) -> None:
-        self.started.setDateTime(QDateTime(start or datetime.now()))
+    def _set_times(self, start: datetime | None, end: datetime | None, known: bool = True) -> None:
+        """`known` False: nothing says when it started (another station's, not reported yet)."""
+        self.started.setDateTime(QDateTime(start) if start else
+                                 self.started.minimumDateTime() if not known else QDateTime(datetime.now()))
         self.ended_at_completion.setChecked(end is None)
         self.ended.setDateTime(QDateTime(end or datetime.now()))
+        self.ended.setVisible(end is not None)
 
     def _append_code(self, code: Code) -> None:
         item = QListWidgetItem(_code_text(code))
@@ -229,6 +238,9 @@ class PerformedForm(QGroupBox):
             self.edited.emit()
 
     def _ended_toggled(self, at_completion: bool) -> None:
+        # while it ends "at completion" no time is shown: a time of the panel's loading would
+        # read as an end before the start
+        self.ended.setVisible(not at_completion)
         self.ended.setEnabled(not at_completion and self.ended_at_completion.isEnabled())
         if not at_completion and not self._loading:
             self.ended.setDateTime(QDateTime(datetime.now()))

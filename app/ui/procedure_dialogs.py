@@ -3,11 +3,13 @@
 a procedure code to add. Each names the patient and the procedure it is about."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 
+from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from app.domain.codes import DISCONTINUATION_REASONS
@@ -99,14 +101,16 @@ class ReasonDialog(QDialog):
 
 
 def _duration(start: str, end: str) -> str:
-    try:
-        seconds = (datetime.strptime(end[:14], "%Y%m%d%H%M%S") - datetime.strptime(start[:14], "%Y%m%d%H%M%S")).total_seconds()
-    except ValueError:
+    first, last = _parse(start), _parse(end)
+    if first is None or last is None:
         return ""
+    seconds = int((last - first).total_seconds())
     if seconds < 0:
         return "ends before it starts — check the times"
-    minutes = int(seconds // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min {int(seconds % 60):02d} s"
+    minutes = seconds // 60
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes} min {seconds % 60:02d} s" if minutes else f"{seconds} s"
 
 
 def _moment(dt: str) -> str:
@@ -131,7 +135,8 @@ class CompleteDialog(QDialog):
             heading = f"Complete {what(workitem)} without starting it on this console?"
             elsewhere = scheduled_for and our_station not in scheduled_for.split(", ")
             note = (f"It is scheduled for <b>{escape(scheduled_for)}</b>, another station. " if elsewhere else "") + \
-                f"It is recorded as performed on <b>{escape(our_station)}</b>, for a procedure done without the console."
+                f"It is recorded as performed on <b>{escape(performed.station.value)}</b>, for a procedure done " \
+                "without the console: check when it started and ended."
         else:
             self.setWindowTitle("Complete the procedure")
             heading = f"Complete {what(workitem)}?"
@@ -150,7 +155,12 @@ class CompleteDialog(QDialog):
                 ("Time", f"{_moment(performed.start)} – {_moment(performed.end)}  ({_duration(performed.start, performed.end)})"))
         form = QFormLayout()
         self.summary: dict[str, QLabel] = {}
+        self._performed = performed
+        self.started = self.ended = None
         for label, value in rows:
+            if unstarted and label == "Time":
+                self._time_fields(form, workitem, performed)
+                continue
             shown = QLabel(f"<b>{escape(value)}</b>")
             shown.setAccessibleName(f"{label}: {value}")
             self.summary[label] = shown
@@ -167,6 +177,34 @@ class CompleteDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.confirm.setFocus()
+
+    def _time_fields(self, form: QFormLayout, workitem: Workitem, performed: PerformedProcedure) -> None:
+        """Documented after the fact, the times are the technologist's to say: it started when
+        it was scheduled, unless that is still ahead, and ended now — both editable here."""
+        now = datetime.now()
+        scheduled = workitem.scheduled_start()
+        start = scheduled if scheduled is not None and scheduled < now else _parse(performed.start) or now
+        self.started, self.ended = QDateTimeEdit(QDateTime(start)), QDateTimeEdit(QDateTime(now))
+        for edit, name in ((self.started, "Started"), (self.ended, "Ended")):
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.setCalendarPopup(True)
+            edit.setAccessibleName(name)
+            form.addRow(name, edit)
+
+    def performed(self) -> PerformedProcedure:
+        """What will be sent: the summary's procedure, with the times entered here."""
+        if self.started is None or self.ended is None:
+            return self._performed
+        start = self.started.dateTime().toPython().strftime("%Y%m%d%H%M%S")  # type: ignore[union-attr]
+        end = self.ended.dateTime().toPython().strftime("%Y%m%d%H%M%S")  # type: ignore[union-attr]
+        return replace(self._performed, start=start, end=max(start, end))
+
+
+def _parse(dt: str) -> datetime | None:
+    try:
+        return datetime.strptime(dt[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
 
 
 class CodeDialog(QDialog):

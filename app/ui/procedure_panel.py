@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from shiboken6 import isValid
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QApplication, QDialog, QGridLayout, QHBoxLayout, QScrollArea, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.domain.draft import ProcedureDraft
@@ -69,10 +69,11 @@ class ProcedurePanel(QWidget):
     cancel_request = Signal(object, object, str)
     draft_changed = Signal(str, object)  # uid, ProcedureDraft
 
-    def __init__(self, station: str) -> None:
+    def __init__(self, station: str, device: str | None = None) -> None:
         super().__init__()
         self.setObjectName("procedurePanel")
-        self.station = station
+        self.station = station  # whose worklist this console works (the scheduled station)
+        self.device = device or station  # who we are: the station that performs (our AE title)
         self.workitem: Workitem | None = None
         self.state = PanelState()
         self._percent_edited = False
@@ -100,6 +101,20 @@ class ProcedurePanel(QWidget):
         starts.addWidget(self.unstarted_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(starts)
 
+        finish = QGridLayout()
+        self.complete_button = _button("Complete", "F8", "Finish: review what was performed, then complete",
+                                       "completeButton", "primary")
+        self.complete_button.clicked.connect(self._emit_complete)
+        self.discontinue_button = _button("Discontinue", "F9", "Stop this procedure with a reason", "discontinueButton",
+                                          "danger")
+        self.discontinue_button.clicked.connect(self._emit_discontinue)
+        self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that has it to stop it",
+                                     "requestCancelButton")
+        self.cancel_button.clicked.connect(self._emit_cancel_request)
+        finish.addWidget(self.complete_button, 0, 0)
+        finish.addWidget(self.discontinue_button, 0, 1)
+        finish.addWidget(self.cancel_button, 1, 0, 1, 2)
+        layout.addLayout(finish)
         progress_row = QHBoxLayout()
         self.percent = QSpinBox()
         self.percent.setObjectName("progressSpin")
@@ -118,24 +133,16 @@ class ProcedurePanel(QWidget):
         progress_row.addWidget(self.progress_button)
         layout.addLayout(progress_row)
 
-        self.form = PerformedForm(station)
-        layout.addWidget(self.form)
+        self.form = PerformedForm(self.device)
+        # the actions stay in view; what was performed scrolls beneath them when room is short
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setObjectName("performedScroll")
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.form_scroll.setWidget(self.form)
+        layout.addWidget(self.form_scroll, 1)
 
-        finish = QGridLayout()
-        self.complete_button = _button("Complete", "F8", "Finish: review what was performed, then complete",
-                                       "completeButton", "primary")
-        self.complete_button.clicked.connect(self._emit_complete)
-        self.discontinue_button = _button("Discontinue", "F9", "Stop this procedure with a reason", "discontinueButton",
-                                          "danger")
-        self.discontinue_button.clicked.connect(self._emit_discontinue)
-        self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that has it to stop it",
-                                     "requestCancelButton")
-        self.cancel_button.clicked.connect(self._emit_cancel_request)
-        finish.addWidget(self.complete_button, 0, 0)
-        finish.addWidget(self.discontinue_button, 0, 1)
-        finish.addWidget(self.cancel_button, 1, 0, 1, 2)
-        layout.addLayout(finish)
-        layout.addStretch(1)
 
         self.form.edited.connect(self._draft_timer.start)
         self.percent_text.textEdited.connect(lambda *_: self._draft_timer.start())
@@ -184,8 +191,8 @@ class ProcedurePanel(QWidget):
         self._show_title()
         editable = self._editable()
         if new or editable != editable_before or not editable:
-            self.form.show_workitem(w, state.draft, state.claimed_at, editable)
-            self._load_progress(w, state.draft if editable else None)
+            self.form.show_workitem(w, state.draft, state.claimed_at, editable, own=state.mine)
+            self._load_progress(w, state.draft if editable or state.mine else None)
         elif claimed_now:
             self.form.started_at(state.claimed_at)
         self._enable()
@@ -201,8 +208,9 @@ class ProcedurePanel(QWidget):
         self.percent.setValue(draft.percent if draft and draft.percent is not None else int(w.progress or 0) if w else 0)
         self.percent.blockSignals(False)
         self._percent_edited = bool(draft and draft.percent is not None)
-        self.percent_text.setText(draft.progress_text if draft else (w.progress_description if w and not self.active()
-                                                                      and w.state is State.IN_PROGRESS else ""))
+        self.percent_text.setText(draft.progress_text if draft and draft.progress_text else
+                                  w.progress_description if w and not self.state.mine and w.state is State.IN_PROGRESS
+                                  else "")
 
     def _show_title(self) -> None:
         w, s = self.workitem, self.state
@@ -216,9 +224,9 @@ class ProcedurePanel(QWidget):
             final, what = WAITING_WORDS[s.waiting]
             line = f"{final} on this station — {what} is waiting to be sent"
         elif w.state is State.IN_PROGRESS and s.mine:
-            line = f"IN PROGRESS on this station ({escape(self.station)})"
+            line = f"IN PROGRESS on this station ({escape(self.device)})"
         elif w.state is State.SCHEDULED and s.mine:
-            line = f"IN PROGRESS on this station ({escape(self.station)}) — the start is waiting to be sent"
+            line = f"IN PROGRESS on this station ({escape(self.device)}) — the start is waiting to be sent"
         elif w.state is State.IN_PROGRESS:
             holder = self.holder()
             progress = f" — {w.progress:.0f} %" if w.progress is not None else ""
@@ -291,12 +299,17 @@ class ProcedurePanel(QWidget):
         if self._confirm(CompleteDialog(w, performed, self.station, parent=self)):
             self.complete.emit(w, performed)
 
+    def can_complete_unstarted(self) -> bool:
+        w = self.workitem
+        return w is not None and w.state is State.SCHEDULED and not self.state.mine and self.state.waiting is None
+
     def ask_complete_unstarted(self) -> None:
-        if self.workitem is None or self.workitem.state is not State.SCHEDULED or self.state.waiting:
+        if not self.can_complete_unstarted():
             return
-        w, performed = self.workitem, self.form.performed()
-        if self._confirm(CompleteDialog(w, performed, self.station, unstarted=True, parent=self)):
-            self.complete_unstarted.emit(w, performed)
+        w = self.workitem
+        dialog = CompleteDialog(w, self.form.performed(), self.station, unstarted=True, parent=self)
+        if self._confirm(dialog):
+            self.complete_unstarted.emit(w, dialog.performed())
 
     def _emit_discontinue(self) -> None:
         if self.workitem is None or not self.active():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, QSize, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.domain.codes import MODALITY_CODES
@@ -13,6 +13,14 @@ from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 DATES = ("Today", "Tomorrow", "Today and tomorrow", "Range")
 STATES = {"Not finished": NOT_FINISHED, "Scheduled": (State.SCHEDULED,), "In progress": (State.IN_PROGRESS,),
           "Completed": (State.COMPLETED,), "Canceled": (State.CANCELED,), "Any state": ()}
+
+
+class YieldingCombo(QComboBox):
+    """As wide as its longest choice where there is room; narrower (elided) where there is not."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), 96), hint.height())
 
 
 class QueryPanel(QWidget):
@@ -26,11 +34,11 @@ class QueryPanel(QWidget):
         self.station.setPlaceholderText("any station")
         self.station.setToolTip("Scheduled station (our AE title by default); empty: every station's work")
         self.station.setMaximumWidth(110)
-        self.modality = QComboBox()
+        self.modality = YieldingCombo()
         self.modality.addItem("Any modality", "")
         for code in MODALITY_CODES:
             self.modality.addItem(f"{code.value} – {code.meaning}", code.value)
-        self.when = QComboBox()
+        self.when = YieldingCombo()
         self.when.addItems(DATES)
         self.date_from, self.date_to = QDateEdit(QDate(date.today())), QDateEdit(QDate(date.today()))  # Python's clock
         for edit in (self.date_from, self.date_to):
@@ -45,7 +53,7 @@ class QueryPanel(QWidget):
         self.patient_id.setPlaceholderText("Patient ID")
         self.accession = QLineEdit()
         self.accession.setPlaceholderText("Accession")
-        self.state = QComboBox()
+        self.state = YieldingCombo()
         self.state.addItems(list(STATES))
         self.button = QPushButton("Search")
         self.button.setToolTip("Search the worklist (Enter in any field)")
@@ -59,6 +67,9 @@ class QueryPanel(QWidget):
                 layout.addWidget(QLabel(label))
             layout.addWidget(widget)
         layout.addWidget(self.button)
+        # every field gives way on a small screen instead of widening the window
+        for edit in (self.station, self.patient, self.patient_id, self.accession):
+            edit.setMinimumWidth(48)
         for widget, name, spoken in ((self.station, "queryStation", "Station"), (self.modality, "queryModality", "Modality"),
                                      (self.when, "queryDate", "Date"), (self.date_from, "queryDateFrom", "From date"),
                                      (self.date_to, "queryDateTo", "To date"),

@@ -95,9 +95,14 @@ class Session(QObject):
             self.busy.emit(True, busy)
         try:
             return await coro
+        except Unreachable as exc:  # the server is away: nothing is lost, so a warning, not an error
+            log.warning("%s (%s)", exc.sentence, exc.detail)
+            self.message.emit("warning", exc.sentence, CONNECTION)
+            if key == CONNECTION:
+                self.connection.emit(self.connected, exc.sentence)
         except BackendError as exc:
             log.warning("%s (%s)", exc.sentence, exc.detail)
-            self.message.emit("error", exc.sentence, CONNECTION if isinstance(exc, Unreachable) else key)
+            self.message.emit("error", exc.sentence, key)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -154,8 +159,11 @@ class Session(QObject):
 
     async def _refresh(self) -> None:
         query = self.query
-        if self.backend.capabilities.live_events and query.station != self.live_station:
-            await self._follow(query.station)
+        # our own station's events, or every station's while another's list is shown: an urgent
+        # order for this station is still announced
+        wanted = query.station if query.station == self.profile.station_code else ""
+        if self.backend.capabilities.live_events and wanted != self.live_station:
+            await self._follow(wanted)
         items = await self.backend.search(query)
         items += await self._pinned(items)
         self.worklist.emit(items)

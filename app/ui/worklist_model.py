@@ -105,6 +105,8 @@ class WorklistModel(QAbstractTableModel):
         self._index: dict[str, int] = {}
         self._bold = QFont()
         self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
@@ -120,6 +122,9 @@ class WorklistModel(QAbstractTableModel):
     # -- sorting: in Python, over a key list, instead of a Qt comparison per pair ----------------
     def sort_key(self, i: int, column: int) -> object:
         return _SORT_KEYS[column](self._items[i])
+
+    def is_pinned(self, i: int) -> bool:
+        return self._items[i].uid in self.pinned
 
     def group(self, w: Workitem) -> int:
         """0: mine in progress, 1: urgent and not started, 2: the rest — in every sort order."""
@@ -210,6 +215,13 @@ class WorklistModel(QAbstractTableModel):
             return row.texts[column]
         if role == Qt.ItemDataRole.ToolTipRole and mark:
             return mark[1]
+        if w.state is State.IN_PROGRESS and w.uid not in self.pinned:
+            holder = (w.performed.station.value if w.performed and w.performed.station else "") if column in (
+                STATE, PATIENT) else ""
+            if role == Qt.ItemDataRole.ToolTipRole and column in (STATE, PATIENT):
+                return f"In progress on {holder or 'another station'}"
+            if role == Qt.ItemDataRole.FontRole and column == STATE:
+                return self._italic
         if role == Qt.ItemDataRole.BackgroundRole and column == STATE and mark:
             return QBrush(QColor(MARK_COLOR))
         if role == Qt.ItemDataRole.BackgroundRole and column == STATE and w.state in STATE_COLORS:
@@ -300,4 +312,7 @@ class WorklistProxy(QSortFilterProxyModel):
         if not self._needle:
             return True
         source = self.sourceModel()
-        return isinstance(source, WorklistModel) and self._needle in source.search_text(source_row)
+        if not isinstance(source, WorklistModel):
+            return False
+        # a procedure in progress here stays in view whatever is typed: it is pinned
+        return self._needle in source.search_text(source_row) or source.is_pinned(source_row)

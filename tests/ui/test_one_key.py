@@ -3,6 +3,8 @@ Complete shows what it will send and waits for Enter, and documenting a procedur
 fact is its own explicit action that asks once, naming patient, procedure and station."""
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -49,7 +51,7 @@ def test_f8_shows_a_summary_escape_keeps_the_procedure_and_enter_completes(qtbot
     QTest.keyClick(window.table, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: bool(summary), timeout=3000)
     assert item.patient_name.display() in summary["Patient"]
-    assert summary["Series"] == "<b>2 series</b>" and " min " in summary["Time"]
+    assert summary["Series"] == "<b>2 series</b>" and re.search(r"\(\d+ (s|min)", summary["Time"])
     qtbot.wait(300)
     assert stored_state(window.demo.server, item.uid) == "IN PROGRESS"  # Escape: nothing sent
     answer_next_dialog(press_enter)
@@ -162,3 +164,81 @@ def test_the_resume_offer_says_a_queued_completion_waits_rather_than_in_progress
     assert again.messages.get("resume") is None
     text = again.messages.get("resume-waiting").text.text()
     assert "completion" in text and item.patient_name.display() in text and "waiting to be sent" in text
+
+
+def test_complete_without_starting_is_only_for_scheduled_work_and_asks_for_the_times(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    uid = window.demo.other_claims("CT1")
+    qtbot.waitUntil(lambda: state_shown(window, uid) == "IN PROGRESS", timeout=5000)
+    window.select(uid)
+    assert not window.complete_unstarted_action.isEnabled()
+    item = next(w for w in rows(window) if w.state is State.SCHEDULED)
+    window.select(item.uid)
+    assert window.complete_unstarted_action.isEnabled()
+
+    def set_times(dialog) -> None:
+        start = dialog.started.dateTime().toPython()
+        dialog.started.setDateTime(start.replace(hour=6, minute=30, second=0))
+        dialog.ended.setDateTime(start.replace(hour=6, minute=52, second=0))
+        press_enter(dialog)
+
+    answer_next_dialog(set_times)
+    window.complete_unstarted_action.trigger()
+    qtbot.waitUntil(lambda: stored_state(window.demo.server, item.uid) == "COMPLETED", timeout=5000)
+    performed = stored(window.demo.server, item.uid)["00741216"]["Value"][0]
+    assert performed["00404050"]["Value"][0][8:12] == "0630" and performed["00404051"]["Value"][0][8:12] == "0652"
+
+
+def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_went(qtbot, open_console, tmp_path):
+    from embedded_server import start_server
+
+    window = open_console("demo")
+    loaded(qtbot, window)
+    item = window.selected()
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
+                    timeout=5000)
+    window.procedure.technologist.setText("Becker, Anna")
+    window.procedure.add_output_series("Axial")
+    server = window.demo.server
+    port, db = server.port, server.store.path
+    server.stop()
+    answer_next_dialog(press_enter)
+    window.procedure.complete_button.click()
+    qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.title.text(), timeout=5000)
+    assert window.procedure.technologist.text() == "Becker, Anna" and window.procedure.series.rowCount() == 1
+    quit_text: list[str] = []
+    answer_next_dialog(lambda box: (quit_text.append(box.text()), press_escape(box)))
+    window.quit_action.trigger()
+    qtbot.waitUntil(lambda: bool(quit_text), timeout=3000)
+    assert f"the completion of {item.label} for {item.patient_name.display()}" in quit_text[0]
+    back = start_server(db, port=port)
+    try:
+        window.session.outbox.kick()
+        qtbot.waitUntil(lambda: window.session.outbox.pending() == 0, timeout=20000)
+        qtbot.waitUntil(lambda: window.messages.get(f"procedure:{item.uid}") is None, timeout=5000)
+        assert stored_state(back, item.uid) == "COMPLETED"
+        assert window.statusBar().currentMessage().startswith("Sent: the completion of")
+    finally:
+        back.stop()
+
+
+def test_the_filter_keeps_my_procedure_and_is_driven_by_keys(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    mine = window.selected()
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
+    other = next(w for w in rows(window) if w.uid != mine.uid)
+    QTest.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.filter.hasFocus()
+    QTest.keyClicks(window.filter, other.accession_number)
+    assert [w.uid for w in rows(window)] == [mine.uid, other.uid]  # mine stays in view, pinned
+    assert window.selected().uid == mine.uid
+    QTest.keyClick(window.filter, Qt.Key.Key_Down)
+    assert window.table.hasFocus()
+    window.filter.setFocus()
+    QTest.keyClick(window.filter, Qt.Key.Key_Escape)
+    assert window.filter.text() == "" and len(rows(window)) > 2

@@ -32,3 +32,25 @@ def test_birth_dates_read_the_same_in_the_list_and_the_details(qtbot, open_conso
     shown = f"{w.birth_date[:4]}-{w.birth_date[4:6]}-{w.birth_date[6:]}"
     assert cell(window, w.uid, "Born / Sex").startswith(shown)
     assert shown in window.details.summary.toPlainText()
+
+
+def test_a_console_started_while_its_server_is_down_says_why_the_list_is_empty(qtbot, open_console):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    window = open_console("--url", f"http://127.0.0.1:{port}/dicom-web", "--ae-title", "CT1")
+    qtbot.waitUntil(lambda: window.empty_note.isVisible(), timeout=10000)
+    assert "does not answer" in window.empty_note.text() and window.model.rowCount() == 0
+    banner = window.messages.get("connection")
+    assert banner is not None and banner.kind == "warning" and "kept on this console" in banner.text.text()
+    assert window.procedure.form.started.text() == "not known"  # nothing selected: no invented time
+
+
+def test_the_window_fits_the_screen(qtbot, open_console):
+    window = open_console("demo")
+    screen = window.screen().availableGeometry()
+    assert window.width() <= screen.width() and window.height() <= screen.height()
+    second = window.demo.open_second_console(window)
+    assert second.width() <= screen.width() and second.x() + second.width() <= screen.x() + screen.width()

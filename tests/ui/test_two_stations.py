@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.domain.procedure import PerformedProcedure, progress_json
+from app.domain.procedure import OutputSeries, PerformedProcedure, progress_json
 from app.domain.states import State
 from app.domain.workitem import Code
 from conftest import answer_next_dialog, press_enter
@@ -54,7 +54,9 @@ def test_another_stations_procedure_shows_that_stations_data_read_only(qtbot, op
     tx = "1.2.826.0.1.3680043.8.498.77"
     front.service.change_state(item.uid, "IN PROGRESS", tx, "CT9")
     front.service.update(item.uid, tx, PerformedProcedure(Code("CT9", "99WLSTATION", "CT9"), start="20261123081500",
-                                                          technologist="García^Luis").to_json())
+                                                          technologist="García^Luis",
+                                                          series=(OutputSeries("1.2.826.0.1.3680043.8.498.79",
+                                                                               "Thorax 1 mm"),)).to_json())
     front.service.update(item.uid, tx, progress_json(60, "Contrast phase"))
     qtbot.waitUntil(lambda: cell(window, item.uid, "Progress") == "60 %", timeout=5000)
     window.select(item.uid)
@@ -63,6 +65,8 @@ def test_another_stations_procedure_shows_that_stations_data_read_only(qtbot, op
     assert panel.form.station_label.text() == "CT9" and panel.technologist.text() == "García, Luis"
     assert panel.percent.value() == 60 and panel.percent_text.text() == "Contrast phase"
     assert not panel.technologist.isEnabled() and not panel.add_series.isEnabled()
+    assert panel.series.item(0, 0).text() == "Thorax 1 mm"
+    assert panel.form.started.dateTime().toPython().strftime("%H%M") == "0815"
 
 
 def test_changing_the_station_keeps_my_procedure_in_progress_pinned_and_selected(qtbot, open_console, front):
@@ -95,3 +99,25 @@ def test_the_list_stays_live_when_another_station_is_shown(qtbot, open_console, 
     QTest.keyClick(window.query_panel.station, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len({w.station_names[0].value for w in rows(window)}) > 2, timeout=5000)
     qtbot.waitUntil(lambda: window.live.text() == "● live", timeout=5000)
+
+
+def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qtbot, open_console, front):
+    import json
+
+    window = console(open_console, front, "CT7", station="CT1")  # a second device working CT1's list
+    loaded(qtbot, window)
+    item = next(w for w in rows(window) if w.state is State.SCHEDULED)
+    window.select(item.uid)
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
+                    timeout=5000)
+    qtbot.waitUntil(lambda: "IN PROGRESS on this station (CT7)" in window.procedure.title.text(), timeout=3000)
+    assert window.procedure.form.station_label.text() == "CT7"
+    station = lambda: json.loads(front.service.retrieve(item.uid))["00741216"]["Value"][0]["00404028"]["Value"][0]  # noqa: E731
+    assert station()["00080100"]["Value"] == ["CT7"]
+    summary: dict[str, str] = {}
+    answer_next_dialog(lambda dialog: (summary.update({k: v.text() for k, v in dialog.summary.items()}),
+                                       press_enter(dialog)))
+    window.procedure.complete_button.click()
+    qtbot.waitUntil(lambda: stored_state(front, item.uid) == "COMPLETED", timeout=5000)
+    assert summary["Station"] == "<b>CT7</b>" and station()["00080100"]["Value"] == ["CT7"]

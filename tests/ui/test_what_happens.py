@@ -160,3 +160,32 @@ def test_the_polling_indicator_of_a_dimse_profile_is_not_an_error(qtbot, open_co
     assert window.live.text() == "● polling" and window.live.property("mode") == "polling"
     color = window.live.palette().color(window.live.foregroundRole())
     assert not (color.red() > 180 and color.green() < 80)  # not the offline red
+
+
+def test_a_cancellation_request_is_still_there_after_a_restart(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    live(qtbot, window)
+    item = start_first(qtbot, window)
+    window.demo.request_cancellation("CT1")
+    qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
+    window.close_without_asking()
+    window.demo.stop()
+    again = open_console("demo")
+    loaded(qtbot, again)
+    qtbot.waitUntil(lambda: again.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
+    assert "RIS" in again.messages.get(f"cancel:{item.uid}").text.text()
+    qtbot.waitUntil(lambda: cell(again, item.uid, "Patient").startswith("⚠ "), timeout=3000)
+
+
+def test_the_simulated_modality_completes_what_was_scheduled_from_its_claim(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    uid = window.demo.other_claims("CT1")
+    scheduled = [c.value for c in window.model.workitem(uid).workitem_codes] if window.model.workitem(uid) else None
+    qtbot.wait(1100)
+    window.demo.other_completes()
+    performed = stored(window.demo.server, uid)["00741216"]["Value"][0]
+    assert performed["00404050"]["Value"][0] < performed["00404051"]["Value"][0]  # claimed, then completed
+    codes = [c["00080100"]["Value"][0] for c in performed["00404019"]["Value"]]
+    assert scheduled is None or codes == scheduled
