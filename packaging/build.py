@@ -209,7 +209,7 @@ def check_demo(program: Path, work: Path, display: str | None = None) -> str:
                           f"{output}")
     if "Traceback" in output or "qt.qpa.plugin: Could not" in output:
         raise CheckFailed(f"the demo console on {where} printed an error:\n{output}")
-    missing = [name for name in ("demo-worklist.db", "console-CT1.db") if not (data / name).exists()]
+    missing = [name for name in ("demo-worklist.db", "console.db") if not (data / name).exists()]
     if missing:
         raise CheckFailed(f"the demo console on {where} did not create {', '.join(missing)} in {GUI_SECONDS:.0f} s:\n"
                           f"{output}")

@@ -377,7 +377,8 @@ class MainWindow(QMainWindow):
                 and w.uid != self._asked_holder:
             # the claim's event can arrive before the holder recorded its station: ask again once
             self._asked_holder = w.uid
-            self.session.spawn(self.session.reload(w.uid))
+            uid = w.uid
+            self.session.spawn(lambda: self.session.reload(uid))
 
     def _panel_state(self, w: Workitem | None) -> PanelState:
         if w is None:
@@ -614,7 +615,7 @@ class MainWindow(QMainWindow):
             self.model.upsert(w)
             self._refresh_marks()
             self._select_wanted()
-        self.session.spawn(run(), "Resuming…")
+        self.session.spawn(run, "Resuming…")
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,22 +79,23 @@ class Session(QObject):
         self._closed = False
 
     # -- running coroutines ----------------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any], busy: str = "", key: str = "error") -> asyncio.Future:
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], busy: str = "", key: str = "error") -> asyncio.Future:
+        """Run `work()` on the loop, its failures said as sentences. The coroutine is made only
+        when the task runs: one cancelled before it started leaves none behind unawaited."""
         if self._closed:  # a late event or timer of a closed console: nothing more is done
-            coro.close()
             done: asyncio.Future = asyncio.get_event_loop().create_future()
             done.set_result(None)
             return done
-        task = asyncio.ensure_future(self._guard(coro, busy, key))
+        task = asyncio.ensure_future(self._guard(work, busy, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _guard(self, coro: Coroutine[Any, Any, Any], busy: str, key: str) -> Any:
+    async def _guard(self, work: Callable[[], Coroutine[Any, Any, Any]], busy: str, key: str) -> Any:
         if busy:
             self.busy.emit(True, busy)
         try:
-            return await coro
+            return await work()
         except Unreachable as exc:  # the server is away: nothing is lost, so a warning, not an error
             log.warning("%s (%s)", exc.sentence, exc.detail)
             self.message.emit("warning", exc.sentence, CONNECTION)
@@ -128,7 +129,7 @@ class Session(QObject):
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(max(2.0, self.profile.poll_seconds))
-            await self._guard(self._refresh(), "", CONNECTION)
+            await self._guard(self._refresh, "", CONNECTION)
 
     async def _outbox_loop(self) -> None:
         while True:
@@ -152,10 +153,10 @@ class Session(QObject):
         self.outbox.close()
 
     # -- the worklist -------------------------------------------------------------------------
-    def refresh(self, query: WorklistQuery | None = None) -> asyncio.Task:
+    def refresh(self, query: WorklistQuery | None = None) -> asyncio.Future:
         if query is not None:
             self.query = query
-        return self.spawn(self._refresh(), "Searching the worklist…", CONNECTION)
+        return self.spawn(self._refresh, "Searching the worklist…", CONNECTION)
 
     async def _refresh(self) -> None:
         query = self.query
@@ -220,42 +221,42 @@ class Session(QObject):
         else:
             self.message.emit("warning", delivery.sentence, procedure_key(uid))
 
-    def _deliver(self, w: Workitem, operation: Coroutine[Any, Any, Delivery], done: str, busy: str,
-                 after=None) -> asyncio.Task:
+    def _deliver(self, w: Workitem, operation: Callable[[], Coroutine[Any, Any, Delivery]], done: str, busy: str,
+                 after=None) -> asyncio.Future:
         """Run an outbox operation; say whether it was sent or kept, and show the result."""
         async def run() -> None:
-            delivery = await operation
+            delivery = await operation()
             self._report(w.uid, delivery, done)
             self.action.emit(done if delivery.sent else delivery.sentence)
             if after is not None:
                 after(delivery)
             self.workitem_changed.emit(await self._reload(w.uid) if delivery.sent else w)
-        return self.spawn(run(), busy, procedure_key(w.uid))
+        return self.spawn(run, busy, procedure_key(w.uid))
 
-    def claim(self, workitem: Workitem) -> asyncio.Task:
-        return self._deliver(workitem, self.outbox.claim(workitem), f"Started: {named(workitem)}.",
+    def claim(self, workitem: Workitem) -> asyncio.Future:
+        return self._deliver(workitem, lambda: self.outbox.claim(workitem), f"Started: {named(workitem)}.",
                              "Starting the procedure…")
 
-    def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Task:
+    def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Future:
         done = f"Progress reported for {named(workitem)}: {percent:.0f} %." if percent is not None else \
             f"Progress reported for {named(workitem)}."
-        return self._deliver(workitem, self.outbox.progress(workitem.uid, percent, description), done,
+        return self._deliver(workitem, lambda: self.outbox.progress(workitem.uid, percent, description), done,
                              "Reporting progress…", after=lambda _: self.progress_sent.emit(workitem.uid))
 
-    def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Task:
-        return self._deliver(workitem, self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.",
+    def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        return self._deliver(workitem, lambda: self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.",
                              "Completing…")
 
-    def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Task:
-        return self._deliver(workitem, self.outbox.complete_unstarted(workitem, performed),
+    def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        return self._deliver(workitem, lambda: self.outbox.complete_unstarted(workitem, performed),
                              f"Completed without starting on this console: {named(workitem)}.", "Completing…")
 
-    def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Task:
-        return self._deliver(workitem, self.outbox.discontinue(workitem, reason, text),
+    def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Future:
+        return self._deliver(workitem, lambda: self.outbox.discontinue(workitem, reason, text),
                              f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
                              "Discontinuing…")
 
-    def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Task:
+    def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
         async def run() -> None:
             await self.backend.request_cancellation(workitem.uid, reason, text)
             performed = workitem.performed
@@ -265,9 +266,9 @@ class Session(QObject):
             self.message.emit("info", sentence, procedure_key(workitem.uid))
             self.action.emit(sentence + (f" Reason: {reason.meaning}." if reason else ""))
             await self._reload(workitem.uid)
-        return self.spawn(run(), "Requesting cancellation…", procedure_key(workitem.uid))
+        return self.spawn(run, "Requesting cancellation…", procedure_key(workitem.uid))
 
-    def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Task:
+    def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Future:
         async def run() -> Workitem:
             created = await self.backend.create(item)
             self.workitem_changed.emit(created)
@@ -279,7 +280,7 @@ class Session(QObject):
                 else:
                     self.workitem_changed.emit(created)
             return created
-        return self.spawn(run(), "Creating the unscheduled procedure…")
+        return self.spawn(run, "Creating the unscheduled procedure…")
 
     # -- what the console keeps ---------------------------------------------------------------------
     def is_mine(self, uid: str) -> bool:
@@ -321,7 +322,7 @@ class Session(QObject):
     def _on_sent(self, uid: str, kind: str, sentence: str) -> None:
         self.message.emit("info", sentence, procedure_key(uid))
         self.action.emit(sentence)
-        self.spawn(self._reload(uid))
+        self.spawn(lambda: self._reload(uid))
 
     def _on_connection(self, up: bool, sentence: str) -> None:
         was = self.connected
@@ -339,7 +340,7 @@ class Session(QObject):
             self.cancel_requested.emit(event)
         if event.event_type in (EventType.STATE_REPORT, EventType.PROGRESS_REPORT, EventType.ASSIGNED,
                                 EventType.CANCEL_REQUESTED):
-            self.spawn(self._reload_for(event))
+            self.spawn(lambda: self._reload_for(event))
         else:
             self.event.emit(event, None)
             if event.event_type is EventType.SCP_STATUS_CHANGE and event.scp_status == "RESTARTED":
