@@ -17,16 +17,15 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QDockWidget, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
-    QSizePolicy, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QDialog, QDockWidget, QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QTabWidget,
+    QVBoxLayout, QWidget,
 )
 
 from app.backends import check_profile
 from app.backends import profiles as profile_store
-from app.backends.outbox import KIND_NAMES
 from app.backends.profiles import ProfileBook
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
@@ -36,13 +35,16 @@ from .about import about_text
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
 from .inspector import EventLog, Inspector
-from .labels import ElidedLabel
+from .status import ConsoleStatus, LiveIndicator
+from . import notices
+from .leaving import ask_to_leave, leave_question
 from .messages import MessageStack
 from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
-from .session import CONNECTION, Session, named, plural, procedure_key
+from .session import CONNECTION, Session, named, procedure_key
 from .settings_dialog import SettingsDialog
-from .worklist_model import COLUMNS, WIDTHS, WORKITEM_ROLE, WorklistModel, WorklistProxy, is_urgent
+from .worklist_model import is_urgent
+from .worklist_view import WorklistView
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
         self._fit_screen()
 
-        self.model = WorklistModel()
-        self.proxy = WorklistProxy()
-        self.proxy.setSourceModel(self.model)
         self._build_toolbar()
         self._build_central()
         self._build_docks()
@@ -132,10 +131,7 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        self.live = QLabel("● connecting")
-        self.live.setObjectName("connectionStatus")
-        self.live.setAccessibleName("Connection")
-        self.live.setToolTip("Live events from the worklist server")
+        self.live = LiveIndicator()
         bar.addWidget(self.live)
 
     def _build_central(self) -> None:
@@ -149,42 +145,11 @@ class MainWindow(QMainWindow):
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setObjectName("mainSplitter")
         self.split.setChildrenCollapsible(False)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        self.filter = QLineEdit()
-        self.filter.installEventFilter(self)
-        self.filter.setObjectName("quickFilter")
-        self.filter.setAccessibleName("Filter the list")
-        self.filter.setPlaceholderText("Filter the list (Ctrl+F)")
-        self.filter.setClearButtonEnabled(True)
-        left_layout.addWidget(self.filter)
-        self.empty_note = QLabel()
-        self.empty_note.setObjectName("emptyNote")
-        self.empty_note.setWordWrap(True)
-        self.empty_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.empty_note.hide()
-        left_layout.addWidget(self.empty_note)
-        self.table = QTableView()
-        self.table.setObjectName("worklistTable")
-        self.table.setAccessibleName("Worklist")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move between patients
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, name in enumerate(COLUMNS):
-            self.table.setColumnWidth(column, WIDTHS[name])
-        self.table.setAlternatingRowColors(True)
-        self.table.setMinimumWidth(240)
-        left_layout.addWidget(self.table)
-        self.split.addWidget(left)
+        self.list_view = WorklistView()
+        # the list's parts, as tests and the rest of the window reach them
+        self.model, self.proxy = self.list_view.model, self.list_view.proxy
+        self.filter, self.table, self.empty_note = self.list_view.filter, self.list_view.table, self.list_view.empty_note
+        self.split.addWidget(self.list_view)
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
@@ -265,20 +230,10 @@ class MainWindow(QMainWindow):
         self.about_action.triggered.connect(self.show_about)
 
     def _build_status(self) -> None:
-        status = self.statusBar()
-        p = self.session.profile
-        self.status_server = ElidedLabel(p.url if p.backend == "upsrs" else f"{p.mwl_aet}@{p.mwl_host}:{p.mwl_port}")
-        self.status_ae = ElidedLabel(f"AE {p.ae_title}")
-        self.status_count = ElidedLabel("0 items")
-        self.status_refresh = ElidedLabel("never refreshed")
-        self.status_pending = ElidedLabel("outbox empty", minimum=90)
-        self.status_pending.setObjectName("outboxStatus")
-        self.status_pending.setAccessibleName("Reports waiting to be sent")
-        for label, name in ((self.status_server, "Worklist server"), (self.status_ae, "Our AE title"),
-                            (self.status_count, "Procedures listed"), (self.status_refresh, "Last refresh")):
-            label.setAccessibleName(name)
-        for label in (self.status_server, self.status_ae, self.status_count, self.status_refresh, self.status_pending):
-            status.addPermanentWidget(label)
+        self.status = ConsoleStatus(self.statusBar(), self.session.profile)
+        # the fields, as tests read them
+        self.status_count, self.status_refresh, self.status_pending = (self.status.count, self.status.refresh,
+                                                                       self.status.pending)
 
     def _connect(self) -> None:
         s = self.session
@@ -296,7 +251,6 @@ class MainWindow(QMainWindow):
         s.busy.connect(lambda on, text: self.statusBar().showMessage(text if on else "", 0 if on else 1))
         self.refresh_action.triggered.connect(self.refresh)
         self.query_panel.search.connect(self._search)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
         self.table.activated.connect(lambda *_: self.procedure.focus_first())
         self.procedure.start.connect(s.claim)
@@ -314,25 +268,8 @@ class MainWindow(QMainWindow):
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        """The filter field from the keyboard: Escape empties it, Down or Enter goes to the list."""
-        from PySide6.QtCore import QEvent
-
-        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
-            if event.key() == Qt.Key.Key_Escape and self.filter.text():
-                self.filter.clear()
-                return True
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-                if not self.table.currentIndex().isValid() and self.proxy.rowCount():
-                    self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)
-                return True
-        return super().eventFilter(watched, event)
-
     def _show_empty(self, sentence: str) -> None:
-        """Say why the list is empty: nothing matches, or the server does not answer."""
-        self.empty_note.setText(sentence)
-        self.empty_note.setVisible(bool(sentence) and self.model.rowCount() == 0)
+        self.list_view.show_empty(sentence)
 
     def _after_start(self) -> None:
         for event in self.session.kept_cancel_requests():  # asked before the console last stopped
@@ -354,18 +291,10 @@ class MainWindow(QMainWindow):
         self._show_connection(self.session.connected, self.session.live_sentence())
 
     def selected(self) -> Workitem | None:
-        index = self.table.currentIndex()
-        return index.data(WORKITEM_ROLE) if index.isValid() else None
+        return self.list_view.selected()
 
     def select(self, uid: str) -> bool:
-        for row in range(self.proxy.rowCount()):
-            index = self.proxy.index(row, 0)
-            if index.data(WORKITEM_ROLE).uid == uid:
-                self.table.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-                self.table.scrollTo(index)
-                return True
-        return False
+        return self.list_view.select(uid)
 
     def _selection_changed(self) -> None:
         w = self.selected()
@@ -414,7 +343,7 @@ class MainWindow(QMainWindow):
         self.model.set_workitems(items)
         self._asked_holder = ""  # a new list: a holder still unknown may be asked for once more
         self._refresh_marks()
-        self.status_count.setText(f"{len(items)} items")
+        self.status.show_count(len(items))
         self._show_empty("" if items else "No procedure matches this query.")
         if self._loaded_once:
             for w in items:
@@ -426,11 +355,10 @@ class MainWindow(QMainWindow):
             return
         if current is not None and self.select(current.uid):
             self._selection_changed()  # the same procedure, as it is now
-        elif first and self.proxy.rowCount():
-            self.select(self.proxy.index(0, 0).data(WORKITEM_ROLE).uid)  # the next procedure: mine, urgent, earliest
+        elif first and self.list_view.first_uid():
+            self.select(self.list_view.first_uid())  # the next procedure: mine, urgent, earliest
         else:
-            self.table.clearSelection()
-            self.table.setCurrentIndex(self.proxy.index(-1, -1))
+            self.list_view.clear_selection()
             self._selection_changed()
             if current is not None:
                 self.statusBar().showMessage(f"The procedure you had selected ({named(current)}) is not on this "
@@ -443,7 +371,7 @@ class MainWindow(QMainWindow):
         wanted = query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})
         if known or mine or wanted:
             self.model.upsert(w)
-            self.status_count.setText(f"{self.model.rowCount()} items")
+            self.status.show_count(self.model.rowCount())
         ours = self.session.profile.station_code in {c.value for c in w.station_names}
         if not known and self._loaded_once and is_urgent(w) and (wanted or ours):
             self._announce_urgent(w)
@@ -465,13 +393,8 @@ class MainWindow(QMainWindow):
     def _announce_urgent(self, w: Workitem) -> None:
         if w.uid in self._created or f"urgent:{w.uid}" in self.messages.banners:
             return  # the technologist just made it (Ctrl+N), or it was said already
-        start = w.scheduled_start()
-        when = f", scheduled {start:%H:%M}" if start else ""
-        stations = ", ".join(c.value for c in w.station_names)
-        self.messages.show_message(
-            f"urgent:{w.uid}", f"<b>Urgent order</b>: {escape(named(w))} ({w.priority.value if w.priority else 'HIGH'}"
-                               f"{when}{', ' + escape(stations) if stations else ''}).",
-            "warning", "Show", lambda: self._show_urgent(w))
+        self.messages.show_message(f"urgent:{w.uid}", notices.urgent_order(w), "warning", "Show",
+                                   lambda: self._show_urgent(w))
 
     def _show_urgent(self, w: Workitem) -> None:
         if not self.select(w.uid):  # not in the current view: show the station's list, then it
@@ -508,22 +431,8 @@ class MainWindow(QMainWindow):
 
     def _show_connection(self, up: bool, sentence: str) -> None:
         polled = not self.session.backend.capabilities.live_events
-        live = self.session.is_live()
-        if polled:
-            text, mode = "● polling", "polling"
-        elif live:
-            text, mode = "● live", "up"
-        elif up:
-            text, mode = "● not live for this view", "partial"
-        else:
-            text, mode = "● offline", "down"
-        self.live.setText(text)
-        self.live.setProperty("mode", mode)
-        self.live.setProperty("up", mode == "up")
-        self.live.style().unpolish(self.live)
-        self.live.style().polish(self.live)
-        self.live.setToolTip(sentence)
-        self.live.setAccessibleDescription(sentence)
+        mode = "polling" if polled else "up" if self.session.is_live() else "partial" if up else "down"
+        self.live.show_mode(mode, sentence)
         if up or polled:
             self.messages.dismiss(CONNECTION)
         elif sentence:
@@ -531,32 +440,19 @@ class MainWindow(QMainWindow):
                                        "console and sent when the server is back.", "warning")
 
     def _show_pending(self) -> None:
-        count = self.session.outbox.pending()
-        elsewhere = self.session.waiting_elsewhere()
-        parts = [f"{count} waiting to be sent" if count else "outbox empty"]
-        parts += [f"{w.count} waiting for {w.where()}" for w in elsewhere]  # tests read this form
-        self.status_pending.setText(" · ".join(parts))
-        self.status_pending.setToolTip("\n".join(parts))
-        self.status_pending.setProperty("waiting", bool(count or elsewhere))
+        self.status.show_pending(self.session.outbox.pending(), self.session.waiting_elsewhere())
         self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
         self.last_refresh = when
-        self.status_refresh.setText(f"refreshed {when:%H:%M:%S}")
+        self.status.show_refreshed(when)
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
         uid = event.workitem_uid
         self.cancel_requests[uid] = event
-        w = self.model.workitem(uid)
-        what = escape(named(w)) if w else escape(uid)
-        code = f"{escape(event.reason_code.meaning)} ({escape(event.reason_code.value)})" if event.reason_code else ""
-        reasons = " — ".join(p for p in (code, escape(event.reason_text)) if p)
-        contact = " ".join(p for p in (escape(event.contact), escape(event.contact_uri)) if p)
-        self.messages.show_message(
-            f"cancel:{uid}",
-            f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
-            + (f"<br>Reason: {reasons}." if reasons else "") + (f" Contact: {contact}." if contact else ""),
-            "alert", "Discontinue now…", lambda: self._discontinue(uid), keep=True, object_name="cancelRequestBanner")
+        self.messages.show_message(f"cancel:{uid}", notices.cancellation_request(event, self.model.workitem(uid)),
+                                   "alert", "Discontinue now…", lambda: self._discontinue(uid), keep=True,
+                                   object_name="cancelRequestBanner")
         banner = self.messages.get(f"cancel:{uid}")
         if banner is not None:  # dismissing it is the technologist's decision to go on: the mark goes too
             banner.dismiss.clicked.connect(lambda: self._request_dealt_with(uid))
@@ -582,28 +478,19 @@ class MainWindow(QMainWindow):
         waiting = [c for c in claims if self.session.outbox.final_pending(c.uid)]
         running = [c for c in claims if c not in waiting]
         if waiting:
-            first = waiting[0]
-            what = "completion" if self.session.outbox.final_pending(first.uid) == "complete" else "discontinuation"
-            more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
-            self.messages.show_message("resume-waiting", f"The {what} of {escape(first.what())}{more} is waiting to be "
-                                                         "sent; it is sent as soon as the server answers.", "warning")
+            kind = self.session.outbox.final_pending(waiting[0].uid) or "complete"
+            self.messages.show_message("resume-waiting", notices.ending_waits(waiting[0], kind, waiting), "warning")
         self._resumable = {c.uid for c in running}
         if running:
-            first = running[0]
-            more = f" and {len(running) - 1} more" if len(running) > 1 else ""
-            self.messages.show_message(
-                "resume", f"<b>Procedure in progress</b> when the console last stopped: {escape(first.what())}{more}.",
-                "info", "Resume", lambda: self._resume(first.uid))
+            self.messages.show_message("resume", notices.in_progress_at_last_stop(running), "info", "Resume",
+                                       lambda: self._resume(running[0].uid))
         elsewhere = self.session.waiting_elsewhere()
         if elsewhere and self.demo is None:
             first_other = elsewhere[0]
             profile = self.book.get(first_other.profile) if first_other.profile else None
             action = f"Open {first_other.profile}" if profile and profile is not self.session.profile else ""
-            self.messages.show_message(
-                "elsewhere", f"{plural(first_other.count, 'report')} of {escape(first_other.where())} "
-                             f"{'waits' if first_other.count == 1 else 'wait'} to be sent; they are sent while that "
-                             "profile is open.", "warning", action,
-                (lambda: self._switch_profile(first_other.profile)) if action else None)
+            self.messages.show_message("elsewhere", notices.waiting_elsewhere(first_other), "warning", action,
+                                       (lambda: self._switch_profile(first_other.profile)) if action else None)
 
     def _resume(self, uid: str) -> None:
         if self.select(uid):
@@ -671,43 +558,12 @@ class MainWindow(QMainWindow):
 
     # -- leaving ----------------------------------------------------------------------------------------
     def leave_question(self, verb: str = "quit") -> str:
-        """What would be left behind: procedures in progress and reports waiting ('' when nothing);
-        switching profile leaves only this station's."""
-        outbox = self.session.outbox
-        running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
-        lines = [f"In progress on this station: {escape(c.what())}, started "
-                 f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station."
-                 for c in running]
-        lines += [f"Cancellation requested for {escape(named(w))}." for w in
-                  (self.model.workitem(uid) for uid in self.cancel_requests) if w is not None]
-        lines += [f"Waiting to be sent: {escape(KIND_NAMES[kind].lower())} of {escape(what)}."
-                  for _, kind, what in outbox.store.waiting_list()]
-        if verb == "quit":
-            lines += [f"Waiting to be sent: {plural(w.count, 'report')} of {escape(w.where())}."
-                      for w in self.session.waiting_elsewhere()]
-        if not lines:
-            return ""
-        kept = ["It is all kept on this computer:"]
-        if running:
-            kept.append("the procedures in progress are offered for resuming")
-        if len(lines) > len(running):
-            kept.append("what waits is sent" + (" at the next start" if verb == "quit" else " when this profile is "
-                                                "open again"))
-        return "<br>".join(lines) + "<br><br>" + kept[0] + " " + " and ".join(kept[1:]) + "."
+        requested = [named(w) for w in (self.model.workitem(uid) for uid in self.cancel_requests) if w is not None]
+        return leave_question(self.session, requested, verb)
 
     def confirm_leave(self, verb: str = "quit") -> bool:
         question = self.leave_question(verb)
-        if not question:
-            return True
-        box = QMessageBox(QMessageBox.Icon.Warning, "Quit Worklist Console?" if verb == "quit" else "Switch profile?",
-                          question, parent=self)
-        box.setObjectName("quitQuestion")
-        go = box.addButton("Quit" if verb == "quit" else "Switch", QMessageBox.ButtonRole.AcceptRole)
-        stay = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(stay)  # Enter keeps the console open
-        box.setEscapeButton(stay)
-        box.exec()
-        return box.clickedButton() is go
+        return not question or ask_to_leave(self, question, verb)
 
     def close_without_asking(self) -> None:
         self._leave_confirmed = True

@@ -235,6 +235,7 @@ def test_performed_procedure_is_read_from_the_first_performed_item():
         procedures=(Code("CTCHEST", "99L", "CT Chest"),),
         performers=("Tech^Tom",),
         series_uids=("1.2.3.4.5",),
+        series_descriptions=("",),  # the output had no Series Description
     )
 
 

@@ -98,7 +98,14 @@ def answer_next_dialog(press, timeout: float = 5.0) -> list:
                 QTimer.singleShot(20, attempt)
             return
         seen.append(dialog)
-        press(dialog)
+        try:
+            press(dialog)
+        except Exception:  # a broken test step must fail the test, not leave a modal dialog open forever
+            import traceback
+
+            traceback.print_exc()
+            dialog.reject()
+            raise
 
     QTimer.singleShot(0, attempt)
     return seen

@@ -7,7 +7,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.states import State
 from conftest import answer_next_dialog, press_enter, press_escape
@@ -64,7 +64,7 @@ def test_complete_without_starting_asks_once_naming_patient_procedure_and_statio
     loaded(qtbot, window)
     item = window.selected()
     texts: list[str] = []
-    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(type(window.live))),
+    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
                                        press_escape(dialog)))
     window.complete_unstarted_action.trigger()
     qtbot.waitUntil(lambda: bool(texts), timeout=3000)
@@ -87,7 +87,7 @@ def test_complete_without_starting_on_another_stations_item_names_that_station(q
     qtbot.waitUntil(lambda: rows(window) and all(w.station_names[0].value == "MR1" for w in rows(window)), timeout=5000)
     window.select(scheduled_row(window, "MR1").uid)
     texts: list[str] = []
-    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(type(window.live))),
+    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
                                        press_escape(dialog)))
     window.complete_unstarted_action.trigger()
     qtbot.waitUntil(lambda: bool(texts), timeout=3000)

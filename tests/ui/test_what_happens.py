@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from app.domain.states import State
 from conftest import answer_next_dialog, press_enter, press_escape
@@ -99,8 +100,8 @@ def test_the_discontinue_and_cancel_request_dialogs_say_what_they_do_to_whom(qtb
     seen: list[tuple[str, str]] = []
 
     def read(dialog) -> None:
-        heading = dialog.findChild(type(window.live), "dialogHeading").text()
-        hints = " ".join(label.text() for label in dialog.findChildren(type(window.live), "fieldHint"))
+        heading = dialog.findChild(QLabel, "dialogHeading").text()
+        hints = " ".join(label.text() for label in dialog.findChildren(QLabel, "fieldHint"))
         seen.append((dialog.windowTitle(), heading + " " + hints))
         press_escape(dialog)
 

@@ -1,0 +1,50 @@
+"""The sentences of the banners that must not be missed: an urgent order, a cancellation
+request, what the console left in progress or waiting when it last stopped. HTML, each
+naming the patient and the procedure."""
+from __future__ import annotations
+
+from html import escape
+
+from app.backends.claim_store import Claim, Waiting
+from app.domain.events import WorkitemEvent
+from app.domain.workitem import Workitem
+
+from .session import named, plural
+
+
+def urgent_order(w: Workitem) -> str:
+    start = w.scheduled_start()
+    when = f", scheduled {start:%H:%M}" if start else ""
+    stations = ", ".join(c.value for c in w.station_names)
+    priority = w.priority.value if w.priority else "HIGH"
+    return f"<b>Urgent order</b>: {escape(named(w))} ({priority}{when}{', ' + escape(stations) if stations else ''})."
+
+
+def cancellation_request(event: WorkitemEvent, w: Workitem | None) -> str:
+    """Who asked, why (the coded reason and the requester's words), and whom to call."""
+    what = escape(named(w)) if w else escape(event.workitem_uid)
+    code = f"{escape(event.reason_code.meaning)} ({escape(event.reason_code.value)})" if event.reason_code else ""
+    reasons = " — ".join(p for p in (code, escape(event.reason_text)) if p)
+    contact = " ".join(p for p in (escape(event.contact), escape(event.contact_uri)) if p)
+    return (f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
+            + (f"<br>Reason: {reasons}." if reasons else "") + (f" Contact: {contact}." if contact else ""))
+
+
+def more(items: list) -> str:
+    return f" and {len(items) - 1} more" if len(items) > 1 else ""
+
+
+def ending_waits(first: Claim, kind: str, waiting: list[Claim]) -> str:
+    what = "completion" if kind == "complete" else "discontinuation"
+    return (f"The {what} of {escape(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
+            "server answers.")
+
+
+def in_progress_at_last_stop(running: list[Claim]) -> str:
+    return f"<b>Procedure in progress</b> when the console last stopped: {escape(running[0].what())}{more(running)}."
+
+
+def waiting_elsewhere(other: Waiting) -> str:
+    verb = "waits" if other.count == 1 else "wait"
+    return (f"{plural(other.count, 'report')} of {escape(other.where())} {verb} to be sent; they are sent while that "
+            "profile is open.")
