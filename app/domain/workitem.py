@@ -231,6 +231,12 @@ class Workitem:
         return _text(self._request(), t.REQUESTED_PROCEDURE_ID)
 
     @property
+    def requested_procedure_codes(self) -> list[Code]:
+        """The Requested Procedure Code Sequence of every referenced request."""
+        return [_code(c) for request in _items(self.json, t.REFERENCED_REQUEST_SEQ)
+                for c in _items(request, t.REQUESTED_PROCEDURE_CODE_SEQ) if _code(c).value]
+
+    @property
     def requested_procedure_description(self) -> str:
         return _text(self._request(), t.REQUESTED_PROCEDURE_DESCRIPTION)
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.domain import tags as t
 from app.domain.build import STATION_SCHEME
 from app.domain.codes import SECONDARY_CAPTURE, STORAGE_CLASSES
 from app.domain.draft import ProcedureDraft, SeriesDraft
@@ -261,24 +260,11 @@ class PerformedForm(QGroupBox):
 
     def _add_code(self) -> None:
         w = self.workitem
-        offered = list(dict.fromkeys((w.workitem_codes if w else []) + self._requested_codes()))
+        offered = list(dict.fromkeys((w.workitem_codes + w.requested_procedure_codes) if w else []))
         dialog = CodeDialog(offered, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._append_code(dialog.code())
             self._edited()
-
-    def _requested_codes(self) -> list[Code]:
-        w = self.workitem
-        if w is None:
-            return []
-        codes = []
-        for request in (w.json.get(t.REFERENCED_REQUEST_SEQ) or {}).get("Value") or []:
-            for item in (request.get(t.REQUESTED_PROCEDURE_CODE_SEQ) or {}).get("Value") or []:
-                value = ((item.get("00080100") or {}).get("Value") or [""])[0]
-                if value:
-                    codes.append(Code(value, ((item.get("00080102") or {}).get("Value") or [""])[0],
-                                      ((item.get("00080104") or {}).get("Value") or [""])[0]))
-        return codes
 
     def _remove_code(self) -> None:
         row = self.procedures.currentRow()

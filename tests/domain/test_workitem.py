@@ -256,3 +256,12 @@ def test_performed_procedure_is_read_from_the_first_performed_item():
 )
 def test_patient_name_is_shown_family_name_first(name, shown):
     assert name.display() == shown
+
+
+def test_requested_procedure_codes_are_read_from_every_referenced_request():
+    data = {"0040A370": {"vr": "SQ", "Value": [
+        {"00321064": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["CTCHEST"]},
+                                             "00080102": {"vr": "SH", "Value": ["99WLPROC"]},
+                                             "00080104": {"vr": "LO", "Value": ["CT chest"]}}]}},
+        {"00321064": {"vr": "SQ", "Value": [{"00080102": {"vr": "SH", "Value": ["99WLPROC"]}}]}}]}}
+    assert Workitem(data).requested_procedure_codes == [Code("CTCHEST", "99WLPROC", "CT chest")]

@@ -40,3 +40,12 @@ def loaded(qtbot, window) -> None:
 
 def live(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.live.text() == "● live", timeout=5000)
+
+
+def start_selected(qtbot, window, sent: bool = True):
+    """Press Start on the selected procedure; wait until it is ours (and, with `sent`, on the server)."""
+    item = window.selected()
+    window.procedure.start_button.click()
+    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled()
+                    and (not sent or window.session.outbox.pending() == 0), timeout=5000)
+    return item

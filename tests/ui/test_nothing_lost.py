@@ -9,14 +9,7 @@ from app.backends import profiles as profile_store
 from app.backends.claim_store import ClaimStore, owner_key
 from app.backends.profiles import Profile, ProfileBook
 from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import loaded, rows
-
-
-def start_first(qtbot, window):
-    item = window.selected()
-    window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
-    return item
+from console_helpers import loaded, rows, start_selected
 
 
 def type_into(widget, text: str) -> None:
@@ -28,7 +21,7 @@ def type_into(widget, text: str) -> None:
 def test_what_was_typed_survives_another_selection_and_a_restart(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     panel = window.procedure
     type_into(panel.technologist, "Becker, Anna")
     type_into(panel.percent_text, "Contrast phase")
@@ -60,7 +53,7 @@ def test_the_technologist_is_the_scheduled_one_and_family_comma_given_is_sent_as
         family, _, given = assigned.human_performers[0].partition("^")
         assert window.procedure.technologist.text() == f"{family}, {given}"
     window.select(rows(window)[0].uid)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     type_into(window.procedure.technologist, "Tanaka, Yui")
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
@@ -71,13 +64,13 @@ def test_the_technologist_is_the_scheduled_one_and_family_comma_given_is_sent_as
 def test_quit_asks_listing_the_procedure_in_progress_and_enter_keeps_working(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window, sent=True)
     texts: list[str] = []
     answer_next_dialog(lambda box: (texts.append(box.text()), press_enter(box)))
     QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: bool(texts), timeout=3000)
     assert "In progress on this station" in texts[0] and item.patient_name.display() in texts[0]
-    assert "sent at the next start" in texts[0]
+    assert "offered for resuming" in texts[0] and "Waiting to be sent" not in texts[0]  # nothing waits
     assert window.isVisible()  # Enter kept the console open
     answer_next_dialog(press_escape)
     window.quit_action.trigger()
@@ -92,7 +85,7 @@ def test_closing_the_second_consoles_window_asks_too(qtbot, open_console):
     loaded(qtbot, first)
     second = first.demo.open_second_console(first)
     loaded(qtbot, second)
-    start_first(qtbot, second)
+    start_selected(qtbot, second)
     asked: list[str] = []
     answer_next_dialog(lambda box: (asked.append(box.text()), press_escape(box)))
     second.close()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.states import State
 from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import live, loaded, rows, state_shown, stored, stored_state
+from console_helpers import live, loaded, rows, start_selected, state_shown, stored, stored_state
 
 
 def scheduled_row(window, station: str = "CT1"):
@@ -127,10 +127,7 @@ def test_a_refresh_never_moves_the_selection_to_another_patient(qtbot, open_cons
 def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = window.selected()
-    window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
-                    timeout=5000)
+    item = start_selected(qtbot, window, sent=True)
     window.demo.server.stop()
     answer_next_dialog(press_enter)
     QTest.keyClick(window.table, Qt.Key.Key_F8)
@@ -150,10 +147,7 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
 def test_the_resume_offer_says_a_queued_completion_waits_rather_than_in_progress(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = window.selected()
-    window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
-                    timeout=5000)
+    item = start_selected(qtbot, window, sent=True)
     window.demo.server.stop()
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
@@ -195,10 +189,7 @@ def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_w
 
     window = open_console("demo")
     loaded(qtbot, window)
-    item = window.selected()
-    window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
-                    timeout=5000)
+    item = start_selected(qtbot, window, sent=True)
     window.procedure.technologist.setText("Becker, Anna")
     window.procedure.add_output_series("Axial")
     server = window.demo.server

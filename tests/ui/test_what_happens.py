@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.domain.states import State
 from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import cell, live, loaded, rows, state_shown, stored
-
-
-def start_first(qtbot, window):
-    item = window.selected()
-    window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
-    return item
+from console_helpers import cell, live, loaded, rows, start_selected, state_shown, stored
 
 
 def test_a_cancellation_request_names_requester_reason_and_contact_and_stays_until_dealt_with(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     live(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     window.demo.request_cancellation("CT1")
     qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
     banner = window.messages.get(f"cancel:{item.uid}")
@@ -49,7 +41,7 @@ def test_dismissing_a_cancellation_request_removes_its_mark(qtbot, open_console)
     window = open_console("demo")
     loaded(qtbot, window)
     live(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     window.demo.request_cancellation("CT1")
     qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
     window.messages.get(f"cancel:{item.uid}").dismiss.click()
@@ -96,7 +88,7 @@ def test_the_event_log_names_patients_and_what_this_console_did(qtbot, open_cons
 def test_the_discontinue_and_cancel_request_dialogs_say_what_they_do_to_whom(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     seen: list[tuple[str, str]] = []
 
     def read(dialog) -> None:
@@ -121,7 +113,7 @@ def test_the_discontinue_and_cancel_request_dialogs_say_what_they_do_to_whom(qtb
 def test_performed_codes_and_series_can_be_added_and_removed(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     form = window.procedure.form
     scheduled = form.procedures.count()
 
@@ -167,7 +159,7 @@ def test_a_cancellation_request_is_still_there_after_a_restart(qtbot, open_conso
     window = open_console("demo")
     loaded(qtbot, window)
     live(qtbot, window)
-    item = start_first(qtbot, window)
+    item = start_selected(qtbot, window)
     window.demo.request_cancellation("CT1")
     qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
     window.close_without_asking()
