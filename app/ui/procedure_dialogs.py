@@ -24,11 +24,13 @@ def what(w: Workitem) -> str:
     return f"<b>{escape(w.label or 'the procedure')}</b> for <b>{escape(w.patient_name.display())}</b>"
 
 
-def _heading(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setObjectName("dialogHeading")
-    return label
+def _intro(layout: QVBoxLayout, heading: str, note: str) -> None:
+    """The question in bold, and below it, quieter, what answering it does."""
+    for text, name in ((heading, "dialogHeading"), (note, "fieldHint")):
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setObjectName(name)
+        layout.addWidget(label)
 
 
 class ReasonDialog(QDialog):
@@ -58,11 +60,7 @@ class ReasonDialog(QDialog):
                 heading = f"Cancel {what(workitem)}, which no station has started?"
                 explanation = "The worklist server cancels a procedure nobody has started at once (CANCELED)."
             confirm = "Request cancellation"
-        layout.addWidget(_heading(heading))
-        note = QLabel(explanation)
-        note.setWordWrap(True)
-        note.setObjectName("fieldHint")
-        layout.addWidget(note)
+        _intro(layout, heading, explanation)
         form = QFormLayout()
         self.reason = QComboBox()
         self.reason.setAccessibleName("Reason")
@@ -141,11 +139,7 @@ class CompleteDialog(QDialog):
             self.setWindowTitle("Complete the procedure")
             heading = f"Complete {what(workitem)}?"
             note = "The worklist server records it as COMPLETED with what was performed."
-        layout.addWidget(_heading(heading))
-        hint = QLabel(note)
-        hint.setWordWrap(True)
-        hint.setObjectName("fieldHint")
-        layout.addWidget(hint)
+        _intro(layout, heading, note)
         series = len(performed.series)
         rows = (("Patient", workitem.patient_name.display()),
                 ("Procedure", ", ".join(c.meaning or c.value for c in performed.procedures) or workitem.label),

@@ -11,13 +11,19 @@ from conftest import answer_next_dialog, press_enter, press_escape
 from console_helpers import cell, live, loaded, rows, start_selected, state_shown, stored
 
 
-def test_a_cancellation_request_names_requester_reason_and_contact_and_stays_until_dealt_with(qtbot, open_console):
+def cancellation_requested(qtbot, open_console):
+    """A demo console with its procedure in progress, for which the RIS asked cancellation."""
     window = open_console("demo")
     loaded(qtbot, window)
     live(qtbot, window)
     item = start_selected(qtbot, window)
     window.demo.request_cancellation("CT1")
     qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
+    return window, item
+
+
+def test_a_cancellation_request_names_requester_reason_and_contact_and_stays_until_dealt_with(qtbot, open_console):
+    window, item = cancellation_requested(qtbot, open_console)
     banner = window.messages.get(f"cancel:{item.uid}")
     assert banner.objectName() == "cancelRequestBanner"
     text = banner.text.text()
@@ -38,12 +44,7 @@ def test_a_cancellation_request_names_requester_reason_and_contact_and_stays_unt
 
 
 def test_dismissing_a_cancellation_request_removes_its_mark(qtbot, open_console):
-    window = open_console("demo")
-    loaded(qtbot, window)
-    live(qtbot, window)
-    item = start_selected(qtbot, window)
-    window.demo.request_cancellation("CT1")
-    qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
+    window, item = cancellation_requested(qtbot, open_console)
     window.messages.get(f"cancel:{item.uid}").dismiss.click()
     assert not cell(window, item.uid, "Patient").startswith("⚠") and window.procedure.complete_button.isEnabled()
 
@@ -156,12 +157,7 @@ def test_the_polling_indicator_of_a_dimse_profile_is_not_an_error(qtbot, open_co
 
 
 def test_a_cancellation_request_is_still_there_after_a_restart(qtbot, open_console):
-    window = open_console("demo")
-    loaded(qtbot, window)
-    live(qtbot, window)
-    item = start_selected(qtbot, window)
-    window.demo.request_cancellation("CT1")
-    qtbot.waitUntil(lambda: window.messages.get(f"cancel:{item.uid}") is not None, timeout=3000)
+    window, item = cancellation_requested(qtbot, open_console)
     window.close_without_asking()
     window.demo.stop()
     again = open_console("demo")
