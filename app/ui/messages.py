@@ -58,9 +58,6 @@ class Banner(QFrame):
         self._callback = callback
         self._keep_after_action = keep
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
-        return self.layout().heightForWidth(width)
-
     def _run(self) -> None:
         callback = self._callback
         if not self._keep_after_action:
@@ -109,10 +106,6 @@ class MessageStack(QWidget):
             banner.hide()
             self.layout_.removeWidget(banner)
             banner.deleteLater()
-
-    def dismiss_prefix(self, prefix: str) -> None:
-        for key in [k for k in self.banners if k.startswith(prefix)]:
-            self.dismiss(key)
 
     # -- reading, for tests and accessibility tools ---------------------------------------------
     def get(self, key: str) -> Banner | None:
