@@ -59,16 +59,21 @@ def test_f8_shows_a_summary_escape_keeps_the_procedure_and_enter_completes(qtbot
     qtbot.waitUntil(lambda: stored_state(window.demo.server, item.uid) == "COMPLETED", timeout=5000)
 
 
+def read_then_escape(qtbot, act) -> str:
+    """What the dialog `act` opens says, read before Escape closes it."""
+    texts: list[str] = []
+    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
+                                       press_escape(dialog)))
+    act()
+    qtbot.waitUntil(lambda: bool(texts), timeout=3000)
+    return " ".join(texts)
+
+
 def test_complete_without_starting_asks_once_naming_patient_procedure_and_station(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
-    texts: list[str] = []
-    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
-                                       press_escape(dialog)))
-    window.complete_unstarted_action.trigger()
-    qtbot.waitUntil(lambda: bool(texts), timeout=3000)
-    text = " ".join(texts)
+    text = read_then_escape(qtbot, window.complete_unstarted_action.trigger)
     assert item.patient_name.display() in text and item.label in text and "CT1" in text
     qtbot.wait(200)
     assert stored_state(window.demo.server, item.uid) == "SCHEDULED"
@@ -86,12 +91,7 @@ def test_complete_without_starting_on_another_stations_item_names_that_station(q
     QTest.keyClick(window.query_panel.station, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: rows(window) and all(w.station_names[0].value == "MR1" for w in rows(window)), timeout=5000)
     window.select(scheduled_row(window, "MR1").uid)
-    texts: list[str] = []
-    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
-                                       press_escape(dialog)))
-    window.complete_unstarted_action.trigger()
-    qtbot.waitUntil(lambda: bool(texts), timeout=3000)
-    text = " ".join(texts)
+    text = read_then_escape(qtbot, window.complete_unstarted_action.trigger)
     assert "scheduled for <b>MR1</b>, another station" in text
 
 
