@@ -1,4 +1,5 @@
 """Command-line entry points: the console (default), `demo`, `serve`, and `self-test`."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,17 +16,27 @@ def serve(args: argparse.Namespace) -> int:
     from app.server import ServerConfig, UPSServer
 
     config = ServerConfig(
-        host=args.host, http_port=args.http_port, db_path=args.db, ae_title=args.ae_title, seed=args.seed,
-        seed_value=args.seed_value, keep_final_seconds=args.keep_final, purge_interval=args.purge_interval,
-        dimse_port=args.dimse_port or None, event_peers=dict(args.event_peer),
+        host=args.host,
+        http_port=args.http_port,
+        db_path=args.db,
+        ae_title=args.ae_title,
+        seed=args.seed,
+        seed_value=args.seed_value,
+        keep_final_seconds=args.keep_final,
+        purge_interval=args.purge_interval,
+        dimse_port=args.dimse_port or None,
+        event_peers=dict(args.event_peer),
     )
     from app.server.store import StoreError
 
     try:
         server = UPSServer(config)
     except OSError as exc:
-        print(f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}): "
-              f"{exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}): "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     except (StoreError, sqlite3.Error) as exc:
         print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
@@ -37,8 +48,11 @@ def serve(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.02)
         if server.started:
             dimse = f", DIMSE (MWL, MPPS, UPS) on port {server.dimse.port}" if server.dimse else ""
-            print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, "
-                  f"database {server.store.path})", flush=True)
+            print(
+                f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, "
+                f"database {server.store.path})",
+                flush=True,
+            )
             print("Press Ctrl-C to stop.", flush=True)
         await task
 
@@ -59,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     from app import logs
 
     quiet = args.command in ("find", "echo", "self-test")  # their output is the answer, not log lines
-    logs.configure(args.verbose, Path(args.log_dir) if args.log_dir else None,
-                   terminal_level=logging.WARNING if quiet else logging.INFO,
-                   libraries_on_terminal=args.verbose or not quiet)
+    logs.configure(
+        args.verbose,
+        Path(args.log_dir) if args.log_dir else None,
+        terminal_level=logging.WARNING if quiet else logging.INFO,
+        libraries_on_terminal=args.verbose or not quiet,
+    )
     if args.command == "serve":
         return serve(args)
     if args.command in ("find", "echo"):

@@ -5,6 +5,7 @@ DEBUG fits and a forgotten `--verbose` cannot fill a disk), plus the terminal. E
 passes a filter that masks credentials, whatever logger wrote it: the Authorization header,
 passwords and tokens, and user:password in URLs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,11 +20,15 @@ BACKUPS = 4
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s]: %(message)s"
 
 _SECRETS = [
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|bearer)?\s*[^'\"\s,}]+"),
-     lambda m: f"{m.group(1)}{(m.group(2) + ' ') if m.group(2) else ''}***"),
+    (
+        re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|bearer)?\s*[^'\"\s,}]+"),
+        lambda m: f"{m.group(1)}{(m.group(2) + ' ') if m.group(2) else ''}***",
+    ),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), lambda m: f"{m.group(1)} ***"),
-    (re.compile(r"(?i)((?:password|passwd|token|secret)['\"]?\s*[:=]\s*)(['\"]?)[^'\"\s,}&]*\2"),
-     lambda m: f"{m.group(1)}{m.group(2)}***{m.group(2)}"),
+    (
+        re.compile(r"(?i)((?:password|passwd|token|secret)['\"]?\s*[:=]\s*)(['\"]?)[^'\"\s,}&]*\2"),
+        lambda m: f"{m.group(1)}{m.group(2)}***{m.group(2)}",
+    ),
     (re.compile(r"(?i)((?:https?|wss?)://[^/\s:@]+:)[^/\s@]+@"), lambda m: f"{m.group(1)}***@"),
 ]
 
@@ -72,8 +77,12 @@ def log_directory() -> Path:
     return _directory or default_directory()
 
 
-def configure(verbose: bool = False, directory: Path | None = None, terminal_level: int = logging.INFO,
-              libraries_on_terminal: bool = True) -> Path | None:
+def configure(
+    verbose: bool = False,
+    directory: Path | None = None,
+    terminal_level: int = logging.INFO,
+    libraries_on_terminal: bool = True,
+) -> Path | None:
     """Log to the rotating file (DEBUG with `verbose`, else INFO) and to the terminal.
 
     Without `libraries_on_terminal` the terminal shows only the console's own lines; the file
@@ -96,8 +105,11 @@ def configure(verbose: bool = False, directory: Path | None = None, terminal_lev
     path: Path | None = _directory / LOG_FILE
     try:
         _directory.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                             encoding="utf-8", delay=True))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                _directory / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+            )
+        )
     except OSError as exc:
         path = None
         problem = f"Cannot write the log in {_directory}: {exc.strerror or exc}. Logging to the terminal only."

@@ -1,5 +1,6 @@
 """The command line's arguments, shared by `app.cli` and the GUI's test seam
 (`app.ui.launch.open_window`), so both read `worklist-console ARGS` the same way."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,14 +15,30 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", choices=("demo", "none"), default="none", help="fill today and tomorrow with a demo day")
     p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
-    p.add_argument("--dimse-port", type=int, default=11112,
-                   help="port of the DIMSE front (MWL, MPPS, UPS, C-ECHO); 0 disables it (default 11112)")
-    p.add_argument("--event-peer", type=event_peer, action="append", default=[], metavar="AE=HOST:PORT",
-                   help="send this subscriber AE its UPS events as DIMSE N-EVENT-REPORTs at HOST:PORT (repeatable)")
-    p.add_argument("--keep-final", type=float, default=86400.0, metavar="SECONDS",
-                   help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)")
-    p.add_argument("--purge-interval", type=float, default=60.0, metavar="SECONDS",
-                   help="how often housekeeping runs (default 60)")
+    p.add_argument(
+        "--dimse-port",
+        type=int,
+        default=11112,
+        help="port of the DIMSE front (MWL, MPPS, UPS, C-ECHO); 0 disables it (default 11112)",
+    )
+    p.add_argument(
+        "--event-peer",
+        type=event_peer,
+        action="append",
+        default=[],
+        metavar="AE=HOST:PORT",
+        help="send this subscriber AE its UPS events as DIMSE N-EVENT-REPORTs at HOST:PORT (repeatable)",
+    )
+    p.add_argument(
+        "--keep-final",
+        type=float,
+        default=86400.0,
+        metavar="SECONDS",
+        help="delete COMPLETED/CANCELED workitems without a deletion lock after this long (default: a day)",
+    )
+    p.add_argument(
+        "--purge-interval", type=float, default=60.0, metavar="SECONDS", help="how often housekeeping runs (default 60)"
+    )
 
 
 def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -36,7 +53,9 @@ def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> No
     p.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title")
     p.add_argument("--station", help="the scheduled station we work for (default: our AE title)")
     p.add_argument("--mwl", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the worklist (MWL) peer")
-    p.add_argument("--mpps", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the MPPS peer (default: the MWL peer)")
+    p.add_argument(
+        "--mpps", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the MPPS peer (default: the MWL peer)"
+    )
     p.add_argument("--config", metavar="PATH", help="the profiles file (default: in the user config folder)")
     p.add_argument("--data-dir", metavar="PATH", help="where the local claim store lives (default: user data folder)")
 
@@ -71,8 +90,9 @@ def _logging_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="worklist-console",
-                                     description="DICOM worklist console (UPS-RS or MWL/MPPS) with an embedded UPS server")
+    parser = argparse.ArgumentParser(
+        prog="worklist-console", description="DICOM worklist console (UPS-RS or MWL/MPPS) with an embedded UPS server"
+    )
     parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
     _logging_arguments(parser)
     _console_arguments(parser)
@@ -83,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")
     demo_options = _Suppressing(demo)  # what `demo` shares with the console, given after it as well
-    demo_options.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title (default: the station)")
+    demo_options.add_argument(
+        "--ae-title", dest="console_ae", metavar="AET", help="our AE title (default: the station)"
+    )
     demo_options.add_argument("--data-dir", metavar="PATH", help="where the demo's files live (default: a new folder)")
     demo_options.add_argument("--config", metavar="PATH", help="the site's profiles file, for Settings")
     find = sub.add_parser("find", help="run the worklist query from a shell, with either backend")
@@ -91,10 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     _query_arguments(find)
     echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
     _console_arguments(echo, suppress=True)
-    selftest = sub.add_parser("self-test", help="check this installation: the embedded server, then search, claim, "
-                                                "progress and complete over UPS-RS and over DIMSE")
-    selftest.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                          help="how long one step may take (default 30)")
+    selftest = sub.add_parser(
+        "self-test",
+        help="check this installation: the embedded server, then search, claim, "
+        "progress and complete over UPS-RS and over DIMSE",
+    )
+    selftest.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="how long one step may take (default 30)"
+    )
     for command in (serve, demo, find, echo, selftest):
         _logging_arguments(command, suppress=True)
     return parser
@@ -130,8 +156,13 @@ def ad_hoc_profile(args: argparse.Namespace):
     url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
     if not (url or backend or mwl):
         return None
-    profile = Profile(name="Command line", backend=backend or ("dimse" if mwl else "upsrs"), url=url or "",
-                      ae_title=getattr(args, "console_ae", None) or "CONSOLE", station=getattr(args, "station", None) or "")
+    profile = Profile(
+        name="Command line",
+        backend=backend or ("dimse" if mwl else "upsrs"),
+        url=url or "",
+        ae_title=getattr(args, "console_ae", None) or "CONSOLE",
+        station=getattr(args, "station", None) or "",
+    )
     try:
         for target, given in (("mwl", peer(mwl)), ("mpps", peer(getattr(args, "mpps", None)))):
             if given:

@@ -1,5 +1,6 @@
 """Where the files of `resources/` are: beside the `app` package in the source tree, and in a
 PyInstaller bundle too (its modules live under sys._MEIPASS, the resources collected beside)."""
+
 from __future__ import annotations
 
 from pathlib import Path

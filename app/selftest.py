@@ -10,6 +10,7 @@ on the build machine, in CI — instead of at a site.
 One line per step (`PASS`, `FAIL`, or `SKIP` after an earlier failure in the same flow),
 then a summary; the exit code is 0 only if every step passed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,13 +111,13 @@ class Flow:
         try:
             detail = await asyncio.wait_for(check(), self.timeout)
             status = "PASS"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             detail, status = f"no answer within {self.timeout:.0f} s", "FAIL"
         except BackendError as exc:
             detail, status = f"{exc.sentence}{f' ({exc.detail})' if exc.detail else ''}", "FAIL"
         except CheckFailed as exc:
             detail, status = str(exc), "FAIL"
-        except Exception as exc:  # a self-test reports whatever broke, a missing module above all
+        except Exception as exc:  # noqa: BLE001 -- a self-test reports whatever broke, a missing module above all
             detail, status = f"{type(exc).__name__}: {exc}", "FAIL"
         self.broken = status != "PASS"
         self.report.add(StepResult(status, name, detail, time.monotonic() - began))
@@ -153,17 +154,25 @@ def check_worklist(items: list[Workitem], day: date, station: str) -> Workitem:
     """The search found exactly the demo day's items for the station, all scheduled; returns the first."""
     wanted = expected_accessions(day, station)
     got = {w.accession_number for w in items}
-    expect(got == wanted, f"expected the {len(wanted)} workitems of {station} on {day} ({', '.join(sorted(wanted))}), "
-                          f"found {len(got)} ({', '.join(sorted(got)) or 'none'})")
+    expect(
+        got == wanted,
+        f"expected the {len(wanted)} workitems of {station} on {day} ({', '.join(sorted(wanted))}), "
+        f"found {len(got)} ({', '.join(sorted(got)) or 'none'})",
+    )
     expect(all(w.state is State.SCHEDULED for w in items), "some workitems found are not SCHEDULED")
     return min(items, key=lambda w: w.scheduled_start() or datetime.max)
 
 
 def finished(station: str, series_uid: str) -> PerformedProcedure:
     now = datetime.now().strftime("%Y%m%d%H%M%S")
-    return PerformedProcedure(Code(station, "99WLSTATION", station), start=now, end=now,
-                              procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="Self^Test",
-                              series=(OutputSeries(series_uid, "Self-test series"),))
+    return PerformedProcedure(
+        Code(station, "99WLSTATION", station),
+        start=now,
+        end=now,
+        procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),),
+        technologist="Self^Test",
+        series=(OutputSeries(series_uid, "Self-test series"),),
+    )
 
 
 async def connection(backend: WorklistBackend) -> str:
@@ -182,8 +191,10 @@ def expect_state(on_server: Workitem, item: Workitem, state: State) -> None:
 
 
 def expect_series(on_server: Workitem, series_uid: str) -> None:
-    expect(on_server.performed is not None and series_uid in on_server.performed.series_uids,
-           "the server did not keep the performed series")
+    expect(
+        on_server.performed is not None and series_uid in on_server.performed.series_uids,
+        "the server did not keep the performed series",
+    )
 
 
 # -- the flows ------------------------------------------------------------------------------------
@@ -230,8 +241,10 @@ async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: floa
         item = found["item"]
         await backend.report_progress(item.uid, tx, 50, PROGRESS_TEXT)
         on_server = stored(server, item.uid)
-        expect(on_server.progress == 50 and on_server.progress_description == PROGRESS_TEXT,
-               f"the server has progress {on_server.progress} {on_server.progress_description!r}")
+        expect(
+            on_server.progress == 50 and on_server.progress_description == PROGRESS_TEXT,
+            f"the server has progress {on_server.progress} {on_server.progress_description!r}",
+        )
         return f"50 % {PROGRESS_TEXT!r} on the server"
 
     async def complete() -> str:
@@ -261,8 +274,16 @@ async def upsrs_flow(server: UPSServer, day: date, report: Report, timeout: floa
 async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: float) -> None:
     flow = Flow(report, timeout)
     port = server.dimse.port if server.dimse is not None else 0
-    profile = Profile(name="Self-test DIMSE", backend="dimse", ae_title=DIMSE_STATION, mwl_host="127.0.0.1",
-                      mwl_port=port, mwl_aet=SERVER_AE, timeout=timeout, dimse_timeout=timeout)
+    profile = Profile(
+        name="Self-test DIMSE",
+        backend="dimse",
+        ae_title=DIMSE_STATION,
+        mwl_host="127.0.0.1",
+        mwl_port=port,
+        mwl_aet=SERVER_AE,
+        timeout=timeout,
+        dimse_timeout=timeout,
+    )
     backend = make_backend(profile)
     found: dict[str, Workitem] = {}
     mpps_uid = generate_uid()
@@ -285,8 +306,10 @@ async def dimse_flow(server: UPSServer, day: date, report: Report, timeout: floa
         await backend.report_progress(item.uid, mpps_uid, 50, PROGRESS_TEXT)
         on_server = stored_by_accession(server, item.accession_number)
         expect_state(on_server, item, State.IN_PROGRESS)
-        expect(PROGRESS_TEXT in performed_comments(on_server),
-               f"the server's performed procedure says {performed_comments(on_server)!r}")
+        expect(
+            PROGRESS_TEXT in performed_comments(on_server),
+            f"the server's performed procedure says {performed_comments(on_server)!r}",
+        )
         return f"MPPS N-SET: {PROGRESS_TEXT!r} on the server"
 
     async def complete() -> str:
@@ -311,9 +334,9 @@ async def console_step(report: Report, timeout: float) -> None:
     """The GUI's own modules and resources load (nothing is shown: no display is needed)."""
 
     async def check() -> str:
-        from PySide6 import __version__ as qt_version
-        from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401  (the three the console uses)
         import qasync
+        from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401  (the three the console uses)
+        from PySide6 import __version__ as qt_version
 
         import app.ui.launch  # noqa: F401  (the window, its panels, the demo mode)
 
@@ -333,18 +356,21 @@ def start_server(db_path: Path, day: date, report: Report) -> UPSServer | None:
     previous = threading.excepthook
 
     def catch(args: threading.ExceptHookArgs) -> None:
-        if args.exc_value is not None:
-            failures.append(args.exc_value)
-        log.error("The embedded server failed on its thread", exc_info=(args.exc_type, args.exc_value,
-                                                                         args.exc_traceback))
+        if args.exc_value is None:
+            return
+        failures.append(args.exc_value)
+        log.error(
+            "The embedded server failed on its thread", exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
+        )
 
     threading.excepthook = catch
     try:
-        server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(db_path), ae_title=SERVER_AE,
-                                        purge_interval=3600))
+        server = UPSServer(
+            ServerConfig(http_port=0, dimse_port=0, db_path=str(db_path), ae_title=SERVER_AE, purge_interval=3600)
+        )
         seed_demo_day(server.service, seed=SEED, today=day)
         server.start()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- whatever stops the server is the step's failure
         cause = failures[-1] if failures else exc
         report.add(StepResult("FAIL", "embedded server", f"{type(cause).__name__}: {cause}", time.monotonic() - began))
         return None

@@ -1,4 +1,5 @@
 """`worklist-console find` and `echo`: the worklist query and the connectivity check from a shell."""
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,16 @@ def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
         first, last = (day(low) if low else None), (day(high) if high else None)
     else:
         first = last = day(args.date) if args.date else date.today()
-    return WorklistQuery(station=getattr(args, "station", None) or profile.station_code, modality=args.modality,
-                         date_from=first, date_to=last, patient_name=args.patient_name, patient_id=args.patient_id,
-                         accession=args.accession, states=() if args.all_states else WorklistQuery().states)
+    return WorklistQuery(
+        station=getattr(args, "station", None) or profile.station_code,
+        modality=args.modality,
+        date_from=first,
+        date_to=last,
+        patient_name=args.patient_name,
+        patient_id=args.patient_id,
+        accession=args.accession,
+        states=() if args.all_states else WorklistQuery().states,
+    )
 
 
 def searched(query: WorklistQuery) -> str:
@@ -66,8 +74,12 @@ def searched(query: WorklistQuery) -> str:
     else:
         states = ", ".join(s.value for s in query.states) or "any state"
     parts = [f"Station {query.station}" if query.station else "Every station", days, states]
-    for label, value in (("modality", query.modality), ("patient", query.patient_name),
-                         ("patient ID", query.patient_id), ("accession", query.accession)):
+    for label, value in (
+        ("modality", query.modality),
+        ("patient", query.patient_name),
+        ("patient ID", query.patient_id),
+        ("accession", query.accession),
+    ):
         if value:
             parts.append(f"{label} {value}")
     return ", ".join(parts)
@@ -101,9 +113,18 @@ def find(args: argparse.Namespace) -> int:
     rows = [("Time", "State", "Priority", "Patient", "Patient ID", "Accession", "Procedure", "Station")]
     for w in items:
         start = w.scheduled_start()
-        rows.append((start.strftime("%Y-%m-%d %H:%M") if start else "", w.state.value if w.state else "",
-                     w.priority.value if w.priority else "", w.patient_name.display(), w.patient_id,
-                     w.accession_number, w.label, ", ".join(c.value for c in w.station_names)))
+        rows.append(
+            (
+                start.strftime("%Y-%m-%d %H:%M") if start else "",
+                w.state.value if w.state else "",
+                w.priority.value if w.priority else "",
+                w.patient_name.display(),
+                w.patient_id,
+                w.accession_number,
+                w.label,
+                ", ".join(c.value for c in w.station_names),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip())

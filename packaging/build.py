@@ -8,6 +8,7 @@ bundle the way a site would: `--version`, `self-test`, `serve` with a demo day, 
 demo console for a few seconds (offscreen unless a display is set). Any failure exits
 non-zero with a sentence saying what failed. Runs on Linux, Windows and macOS alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,10 +44,24 @@ def build(dist: Path, work: Path) -> float:
     try:
         import PyInstaller  # noqa: F401
     except ImportError:
-        raise SystemExit('PyInstaller is not installed: pip install -e ".[package]" (or pip install pyinstaller)')
+        raise SystemExit(
+            'PyInstaller is not installed: pip install -e ".[package]" (or pip install pyinstaller)'
+        ) from None
     began = time.monotonic()
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-               "--distpath", str(dist), "--workpath", str(work), str(SPEC)]
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--clean",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work),
+        str(SPEC),
+    ]
     if subprocess.run(command, cwd=ROOT).returncode != 0:
         raise SystemExit("PyInstaller failed; its messages are above.")
     return time.monotonic() - began
@@ -107,8 +122,9 @@ def check_version(program: Path) -> str:
 
 
 def check_self_test(program: Path, work: Path) -> str:
-    done = subprocess.run([str(program), *log_here(work), "self-test"], capture_output=True, text=True, timeout=300,
-                          env=environment())
+    done = subprocess.run(
+        [str(program), *log_here(work), "self-test"], capture_output=True, text=True, timeout=300, env=environment()
+    )
     print(done.stdout, end="", flush=True)
     if done.returncode != 0:
         raise CheckFailed(f"self-test exited {done.returncode}:\n{done.stderr}")
@@ -126,13 +142,27 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def popen(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment(),
-                            creationflags=NEW_GROUP)
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment(), creationflags=NEW_GROUP
+    )
 
 
 def check_serve(program: Path, work: Path) -> str:
-    proc = popen([str(program), *log_here(work), "serve", "--http-port", "0", "--dimse-port", "0", "--seed", "demo",
-                  "--db", str(work / "serve.db")])
+    proc = popen(
+        [
+            str(program),
+            *log_here(work),
+            "serve",
+            "--http-port",
+            "0",
+            "--dimse-port",
+            "0",
+            "--seed",
+            "demo",
+            "--db",
+            str(work / "serve.db"),
+        ]
+    )
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 60
@@ -169,8 +199,12 @@ def virtual_display() -> Iterator[str | None]:
         yield None
         return
     read, write = os.pipe()
-    server = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     try:
         with os.fdopen(read) as numbers:
@@ -193,8 +227,15 @@ def check_demo(program: Path, work: Path, display: str | None = None) -> str:
     with log.open("w") as out:
         # output to a file, not a pipe that nobody reads while the console runs
         # its own data and profiles folder: the check reads nothing of this machine's user
-        command = [str(program), *log_here(work), "--data-dir", str(data), "--config", str(data / "profiles.toml"),
-                   "demo"]
+        command = [
+            str(program),
+            *log_here(work),
+            "--data-dir",
+            str(data),
+            "--config",
+            str(data / "profiles.toml"),
+            "demo",
+        ]
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, creationflags=NEW_GROUP)
         try:
             deadline = time.monotonic() + GUI_SECONDS
@@ -205,14 +246,16 @@ def check_demo(program: Path, work: Path, display: str | None = None) -> str:
             stop(proc)
     output = log.read_text(errors="replace")
     if not alive:
-        raise CheckFailed(f"the demo console on {where} exited (code {proc.returncode}) within {GUI_SECONDS:.0f} s:\n"
-                          f"{output}")
+        raise CheckFailed(
+            f"the demo console on {where} exited (code {proc.returncode}) within {GUI_SECONDS:.0f} s:\n{output}"
+        )
     if "Traceback" in output or "qt.qpa.plugin: Could not" in output:
         raise CheckFailed(f"the demo console on {where} printed an error:\n{output}")
     missing = [name for name in ("demo-worklist.db", "console.db") if not (data / name).exists()]
     if missing:
-        raise CheckFailed(f"the demo console on {where} did not create {', '.join(missing)} in {GUI_SECONDS:.0f} s:\n"
-                          f"{output}")
+        raise CheckFailed(
+            f"the demo console on {where} did not create {', '.join(missing)} in {GUI_SECONDS:.0f} s:\n{output}"
+        )
     return f"the console ran {GUI_SECONDS:.0f} s on {where} with its demo server and session"
 
 
@@ -228,11 +271,13 @@ def check(dist: Path) -> None:
     if not program.exists():
         raise CheckFailed(f"there is no {program}")
     with tempfile.TemporaryDirectory(prefix="worklist-bundle-check-", ignore_cleanup_errors=True) as work:
-        for name, run in (("version", lambda: check_version(program)),
-                          ("self-test", lambda: check_self_test(program, Path(work))),
-                          ("serve", lambda: check_serve(program, Path(work))),
-                          ("demo", lambda: check_demo(program, Path(work))),
-                          ("demo on X11", lambda: check_demo_on_x11(program, Path(work)))):
+        for name, run in (
+            ("version", lambda: check_version(program)),
+            ("self-test", lambda: check_self_test(program, Path(work))),
+            ("serve", lambda: check_serve(program, Path(work))),
+            ("demo", lambda: check_demo(program, Path(work))),
+            ("demo on X11", lambda: check_demo_on_x11(program, Path(work))),
+        ):
             began = time.monotonic()
             result = run()
             print(f"bundle check {name}: {result} [{time.monotonic() - began:.1f} s]", flush=True)
@@ -241,14 +286,20 @@ def check(dist: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build (and check) the Worklist Console bundle with PyInstaller.")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle goes (default: dist/)")
-    parser.add_argument("--work", type=Path, default=ROOT / "build",
-                        help="PyInstaller's work folder (default: build/)")
-    parser.add_argument("--check", action="store_true",
-                        help="after building, run --version, self-test, serve and the demo from the bundle")
+    parser.add_argument("--work", type=Path, default=ROOT / "build", help="PyInstaller's work folder (default: build/)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="after building, run --version, self-test, serve and the demo from the bundle",
+    )
     parser.add_argument("--check-only", action="store_true", help="check a bundle built before; do not build")
     parser.add_argument("--largest", type=int, default=0, metavar="N", help="list the N largest files of the bundle")
-    parser.add_argument("--max-mib", type=float, metavar="MIB",
-                        help="fail if the bundle is larger than this (CI keeps it lean this way)")
+    parser.add_argument(
+        "--max-mib",
+        type=float,
+        metavar="MIB",
+        help="fail if the bundle is larger than this (CI keeps it lean this way)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # app.__version__ of this tree, for the --version check
 
@@ -267,10 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     for size, name in largest(folder, args.largest):
         print(f"  {mib(size):>10}  {name}")
     if args.max_mib is not None and total > args.max_mib * 2**20:
-        print(f"The bundle is {mib(total)}, over the budget of {args.max_mib:.0f} MiB: something new came in. "
-              f"List the largest files with --largest 30 and exclude what the console does not use "
-              f"(packaging/worklist-console.spec, packaging/hooks/qt_lean.py), or raise the budget in .ci/run.",
-              file=sys.stderr)
+        print(
+            f"The bundle is {mib(total)}, over the budget of {args.max_mib:.0f} MiB: something new came in. "
+            f"List the largest files with --largest 30 and exclude what the console does not use "
+            f"(packaging/worklist-console.spec, packaging/hooks/qt_lean.py), or raise the budget in .ci/run.",
+            file=sys.stderr,
+        )
         return 1
     if args.check or args.check_only:
         try:

@@ -8,6 +8,7 @@ ICO and ICNS are written by hand as containers of PNG images, which both formats
 (Windows Vista and later, macOS 10.7 and later), so no imaging library is needed. The
 results are committed; run this again only to change the drawing.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPainterPath, QPen  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPainterPath, QPen
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -40,8 +41,9 @@ def draw(size: int) -> QImage:
     for row, left in ((0, 30), (1, 18), (2, 18)):
         y = (20 + 13 * row) * s
         p.drawLine(QPointF(left * s, y), QPointF(48 * s, y))
-    tick = QPen(QColor("#86efac"), max(1.0, 5 * s), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                Qt.PenJoinStyle.RoundJoin)
+    tick = QPen(
+        QColor("#86efac"), max(1.0, 5 * s), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+    )
     p.setPen(tick)
     p.drawPolyline([QPointF(14 * s, 20 * s), QPointF(18 * s, 24 * s), QPointF(25 * s, 15 * s)])
     p.end()
@@ -69,8 +71,10 @@ def ico(sizes: tuple[int, ...]) -> bytes:
 
 
 def icns(types: dict[int, bytes]) -> bytes:
-    chunks = b"".join(kind + struct.pack(">I", 8 + len(blob)) + blob
-                      for kind, blob in ((kind, png(size)) for size, kind in types.items()))
+    chunks = b"".join(
+        kind + struct.pack(">I", 8 + len(blob)) + blob
+        for kind, blob in ((kind, png(size)) for size, kind in types.items())
+    )
     return b"icns" + struct.pack(">I", 8 + len(chunks)) + chunks
 
 

@@ -3,6 +3,7 @@ cancellation request from the RIS and an urgent order — the whole row in view.
 
     QT_QPA_PLATFORM=offscreen python packaging/screenshot.py resources/screenshot.png
 """
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,9 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from app.ui.launch import open_window  # noqa: E402
+from app.ui.launch import open_window
 
 
 def pump(app: QApplication, until, timeout: float = 15.0) -> None:
@@ -34,8 +35,14 @@ def main(target: str) -> int:
     window._after_start()
     item = window.selected()
     window.procedure.start_button.click()
-    pump(app, lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0
-         and window.statusBar().currentMessage().startswith("Started"))
+    pump(
+        app,
+        lambda: (
+            window.procedure.complete_button.isEnabled()
+            and window.session.outbox.pending() == 0
+            and window.statusBar().currentMessage().startswith("Started")
+        ),
+    )
     window.procedure.technologist.setText("Becker, Anna")
     window.procedure.percent.setValue(40)
     window.procedure.percent_text.setText("Contrast phase")

@@ -7,6 +7,7 @@ it attaches to that console and prints there. Scripts that need the exit code us
 `worklist-console-cli.exe` instead (see packaging/README.md): a GUI executable is not
 waited for by cmd, so its exit code is lost there.
 """
+
 from __future__ import annotations
 
 import sys

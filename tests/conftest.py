@@ -1,5 +1,6 @@
 """Suite-wide: real embedded servers on ephemeral loopback ports, and the CI rule that an
 interoperability test that skips is a failure, not a pass."""
+
 from __future__ import annotations
 
 import os
@@ -8,15 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from app.server import UPSServer
 from clock.moved_clock import ANCHOR, destination
 from embedded_server import PINNED_DAY, start_server
+
+from app.server import UPSServer
 
 MOVED_CLOCK = destination()
 if MOVED_CLOCK is not None:  # the Python processes tests start run on the moved clock too
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).parent / "clock"), *filter(None, [os.environ.get("PYTHONPATH")])])
+        [str(Path(__file__).parent / "clock"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -1,4 +1,5 @@
 """Starting a real embedded server for a test: ephemeral loopback port, its own database."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """`worklist-console serve` as a trainer runs it: ready line, a demo day, a clean stop."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,6 @@ import time
 
 import httpx
 import pytest
-
 from embedded_server import PINNED_DAY
 
 
@@ -24,7 +24,10 @@ def start_serve_saying(*args: str) -> tuple[subprocess.Popen, str, str]:
     """The server, its URL, and what it said until it was ready."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 30
     lines = []
@@ -61,9 +64,21 @@ def test_serve_on_a_busy_port_says_so_in_a_sentence(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "app", "serve", "--http-port", str(port), "--dimse-port", "0",
-             "--db", str(tmp_path / "w.db")],
-            capture_output=True, text=True, timeout=30,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "serve",
+                "--http-port",
+                str(port),
+                "--dimse-port",
+                "0",
+                "--db",
+                str(tmp_path / "w.db"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert proc.returncode == 2
     assert f"Cannot start the server on 127.0.0.1 (HTTP port {port}" in proc.stderr
@@ -93,8 +108,12 @@ def test_a_database_of_another_version_is_refused_with_a_sentence(tmp_path):
     with sqlite3.connect(db) as old:
         old.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    proc = subprocess.run([sys.executable, "-m", "app", "serve", "--http-port", "0", "--db", str(db)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     assert "made by another version of Worklist Console" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -108,13 +127,30 @@ def test_find_gives_the_same_workitems_whichever_backend_found_them(front):
 
     day = f"{PINNED_DAY:%Y%m%d}"
     upsrs = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
-    dimse = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
-                    "--station", "MR1", "--date", day, "--json")
+    dimse = run_app(
+        "find",
+        "--backend",
+        "dimse",
+        "--mwl",
+        f"127.0.0.1:{front.dimse.port}:WORKLIST",
+        "--station",
+        "MR1",
+        "--date",
+        day,
+        "--json",
+    )
     assert upsrs.returncode == 0 and dimse.returncode == 0, upsrs.stderr + dimse.stderr
 
     def facts(text: str) -> list[tuple]:
-        return sorted((w["00100020"]["Value"][0], w["0040A370"]["Value"][0]["00080050"]["Value"][0],
-                       w["00404005"]["Value"][0][:12], w["00741204"]["Value"][0]) for w in json.loads(text))
+        return sorted(
+            (
+                w["00100020"]["Value"][0],
+                w["0040A370"]["Value"][0]["00080050"]["Value"][0],
+                w["00404005"]["Value"][0][:12],
+                w["00741204"]["Value"][0],
+            )
+            for w in json.loads(text)
+        )
 
     assert len(json.loads(upsrs.stdout)) == 5
     assert facts(upsrs.stdout) == facts(dimse.stdout)
@@ -151,8 +187,10 @@ def test_a_second_demo_seed_says_the_days_are_already_there(tmp_path):
     stop(again)
     assert "Seeded 0" not in said
     # a run that crossed midnight seeds the new tomorrow and finds only the old one there
-    assert (f"The demo days {today} and {tomorrow} are already in the database." in said
-            or f"The demo day {tomorrow} is already in the database." in said), said
+    assert (
+        f"The demo days {today} and {tomorrow} are already in the database." in said
+        or f"The demo day {tomorrow} is already in the database." in said
+    ), said
 
 
 def test_find_says_which_station_days_and_states_it_searched(front):
@@ -163,18 +201,30 @@ def test_find_says_which_station_days_and_states_it_searched(front):
     table = run_app("find", "--url", front.base_url)  # the ad-hoc profile's station: its AE title
     after = date.today()
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[-1] in {f"Station CONSOLE, {day:%Y-%m-%d}, not finished: 0 workitem(s)."
-                                             for day in (before, after)}
+    assert table.stdout.splitlines()[-1] in {
+        f"Station CONSOLE, {day:%Y-%m-%d}, not finished: 0 workitem(s)." for day in (before, after)
+    }
     day = f"{PINNED_DAY:%Y%m%d}"
     found = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
     assert found.returncode == 0 and len(json.loads(found.stdout)) == 5  # stdout stays pure JSON
     assert found.stderr.strip() == f"Station MR1, {PINNED_DAY:%Y-%m-%d}, not finished: 5 workitem(s)."
     both = f"{day}-{PINNED_DAY + timedelta(days=1):%Y%m%d}"
-    every = run_app("find", "--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
-                    "--station", "MR1", "--date-range", both, "--all-states")
+    every = run_app(
+        "find",
+        "--backend",
+        "dimse",
+        "--mwl",
+        f"127.0.0.1:{front.dimse.port}:WORKLIST",
+        "--station",
+        "MR1",
+        "--date-range",
+        both,
+        "--all-states",
+    )
     assert every.returncode == 0, every.stderr
-    assert every.stdout.splitlines()[-1] == (f"Station MR1, {PINNED_DAY:%Y-%m-%d} to "
-                                             f"{PINNED_DAY + timedelta(days=1):%Y-%m-%d}, any state: 10 workitem(s).")
+    assert every.stdout.splitlines()[-1] == (
+        f"Station MR1, {PINNED_DAY:%Y-%m-%d} to {PINNED_DAY + timedelta(days=1):%Y-%m-%d}, any state: 10 workitem(s)."
+    )
 
 
 def test_echo_and_find_keep_library_log_lines_off_the_terminal_but_in_the_log_file(tmp_path):
@@ -191,8 +241,10 @@ def test_echo_says_a_wrong_url_path_is_a_wrong_url(front):
     wrong = front.base_url.replace("/dicom-web", "/dicomweb")
     echo = run_app("echo", "--url", wrong)
     assert echo.returncode == 1
-    assert echo.stderr == (f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
-                           "check the URL — it usually ends in /dicom-web.\n")
+    assert echo.stderr == (
+        f"✗ The server at 127.0.0.1:{front.port} has no UPS-RS service at {wrong} (HTTP 404): "
+        "check the URL — it usually ends in /dicom-web.\n"
+    )
 
 
 def test_options_may_follow_the_subcommand_and_dates_may_be_written_as_printed(front, tmp_path):

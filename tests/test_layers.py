@@ -1,4 +1,5 @@
 """The layers of app/ depend one way only (design.md): checked on every import statement."""
+
 from __future__ import annotations
 
 import ast

@@ -1,5 +1,6 @@
 """The log file: written where Help → Open log folder points, DEBUG on request, and never a
 credential in it, whichever library wrote the line."""
+
 from __future__ import annotations
 
 import base64
@@ -26,13 +27,16 @@ def read(directory) -> str:
     return (directory / logs.LOG_FILE).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("line, secret", [
-    ("request headers {'Authorization': 'Basic dGVjaDpzM2NyZXQ='}", "dGVjaDpzM2NyZXQ="),
-    ("Authorization: Bearer eyJhbGciOi.J9.abc", "eyJhbGciOi"),
-    ("profile password='pa ss' token=abc123", "abc123"),
-    ("connecting to https://tech:s3cret@ris.example/dicom-web", "s3cret"),
-    ('{"password": "hunter2", "url": "x"}', "hunter2"),
-])
+@pytest.mark.parametrize(
+    "line, secret",
+    [
+        ("request headers {'Authorization': 'Basic dGVjaDpzM2NyZXQ='}", "dGVjaDpzM2NyZXQ="),
+        ("Authorization: Bearer eyJhbGciOi.J9.abc", "eyJhbGciOi"),
+        ("profile password='pa ss' token=abc123", "abc123"),
+        ("connecting to https://tech:s3cret@ris.example/dicom-web", "s3cret"),
+        ('{"password": "hunter2", "url": "x"}', "hunter2"),
+    ],
+)
 def test_credentials_are_masked(line, secret):
     cleaned = logs.redact(line)
     assert secret not in cleaned and "***" in cleaned
@@ -46,14 +50,16 @@ def test_plain_lines_are_left_alone():
 async def test_a_verbose_session_logs_the_traffic_but_not_the_password(server, log_dir):
     path = logs.configure(verbose=True, directory=log_dir)
     assert path == log_dir / logs.LOG_FILE and logs.log_directory() == log_dir
-    backend = UpsRsBackend(Profile(url=server.base_url, ae_title="CT1", auth="basic", username="tech",
-                                   password="s3cret-Pw"))
+    backend = UpsRsBackend(
+        Profile(url=server.base_url, ae_title="CT1", auth="basic", username="tech", password="s3cret-Pw")
+    )
     try:
         await backend.search(WorklistQuery.today("CT1"))
     finally:
         await backend.close()
-    logging.getLogger("app.test").debug("headers were %s", {"authorization": "Basic " + base64.b64encode(
-        b"tech:s3cret-Pw").decode()})
+    logging.getLogger("app.test").debug(
+        "headers were %s", {"authorization": "Basic " + base64.b64encode(b"tech:s3cret-Pw").decode()}
+    )
     text = read(log_dir)
     assert "HTTP Request: GET" in text and "DEBUG" in text  # the traffic, at DEBUG
     assert "s3cret-Pw" not in text and base64.b64encode(b"tech:s3cret-Pw").decode() not in text

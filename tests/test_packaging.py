@@ -1,5 +1,6 @@
 """packaging/: what the lean Qt hooks leave out, and what the build script's checks run with.
 The bundle itself is built and run by `.ci/run` (packaging/build.py --check)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,29 +23,35 @@ qt_lean = load(PACKAGING / "hooks" / "qt_lean.py")
 build = load(PACKAGING / "build.py")
 
 
-@pytest.mark.parametrize("source, dest", [
-    ("/qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms"),
-    ("/qt/plugins/platforms/libqwayland.so", "PySide6/Qt/plugins/platforms"),
-    ("/qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/plugins/platforms"),
-    ("C:/qt/plugins/platforms/qwindows.dll", "PySide6\\plugins\\platforms"),
-    ("/qt/plugins/platforms/libqcocoa.dylib", "PySide6/Qt/plugins/platforms"),
-    ("/qt/plugins/imageformats/libqsvg.so", "PySide6/Qt/plugins/imageformats"),
-    ("/qt/plugins/imageformats/libqico.so", "PySide6/Qt/plugins/imageformats"),
-    ("/qt/plugins/xcbglintegrations/libqxcb-glx-integration.so", "PySide6/Qt/plugins/xcbglintegrations"),
-    ("/qt/lib/libQt6Gui.so.6", "PySide6/Qt/lib"),
-])
+@pytest.mark.parametrize(
+    "source, dest",
+    [
+        ("/qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms"),
+        ("/qt/plugins/platforms/libqwayland.so", "PySide6/Qt/plugins/platforms"),
+        ("/qt/plugins/platforms/libqoffscreen.so", "PySide6/Qt/plugins/platforms"),
+        ("C:/qt/plugins/platforms/qwindows.dll", "PySide6\\plugins\\platforms"),
+        ("/qt/plugins/platforms/libqcocoa.dylib", "PySide6/Qt/plugins/platforms"),
+        ("/qt/plugins/imageformats/libqsvg.so", "PySide6/Qt/plugins/imageformats"),
+        ("/qt/plugins/imageformats/libqico.so", "PySide6/Qt/plugins/imageformats"),
+        ("/qt/plugins/xcbglintegrations/libqxcb-glx-integration.so", "PySide6/Qt/plugins/xcbglintegrations"),
+        ("/qt/lib/libQt6Gui.so.6", "PySide6/Qt/lib"),
+    ],
+)
 def test_what_the_console_needs_stays(source, dest):
     assert not qt_lean.dropped(source, dest)
 
 
-@pytest.mark.parametrize("source, dest", [
-    ("/qt/plugins/platformthemes/libqgtk3.so", "PySide6/Qt/plugins/platformthemes"),
-    ("/qt/plugins/generic/libqtuiotouchplugin.so", "PySide6/Qt/plugins/generic"),
-    ("/qt/plugins/egldeviceintegrations/libqeglfs-kms-integration.so", "PySide6/Qt/plugins/egldeviceintegrations"),
-    ("/qt/plugins/imageformats/libqjpeg.so", "PySide6/Qt/plugins/imageformats"),
-    ("C:/qt/plugins/platforms/qdirect2d.dll", "PySide6\\plugins\\platforms"),
-    ("/qt/translations/qtbase_de.qm", "PySide6/Qt/translations"),
-])
+@pytest.mark.parametrize(
+    "source, dest",
+    [
+        ("/qt/plugins/platformthemes/libqgtk3.so", "PySide6/Qt/plugins/platformthemes"),
+        ("/qt/plugins/generic/libqtuiotouchplugin.so", "PySide6/Qt/plugins/generic"),
+        ("/qt/plugins/egldeviceintegrations/libqeglfs-kms-integration.so", "PySide6/Qt/plugins/egldeviceintegrations"),
+        ("/qt/plugins/imageformats/libqjpeg.so", "PySide6/Qt/plugins/imageformats"),
+        ("C:/qt/plugins/platforms/qdirect2d.dll", "PySide6\\plugins\\platforms"),
+        ("/qt/translations/qtbase_de.qm", "PySide6/Qt/translations"),
+    ],
+)
 def test_what_the_console_never_loads_goes(source, dest):
     assert qt_lean.dropped(source, dest)
 

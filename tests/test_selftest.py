@@ -1,5 +1,6 @@
 """`worklist-console self-test`: passes on a working installation, and says which step broke
 (and skips what depended on it) when something is missing — as in a bundle without a module."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,11 +16,22 @@ from app import selftest
 from app.backends.dimse import DimseBackend
 from app.backends.upsrs import UpsRsBackend
 
-STEPS = ["embedded server",
-         "UPS-RS connection", "UPS-RS search", "UPS-RS subscribe", "UPS-RS claim", "UPS-RS event", "UPS-RS progress",
-         "UPS-RS complete",
-         "DIMSE connection", "DIMSE MWL search", "DIMSE MPPS claim", "DIMSE MPPS progress", "DIMSE MPPS complete",
-         "console modules"]
+STEPS = [
+    "embedded server",
+    "UPS-RS connection",
+    "UPS-RS search",
+    "UPS-RS subscribe",
+    "UPS-RS claim",
+    "UPS-RS event",
+    "UPS-RS progress",
+    "UPS-RS complete",
+    "DIMSE connection",
+    "DIMSE MWL search",
+    "DIMSE MPPS claim",
+    "DIMSE MPPS progress",
+    "DIMSE MPPS complete",
+    "console modules",
+]
 
 
 def run(timeout: float = 30.0) -> tuple[int, list[str]]:
@@ -40,8 +52,13 @@ def test_every_step_passes_in_process_one_line_each():
 
 
 def test_as_a_command_it_prints_to_stdout_and_exits_0():
-    proc = subprocess.run([sys.executable, "-m", "app", "self-test"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "self-test"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("\nPASS  ") == len(STEPS) - 1 and "self-test passed" in proc.stdout
     assert "Traceback" not in proc.stderr

@@ -1,4 +1,5 @@
 """Backends the console talks through (UPS-RS, MWL + MPPS over DIMSE) and the local claim store."""
+
 from __future__ import annotations
 
 from .errors import BackendError

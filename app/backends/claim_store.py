@@ -8,6 +8,7 @@ profile (or none) they were started with.
 Written before anything is sent, with synchronous=FULL: a claim the console said it saved
 must survive a power cut.
 """
+
 from __future__ import annotations
 
 import json
@@ -135,8 +136,14 @@ class Waiting:
 
 
 class ClaimStore:
-    def __init__(self, path: Path | str | None, owner: str, profile_name: str = "", description: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path | str | None,
+        owner: str,
+        profile_name: str = "",
+        description: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = Path(path) if path else default_path()
         self.owner = owner
         self.clock = clock
@@ -145,10 +152,12 @@ class ClaimStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self._migrate()
-        self.db.execute("INSERT INTO owner (owner, profile, description, seen_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (owner) DO UPDATE SET profile=excluded.profile, "
-                        "description=excluded.description, seen_at=excluded.seen_at",
-                        (owner, profile_name, description, clock()))
+        self.db.execute(
+            "INSERT INTO owner (owner, profile, description, seen_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (owner) DO UPDATE SET profile=excluded.profile, "
+            "description=excluded.description, seen_at=excluded.seen_at",
+            (owner, profile_name, description, clock()),
+        )
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -183,19 +192,27 @@ class ClaimStore:
 
     # -- claims ----------------------------------------------------------------------------------
     def claim_of(self, uid: str) -> Claim | None:
-        r = self.db.execute("SELECT uid, transaction_uid, claimed_at, patient, label FROM claim "
-                            "WHERE owner=? AND uid=? AND status='active'", (self.owner, uid)).fetchone()
+        r = self.db.execute(
+            "SELECT uid, transaction_uid, claimed_at, patient, label FROM claim "
+            "WHERE owner=? AND uid=? AND status='active'",
+            (self.owner, uid),
+        ).fetchone()
         return Claim(*r) if r else None
 
     def active_claims(self) -> list[Claim]:
-        rows = self.db.execute("SELECT uid, transaction_uid, claimed_at, patient, label FROM claim "
-                               "WHERE owner=? AND status='active' ORDER BY claimed_at", (self.owner,)).fetchall()
+        rows = self.db.execute(
+            "SELECT uid, transaction_uid, claimed_at, patient, label FROM claim "
+            "WHERE owner=? AND status='active' ORDER BY claimed_at",
+            (self.owner,),
+        ).fetchall()
         return [Claim(*r) for r in rows]
 
     def known_claim(self, uid: str) -> Claim | None:
         """The claim on `uid` whatever became of it (names the patient in a late refusal)."""
-        r = self.db.execute("SELECT uid, transaction_uid, claimed_at, patient, label FROM claim "
-                            "WHERE owner=? AND uid=?", (self.owner, uid)).fetchone()
+        r = self.db.execute(
+            "SELECT uid, transaction_uid, claimed_at, patient, label FROM claim WHERE owner=? AND uid=?",
+            (self.owner, uid),
+        ).fetchone()
         return Claim(*r) if r else None
 
     def add_claim(self, uid: str, transaction_uid: str, patient: str, label: str, record: dict | None = None) -> None:
@@ -204,10 +221,15 @@ class ClaimStore:
         now = self.clock()
         payload = json.dumps({"record": record} if record else {}, ensure_ascii=False)
         self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT OR REPLACE INTO claim (owner, uid, transaction_uid, status, claimed_at, patient, label) "
-                        "VALUES (?, ?, ?, 'active', ?, ?, ?)", (self.owner, uid, transaction_uid, now, patient, label))
-        self.db.execute("INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, 'claim', ?, ?)",
-                        (self.owner, uid, payload, now))
+        self.db.execute(
+            "INSERT OR REPLACE INTO claim (owner, uid, transaction_uid, status, claimed_at, patient, label) "
+            "VALUES (?, ?, ?, 'active', ?, ?, ?)",
+            (self.owner, uid, transaction_uid, now, patient, label),
+        )
+        self.db.execute(
+            "INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, 'claim', ?, ?)",
+            (self.owner, uid, payload, now),
+        )
         self.db.execute("COMMIT")
 
     def finish_claim(self, uid: str, status: str) -> None:
@@ -215,12 +237,17 @@ class ClaimStore:
 
     # -- operations ----------------------------------------------------------------------------
     def enqueue(self, uid: str, kind: str, payload: dict) -> None:
-        self.db.execute("INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                        (self.owner, uid, kind, json.dumps(payload, ensure_ascii=False), self.clock()))
+        self.db.execute(
+            "INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            (self.owner, uid, kind, json.dumps(payload, ensure_ascii=False), self.clock()),
+        )
 
     def next_operation(self) -> Operation | None:
-        r = self.db.execute("SELECT id, uid, kind, payload, attempts FROM operation WHERE owner=? AND status='pending' "
-                            "ORDER BY id LIMIT 1", (self.owner,)).fetchone()
+        r = self.db.execute(
+            "SELECT id, uid, kind, payload, attempts FROM operation WHERE owner=? AND status='pending' "
+            "ORDER BY id LIMIT 1",
+            (self.owner,),
+        ).fetchone()
         return Operation(r[0], r[1], r[2], json.loads(r[3]), r[4]) if r else None
 
     def sent(self, op: Operation) -> None:
@@ -230,15 +257,18 @@ class ClaimStore:
             self.drop_draft(op.uid)
 
     def waits(self, op: Operation, error: str) -> None:
-        self.db.execute("UPDATE operation SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
-                        (self.clock(), error, op.id))
+        self.db.execute(
+            "UPDATE operation SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?", (self.clock(), error, op.id)
+        )
 
     def failed(self, op: Operation, error: str) -> None:
         """A refusal is final: drop the operation, and with a refused claim everything after it."""
         self.db.execute("UPDATE operation SET status='failed', last_error=? WHERE id=?", (error, op.id))
         if op.kind == "claim":
-            self.db.execute("UPDATE operation SET status='failed', last_error=? WHERE owner=? AND uid=? AND "
-                            "status='pending'", (error, self.owner, op.uid))
+            self.db.execute(
+                "UPDATE operation SET status='failed', last_error=? WHERE owner=? AND uid=? AND status='pending'",
+                (error, self.owner, op.uid),
+            )
             self.finish_claim(op.uid, "refused")
 
     def pending(self, uid: str | None = None) -> int:
@@ -251,27 +281,37 @@ class ClaimStore:
 
     def last_error(self, uid: str) -> str | None:
         """Why `uid`'s newest waiting operation waits ("" when not tried yet); None when none waits."""
-        r = self.db.execute("SELECT last_error FROM operation WHERE owner=? AND uid=? AND status='pending' "
-                            "ORDER BY id DESC LIMIT 1", (self.owner, uid)).fetchone()
+        r = self.db.execute(
+            "SELECT last_error FROM operation WHERE owner=? AND uid=? AND status='pending' ORDER BY id DESC LIMIT 1",
+            (self.owner, uid),
+        ).fetchone()
         return None if r is None else r[0]
 
     def last_kind(self, uid: str) -> str | None:
         """The kind of `uid`'s newest waiting operation; None when none waits."""
-        r = self.db.execute("SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' "
-                            "ORDER BY id DESC LIMIT 1", (self.owner, uid)).fetchone()
+        r = self.db.execute(
+            "SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' ORDER BY id DESC LIMIT 1",
+            (self.owner, uid),
+        ).fetchone()
         return r[0] if r else None
 
     def waiting_list(self) -> list[tuple[str, str, str]]:
         """(uid, kind, what) of every waiting operation of this owner, oldest first."""
-        rows = self.db.execute("SELECT o.uid, o.kind, c.patient, c.label FROM operation o LEFT JOIN claim c "
-                               "ON c.owner = o.owner AND c.uid = o.uid WHERE o.owner=? AND o.status='pending' "
-                               "ORDER BY o.id", (self.owner,)).fetchall()
+        rows = self.db.execute(
+            "SELECT o.uid, o.kind, c.patient, c.label FROM operation o LEFT JOIN claim c "
+            "ON c.owner = o.owner AND c.uid = o.uid WHERE o.owner=? AND o.status='pending' "
+            "ORDER BY o.id",
+            (self.owner,),
+        ).fetchall()
         return [(uid, kind, Claim(uid, "", 0, patient or "", label or "").what()) for uid, kind, patient, label in rows]
 
     def final_pending(self, uid: str) -> str | None:
-        """"complete" or "discontinue" when that end of `uid` waits to be sent."""
-        r = self.db.execute("SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' AND kind IN "
-                            "('complete', 'discontinue') ORDER BY id DESC LIMIT 1", (self.owner, uid)).fetchone()
+        """ "complete" or "discontinue" when that end of `uid` waits to be sent."""
+        r = self.db.execute(
+            "SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' AND kind IN "
+            "('complete', 'discontinue') ORDER BY id DESC LIMIT 1",
+            (self.owner, uid),
+        ).fetchone()
         return r[0] if r else None
 
     def waiting_elsewhere(self) -> list[Waiting]:
@@ -279,22 +319,27 @@ class ClaimStore:
         rows = self.db.execute(
             "SELECT o.owner, coalesce(w.profile, ''), coalesce(w.description, ''), count(*) FROM operation o "
             "LEFT JOIN owner w ON w.owner = o.owner WHERE o.status='pending' AND o.owner != ? "
-            "GROUP BY o.owner ORDER BY o.owner", (self.owner,)).fetchall()
+            "GROUP BY o.owner ORDER BY o.owner",
+            (self.owner,),
+        ).fetchall()
         waiting = []
         for owner, profile, description, count in rows:
             if owner.startswith(LEGACY_PREFIX) and not profile:
-                profile = owner[len(LEGACY_PREFIX):]
+                profile = owner[len(LEGACY_PREFIX) :]
             waiting.append(Waiting(owner, profile, description, int(count)))
         return waiting
 
     # -- cancellation requests, until the technologist deals with them --------------------------------
     def save_cancel_request(self, uid: str, event: dict) -> None:
-        self.db.execute("INSERT OR REPLACE INTO cancel_request (owner, uid, event, received_at) VALUES (?, ?, ?, ?)",
-                        (self.owner, uid, json.dumps(event, ensure_ascii=False), self.clock()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO cancel_request (owner, uid, event, received_at) VALUES (?, ?, ?, ?)",
+            (self.owner, uid, json.dumps(event, ensure_ascii=False), self.clock()),
+        )
 
     def cancel_requests(self) -> dict[str, dict]:
-        rows = self.db.execute("SELECT uid, event FROM cancel_request WHERE owner=? ORDER BY received_at",
-                               (self.owner,)).fetchall()
+        rows = self.db.execute(
+            "SELECT uid, event FROM cancel_request WHERE owner=? ORDER BY received_at", (self.owner,)
+        ).fetchall()
         return {uid: json.loads(event) for uid, event in rows}
 
     def drop_cancel_request(self, uid: str) -> None:
@@ -314,9 +359,11 @@ class ClaimStore:
         if draft.is_empty():
             self.drop_draft(uid)
             return
-        self.db.execute("INSERT INTO draft (owner, uid, payload, updated_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (owner, uid) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
-                        (self.owner, uid, json.dumps(draft.to_dict(), ensure_ascii=False), self.clock()))
+        self.db.execute(
+            "INSERT INTO draft (owner, uid, payload, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (owner, uid) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
+            (self.owner, uid, json.dumps(draft.to_dict(), ensure_ascii=False), self.clock()),
+        )
 
     def drop_draft(self, uid: str) -> None:
         self.db.execute("DELETE FROM draft WHERE owner=? AND uid=?", (self.owner, uid))

@@ -5,6 +5,7 @@ an association. MWL items become the same domain workitems as UPS-RS results (th
 UPS mapping); a claim is an MPPS N-CREATE whose SOP Instance UID is the outbox's
 "transaction UID", so the local claim store keeps it like a UPS Transaction UID.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,10 @@ from app.domain import tags as t
 from app.domain.build import NewWorkitem
 from app.domain.dicomjson import from_dataset
 from app.domain.mapping import (
-    SPS_ID, SPS_SEQ, mwl_to_ups, ups_to_mwl,
+    SPS_ID,
+    SPS_SEQ,
+    mwl_to_ups,
+    ups_to_mwl,
 )
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
@@ -32,12 +36,29 @@ from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observe
 
 log = logging.getLogger(__name__)
 
-RETURN_KEYS = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
-               "RequestedProcedureID", "RequestedProcedureDescription", "StudyInstanceUID", "AdmissionID",
-               "RequestedProcedurePriority", "ReferringPhysicianName")
-SPS_RETURN_KEYS = ("ScheduledProcedureStepStartTime", "ScheduledPerformingPhysicianName",
-                   "ScheduledProcedureStepDescription", "ScheduledProcedureStepID", "ScheduledStationName",
-                   "ScheduledProcedureStepLocation", "ScheduledProcedureStepStatus")
+RETURN_KEYS = (
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "AccessionNumber",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
+    "StudyInstanceUID",
+    "AdmissionID",
+    "RequestedProcedurePriority",
+    "ReferringPhysicianName",
+)
+SPS_RETURN_KEYS = (
+    "ScheduledProcedureStepStartTime",
+    "ScheduledPerformingPhysicianName",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProcedureStepID",
+    "ScheduledStationName",
+    "ScheduledProcedureStepLocation",
+    "ScheduledProcedureStepStatus",
+)
 
 
 def mwl_identifier(query: WorklistQuery) -> Dataset:
@@ -76,8 +97,11 @@ class DimseBackend:
         self.profile = profile
         self.observer = observer
         self.capabilities = Capabilities(
-            live_events=False, cancel_request=False,
-            notes=[f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."],
+            live_events=False,
+            cancel_request=False,
+            notes=[
+                f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."
+            ],
         )
         self._items: dict[str, dict] = {}  # UPS-view UID -> the MWL item it came from
         self._unscheduled: set[str] = set()  # created here: their MPPS uses the unscheduled form
@@ -99,8 +123,9 @@ class DimseBackend:
         where = f"{host}:{port}"
         received: list = []
         try:
-            assoc = self._ae().associate(host, port, ae_title=called,
-                                         evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))])
+            assoc = self._ae().associate(
+                host, port, ae_title=called, evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))]
+            )
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
         rejected = assoc.is_rejected or any(getattr(p, "result", 0) in (1, 2) for p in received)
@@ -137,7 +162,9 @@ class DimseBackend:
                     found.append(answer)
                 elif code != 0x0000:
                     comment = getattr(status, "ErrorComment", "")
-                    raise Refused(f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''}).")
+                    raise Refused(
+                        f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''})."
+                    )
                 else:
                     self._observe("←", "C-FIND success 0x0000", None)
         finally:
@@ -159,8 +186,10 @@ class DimseBackend:
         if code != 0x0000:
             comment = getattr(status, "ErrorComment", "")
             error = Conflict if code in (0x0110, 0x0111) else Refused
-            raise error(f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
-                        status=code)
+            raise error(
+                f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
+                status=code,
+            )
         return status
 
     # -- the worklist --------------------------------------------------------------------------------
@@ -192,8 +221,10 @@ class DimseBackend:
     def _n_create(self, uid: str, mpps_uid: str) -> None:
         mwl = self._items.get(uid)
         if mwl is None:  # a claim kept from an older console, before a search listed the item: retried
-            raise Unreachable("The start waits until the worklist lists this procedure again.",
-                              f"{uid} not in the MWL answers of this session")
+            raise Unreachable(
+                "The start waits until the worklist lists this procedure again.",
+                f"{uid} not in the MWL answers of this session",
+            )
         now = datetime.now()
         sps = ((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0]
         ds = Dataset()
@@ -258,7 +289,8 @@ class DimseBackend:
     async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
         ds = Dataset()
         ds.CommentsOnThePerformedProcedureStep = " ".join(
-            p for p in (f"{percent:.0f} %" if percent is not None else "", description) if p)[:10240]
+            p for p in (f"{percent:.0f} %" if percent is not None else "", description) if p
+        )[:10240]
         await asyncio.to_thread(self._n_set, transaction_uid, ds)
 
     async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
@@ -333,8 +365,10 @@ class DimseBackend:
         mpps = {ModalityPerformedProcedureStep: "procedure step reports (MPPS)"}
         if self.profile.mpps_peer == mwl:
             return [await asyncio.to_thread(self._check, mwl, "worklist", worklist | mpps)]
-        return [await asyncio.to_thread(self._check, mwl, "worklist", worklist),
-                await asyncio.to_thread(self._check, self.profile.mpps_peer, "MPPS", mpps)]
+        return [
+            await asyncio.to_thread(self._check, mwl, "worklist", worklist),
+            await asyncio.to_thread(self._check, self.profile.mpps_peer, "MPPS", mpps),
+        ]
 
     async def close(self) -> None:
         return None
@@ -380,4 +414,3 @@ def _series(output: OutputSeries, technologist: str) -> Dataset:
     series.ReferencedImageSequence = refs
     series.ReferencedNonImageCompositeSOPInstanceSequence = []
     return series
-

@@ -1,10 +1,11 @@
 """What can go wrong talking to a worklist provider, as sentences a technologist understands.
 
-    BackendError
-    ├── Unreachable      the provider cannot be reached (network, DNS, TLS, timeout)
-    └── Refused          the provider answered and said no (status and its reason)
-        └── Conflict     someone else changed the item first (claimed, completed, canceled)
+BackendError
+├── Unreachable      the provider cannot be reached (network, DNS, TLS, timeout)
+└── Refused          the provider answered and said no (status and its reason)
+    └── Conflict     someone else changed the item first (claimed, completed, canceled)
 """
+
 from __future__ import annotations
 
 

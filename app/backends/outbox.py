@@ -8,6 +8,7 @@ across a crash and restart of the console — and at once when the connection co
 (`kick`). A retry that meets "already in that state" counts as done (the backends treat
 B304/B306 as success).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,13 @@ log = logging.getLogger(__name__)
 IDLE_CHECK = 5.0  # with nothing waiting, how often to look for work another console of this AE left
 BUSY_RETRY = 2.0  # how soon to try again when another console of this AE is sending
 
-KIND_NAMES = {"claim": "The start", "progress": "The progress report", "performed": "The performed data",
-              "complete": "The completion", "discontinue": "The discontinuation"}
+KIND_NAMES = {
+    "claim": "The start",
+    "progress": "The progress report",
+    "performed": "The performed data",
+    "complete": "The completion",
+    "discontinue": "The discontinuation",
+}
 
 __all__ = ["Claim", "Delivery", "Failure", "Outbox", "default_path"]
 
@@ -66,20 +72,40 @@ def performed_to_json(p: PerformedProcedure) -> str:
 def performed_from_json(text: str) -> PerformedProcedure:
     d = json.loads(text)
     return PerformedProcedure(
-        station=Code(**d["station"]), start=d["start"], end=d["end"],
-        procedures=tuple(Code(**c) for c in d["procedures"]), technologist=d["technologist"],
+        station=Code(**d["station"]),
+        start=d["start"],
+        end=d["end"],
+        procedures=tuple(Code(**c) for c in d["procedures"]),
+        technologist=d["technologist"],
         technologist_code=_code(d.get("technologist_code")),
-        series=tuple(OutputSeries(s["series_uid"], s["description"], s["study_uid"],
-                                  tuple(tuple(i) for i in s["instances"]), s["retrieve_ae"]) for s in d["series"]),
+        series=tuple(
+            OutputSeries(
+                s["series_uid"],
+                s["description"],
+                s["study_uid"],
+                tuple(tuple(i) for i in s["instances"]),
+                s["retrieve_ae"],
+            )
+            for s in d["series"]
+        ),
         description=d.get("description", ""),
     )
 
 
 class Outbox:
-    def __init__(self, backend: WorklistBackend, owner: str, path: Path | str | None = None,
-                 on_failure: Callable[[Failure], None] | None = None, clock: Callable[[], float] = time.monotonic,
-                 on_change: Callable[[int], None] | None = None, profile_name: str = "", description: str = "",
-                 backoff: Backoff | None = None, on_sent: Callable[[str, str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        backend: WorklistBackend,
+        owner: str,
+        path: Path | str | None = None,
+        on_failure: Callable[[Failure], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[int], None] | None = None,
+        profile_name: str = "",
+        description: str = "",
+        backoff: Backoff | None = None,
+        on_sent: Callable[[str, str, str], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.store = ClaimStore(path, owner, profile_name, description)
         self.send_lock = SendLock(self.store.path, owner)
@@ -128,8 +154,13 @@ class Outbox:
     async def claim(self, workitem: Workitem) -> Delivery:
         """Start a procedure. A refusal (someone else has it) raises at once and keeps nothing."""
         if self.store.claim_of(workitem.uid) is None:
-            self.store.add_claim(workitem.uid, generate_uid(), workitem.patient_name.display(), workitem.label,
-                                 self.backend.claim_record(workitem))
+            self.store.add_claim(
+                workitem.uid,
+                generate_uid(),
+                workitem.patient_name.display(),
+                workitem.label,
+                self.backend.claim_record(workitem),
+            )
             self._changed()
         return await self.flush_for(workitem.uid)
 
@@ -182,14 +213,20 @@ class Outbox:
         if waiting is None:
             return Delivery(True)
         claim = self.store.known_claim(uid)
-        what = f"{KIND_NAMES.get(self.store.last_kind(uid) or '', 'The report')} of " \
-               f"{claim.what() if claim else 'this procedure'}"
+        what = (
+            f"{KIND_NAMES.get(self.store.last_kind(uid) or '', 'The report')} of "
+            f"{claim.what() if claim else 'this procedure'}"
+        )
         if self._busy_elsewhere:
-            return Delivery(False, f"{what} is saved on this console; another console of this station on this "
-                                   "computer is sending the reports.")
+            return Delivery(
+                False,
+                f"{what} is saved on this console; another console of this station on this "
+                "computer is sending the reports.",
+            )
         reason = f" ({waiting.rstrip('.')})" if waiting else ""
-        return Delivery(False, f"{what} is saved on this console; it will be sent when the server is "
-                               f"reachable{reason}.")
+        return Delivery(
+            False, f"{what} is saved on this console; it will be sent when the server is reachable{reason}."
+        )
 
     async def flush(self, raise_for: str | None = None) -> int:
         """Send pending operations in order until one cannot be delivered; returns how many were sent.
@@ -231,8 +268,11 @@ class Outbox:
             self._changed()
             if op.attempts and self.on_sent is not None:  # it had waited: say it went, in place of "saved"
                 known = self.store.known_claim(op.uid)
-                self.on_sent(op.uid, op.kind, f"Sent: {KIND_NAMES[op.kind].lower()} of "
-                                              f"{known.what() if known else 'the procedure'}.")
+                self.on_sent(
+                    op.uid,
+                    op.kind,
+                    f"Sent: {KIND_NAMES[op.kind].lower()} of {known.what() if known else 'the procedure'}.",
+                )
         self.backoff.reset()
         return sent
 
@@ -241,8 +281,9 @@ class Outbox:
         self.attempts += 1
         delay = self.backoff.next_delay()
         self._due = self.clock() + delay
-        log.info("Outbox: %s of %s waits; next attempt in %.1f s (%s)", op.kind, op.uid, delay,
-                 exc.detail or exc.sentence)
+        log.info(
+            "Outbox: %s of %s waits; next attempt in %.1f s (%s)", op.kind, op.uid, delay, exc.detail or exc.sentence
+        )
         self._changed()
 
     def _fail(self, op: Operation, exc: BackendError) -> None:

@@ -3,6 +3,7 @@
 Saved as TOML in the user config folder. Secrets stay in the file (the site decides how
 to protect it) but never in a log line or a repr.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,26 +69,31 @@ class Profile:
         name when they are a CID 29 code (CT1 → CT, CT2B → CT, ROOM7 → nothing)."""
         if self.modality:
             return self.modality
-        letters = re.match(r"[A-Za-z]*", self.station_code).group(0).upper()
+        letters = re.sub(r"[^A-Za-z].*", "", self.station_code).upper()
         return letters if letters in _MODALITIES else ""
 
-    def check(self) -> "Profile":
+    def check(self) -> Profile:
         """The profile itself, or ProfileError naming the first field that cannot be used."""
         if not self.name.strip():
             raise ProfileError("A profile needs a name.", "name")
         if self.backend not in BACKENDS:
-            raise ProfileError(f"Profile {self.name!r}: backend must be one of {', '.join(BACKENDS)}, "
-                               f"not {self.backend!r}.", "backend")
+            raise ProfileError(
+                f"Profile {self.name!r}: backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}.", "backend"
+            )
         if self.auth not in AUTH_KINDS:
-            raise ProfileError(f"Profile {self.name!r}: auth must be one of {', '.join(AUTH_KINDS)}, "
-                               f"not {self.auth!r}.", "auth")
+            raise ProfileError(
+                f"Profile {self.name!r}: auth must be one of {', '.join(AUTH_KINDS)}, not {self.auth!r}.", "auth"
+            )
         if not 1 <= len(self.ae_title) <= 16 or "\\" in self.ae_title:
-            raise ProfileError(f"Profile {self.name!r}: the AE title must have 1 to 16 characters and no backslash.",
-                               "ae_title")
+            raise ProfileError(
+                f"Profile {self.name!r}: the AE title must have 1 to 16 characters and no backslash.", "ae_title"
+            )
         # any code value (CS) passes: CID 29 is longer than the list Settings offers
         if self.modality and not re.fullmatch(r"[A-Z0-9_]{1,16}", self.modality):
-            raise ProfileError(f"Profile {self.name!r}: the modality must be a CID 29 code such as CT or MR, "
-                               f"not {self.modality!r}.", "modality")
+            raise ProfileError(
+                f"Profile {self.name!r}: the modality must be a CID 29 code such as CT or MR, not {self.modality!r}.",
+                "modality",
+            )
         if self.backend == "upsrs" and not self.url.startswith(("http://", "https://")):
             raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.", "url")
         if self.backend == "dimse":

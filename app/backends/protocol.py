@@ -3,6 +3,7 @@
 It speaks in domain objects: WorklistQuery in, Workitem and WorkitemEvent out. UPS-RS
 (upsrs.py) and MWL + MPPS (dimse.py) implement it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -70,7 +71,9 @@ class WorklistBackend(Protocol):
         """Claim `uid` with this Transaction UID (an MPPS SOP Instance UID over DIMSE)."""
         ...
 
-    async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None: ...
+    async def report_progress(
+        self, uid: str, transaction_uid: str, percent: float | None, description: str
+    ) -> None: ...
 
     async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None: ...
 

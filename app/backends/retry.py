@@ -1,5 +1,6 @@
 """When to try again: exponential backoff with jitter, and the file lock that lets one
 process at a time send an owner's reports."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ Works with our embedded server and with dcm4chee-arc, whose forms a profile swit
 Transaction UID faults (treated like the standard's 400), WebSocket URL from the
 Subscribe answer, and no SCHEDULED→COMPLETED in one call (never sent anyway).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,10 +38,12 @@ BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 def _state_body(state: str, transaction_uid: str) -> list[JsonDataset]:
-    return [{
-        t.TRANSACTION_UID: {"vr": "UI", "Value": [transaction_uid]},
-        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [state]},
-    }]
+    return [
+        {
+            t.TRANSACTION_UID: {"vr": "UI", "Value": [transaction_uid]},
+            t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [state]},
+        }
+    ]
 
 
 def _warning_text(response: httpx.Response) -> str:
@@ -54,8 +57,9 @@ def _warning_text(response: httpx.Response) -> str:
 class UpsRsBackend:
     capabilities = Capabilities(live_events=True)
 
-    def __init__(self, profile: Profile, observer: Observer | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, profile: Profile, observer: Observer | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.profile = profile
         self.observer = observer
         self.followed = profile.station_code  # whose worklist events are asked for ("": every station's)
@@ -70,8 +74,13 @@ class UpsRsBackend:
         elif profile.auth == "bearer":
             headers["Authorization"] = f"Bearer {profile.token}"
         self.client = httpx.AsyncClient(
-            base_url=self.base, auth=auth, headers=headers, timeout=profile.timeout, verify=self._tls(),
-            transport=transport, event_hooks={"request": [self._on_request], "response": [self._on_response]},
+            base_url=self.base,
+            auth=auth,
+            headers=headers,
+            timeout=profile.timeout,
+            verify=self._tls(),
+            transport=transport,
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
 
     def _tls(self) -> ssl.SSLContext | bool:
@@ -83,8 +92,14 @@ class UpsRsBackend:
         return context
 
     # -- the protocol inspector --------------------------------------------------------------
-    def _observe(self, direction: str, summary: str, headers: httpx.Headers | None = None, body: bytes | str = b"",
-                 elapsed: float | None = None) -> None:
+    def _observe(
+        self,
+        direction: str,
+        summary: str,
+        headers: httpx.Headers | None = None,
+        body: bytes | str = b"",
+        elapsed: float | None = None,
+    ) -> None:
         if self.observer is None:
             return
         # pretty-printing waits until someone opens the message: the inspector must cost nothing
@@ -101,13 +116,25 @@ class UpsRsBackend:
     async def _on_response(self, response: httpx.Response) -> None:
         await response.aread()
         elapsed = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else None
-        self._observe("←", f"{response.status_code} {response.reason_phrase} ({response.request.method} "
-                      f"{response.request.url.path})", response.headers, response.content, elapsed)
+        self._observe(
+            "←",
+            f"{response.status_code} {response.reason_phrase} ({response.request.method} {response.request.url.path})",
+            response.headers,
+            response.content,
+            elapsed,
+        )
 
     # -- sending -----------------------------------------------------------------------------
-    async def _send(self, method: str, path: str, *, params: list[tuple[str, str]] | dict | None = None,
-                    body: list[JsonDataset] | None = None, query: str = "", expect: tuple[int, ...] = (200,)
-                    ) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | dict | None = None,
+        body: list[JsonDataset] | None = None,
+        query: str = "",
+        expect: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
         url = path + (f"?{query}" if query else "")
         content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         headers = {"Content-Type": DICOM_JSON} if content is not None else None
@@ -129,8 +156,9 @@ class UpsRsBackend:
         if status >= 500:
             return Unreachable(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
         if status in (401, 403) and "filter" not in reason.lower():
-            return Refused(f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail,
-                           status, reason)
+            return Refused(
+                f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail, status, reason
+            )
         if status == 404:
             # A UPS-RS service says why it has no such workitem (a Warning); a 404 on the collection
             # itself, or one without a Warning, comes from something at that URL that is not the service.
@@ -140,14 +168,25 @@ class UpsRsBackend:
                 return Refused("This procedure is no longer on the worklist.", detail, status, reason)
             server = base.netloc.rpartition("@")[2]  # a password in the URL stays out of the sentence
             usual = "/aets/AET/rs" if self.profile.dcm4chee else "/dicom-web"
-            return Refused(f"The server at {server} has no UPS-RS service at {base._replace(netloc=server).geturl()} "
-                           f"(HTTP {status}): check the URL — it usually ends in {usual}.", detail, status, reason)
+            return Refused(
+                f"The server at {server} has no UPS-RS service at {base._replace(netloc=server).geturl()} "
+                f"(HTTP {status}): check the URL — it usually ends in {usual}.",
+                detail,
+                status,
+                reason,
+            )
         if status == 410:
             return Refused("This procedure was removed from the worklist.", detail, status, reason)
         if status == 409 or "Transaction UID" in reason:
-            return Conflict(f"The worklist server did not accept this: {reason or 'the procedure changed meanwhile'}.",
-                            detail, status, reason)
-        return Refused(f"The worklist server refused the request: {reason or f'HTTP {status}'}.", detail, status, reason)
+            return Conflict(
+                f"The worklist server did not accept this: {reason or 'the procedure changed meanwhile'}.",
+                detail,
+                status,
+                reason,
+            )
+        return Refused(
+            f"The worklist server refused the request: {reason or f'HTTP {status}'}.", detail, status, reason
+        )
 
     async def _workitems(self, response: httpx.Response) -> list[Workitem]:
         if response.status_code == 204 or not response.content.strip():
@@ -166,8 +205,9 @@ class UpsRsBackend:
         params = query.search_params()
         found: list[Workitem] = []
         while len(found) < MAX_RESULTS:
-            response = await self._send("GET", "/workitems", params=params + [("offset", str(len(found)))],
-                                         expect=(200, 204))
+            response = await self._send(
+                "GET", "/workitems", params=params + [("offset", str(len(found)))], expect=(200, 204)
+            )
             page = await self._workitems(response)
             found.extend(page)
             if not page or "additional results" not in _warning_text(response):
@@ -204,8 +244,10 @@ class UpsRsBackend:
                 raise await self._claim_conflict(uid, exc) from None
             return  # a retry of our own claim whose answer was lost
         # the performed station is this device (our AE title), which may serve another's schedule
-        started = PerformedProcedure(Code(self.profile.ae_title, STATION_SCHEME, self.profile.ae_title),
-                                     start=datetime.now().strftime("%Y%m%d%H%M%S"))
+        started = PerformedProcedure(
+            Code(self.profile.ae_title, STATION_SCHEME, self.profile.ae_title),
+            start=datetime.now().strftime("%Y%m%d%H%M%S"),
+        )
         await self._update(uid, transaction_uid, started.to_json())
 
     async def owns(self, uid: str, transaction_uid: str) -> bool:
@@ -225,8 +267,11 @@ class UpsRsBackend:
         if state == "IN PROGRESS":
             performed = item.performed
             who = performed.station.value if performed and performed.station else "another station"
-            sentence = f"Another station ({who}) already started this procedure." if performed and performed.station \
+            sentence = (
+                f"Another station ({who}) already started this procedure."
+                if performed and performed.station
                 else "Another station already started this procedure."
+            )
         elif state == "COMPLETED":
             sentence = "This procedure was already completed."
         elif state == "CANCELED":
@@ -274,8 +319,9 @@ class UpsRsBackend:
             response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
         except BackendError as exc:
             return [PeerCheck(False, exc.sentence)]
-        return [PeerCheck(True, f"The UPS-RS server at {self.host} answers worklist queries "
-                                f"(HTTP {response.status_code}).")]
+        return [
+            PeerCheck(True, f"The UPS-RS server at {self.host} answers worklist queries (HTTP {response.status_code}).")
+        ]
 
     # -- events ----------------------------------------------------------------------------------
     async def _subscribe(self) -> str:
@@ -285,19 +331,26 @@ class UpsRsBackend:
         station = self.followed
         if station:
             if self._global:  # a global unsubscribe ends every subscription of the AE (CC.2.3.2)
-                await self._send("DELETE", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
-                                 expect=(200, 204, 404, 409))
+                await self._send(
+                    "DELETE", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}", expect=(200, 204, 404, 409)
+                )
                 self._global = False
             try:
-                response = await self._send("POST", f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}",
-                                            params={"deletionlock": "false",
-                                                    "filter": f"ScheduledStationNameCodeSequence.CodeValue={station}"},
-                                            expect=(201, 200))
+                response = await self._send(
+                    "POST",
+                    f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}",
+                    params={"deletionlock": "false", "filter": f"ScheduledStationNameCodeSequence.CodeValue={station}"},
+                    expect=(201, 200),
+                )
                 return self._channel(response)
             except Refused:
                 pass  # no filtered subscriptions here: every station's events, filtered by the console
-        response = await self._send("POST", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
-                                    params={"deletionlock": "false"}, expect=(201, 200))
+        response = await self._send(
+            "POST",
+            f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
+            params={"deletionlock": "false"},
+            expect=(201, 200),
+        )
         self._global = True
         return self._channel(response)
 
@@ -305,7 +358,7 @@ class UpsRsBackend:
         url = response.headers.get("content-location") or response.headers.get("location")
         if not url:
             scheme = "wss" if self.base.startswith("https") else "ws"
-            url = f"{scheme}{self.base[self.base.index(':'):]}/ws/subscribers/{self.profile.ae_title}"
+            url = f"{scheme}{self.base[self.base.index(':') :]}/ws/subscribers/{self.profile.ae_title}"
         return url
 
     async def follow(self, station: str) -> None:
@@ -325,8 +378,9 @@ class UpsRsBackend:
                 url = await self._subscribe()
                 headers = {"Authorization": f"Bearer {self.profile.token}"} if self.profile.auth == "bearer" else None
                 ssl_context = self._tls() if url.startswith("wss") else None
-                async with websockets.connect(url, additional_headers=headers, ssl=ssl_context or None,
-                                              open_timeout=self.profile.timeout) as socket:
+                async with websockets.connect(
+                    url, additional_headers=headers, ssl=ssl_context or None, open_timeout=self.profile.timeout
+                ) as socket:
                     attempt = 0
                     self._connected = True
                     on_connection(True, f"Live events from {self.host}.")
@@ -339,7 +393,7 @@ class UpsRsBackend:
                 raise Unreachable(f"The event channel to {self.host} closed.")
             except asyncio.CancelledError:
                 raise
-            except (BackendError, OSError, websockets.WebSocketException, asyncio.TimeoutError) as exc:
+            except (TimeoutError, BackendError, OSError, websockets.WebSocketException) as exc:
                 self._connected = False
                 delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 attempt += 1

@@ -1,4 +1,5 @@
 """Construction of new UPS datasets in DICOM JSON (what N-CREATE needs, Table CC.2.5-3)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -76,8 +77,12 @@ class NewWorkitem:
             t.ACCESSION_NUMBER: _text("SH", self.accession),
             "00080051": _seq(),
             t.REQUESTED_PROCEDURE_ID: _text("SH", self.requested_procedure_id),
-            t.REQUESTED_PROCEDURE_DESCRIPTION: _text("LO", self.requested_procedure.meaning if self.requested_procedure else ""),
-            t.REQUESTED_PROCEDURE_CODE_SEQ: _seq(*( [code_item(self.requested_procedure)] if self.requested_procedure else [])),
+            t.REQUESTED_PROCEDURE_DESCRIPTION: _text(
+                "LO", self.requested_procedure.meaning if self.requested_procedure else ""
+            ),
+            t.REQUESTED_PROCEDURE_CODE_SEQ: _seq(
+                *([code_item(self.requested_procedure)] if self.requested_procedure else [])
+            ),
         }
         performers = [
             {
@@ -98,12 +103,22 @@ class NewWorkitem:
             t.WORKLIST_LABEL: _text("LO", self.worklist_label),
             t.SPS_START_DATETIME: {"vr": "DT", "Value": [self.start]},
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": [self.input_readiness]},
-            t.STATION_NAME_CODE_SEQ: _seq(*([code_item(Code(self.station, STATION_SCHEME, self.station))] if self.station else [])),
-            t.STATION_CLASS_CODE_SEQ: _seq(
-                *([code_item(Code(self.modality, "DCM", MODALITIES.get(self.modality, self.modality)))] if self.modality else [])
+            t.STATION_NAME_CODE_SEQ: _seq(
+                *([code_item(Code(self.station, STATION_SCHEME, self.station))] if self.station else [])
             ),
-            t.STATION_LOCATION_CODE_SEQ: _seq(*([code_item(Code(self.location, "99WLLOCATION", self.location))] if self.location else [])),
-            t.SCHEDULED_WORKITEM_CODE_SEQ: _seq(*([code_item(self.requested_procedure)] if self.requested_procedure else [])),
+            t.STATION_CLASS_CODE_SEQ: _seq(
+                *(
+                    [code_item(Code(self.modality, "DCM", MODALITIES.get(self.modality, self.modality)))]
+                    if self.modality
+                    else []
+                )
+            ),
+            t.STATION_LOCATION_CODE_SEQ: _seq(
+                *([code_item(Code(self.location, "99WLLOCATION", self.location))] if self.location else [])
+            ),
+            t.SCHEDULED_WORKITEM_CODE_SEQ: _seq(
+                *([code_item(self.requested_procedure)] if self.requested_procedure else [])
+            ),
             t.SCHEDULED_PROCESSING_PARAMETERS_SEQ: _seq(),
             t.HUMAN_PERFORMERS_SEQ: _seq(*performers),
             t.INPUT_INFORMATION_SEQ: _seq(),

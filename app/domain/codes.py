@@ -1,4 +1,5 @@
 """Code tables the console offers: CID 29 modalities and CID 9300 discontinuation reasons."""
+
 from __future__ import annotations
 
 from .build import MODALITIES

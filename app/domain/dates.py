@@ -5,17 +5,16 @@ interval is expressed in naive local time of a reference zone (`local`), so valu
 and without a UTC offset compare correctly. `sortable()` gives a fixed-width string of
 that time, which the store indexes and compares as text.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 _DA = re.compile(r"^(\d{4})(\d{2})?(\d{2})?\Z")
 _DA_LEGACY = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})\Z")
 _TM = re.compile(r"^(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?(?:\.(\d{1,6}))?\Z")
-_DT = re.compile(
-    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?\Z"
-)
+_DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?\Z")
 
 Interval = tuple[datetime, datetime]  # inclusive bounds, naive local time
 _TICK = timedelta(microseconds=1)
@@ -42,7 +41,12 @@ def _end_of_unit(start: datetime, unit: str) -> datetime:
             return datetime.max
         nxt = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
         return nxt - _TICK
-    steps = {"day": timedelta(days=1), "hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}
+    steps = {
+        "day": timedelta(days=1),
+        "hour": timedelta(hours=1),
+        "minute": timedelta(minutes=1),
+        "second": timedelta(seconds=1),
+    }
     return start + steps[unit] - _TICK
 
 
@@ -81,7 +85,7 @@ def parse_tm(text: str, day: date = date(2000, 1, 1)) -> Interval:
     return start, end
 
 
-def parse_dt(text: str, local: tzinfo = timezone.utc) -> Interval:
+def parse_dt(text: str, local: tzinfo = UTC) -> Interval:
     """A DT value as an interval in naive time of `local`; an offset in the value is honoured."""
     text = text.strip()
     m = _DT.match(text)
@@ -89,8 +93,15 @@ def parse_dt(text: str, local: tzinfo = timezone.utc) -> Interval:
         raise DateValueError(f"{text!r} is not a DICOM date-time (YYYYMMDDHHMMSS.FFFFFF&ZZXX)")
     year, month, day, hh, mm, ss, frac, offset = m.groups()
     try:
-        start = datetime(int(year), int(month or 1), int(day or 1), int(hh or 0), int(mm or 0), int(ss or 0),
-                         int((frac or "0").ljust(6, "0")))
+        start = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hh or 0),
+            int(mm or 0),
+            int(ss or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
     except ValueError as exc:
         raise DateValueError(f"{text!r} is not a valid date-time: {exc}") from None
     if frac:
@@ -116,7 +127,7 @@ def _plausible_offset(offset: str) -> bool:
     return int(offset[3:5]) < 60 and (minutes <= 12 * 60 if offset[0] == "-" else minutes <= 14 * 60)
 
 
-def parse_value(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
+def parse_value(vr: str, text: str, local: tzinfo = UTC) -> Interval:
     parse = {"DA": parse_da, "TM": parse_tm, "DT": lambda value: parse_dt(value, local)}.get(vr)
     if parse is None:
         raise DateValueError(f"VR {vr} is not a date or time")
@@ -128,7 +139,7 @@ def parse_value(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
         raise DateValueError(f"{text!r} is out of the range of dates this server handles: {exc}") from None
 
 
-def parse_range(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
+def parse_range(vr: str, text: str, local: tzinfo = UTC) -> Interval:
     """A matching key value of VR DA, TM or DT: a single value or a range `a-b`, `-b`, `a-`.
 
     A DT value may carry a `-ZZXX` offset, so the range dash is the one that splits the
@@ -141,7 +152,7 @@ def parse_range(vr: str, text: str, local: tzinfo = timezone.utc) -> Interval:
     for i, ch in enumerate(text):
         if ch != "-":
             continue
-        low, high = text[:i], text[i + 1:]
+        low, high = text[:i], text[i + 1 :]
         try:
             lo = parse_value(vr, low, local)[0] if low else datetime.min
             hi = parse_value(vr, high, local)[1] if high else datetime.max

@@ -4,6 +4,7 @@ Client input is hostile until proven otherwise: `parse_datasets` turns any byte 
 into either a list of well-formed DICOM JSON objects or a DicomJsonError that says, in a
 sentence, what is wrong. Nothing in here raises anything else.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,45 @@ JsonDataset = dict[str, Any]
 
 MAX_DEPTH = 12  # sequence nesting; real workitems need 3
 VRS = frozenset(
-    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
+    [
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "OB",
+        "OD",
+        "OF",
+        "OL",
+        "OV",
+        "OW",
+        "PN",
+        "SH",
+        "SL",
+        "SQ",
+        "SS",
+        "ST",
+        "SV",
+        "TM",
+        "UC",
+        "UI",
+        "UL",
+        "UN",
+        "UR",
+        "US",
+        "UT",
+        "UV",
+    ]
 )
-_NUMBER_VRS = frozenset("DS FD FL IS SL SS SV UL US UV".split())
-_BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
+_NUMBER_VRS = frozenset(["DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"])
+_BINARY_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "UN"])
 _TAG = re.compile(r"^[0-9A-Fa-f]{8}\Z")
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 _PN_KEYS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
@@ -93,8 +129,14 @@ def _value(vr: str, value: Any, depth: int, where: str) -> Any:
     if vr == "PN":
         if isinstance(value, str):  # tolerated: a bare string is the Alphabetic group
             value = {"Alphabetic": value}
-        if not isinstance(value, dict) or not set(value) <= _PN_KEYS or not all(isinstance(v, str) for v in value.values()):
-            raise DicomJsonError(f"{where}: a person name is an object of Alphabetic, Ideographic and Phonetic strings.")
+        if (
+            not isinstance(value, dict)
+            or not set(value) <= _PN_KEYS
+            or not all(isinstance(v, str) for v in value.values())
+        ):
+            raise DicomJsonError(
+                f"{where}: a person name is an object of Alphabetic, Ideographic and Phonetic strings."
+            )
         return dict(value)
     if vr in _NUMBER_VRS:
         if isinstance(value, bool):
@@ -131,7 +173,7 @@ def to_dataset(dataset: JsonDataset) -> Dataset:
     """A pydicom Dataset of a checked DICOM JSON object."""
     try:
         return Dataset.from_json(dataset)
-    except Exception as exc:  # pydicom raises many types for odd values; all mean "bad input"
+    except Exception as exc:  # noqa: BLE001 -- pydicom raises many types for odd values; all mean "bad input"
         raise DicomJsonError(f"The dataset cannot be read: {exc}.") from None
 
 

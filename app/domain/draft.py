@@ -1,5 +1,6 @@
 """What the technologist typed for a procedure and has not sent yet: kept per workitem in
 the console's local store, so a click on another patient or a restart loses none of it."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ class ProcedureDraft:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ProcedureDraft":
+    def from_dict(cls, d: dict) -> ProcedureDraft:
         codes = d.get("procedures")
         return cls(
             technologist=str(d.get("technologist", "")),
@@ -39,5 +40,6 @@ class ProcedureDraft:
             series=tuple(SeriesDraft(**s) for s in d.get("series", ())),
             percent=None if d.get("percent") is None else int(d["percent"]),
             progress_text=str(d.get("progress_text", "")),
-            started=str(d.get("started", "")), ended=str(d.get("ended", "")),
+            started=str(d.get("started", "")),
+            ended=str(d.get("ended", "")),
         )

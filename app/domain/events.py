@@ -1,4 +1,5 @@
 """UPS event reports (PS3.4 CC.2.4, Table CC.2.4-1) as DICOM JSON, as PS3.18 8.10.5 sends them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,7 +30,10 @@ def _copy(source: JsonDataset, tags: tuple[str, ...]) -> JsonDataset:
 def state_report(dataset: JsonDataset, state: str | None = None) -> JsonDataset:
     """Event 1: the state (optionally a state to report instead), readiness, and why it was canceled."""
     attrs: JsonDataset = {
-        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [state or (dataset.get(t.PROCEDURE_STEP_STATE) or {}).get("Value", [""])[0]]},
+        t.PROCEDURE_STEP_STATE: {
+            "vr": "CS",
+            "Value": [state or (dataset.get(t.PROCEDURE_STEP_STATE) or {}).get("Value", [""])[0]],
+        },
         t.INPUT_READINESS_STATE: dataset.get(t.INPUT_READINESS_STATE) or {"vr": "CS", "Value": ["READY"]},
     }
     if (state or "") != "IN PROGRESS":
@@ -40,7 +44,12 @@ def state_report(dataset: JsonDataset, state: str | None = None) -> JsonDataset:
 def cancel_requested(requesting_ae: str, request: JsonDataset) -> JsonDataset:
     """Event 2: who asked, and the reason, contact and codes if the request carried them."""
     attrs: JsonDataset = {t.REQUESTING_AE: {"vr": "AE", "Value": [requesting_ae]}}
-    attrs.update(_copy(request, (t.REASON_FOR_CANCELLATION, t.DISCONTINUATION_REASON_CODE_SEQ, t.CONTACT_URI, t.CONTACT_DISPLAY_NAME)))
+    attrs.update(
+        _copy(
+            request,
+            (t.REASON_FOR_CANCELLATION, t.DISCONTINUATION_REASON_CODE_SEQ, t.CONTACT_URI, t.CONTACT_DISPLAY_NAME),
+        )
+    )
     return attrs
 
 
@@ -120,12 +129,13 @@ class WorkitemEvent:
 
 def parse_event(data: JsonDataset) -> WorkitemEvent:
     """A notification frame (PS3.18 8.10.5.1.1) as a WorkitemEvent; ValueError if it is none."""
+
     def first(ds: JsonDataset, tag: str) -> object:
         values = (ds.get(tag) or {}).get("Value") or [] if isinstance(ds.get(tag), dict) else []
         return values[0] if values else None
 
     try:
-        event_type = EventType(int(first(data, "00001002")))  # type: ignore[arg-type]
+        event_type = EventType(int(str(first(data, "00001002"))))
     except (TypeError, ValueError):
         raise ValueError("not an event report: no known Event Type ID (0000,1002)") from None
     progress_items = (data.get(t.PROGRESS_INFORMATION_SEQ) or {}).get("Value") or []
@@ -136,8 +146,11 @@ def parse_event(data: JsonDataset) -> WorkitemEvent:
     code = None
     if reason_code and isinstance(reason_code[0], dict):
         item = reason_code[0]
-        code = Code(str(first(item, t.CODE_VALUE) or ""), str(first(item, t.CODING_SCHEME) or ""),
-                    str(first(item, t.CODE_MEANING) or ""))
+        code = Code(
+            str(first(item, t.CODE_VALUE) or ""),
+            str(first(item, t.CODING_SCHEME) or ""),
+            str(first(item, t.CODE_MEANING) or ""),
+        )
     reason = reason_text or (code.meaning if code else "")
     try:
         percent_value = None if percent in (None, "") else float(percent)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ One module for both sides: the embedded server's DIMSE front answers MWL queries
 workitems (`ups_to_mwl`), and the console's DIMSE backend reads MWL results as workitems
 (`mwl_to_ups`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,18 +32,51 @@ REFERRING_PHYSICIAN = "00080090"
 REQUESTING_PHYSICIAN = "00321032"
 
 # Attributes with the same tag in both worlds (patient, visit, study).
-SHARED = (t.SPECIFIC_CHARACTER_SET, t.PATIENT_NAME, t.PATIENT_ID, t.ISSUER_OF_PATIENT_ID, t.BIRTH_DATE, t.SEX,
-          t.ADMISSION_ID, "00380014", "00101002", t.STUDY_INSTANCE_UID, "00102000", "00102110", "001021C0",
-          "00380500", "00101030", "00380300")
+SHARED = (
+    t.SPECIFIC_CHARACTER_SET,
+    t.PATIENT_NAME,
+    t.PATIENT_ID,
+    t.ISSUER_OF_PATIENT_ID,
+    t.BIRTH_DATE,
+    t.SEX,
+    t.ADMISSION_ID,
+    "00380014",
+    "00101002",
+    t.STUDY_INSTANCE_UID,
+    "00102000",
+    "00102110",
+    "001021C0",
+    "00380500",
+    "00101030",
+    "00380300",
+)
 # MWL attributes that live in the UPS inside the Referenced Request Sequence.
-IN_REQUEST = (t.ACCESSION_NUMBER, "00080051", t.REQUESTED_PROCEDURE_ID, t.REQUESTED_PROCEDURE_DESCRIPTION,
-              t.REQUESTED_PROCEDURE_CODE_SEQ, t.REQUESTING_SERVICE, REFERRING_PHYSICIAN, REQUESTING_PHYSICIAN,
-              "00401002")
-UPS_TO_SPS_STATUS = {"SCHEDULED": "SCHEDULED", "IN PROGRESS": "STARTED", "COMPLETED": "COMPLETED",
-                     "CANCELED": "DISCONTINUED"}
-SPS_TO_UPS_STATE = {"SCHEDULED": "SCHEDULED", "ARRIVED": "SCHEDULED", "READY": "SCHEDULED",
-                    "STARTED": "IN PROGRESS", "DEPARTED": "IN PROGRESS", "COMPLETED": "COMPLETED",
-                    "DISCONTINUED": "CANCELED"}
+IN_REQUEST = (
+    t.ACCESSION_NUMBER,
+    "00080051",
+    t.REQUESTED_PROCEDURE_ID,
+    t.REQUESTED_PROCEDURE_DESCRIPTION,
+    t.REQUESTED_PROCEDURE_CODE_SEQ,
+    t.REQUESTING_SERVICE,
+    REFERRING_PHYSICIAN,
+    REQUESTING_PHYSICIAN,
+    "00401002",
+)
+UPS_TO_SPS_STATUS = {
+    "SCHEDULED": "SCHEDULED",
+    "IN PROGRESS": "STARTED",
+    "COMPLETED": "COMPLETED",
+    "CANCELED": "DISCONTINUED",
+}
+SPS_TO_UPS_STATE = {
+    "SCHEDULED": "SCHEDULED",
+    "ARRIVED": "SCHEDULED",
+    "READY": "SCHEDULED",
+    "STARTED": "IN PROGRESS",
+    "DEPARTED": "IN PROGRESS",
+    "COMPLETED": "COMPLETED",
+    "DISCONTINUED": "CANCELED",
+}
 
 
 def _values(ds: JsonDataset, tag: str) -> list:
@@ -122,25 +156,40 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
         request[t.STUDY_INSTANCE_UID] = {"vr": "UI", "Value": [study]}
     performer = _first(sps, SPS_PERFORMING_PHYSICIAN)
     priority = str(_first(mwl, REQUESTED_PROCEDURE_PRIORITY) or "").upper()
-    ups.update({
-        t.SOP_CLASS_UID: {"vr": "UI", "Value": [t.UPS_PUSH_SOP_CLASS]},
-        t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
-        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [SPS_TO_UPS_STATE.get(str(_first(sps, SPS_STATUS) or ""),
-                                                                            "SCHEDULED")]},
-        t.PRIORITY: {"vr": "CS", "Value": ["HIGH" if priority in ("STAT", "HIGH") else
-                                           "LOW" if priority == "LOW" else "MEDIUM"]},
-        t.PROCEDURE_STEP_LABEL: _element("LO", label),
-        t.SPS_START_DATETIME: _element("DT", f"{date}{time}" if date else ""),
-        t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-        t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, station_scheme, station)]} if station
-        else {"vr": "SQ"},
-        t.STATION_CLASS_CODE_SEQ: {"vr": "SQ", "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))]}
-        if modality else {"vr": "SQ"},
-        t.SCHEDULED_WORKITEM_CODE_SEQ: sps.get(SPS_PROTOCOL_CODE_SEQ) or {"vr": "SQ"},
-        t.HUMAN_PERFORMERS_SEQ: {"vr": "SQ", "Value": [{t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [performer]}}]}
-        if performer else {"vr": "SQ"},
-        t.REFERENCED_REQUEST_SEQ: {"vr": "SQ", "Value": [request]},
-    })
+    ups.update(
+        {
+            t.SOP_CLASS_UID: {"vr": "UI", "Value": [t.UPS_PUSH_SOP_CLASS]},
+            t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
+            t.PROCEDURE_STEP_STATE: {
+                "vr": "CS",
+                "Value": [SPS_TO_UPS_STATE.get(str(_first(sps, SPS_STATUS) or ""), "SCHEDULED")],
+            },
+            t.PRIORITY: {
+                "vr": "CS",
+                "Value": ["HIGH" if priority in ("STAT", "HIGH") else "LOW" if priority == "LOW" else "MEDIUM"],
+            },
+            t.PROCEDURE_STEP_LABEL: _element("LO", label),
+            t.SPS_START_DATETIME: _element("DT", f"{date}{time}" if date else ""),
+            t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
+            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, station_scheme, station)]}
+            if station
+            else {"vr": "SQ"},
+            t.STATION_CLASS_CODE_SEQ: {
+                "vr": "SQ",
+                "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))],
+            }
+            if modality
+            else {"vr": "SQ"},
+            t.SCHEDULED_WORKITEM_CODE_SEQ: sps.get(SPS_PROTOCOL_CODE_SEQ) or {"vr": "SQ"},
+            t.HUMAN_PERFORMERS_SEQ: {
+                "vr": "SQ",
+                "Value": [{t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [performer]}}],
+            }
+            if performer
+            else {"vr": "SQ"},
+            t.REFERENCED_REQUEST_SEQ: {"vr": "SQ", "Value": [request]},
+        }
+    )
     location = _first(sps, SPS_LOCATION)
     if location:
         ups[t.STATION_LOCATION_CODE_SEQ] = {"vr": "SQ", "Value": [_code(str(location), "99WLLOCATION", str(location))]}
@@ -148,8 +197,11 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
 
 
 def _code(value: str, scheme: str, meaning: str) -> JsonDataset:
-    return {t.CODE_VALUE: {"vr": "SH", "Value": [value[:16]]}, t.CODING_SCHEME: {"vr": "SH", "Value": [scheme]},
-            t.CODE_MEANING: {"vr": "LO", "Value": [meaning]}}
+    return {
+        t.CODE_VALUE: {"vr": "SH", "Value": [value[:16]]},
+        t.CODING_SCHEME: {"vr": "SH", "Value": [scheme]},
+        t.CODE_MEANING: {"vr": "LO", "Value": [meaning]},
+    }
 
 
 def answer_keys(item: JsonDataset, identifier: JsonDataset) -> JsonDataset:
@@ -167,8 +219,11 @@ def answer_keys(item: JsonDataset, identifier: JsonDataset) -> JsonDataset:
             wanted = _items(identifier, tag)
             if wanted and wanted[0]:
                 stored_items = _items(item, tag)
-                out[tag] = {"vr": "SQ", "Value": [answer_keys(i, wanted[0]) for i in stored_items]} \
-                    if stored_items else {"vr": "SQ"}
+                out[tag] = (
+                    {"vr": "SQ", "Value": [answer_keys(i, wanted[0]) for i in stored_items]}
+                    if stored_items
+                    else {"vr": "SQ"}
+                )
                 continue
         out[tag] = stored
     return out
@@ -230,12 +285,20 @@ def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None 
     outputs = []
     people: list = []
     for series in _items(mpps, PERFORMED_SERIES_SEQ):
-        refs = [{"00081150": r.get("00081150") or {"vr": "UI"}, "00081155": r.get("00081155") or {"vr": "UI"}}
-                for r in _items(series, "00081140") + _items(series, "0040A375")]
+        refs = [
+            {"00081150": r.get("00081150") or {"vr": "UI"}, "00081155": r.get("00081155") or {"vr": "UI"}}
+            for r in _items(series, "00081140") + _items(series, "0040A375")
+        ]
         output = {
             "0040E020": {"vr": "CS", "Value": ["DICOM"]},
-            t.STUDY_INSTANCE_UID: next((i.get(t.STUDY_INSTANCE_UID) for i in _items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)
-                                        if i.get(t.STUDY_INSTANCE_UID)), {"vr": "UI"}),
+            t.STUDY_INSTANCE_UID: next(
+                (
+                    i.get(t.STUDY_INSTANCE_UID)
+                    for i in _items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)
+                    if i.get(t.STUDY_INSTANCE_UID)
+                ),
+                {"vr": "UI"},
+            ),
             "0020000E": series.get("0020000E") or {"vr": "UI"},
             "0008103E": series.get("0008103E") or {"vr": "LO"},
             "00081199": {"vr": "SQ", "Value": refs},
@@ -247,7 +310,8 @@ def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None 
         people += [v for v in _values(series, OPERATORS_NAME) + _values(series, PERFORMING_PHYSICIAN) if v]
     item: JsonDataset = {
         t.PERFORMED_STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]}
-        if station else {"vr": "SQ"},
+        if station
+        else {"vr": "SQ"},
         t.PERFORMED_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME)),
         t.PERFORMED_END_DATETIME: _element("DT", _datetime(mpps, PPS_END_DATE, PPS_END_TIME)),
         t.PERFORMED_WORKITEM_CODE_SEQ: {"vr": "SQ", "Value": codes},
@@ -259,9 +323,19 @@ def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None 
         item["00400280"] = mpps[PPS_COMMENTS]
     names = list(dict.fromkeys(str(p.get("Alphabetic", "")) if isinstance(p, dict) else str(p) for p in people))
     if names:
-        item[t.ACTUAL_HUMAN_PERFORMERS_SEQ] = {"vr": "SQ", "Value": [
-            {t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [_code(n.replace("^", " ")[:16] or "TECH", "99WLSTAFF", n)]},
-             t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": n}]}} for n in names]}
+        item[t.ACTUAL_HUMAN_PERFORMERS_SEQ] = {
+            "vr": "SQ",
+            "Value": [
+                {
+                    t.HUMAN_PERFORMER_CODE_SEQ: {
+                        "vr": "SQ",
+                        "Value": [_code(n.replace("^", " ")[:16] or "TECH", "99WLSTAFF", n)],
+                    },
+                    t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": n}]},
+                }
+                for n in names
+            ],
+        }
     return {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": [item]}}
 
 
@@ -272,22 +346,34 @@ def mpps_unscheduled_ups(mpps: JsonDataset, uid: str, now: str) -> JsonDataset:
     modality = str(_first(mpps, MODALITY) or "")
     ups: JsonDataset = {tag: mpps[tag] for tag in SHARED if tag in mpps}
     study = step.get(t.STUDY_INSTANCE_UID) or {"vr": "UI"}
-    ups.update({
-        t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
-        t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": ["SCHEDULED"]},
-        t.PRIORITY: {"vr": "CS", "Value": ["MEDIUM"]},
-        t.PROCEDURE_STEP_LABEL: _element("LO", str(_first(mpps, PPS_DESCRIPTION) or "Unscheduled procedure")),
-        t.SPS_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME) or now),
-        t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-        t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]} if station
-        else {"vr": "SQ"},
-        t.STATION_CLASS_CODE_SEQ: {"vr": "SQ", "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))]}
-        if modality else {"vr": "SQ"},
-        t.STUDY_INSTANCE_UID: study,
-        t.REFERENCED_REQUEST_SEQ: {"vr": "SQ", "Value": [{
+    ups.update(
+        {
+            t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
+            t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": ["SCHEDULED"]},
+            t.PRIORITY: {"vr": "CS", "Value": ["MEDIUM"]},
+            t.PROCEDURE_STEP_LABEL: _element("LO", str(_first(mpps, PPS_DESCRIPTION) or "Unscheduled procedure")),
+            t.SPS_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME) or now),
+            t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
+            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]}
+            if station
+            else {"vr": "SQ"},
+            t.STATION_CLASS_CODE_SEQ: {
+                "vr": "SQ",
+                "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))],
+            }
+            if modality
+            else {"vr": "SQ"},
             t.STUDY_INSTANCE_UID: study,
-            t.ACCESSION_NUMBER: step.get(t.ACCESSION_NUMBER) or {"vr": "SH"},
-            t.REQUESTED_PROCEDURE_ID: step.get(t.REQUESTED_PROCEDURE_ID) or {"vr": "SH"},
-        }]},
-    })
+            t.REFERENCED_REQUEST_SEQ: {
+                "vr": "SQ",
+                "Value": [
+                    {
+                        t.STUDY_INSTANCE_UID: study,
+                        t.ACCESSION_NUMBER: step.get(t.ACCESSION_NUMBER) or {"vr": "SH"},
+                        t.REQUESTED_PROCEDURE_ID: step.get(t.REQUESTED_PROCEDURE_ID) or {"vr": "SH"},
+                    }
+                ],
+            },
+        }
+    )
     return ups

@@ -2,6 +2,7 @@
 progress (Progress Information Sequence), performed data (UPS Performed Procedure
 Sequence, Final State code P), discontinuation and cancellation requests (code X).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,15 +66,21 @@ class PerformedProcedure:
         if self.description:
             item["00400254"] = {"vr": "LO", "Value": [self.description]}
         if self.technologist or self.technologist_code:
-            code = self.technologist_code or Code(self.technologist.replace("^", " ").strip()[:16] or "TECH", "99WLSTAFF",
-                                                  self.technologist or "Technologist")
+            code = self.technologist_code or Code(
+                self.technologist.replace("^", " ").strip()[:16] or "TECH",
+                "99WLSTAFF",
+                self.technologist or "Technologist",
+            )
             item[t.ACTUAL_HUMAN_PERFORMERS_SEQ] = {
                 "vr": "SQ",
-                "Value": [{
-                    t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [code_item(code)]},
-                    t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": self.technologist}]}
-                    if self.technologist else {"vr": "PN"},
-                }],
+                "Value": [
+                    {
+                        t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [code_item(code)]},
+                        t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": self.technologist}]}
+                        if self.technologist
+                        else {"vr": "PN"},
+                    }
+                ],
             }
         return {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": [item]}}
 
@@ -87,7 +94,9 @@ def progress_json(percent: float | None, description: str = "") -> JsonDataset:
     return {t.PROGRESS_INFORMATION_SEQ: {"vr": "SQ", "Value": [item]}}
 
 
-def reason_attributes(reason: Code | None, text: str = "", contact_name: str = "", contact_uri: str = "") -> JsonDataset:
+def reason_attributes(
+    reason: Code | None, text: str = "", contact_name: str = "", contact_uri: str = ""
+) -> JsonDataset:
     """Why a procedure stops: the CID 9300 code, free text, and who to call (Table CC.2.2-1)."""
     attrs: JsonDataset = {}
     if text:
@@ -101,7 +110,9 @@ def reason_attributes(reason: Code | None, text: str = "", contact_name: str = "
     return attrs
 
 
-def discontinuation_json(reason: Code, text: str = "", percent: float | None = None, description: str = "") -> JsonDataset:
+def discontinuation_json(
+    reason: Code, text: str = "", percent: float | None = None, description: str = ""
+) -> JsonDataset:
     """The Progress Information Sequence of a performer that discontinues (code X before CANCELED)."""
     item = progress_json(percent, description)[t.PROGRESS_INFORMATION_SEQ]["Value"][0]
     item.update(reason_attributes(reason, text))

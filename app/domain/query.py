@@ -6,14 +6,15 @@ A `Query` is a tuple of keys. Each key is a `KeyMatch` on one attribute, a
 `SequenceMatch` whose keys must all match within one and the same item of the stored
 sequence — any item, not just the first.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from enum import Enum
 from functools import cached_property
-from typing import Any, Union
+from typing import Any
 
 from pydicom.datadict import dictionary_VR
 
@@ -22,9 +23,9 @@ from .dicomjson import JsonDataset
 from .status import InvalidRequest, Status
 from .tags import CODE_MEANING
 
-WILDCARD_VRS = frozenset("AE CS LO LT PN SH ST UC UR UT".split())
+WILDCARD_VRS = frozenset(["AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"])
 DATE_VRS = frozenset({"DA", "TM", "DT"})
-NUMBER_VRS = frozenset("DS FD FL IS SL SS SV UL US UV".split())
+NUMBER_VRS = frozenset(["DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"])
 
 # DA and TM attributes that together name one moment (combined date-time matching).
 DATE_TIME_PAIRS: dict[str, str] = {
@@ -95,7 +96,7 @@ class KeyMatch:
         body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.value)
         return re.compile(body + r"\Z", re.DOTALL)
 
-    def matches_value(self, stored: Any, local: tzinfo = timezone.utc) -> bool:
+    def matches_value(self, stored: Any, local: tzinfo = UTC) -> bool:
         """Does one stored value (a DICOM JSON value) satisfy this key?"""
         if self.kind is MatchKind.UNIVERSAL:
             return True
@@ -124,7 +125,7 @@ class KeyMatch:
             return self._regex.match(stored) is not None
         return stored == self.value
 
-    def matches(self, dataset: JsonDataset, local: tzinfo = timezone.utc) -> bool:
+    def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         if self.kind is MatchKind.UNIVERSAL:
             return True
         values = (dataset.get(self.tag) or {}).get("Value") or []
@@ -139,7 +140,7 @@ class CombinedMatch:
     time_tag: str
     interval: Interval
 
-    def matches(self, dataset: JsonDataset, local: tzinfo = timezone.utc) -> bool:
+    def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         dates = (dataset.get(self.date_tag) or {}).get("Value") or []
         times = (dataset.get(self.time_tag) or {}).get("Value") or []
         if not dates or not dates[0]:
@@ -158,20 +159,20 @@ class CombinedMatch:
 @dataclass(frozen=True)
 class SequenceMatch:
     tag: str
-    keys: tuple["Key", ...]
+    keys: tuple[Key, ...]
 
     @property
     def is_universal(self) -> bool:
         return all(_is_universal(k) for k in self.keys)
 
-    def matches(self, dataset: JsonDataset, local: tzinfo = timezone.utc) -> bool:
+    def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         if self.is_universal:
             return True
         items = (dataset.get(self.tag) or {}).get("Value") or []
         return any(isinstance(item, dict) and all(k.matches(item, local) for k in self.keys) for item in items)
 
 
-Key = Union[KeyMatch, CombinedMatch, SequenceMatch]
+Key = KeyMatch | CombinedMatch | SequenceMatch
 
 
 def _is_universal(key: Key) -> bool:
@@ -186,7 +187,7 @@ def _is_universal(key: Key) -> bool:
 class Query:
     keys: tuple[Key, ...] = ()
 
-    def matches(self, dataset: JsonDataset, local: tzinfo = timezone.utc) -> bool:
+    def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         return all(key.matches(dataset, local) for key in self.keys)
 
     @property
@@ -205,7 +206,7 @@ class Query:
         return out
 
 
-def key_match(tag: str, raw: str, local: tzinfo = timezone.utc, vr: str | None = None) -> KeyMatch:
+def key_match(tag: str, raw: str, local: tzinfo = UTC, vr: str | None = None) -> KeyMatch:
     """One matching key from its value text, with the matching type the VR and value imply."""
     vr = vr or vr_of(tag)
     raw = raw.strip(" ") if vr != "PN" else raw.strip()
@@ -231,7 +232,7 @@ def key_match(tag: str, raw: str, local: tzinfo = timezone.utc, vr: str | None =
     return KeyMatch(tag, vr, raw, MatchKind.SINGLE)
 
 
-def build_query(paths: list[tuple[tuple[str, ...], str]], local: tzinfo = timezone.utc) -> Query:
+def build_query(paths: list[tuple[tuple[str, ...], str]], local: tzinfo = UTC) -> Query:
     """A Query from (tag path, value) pairs; keys under one sequence share one item.
 
     Code Meaning is never matched (PS3.4 C.2.2.2.4 note; CC.2.5-3), only returned.

@@ -1,6 +1,7 @@
 """Attribute requirements of the UPS as data (PS3.4 Table CC.2.5-3 and CC.2.5-1), and the
 checks that apply them to DICOM JSON datasets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -101,7 +102,8 @@ def prepare_create(dataset: JsonDataset, uid: str, now: str) -> Prepared:
         value = first_value(ds, tag)
         if value in (None, ""):
             raise InvalidRequest(
-                f"({tag[:4]},{tag[4:]}) is required to create a Workitem and has no value.", Status.MISSING_ATTRIBUTE_VALUE
+                f"({tag[:4]},{tag[4:]}) is required to create a Workitem and has no value.",
+                Status.MISSING_ATTRIBUTE_VALUE,
             )
         if allowed and value not in allowed:
             raise InvalidRequest(f"({tag[:4]},{tag[4:]}) must be one of {', '.join(allowed)}; got {value!r}.")

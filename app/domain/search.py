@@ -1,9 +1,10 @@
 """A Search Transaction's query parameters (PS3.18 8.3.4, 11.9) as a domain request."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
 
 from . import tags as t
 from .query import Query, build_query
@@ -63,7 +64,7 @@ def _flag(name: str, text: str) -> bool:
     raise InvalidRequest(f"The {name} parameter must be true or false, not {text!r}.")
 
 
-def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = timezone.utc) -> SearchRequest:
+def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = UTC) -> SearchRequest:
     """Turn query parameters into a SearchRequest; an unknown or repeated key is a 400."""
     matches: list[tuple[tuple[str, ...], str]] = []
     include: set[str] = set()
@@ -105,7 +106,7 @@ def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = timezone.utc
     return SearchRequest(build_query(matches, local), include_all, frozenset(include), offset, limit, tuple(warnings))
 
 
-def parse_filter(text: str, local: tzinfo = timezone.utc) -> Query:
+def parse_filter(text: str, local: tzinfo = UTC) -> Query:
     """The `filter` of a Filtered Global Subscription: `attr=value[,attr=value…]` (11.10.1)."""
     pairs = []
     for part in filter(None, (p.strip() for p in text.split(","))):

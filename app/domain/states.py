@@ -1,4 +1,5 @@
 """The UPS state machine of PS3.4 Table CC.1.1-2 and its Transaction UID rules."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ The codes come from PS3.4 Tables CC.2.1-2 … CC.2.8-2 and PS3.7 (general status
 texts are those PS3.18 §11 prescribes for the Warning header where it gives one. The HTTP
 front maps a status to an HTTP code once (app.server.http); the UI maps it to a sentence.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

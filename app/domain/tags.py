@@ -1,4 +1,5 @@
 """Tags of the UPS and worklist attributes, as the 8-digit keys DICOM JSON uses."""
+
 from __future__ import annotations
 
 from pydicom.datadict import keyword_for_tag, tag_for_keyword

@@ -4,6 +4,7 @@ person's name as "Family, Given", and DICOM dates shown the way people read them
 Locale date formats arrive as Qt format strings (`dd/MM/yyyy`, `M/d/yy`); only their numeric
 forms are understood here, since month and weekday names belong to the locale, not the domain.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,20 @@ from dataclasses import dataclass
 from datetime import date
 
 EARLIEST_YEAR = 1900
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 EXAMPLE = date(1965, 4, 12)
 
 
@@ -85,8 +98,14 @@ def format_date(day: date, qt_format: str) -> str:
     fields = _fields(qt_format)
     if fields is None:
         return day.isoformat()
-    text = {"d": str(day.day), "dd": f"{day.day:02d}", "M": str(day.month), "MM": f"{day.month:02d}",
-            "yy": f"{day.year % 100:02d}", "yyyy": f"{day.year:04d}"}
+    text = {
+        "d": str(day.day),
+        "dd": f"{day.day:02d}",
+        "M": str(day.month),
+        "MM": f"{day.month:02d}",
+        "yy": f"{day.year % 100:02d}",
+        "yyyy": f"{day.year:04d}",
+    }
     return "".join(text[f.text] if f.kind else f.text for f in fields)
 
 
@@ -115,9 +134,7 @@ def parse_typed_date(text: str, today: date, locale_format: str | None = None) -
         return None
     fields = _fields(locale_format) if locale_format else None
     found: tuple[str, str, str] | None = None
-    if m := _COMPACT.fullmatch(typed):
-        found = m.group(1), m.group(2), m.group(3)
-    elif m := _YEAR_FIRST.fullmatch(typed):
+    if (m := _COMPACT.fullmatch(typed)) or (m := _YEAR_FIRST.fullmatch(typed)):
         found = m.group(1), m.group(2), m.group(3)
     elif fields and (m := _pattern(fields).fullmatch(typed)):
         values = dict(zip((f.kind for f in fields if f.kind), m.groups()))
@@ -125,9 +142,8 @@ def parse_typed_date(text: str, today: date, locale_format: str | None = None) -
     elif m := _DOTTED.fullmatch(typed):
         found = m.group(3), m.group(2), m.group(1)
     if found is None:
-        example = format_date(EXAMPLE, locale_format) if fields else "12.04.1965"
-        raise TypedDateError(f"{typed} is not a date: type it as {EXAMPLE:%Y%m%d}, {EXAMPLE.isoformat()} "
-                             f"or {example}.")
+        example = format_date(EXAMPLE, locale_format) if fields and locale_format else "12.04.1965"
+        raise TypedDateError(f"{typed} is not a date: type it as {EXAMPLE:%Y%m%d}, {EXAMPLE.isoformat()} or {example}.")
     month, day = int(found[1]), int(found[2])
     try:
         result = date(_birth_year(found[0], month, day, today), month, day)

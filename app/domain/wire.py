@@ -5,6 +5,7 @@ mapping it; a worklist answer holds only text, a few numbers and sequences, whic
 a few lines. Anything else (binary values, bulk data, numbers that need reformatting) makes
 `encode` return None, and the caller uses pydicom for that answer.
 """
+
 from __future__ import annotations
 
 import struct
@@ -16,9 +17,9 @@ from pydicom.valuerep import PersonName
 JsonDataset = dict[str, Any]
 
 # Explicit VR: these VRs have two reserved bytes and a 4-byte length (PS3.5 Table 7.1-1).
-_LONG_VRS = frozenset("OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
-_TEXT_VRS = frozenset("LO LT PN SH ST UC UT".split())  # encoded by the character set
-_ASCII_VRS = frozenset("AE AS CS DA DT TM UI UR".split())
+_LONG_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"])
+_TEXT_VRS = frozenset(["LO", "LT", "PN", "SH", "ST", "UC", "UT"])  # encoded by the character set
+_ASCII_VRS = frozenset(["AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"])
 _NUMBERS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}  # struct codes
 _ITEM = b"\xfe\xff\x00\xe0\xff\xff\xff\xff"  # item, undefined length
 _ITEM_END = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
@@ -53,8 +54,10 @@ def _dataset(dataset: JsonDataset, implicit_vr: bool, encodings: list[str]) -> l
             raise _Unsupported(tag)
         header = struct.pack("<HH", group, number)
         if vr == "SQ":
-            body = [_ITEM + b"".join(_dataset(item or {}, implicit_vr, encodings)) + _ITEM_END
-                    for item in element.get("Value") or []]
+            body = [
+                _ITEM + b"".join(_dataset(item or {}, implicit_vr, encodings)) + _ITEM_END
+                for item in element.get("Value") or []
+            ]
             out.append(header + (b"" if implicit_vr else b"SQ\x00\x00") + b"\xff\xff\xff\xff")
             out.extend(body)
             out.append(_SEQUENCE_END)

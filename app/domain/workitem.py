@@ -1,8 +1,9 @@
 """A typed view of a UPS workitem: its DICOM JSON read by meaning, its pydicom Dataset on demand."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from pydicom import Dataset
 
@@ -21,7 +22,7 @@ class Code:
     meaning: str = ""
 
     @classmethod
-    def from_item(cls, item: Dataset) -> "Code":
+    def from_item(cls, item: Dataset) -> Code:
         return cls(
             str(item.get("CodeValue", "") or item.get("LongCodeValue", "") or item.get("URNCodeValue", "") or ""),
             str(item.get("CodingSchemeDesignator", "") or ""),
@@ -157,7 +158,7 @@ class Workitem:
     def input_references(self) -> int:
         return len(_items(self.json, t.INPUT_INFORMATION_SEQ))
 
-    def scheduled_start(self, local: tzinfo = timezone.utc) -> datetime | None:
+    def scheduled_start(self, local: tzinfo = UTC) -> datetime | None:
         text = self.text(t.SPS_START_DATETIME)
         try:
             return parse_dt(text, local)[0] if text else None
@@ -199,8 +200,9 @@ class Workitem:
             return PatientName()
         if isinstance(name, str):
             return PatientName(name)
-        return PatientName(str(name.get("Alphabetic", "")), str(name.get("Ideographic", "")),
-                           str(name.get("Phonetic", "")))
+        return PatientName(
+            str(name.get("Alphabetic", "")), str(name.get("Ideographic", "")), str(name.get("Phonetic", ""))
+        )
 
     @property
     def patient_id(self) -> str:
@@ -233,8 +235,12 @@ class Workitem:
     @property
     def requested_procedure_codes(self) -> list[Code]:
         """The Requested Procedure Code Sequence of every referenced request."""
-        return [_code(c) for request in _items(self.json, t.REFERENCED_REQUEST_SEQ)
-                for c in _items(request, t.REQUESTED_PROCEDURE_CODE_SEQ) if _code(c).value]
+        return [
+            _code(c)
+            for request in _items(self.json, t.REFERENCED_REQUEST_SEQ)
+            for c in _items(request, t.REQUESTED_PROCEDURE_CODE_SEQ)
+            if _code(c).value
+        ]
 
     @property
     def requested_procedure_description(self) -> str:
@@ -268,7 +274,8 @@ class Workitem:
         item = items[0]
         stations = [_code(c) for c in _items(item, t.PERFORMED_STATION_NAME_CODE_SEQ)]
         performers = tuple(
-            _text(p, t.HUMAN_PERFORMER_NAME) for p in _items(item, t.ACTUAL_HUMAN_PERFORMERS_SEQ)
+            _text(p, t.HUMAN_PERFORMER_NAME)
+            for p in _items(item, t.ACTUAL_HUMAN_PERFORMERS_SEQ)
             if _text(p, t.HUMAN_PERFORMER_NAME)
         )
         outputs = [o for o in _items(item, t.OUTPUT_INFORMATION_SEQ) if _text(o, "0020000E")]

@@ -1,6 +1,7 @@
 """The technologist's worklist query (station, modality, dates, patient, states), and its
 UPS-RS Search parameters. The DIMSE backend will turn the same object into MWL keys.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -24,12 +25,12 @@ class WorklistQuery:
     states: tuple[State, ...] = field(default=NOT_FINISHED)  # empty: every state
 
     @classmethod
-    def today(cls, station: str = "", day: date | None = None) -> "WorklistQuery":
+    def today(cls, station: str = "", day: date | None = None) -> WorklistQuery:
         """The default query on start: today, this station, not finished."""
         day = day or date.today()
         return cls(station=station, date_from=day, date_to=day)
 
-    def with_(self, **changes: object) -> "WorklistQuery":
+    def with_(self, **changes: object) -> WorklistQuery:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def search_params(self) -> list[tuple[str, str]]:

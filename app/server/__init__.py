@@ -3,6 +3,7 @@
 What the layers above use: `UPSServer` and `ServerConfig` to run it, `UPSService` to
 drive it in-process (tests, seeding).
 """
+
 from .runner import ServerConfig, UPSServer, default_db_path
 from .service import UPSService
 

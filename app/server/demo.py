@@ -4,6 +4,7 @@ Deterministic for a given seed and day, and idempotent: seeding the same day twi
 creates nothing new. Patient names need more than ASCII on purpose (German, Spanish,
 French, Danish and a Japanese name in ideographic and phonetic form).
 """
+
 from __future__ import annotations
 
 import random
@@ -17,14 +18,27 @@ from app.domain.workitem import Code, PatientName
 
 from .service import UPSService
 
-STATIONS = [("CT1", "CT", "CT Room 1"), ("CT2", "CT", "CT Room 2"), ("MR1", "MR", "MR Suite"),
-            ("US1", "US", "Ultrasound 1"), ("CR1", "CR", "X-Ray Room 1"), ("MG1", "MG", "Breast Center")]
+STATIONS = [
+    ("CT1", "CT", "CT Room 1"),
+    ("CT2", "CT", "CT Room 2"),
+    ("MR1", "MR", "MR Suite"),
+    ("US1", "US", "Ultrasound 1"),
+    ("CR1", "CR", "X-Ray Room 1"),
+    ("MG1", "MG", "Breast Center"),
+]
 
 PROCEDURES: dict[str, list[tuple[str, str]]] = {
-    "CT": [("CTCHEST", "CT chest without contrast"), ("CTHEAD", "CT head without contrast"),
-           ("CTABDPEL", "CT abdomen and pelvis with contrast"), ("CTAPULM", "CT angiography pulmonary arteries")],
-    "MR": [("MRBRAIN", "MR brain with and without contrast"), ("MRKNEE", "MR knee left"),
-           ("MRLSPINE", "MR lumbar spine")],
+    "CT": [
+        ("CTCHEST", "CT chest without contrast"),
+        ("CTHEAD", "CT head without contrast"),
+        ("CTABDPEL", "CT abdomen and pelvis with contrast"),
+        ("CTAPULM", "CT angiography pulmonary arteries"),
+    ],
+    "MR": [
+        ("MRBRAIN", "MR brain with and without contrast"),
+        ("MRKNEE", "MR knee left"),
+        ("MRLSPINE", "MR lumbar spine"),
+    ],
     "US": [("USABD", "US abdomen complete"), ("USTHYR", "US thyroid"), ("USOB", "US obstetric second trimester")],
     "CR": [("CRCHEST2", "XR chest 2 views"), ("CRHAND", "XR hand right 3 views"), ("CRFOOT", "XR foot left 3 views")],
     "MG": [("MGSCREEN", "Screening mammography bilateral"), ("MGDIAG", "Diagnostic mammography left")],
@@ -51,9 +65,11 @@ PATIENTS: list[tuple[PatientName, str, str]] = [
     (PatientName("O'Neill^Patrick"), "19690930", "M"),
 ]
 
-TECHNOLOGISTS = [(Code("TECH01", "99WLSTAFF", "Becker, Anna"), "Becker^Anna"),
-                 (Code("TECH02", "99WLSTAFF", "García, Luis"), "García^Luis"),
-                 (Code("TECH03", "99WLSTAFF", "Tanaka, Yui"), "Tanaka^Yui")]
+TECHNOLOGISTS = [
+    (Code("TECH01", "99WLSTAFF", "Becker, Anna"), "Becker^Anna"),
+    (Code("TECH02", "99WLSTAFF", "García, Luis"), "García^Luis"),
+    (Code("TECH03", "99WLSTAFF", "Tanaka, Yui"), "Tanaka^Yui"),
+]
 
 
 def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorkitem]:
@@ -68,7 +84,9 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorki
         else:
             patient = rng.choice(PATIENTS)
         slot = n // len(STATIONS)
-        start = datetime.combine(day, datetime.min.time()) + timedelta(hours=7, minutes=30 + slot * 45 + rng.choice((0, 5, 10, 15)))
+        start = datetime.combine(day, datetime.min.time()) + timedelta(
+            hours=7, minutes=30 + slot * 45 + rng.choice((0, 5, 10, 15))
+        )
         key = f"{seed}:{day.isoformat()}:{n}"
         serial = f"{day:%y%m%d}{n:03d}"
         performers = [rng.choice(TECHNOLOGISTS)] if rng.random() < 0.35 else []
@@ -91,7 +109,9 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorki
                 study_uid=generate_uid(entropy_srcs=["study", key]),
                 location=location,
                 performers=performers,
-                comments="Patient is claustrophobic; offer sedation." if modality == "MR" and rng.random() < 0.3 else "",
+                comments="Patient is claustrophobic; offer sedation."
+                if modality == "MR" and rng.random() < 0.3
+                else "",
             )
         )
     return items
@@ -127,6 +147,9 @@ def seeding_sentence(created: dict[date, int]) -> str:
         total = sum(created.values())
         sentences.append(f"Seeded {total} demo workitems for {' and '.join(added)}.")
     if there:
-        sentences.append(f"The demo day {there[0]} is already in the database." if len(there) == 1 else
-                         f"The demo days {' and '.join(there)} are already in the database.")
+        sentences.append(
+            f"The demo day {there[0]} is already in the database."
+            if len(there) == 1
+            else f"The demo days {' and '.join(there)} are already in the database."
+        )
     return " ".join(sentences)

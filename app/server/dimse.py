@@ -7,6 +7,7 @@ Query SCP (ups_dimse.py) — requests are routed to it by SOP class. Handlers ar
 the identifier becomes a domain query, SQL narrows the candidates by the keys the store
 indexes, and the mapped MWL items are matched exactly.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,13 @@ from app.domain import wire
 from app.domain.dates import sortable
 from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
 from app.domain.mapping import (
-    MODALITY, SPS_SEQ, SPS_START_DATE, SPS_STATION_AE, answer_keys, identifier_keys, ups_to_mwl,
+    MODALITY,
+    SPS_SEQ,
+    SPS_START_DATE,
+    SPS_STATION_AE,
+    answer_keys,
+    identifier_keys,
+    ups_to_mwl,
 )
 from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_query
 from app.domain.search import SearchRequest, parse_search
@@ -72,8 +79,12 @@ def narrowing(query: Query) -> SearchRequest:
     day = _single(query, (SPS_SEQ, SPS_START_DATE))
     if day and day.kind is MatchKind.RANGE and day.interval is not None:
         low, high = day.interval
-        params.append(("ScheduledProcedureStepStartDateTime",
-                       f"{sortable(low)[:8] if low != datetime.min else ''}-{sortable(high)[:8] if high != datetime.max else ''}"))
+        params.append(
+            (
+                "ScheduledProcedureStepStartDateTime",
+                f"{sortable(low)[:8] if low != datetime.min else ''}-{sortable(high)[:8] if high != datetime.max else ''}",
+            )
+        )
     return parse_search(params)
 
 
@@ -145,8 +156,14 @@ def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
 
 
 class DimseFront:
-    def __init__(self, service: UPSService, ae_title: str = "WORKLIST", host: str = "127.0.0.1", port: int = 11112,
-                 event_peers: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        service: UPSService,
+        ae_title: str = "WORKLIST",
+        host: str = "127.0.0.1",
+        port: int = 11112,
+        event_peers: Collection[str] = (),
+    ) -> None:
         self.service = service
         _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
@@ -159,12 +176,15 @@ class DimseFront:
         self.mpps = MppsService(service)
         self.ups = UpsScp(service, event_peers)
         # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
-        handlers = [(evt.EVT_REQUESTED, _answer_promptly), (evt.EVT_C_ECHO, self._on_echo),
-                    (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
-                    (evt.EVT_N_CREATE, by_sop_class(self.ups.on_n_create, self._on_n_create)),
-                    (evt.EVT_N_SET, by_sop_class(self.ups.on_n_set, self._on_n_set)),
-                    (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
-                    (evt.EVT_N_ACTION, by_sop_class(self.ups.on_n_action, unsupported))]
+        handlers = [
+            (evt.EVT_REQUESTED, _answer_promptly),
+            (evt.EVT_C_ECHO, self._on_echo),
+            (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
+            (evt.EVT_N_CREATE, by_sop_class(self.ups.on_n_create, self._on_n_create)),
+            (evt.EVT_N_SET, by_sop_class(self.ups.on_n_set, self._on_n_set)),
+            (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
+            (evt.EVT_N_ACTION, by_sop_class(self.ups.on_n_action, unsupported)),
+        ]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
         self.port: int = self.server.server_address[1]
 

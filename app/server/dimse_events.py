@@ -9,6 +9,7 @@ A peer that cannot be reached keeps its reports — up to the backlog size, olde
 like a WebSocket subscriber's backlog — and is tried again after 0.5 s, 1 s, 2 s … at most
 a minute apart.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,9 +58,9 @@ def report_of(text: str) -> Report:
         return (message.get(tag) or {}).get("Value", [None])[0]
 
     return Report(
-        event_type=int(command("00001002")),  # type: ignore[arg-type]
+        event_type=int(str(command("00001002"))),
         instance_uid=str(command("00001000")),
-        message_id=int(command("00000110") or 1),  # type: ignore[arg-type]
+        message_id=int(str(command("00000110") or 1)),
         information={tag: el for tag, el in message.items() if not tag.startswith("0000")},
     )
 
@@ -82,7 +83,9 @@ class _Link:
             self._pending.append(text)
             if len(self._pending) > self.backlog:
                 self._pending.popleft()
-                log.warning("More than %d event reports wait for %s; the oldest is dropped", self.backlog, self.peer.aet)
+                log.warning(
+                    "More than %d event reports wait for %s; the oldest is dropped", self.backlog, self.peer.aet
+                )
             self._cond.notify()
 
     def stop(self) -> None:
@@ -116,8 +119,14 @@ class _Link:
                 if last_try or self._stopping:
                     log.warning("Stopping with %d event reports for %s unsent", len(self._pending), self.peer.aet)
                     return
-                log.warning("%d event reports wait for %s at %s:%d; next try in %.1f s", len(self._pending),
-                            self.peer.aet, self.peer.host, self.peer.port, delay)
+                log.warning(
+                    "%d event reports wait for %s at %s:%d; next try in %.1f s",
+                    len(self._pending),
+                    self.peer.aet,
+                    self.peer.host,
+                    self.peer.port,
+                    delay,
+                )
                 deadline = time.monotonic() + delay
                 while not self._stopping and time.monotonic() < deadline:
                     self._cond.wait(deadline - time.monotonic())
@@ -130,11 +139,13 @@ class _Link:
         ae.add_requested_context(UnifiedProcedureStepEvent)
         peer = self.peer
         try:
-            assoc = ae.associate(peer.host, peer.port, ae_title=peer.aet,
-                                 ext_neg=[build_role(UnifiedProcedureStepEvent, scp_role=True)])
-        except Exception as exc:  # a bad host name, say: pynetdicom lets socket errors through
-            log.warning("Cannot open an association to event subscriber %s at %s:%d: %s", peer.aet, peer.host,
-                        peer.port, exc)
+            assoc = ae.associate(
+                peer.host, peer.port, ae_title=peer.aet, ext_neg=[build_role(UnifiedProcedureStepEvent, scp_role=True)]
+            )
+        except Exception as exc:  # noqa: BLE001 -- a bad host name, say: pynetdicom lets socket errors through
+            log.warning(
+                "Cannot open an association to event subscriber %s at %s:%d: %s", peer.aet, peer.host, peer.port, exc
+            )
             return 0
         if not assoc.is_established:
             why = "rejected the association" if assoc.is_rejected else "cannot be reached"
@@ -152,15 +163,25 @@ class _Link:
                     continue
                 # Affected SOP Class is UPS Push whatever was negotiated (CC.3.1.1); pynetdicom picks the
                 # UPS Event context through meta_uid.
-                status, _ = assoc.send_n_event_report(information, report.event_type, UnifiedProcedureStepPush,
-                                                      report.instance_uid, msg_id=report.message_id,
-                                                      meta_uid=UnifiedProcedureStepEvent)
+                status, _ = assoc.send_n_event_report(
+                    information,
+                    report.event_type,
+                    UnifiedProcedureStepPush,
+                    report.instance_uid,
+                    msg_id=report.message_id,
+                    meta_uid=UnifiedProcedureStepEvent,
+                )
                 if not status:
                     log.warning("Event subscriber %s did not answer an N-EVENT-REPORT", peer.aet)
                     break
                 if status.Status != 0x0000:
-                    log.warning("Event subscriber %s answered N-EVENT-REPORT %d for %s with status %04X; not sent again",
-                                peer.aet, report.event_type, report.instance_uid, status.Status)
+                    log.warning(
+                        "Event subscriber %s answered N-EVENT-REPORT %d for %s with status %04X; not sent again",
+                        peer.aet,
+                        report.event_type,
+                        report.instance_uid,
+                        status.Status,
+                    )
                 else:
                     log.debug("N-EVENT-REPORT %d for %s sent to %s", report.event_type, report.instance_uid, peer.aet)
                 sent += 1

@@ -5,6 +5,7 @@ UPSError to an HTTP status with a `Warning: 299` header that says what was wrong
 other failure is logged and answered with a 500 that still says something useful — no
 client input should ever get there.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,13 @@ def warning(request: Request, text: str) -> str:
     return f"299 {_header_text(service_base(request))}: {_header_text(text)}"
 
 
-def answer(request: Request, status: int, body: str | bytes | None = None, warnings: list[str] | tuple[str, ...] = (),
-           headers: dict[str, str] | None = None) -> Response:
+def answer(
+    request: Request,
+    status: int,
+    body: str | bytes | None = None,
+    warnings: list[str] | tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
     response = Response(body, status_code=status, media_type=DICOM_JSON if body is not None else None, headers=headers)
     for text in warnings:
         response.headers.append("Warning", warning(request, text))
@@ -158,7 +164,9 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
             code = 410 if exc.gone else statuses.get(exc.status, 400)
             return refuse(request, code, exc.message)
         except RequestTooLarge:
-            return refuse(request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts.")
+            return refuse(
+                request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts."
+            )
         except NotAcceptable as exc:
             return refuse(request, 406, f"Cannot answer in {exc}; this server answers in application/dicom+json.")
         except UnsupportedMediaType as exc:
@@ -247,8 +255,12 @@ async def subscribe(request: Request, service: UPSService) -> Response:
         filter_text = ",".join(f"{n}={v}" for n, v in legacy) or None
     status = await run_in_threadpool(service.subscribe, aet, target, lock, filter_text)
     url = notification_url(request, aet)
-    return answer(request, 201, warnings=[status.text] if status.is_warning else [],
-                  headers={"Content-Location": url, "Location": url})
+    return answer(
+        request,
+        201,
+        warnings=[status.text] if status.is_warning else [],
+        headers={"Content-Location": url, "Location": url},
+    )
 
 
 async def unsubscribe(request: Request, service: UPSService) -> Response:

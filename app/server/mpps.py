@@ -5,6 +5,7 @@ for it), or creates one for an unscheduled procedure; N-SET carries performed da
 the UPS Performed Procedure Sequence; COMPLETED completes the UPS, DISCONTINUED cancels it
 with the reason. UPS-RS subscribers see every step as the usual events.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,13 @@ from pydicom.uid import generate_uid
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
 from app.domain.mapping import (
-    MPPS_STATUS, PPS_DISCONTINUATION_REASON, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, mpps_performed,
-    mpps_unscheduled_ups, sps_id,
+    MPPS_STATUS,
+    PPS_DISCONTINUATION_REASON,
+    SCHEDULED_STEP_ATTRIBUTES_SEQ,
+    SPS_ID,
+    mpps_performed,
+    mpps_unscheduled_ups,
+    sps_id,
 )
 from app.domain.search import parse_search
 from app.domain.status import UPSError
@@ -54,18 +60,22 @@ class MppsService:
     # -- records -----------------------------------------------------------------------------------
     def _record(self, uid: str) -> tuple[str, str, str, JsonDataset] | None:
         with self.store.read() as db:
-            r = db.execute("SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)).fetchone()
+            r = db.execute(
+                "SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)
+            ).fetchone()
         return (r[0], r[1], r[2], json.loads(r[3])) if r else None
 
     def _save(self, uid: str, ups_uid: str, transaction: str, status: str, dataset: JsonDataset) -> None:
         with self.store.write() as db:
-            db.execute("INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
-                       (uid, ups_uid, transaction, status, json.dumps(dataset, ensure_ascii=False)))
+            db.execute(
+                "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
+                (uid, ups_uid, transaction, status, json.dumps(dataset, ensure_ascii=False)),
+            )
 
     # -- finding the scheduled step -------------------------------------------------------------
     def scheduled_ups(self, mpps: JsonDataset) -> str | None:
         """The UPS an MPPS names through its Scheduled Step Attributes Sequence, if any."""
-        for step in (_first_items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)):
+        for step in _first_items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
             study = str(_first(step, t.STUDY_INSTANCE_UID) or "")
             step_id = str(_first(step, SPS_ID) or "")
             accession = str(_first(step, t.ACCESSION_NUMBER) or "")

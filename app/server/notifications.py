@@ -10,6 +10,7 @@ An AE can instead be *diverted*: its events go to a delivery function (the DIMSE
 N-EVENT-REPORT sender) and never to a channel or the backlog — the hub stays the one place
 events come from, whichever way a subscriber is reached.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,7 @@ Deliver = Callable[[str, str], None]  # (AE title, notification text); must not 
 class Channel:
     """One open notification connection of a subscriber AE."""
 
-    def __init__(self, hub: "EventHub", aet: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, hub: EventHub, aet: str, loop: asyncio.AbstractEventLoop) -> None:
         self.hub = hub
         self.aet = aet
         self.loop = loop

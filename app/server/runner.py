@@ -5,6 +5,7 @@ serving starts), then runs uvicorn either on the caller's loop (`serve`, for the
 line) or on a thread of its own with its own loop (`start`/`stop`, for the demo mode and
 tests) — a busy UI must never slow the server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -68,7 +69,7 @@ class _Uvicorn(uvicorn.Server):
 class UPSServer:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
-        local = datetime.now().astimezone().tzinfo or timezone.utc
+        local = datetime.now().astimezone().tzinfo or UTC
         db_path = self.config.db_path or str(default_db_path())
         self.store = Store(db_path, local)
         self.hub = EventHub(self.config.event_backlog)
@@ -89,8 +90,14 @@ class UPSServer:
         self.socket.bind((self.config.host, self.config.http_port))
         self.port: int = self.socket.getsockname()[1]
         self._uvicorn = _Uvicorn(
-            uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=3,
-                           ws="websockets-sansio" if _has_sansio() else "websockets"),
+            uvicorn.Config(
+                self.app,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=3,
+                ws="websockets-sansio" if _has_sansio() else "websockets",
+            ),
             self.service,
         )
         self._thread: threading.Thread | None = None
@@ -106,8 +113,13 @@ class UPSServer:
             from .dimse import DimseFront
 
             try:
-                self.dimse = DimseFront(self.service, self.config.ae_title, self.config.host, self.config.dimse_port,
-                                        event_peers=frozenset(self.config.event_peers))
+                self.dimse = DimseFront(
+                    self.service,
+                    self.config.ae_title,
+                    self.config.host,
+                    self.config.dimse_port,
+                    event_peers=frozenset(self.config.event_peers),
+                )
             except OSError:
                 self.socket.close()
                 if self.notifier is not None:
@@ -156,7 +168,7 @@ class UPSServer:
                 self.notifier.stop()  # after GOING DOWN was announced: it goes out first
             self.store.close()
 
-    def start(self, timeout: float = 15.0) -> "UPSServer":
+    def start(self, timeout: float = 15.0) -> UPSServer:
         """Serve on a thread with its own event loop; returns once the server accepts."""
         ready = threading.Event()
 
@@ -182,7 +194,7 @@ class UPSServer:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> "UPSServer":
+    def __enter__(self) -> UPSServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

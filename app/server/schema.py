@@ -5,10 +5,12 @@ column (top-level attributes) or rows in `item_key` (attributes inside the seque
 that are matched by sequence matching), in the normalized form the query compiler
 compares against: person names upper-cased, dates and times as sortable text.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import tzinfo
-from typing import Any, Iterator
+from typing import Any
 
 from app.domain import tags as t
 from app.domain.dates import DateValueError, parse_value, sortable

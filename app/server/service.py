@@ -4,6 +4,7 @@ Written once, adapted by each front (HTTP here; DIMSE later). Methods are synchr
 and thread-safe: each runs in one store transaction, and the events it causes are
 published after the transaction commits.
 """
+
 from __future__ import annotations
 
 import logging
@@ -235,7 +236,10 @@ class UPSService:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 self.store.put_subscription(db, Subscription(aet, target, "global", deletion_lock, None, None))
                 if deletion_lock:  # Table CC.2.3-2: a report for every existing item
-                    events += [({aet}, r.uid, ev.EventType.STATE_REPORT, ev.state_report(r.dataset)) for r in self.store.all_rows(db)]
+                    events += [
+                        ({aet}, r.uid, ev.EventType.STATE_REPORT, ev.state_report(r.dataset))
+                        for r in self.store.all_rows(db)
+                    ]
             elif target == t.FILTERED_SUBSCRIPTION_UID:
                 if not filter_text:
                     raise InvalidRequest("A Filtered Global Subscription needs a filter (filter=attribute=value).")
@@ -301,9 +305,12 @@ class UPSService:
         for s in subs:
             if s.kind == "item" and s.target == row.uid:
                 out.append(s)
-            elif s.aet in excluded or s.kind not in ("global", "filtered"):
-                continue
-            elif s.suspended_after is not None and row.id > s.suspended_after:
+            elif (
+                s.aet in excluded
+                or s.kind not in ("global", "filtered")
+                or s.suspended_after is not None
+                and row.id > s.suspended_after
+            ):
                 continue
             elif s.kind == "global":
                 out.append(s)
@@ -331,8 +338,15 @@ class UPSService:
         if status != "RESTARTED":
             aets &= self.hub.connected()
         if aets:
-            self.hub.publish(aets, ev.message(t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE,
-                                              self.hub.next_message_id(), ev.scp_status(status)))
+            self.hub.publish(
+                aets,
+                ev.message(
+                    t.GLOBAL_SUBSCRIPTION_UID,
+                    ev.EventType.SCP_STATUS_CHANGE,
+                    self.hub.next_message_id(),
+                    ev.scp_status(status),
+                ),
+            )
         return len(aets)
 
     def purge(self) -> list[str]:

@@ -5,16 +5,17 @@ column, combined date-time pairs, sequences nested in sequences) become a residu
 that the store applies in Python to the rows the SQL lets through — so results are always
 exactly what `Query.matches` says, and the common worklist queries never leave SQL.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
+from app.domain import tags as t
 from app.domain.dates import sortable
 from app.domain.query import Key, KeyMatch, MatchKind, Query, SequenceMatch, glob_pattern
 
 from .schema import COLUMNS, INDEXED_SEQUENCES, PN_COLUMNS
-from app.domain import tags as t
 
 
 @dataclass
@@ -48,8 +49,17 @@ def _condition(column: str, key: KeyMatch) -> tuple[str, list[object]] | None:
 
 def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
     out = CompiledQuery()
-    start = next((k for k in query.matching_keys if isinstance(k, KeyMatch) and k.tag == t.SPS_START_DATETIME
-                  and k.kind is MatchKind.RANGE and k.interval is not None), None)
+    start = next(
+        (
+            k
+            for k in query.matching_keys
+            if isinstance(k, KeyMatch)
+            and k.tag == t.SPS_START_DATETIME
+            and k.kind is MatchKind.RANGE
+            and k.interval is not None
+        ),
+        None,
+    )
     for key in query.matching_keys:
         if isinstance(key, KeyMatch) and key.tag == t.PATIENT_NAME:
             terms = [_condition(f"w.{c}", key) for c in PN_COLUMNS]
@@ -123,7 +133,9 @@ def _sequence(key: SequenceMatch, start: KeyMatch | None = None) -> tuple[str, l
                 sql += " AND k0.start_dt BETWEEN ? AND ?"
                 params += [sortable(start.interval[0]), sortable(start.interval[1])]
         else:
-            sql += (f" AND EXISTS (SELECT 1 FROM item_key k{n} WHERE k{n}.wid = k0.wid AND k{n}.seq = k0.seq "
-                    f"AND k{n}.idx = k0.idx AND k{n}.path = ? AND {cond[0]})")
+            sql += (
+                f" AND EXISTS (SELECT 1 FROM item_key k{n} WHERE k{n}.wid = k0.wid AND k{n}.seq = k0.seq "
+                f"AND k{n}.idx = k0.idx AND k{n}.path = ? AND {cond[0]})"
+            )
             params += [path, *cond[1]]
     return sql + ")", params, inexact

@@ -8,6 +8,7 @@ database lock up front (BEGIN IMMEDIATE), so a read-check-write such as a claim 
 atomic step across threads and processes: of two simultaneous claims exactly one sees
 SCHEDULED.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,8 +84,10 @@ class Store:
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
         if version and version[0] != str(SCHEMA_VERSION):
             self.close()
-            raise StoreError(f"The worklist database {self.path} was made by another version of Worklist Console "
-                             f"(schema {version[0]}, this one needs {SCHEMA_VERSION}); start with another --db.")
+            raise StoreError(
+                f"The worklist database {self.path} was made by another version of Worklist Console "
+                f"(schema {version[0]}, this one needs {SCHEMA_VERSION}); start with another --db."
+            )
         db.executescript(DDL)  # executescript commits on its own; it runs outside write()
         with self.write() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -165,7 +168,7 @@ class Store:
         final_at: float | None = None,
     ) -> None:
         """Write back a changed workitem; the keyword fields are set only when given."""
-        cols = columns_of(row.dataset, self.local)
+        cols: dict[str, object] = dict(columns_of(row.dataset, self.local))
         cols["summary"], cols["performed"] = _texts(row.dataset)
         if transaction_uid is not None:
             cols["transaction_uid"] = transaction_uid
@@ -254,5 +257,7 @@ class Store:
 def _texts(dataset: JsonDataset) -> tuple[str, str | None]:
     summary = {k: v for k, v in dataset.items() if k != t.PERFORMED_PROCEDURE_SEQ}
     performed = dataset.get(t.PERFORMED_PROCEDURE_SEQ)
-    return (json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
-            json.dumps(performed, ensure_ascii=False, separators=(",", ":")) if performed is not None else None)
+    return (
+        json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(performed, ensure_ascii=False, separators=(",", ":")) if performed is not None else None,
+    )

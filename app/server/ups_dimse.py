@@ -8,6 +8,7 @@ PS3.4, so a DIMSE request and its UPS-RS twin have the same outcome (CC.1). The 
 request causes leave through the service's event hub like any other; dimse_events.py
 sends them to DIMSE subscribers as N-EVENT-REPORTs.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,23 @@ from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import evt
 from pynetdicom.sop_class import (
-    UnifiedProcedureStepEvent, UnifiedProcedureStepPull, UnifiedProcedureStepPush, UnifiedProcedureStepQuery,
+    UnifiedProcedureStepEvent,
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepPush,
+    UnifiedProcedureStepQuery,
     UnifiedProcedureStepWatch,
 )
 
 from app.domain import tags as t
-from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, from_dataset, normalize, text_value, to_dataset
+from app.domain.dicomjson import (
+    DicomJsonError,
+    JsonDataset,
+    first_value,
+    from_dataset,
+    normalize,
+    text_value,
+    to_dataset,
+)
 from app.domain.mapping import answer_keys, identifier_keys
 from app.domain.query import vr_of
 from app.domain.search import parse_search
@@ -36,8 +48,12 @@ from .service import UPSService, check_ae_title
 log = logging.getLogger(__name__)
 
 # What this SCP accepts. UPS Event is not among them: we send it, as association requestor.
-SCP_SOP_CLASSES = (UnifiedProcedureStepPush, UnifiedProcedureStepPull, UnifiedProcedureStepWatch,
-                   UnifiedProcedureStepQuery)
+SCP_SOP_CLASSES = (
+    UnifiedProcedureStepPush,
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepWatch,
+    UnifiedProcedureStepQuery,
+)
 UPS_SOP_CLASSES = frozenset(str(uid) for uid in (*SCP_SOP_CLASSES, UnifiedProcedureStepEvent))
 
 PENDING = 0xFF00
@@ -83,8 +99,12 @@ def by_sop_class(ups: Handler, other: Handler) -> Handler:
 
 def unsupported(event: evt.Event) -> tuple[int, None]:
     """For DIMSE-N operations no SOP class here but UPS offers (N-GET of an MPPS, say)."""
-    log.info("%s from %s for SOP class %s refused: not supported here", type(event.request).__name__,
-             event.assoc.requestor.ae_title, sop_class_of(event))
+    log.info(
+        "%s from %s for SOP class %s refused: not supported here",
+        type(event.request).__name__,
+        event.assoc.requestor.ae_title,
+        sop_class_of(event),
+    )
     return UNRECOGNISED_OPERATION, None
 
 
@@ -103,7 +123,7 @@ def incoming(read: Callable[[], Dataset]) -> JsonDataset:
         return normalize(from_dataset(read()))
     except DicomJsonError as exc:
         raise InvalidRequest(str(exc)) from None
-    except Exception as exc:  # pydicom raises many types for a dataset it cannot decode
+    except Exception as exc:  # noqa: BLE001 -- pydicom raises many types for a dataset it cannot decode
         raise InvalidRequest(f"The dataset cannot be decoded: {exc}") from None
 
 
@@ -221,15 +241,18 @@ class UpsScp:
         def run() -> tuple[Status, Dataset | None]:
             info = incoming(lambda: event.action_information)
             if action is Action.CHANGE_STATE:
-                return self.service.change_state(uid, text_value(info, t.PROCEDURE_STEP_STATE),
-                                                 text_value(info, t.TRANSACTION_UID), calling), None
+                return self.service.change_state(
+                    uid, text_value(info, t.PROCEDURE_STEP_STATE), text_value(info, t.TRANSACTION_UID), calling
+                ), None
             if action is Action.REQUEST_CANCELLATION:
                 return self.service.request_cancellation(uid, calling, info), None
             receiving = self._receiving_ae(info, calling)
             if action is Action.SUBSCRIBE:
                 if receiving not in self.event_peers:
-                    raise UPSError(Status.UNKNOWN_RECEIVING_AE,
-                                   f"No address is configured for {receiving} (serve --event-peer AE=HOST:PORT).")
+                    raise UPSError(
+                        Status.UNKNOWN_RECEIVING_AE,
+                        f"No address is configured for {receiving} (serve --event-peer AE=HOST:PORT).",
+                    )
                 lock = str(first_value(info, t.DELETION_LOCK) or "").upper() == "TRUE"
                 keys = filter_text(info) if uid == t.FILTERED_SUBSCRIPTION_UID else None
                 return self.service.subscribe(receiving, uid, lock, keys), None
@@ -252,8 +275,11 @@ class UpsScp:
         what = f"C-FIND from {event.assoc.requestor.ae_title}"
         try:
             identifier = incoming(lambda: event.identifier)
-            params = [(".".join(path), value) for path, value in identifier_keys(identifier)
-                      if not (path[0] in NOT_FOUND_BY_FIND and value == "")]
+            params = [
+                (".".join(path), value)
+                for path, value in identifier_keys(identifier)
+                if not (path[0] in NOT_FOUND_BY_FIND and value == "")
+            ]
             items = self.service.search_all(parse_search(params, self.service.local))
             wanted = {tag: el for tag, el in identifier.items() if tag not in NOT_FOUND_BY_FIND}
         except UPSError as exc:

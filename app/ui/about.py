@@ -1,4 +1,5 @@
 """Help → About: the versions, the profile in use, and where the log files are."""
+
 from __future__ import annotations
 
 import platform
@@ -18,14 +19,15 @@ def about_text(p: Profile, demo: bool) -> str:
 
     if p.backend == "dimse":
         mpps = p.mpps_peer
-        where = (f"MWL + MPPS: worklist {p.mwl_aet} at {p.mwl_host}:{p.mwl_port}, "
-                 f"MPPS {mpps[2]} at {mpps[0]}:{mpps[1]}")
+        where = f"MWL + MPPS: worklist {p.mwl_aet} at {p.mwl_host}:{p.mwl_port}, MPPS {mpps[2]} at {mpps[0]}:{mpps[1]}"
     else:
         where = f"UPS-RS at {p.url}" + (f" ({p.auth} authentication)" if p.auth != "none" else "")
     kind = "demo, on the embedded server" if demo else "site profile"
-    return (f"<b>Worklist Console {__version__}</b><br>"
-            f"Qt {qVersion()} (PySide6 {pyside_version}), pydicom {pydicom.__version__}, "
-            f"pynetdicom {pynetdicom.__version__}, Python {platform.python_version()}<br><br>"
-            f"<b>Profile:</b> {escape(p.name)} ({kind})<br>{escape(where)}<br>"
-            f"Our AE title {escape(p.ae_title)}, station {escape(p.station_code)}<br><br>"
-            f"<b>Log folder:</b> {escape(str(logs.log_directory()))}")
+    return (
+        f"<b>Worklist Console {__version__}</b><br>"
+        f"Qt {qVersion()} (PySide6 {pyside_version}), pydicom {pydicom.__version__}, "
+        f"pynetdicom {pynetdicom.__version__}, Python {platform.python_version()}<br><br>"
+        f"<b>Profile:</b> {escape(p.name)} ({kind})<br>{escape(where)}<br>"
+        f"Our AE title {escape(p.ae_title)}, station {escape(p.station_code)}<br><br>"
+        f"<b>Log folder:</b> {escape(str(logs.log_directory()))}"
+    )

@@ -4,6 +4,7 @@ A spin-box date editor steps through sections with the keyboard and silently kee
 section it could not read; typing the whole date and seeing it read back catches a
 day-month swap before it is stored.
 """
+
 from __future__ import annotations
 
 from datetime import date

@@ -2,6 +2,7 @@
 other actors — a RIS adding an urgent order or asking for a cancellation, another
 modality claiming, progressing and completing — plus a second console on the same server.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
 from app.backends.profiles import Profile
 from app.domain.build import NewWorkitem
-from app.domain.procedure import PerformedProcedure, progress_json
-from app.domain.procedure import reason_attributes
+from app.domain.procedure import PerformedProcedure, progress_json, reason_attributes
 from app.domain.search import parse_search
 from app.domain.status import UPSError
 from app.domain.workitem import Code, Workitem
@@ -38,10 +38,11 @@ class DemoController:
             app.aboutToQuit.connect(self.stop)
 
     @classmethod
-    def start(cls, data_dir: Path, seed: int = 1) -> "DemoController":
+    def start(cls, data_dir: Path, seed: int = 1) -> DemoController:
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = UPSServer(ServerConfig(http_port=0, db_path=str(data_dir / "demo-worklist.db"), seed="demo",
-                                        seed_value=seed)).start()
+        server = UPSServer(
+            ServerConfig(http_port=0, db_path=str(data_dir / "demo-worklist.db"), seed="demo", seed_value=seed)
+        ).start()
         log.info("Demo server at %s", server.base_url)
         return cls(server, data_dir)
 
@@ -62,7 +63,8 @@ class DemoController:
         station = window.session.profile.station_code
         menu.addAction("RIS: add an urgent order").triggered.connect(lambda: self.add_urgent_order(station))
         menu.addAction("RIS: request cancellation of a procedure").triggered.connect(
-            lambda: self.request_cancellation(station))
+            lambda: self.request_cancellation(station)
+        )
         menu.addSeparator()
         menu.addAction(f"{OTHER_MODALITY}: claim a procedure").triggered.connect(lambda: self.other_claims(station))
         menu.addAction(f"{OTHER_MODALITY}: report progress").triggered.connect(lambda: self.other_progresses())
@@ -72,9 +74,15 @@ class DemoController:
 
     # -- the other actors ---------------------------------------------------------------------
     def _items(self, station: str, state: str) -> list[str]:
-        today = datetime.now().strftime("%Y%m%d")  # noqa: DTZ005 (the demo day is local)
-        request = parse_search([("ScheduledStationNameCodeSequence.CodeValue", station), ("ProcedureStepState", state),
-                                ("ScheduledProcedureStepStartDateTime", f"{today}-{today}")], self.server.service.local)
+        today = datetime.now().strftime("%Y%m%d")
+        request = parse_search(
+            [
+                ("ScheduledStationNameCodeSequence.CodeValue", station),
+                ("ProcedureStepState", state),
+                ("ScheduledProcedureStepStartDateTime", f"{today}-{today}"),
+            ],
+            self.server.service.local,
+        )
         return [json.loads(text)["00080018"]["Value"][0] for text in self.server.service.search(request).items]
 
     def add_urgent_order(self, station: str) -> str:
@@ -82,19 +90,33 @@ class DemoController:
         patient, birth, sex = PATIENTS[self._counter % len(PATIENTS)]
         start = datetime.now() + timedelta(minutes=5)
         modality = "".join(c for c in station if c.isalpha())[:2] or "CT"
-        item = NewWorkitem(uid=generate_uid(), label=f"STAT {modality} — trauma", start=start.strftime("%Y%m%d%H%M%S"),
-                           patient=patient, patient_id=f"STAT{self._counter:04d}", station=station, modality=modality,
-                           priority="HIGH", birth_date=birth, sex=sex, accession=f"STAT{datetime.now():%H%M%S}",
-                           requested_procedure_id=f"RPSTAT{self._counter}", study_uid=generate_uid(),
-                           requested_procedure=Code("STAT", "99WLPROC", f"STAT {modality} trauma"))
+        item = NewWorkitem(
+            uid=generate_uid(),
+            label=f"STAT {modality} — trauma",
+            start=start.strftime("%Y%m%d%H%M%S"),
+            patient=patient,
+            patient_id=f"STAT{self._counter:04d}",
+            station=station,
+            modality=modality,
+            priority="HIGH",
+            birth_date=birth,
+            sex=sex,
+            accession=f"STAT{datetime.now():%H%M%S}",
+            requested_procedure_id=f"RPSTAT{self._counter}",
+            study_uid=generate_uid(),
+            requested_procedure=Code("STAT", "99WLPROC", f"STAT {modality} trauma"),
+        )
         return self.server.service.create(item.to_json()).uid
 
     def request_cancellation(self, station: str) -> str | None:
         candidates = self._items(station, "IN PROGRESS") or self._items(station, "SCHEDULED")
         if not candidates:
             return None
-        reason = reason_attributes(Code("110510", "DCM", "Duplicate order"), "Duplicate order placed by the ward",
-                                   contact_name="RIS front desk")
+        reason = reason_attributes(
+            Code("110510", "DCM", "Duplicate order"),
+            "Duplicate order placed by the ward",
+            contact_name="RIS front desk",
+        )
         self.server.service.request_cancellation(candidates[0], "RIS", reason)
         return candidates[0]
 
@@ -126,9 +148,13 @@ class DemoController:
                 scheduled = Workitem(json.loads(self.server.service.retrieve(uid))).workitem_codes
             except UPSError:
                 scheduled = []
-            done = PerformedProcedure(Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY), start=start, end=now,
-                                      procedures=tuple(scheduled) or (Code("CTCHEST", "99WLPROC", "CT chest"),),
-                                      technologist="García^Luis")
+            done = PerformedProcedure(
+                Code(OTHER_MODALITY, "99WLSTATION", OTHER_MODALITY),
+                start=start,
+                end=now,
+                procedures=tuple(scheduled) or (Code("CTCHEST", "99WLPROC", "CT chest"),),
+                technologist="García^Luis",
+            )
             try:
                 self.server.service.update(uid, transaction, done.to_json())
                 self.server.service.change_state(uid, "COMPLETED", transaction)

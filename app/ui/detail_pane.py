@@ -1,4 +1,5 @@
 """The selected workitem: patient, order, scheduled step, and every attribute as a tree."""
+
 from __future__ import annotations
 
 import html
@@ -18,20 +19,42 @@ def summary_html(w: Workitem) -> str:
     comments = w.comments
     inputs = w.input_references
     sections = [
-        ("Patient", [("Name", w.patient_name.display()), ("ID", w.patient_id), ("Born", format_da(w.birth_date)),
-                     ("Sex", w.sex)]),
-        ("Order", [("Accession", w.accession_number), ("Requested procedure", w.requested_procedure_description),
-                   ("Requested procedure ID", w.requested_procedure_id), ("Study UID", w.study_uid)]),
-        ("Scheduled step", [("Procedure", w.label), ("Start", start.strftime("%Y-%m-%d %H:%M") if start else ""),
-                            ("Station", ", ".join(c.value for c in w.station_names)),
-                            ("Modality", ", ".join(f"{c.value} ({c.meaning})" for c in w.station_classes)),
-                            ("Location", ", ".join(c.meaning for c in w.station_locations)),
-                            ("Priority", w.priority.value if w.priority else ""),
-                            ("Performers", ", ".join(w.human_performers)),
-                            ("State", w.state.value if w.state else ""),
-                            ("Progress", f"{w.progress:.0f} % {w.progress_description}" if w.progress is not None else "")]),
-        ("Input and comments", [("Input information", f"{inputs} reference(s)" if inputs else "none"),
-                                ("Comments", comments)]),
+        (
+            "Patient",
+            [
+                ("Name", w.patient_name.display()),
+                ("ID", w.patient_id),
+                ("Born", format_da(w.birth_date)),
+                ("Sex", w.sex),
+            ],
+        ),
+        (
+            "Order",
+            [
+                ("Accession", w.accession_number),
+                ("Requested procedure", w.requested_procedure_description),
+                ("Requested procedure ID", w.requested_procedure_id),
+                ("Study UID", w.study_uid),
+            ],
+        ),
+        (
+            "Scheduled step",
+            [
+                ("Procedure", w.label),
+                ("Start", start.strftime("%Y-%m-%d %H:%M") if start else ""),
+                ("Station", ", ".join(c.value for c in w.station_names)),
+                ("Modality", ", ".join(f"{c.value} ({c.meaning})" for c in w.station_classes)),
+                ("Location", ", ".join(c.meaning for c in w.station_locations)),
+                ("Priority", w.priority.value if w.priority else ""),
+                ("Performers", ", ".join(w.human_performers)),
+                ("State", w.state.value if w.state else ""),
+                ("Progress", f"{w.progress:.0f} % {w.progress_description}" if w.progress is not None else ""),
+            ],
+        ),
+        (
+            "Input and comments",
+            [("Input information", f"{inputs} reference(s)" if inputs else "none"), ("Comments", comments)],
+        ),
     ]
     out = []
     for title, rows in sections:

@@ -1,4 +1,5 @@
 """The unscheduled (emergency) patient dialog."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +8,14 @@ from pydicom.uid import generate_uid
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
 )
 
 from app.domain.build import MODALITIES, NewWorkitem
@@ -32,8 +40,9 @@ class UnscheduledDialog(QDialog):
         self.setWindowTitle(f"Unscheduled procedure on {station}")
         self.station = station
         form = QFormLayout(self)
-        self.intro = QLabel(f"Creates a procedure for a patient who is not on the worklist, on station "
-                            f"<b>{station}</b>, and starts it.")
+        self.intro = QLabel(
+            f"Creates a procedure for a patient who is not on the worklist, on station <b>{station}</b>, and starts it."
+        )
         self.intro.setWordWrap(True)
         form.addRow(self.intro)
         self.family = QLineEdit()
@@ -55,11 +64,26 @@ class UnscheduledDialog(QDialog):
         self.modality.setCurrentIndex(self.modality.findData(modality) if modality else -1)
         self.urgent = QCheckBox("Urgent (HIGH priority)")
         self.urgent.setChecked(True)
-        self.fields: tuple[QWidget, ...] = (self.family, self.given, self.patient_id, self.birth, self.sex,
-                                            self.procedure, self.modality, self.urgent)
-        for label, widget in (("Family name", self.family), ("Given name", self.given), ("Patient ID", self.patient_id),
-                              ("Birth date", self.birth), ("Sex", self.sex), ("Procedure", self.procedure),
-                              ("Modality", self.modality), ("", self.urgent)):
+        self.fields: tuple[QWidget, ...] = (
+            self.family,
+            self.given,
+            self.patient_id,
+            self.birth,
+            self.sex,
+            self.procedure,
+            self.modality,
+            self.urgent,
+        )
+        for label, widget in (
+            ("Family name", self.family),
+            ("Given name", self.given),
+            ("Patient ID", self.patient_id),
+            ("Birth date", self.birth),
+            ("Sex", self.sex),
+            ("Procedure", self.procedure),
+            ("Modality", self.modality),
+            ("", self.urgent),
+        ):
             form.addRow(label, widget)
             if label:
                 widget.setAccessibleName(label)
@@ -89,11 +113,13 @@ class UnscheduledDialog(QDialog):
             QWidget.setTabOrder(before, after)
         self.family.setFocus()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         # Return in a field goes to the next one, so a half-typed patient is never created by a
         # reflex; on the last field (and on a button) it does what the dialog is for.
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._field_of(self.focusWidget()) not in (
-                None, self.urgent):
+            None,
+            self.urgent,
+        ):
             self.focusNextChild()
             event.accept()
             return
@@ -134,11 +160,16 @@ class UnscheduledDialog(QDialog):
         name = f"{family.strip()}^{given}".rstrip("^") if given else typed_person_name(family)
         born = self.birth.date()
         return NewWorkitem(
-            uid=generate_uid(), label=self.procedure.text().strip() or "Unscheduled procedure",
-            start=now.strftime("%Y%m%d%H%M%S"), patient=PatientName(name),
-            patient_id=self.patient_id.text().strip() or f"TMP{now:%y%m%d%H%M%S}", station=self.station,
-            modality=self.modality.currentData() or "", priority="HIGH" if self.urgent.isChecked() else "MEDIUM",
-            birth_date=f"{born.year:04d}{born.month:02d}{born.day:02d}" if born else "", sex=self.sex.currentData(),
+            uid=generate_uid(),
+            label=self.procedure.text().strip() or "Unscheduled procedure",
+            start=now.strftime("%Y%m%d%H%M%S"),
+            patient=PatientName(name),
+            patient_id=self.patient_id.text().strip() or f"TMP{now:%y%m%d%H%M%S}",
+            station=self.station,
+            modality=self.modality.currentData() or "",
+            priority="HIGH" if self.urgent.isChecked() else "MEDIUM",
+            birth_date=f"{born.year:04d}{born.month:02d}{born.day:02d}" if born else "",
+            sex=self.sex.currentData(),
             study_uid=generate_uid(),
             requested_procedure=Code("UNSCHED", "99WLPROC", self.procedure.text().strip() or "Unscheduled procedure"),
             comments="Unscheduled: created at the modality.",

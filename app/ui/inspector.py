@@ -1,5 +1,6 @@
 """The event log and the protocol inspector: every event received, every message exchanged,
 so a trainer can show the message flow step by step."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,26 @@ from pydicom.datadict import keyword_for_tag
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.backends.protocol import Exchange
 from app.domain.events import EventType, WorkitemEvent
 
-EVENT_NAMES = {EventType.STATE_REPORT: "State", EventType.CANCEL_REQUESTED: "Cancel requested",
-               EventType.PROGRESS_REPORT: "Progress", EventType.SCP_STATUS_CHANGE: "Server status",
-               EventType.ASSIGNED: "Assigned"}
+EVENT_NAMES = {
+    EventType.STATE_REPORT: "State",
+    EventType.CANCEL_REQUESTED: "Cancel requested",
+    EventType.PROGRESS_REPORT: "Progress",
+    EventType.SCP_STATUS_CHANGE: "Server status",
+    EventType.ASSIGNED: "Assigned",
+}
 MAX_ENTRIES = 5000
 
 
@@ -25,7 +37,8 @@ def describe(event: WorkitemEvent, what: str = "") -> str:
     name = EVENT_NAMES.get(event.event_type, str(event.event_type))
     detail = {
         EventType.STATE_REPORT: event.state,
-        EventType.PROGRESS_REPORT: f"{event.progress:.0f} % {event.progress_description}" if event.progress is not None
+        EventType.PROGRESS_REPORT: f"{event.progress:.0f} % {event.progress_description}"
+        if event.progress is not None
         else event.progress_description,
         EventType.CANCEL_REQUESTED: f"by {event.requester}" + (f": {event.reason}" if event.reason else ""),
         EventType.SCP_STATUS_CHANGE: event.scp_status,
@@ -79,7 +92,7 @@ class FollowingList(QListWidget):
         super().clear()
         self._following = True
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._follow()  # what arrived while hidden
 

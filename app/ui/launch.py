@@ -1,4 +1,5 @@
 """From parsed arguments to a window: which profile, which session, demo or not."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backends import profiles as profile_store
-from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 from app.backends.outbox import default_path as default_outbox_path
 from app.backends.profiles import Profile, ProfileBook, ProfileError
+from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 
 from .loop import ensure_loop
 from .main_window import MainWindow
@@ -55,9 +56,13 @@ def window_for(args: argparse.Namespace) -> QWidget:
     if args.command == "demo":
         return _demo_window(args, book, config)
     if args.command is None and ad_hoc is None and not book.profiles:
-        welcome = WelcomeWindow(lambda: _demo_window(args, book, config, first_run=True),
-                                lambda chosen: _site_window(chosen.get() or chosen.profiles[0], chosen, args, config),
-                                book, config, problem)
+        welcome = WelcomeWindow(
+            lambda: _demo_window(args, book, config, first_run=True),
+            lambda chosen: _site_window(chosen.get() or chosen.profiles[0], chosen, args, config),
+            book,
+            config,
+            problem,
+        )
         welcome.show()
         return welcome
     if ad_hoc is not None:
@@ -76,9 +81,13 @@ def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, firs
     window = MainWindow(demo.session(profile), book, demo=demo, config_path=config)
     demo.windows.append(window)
     if first_run:
-        window.messages.show_message("demo", "This is the <b>demo</b>, on a server inside this program. Use Settings… "
-                                             "to configure your site's server.", "info", "Settings…",
-                                     window.open_settings)
+        window.messages.show_message(
+            "demo",
+            "This is the <b>demo</b>, on a server inside this program. Use Settings… to configure your site's server.",
+            "info",
+            "Settings…",
+            window.open_settings,
+        )
     window.show()
     return window
 

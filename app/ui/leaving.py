@@ -1,6 +1,7 @@
 """Before the console closes or switches profile: what would be left behind, said, and asked
 about once — Enter keeps the console open. Nothing is lost either way; the question is there
 so that nobody walks away from a procedure without knowing."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,14 +19,21 @@ def leave_question(session: Session, cancel_requests_for: list[str], verb: str =
     Switching profile leaves only this station's behind; quitting, every profile's."""
     outbox = session.outbox
     running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
-    lines = [f"In progress on this station: {escape(c.what())}, started "
-             f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station." for c in running]
+    lines = [
+        f"In progress on this station: {escape(c.what())}, started "
+        f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station."
+        for c in running
+    ]
     lines += [f"Cancellation requested for {escape(what)}." for what in cancel_requests_for]
-    lines += [f"Waiting to be sent: {escape(KIND_NAMES[kind].lower())} of {escape(what)}."
-              for _, kind, what in outbox.store.waiting_list()]
+    lines += [
+        f"Waiting to be sent: {escape(KIND_NAMES[kind].lower())} of {escape(what)}."
+        for _, kind, what in outbox.store.waiting_list()
+    ]
     if verb == "quit":
-        lines += [f"Waiting to be sent: {plural(w.count, 'report')} of {escape(w.where())}."
-                  for w in session.waiting_elsewhere()]
+        lines += [
+            f"Waiting to be sent: {plural(w.count, 'report')} of {escape(w.where())}."
+            for w in session.waiting_elsewhere()
+        ]
     if not lines:
         return ""
     kept = []
@@ -37,8 +45,12 @@ def leave_question(session: Session, cancel_requests_for: list[str], verb: str =
 
 
 def ask_to_leave(parent: QWidget, question: str, verb: str = "quit") -> bool:
-    box = QMessageBox(QMessageBox.Icon.Warning, "Quit Worklist Console?" if verb == "quit" else "Switch profile?",
-                      question, parent=parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Quit Worklist Console?" if verb == "quit" else "Switch profile?",
+        question,
+        parent=parent,
+    )
     box.setObjectName("quitQuestion")
     go = box.addButton("Quit" if verb == "quit" else "Switch", QMessageBox.ButtonRole.AcceptRole)
     stay = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)

@@ -1,4 +1,5 @@
 """The asyncio loop the console's coroutines run on: qasync's, driven by the Qt event loop."""
+
 from __future__ import annotations
 
 import asyncio

@@ -9,6 +9,7 @@ The selection changes only when the technologist changes it: a refresh, an event
 order keeps the selected procedure selected, and if it leaves the list the panel says so
 instead of jumping to another patient.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,17 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDockWidget, QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QTabWidget,
-    QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.backends import check_profile
@@ -31,18 +41,18 @@ from app.domain.events import WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
 
+from . import notices
 from .about import about_text
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
 from .inspector import EventLog, Inspector
-from .status import ConsoleStatus, LiveIndicator
-from . import notices
 from .leaving import ask_to_leave, leave_question
 from .messages import MessageStack
 from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
 from .session import CONNECTION, Session, named, procedure_key
 from .settings_dialog import SettingsDialog
+from .status import ConsoleStatus, LiveIndicator
 from .worklist_model import is_urgent
 from .worklist_view import WorklistView
 
@@ -52,8 +62,9 @@ WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING"}
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session, book: ProfileBook | None = None, config_path: Path | None = None,
-                 demo=None) -> None:
+    def __init__(
+        self, session: Session, book: ProfileBook | None = None, config_path: Path | None = None, demo=None
+    ) -> None:
         super().__init__()
         self.session = session
         # the site's profiles: what Settings edits and the profile box offers. The session's own
@@ -90,8 +101,10 @@ class MainWindow(QMainWindow):
         width, height = 1280, 800
         if screen is not None and screen.width() > 0:
             width, height = min(width, screen.width()), min(height, screen.height())
-            self.move(screen.x() + min(offset, max(0, screen.width() - width)),
-                      screen.y() + min(offset, max(0, screen.height() - height)))
+            self.move(
+                screen.x() + min(offset, max(0, screen.width() - width)),
+                screen.y() + min(offset, max(0, screen.height() - height)),
+            )
         self.resize(width, height)
 
     def _profile_names(self) -> list[str]:
@@ -148,7 +161,11 @@ class MainWindow(QMainWindow):
         self.list_view = WorklistView()
         # the list's parts, as tests and the rest of the window reach them
         self.model, self.proxy = self.list_view.model, self.list_view.proxy
-        self.filter, self.table, self.empty_note = self.list_view.filter, self.list_view.table, self.list_view.empty_note
+        self.filter, self.table, self.empty_note = (
+            self.list_view.filter,
+            self.list_view.table,
+            self.list_view.empty_note,
+        )
         self.split.addWidget(self.list_view)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -200,9 +217,13 @@ class MainWindow(QMainWindow):
         procedure = menu.addMenu("&Procedure")
         panel = self.procedure
         # the keys belong to the panel's buttons; the menu shows them (after a tab) without taking them
-        for text, button in (("Start\tF6", panel.start_button), ("Report progress\tF7", panel.progress_button),
-                             ("Complete…\tF8", panel.complete_button), ("Discontinue…\tF9", panel.discontinue_button),
-                             ("Request cancellation…\tShift+F9", panel.cancel_button)):
+        for text, button in (
+            ("Start\tF6", panel.start_button),
+            ("Report progress\tF7", panel.progress_button),
+            ("Complete…\tF8", panel.complete_button),
+            ("Discontinue…\tF9", panel.discontinue_button),
+            ("Request cancellation…\tShift+F9", panel.cancel_button),
+        ):
             action = procedure.addAction(text)
             action.triggered.connect(button.click)
             procedure.aboutToShow.connect(lambda a=action, b=button: a.setEnabled(b.isEnabled()))
@@ -212,7 +233,8 @@ class MainWindow(QMainWindow):
         self.complete_unstarted_action.setToolTip("Document a procedure performed without the console: asks first")
         self.complete_unstarted_action.triggered.connect(self.procedure.ask_complete_unstarted)
         procedure.aboutToShow.connect(
-            lambda: self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted()))
+            lambda: self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted())
+        )
         procedure.addAction(self.unscheduled_action)
         view = menu.addMenu("&View")
         self.inspector_action = self.bottom.toggleViewAction()
@@ -232,8 +254,11 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         self.status = ConsoleStatus(self.statusBar(), self.session.profile)
         # the fields, as tests read them
-        self.status_count, self.status_refresh, self.status_pending = (self.status.count, self.status.refresh,
-                                                                       self.status.pending)
+        self.status_count, self.status_refresh, self.status_pending = (
+            self.status.count,
+            self.status.refresh,
+            self.status.pending,
+        )
 
     def _connect(self) -> None:
         s = self.session
@@ -242,7 +267,9 @@ class MainWindow(QMainWindow):
         s.message.connect(self._show_message)
         s.connection.connect(self._show_connection)
         s.event.connect(self._log_event)
-        s.action.connect(lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}"))
+        s.action.connect(
+            lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
+        )
         s.exchange.connect(self.inspector.add)
         s.pending.connect(lambda _: self._show_pending())
         s.cancel_requested.connect(self._show_cancel_request)
@@ -302,8 +329,13 @@ class MainWindow(QMainWindow):
         self.procedure.set_workitem(w, state)
         self.details.show_workitem(w)
         self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted())
-        if w is not None and w.state is State.IN_PROGRESS and not state.mine and not self.procedure.holder() \
-                and w.uid != self._asked_holder:
+        if (
+            w is not None
+            and w.state is State.IN_PROGRESS
+            and not state.mine
+            and not self.procedure.holder()
+            and w.uid != self._asked_holder
+        ):
             # the claim's event can arrive before the holder recorded its station: ask again once
             self._asked_holder = w.uid
             uid = w.uid
@@ -314,8 +346,13 @@ class MainWindow(QMainWindow):
             return PanelState()
         mine, claimed_at, waiting = self.session.procedure_state(w)
         request = self.cancel_requests.get(w.uid)
-        return PanelState(mine=mine, claimed_at=claimed_at, waiting=waiting, draft=self.session.draft(w.uid),
-                          cancel_requested=(request.reason_code if request and request.reason_code else None))
+        return PanelState(
+            mine=mine,
+            claimed_at=claimed_at,
+            waiting=waiting,
+            draft=self.session.draft(w.uid),
+            cancel_requested=(request.reason_code if request and request.reason_code else None),
+        )
 
     def _refresh_marks(self) -> None:
         """Pinned rows (mine in progress), and the marks a technologist must see on a row; the
@@ -333,8 +370,11 @@ class MainWindow(QMainWindow):
                 marks[uid] = (WAITING_STATE[waiting], f"{WAITING_STATE[waiting].title()}: waiting to be sent")
         for uid, request in self.cancel_requests.items():
             if uid not in marks:
-                marks[uid] = ("", f"Cancellation requested by {request.requester}"
-                                  + (f": {request.reason}" if request.reason else ""))
+                marks[uid] = (
+                    "",
+                    f"Cancellation requested by {request.requester}"
+                    + (f": {request.reason}" if request.reason else ""),
+                )
         self.model.set_marks(marks)
 
     def _show_worklist(self, items: list[Workitem]) -> None:
@@ -361,8 +401,9 @@ class MainWindow(QMainWindow):
             self.list_view.clear_selection()
             self._selection_changed()
             if current is not None:
-                self.statusBar().showMessage(f"The procedure you had selected ({named(current)}) is not on this "
-                                             "list any more.", 15000)
+                self.statusBar().showMessage(
+                    f"The procedure you had selected ({named(current)}) is not on this list any more.", 15000
+                )
 
     def _update_workitem(self, w: Workitem) -> None:
         query = self.session.query
@@ -393,8 +434,9 @@ class MainWindow(QMainWindow):
     def _announce_urgent(self, w: Workitem) -> None:
         if w.uid in self._created or f"urgent:{w.uid}" in self.messages.banners:
             return  # the technologist just made it (Ctrl+N), or it was said already
-        self.messages.show_message(f"urgent:{w.uid}", notices.urgent_order(w), "warning", "Show",
-                                   lambda: self._show_urgent(w))
+        self.messages.show_message(
+            f"urgent:{w.uid}", notices.urgent_order(w), "warning", "Show", lambda: self._show_urgent(w)
+        )
 
     def _show_urgent(self, w: Workitem) -> None:
         if not self.select(w.uid):  # not in the current view: show the station's list, then it
@@ -415,10 +457,14 @@ class MainWindow(QMainWindow):
         if level == "info":
             self.messages.dismiss(key)
         elif key == CONNECTION:
-            self.messages.show_message(key, escape(sentence.rstrip(". ")) + ". Reports are kept on this console "
-                                       "and sent when the server is back.", "warning")
-            self._show_empty("The list is empty because the worklist server does not answer; it fills as soon as "
-                             "the server does.")
+            self.messages.show_message(
+                key,
+                escape(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
+                "warning",
+            )
+            self._show_empty(
+                "The list is empty because the worklist server does not answer; it fills as soon as the server does."
+            )
         else:
             html = f"<b>{escape(sentence)}</b>" if level == "error" else escape(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
@@ -436,8 +482,11 @@ class MainWindow(QMainWindow):
         if up or polled:
             self.messages.dismiss(CONNECTION)
         elif sentence:
-            self.messages.show_message(CONNECTION, escape(sentence.rstrip(". ")) + ". Reports are kept on this "
-                                       "console and sent when the server is back.", "warning")
+            self.messages.show_message(
+                CONNECTION,
+                escape(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
+                "warning",
+            )
 
     def _show_pending(self) -> None:
         self.status.show_pending(self.session.outbox.pending(), self.session.waiting_elsewhere())
@@ -450,9 +499,15 @@ class MainWindow(QMainWindow):
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
         uid = event.workitem_uid
         self.cancel_requests[uid] = event
-        self.messages.show_message(f"cancel:{uid}", notices.cancellation_request(event, self.model.workitem(uid)),
-                                   "alert", "Discontinue now…", lambda: self._discontinue(uid), keep=True,
-                                   object_name="cancelRequestBanner")
+        self.messages.show_message(
+            f"cancel:{uid}",
+            notices.cancellation_request(event, self.model.workitem(uid)),
+            "alert",
+            "Discontinue now…",
+            lambda: self._discontinue(uid),
+            keep=True,
+            object_name="cancelRequestBanner",
+        )
         banner = self.messages.get(f"cancel:{uid}")
         if banner is not None:  # dismissing it is the technologist's decision to go on: the mark goes too
             banner.dismiss.clicked.connect(lambda: self._request_dealt_with(uid))
@@ -482,15 +537,25 @@ class MainWindow(QMainWindow):
             self.messages.show_message("resume-waiting", notices.ending_waits(waiting[0], kind, waiting), "warning")
         self._resumable = {c.uid for c in running}
         if running:
-            self.messages.show_message("resume", notices.in_progress_at_last_stop(running), "info", "Resume",
-                                       lambda: self._resume(running[0].uid))
+            self.messages.show_message(
+                "resume",
+                notices.in_progress_at_last_stop(running),
+                "info",
+                "Resume",
+                lambda: self._resume(running[0].uid),
+            )
         elsewhere = self.session.waiting_elsewhere()
         if elsewhere and self.demo is None:
             first_other = elsewhere[0]
             profile = self.book.get(first_other.profile) if first_other.profile else None
             action = f"Open {first_other.profile}" if profile and profile is not self.session.profile else ""
-            self.messages.show_message("elsewhere", notices.waiting_elsewhere(first_other), "warning", action,
-                                       (lambda: self._switch_profile(first_other.profile)) if action else None)
+            self.messages.show_message(
+                "elsewhere",
+                notices.waiting_elsewhere(first_other),
+                "warning",
+                action,
+                (lambda: self._switch_profile(first_other.profile)) if action else None,
+            )
 
     def _resume(self, uid: str) -> None:
         if self.select(uid):
@@ -502,6 +567,7 @@ class MainWindow(QMainWindow):
             self.model.upsert(w)
             self._refresh_marks()
             self._select_wanted()
+
         self.session.spawn(run, "Resuming…")
 
     # -- dialogs -------------------------------------------------------------------------------------
@@ -511,8 +577,9 @@ class MainWindow(QMainWindow):
             return
         profile_store.save(self.book, self.config_path)
         if self.demo is not None:
-            self.messages.show_message("settings", "The site's profiles are saved; this demo console keeps running "
-                                                   "on the demo server.", "info")
+            self.messages.show_message(
+                "settings", "The site's profiles are saved; this demo console keeps running on the demo server.", "info"
+            )
             return
         self.profile_box.clear()
         self.profile_box.addItems(self._profile_names())
@@ -524,7 +591,7 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.create_unscheduled(dialog)
 
-    def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Task:
+    def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Future:
         item = dialog.workitem()
         self._want_selected = item.uid
         self._created.add(item.uid)
@@ -546,8 +613,9 @@ class MainWindow(QMainWindow):
         folder.mkdir(parents=True, exist_ok=True)
         opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
         if not opened:
-            self.messages.show_message("logs", f"No file manager could be opened. The log files are in "
-                                               f"{escape(str(folder))}.", "info")
+            self.messages.show_message(
+                "logs", f"No file manager could be opened. The log files are in {escape(str(folder))}.", "info"
+            )
         return opened
 
     def about_text(self) -> str:
@@ -569,7 +637,7 @@ class MainWindow(QMainWindow):
         self._leave_confirmed = True
         self.close()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event) -> None:
         if not self._leave_confirmed and not self.confirm_leave():
             event.ignore()
             return

@@ -7,6 +7,7 @@ console". Nothing fades by itself (a banner that vanished would move the list un
 technologist's hand): a banner goes when it is dismissed or when what it announces is over.
 Banners wrap their text and never widen the window.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,9 +77,17 @@ class MessageStack(QWidget):
         self.banners: dict[str, Banner] = {}
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
 
-    def show_message(self, key: str, html: str, kind: str = "info", action: str = "",
-                     callback: Callable[[], None] | None = None, *, keep: bool = False,
-                     object_name: str = "") -> Banner:
+    def show_message(
+        self,
+        key: str,
+        html: str,
+        kind: str = "info",
+        action: str = "",
+        callback: Callable[[], None] | None = None,
+        *,
+        keep: bool = False,
+        object_name: str = "",
+    ) -> Banner:
         """Show (or replace) the message `key`. `keep`: the action does not close it (the
         technologist may still cancel what the action opens)."""
         banner = self.banners.get(key)

@@ -1,6 +1,7 @@
 """The sentences of the banners that must not be missed: an urgent order, a cancellation
 request, what the console left in progress or waiting when it last stopped. HTML, each
 naming the patient and the procedure."""
+
 from __future__ import annotations
 
 from html import escape
@@ -26,8 +27,11 @@ def cancellation_request(event: WorkitemEvent, w: Workitem | None) -> str:
     code = f"{escape(event.reason_code.meaning)} ({escape(event.reason_code.value)})" if event.reason_code else ""
     reasons = " — ".join(p for p in (code, escape(event.reason_text)) if p)
     contact = " ".join(p for p in (escape(event.contact), escape(event.contact_uri)) if p)
-    return (f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
-            + (f"<br>Reason: {reasons}." if reasons else "") + (f" Contact: {contact}." if contact else ""))
+    return (
+        f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
+        + (f"<br>Reason: {reasons}." if reasons else "")
+        + (f" Contact: {contact}." if contact else "")
+    )
 
 
 def more(items: list) -> str:
@@ -36,8 +40,10 @@ def more(items: list) -> str:
 
 def ending_waits(first: Claim, kind: str, waiting: list[Claim]) -> str:
     what = "completion" if kind == "complete" else "discontinuation"
-    return (f"The {what} of {escape(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
-            "server answers.")
+    return (
+        f"The {what} of {escape(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
+        "server answers."
+    )
 
 
 def in_progress_at_last_stop(running: list[Claim]) -> str:
@@ -46,5 +52,7 @@ def in_progress_at_last_stop(running: list[Claim]) -> str:
 
 def waiting_elsewhere(other: Waiting) -> str:
     verb = "waits" if other.count == 1 else "wait"
-    return (f"{plural(other.count, 'report')} of {escape(other.where())} {verb} to be sent; they are sent while that "
-            "profile is open.")
+    return (
+        f"{plural(other.count, 'report')} of {escape(other.where())} {verb} to be sent; they are sent while that "
+        "profile is open."
+    )

@@ -4,6 +4,7 @@ Editable for a procedure this station performs (or is about to document); read-o
 the holder's own data, for another station's. Everything typed is a draft the window keeps
 in the local store, so a click on another patient, or a restart, loses none of it.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,22 @@ from datetime import datetime
 from pydicom.uid import generate_uid
 from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QDateTimeEdit, QDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QDateTimeEdit,
+    QDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.domain.build import STATION_SCHEME
@@ -103,8 +118,9 @@ class PerformedForm(QGroupBox):
 
         self.series = QTableWidget(0, 3)
         self.series.setAccessibleName("Output series")
-        self.series.setHorizontalHeaderLabels(["Series description", "Series Instance UID",
-                                               "Instance UIDs (optional, separated by spaces)"])
+        self.series.setHorizontalHeaderLabels(
+            ["Series description", "Series Instance UID", "Instance UIDs (optional, separated by spaces)"]
+        )
         self.series.horizontalHeader().setStretchLastSection(True)
         self.series.setColumnWidth(0, 150)
         self.series.setColumnWidth(1, 190)
@@ -126,10 +142,17 @@ class PerformedForm(QGroupBox):
         series_row.addWidget(self.remove_series)
         series_row.addStretch(1)
 
-        for row, (label, widget) in enumerate((("Station", self.station_label), ("Technologist", self.technologist),
-                                               ("Procedure codes", codes), ("Started", self.started),
-                                               ("Ended", ended), ("Output series", self.series),
-                                               ("", series_buttons))):
+        for row, (label, widget) in enumerate(
+            (
+                ("Station", self.station_label),
+                ("Technologist", self.technologist),
+                ("Procedure codes", codes),
+                ("Started", self.started),
+                ("Ended", ended),
+                ("Output series", self.series),
+                ("", series_buttons),
+            )
+        ):
             grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(widget, row, 1)
         grid.setColumnStretch(1, 1)
@@ -143,13 +166,27 @@ class PerformedForm(QGroupBox):
         self.ended.dateTimeChanged.connect(lambda *_: self._edited())
         self.ended_at_completion.toggled.connect(self._ended_toggled)
         self.series.itemChanged.connect(lambda *_: self._edited())
-        self._editable: list[QWidget] = [self.technologist, self.procedures, self.add_code, self.remove_code,
-                                         self.started, self.ended_at_completion, self.series, self.add_series,
-                                         self.remove_series]
+        self._editable: list[QWidget] = [
+            self.technologist,
+            self.procedures,
+            self.add_code,
+            self.remove_code,
+            self.started,
+            self.ended_at_completion,
+            self.series,
+            self.add_series,
+            self.remove_series,
+        ]
 
     # -- showing ------------------------------------------------------------------------------
-    def show_workitem(self, w: Workitem | None, draft: ProcedureDraft | None, claimed_at: float | None,
-                      editable: bool, own: bool = False) -> None:
+    def show_workitem(
+        self,
+        w: Workitem | None,
+        draft: ProcedureDraft | None,
+        claimed_at: float | None,
+        editable: bool,
+        own: bool = False,
+    ) -> None:
         """Our own (or a SCHEDULED) procedure: the draft, else what is known — read-only once its
         end waits to be sent; another station's: what that station reported, read-only."""
         self._loading = True
@@ -174,8 +211,11 @@ class PerformedForm(QGroupBox):
                     descriptions = performed.series_descriptions or ("",) * len(performed.series_uids)
                     for uid, description in zip(performed.series_uids, descriptions):
                         self._append_series(SeriesDraft(uid, description))
-                self._set_times(_dt(performed.start) if performed else None, _dt(performed.end) if performed else None,
-                                known=bool(performed and performed.start))
+                self._set_times(
+                    _dt(performed.start) if performed else None,
+                    _dt(performed.end) if performed else None,
+                    known=bool(performed and performed.start),
+                )
             for widget in self._editable:
                 widget.setEnabled(editable and w is not None)
             self.ended.setEnabled(editable and w is not None and not self.ended_at_completion.isChecked())
@@ -192,8 +232,12 @@ class PerformedForm(QGroupBox):
         for series in draft.series:
             self._append_series(series)
         performed = w.performed
-        start = _dt(draft.started) or (_dt(performed.start) if performed else None) \
-            or (datetime.fromtimestamp(claimed_at) if claimed_at else None) or datetime.now()
+        start = (
+            _dt(draft.started)
+            or (_dt(performed.start) if performed else None)
+            or (datetime.fromtimestamp(claimed_at) if claimed_at else None)
+            or datetime.now()
+        )
         self._set_times(start, _dt(draft.ended))
         self._started_edited = bool(draft.started)
 
@@ -206,8 +250,9 @@ class PerformedForm(QGroupBox):
 
     def _set_times(self, start: datetime | None, end: datetime | None, known: bool = True) -> None:
         """`known` False: nothing says when it started (another station's, not reported yet)."""
-        self.started.setDateTime(QDateTime(start) if start else
-                                 self.started.minimumDateTime() if not known else QDateTime(datetime.now()))
+        self.started.setDateTime(
+            QDateTime(start) if start else self.started.minimumDateTime() if not known else QDateTime(datetime.now())
+        )
         self.ended_at_completion.setChecked(end is None)
         self.ended.setDateTime(QDateTime(end or datetime.now()))
         self.ended.setVisible(end is not None)
@@ -247,7 +292,9 @@ class PerformedForm(QGroupBox):
 
     def add_output_series(self, description: str, instances: tuple[str, ...] = ()) -> str:
         uid = generate_uid()
-        self._append_series(SeriesDraft(uid, description or f"Series {self.series.rowCount() + 1}", " ".join(instances)))
+        self._append_series(
+            SeriesDraft(uid, description or f"Series {self.series.rowCount() + 1}", " ".join(instances))
+        )
         self.series.setCurrentCell(self.series.rowCount() - 1, 0)
         self._edited()
         return uid
@@ -280,8 +327,13 @@ class PerformedForm(QGroupBox):
         out = []
         for row in range(self.series.rowCount()):
             cells = [self.series.item(row, c) for c in range(3)]
-            out.append(SeriesDraft(cells[1].text() if cells[1] else "", cells[0].text() if cells[0] else "",
-                                   cells[2].text() if cells[2] else ""))
+            out.append(
+                SeriesDraft(
+                    cells[1].text() if cells[1] else "",
+                    cells[0].text() if cells[0] else "",
+                    cells[2].text() if cells[2] else "",
+                )
+            )
         return out
 
     def draft(self) -> ProcedureDraft:
@@ -316,6 +368,13 @@ class PerformedForm(QGroupBox):
             end=end.strftime(DT),  # type: ignore[union-attr]
             procedures=tuple(codes),
             technologist=typed_person_name(self.technologist.text()),
-            series=tuple(OutputSeries(s.series_uid, s.description, study_uid=w.study_uid if w else "",
-                                      instances=self._instances(s.instances)) for s in self._series_drafts()),
+            series=tuple(
+                OutputSeries(
+                    s.series_uid,
+                    s.description,
+                    study_uid=w.study_uid if w else "",
+                    instances=self._instances(s.instances),
+                )
+                for s in self._series_drafts()
+            ),
         )

@@ -1,6 +1,7 @@
 """The questions the procedure panel asks before it changes a record: a reason to stop
 (discontinue, or ask another station to), the completion summary confirmed with Enter, and
 a procedure code to add. Each names the patient and the procedure it is about."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,7 +10,16 @@ from html import escape
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
-    QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.domain.codes import DISCONTINUATION_REASONS
@@ -37,8 +47,9 @@ class ReasonDialog(QDialog):
     """Why a procedure stops: a CID 9300 reason (chosen on purpose: Enter alone does nothing)
     and free text. Discontinue ends our own procedure; a cancellation request asks."""
 
-    def __init__(self, kind: str, workitem: Workitem, holder: str = "", preset: Code | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, kind: str, workitem: Workitem, holder: str = "", preset: Code | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.kind = kind
         layout = QVBoxLayout(self)
@@ -46,16 +57,19 @@ class ReasonDialog(QDialog):
             self.setWindowTitle("Discontinue the procedure")
             self.setObjectName("discontinueDialog")
             heading = f"Discontinue {what(workitem)}, which this station started?"
-            explanation = ("The procedure ends here, with this reason. The worklist shows a discontinued "
-                           "procedure as <b>CANCELED</b>; what was performed so far stays recorded.")
+            explanation = (
+                "The procedure ends here, with this reason. The worklist shows a discontinued "
+                "procedure as <b>CANCELED</b>; what was performed so far stays recorded."
+            )
             confirm = "Discontinue"
         else:
             self.setWindowTitle("Request cancellation")
             self.setObjectName("cancelRequestDialog")
             if holder:
                 heading = f"Ask <b>{escape(holder)}</b>, the station performing it, to stop {what(workitem)}?"
-                explanation = ("That station decides: the procedure stays IN PROGRESS until its technologist "
-                               "discontinues it.")
+                explanation = (
+                    "That station decides: the procedure stays IN PROGRESS until its technologist discontinues it."
+                )
             else:
                 heading = f"Cancel {what(workitem)}, which no station has started?"
                 explanation = "The worklist server cancels a procedure nobody has started at once (CANCELED)."
@@ -122,8 +136,14 @@ class CompleteDialog(QDialog):
     """What will be sent, in one glance, confirmed with Enter. Completing a procedure this
     console never started says so, and names the station it was scheduled for."""
 
-    def __init__(self, workitem: Workitem, performed: PerformedProcedure, our_station: str, unstarted: bool = False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        workitem: Workitem,
+        performed: PerformedProcedure,
+        our_station: str,
+        unstarted: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("completeDialog")
         layout = QVBoxLayout(self)
@@ -132,25 +152,33 @@ class CompleteDialog(QDialog):
             self.setWindowTitle("Complete without starting")
             heading = f"Complete {what(workitem)} without starting it on this console?"
             elsewhere = scheduled_for and our_station not in scheduled_for.split(", ")
-            note = (f"It is scheduled for <b>{escape(scheduled_for)}</b>, another station. " if elsewhere else "") + \
-                f"It is recorded as performed on <b>{escape(performed.station.value)}</b>, for a procedure done " \
+            note = (
+                (f"It is scheduled for <b>{escape(scheduled_for)}</b>, another station. " if elsewhere else "")
+                + f"It is recorded as performed on <b>{escape(performed.station.value)}</b>, for a procedure done "
                 "without the console: check when it started and ended."
+            )
         else:
             self.setWindowTitle("Complete the procedure")
             heading = f"Complete {what(workitem)}?"
             note = "The worklist server records it as COMPLETED with what was performed."
         _intro(layout, heading, note)
         series = len(performed.series)
-        rows = (("Patient", workitem.patient_name.display()),
-                ("Procedure", ", ".join(c.meaning or c.value for c in performed.procedures) or workitem.label),
-                ("Station", performed.station.value),
-                ("Technologist", performed.technologist.replace("^", ", ") or "not given"),
-                ("Series", f"{series} series" if series else "none recorded"),
-                ("Time", f"{_moment(performed.start)} – {_moment(performed.end)}  ({_duration(performed.start, performed.end)})"))
+        rows = (
+            ("Patient", workitem.patient_name.display()),
+            ("Procedure", ", ".join(c.meaning or c.value for c in performed.procedures) or workitem.label),
+            ("Station", performed.station.value),
+            ("Technologist", performed.technologist.replace("^", ", ") or "not given"),
+            ("Series", f"{series} series" if series else "none recorded"),
+            (
+                "Time",
+                f"{_moment(performed.start)} – {_moment(performed.end)}  ({_duration(performed.start, performed.end)})",
+            ),
+        )
         form = QFormLayout()
         self.summary: dict[str, QLabel] = {}
         self._performed = performed
-        self.started = self.ended = None
+        self.started: QDateTimeEdit | None = None
+        self.ended: QDateTimeEdit | None = None
         for label, value in rows:
             if unstarted and label == "Time":
                 self._time_fields(form, workitem, performed)
@@ -178,8 +206,8 @@ class CompleteDialog(QDialog):
         now = datetime.now()
         scheduled = workitem.scheduled_start()
         start = scheduled if scheduled is not None and scheduled < now else _parse(performed.start) or now
-        self.started, self.ended = QDateTimeEdit(QDateTime(start)), QDateTimeEdit(QDateTime(now))
-        for edit, name in ((self.started, "Started"), (self.ended, "Ended")):
+        self.started, self.ended = started, ended = QDateTimeEdit(QDateTime(start)), QDateTimeEdit(QDateTime(now))
+        for edit, name in ((started, "Started"), (ended, "Ended")):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)
             edit.setAccessibleName(name)

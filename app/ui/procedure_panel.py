@@ -8,17 +8,28 @@ was never started is its own explicit action ("Complete without starting…"). A
 station's procedure is shown with that station's data, read-only; we may only ask it to
 stop (Shift+F9).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from shiboken6 import isValid
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QGridLayout, QHBoxLayout, QScrollArea, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QApplication,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
+from shiboken6 import isValid
 
 from app.domain.draft import ProcedureDraft
 from app.domain.states import State
@@ -102,14 +113,17 @@ class ProcedurePanel(QWidget):
         layout.addLayout(starts)
 
         finish = QGridLayout()
-        self.complete_button = _button("Complete", "F8", "Finish: review what was performed, then complete",
-                                       "completeButton", "primary")
+        self.complete_button = _button(
+            "Complete", "F8", "Finish: review what was performed, then complete", "completeButton", "primary"
+        )
         self.complete_button.clicked.connect(self._emit_complete)
-        self.discontinue_button = _button("Discontinue", "F9", "Stop this procedure with a reason", "discontinueButton",
-                                          "danger")
+        self.discontinue_button = _button(
+            "Discontinue", "F9", "Stop this procedure with a reason", "discontinueButton", "danger"
+        )
         self.discontinue_button.clicked.connect(self._emit_discontinue)
-        self.cancel_button = _button("Request cancellation", "Shift+F9", "Ask the station that has it to stop it",
-                                     "requestCancelButton")
+        self.cancel_button = _button(
+            "Request cancellation", "Shift+F9", "Ask the station that has it to stop it", "requestCancelButton"
+        )
         self.cancel_button.clicked.connect(self._emit_cancel_request)
         finish.addWidget(self.complete_button, 0, 0)
         finish.addWidget(self.discontinue_button, 0, 1)
@@ -125,8 +139,9 @@ class ProcedurePanel(QWidget):
         self.percent_text.setObjectName("progressDescription")
         self.percent_text.setAccessibleName("Progress description")
         self.percent_text.setPlaceholderText("What is happening (e.g. contrast phase)")
-        self.progress_button = _button("Report progress", "F7", "Send the progress to the worklist server",
-                                       "reportProgressButton")
+        self.progress_button = _button(
+            "Report progress", "F7", "Send the progress to the worklist server", "reportProgressButton"
+        )
         self.progress_button.clicked.connect(self._emit_progress)
         progress_row.addWidget(self.percent)
         progress_row.addWidget(self.percent_text, 1)
@@ -142,7 +157,6 @@ class ProcedurePanel(QWidget):
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.form_scroll.setWidget(self.form)
         layout.addWidget(self.form_scroll, 1)
-
 
         self.form.edited.connect(self._draft_timer.start)
         self.percent_text.textEdited.connect(lambda *_: self._draft_timer.start())
@@ -172,8 +186,12 @@ class ProcedurePanel(QWidget):
     def active(self) -> bool:
         """A procedure this station performs and has not ended: the one reports go to."""
         w = self.workitem
-        return (w is not None and self.state.mine and self.state.waiting is None
-                and w.state in (State.IN_PROGRESS, State.SCHEDULED))  # SCHEDULED: our start waits to be sent
+        return (
+            w is not None
+            and self.state.mine
+            and self.state.waiting is None
+            and w.state in (State.IN_PROGRESS, State.SCHEDULED)
+        )  # SCHEDULED: our start waits to be sent
 
     def holder(self) -> str:
         """The station performing the shown procedure, as its performed data says."""
@@ -205,12 +223,18 @@ class ProcedurePanel(QWidget):
 
     def _load_progress(self, w: Workitem | None, draft: ProcedureDraft | None) -> None:
         self.percent.blockSignals(True)
-        self.percent.setValue(draft.percent if draft and draft.percent is not None else int(w.progress or 0) if w else 0)
+        self.percent.setValue(
+            draft.percent if draft and draft.percent is not None else int(w.progress or 0) if w else 0
+        )
         self.percent.blockSignals(False)
         self._percent_edited = bool(draft and draft.percent is not None)
-        self.percent_text.setText(draft.progress_text if draft and draft.progress_text else
-                                  w.progress_description if w and not self.state.mine and w.state is State.IN_PROGRESS
-                                  else "")
+        self.percent_text.setText(
+            draft.progress_text
+            if draft and draft.progress_text
+            else w.progress_description
+            if w and not self.state.mine and w.state is State.IN_PROGRESS
+            else ""
+        )
 
     def _show_title(self) -> None:
         w, s = self.workitem, self.state
@@ -230,8 +254,11 @@ class ProcedurePanel(QWidget):
         elif w.state is State.IN_PROGRESS:
             holder = self.holder()
             progress = f" — {w.progress:.0f} %" if w.progress is not None else ""
-            line = f"IN PROGRESS on {escape(holder)} (another station){progress}" if holder else \
-                f"IN PROGRESS on another station{progress}"
+            line = (
+                f"IN PROGRESS on {escape(holder)} (another station){progress}"
+                if holder
+                else f"IN PROGRESS on another station{progress}"
+            )
         elif w.state is State.SCHEDULED:
             start = w.scheduled_start()
             when = f" at {start:%H:%M}" if start else ""
@@ -267,8 +294,11 @@ class ProcedurePanel(QWidget):
         self._draft_timer.start()
 
     def draft(self) -> ProcedureDraft:
-        return replace(self.form.draft(), percent=self.percent.value() if self._percent_edited else None,
-                       progress_text=self.percent_text.text().strip())
+        return replace(
+            self.form.draft(),
+            percent=self.percent.value() if self._percent_edited else None,
+            progress_text=self.percent_text.text().strip(),
+        )
 
     def save_draft(self) -> None:
         """Hand what is typed for the shown procedure to the window, which keeps it in the store."""
@@ -307,6 +337,7 @@ class ProcedurePanel(QWidget):
         if not self.can_complete_unstarted():
             return
         w = self.workitem
+        assert w is not None  # can_complete_unstarted() says there is one
         dialog = CompleteDialog(w, self.form.performed(), self.station, unstarted=True, parent=self)
         if self._confirm(dialog):
             self.complete_unstarted.emit(w, dialog.performed())
@@ -324,8 +355,9 @@ class ProcedurePanel(QWidget):
             return
         w = self.workitem
         holder = self.holder() if w.state is State.IN_PROGRESS else ""
-        dialog = ReasonDialog("cancel", w, holder=holder or ("another station" if w.state is State.IN_PROGRESS else ""),
-                              parent=self)
+        dialog = ReasonDialog(
+            "cancel", w, holder=holder or ("another station" if w.state is State.IN_PROGRESS else ""), parent=self
+        )
         if self._confirm(dialog):
             self.cancel_request.emit(w, dialog.code(), dialog.text.text().strip())
 

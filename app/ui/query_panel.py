@@ -1,4 +1,5 @@
 """The query panel: station, modality, date, patient, accession, state → a WorklistQuery."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,14 +12,20 @@ from app.domain.states import State
 from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
 DATES = ("Today", "Tomorrow", "Today and tomorrow", "Range")
-STATES = {"Not finished": NOT_FINISHED, "Scheduled": (State.SCHEDULED,), "In progress": (State.IN_PROGRESS,),
-          "Completed": (State.COMPLETED,), "Canceled": (State.CANCELED,), "Any state": ()}
+STATES = {
+    "Not finished": NOT_FINISHED,
+    "Scheduled": (State.SCHEDULED,),
+    "In progress": (State.IN_PROGRESS,),
+    "Completed": (State.COMPLETED,),
+    "Canceled": (State.CANCELED,),
+    "Any state": (),
+}
 
 
 class YieldingCombo(QComboBox):
     """As wide as its longest choice where there is room; narrower (elided) where there is not."""
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), 96), hint.height())
 
@@ -45,7 +52,9 @@ class QueryPanel(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setVisible(False)
-        self.when.currentTextChanged.connect(lambda text: [e.setVisible(text == "Range") for e in (self.date_from, self.date_to)])
+        self.when.currentTextChanged.connect(
+            lambda text: [e.setVisible(text == "Range") for e in (self.date_from, self.date_to)]
+        )
         self.patient = QLineEdit()
         self.patient.setPlaceholderText("Patient name (e.g. MÜLLER*)")
         self.patient.setToolTip("Patient name; * and ? are wildcards, case does not matter")
@@ -60,9 +69,17 @@ class QueryPanel(QWidget):
         self.button.clicked.connect(self.submit)
         for widget in (self.station, self.patient, self.patient_id, self.accession):
             widget.returnPressed.connect(self.submit)
-        for label, widget in (("Station", self.station), ("", self.modality), ("Date", self.when), ("", self.date_from),
-                              ("", self.date_to), ("", self.patient), ("", self.patient_id), ("", self.accession),
-                              ("", self.state)):
+        for label, widget in (
+            ("Station", self.station),
+            ("", self.modality),
+            ("Date", self.when),
+            ("", self.date_from),
+            ("", self.date_to),
+            ("", self.patient),
+            ("", self.patient_id),
+            ("", self.accession),
+            ("", self.state),
+        ):
             if label:
                 layout.addWidget(QLabel(label))
             layout.addWidget(widget)
@@ -70,13 +87,18 @@ class QueryPanel(QWidget):
         # every field gives way on a small screen instead of widening the window
         for edit in (self.station, self.patient, self.patient_id, self.accession):
             edit.setMinimumWidth(48)
-        for widget, name, spoken in ((self.station, "queryStation", "Station"), (self.modality, "queryModality", "Modality"),
-                                     (self.when, "queryDate", "Date"), (self.date_from, "queryDateFrom", "From date"),
-                                     (self.date_to, "queryDateTo", "To date"),
-                                     (self.patient, "queryPatientName", "Patient name"),
-                                     (self.patient_id, "queryPatientId", "Patient ID"),
-                                     (self.accession, "queryAccession", "Accession number"),
-                                     (self.state, "queryState", "State"), (self.button, "searchButton", "Search")):
+        for widget, name, spoken in (
+            (self.station, "queryStation", "Station"),
+            (self.modality, "queryModality", "Modality"),
+            (self.when, "queryDate", "Date"),
+            (self.date_from, "queryDateFrom", "From date"),
+            (self.date_to, "queryDateTo", "To date"),
+            (self.patient, "queryPatientName", "Patient name"),
+            (self.patient_id, "queryPatientId", "Patient ID"),
+            (self.accession, "queryAccession", "Accession number"),
+            (self.state, "queryState", "State"),
+            (self.button, "searchButton", "Search"),
+        ):
             widget.setObjectName(name)
             widget.setAccessibleName(spoken)
 
@@ -92,9 +114,14 @@ class QueryPanel(QWidget):
         else:
             first, last = self.date_from.date().toPython(), self.date_to.date().toPython()  # type: ignore[assignment]
         return WorklistQuery(
-            station=self.station.text().strip(), modality=self.modality.currentData() or "", date_from=first,
-            date_to=last, patient_name=self.patient.text().strip(), patient_id=self.patient_id.text().strip(),
-            accession=self.accession.text().strip(), states=STATES[self.state.currentText()],
+            station=self.station.text().strip(),
+            modality=self.modality.currentData() or "",
+            date_from=first,
+            date_to=last,
+            patient_name=self.patient.text().strip(),
+            patient_id=self.patient_id.text().strip(),
+            accession=self.accession.text().strip(),
+            states=STATES[self.state.currentText()],
         )
 
     def submit(self) -> None:

@@ -6,6 +6,7 @@ BackendError becomes a sentence on `message`; the detail goes to the log. Every 
 carries a key, so that the window replaces the previous news about the same thing (the
 connection, one procedure) instead of overwriting unrelated news.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,9 +68,16 @@ class Session(QObject):
         self.profile = profile
         self.query = WorklistQuery.today(profile.station_code)
         self.backend = make_backend(profile, self._observe)
-        self.outbox = Outbox(self.backend, owner or owner_key(profile), outbox_path, on_failure=self._on_failure,
-                             on_change=self.pending.emit, profile_name=profile.name,
-                             description=owner_description(profile), on_sent=self._on_sent)
+        self.outbox = Outbox(
+            self.backend,
+            owner or owner_key(profile),
+            outbox_path,
+            on_failure=self._on_failure,
+            on_change=self.pending.emit,
+            profile_name=profile.name,
+            description=owner_description(profile),
+            on_sent=self._on_sent,
+        )
         adopted = self.outbox.store.adopt_legacy(profile.name)
         if adopted:
             log.info("Took over %d claim(s) an earlier version kept for profile %r", adopted, profile.name)
@@ -189,8 +197,11 @@ class Session(QObject):
 
     def is_live(self) -> bool:
         """Does what the list shows change by itself when others change it?"""
-        return self.connected and self.live_station is not None and (
-            self.live_station == "" or self.live_station == self.query.station)
+        return (
+            self.connected
+            and self.live_station is not None
+            and (self.live_station == "" or self.live_station == self.query.station)
+        )
 
     async def _pinned(self, found: list[Workitem]) -> list[Workitem]:
         """This console's procedures in progress that the query did not find: they stay in view."""
@@ -221,9 +232,11 @@ class Session(QObject):
         else:
             self.message.emit("warning", delivery.sentence, procedure_key(uid))
 
-    def _deliver(self, w: Workitem, operation: Callable[[], Coroutine[Any, Any, Delivery]], done: str, busy: str,
-                 after=None) -> asyncio.Future:
+    def _deliver(
+        self, w: Workitem, operation: Callable[[], Coroutine[Any, Any, Delivery]], done: str, busy: str, after=None
+    ) -> asyncio.Future:
         """Run an outbox operation; say whether it was sent or kept, and show the result."""
+
         async def run() -> None:
             delivery = await operation()
             self._report(w.uid, delivery, done)
@@ -231,30 +244,48 @@ class Session(QObject):
             if after is not None:
                 after(delivery)
             self.workitem_changed.emit(await self._reload(w.uid) if delivery.sent else w)
+
         return self.spawn(run, busy, procedure_key(w.uid))
 
     def claim(self, workitem: Workitem) -> asyncio.Future:
-        return self._deliver(workitem, lambda: self.outbox.claim(workitem), f"Started: {named(workitem)}.",
-                             "Starting the procedure…")
+        return self._deliver(
+            workitem, lambda: self.outbox.claim(workitem), f"Started: {named(workitem)}.", "Starting the procedure…"
+        )
 
     def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Future:
-        done = f"Progress reported for {named(workitem)}: {percent:.0f} %." if percent is not None else \
-            f"Progress reported for {named(workitem)}."
-        return self._deliver(workitem, lambda: self.outbox.progress(workitem.uid, percent, description), done,
-                             "Reporting progress…", after=lambda _: self.progress_sent.emit(workitem.uid))
+        done = (
+            f"Progress reported for {named(workitem)}: {percent:.0f} %."
+            if percent is not None
+            else f"Progress reported for {named(workitem)}."
+        )
+        return self._deliver(
+            workitem,
+            lambda: self.outbox.progress(workitem.uid, percent, description),
+            done,
+            "Reporting progress…",
+            after=lambda _: self.progress_sent.emit(workitem.uid),
+        )
 
     def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
-        return self._deliver(workitem, lambda: self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.",
-                             "Completing…")
+        return self._deliver(
+            workitem, lambda: self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.", "Completing…"
+        )
 
     def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
-        return self._deliver(workitem, lambda: self.outbox.complete_unstarted(workitem, performed),
-                             f"Completed without starting on this console: {named(workitem)}.", "Completing…")
+        return self._deliver(
+            workitem,
+            lambda: self.outbox.complete_unstarted(workitem, performed),
+            f"Completed without starting on this console: {named(workitem)}.",
+            "Completing…",
+        )
 
     def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Future:
-        return self._deliver(workitem, lambda: self.outbox.discontinue(workitem, reason, text),
-                             f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
-                             "Discontinuing…")
+        return self._deliver(
+            workitem,
+            lambda: self.outbox.discontinue(workitem, reason, text),
+            f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
+            "Discontinuing…",
+        )
 
     def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
         async def run() -> None:
@@ -266,6 +297,7 @@ class Session(QObject):
             self.message.emit("info", sentence, procedure_key(workitem.uid))
             self.action.emit(sentence + (f" Reason: {reason.meaning}." if reason else ""))
             await self._reload(workitem.uid)
+
         return self.spawn(run, "Requesting cancellation…", procedure_key(workitem.uid))
 
     def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Future:
@@ -274,12 +306,15 @@ class Session(QObject):
             self.workitem_changed.emit(created)
             if start:
                 delivery = await self.outbox.claim(created)
-                self._report(created.uid, delivery, f"Unscheduled procedure started for {created.patient_name.display()}.")
+                self._report(
+                    created.uid, delivery, f"Unscheduled procedure started for {created.patient_name.display()}."
+                )
                 if delivery.sent:
                     created = await self._reload(created.uid)
                 else:
                     self.workitem_changed.emit(created)
             return created
+
         return self.spawn(run, "Creating the unscheduled procedure…")
 
     # -- what the console keeps ---------------------------------------------------------------------
@@ -338,8 +373,12 @@ class Session(QObject):
         if event.event_type is EventType.CANCEL_REQUESTED and self.is_mine(event.workitem_uid):
             self.outbox.store.save_cancel_request(event.workitem_uid, event.attributes)
             self.cancel_requested.emit(event)
-        if event.event_type in (EventType.STATE_REPORT, EventType.PROGRESS_REPORT, EventType.ASSIGNED,
-                                EventType.CANCEL_REQUESTED):
+        if event.event_type in (
+            EventType.STATE_REPORT,
+            EventType.PROGRESS_REPORT,
+            EventType.ASSIGNED,
+            EventType.CANCEL_REQUESTED,
+        ):
             self.spawn(lambda: self._reload_for(event))
         else:
             self.event.emit(event, None)

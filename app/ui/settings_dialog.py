@@ -7,6 +7,7 @@ chosen backend are shown; the others are kept as they were.
 The dialog edits a copy of the book: New, Duplicate and Delete show at once in the list, and
 Save hands the whole copy back, so Cancel undoes a deletion too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,23 @@ from functools import partial
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
-    QAbstractButton, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-    QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -148,10 +164,20 @@ class SettingsDialog(QDialog):
         left.addWidget(self.names)
         for attr, text, name, slot, tip in (
             ("new", "New profile", "New profile", self._new, "An empty profile to fill in"),
-            ("duplicate", "Duplicate", "Duplicate profile", self._duplicate,
-             "A copy of this profile, to change what differs"),
-            ("delete", "Delete…", "Delete profile", self._delete,
-             "Remove this profile from this workstation (asks first)"),
+            (
+                "duplicate",
+                "Duplicate",
+                "Duplicate profile",
+                self._duplicate,
+                "A copy of this profile, to change what differs",
+            ),
+            (
+                "delete",
+                "Delete…",
+                "Delete profile",
+                self._delete,
+                "Remove this profile from this workstation (asks first)",
+            ),
         ):
             button = named(QPushButton(text), name)
             button.setObjectName(f"{attr}ProfileButton")
@@ -182,9 +208,16 @@ class SettingsDialog(QDialog):
         self.timeout_hint = hint(CONNECT_HINT)
         self.startup = named(QCheckBox("Open this profile at start-up"), "Open this profile at start-up")
         self.startup.setObjectName("startupCheck")
-        for label, widget in (("Name", self.name), ("Backend", self.backend), ("Our AE title", self.ae),
-                              ("Station", self.station), ("Modality", self.modality),
-                              ("Connection timeout", self.timeout), ("", self.timeout_hint), ("", self.startup)):
+        for label, widget in (
+            ("Name", self.name),
+            ("Backend", self.backend),
+            ("Our AE title", self.ae),
+            ("Station", self.station),
+            ("Modality", self.modality),
+            ("Connection timeout", self.timeout),
+            ("", self.timeout_hint),
+            ("", self.startup),
+        ):
             general.addRow(label, widget)
         return general
 
@@ -205,9 +238,16 @@ class SettingsDialog(QDialog):
         self.ca_file.setPlaceholderText("empty: the system's trusted certificates")
         self.verify = named(QCheckBox("Verify the server's certificate"), "Verify the server's certificate")
         self.dcm4chee = named(QCheckBox("dcm4chee-arc compatibility"), "dcm4chee-arc compatibility")
-        for label, widget in (("URL", self.url), ("Authentication", self.auth), ("User", self.username),
-                              ("Password", self.password), ("Bearer token", self.token), ("CA file", self.ca_file),
-                              ("", self.verify), ("", self.dcm4chee)):
+        for label, widget in (
+            ("URL", self.url),
+            ("Authentication", self.auth),
+            ("User", self.username),
+            ("Password", self.password),
+            ("Bearer token", self.token),
+            ("CA file", self.ca_file),
+            ("", self.verify),
+            ("", self.dcm4chee),
+        ):
             form.addRow(label, widget)
         self._upsrs_form = form
         return box
@@ -229,21 +269,40 @@ class SettingsDialog(QDialog):
         self.charset.setEditable(True)
         self.charset.addItems(list(CHARSETS))
         self.charset.setToolTip("Used for answers that do not say their Specific Character Set")
-        for label, widget in (("Worklist", self.mwl), ("MPPS", self.mpps), ("Answer timeout", self.dimse_timeout),
-                              ("", self.dimse_timeout_hint), ("Refresh every", self.poll),
-                              ("Fallback character set", self.charset)):
+        for label, widget in (
+            ("Worklist", self.mwl),
+            ("MPPS", self.mpps),
+            ("Answer timeout", self.dimse_timeout),
+            ("", self.dimse_timeout_hint),
+            ("Refresh every", self.poll),
+            ("Fallback character set", self.charset),
+        ):
             form.addRow(label, widget)
         return box
 
     def _field_widgets(self) -> dict[str, list[QWidget]]:
         """Each Profile attribute and the widget(s) that edit it, for marking what a check blames."""
         return {
-            "name": [self.name], "backend": [self.backend], "ae_title": [self.ae], "station": [self.station],
-            "modality": [self.modality], "timeout": [self.timeout], "url": [self.url], "auth": [self.auth],
-            "username": [self.username], "password": [self.password], "token": [self.token],
-            "ca_file": [self.ca_file], "mwl_host": [self.mwl.host], "mwl_port": [self.mwl.port],
-            "mwl_aet": [self.mwl.aet], "mpps_host": [self.mpps.host], "mpps_port": [self.mpps.port],
-            "mpps_aet": [self.mpps.aet], "dimse_timeout": [self.dimse_timeout], "poll_seconds": [self.poll],
+            "name": [self.name],
+            "backend": [self.backend],
+            "ae_title": [self.ae],
+            "station": [self.station],
+            "modality": [self.modality],
+            "timeout": [self.timeout],
+            "url": [self.url],
+            "auth": [self.auth],
+            "username": [self.username],
+            "password": [self.password],
+            "token": [self.token],
+            "ca_file": [self.ca_file],
+            "mwl_host": [self.mwl.host],
+            "mwl_port": [self.mwl.port],
+            "mwl_aet": [self.mwl.aet],
+            "mpps_host": [self.mpps.host],
+            "mpps_port": [self.mpps.port],
+            "mpps_aet": [self.mpps.aet],
+            "dimse_timeout": [self.dimse_timeout],
+            "poll_seconds": [self.poll],
             "fallback_charset": [self.charset],
         }
 
@@ -278,8 +337,11 @@ class SettingsDialog(QDialog):
 
     def _show_auth(self) -> None:
         kind = self.auth.currentData()
-        for widget, on in ((self.username, kind == "basic"), (self.password, kind == "basic"),
-                           (self.token, kind == "bearer")):
+        for widget, on in (
+            (self.username, kind == "basic"),
+            (self.password, kind == "basic"),
+            (self.token, kind == "bearer"),
+        ):
             widget.setEnabled(on)
             label = self._upsrs_form.labelForField(widget)
             if label is not None:
@@ -296,9 +358,12 @@ class SettingsDialog(QDialog):
         # ticked and locked: the start-up profile changes by ticking the box of another one
         self.startup.setEnabled(not is_startup)
         self.startup.setToolTip(
-            "The first profile saved opens at start-up" if none_yet
-            else "This profile opens at start-up; to start with another one, tick its box" if is_startup
-            else "Tick to open this profile, instead of the current one, when the console starts")
+            "The first profile saved opens at start-up"
+            if none_yet
+            else "This profile opens at start-up; to start with another one, tick its box"
+            if is_startup
+            else "Tick to open this profile, instead of the current one, when the console starts"
+        )
 
     def _show(self, name: str) -> None:
         profile = self._working.get(name) if name else None
@@ -342,14 +407,28 @@ class SettingsDialog(QDialog):
         mwl_host, mwl_port, mwl_aet = self.mwl.value()
         mpps_host, mpps_port, mpps_aet = self.mpps.value()
         return Profile(
-            name=self.name.text().strip(), backend=self.backend.currentData(),
-            ae_title=self.ae.text().strip(), station=self.station.text().strip(),
-            modality=self.modality.currentData() or "", timeout=self.timeout.value(),
-            url=self.url.text().strip(), auth=self.auth.currentData(), username=self.username.text(),
-            password=self.password.text(), token=self.token.text(), ca_file=self.ca_file.text().strip(),
-            verify_tls=self.verify.isChecked(), dcm4chee=self.dcm4chee.isChecked(),
-            mwl_host=mwl_host, mwl_port=mwl_port, mwl_aet=mwl_aet, mpps_host=mpps_host, mpps_port=mpps_port,
-            mpps_aet=mpps_aet, dimse_timeout=self.dimse_timeout.value(), poll_seconds=self.poll.value(),
+            name=self.name.text().strip(),
+            backend=self.backend.currentData(),
+            ae_title=self.ae.text().strip(),
+            station=self.station.text().strip(),
+            modality=self.modality.currentData() or "",
+            timeout=self.timeout.value(),
+            url=self.url.text().strip(),
+            auth=self.auth.currentData(),
+            username=self.username.text(),
+            password=self.password.text(),
+            token=self.token.text(),
+            ca_file=self.ca_file.text().strip(),
+            verify_tls=self.verify.isChecked(),
+            dcm4chee=self.dcm4chee.isChecked(),
+            mwl_host=mwl_host,
+            mwl_port=mwl_port,
+            mwl_aet=mwl_aet,
+            mpps_host=mpps_host,
+            mpps_port=mpps_port,
+            mpps_aet=mpps_aet,
+            dimse_timeout=self.dimse_timeout.value(),
+            poll_seconds=self.poll.value(),
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
         )
 
@@ -402,8 +481,9 @@ class SettingsDialog(QDialog):
     def _new(self) -> None:
         self._refresh_names()
         self._shown_name = ""
-        self._show_profile(Profile(name=self._unique(f"Profile {len(self._working.profiles) + 1}"),
-                                   ae_title="", url=""))
+        self._show_profile(
+            Profile(name=self._unique(f"Profile {len(self._working.profiles) + 1}"), ae_title="", url="")
+        )
         self.name.setFocus()
         self.name.selectAll()
 
@@ -419,11 +499,17 @@ class SettingsDialog(QDialog):
 
     def confirm_delete(self, name: str) -> bool:
         """Ask once, naming the profile; Cancel is the default, so a stray Enter deletes nothing."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete profile", f"Delete the profile “{name}”?",
-                          QMessageBox.StandardButton.NoButton, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Delete profile",
+            f"Delete the profile “{name}”?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
         box.setObjectName("confirmDelete")
-        box.setInformativeText("Its server, AE title and credentials are forgotten on this workstation "
-                               "when you save the settings.")
+        box.setInformativeText(
+            "Its server, AE title and credentials are forgotten on this workstation when you save the settings."
+        )
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
         named(delete, "Delete profile")
@@ -451,14 +537,15 @@ class SettingsDialog(QDialog):
 
     def _test(self) -> None:
         profile = self._checked_profile()
-        if profile is None or self.tester is None:
+        tester = self.tester
+        if profile is None or tester is None:
             return
         self.result.setText("Testing…")
         self.test_button.setEnabled(False)
 
         async def run() -> None:
             try:
-                checks = await self.tester(profile)
+                checks = await tester(profile)
                 self.result.setText("\n".join(check.line() for check in checks))
             except BackendError as exc:
                 self.result.setText(f"✗ {exc.sentence}")

@@ -1,5 +1,6 @@
 """Where the console stands, always in view: the live indicator in the toolbar, and the status
 bar's server, AE title, count, last refresh and what waits to be sent."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,8 +44,13 @@ class ConsoleStatus:
         self.refresh = ElidedLabel("never refreshed")
         self.pending = ElidedLabel("outbox empty", minimum=90)
         self.pending.setObjectName("outboxStatus")
-        for label, name in ((self.server, "Worklist server"), (self.ae, "Our AE title"), (self.count, "Procedures listed"),
-                            (self.refresh, "Last refresh"), (self.pending, "Reports waiting to be sent")):
+        for label, name in (
+            (self.server, "Worklist server"),
+            (self.ae, "Our AE title"),
+            (self.count, "Procedures listed"),
+            (self.refresh, "Last refresh"),
+            (self.pending, "Reports waiting to be sent"),
+        ):
             label.setAccessibleName(name)
             bar.addPermanentWidget(label)
 

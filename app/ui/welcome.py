@@ -1,4 +1,5 @@
 """First run: nothing is configured on this workstation yet, so say so and offer the two ways on."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,18 +25,24 @@ class Choice(QPushButton):
         self.setAutoDefault(True)  # outside a dialog Qt would leave Return to the window, which ignores it
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # macOS gives buttons no Tab focus by default
 
-    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt's name)
+    def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
         for other in self.window().findChildren(Choice):
             other.setDefault(other is self)
 
 
 class WelcomeWindow(QWidget):
-    """"Start the demo" or "Configure a server": whichever is pressed opens the console and
+    """ "Start the demo" or "Configure a server": whichever is pressed opens the console and
     closes this window; `next_window` is the console it opened."""
 
-    def __init__(self, start_demo: Callable[[], QWidget], open_console: Callable[[ProfileBook], QWidget],
-                 book: ProfileBook, config_path: Path, problem: str = "") -> None:
+    def __init__(
+        self,
+        start_demo: Callable[[], QWidget],
+        open_console: Callable[[ProfileBook], QWidget],
+        book: ProfileBook,
+        config_path: Path,
+        problem: str = "",
+    ) -> None:
         super().__init__()
         self.setObjectName("welcome")
         self.setWindowTitle("Worklist Console")
@@ -59,16 +66,23 @@ class WelcomeWindow(QWidget):
         self.problem.setVisible(bool(problem))
         if problem:
             intro.setText("The profiles of this workstation could not be read, so none is used.")
-            self.problem.setText(f"{problem} Saving a new profile keeps that file as "
-                                 f"{profile_store.backup_path(config_path).name}.")
+            self.problem.setText(
+                f"{problem} Saving a new profile keeps that file as {profile_store.backup_path(config_path).name}."
+            )
         layout.addWidget(self.problem)
         layout.addSpacing(6)
-        self.demo_button = self._choice(layout, "Start the demo",
-                                        "A realistic day of procedures on a server inside this program. Nothing else "
-                                        "is needed and nothing leaves this computer: for training and trying out.")
-        self.configure_button = self._choice(layout, "Configure a server…",
-                                             "Enter your site's worklist: a UPS-RS server, or the MWL and MPPS peers "
-                                             "of your RIS. Test the connection, then save the profile.")
+        self.demo_button = self._choice(
+            layout,
+            "Start the demo",
+            "A realistic day of procedures on a server inside this program. Nothing else "
+            "is needed and nothing leaves this computer: for training and trying out.",
+        )
+        self.configure_button = self._choice(
+            layout,
+            "Configure a server…",
+            "Enter your site's worklist: a UPS-RS server, or the MWL and MPPS peers "
+            "of your RIS. Test the connection, then save the profile.",
+        )
         self.demo_button.clicked.connect(self.choose_demo)
         self.configure_button.clicked.connect(self.choose_configure)
         self.demo_button.setDefault(True)

@@ -8,6 +8,7 @@ Whatever the sort, the procedures this console has in progress stay on top (pinn
 urgent orders not yet started come next; an item that arrives or changes takes its place
 in that order at once instead of landing at the bottom.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,10 +24,32 @@ from app.domain.typed import format_da
 from app.domain.workitem import Workitem
 
 # What identifies the right patient comes first, so it fits a 1024-pixel screen beside the panel.
-COLUMNS = ("Time", "State", "Priority", "Patient", "Accession", "Procedure", "Patient ID", "Born / Sex", "Modality",
-           "Station", "Progress")
-WIDTHS = {"Time": 56, "State": 118, "Priority": 76, "Patient": 140, "Accession": 116, "Procedure": 150,
-          "Patient ID": 84, "Born / Sex": 110, "Modality": 66, "Station": 64, "Progress": 64}
+COLUMNS = (
+    "Time",
+    "State",
+    "Priority",
+    "Patient",
+    "Accession",
+    "Procedure",
+    "Patient ID",
+    "Born / Sex",
+    "Modality",
+    "Station",
+    "Progress",
+)
+WIDTHS = {
+    "Time": 56,
+    "State": 118,
+    "Priority": 76,
+    "Patient": 140,
+    "Accession": 116,
+    "Procedure": 150,
+    "Patient ID": 84,
+    "Born / Sex": 110,
+    "Modality": 66,
+    "Station": 64,
+    "Progress": 64,
+}
 TIME, STATE, PRIORITY, PATIENT = (COLUMNS.index(c) for c in ("Time", "State", "Priority", "Patient"))
 STATE_COLORS = {
     State.SCHEDULED: "#dbeafe",
@@ -178,16 +201,26 @@ class WorklistModel(QAbstractTableModel):
         if persistent:
             position = {old: new for new, old in enumerate(indices)}
             self.changePersistentIndexList(
-                persistent, [self.index(position.get(p.row(), p.row()), p.column()) for p in persistent])
+                persistent, [self.index(position.get(p.row(), p.row()), p.column()) for p in persistent]
+            )
 
     def search_text(self, i: int) -> str:
         """What the quick filter looks in: the identifying texts, without formatting a whole row."""
         if self._search[i] is None:
             w = self._items[i]
             name = w.patient_name
-            self._search[i] = " ".join((name.display(), name.alphabetic, name.ideographic, w.patient_id,
-                                        w.accession_number, w.label, w.text(t.PROCEDURE_STEP_STATE),
-                                        w.text(t.PRIORITY))).casefold()
+            self._search[i] = " ".join(
+                (
+                    name.display(),
+                    name.alphabetic,
+                    name.ideographic,
+                    w.patient_id,
+                    w.accession_number,
+                    w.label,
+                    w.text(t.PROCEDURE_STEP_STATE),
+                    w.text(t.PRIORITY),
+                )
+            ).casefold()
         return self._search[i]  # type: ignore[return-value]
 
     def row(self, i: int) -> Row:
@@ -216,8 +249,11 @@ class WorklistModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and mark:
             return mark[1]
         if w.state is State.IN_PROGRESS and w.uid not in self.pinned:
-            holder = (w.performed.station.value if w.performed and w.performed.station else "") if column in (
-                STATE, PATIENT) else ""
+            holder = (
+                (w.performed.station.value if w.performed and w.performed.station else "")
+                if column in (STATE, PATIENT)
+                else ""
+            )
             if role == Qt.ItemDataRole.ToolTipRole and column in (STATE, PATIENT):
                 return f"In progress on {holder or 'another station'}"
             if role == Qt.ItemDataRole.FontRole and column == STATE:
@@ -299,7 +335,7 @@ class WorklistProxy(QSortFilterProxyModel):
         if isinstance(source, WorklistModel):
             source.sort(column, order)
 
-    def setFilterFixedString(self, pattern: str) -> None:  # noqa: N802 (Qt's name)
+    def setFilterFixedString(self, pattern: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt 6.10+
             self.beginFilterChange()
             self._needle = pattern.casefold().strip()
@@ -308,7 +344,7 @@ class WorklistProxy(QSortFilterProxyModel):
             self._needle = pattern.casefold().strip()
             self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         if not self._needle:
             return True
         source = self.sourceModel()

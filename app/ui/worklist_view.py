@@ -1,11 +1,19 @@
 """The worklist as the technologist handles it: the quick filter, a sentence when the list is
 empty, and the table — arrows move between patients, Tab leaves, and the selection changes
 only when the technologist changes it."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.domain.workitem import Workitem
@@ -55,7 +63,7 @@ class WorklistView(QWidget):
         table.setMinimumWidth(240)
         layout.addWidget(table)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The filter field from the keyboard: Escape empties it, Down or Enter goes to the list."""
         if watched is self.filter and event.type() == QEvent.Type.KeyPress:
             key = event.key()  # type: ignore[attr-defined]
@@ -86,7 +94,8 @@ class WorklistView(QWidget):
             index = self.proxy.index(row, 0)
             if index.data(WORKITEM_ROLE).uid == uid:
                 self.table.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                )
                 self.table.scrollTo(index)
                 return True
         return False

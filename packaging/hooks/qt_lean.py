@@ -6,6 +6,7 @@ Worklist Console does not use. Dropping a plugin here (not after the Analysis) m
 it also keeps out the libraries only that plugin needs (the GTK theme drags in GTK's
 graphics stack, the TUIO touch plugin QtNetwork).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,24 @@ DROPPED_TYPES = {"generic", "egldeviceintegrations"}
 # single plugins, by name without lib prefix and extension
 DROPPED_PLUGINS = {
     # platforms other than X11, Wayland, Windows, macOS and offscreen (CI, self-test)
-    "qminimal", "qminimalegl", "qlinuxfb", "qvnc", "qeglfs", "qvkkhrdisplay", "qdirect2d",
+    "qminimal",
+    "qminimalegl",
+    "qlinuxfb",
+    "qvnc",
+    "qeglfs",
+    "qvkkhrdisplay",
+    "qdirect2d",
     # the GTK platform theme: the console brings its own style sheet
     "qgtk3",
     # image formats the console never shows (PNG is built into QtGui; ICO and SVG stay for icons)
-    "qgif", "qicns", "qjpeg", "qtga", "qtiff", "qwbmp", "qwebp", "qpdf",
+    "qgif",
+    "qicns",
+    "qjpeg",
+    "qtga",
+    "qtiff",
+    "qwbmp",
+    "qwebp",
+    "qpdf",
 }
 
 

@@ -1,4 +1,5 @@
 """The DIMSE backend (MWL + MPPS) against the embedded server's DIMSE front."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -19,18 +20,29 @@ from app.domain.worklist_query import WorklistQuery
 
 
 def backend(front, ae: str = "CT1") -> DimseBackend:
-    return DimseBackend(Profile(name="dimse", backend="dimse", ae_title=ae, mwl_host="127.0.0.1",
-                                mwl_port=front.dimse.port, mwl_aet="WORKLIST", timeout=5))
+    return DimseBackend(
+        Profile(
+            name="dimse",
+            backend="dimse",
+            ae_title=ae,
+            mwl_host="127.0.0.1",
+            mwl_port=front.dimse.port,
+            mwl_aet="WORKLIST",
+            timeout=5,
+        )
+    )
 
 
 def performed(station: str) -> PerformedProcedure:
     now = datetime.now().strftime("%Y%m%d%H%M%S")
-    return PerformedProcedure(Code(station, "99WLSTATION", station), start=now, end=now,
-                              procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="Becker^Anna",
-                              series=(OutputSeries(generate_uid(), "Axial", instances=(("1.2.840.10008.5.1.4.1.1.2",
-                                                                                       generate_uid()),)),))
-
-
+    return PerformedProcedure(
+        Code(station, "99WLSTATION", station),
+        start=now,
+        end=now,
+        procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),),
+        technologist="Becker^Anna",
+        series=(OutputSeries(generate_uid(), "Axial", instances=(("1.2.840.10008.5.1.4.1.1.2", generate_uid()),)),),
+    )
 
 
 async def test_the_worklist_comes_back_as_the_same_domain_workitems(front):
@@ -70,9 +82,16 @@ async def test_discontinue_cancels_with_the_reason(front):
 
 async def test_an_unscheduled_procedure_is_reported_in_the_unscheduled_form(front):
     b = backend(front, "CR1")
-    new = NewWorkitem(uid=generate_uid(), label="Trauma XR", start=datetime.now().strftime("%Y%m%d%H%M%S"),
-                      patient=PatientName("Unbekannt^Männlich"), patient_id="TRAUMA-9", station="CR1", modality="CR",
-                      study_uid=generate_uid())
+    new = NewWorkitem(
+        uid=generate_uid(),
+        label="Trauma XR",
+        start=datetime.now().strftime("%Y%m%d%H%M%S"),
+        patient=PatientName("Unbekannt^Männlich"),
+        patient_id="TRAUMA-9",
+        station="CR1",
+        modality="CR",
+        study_uid=generate_uid(),
+    )
     created = await b.create(new)
     await b.claim(created.uid, generate_uid())
     from app.domain.search import parse_search
@@ -84,8 +103,10 @@ async def test_an_unscheduled_procedure_is_reported_in_the_unscheduled_form(fron
 async def test_connectivity_is_said_in_plain_words(front):
     checks = await backend(front).check_peers()
     assert [c.ok for c in checks] == [True]
-    assert checks[0].sentence == (f"The worklist server WORKLIST at 127.0.0.1:{front.dimse.port} answers C-ECHO and "
-                                  "accepts worklist queries (MWL C-FIND) and procedure step reports (MPPS).")
+    assert checks[0].sentence == (
+        f"The worklist server WORKLIST at 127.0.0.1:{front.dimse.port} answers C-ECHO and "
+        "accepts worklist queries (MWL C-FIND) and procedure step reports (MPPS)."
+    )
     far = DimseBackend(Profile(backend="dimse", mwl_host="127.0.0.1", mwl_port=9, timeout=2))
     with pytest.raises(Unreachable) as failed:
         await far.search(WorklistQuery.today("CT1"))
@@ -101,17 +122,38 @@ async def test_each_peer_is_checked_on_its_own_and_an_echo_is_not_taken_for_a_wo
     echo_only.add_supported_context(Verification)
     server = echo_only.start_server(("127.0.0.1", 0), block=False)
     try:
-        profile = Profile(name="split", backend="dimse", ae_title="CT1", mwl_host="127.0.0.1",
-                          mwl_port=server.server_address[1], mwl_aet="ECHOONLY", mpps_host="127.0.0.1",
-                          mpps_port=front.dimse.port, mpps_aet="WORKLIST", timeout=5)
+        profile = Profile(
+            name="split",
+            backend="dimse",
+            ae_title="CT1",
+            mwl_host="127.0.0.1",
+            mwl_port=server.server_address[1],
+            mwl_aet="ECHOONLY",
+            mpps_host="127.0.0.1",
+            mpps_port=front.dimse.port,
+            mpps_aet="WORKLIST",
+            timeout=5,
+        )
         mwl, mpps = await DimseBackend(profile).check_peers()
     finally:
         server.shutdown()
-    assert not mwl.ok and mwl.line() == (f"✗ The worklist server ECHOONLY at 127.0.0.1:{server.server_address[1]} "
-                                          "answers C-ECHO and does not accept worklist queries (MWL C-FIND).")
+    assert not mwl.ok and mwl.line() == (
+        f"✗ The worklist server ECHOONLY at 127.0.0.1:{server.server_address[1]} "
+        "answers C-ECHO and does not accept worklist queries (MWL C-FIND)."
+    )
     assert mpps.ok and "accepts procedure step reports (MPPS)" in mpps.sentence
-    far = Profile(name="far", backend="dimse", ae_title="CT1", mwl_host="127.0.0.1", mwl_port=9, mwl_aet="RIS",
-                  mpps_host="127.0.0.1", mpps_port=front.dimse.port, mpps_aet="WORKLIST", timeout=2)
+    far = Profile(
+        name="far",
+        backend="dimse",
+        ae_title="CT1",
+        mwl_host="127.0.0.1",
+        mwl_port=9,
+        mwl_aet="RIS",
+        mpps_host="127.0.0.1",
+        mpps_port=front.dimse.port,
+        mpps_aet="WORKLIST",
+        timeout=2,
+    )
     down, up = await DimseBackend(far).check_peers()
     assert not down.ok and down.sentence.startswith("Cannot reach the worklist server at 127.0.0.1:9") and up.ok
 
@@ -125,9 +167,19 @@ def _by_accession(accession: str):
 async def test_a_claim_kept_across_a_restart_is_sent_before_any_search(front, tmp_path):
     from app.backends.outbox import Outbox
 
-    mpps_away = DimseBackend(Profile(name="dimse", backend="dimse", ae_title="MG1", mwl_host="127.0.0.1",
-                                     mwl_port=front.dimse.port, mwl_aet="WORKLIST", mpps_host="127.0.0.1", mpps_port=9,
-                                     timeout=2))
+    mpps_away = DimseBackend(
+        Profile(
+            name="dimse",
+            backend="dimse",
+            ae_title="MG1",
+            mwl_host="127.0.0.1",
+            mwl_port=front.dimse.port,
+            mwl_aet="WORKLIST",
+            mpps_host="127.0.0.1",
+            mpps_port=9,
+            timeout=2,
+        )
+    )
     found = (await mpps_away.search(WorklistQuery.today("MG1")))[0]
     box = Outbox(mpps_away, "MG1 console", tmp_path / "console.db")
     assert not (await box.claim(found)).sent  # the MPPS peer was away: kept

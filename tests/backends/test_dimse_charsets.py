@@ -1,5 +1,6 @@
 """Character sets of MWL answers: ISO_IR 100, ISO_IR 192 and Japanese ISO 2022 IR 87 decode
 correctly, and an answer without Specific Character Set uses the profile's fallback."""
+
 from __future__ import annotations
 
 from io import BytesIO
@@ -28,11 +29,14 @@ def as_received(charset: str | list[str] | None, name: str, raw_name: bytes | No
     return dcmread(BytesIO(data), force=True)
 
 
-@pytest.mark.parametrize("charset, name", [
-    ("ISO_IR 100", "Müller^Jürgen"),
-    ("ISO_IR 192", "Peña^María José"),
-    (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎"),
-])
+@pytest.mark.parametrize(
+    "charset, name",
+    [
+        ("ISO_IR 100", "Müller^Jürgen"),
+        ("ISO_IR 192", "Peña^María José"),
+        (["", "ISO 2022 IR 87"], "Yamada^Tarou=山田^太郎"),
+    ],
+)
 def test_answers_decode_by_their_character_set(charset, name):
     workitem = Workitem(mwl_to_ups(decode_answer(as_received(charset, name), "ISO_IR 100")))
     alphabetic, _, ideographic = name.partition("=")

@@ -1,9 +1,11 @@
 """Nothing lost: claims and reports survive outages and console restarts."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
+from embedded_server import start_server
 from pydicom.uid import generate_uid
 
 from app.backends.errors import BackendError, Conflict
@@ -14,19 +16,30 @@ from app.domain.build import NewWorkitem
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.states import State
 from app.domain.workitem import Code, PatientName
-from embedded_server import start_server
 
 
 def performed() -> PerformedProcedure:
     now = datetime.now().strftime("%Y%m%d%H%M%S")
-    return PerformedProcedure(Code("CT1", "99WLSTATION", "CT1"), start=now, end=now,
-                              procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="Becker^Anna",
-                              series=(OutputSeries(generate_uid(), "Axial"),))
+    return PerformedProcedure(
+        Code("CT1", "99WLSTATION", "CT1"),
+        start=now,
+        end=now,
+        procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),),
+        technologist="Becker^Anna",
+        series=(OutputSeries(generate_uid(), "Axial"),),
+    )
 
 
 async def scheduled(b: UpsRsBackend):
-    new = NewWorkitem(uid=generate_uid(), label="CT chest", start=datetime.now().strftime("%Y%m%d%H%M%S"),
-                      patient=PatientName("Weiß^Günther"), patient_id="P9", station="CT1", modality="CT")
+    new = NewWorkitem(
+        uid=generate_uid(),
+        label="CT chest",
+        start=datetime.now().strftime("%Y%m%d%H%M%S"),
+        patient=PatientName("Weiß^Günther"),
+        patient_id="P9",
+        station="CT1",
+        modality="CT",
+    )
     return await b.create(new)
 
 
@@ -337,8 +350,12 @@ async def test_a_draft_is_kept_until_the_procedure_is_sent_complete(server, tmp_
     try:
         item = await scheduled(b)
         await box.claim(item)
-        draft = ProcedureDraft(technologist="Becker^Anna", series=(SeriesDraft("1.2.3.4", "Axial", "1.2.3.4.1"),),
-                               percent=40, progress_text="Contrast")
+        draft = ProcedureDraft(
+            technologist="Becker^Anna",
+            series=(SeriesDraft("1.2.3.4", "Axial", "1.2.3.4.1"),),
+            percent=40,
+            progress_text="Contrast",
+        )
         box.store.save_draft(item.uid, draft)
         box.close()
         await b.close()

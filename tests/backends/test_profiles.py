@@ -1,5 +1,6 @@
 """Profiles as the file keeps them: the station's modality, the field a check blames, and the book's
 delete, duplicate and rename."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,10 +9,18 @@ from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook, ProfileError
 
 
-@pytest.mark.parametrize(("station", "ae_title", "modality"), [
-    ("CT1", "X", "CT"), ("MR1", "X", "MR"), ("CT2B", "X", "CT"), ("ROOM7", "X", ""), ("", "US1", "US"),
-    ("ct3", "X", "CT"), ("CTSCAN", "X", ""),
-])
+@pytest.mark.parametrize(
+    ("station", "ae_title", "modality"),
+    [
+        ("CT1", "X", "CT"),
+        ("MR1", "X", "MR"),
+        ("CT2B", "X", "CT"),
+        ("ROOM7", "X", ""),
+        ("", "US1", "US"),
+        ("ct3", "X", "CT"),
+        ("CTSCAN", "X", ""),
+    ],
+)
 def test_the_station_modality_is_read_from_the_station_name(station, ae_title, modality):
     assert Profile(station=station, ae_title=ae_title).station_modality == modality
 
@@ -25,24 +34,28 @@ def test_the_modality_is_saved_and_an_older_file_without_it_still_loads(tmp_path
     path = tmp_path / "profiles.toml"
     profile_store.save(ProfileBook([Profile(name="Room 7", ae_title="ROOM7", modality="MR")], "Room 7"), path)
     assert profile_store.load(path).get("Room 7").station_modality == "MR"
-    path.write_text('active = "Old"\n[profiles."Old"]\nae_title = "CT1"\nurl = "http://ris/dicom-web"\n',
-                    encoding="utf-8")
+    path.write_text(
+        'active = "Old"\n[profiles."Old"]\nae_title = "CT1"\nurl = "http://ris/dicom-web"\n', encoding="utf-8"
+    )
     old = profile_store.load(path).get("Old")
     assert (old.modality, old.station_modality) == ("", "CT")
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"name": " "}, "name"),
-    ({"backend": "hl7"}, "backend"),
-    ({"auth": "kerberos"}, "auth"),
-    ({"ae_title": ""}, "ae_title"),
-    ({"ae_title": "A_TITLE_TOO_LONG_"}, "ae_title"),
-    ({"modality": "computed tomography"}, "modality"),
-    ({"url": "ris.example/dicom-web"}, "url"),
-    ({"backend": "dimse", "mwl_host": ""}, "mwl_host"),
-    ({"backend": "dimse", "mwl_port": 0}, "mwl_port"),
-    ({"backend": "dimse", "mwl_aet": ""}, "mwl_aet"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"backend": "hl7"}, "backend"),
+        ({"auth": "kerberos"}, "auth"),
+        ({"ae_title": ""}, "ae_title"),
+        ({"ae_title": "A_TITLE_TOO_LONG_"}, "ae_title"),
+        ({"modality": "computed tomography"}, "modality"),
+        ({"url": "ris.example/dicom-web"}, "url"),
+        ({"backend": "dimse", "mwl_host": ""}, "mwl_host"),
+        ({"backend": "dimse", "mwl_port": 0}, "mwl_port"),
+        ({"backend": "dimse", "mwl_aet": ""}, "mwl_aet"),
+    ],
+)
 def test_a_failed_check_names_the_field_at_fault(changes, field):
     with pytest.raises(ProfileError) as failure:
         Profile(**{"name": "Site", "ae_title": "CT1", **changes}).check()

@@ -1,4 +1,5 @@
 """The UPS-RS backend against a real embedded server: what the console will do all day."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,14 @@ def backend(server, ae: str = "CT1", **options) -> UpsRsBackend:
 
 def performed(station: str = "CT1") -> PerformedProcedure:
     now = datetime.now().strftime("%Y%m%d%H%M%S")
-    return PerformedProcedure(Code(station, "99WLSTATION", station), start=now, end=now,
-                              procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),), technologist="Becker^Anna",
-                              series=(OutputSeries(generate_uid(), "Chest 1.0 mm"),))
+    return PerformedProcedure(
+        Code(station, "99WLSTATION", station),
+        start=now,
+        end=now,
+        procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),),
+        technologist="Becker^Anna",
+        series=(OutputSeries(generate_uid(), "Chest 1.0 mm"),),
+    )
 
 
 async def todays_first(b: UpsRsBackend, station: str = "CT1"):
@@ -118,8 +124,15 @@ async def test_dcm4chee_forms_work_against_our_server(seeded):
         await b.claim(item.uid, tx)
         await b.complete(item.uid, tx, performed("MR1"))
         assert (await b.retrieve(item.uid)).state is State.COMPLETED
-        new = NewWorkitem(uid=generate_uid(), label="Unscheduled MR", start=datetime.now().strftime("%Y%m%d%H%M%S"),
-                          patient=PatientName("Emergency^Unknown"), patient_id="EMERG1", station="MR1", modality="MR")
+        new = NewWorkitem(
+            uid=generate_uid(),
+            label="Unscheduled MR",
+            start=datetime.now().strftime("%Y%m%d%H%M%S"),
+            patient=PatientName("Emergency^Unknown"),
+            patient_id="EMERG1",
+            station="MR1",
+            modality="MR",
+        )
         assert (await b.create(new)).uid == new.uid
     finally:
         await b.close()
@@ -128,9 +141,16 @@ async def test_dcm4chee_forms_work_against_our_server(seeded):
 async def test_unscheduled_patient_becomes_a_workitem(seeded):
     b = backend(seeded)
     try:
-        new = NewWorkitem(uid=generate_uid(), label="Trauma CT", start=datetime.now().strftime("%Y%m%d%H%M%S"),
-                          patient=PatientName("Unbekannt^Männlich"), patient_id="TRAUMA-1", station="CT1", modality="CT",
-                          priority="HIGH")
+        new = NewWorkitem(
+            uid=generate_uid(),
+            label="Trauma CT",
+            start=datetime.now().strftime("%Y%m%d%H%M%S"),
+            patient=PatientName("Unbekannt^Männlich"),
+            patient_id="TRAUMA-1",
+            station="CT1",
+            modality="CT",
+            priority="HIGH",
+        )
         created = await b.create(new)
         assert created.state is State.SCHEDULED and created.patient_name.alphabetic == "Unbekannt^Männlich"
     finally:
@@ -158,8 +178,10 @@ async def test_unknown_item_is_refused_with_a_sentence(seeded):
 
 
 def wrong_url_sentence(server, url: str) -> str:
-    return (f"The server at 127.0.0.1:{server.port} has no UPS-RS service at {url} (HTTP 404): "
-            "check the URL — it usually ends in /dicom-web.")
+    return (
+        f"The server at 127.0.0.1:{server.port} has no UPS-RS service at {url} (HTTP 404): "
+        "check the URL — it usually ends in /dicom-web."
+    )
 
 
 async def test_a_wrong_url_path_is_said_as_a_wrong_url_not_a_vanished_procedure(seeded):
@@ -214,8 +236,15 @@ async def test_live_events_arrive_and_the_channel_comes_back_after_a_restart(tmp
     try:
         await _until(lambda: connections and connections[-1])
         other = backend(server, "US2")
-        new = NewWorkitem(uid=generate_uid(), label="US abdomen", start=datetime.now().strftime("%Y%m%d%H%M%S"),
-                          patient=PatientName("Peña^María José"), patient_id="P1", station="US1", modality="US")
+        new = NewWorkitem(
+            uid=generate_uid(),
+            label="US abdomen",
+            start=datetime.now().strftime("%Y%m%d%H%M%S"),
+            patient=PatientName("Peña^María José"),
+            patient_id="P1",
+            station="US1",
+            modality="US",
+        )
         await other.create(new)
         await _until(lambda: any(e.workitem_uid == new.uid and e.event_type is EventType.STATE_REPORT for e in events))
         server.stop()

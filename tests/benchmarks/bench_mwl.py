@@ -11,6 +11,7 @@ The whole findscu run (its start-up, association and release included) is printe
 The promise: our C-FIND at least 10x faster than wlmscpfs at 10 000 entries. Needs DCMTK
 (apt-get install dcmtk).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,24 @@ def items(count: int) -> list[dict]:
         day = start + timedelta(days=n // 300)
         minutes = 7 * 60 + (n % 300) // 6 * 10
         uid = generate_uid()
-        out.append(prepare_create(NewWorkitem(
-            uid=uid, label=f"{modality} exam", start=f"{day:%Y%m%d}{minutes // 60:02d}{minutes % 60:02d}00",
-            patient=PatientName(f"PATIENT^{n:05d}"), patient_id=f"P{n:06d}", station=station, modality=modality,
-            accession=f"A{n:08d}", requested_procedure_id=f"RP{n:06d}", study_uid=generate_uid(),
-        ).to_json(), uid, "20270101000000").dataset)
+        out.append(
+            prepare_create(
+                NewWorkitem(
+                    uid=uid,
+                    label=f"{modality} exam",
+                    start=f"{day:%Y%m%d}{minutes // 60:02d}{minutes % 60:02d}00",
+                    patient=PatientName(f"PATIENT^{n:05d}"),
+                    patient_id=f"P{n:06d}",
+                    station=station,
+                    modality=modality,
+                    accession=f"A{n:08d}",
+                    requested_procedure_id=f"RP{n:06d}",
+                    study_uid=generate_uid(),
+                ).to_json(),
+                uid,
+                "20270101000000",
+            ).dataset
+        )
     return out
 
 
@@ -107,8 +121,13 @@ def timed_find(port: int, called: str, query_file: Path) -> tuple[float, float, 
     if not log_config.exists():
         log_config.write_text(LOG_CONFIG)
     start = time.perf_counter()
-    run = subprocess.run([FINDSCU, "-W", "-lc", str(log_config), "-aec", called, "127.0.0.1", str(port),
-                          str(query_file)], check=True, capture_output=True, timeout=600, errors="replace")
+    run = subprocess.run(
+        [FINDSCU, "-W", "-lc", str(log_config), "-aec", called, "127.0.0.1", str(port), str(query_file)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        errors="replace",
+    )
     wall = (time.perf_counter() - start) * 1000
     lines = run.stdout.splitlines() + run.stderr.splitlines()
     sent = next(_stamp(line) for line in lines if "Sending Find Request" in line)
@@ -135,8 +154,11 @@ def main() -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        dcmtk = subprocess.Popen([WLMSCPFS, "-dfp", str(root / "wlistdb"), "-dfr", str(port)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dcmtk = subprocess.Popen(
+            [WLMSCPFS, "-dfp", str(root / "wlistdb"), "-dfr", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(1.0)
         try:
             ours, theirs, walls_ours, walls_theirs, counts = [], [], [], [], set()
@@ -144,12 +166,15 @@ def main() -> None:
                 station = STATIONS[n % len(STATIONS)][0]
                 day = f"{date(2027, 3, 1) + timedelta(days=n % days):%Y%m%d}"
                 query_file = root / "query.dcm"
-                query(station, day).save_as(query_file, enforce_file_format=False, implicit_vr=False,
-                                            little_endian=True)
+                query(station, day).save_as(
+                    query_file, enforce_file_format=False, implicit_vr=False, little_endian=True
+                )
                 t_ours, wall_ours, found_ours = timed_find(server.dimse.port, "WORKLIST", query_file)
                 t_theirs, wall_theirs, found_theirs = timed_find(port, "WLMSCPFS", query_file)
                 if found_ours != found_theirs:
-                    raise SystemExit(f"different answers for {station} {day}: ours {found_ours}, wlmscpfs {found_theirs}")
+                    raise SystemExit(
+                        f"different answers for {station} {day}: ours {found_ours}, wlmscpfs {found_theirs}"
+                    )
                 ours.append(t_ours)
                 theirs.append(t_theirs)
                 walls_ours.append(wall_ours)
@@ -160,13 +185,19 @@ def main() -> None:
             server.stop()
     p50_ours, p50_theirs = statistics.median(ours), statistics.median(theirs)
     ratio = p50_theirs / p50_ours
-    print(f"{args.entries} entries, {args.queries} station + day queries ({min(counts)}-{max(counts)} answers each), "
-          "each by DCMTK findscu:")
+    print(
+        f"{args.entries} entries, {args.queries} station + day queries ({min(counts)}-{max(counts)} answers each), "
+        "each by DCMTK findscu:"
+    )
     print("                   C-FIND (request to final response)     findscu run (start to exit)")
-    print(f"  our DIMSE front: p50 {p50_ours:8.1f} ms   max {max(ours):8.1f} ms"
-          f"     p50 {statistics.median(walls_ours):8.1f} ms")
-    print(f"  DCMTK wlmscpfs:  p50 {p50_theirs:8.1f} ms   max {max(theirs):8.1f} ms"
-          f"     p50 {statistics.median(walls_theirs):8.1f} ms")
+    print(
+        f"  our DIMSE front: p50 {p50_ours:8.1f} ms   max {max(ours):8.1f} ms"
+        f"     p50 {statistics.median(walls_ours):8.1f} ms"
+    )
+    print(
+        f"  DCMTK wlmscpfs:  p50 {p50_theirs:8.1f} ms   max {max(theirs):8.1f} ms"
+        f"     p50 {statistics.median(walls_theirs):8.1f} ms"
+    )
     print(f"  C-FIND ratio (wlmscpfs / ours): {ratio:.1f}x   promise >= 10x: {'PASS' if ratio >= 10 else 'MISS'}")
 
 

@@ -30,19 +30,20 @@ commit and the event bookkeeping (there are no subscribers here anyway).
 
 Figures are wall-clock on a shared machine: other processes (a test run) add noise.
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
-import subprocess
-import threading
 import json
 import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -63,8 +64,18 @@ STATIONS = [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR"), ("US1", "US"), ("CR1", 
 PER_DAY = 600
 FIRST_DAY = date(2027, 1, 1)
 SLOT_MINUTES = 14  # 100 slots a station a day fit in 23h20
-NAMES = ["Doe^Jane", "Smith^John", "Müller^Jürgen", "Núñez^José", "Dubois^Élodie", "Sørensen^Mette",
-         "Okafor^Chidi", "Kowalski^Zofia", "Rossi^Giulia", "Brown^Emily"]
+NAMES = [
+    "Doe^Jane",
+    "Smith^John",
+    "Müller^Jürgen",
+    "Núñez^José",
+    "Dubois^Élodie",
+    "Sørensen^Mette",
+    "Okafor^Chidi",
+    "Kowalski^Zofia",
+    "Rossi^Giulia",
+    "Brown^Emily",
+]
 SEARCH_REQUESTS = 300
 WARMUP_REQUESTS = 20
 CREATE_REQUESTS = 500
@@ -148,8 +159,11 @@ def fill(server: UPSServer, plan: Plan, mode: str, max_service_fill: float) -> d
     remaining = plan.size - via_service
     if remaining and mode == "auto" and service_rate:
         projected = remaining / service_rate
-        print(f"  service.create: {service_rate:,.0f}/s; the remaining {remaining:,} would take ~{projected:,.0f} s"
-              + (" -> bulk" if projected > max_service_fill else ""), flush=True)
+        print(
+            f"  service.create: {service_rate:,.0f}/s; the remaining {remaining:,} would take ~{projected:,.0f} s"
+            + (" -> bulk" if projected > max_service_fill else ""),
+            flush=True,
+        )
         if projected <= max_service_fill:
             for i in range(via_service, plan.size):
                 service.create(workitem(i, *plan.place(i)))
@@ -192,8 +206,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def measure_search(client: httpx.Client, base: str, plan: Plan, rng: random.Random,
-                   requests: int = SEARCH_REQUESTS, limit: int = 100) -> dict:
+def measure_search(
+    client: httpx.Client, base: str, plan: Plan, rng: random.Random, requests: int = SEARCH_REQUESTS, limit: int = 100
+) -> dict:
     expected = plan.expected()
     targets = [(rng.randrange(len(STATIONS)), rng.randrange(plan.days)) for _ in range(WARMUP_REQUESTS + requests)]
     latencies: list[float] = []
@@ -235,7 +250,9 @@ def measure_create(client: httpx.Client, base: str, plan: Plan) -> dict:
     t0 = time.perf_counter()
     for body in bodies:
         s = time.perf_counter()
-        response = client.post(f"{base}/workitems", content=body, headers={"Content-Type": DICOM_JSON, "Accept": DICOM_JSON})
+        response = client.post(
+            f"{base}/workitems", content=body, headers={"Content-Type": DICOM_JSON, "Accept": DICOM_JSON}
+        )
         latencies.append((time.perf_counter() - s) * 1000)
         if response.status_code != 201:
             raise RuntimeError(f"Create answered {response.status_code}: {response.text[:300]}")
@@ -250,8 +267,7 @@ def explain(server: UPSServer, plan: Plan) -> list[str]:
     sql = f"SELECT w.summary FROM workitem w WHERE {compiled.sql} ORDER BY w.start_dt, w.id LIMIT ? OFFSET ?"
     db = server.store._connection()  # read-only use of the store's own connection of this thread
     rows = db.execute(f"EXPLAIN QUERY PLAN {sql}", (*compiled.params, 100, 0)).fetchall()
-    lines = [f"  SQL: {sql}", f"  params: {compiled.params}",
-             f"  residual (Python) keys: {len(compiled.residual)}"]
+    lines = [f"  SQL: {sql}", f"  params: {compiled.params}", f"  residual (Python) keys: {len(compiled.residual)}"]
     depth = {0: 0}
     for node, parent, _, detail in rows:
         depth[node] = depth.get(parent, 0) + 1
@@ -262,8 +278,12 @@ def explain(server: UPSServer, plan: Plan) -> list[str]:
 @contextlib.contextmanager
 def serve_process(db_path: str):
     """`python -m app serve` on a free loopback port over `db_path`; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", db_path],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", db_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
             if "ready at " in line:
@@ -282,16 +302,21 @@ def serve_process(db_path: str):
 def run_size(size: int, args: argparse.Namespace) -> dict:
     plan = Plan(size, args.order)
     per_cell = plan.expected()
-    print(f"\n== {size:,} workitems over {plan.days} days x {len(STATIONS)} stations, {args.order} "
-          f"(max {max(per_cell.values())} per station-day) ==", flush=True)
+    print(
+        f"\n== {size:,} workitems over {plan.days} days x {len(STATIONS)} stations, {args.order} "
+        f"(max {max(per_cell.values())} per station-day) ==",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-ups-") as tmp:
         db_path = str(Path(tmp) / "ups.sqlite")
         server = UPSServer(ServerConfig(http_port=0, db_path=db_path, seed="none")).start()
         try:
             filled = fill(server, plan, args.fill, args.max_service_fill)
-            how = (f"{filled['via_service']:,} via service.create"
-                   + (f" ({filled['service_rate']:,.0f}/s)" if filled["service_rate"] else "")
-                   + (f", {filled['bulk']:,} bulk ({filled['bulk_rate']:,.0f}/s)" if filled["bulk"] else ""))
+            how = (
+                f"{filled['via_service']:,} via service.create"
+                + (f" ({filled['service_rate']:,.0f}/s)" if filled["service_rate"] else "")
+                + (f", {filled['bulk']:,} bulk ({filled['bulk_rate']:,.0f}/s)" if filled["bulk"] else "")
+            )
             print(f"  filled in {filled['seconds']:.1f} s: {how}", flush=True)
             print(f"  database: {os.path.getsize(db_path) / 1e6:.1f} MB (+ WAL)")
             if args.explain:
@@ -303,47 +328,66 @@ def run_size(size: int, args: argparse.Namespace) -> dict:
         # a server thread in this process would share the GIL with the client being timed.
         with serve_process(db_path) as base_url, httpx.Client(trust_env=False, timeout=30.0) as client:
             search = measure_search(client, base_url, plan, random.Random(size))
-            print(f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
-                  f"max {search['max']:.2f} ms; matches per query {search['matches_min']}-{search['matches_max']} "
-                  f"(mean {search['matches_mean']:.1f})", flush=True)
+            print(
+                f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
+                f"max {search['max']:.2f} ms; matches per query {search['matches_min']}-{search['matches_max']} "
+                f"(mean {search['matches_mean']:.1f})",
+                flush=True,
+            )
             # the same query with a small page (a small answer): not part of the promise, but
             # it shows per-response stalls (e.g. Nagle + delayed ACK) that big answers hide
             small = measure_search(client, base_url, plan, random.Random(-size), requests=100, limit=SMALL_LIMIT)
             print(f"  search limit={SMALL_LIMIT}: p50 {small['p50']:.2f} ms, p99 {small['p99']:.2f} ms", flush=True)
             create = measure_create(client, base_url, plan)
-            print(f"  create: {create['rate']:.0f}/s (p50 {create['p50']:.2f} ms, p99 {create['p99']:.2f} ms)", flush=True)
+            print(
+                f"  create: {create['rate']:.0f}/s (p50 {create['p50']:.2f} ms, p99 {create['p99']:.2f} ms)", flush=True
+            )
     return {"size": size, "fill": filled, "search": search, "small": small, "create": create}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated workitem counts")
-    parser.add_argument("--fill", choices=("auto", "service", "bulk"), default="auto",
-                        help="auto: service.create while the projected time stays under --max-service-fill, then bulk")
-    parser.add_argument("--order", choices=("scattered", "chronological"), default="scattered",
-                        help="scattered: each day's workitems spread over the whole table (worst case); "
-                             "chronological: filled day by day (best case)")
+    parser.add_argument(
+        "--fill",
+        choices=("auto", "service", "bulk"),
+        default="auto",
+        help="auto: service.create while the projected time stays under --max-service-fill, then bulk",
+    )
+    parser.add_argument(
+        "--order",
+        choices=("scattered", "chronological"),
+        default="scattered",
+        help="scattered: each day's workitems spread over the whole table (worst case); "
+        "chronological: filled day by day (best case)",
+    )
     parser.add_argument("--max-service-fill", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument("--no-explain", dest="explain", action="store_false", help="do not print the query plan")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average at start "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (figures are noisy if something else runs)")
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average at start "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (figures are noisy if something else runs)"
+    )
     results = [run_size(size, args) for size in sizes]
 
     print("\n" + "=" * 88)
     print(f"fill order: {args.order}")
-    header = (f"{'size':>8} {'fill s':>8} {'fill method':>16} {'matches/query':>14} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'creates/s':>10} {f'p50 lim={SMALL_LIMIT}':>11}")
+    header = (
+        f"{'size':>8} {'fill s':>8} {'fill method':>16} {'matches/query':>14} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'creates/s':>10} {f'p50 lim={SMALL_LIMIT}':>11}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         f, s = r["fill"], r["search"]
         method = "service" if not f["bulk"] else ("bulk" if not f["via_service"] else f"svc {f['via_service']}+bulk")
         matches = f"{s['matches_min']}-{s['matches_max']}"
-        print(f"{r['size']:>8} {f['seconds']:>8.1f} {method:>16} {matches:>14} {s['p50']:>8.2f} {s['p99']:>8.2f} "
-              f"{r['create']['rate']:>10.0f} {r['small']['p50']:>11.2f}")
+        print(
+            f"{r['size']:>8} {f['seconds']:>8.1f} {method:>16} {matches:>14} {s['p50']:>8.2f} {s['p99']:>8.2f} "
+            f"{r['create']['rate']:>10.0f} {r['small']['p50']:>11.2f}"
+        )
     by_size = {r["size"]: r for r in results}
     small, big = by_size.get(1000), by_size.get(100000)
     ratio = big["search"]["p50"] / small["search"]["p50"] if small and big else None
@@ -353,8 +397,20 @@ def main(argv: list[str] | None = None) -> int:
     print("\nPromises (at 100 000 workitems):")
     verdicts = []
     if big:
-        verdicts.append((f"search p50 <= {P50_LIMIT_MS:g} ms", big["search"]["p50"] <= P50_LIMIT_MS, f"{big['search']['p50']:.2f} ms"))
-        verdicts.append((f"search p99 <= {P99_LIMIT_MS:g} ms", big["search"]["p99"] <= P99_LIMIT_MS, f"{big['search']['p99']:.2f} ms"))
+        verdicts.append(
+            (
+                f"search p50 <= {P50_LIMIT_MS:g} ms",
+                big["search"]["p50"] <= P50_LIMIT_MS,
+                f"{big['search']['p50']:.2f} ms",
+            )
+        )
+        verdicts.append(
+            (
+                f"search p99 <= {P99_LIMIT_MS:g} ms",
+                big["search"]["p99"] <= P99_LIMIT_MS,
+                f"{big['search']['p99']:.2f} ms",
+            )
+        )
     if ratio is not None:
         verdicts.append((f"p50 at 100 000 <= {SCALING_LIMIT:g}x p50 at 1 000", ratio <= SCALING_LIMIT, f"{ratio:.2f}x"))
     if not verdicts:

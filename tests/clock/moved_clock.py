@@ -8,6 +8,7 @@ on the same moved clock: `sitecustomize.py` beside this file travels them when t
 from the anchor the test process leaves in the environment. DCMTK and Orthanc are not
 Python and keep the real time; the tests give them explicit dates.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Put on PYTHONPATH by the test suite when the clock is moved: a Python process a test
 starts runs on the test's moved clock (see moved_clock.py)."""
+
 import os
 import sys
 

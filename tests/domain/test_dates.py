@@ -1,7 +1,8 @@
 """DA, TM and DT values read as intervals and compared by meaning (PS3.5 6.2, PS3.4 C.2.2.2.5)."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -98,8 +99,8 @@ def test_partial_date_time_covers_the_span_it_names(text, start, end):
 
 
 def test_date_time_with_utc_offset_is_converted_to_the_reference_zone():
-    assert parse_dt("20261123080000+0100", local=timezone.utc)[0] == dt(2026, 11, 23, 7)
-    assert parse_dt("20261123080000-0500", local=timezone.utc)[0] == dt(2026, 11, 23, 13)
+    assert parse_dt("20261123080000+0100", local=UTC)[0] == dt(2026, 11, 23, 7)
+    assert parse_dt("20261123080000-0500", local=UTC)[0] == dt(2026, 11, 23, 13)
     assert parse_dt("20261123080000+0100", local=CET)[0] == dt(2026, 11, 23, 8)
 
 
@@ -164,24 +165,24 @@ def test_time_range_crossing_midnight_is_refused():
 
 
 def test_date_time_range_with_offset_on_the_lower_end_and_open_upper_end():
-    lo, hi = parse_range("DT", "20261123080000+0100-", local=timezone.utc)
+    lo, hi = parse_range("DT", "20261123080000+0100-", local=UTC)
     assert (lo, hi) == (dt(2026, 11, 23, 7), MAX)
 
 
 def test_date_time_range_open_lower_end_with_negative_offset_on_the_upper_end():
-    lo, hi = parse_range("DT", "-20261123080000-0500", local=timezone.utc)
+    lo, hi = parse_range("DT", "-20261123080000-0500", local=UTC)
     assert lo == MIN
     assert hi == dt(2026, 11, 23, 13, 0, 1) - TICK
 
 
 def test_date_time_range_with_negative_offsets_on_both_ends():
-    lo, hi = parse_range("DT", "20261123080000-0500-20261123100000-0500", local=timezone.utc)
+    lo, hi = parse_range("DT", "20261123080000-0500-20261123100000-0500", local=UTC)
     assert lo == dt(2026, 11, 23, 13)
     assert hi == dt(2026, 11, 23, 15, 0, 1) - TICK
 
 
 def test_single_date_time_with_negative_offset_is_one_value_not_a_range():
-    assert parse_range("DT", "20261123080000-0500", local=timezone.utc) == parse_dt("20261123080000-0500")
+    assert parse_range("DT", "20261123080000-0500", local=UTC) == parse_dt("20261123080000-0500")
 
 
 def test_date_time_range_mixing_partial_values_covers_whole_ends():
@@ -189,7 +190,7 @@ def test_date_time_range_mixing_partial_values_covers_whole_ends():
 
 
 def test_date_time_range_of_whole_years_covers_both_years():
-    assert parse_range("DT", "2026-2027", local=timezone.utc) == (dt(2026, 1, 1), dt(2028, 1, 1) - TICK)
+    assert parse_range("DT", "2026-2027", local=UTC) == (dt(2026, 1, 1), dt(2028, 1, 1) - TICK)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """The MWL ⇄ UPS mapping both sides use (standard.md §8)."""
+
 from __future__ import annotations
 
 from app.domain import tags as t
@@ -9,10 +10,21 @@ from app.domain.workitem import Code, PatientName, Workitem
 
 
 def ups() -> dict:
-    return NewWorkitem(uid="1.2.3.4", label="CT chest", start="20261123081500", patient=PatientName("Müller^Jürgen"),
-                       patient_id="P1", station="CT1", modality="CT", accession="ACC1", requested_procedure_id="RP1",
-                       requested_procedure=Code("CTCHEST", "99WLPROC", "CT chest"), study_uid="1.2.3.9",
-                       location="Room 1", performers=[(Code("T1", "99S", "Tech"), "Becker^Anna")]).to_json()
+    return NewWorkitem(
+        uid="1.2.3.4",
+        label="CT chest",
+        start="20261123081500",
+        patient=PatientName("Müller^Jürgen"),
+        patient_id="P1",
+        station="CT1",
+        modality="CT",
+        accession="ACC1",
+        requested_procedure_id="RP1",
+        requested_procedure=Code("CTCHEST", "99WLPROC", "CT chest"),
+        study_uid="1.2.3.9",
+        location="Room 1",
+        performers=[(Code("T1", "99S", "Tech"), "Becker^Anna")],
+    ).to_json()
 
 
 def test_ups_becomes_an_mwl_item_with_every_required_key():
@@ -36,11 +48,19 @@ def test_mwl_item_reads_back_as_the_same_workitem_facts():
 
 
 def test_an_identifier_matches_through_the_query_model_with_combined_date_time():
-    identifier = {"00400100": {"vr": "SQ", "Value": [{
-        "00400001": {"vr": "AE", "Value": ["CT1"]},
-        "00400002": {"vr": "DA", "Value": ["20261123"]},
-        "00400003": {"vr": "TM", "Value": ["0800-0900"]},
-    }]}, t.PATIENT_NAME: {"vr": "PN", "Value": [{"Alphabetic": "MÜLLER*"}]}}
+    identifier = {
+        "00400100": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00400001": {"vr": "AE", "Value": ["CT1"]},
+                    "00400002": {"vr": "DA", "Value": ["20261123"]},
+                    "00400003": {"vr": "TM", "Value": ["0800-0900"]},
+                }
+            ],
+        },
+        t.PATIENT_NAME: {"vr": "PN", "Value": [{"Alphabetic": "MÜLLER*"}]},
+    }
     query = build_query(identifier_keys(identifier))
     assert query.matches(ups_to_mwl(ups()))
     identifier["00400100"]["Value"][0]["00400003"]["Value"] = ["0900-1000"]

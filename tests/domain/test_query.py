@@ -1,7 +1,8 @@
 """Matching keys with the semantics of PS3.4 C.2.2.2, applied to DICOM JSON datasets."""
+
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 
@@ -30,10 +31,14 @@ def matches(tag: str, raw: str, element: dict | None, **kw) -> bool:
 
 
 def code(value: str, scheme: str, meaning: str = "") -> dict:
-    return {t.CODE_VALUE: el("SH", value), t.CODING_SCHEME: el("SH", scheme), t.CODE_MEANING: el("LO", meaning or value)}
+    return {
+        t.CODE_VALUE: el("SH", value),
+        t.CODING_SCHEME: el("SH", scheme),
+        t.CODE_MEANING: el("LO", meaning or value),
+    }
 
 
-def query(*pairs: tuple[str, str], local=timezone.utc) -> Query:
+def query(*pairs: tuple[str, str], local=UTC) -> Query:
     return build_query([(tuple(path.split(".")), raw) for path, raw in pairs], local)
 
 
@@ -233,8 +238,15 @@ def test_stored_empty_name_never_matches_a_name_key(element):
     assert not matches(t.PATIENT_NAME, "?*", element)
 
 
-@pytest.mark.parametrize("tag,vr,raw", [(t.BIRTH_DATE, "DA", "-20261231"), (t.SPS_START_DATETIME, "DT", "19000101-"),
-                                        (t.STUDY_INSTANCE_UID, "UI", "1.2.3,1.2.4"), (PATIENT_WEIGHT, "DS", "0")])
+@pytest.mark.parametrize(
+    "tag,vr,raw",
+    [
+        (t.BIRTH_DATE, "DA", "-20261231"),
+        (t.SPS_START_DATETIME, "DT", "19000101-"),
+        (t.STUDY_INSTANCE_UID, "UI", "1.2.3,1.2.4"),
+        (PATIENT_WEIGHT, "DS", "0"),
+    ],
+)
 @pytest.mark.parametrize("empty", [None, "", "absent"])
 def test_stored_empty_value_never_matches_ranges_uid_lists_or_numbers(tag, vr, raw, empty):
     element = None if empty == "absent" else el(vr) if empty is None else el(vr, "")
@@ -287,8 +299,15 @@ def test_time_range_crossing_midnight_is_refused():
         key_match(STUDY_TIME, "2200-0200")
 
 
-@pytest.mark.parametrize("tag,raw", [(t.BIRTH_DATE, "1980-01-01"), (t.BIRTH_DATE, "yesterday"),
-                                     (t.SPS_START_DATETIME, "2026112325"), (STUDY_TIME, "25")])
+@pytest.mark.parametrize(
+    "tag,raw",
+    [
+        (t.BIRTH_DATE, "1980-01-01"),
+        (t.BIRTH_DATE, "yesterday"),
+        (t.SPS_START_DATETIME, "2026112325"),
+        (STUDY_TIME, "25"),
+    ],
+)
 def test_malformed_date_or_time_key_is_refused_as_invalid_request(tag, raw):
     with pytest.raises(InvalidRequest) as info:
         key_match(tag, raw)
@@ -312,7 +331,7 @@ def test_date_time_range_with_inclusive_and_open_ends(raw, stored, expected):
 
 
 def test_date_time_range_with_utc_offset_and_open_end_compares_moments():
-    key = key_match(t.SPS_START_DATETIME, "20261123080000+0100-", local=timezone.utc)
+    key = key_match(t.SPS_START_DATETIME, "20261123080000+0100-", local=UTC)
     # 07:00 UTC is 08:00 +01:00, the lower end itself
     assert key.matches({t.SPS_START_DATETIME: el("DT", "20261123070000")})
     assert key.matches({t.SPS_START_DATETIME: el("DT", "20261123020000-0500")})  # 07:00 UTC
@@ -321,7 +340,7 @@ def test_date_time_range_with_utc_offset_and_open_end_compares_moments():
 
 
 def test_date_time_range_open_start_with_negative_offset():
-    key = key_match(t.SPS_START_DATETIME, "-20261123080000-0500", local=timezone.utc)
+    key = key_match(t.SPS_START_DATETIME, "-20261123080000-0500", local=UTC)
     assert key.matches({t.SPS_START_DATETIME: el("DT", "20261123130000")})
     assert not key.matches({t.SPS_START_DATETIME: el("DT", "20261123130001")})
 
@@ -330,8 +349,9 @@ def test_stored_date_time_without_offset_is_read_in_the_servers_zone():
     key = key_match(t.SPS_START_DATETIME, "20261123080000+0000-20261123083000+0000", local=CET)
     stored = {t.SPS_START_DATETIME: el("DT", "20261123091500")}  # 09:15 in CET = 08:15 UTC
     assert key.matches(stored, local=CET)
-    assert not key_match(t.SPS_START_DATETIME, "20261123080000+0000-20261123083000+0000", local=timezone.utc).matches(
-        stored, local=timezone.utc)
+    assert not key_match(t.SPS_START_DATETIME, "20261123080000+0000-20261123083000+0000", local=UTC).matches(
+        stored, local=UTC
+    )
 
 
 # --- combined date and time (C.2.2.2.5.1) ----------------------------------------------------------------------
@@ -474,9 +494,14 @@ def test_sequence_item_without_the_attribute_does_not_match():
 def test_nested_sequence_keys_must_match_inside_one_nested_item():
     performer = t.HUMAN_PERFORMERS_SEQ
     nested = f"{performer}.{t.HUMAN_PERFORMER_CODE_SEQ}"
-    ds = {performer: {"vr": "SQ", "Value": [
-        {t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [code("D1", "99P"), code("D2", "99Q")]}},
-    ]}}
+    ds = {
+        performer: {
+            "vr": "SQ",
+            "Value": [
+                {t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [code("D1", "99P"), code("D2", "99Q")]}},
+            ],
+        }
+    }
     assert query((f"{nested}.{t.CODE_VALUE}", "D2"), (f"{nested}.{t.CODING_SCHEME}", "99Q")).matches(ds)
     assert not query((f"{nested}.{t.CODE_VALUE}", "D1"), (f"{nested}.{t.CODING_SCHEME}", "99Q")).matches(ds)
 

@@ -1,4 +1,5 @@
 """N-CREATE, N-SET and final-state requirements (PS3.4 Tables CC.2.5-3 and CC.2.5-1)."""
+
 from __future__ import annotations
 
 import copy
@@ -9,7 +10,7 @@ from app.domain import tags as t
 from app.domain.build import NewWorkitem
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
 from app.domain.status import InvalidRequest, Status, UPSError
-from app.domain.workitem import Code, PatientName
+from app.domain.workitem import PatientName
 
 UID = "1.2.826.0.1.3680043.8.498.100"
 NOW = "20261123074500.000000"
@@ -36,8 +37,11 @@ def value(ds: dict, tag: str):
 
 
 def code(v: str) -> dict:
-    return {t.CODE_VALUE: {"vr": "SH", "Value": [v]}, t.CODING_SCHEME: {"vr": "SH", "Value": ["99L"]},
-            t.CODE_MEANING: {"vr": "LO", "Value": [v]}}
+    return {
+        t.CODE_VALUE: {"vr": "SH", "Value": [v]},
+        t.CODING_SCHEME: {"vr": "SH", "Value": ["99L"]},
+        t.CODE_MEANING: {"vr": "LO", "Value": [v]},
+    }
 
 
 # --- N-CREATE -----------------------------------------------------------------------------
@@ -124,9 +128,7 @@ def test_create_with_an_empty_string_as_state_is_refused():
     assert info.value.status in (Status.CREATE_NOT_SCHEDULED, Status.MISSING_ATTRIBUTE_VALUE)
 
 
-@pytest.mark.parametrize(
-    "tag,bad", [(t.PRIORITY, "URGENT"), (t.PRIORITY, "high"), (t.INPUT_READINESS_STATE, "DONE")]
-)
+@pytest.mark.parametrize("tag,bad", [(t.PRIORITY, "URGENT"), (t.PRIORITY, "high"), (t.INPUT_READINESS_STATE, "DONE")])
 def test_create_with_a_value_outside_the_enumeration_is_refused_as_invalid(tag, bad):
     ds = new_item()
     ds[tag] = {"vr": "CS", "Value": [bad]}
@@ -185,9 +187,14 @@ def test_worklist_label_given_by_the_scu_is_kept():
 
 @pytest.mark.parametrize(
     "tag,name",
-    [(t.PATIENT_NAME, "Patient's Name"), (t.PATIENT_ID, "Patient ID"), (t.PROCEDURE_STEP_STATE, "Procedure Step State"),
-     (t.SOP_INSTANCE_UID, "SOP Instance UID"), (t.REFERENCED_REQUEST_SEQ, "Referenced Request Sequence"),
-     (t.BIRTH_DATE, "Patient's Birth Date")],
+    [
+        (t.PATIENT_NAME, "Patient's Name"),
+        (t.PATIENT_ID, "Patient ID"),
+        (t.PROCEDURE_STEP_STATE, "Procedure Step State"),
+        (t.SOP_INSTANCE_UID, "SOP Instance UID"),
+        (t.REFERENCED_REQUEST_SEQ, "Referenced Request Sequence"),
+        (t.BIRTH_DATE, "Patient's Birth Date"),
+    ],
 )
 def test_update_of_an_attribute_the_standard_does_not_allow_is_refused_by_name(tag, name):
     with pytest.raises(InvalidRequest) as info:
@@ -226,18 +233,21 @@ def test_workitem_with_all_performed_attributes_may_be_completed_even_without_ou
     assert missing_for_completion(ds) == []
 
 
-@pytest.mark.parametrize("ds", [{}, {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ"}},
-                                {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": []}}])
+@pytest.mark.parametrize(
+    "ds", [{}, {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ"}}, {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": []}}]
+)
 def test_workitem_without_performed_procedure_item_may_not_be_completed(ds):
     assert missing_for_completion(ds) == ["UPS Performed Procedure Sequence"]
 
 
 @pytest.mark.parametrize(
     "tag,name",
-    [(t.PERFORMED_STATION_NAME_CODE_SEQ, "Performed Station Name Code Sequence"),
-     (t.PERFORMED_START_DATETIME, "Performed Procedure Step Start DateTime"),
-     (t.PERFORMED_WORKITEM_CODE_SEQ, "Performed Workitem Code Sequence"),
-     (t.PERFORMED_END_DATETIME, "Performed Procedure Step End DateTime")],
+    [
+        (t.PERFORMED_STATION_NAME_CODE_SEQ, "Performed Station Name Code Sequence"),
+        (t.PERFORMED_START_DATETIME, "Performed Procedure Step Start DateTime"),
+        (t.PERFORMED_WORKITEM_CODE_SEQ, "Performed Workitem Code Sequence"),
+        (t.PERFORMED_END_DATETIME, "Performed Procedure Step End DateTime"),
+    ],
 )
 def test_completion_names_each_missing_performed_attribute(tag, name):
     ds = {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": [performed_item(**{tag: {"vr": "SQ"}})]}}

@@ -1,7 +1,8 @@
 """Search Transaction query parameters (PS3.18 8.3.4, 11.9) turned into a SearchRequest."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -50,8 +51,10 @@ def test_attribute_may_be_named_by_keyword_or_by_tag(name):
     assert not parse_search([(name, "P2")]).query.matches(WORKITEM)
 
 
-@pytest.mark.parametrize("name", ["ScheduledStationNameCodeSequence.CodeValue", "00404025.00080100",
-                                  "ScheduledStationNameCodeSequence.00080100"])
+@pytest.mark.parametrize(
+    "name",
+    ["ScheduledStationNameCodeSequence.CodeValue", "00404025.00080100", "ScheduledStationNameCodeSequence.00080100"],
+)
 def test_attribute_inside_a_sequence_may_be_named_by_a_dotted_path(name):
     assert parse_search([(name, "CT2")]).query.matches(WORKITEM)
     assert not parse_search([(name, "MR1")]).query.matches(WORKITEM)
@@ -81,11 +84,21 @@ def test_date_time_range_is_read_in_the_servers_time_zone():
     # 08:00 stored without offset; the server's zone is CET, so it is 07:00 UTC
     utc_window = [("ScheduledProcedureStepStartDateTime", "20261123070000+0000-20261123073000+0000")]
     assert parse_search(utc_window, CET).query.matches(WORKITEM, CET)
-    assert not parse_search(utc_window, timezone.utc).query.matches(WORKITEM, timezone.utc)
+    assert not parse_search(utc_window, UTC).query.matches(WORKITEM, UTC)
 
 
-@pytest.mark.parametrize("name", ["PatientNme", "NoSuchKeyword", "0010001", "0010001X", "", "PatientID.CodeValue.",
-                                  "ScheduledStationNameCodeSequence.Nonsense"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PatientNme",
+        "NoSuchKeyword",
+        "0010001",
+        "0010001X",
+        "",
+        "PatientID.CodeValue.",
+        "ScheduledStationNameCodeSequence.Nonsense",
+    ],
+)
 def test_unknown_keyword_is_refused_as_invalid_request(name):
     error = refused([(name, "x")])
     assert isinstance(error, UPSError)
@@ -106,8 +119,10 @@ def test_transaction_uid_cannot_be_searched_for(name):
 
 
 def test_performed_procedure_data_cannot_be_searched_for():
-    refused([("UnifiedProcedureStepPerformedProcedureSequence.PerformedProcedureStepStartDateTime", "2026")],
-            Status.IDENTIFIER_DOES_NOT_MATCH)
+    refused(
+        [("UnifiedProcedureStepPerformedProcedureSequence.PerformedProcedureStepStartDateTime", "2026")],
+        Status.IDENTIFIER_DOES_NOT_MATCH,
+    )
 
 
 @pytest.mark.parametrize("name,value", [("SpecificCharacterSet", "ISO_IR 100"), ("TimezoneOffsetFromUTC", "+0500")])
@@ -194,7 +209,8 @@ def test_includefield_lists_attributes_by_keyword_or_tag_and_may_repeat():
 
 def test_includefield_of_a_nested_attribute_includes_its_top_level_sequence():
     assert parse_search([("includefield", "ReferencedRequestSequence.AccessionNumber")]).include == {
-        t.REFERENCED_REQUEST_SEQ}
+        t.REFERENCED_REQUEST_SEQ
+    }
 
 
 def test_includefield_all_asks_for_every_attribute():
@@ -240,16 +256,40 @@ def test_subscription_filter_with_unknown_attribute_is_refused():
 
 
 KEYWORDS = [
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "StudyInstanceUID",
-    "ScheduledProcedureStepStartDateTime", "ScheduledProcedureStepModificationDateTime", "ProcedureStepState",
-    "ScheduledProcedureStepPriority", "InputReadinessState", "ProcedureStepLabel", "WorklistLabel",
-    "ScheduledStationNameCodeSequence", "ScheduledStationNameCodeSequence.CodeValue",
-    "ReferencedRequestSequence.AccessionNumber", "ScheduledHumanPerformersSequence.HumanPerformerName",
-    "PatientWeight", "NumberOfStudyRelatedSeries", "TransactionUID", "SpecificCharacterSet", "PixelData",
-    "00100010", "0040A370.00080050", "includefield", "offset", "limit", "fuzzymatching", "emptyvaluematching",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "StudyInstanceUID",
+    "ScheduledProcedureStepStartDateTime",
+    "ScheduledProcedureStepModificationDateTime",
+    "ProcedureStepState",
+    "ScheduledProcedureStepPriority",
+    "InputReadinessState",
+    "ProcedureStepLabel",
+    "WorklistLabel",
+    "ScheduledStationNameCodeSequence",
+    "ScheduledStationNameCodeSequence.CodeValue",
+    "ReferencedRequestSequence.AccessionNumber",
+    "ScheduledHumanPerformersSequence.HumanPerformerName",
+    "PatientWeight",
+    "NumberOfStudyRelatedSeries",
+    "TransactionUID",
+    "SpecificCharacterSet",
+    "PixelData",
+    "00100010",
+    "0040A370.00080050",
+    "includefield",
+    "offset",
+    "limit",
+    "fuzzymatching",
+    "emptyvaluematching",
 ]
-VALUE_TEXT = st.text(max_size=24) | st.sampled_from(["", "*", "?", "-", "20261123-", "-2026", "0800-1000", "1.2.3,4",
-                                                     "all", "true", "Doe^*", "PatientID,StudyDate"])
+VALUE_TEXT = st.text(max_size=24) | st.sampled_from(
+    ["", "*", "?", "-", "20261123-", "-2026", "0800-1000", "1.2.3,4", "all", "true", "Doe^*", "PatientID,StudyDate"]
+)
 NAMES = st.sampled_from(KEYWORDS) | st.text(max_size=24)
 
 

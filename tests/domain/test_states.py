@@ -1,4 +1,5 @@
 """The UPS state machine of PS3.4 Table CC.1.1-2, cell by cell, and the N-SET rules."""
+
 from __future__ import annotations
 
 import pytest
@@ -241,8 +242,13 @@ def test_only_completed_and_canceled_are_final():
 
 @pytest.mark.parametrize(
     "status,warning",
-    [(Status.ALREADY_CANCELED, True), (Status.ALREADY_COMPLETED, True), (Status.WRONG_TRANSACTION_UID, False),
-     (Status.SUCCESS, False), (Status.ALREADY_COMPLETED_NO_CANCEL, False)],
+    [
+        (Status.ALREADY_CANCELED, True),
+        (Status.ALREADY_COMPLETED, True),
+        (Status.WRONG_TRANSACTION_UID, False),
+        (Status.SUCCESS, False),
+        (Status.ALREADY_COMPLETED_NO_CANCEL, False),
+    ],
 )
 def test_b304_and_b306_are_warnings_but_c3xx_are_failures(status, warning):
     assert status.is_warning is warning

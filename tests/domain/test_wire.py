@@ -1,5 +1,6 @@
 """The direct DICOM JSON → little-endian encoder of C-FIND answers: what it writes reads back,
 with pydicom, as the same data set pydicom itself would have written, in both transfer syntaxes."""
+
 from __future__ import annotations
 
 from io import BytesIO
@@ -7,9 +8,9 @@ from io import BytesIO
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
-from pydicom.filebase import DicomBytesIO
 
 from app.domain import wire
 from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
@@ -33,13 +34,18 @@ def answer(charset: list[str] | None, name: dict, **extra) -> JsonDataset:
         "00100020": {"vr": "LO", "Value": ["P0001"]},
         "00080050": {"vr": "SH"},
         "0020000D": {"vr": "UI", "Value": ["1.2.3.45"]},  # odd length: padded with NUL
-        "00400100": {"vr": "SQ", "Value": [{
-            "00400001": {"vr": "AE", "Value": ["CT1"]},
-            "00400002": {"vr": "DA", "Value": ["20261123"]},
-            "00400007": {"vr": "LO", "Value": ["CT thorax mit KM"]},
-            "00080060": {"vr": "CS", "Value": ["CT"]},
-            "00400008": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["P5-0800"]}}]},
-        }]},
+        "00400100": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00400001": {"vr": "AE", "Value": ["CT1"]},
+                    "00400002": {"vr": "DA", "Value": ["20261123"]},
+                    "00400007": {"vr": "LO", "Value": ["CT thorax mit KM"]},
+                    "00080060": {"vr": "CS", "Value": ["CT"]},
+                    "00400008": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["P5-0800"]}}]},
+                }
+            ],
+        },
         "00321060": {"vr": "LO", "Value": ["Kopf"]},
         **extra,
     }
@@ -51,13 +57,21 @@ def answer(charset: list[str] | None, name: dict, **extra) -> JsonDataset:
 CASES = [
     answer(["ISO_IR 100"], {"Alphabetic": "Müller^Jürgen"}),
     answer(["ISO_IR 192"], {"Alphabetic": "Peña^María José"}),
-    answer(["", "ISO 2022 IR 87"], {"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎",
-                                     "Phonetic": "やまだ^たろう"}),
+    answer(
+        ["", "ISO 2022 IR 87"], {"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎", "Phonetic": "やまだ^たろう"}
+    ),
     answer(None, {"Alphabetic": "Doe^John"}),
-    answer(["ISO_IR 192"], {"Alphabetic": "Nielsen^Søren"},
-           **{"00081110": {"vr": "SQ"}, "00280010": {"vr": "US", "Value": [512]},
-              "00200013": {"vr": "IS", "Value": [7]}, "00080061": {"vr": "CS", "Value": ["CT", "PT"]},
-              "00081115": {"vr": "SQ", "Value": [{}]}}),
+    answer(
+        ["ISO_IR 192"],
+        {"Alphabetic": "Nielsen^Søren"},
+        **{
+            "00081110": {"vr": "SQ"},
+            "00280010": {"vr": "US", "Value": [512]},
+            "00200013": {"vr": "IS", "Value": [7]},
+            "00080061": {"vr": "CS", "Value": ["CT", "PT"]},
+            "00081115": {"vr": "SQ", "Value": [{}]},
+        },
+    ),
 ]
 
 
@@ -81,29 +95,40 @@ def test_the_demo_patients_names_survive_the_trip(charset):
         dataset = answer(charset, {k: v for k, v in groups.items() if v})
         for implicit_vr in (True, False):
             assert read_back(wire.encode(dataset, implicit_vr), implicit_vr) == read_back(
-                pydicom_bytes(dataset, implicit_vr), implicit_vr)
+                pydicom_bytes(dataset, implicit_vr), implicit_vr
+            )
 
 
-@pytest.mark.parametrize("element", [
-    {"vr": "OB", "InlineBinary": "AAEC"},
-    {"vr": "UN", "BulkDataURI": "http://example/bulk"},
-    {"vr": "DS", "Value": [1.5]},  # a decimal string pydicom formats
-])
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"vr": "OB", "InlineBinary": "AAEC"},
+        {"vr": "UN", "BulkDataURI": "http://example/bulk"},
+        {"vr": "DS", "Value": [1.5]},  # a decimal string pydicom formats
+    ],
+)
 def test_what_it_does_not_write_is_left_to_pydicom(element):
-    assert wire.encode({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "A^B"}]}, "00091001": element},
-                       False) is None
+    assert wire.encode({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "A^B"}]}, "00091001": element}, False) is None
 
 
 _text = st.text(st.characters(codec="latin-1", exclude_characters="\\^=\x00\r\n\x0c\x1b"), max_size=20)
 
 
 @settings(max_examples=150, deadline=None)
-@given(family=_text, given_name=_text, description=_text, implicit_vr=st.booleans(),
-       charset=st.sampled_from(["ISO_IR 100", "ISO_IR 192"]))
+@given(
+    family=_text,
+    given_name=_text,
+    description=_text,
+    implicit_vr=st.booleans(),
+    charset=st.sampled_from(["ISO_IR 100", "ISO_IR 192"]),
+)
 def test_any_latin_text_reads_back_the_same(family, given_name, description, implicit_vr, charset):
     name = f"{family.strip()}^{given_name.strip()}".rstrip("^")
-    dataset = answer([charset], {"Alphabetic": name} if name else {},
-                     **{"00321060": {"vr": "LO", "Value": [description.strip()]} if description.strip()
-                        else {"vr": "LO"}})
+    dataset = answer(
+        [charset],
+        {"Alphabetic": name} if name else {},
+        **{"00321060": {"vr": "LO", "Value": [description.strip()]} if description.strip() else {"vr": "LO"}},
+    )
     assert read_back(wire.encode(dataset, implicit_vr), implicit_vr) == read_back(
-        pydicom_bytes(dataset, implicit_vr), implicit_vr)
+        pydicom_bytes(dataset, implicit_vr), implicit_vr
+    )

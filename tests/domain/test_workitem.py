@@ -1,9 +1,10 @@
 """The typed Workitem view over a pydicom Dataset, and NewWorkitem that builds one."""
+
 from __future__ import annotations
 
 import json
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydicom import Dataset
@@ -155,7 +156,7 @@ def test_empty_dataset_reads_as_empty_values_not_errors():
 
 def test_scheduled_start_with_offset_is_given_in_the_requested_zone():
     w = view(start="20261123080000+0100")
-    assert w.scheduled_start(timezone.utc) == datetime(2026, 11, 23, 7)
+    assert w.scheduled_start(UTC) == datetime(2026, 11, 23, 7)
     assert w.scheduled_start(CET) == datetime(2026, 11, 23, 8)
 
 
@@ -177,7 +178,8 @@ def progress_item(**attrs) -> Dataset:
 def test_progress_and_its_description_are_read_from_the_progress_information():
     ds = to_dataset(new().to_json())
     ds.ProcedureStepProgressInformationSequence = Sequence(
-        [progress_item(ProcedureStepProgress="42.5", ProcedureStepProgressDescription="Scanning")])
+        [progress_item(ProcedureStepProgress="42.5", ProcedureStepProgressDescription="Scanning")]
+    )
     w = Workitem(ds)
     assert w.progress == 42.5
     assert w.progress_description == "Scanning"
@@ -185,8 +187,15 @@ def test_progress_and_its_description_are_read_from_the_progress_information():
 
 def test_discontinuation_reasons_are_read_as_codes():
     ds = to_dataset(new().to_json())
-    ds.ProcedureStepProgressInformationSequence = Sequence([progress_item(
-        ProcedureStepDiscontinuationReasonCodeSequence=Sequence([Code("110514", "DCM", "Incorrect worklist entry").to_item()]))])
+    ds.ProcedureStepProgressInformationSequence = Sequence(
+        [
+            progress_item(
+                ProcedureStepDiscontinuationReasonCodeSequence=Sequence(
+                    [Code("110514", "DCM", "Incorrect worklist entry").to_item()]
+                )
+            )
+        ]
+    )
     assert Workitem(ds).discontinuation_reasons == [Code("110514", "DCM", "Incorrect worklist entry")]
 
 
@@ -259,9 +268,24 @@ def test_patient_name_is_shown_family_name_first(name, shown):
 
 
 def test_requested_procedure_codes_are_read_from_every_referenced_request():
-    data = {"0040A370": {"vr": "SQ", "Value": [
-        {"00321064": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["CTCHEST"]},
-                                             "00080102": {"vr": "SH", "Value": ["99WLPROC"]},
-                                             "00080104": {"vr": "LO", "Value": ["CT chest"]}}]}},
-        {"00321064": {"vr": "SQ", "Value": [{"00080102": {"vr": "SH", "Value": ["99WLPROC"]}}]}}]}}
+    data = {
+        "0040A370": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00321064": {
+                        "vr": "SQ",
+                        "Value": [
+                            {
+                                "00080100": {"vr": "SH", "Value": ["CTCHEST"]},
+                                "00080102": {"vr": "SH", "Value": ["99WLPROC"]},
+                                "00080104": {"vr": "LO", "Value": ["CT chest"]},
+                            }
+                        ],
+                    }
+                },
+                {"00321064": {"vr": "SQ", "Value": [{"00080102": {"vr": "SH", "Value": ["99WLPROC"]}}]}},
+            ],
+        }
+    }
     assert Workitem(data).requested_procedure_codes == [Code("CTCHEST", "99WLPROC", "CT chest")]

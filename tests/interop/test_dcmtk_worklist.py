@@ -1,6 +1,7 @@
 """Our DIMSE backend against two independent MWL servers — DCMTK's wlmscpfs and Orthanc's
 ModalityWorklists plugin — both serving the sample worklists the dcmtk package ships: it
 must find the same entries as DCMTK's own findscu -W for the same keys."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,12 @@ def worklist_files(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("wlistdb") / "OFFIS"
     db.mkdir()
     for dump in sorted(EXAMPLES.glob("*.dump")):
-        subprocess.run([str(DCMTK["dump2dcm"]), str(dump), str(db / (dump.stem + ".wl"))], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            [str(DCMTK["dump2dcm"]), str(dump), str(db / (dump.stem + ".wl"))],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     (db / "lockfile").touch()
     return db
 
@@ -58,8 +63,11 @@ def worklist_files(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def wlmscpfs(worklist_files):
     port = free_port()
-    server = subprocess.Popen([str(DCMTK["wlmscpfs"]), "-dfp", str(worklist_files.parent), "-dfr", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(DCMTK["wlmscpfs"]), "-dfp", str(worklist_files.parent), "-dfr", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for(port)
     yield port, "OFFIS", len(list(worklist_files.glob("*.wl")))
     server.terminate()
@@ -73,15 +81,23 @@ def orthanc(worklist_files, tmp_path_factory):
     root = tmp_path_factory.mktemp("orthanc")
     port = free_port()
     config = {
-        "Name": "interop", "StorageDirectory": str(root / "storage"), "IndexDirectory": str(root / "index"),
-        "HttpPort": free_port(), "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-        "DicomAet": "ORTHANC", "DicomPort": port, "DicomCheckCalledAet": False,
-        "DicomAlwaysAllowFind": True, "DicomAlwaysAllowFindWorklist": True, "DicomAlwaysAllowEcho": True,
+        "Name": "interop",
+        "StorageDirectory": str(root / "storage"),
+        "IndexDirectory": str(root / "index"),
+        "HttpPort": free_port(),
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomAet": "ORTHANC",
+        "DicomPort": port,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowFind": True,
+        "DicomAlwaysAllowFindWorklist": True,
+        "DicomAlwaysAllowEcho": True,
         "Plugins": [str(ORTHANC_WORKLISTS)],
         "Worklists": {"Enable": True, "Database": str(worklist_files)},
     }
     (root / "orthanc.json").write_text(json.dumps(config))
-    log = open(root / "orthanc.log", "w")
+    log = open(root / "orthanc.log", "w")  # noqa: SIM115 -- stays open for the server's lifetime
     server = subprocess.Popen([str(ORTHANC), str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
     wait_for(port, 30)
     yield port, "ORTHANC", len(list(worklist_files.glob("*.wl")))
@@ -108,8 +124,13 @@ def dcmtk_findscu(port: int, called: str, tmp_path: Path, modality: str = "") ->
     out.mkdir(exist_ok=True)
     for old in out.iterdir():
         old.unlink()
-    proc = subprocess.run([str(DCMTK["findscu"]), "-W", "-aec", called, "-X", "-od", str(out), "127.0.0.1",
-                           str(port), str(path)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(DCMTK["findscu"]), "-W", "-aec", called, "-X", "-od", str(out), "127.0.0.1", str(port), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     return [dcmread(p) for p in sorted(out.iterdir())]
 
@@ -117,8 +138,9 @@ def dcmtk_findscu(port: int, called: str, tmp_path: Path, modality: str = "") ->
 def ours(port: int, called: str, modality: str = "") -> list:
     import asyncio
 
-    backend = DimseBackend(Profile(backend="dimse", ae_title="CONSOLE", mwl_host="127.0.0.1", mwl_port=port,
-                                   mwl_aet=called, timeout=10))
+    backend = DimseBackend(
+        Profile(backend="dimse", ae_title="CONSOLE", mwl_host="127.0.0.1", mwl_port=port, mwl_aet=called, timeout=10)
+    )
     return asyncio.run(backend.search(WorklistQuery(modality=modality, states=())))
 
 
@@ -130,8 +152,9 @@ def test_our_backend_finds_what_dcmtk_findscu_finds(request, tmp_path, peer, mod
     mine = ours(port, called, modality)
     assert theirs, f"{peer} returned nothing to findscu"
     assert len(mine) == len(theirs) and (modality or len(theirs) == files)
-    assert sorted((str(d.PatientID), str(d.AccessionNumber)) for d in theirs) == \
-        sorted((w.patient_id, w.accession_number) for w in mine)
+    assert sorted((str(d.PatientID), str(d.AccessionNumber)) for d in theirs) == sorted(
+        (w.patient_id, w.accession_number) for w in mine
+    )
     assert {w.patient_name.alphabetic for w in mine} == {str(d.PatientName) for d in theirs}
 
 
@@ -141,8 +164,11 @@ def test_a_wrong_called_ae_title_is_said_in_a_sentence(wlmscpfs):
     from app.backends.errors import Refused
 
     port, _, _ = wlmscpfs
-    backend = DimseBackend(Profile(backend="dimse", ae_title="CT1", mwl_host="127.0.0.1", mwl_port=port,
-                                   mwl_aet="NOT_OFFIS", timeout=10))
+    backend = DimseBackend(
+        Profile(backend="dimse", ae_title="CT1", mwl_host="127.0.0.1", mwl_port=port, mwl_aet="NOT_OFFIS", timeout=10)
+    )
     with pytest.raises(Refused) as refused:
         asyncio.run(backend.search(WorklistQuery(states=())))
-    assert refused.value.sentence == f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS."
+    assert (
+        refused.value.sentence == f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS."
+    )

@@ -1,11 +1,11 @@
 """An HTTP client for the module's real server (see tests/conftest.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from upsrs_client import DICOM_JSON
 
 

@@ -1,17 +1,18 @@
 """Two user agents claiming one workitem at the same moment: exactly one wins."""
+
 from __future__ import annotations
 
 import threading
-from datetime import timezone
+from datetime import UTC
 
 import httpx
 from pydicom.uid import generate_uid
+from upsrs_client import change_state, create, item
 
 from app.domain.status import Status, UPSError
 from app.server.notifications import EventHub
 from app.server.service import UPSService
 from app.server.store import Store
-from upsrs_client import change_state, create, item
 
 
 def test_simultaneous_claims_over_http_have_exactly_one_winner(server, http):
@@ -40,7 +41,7 @@ def test_simultaneous_claims_over_http_have_exactly_one_winner(server, http):
 def test_two_services_on_one_database_file_cannot_both_claim(tmp_path):
     """The guarantee is the database lock, not the GIL: two stores, two connections, one file."""
     path = tmp_path / "shared.db"
-    services = [UPSService(Store(path, timezone.utc), EventHub()) for _ in range(2)]
+    services = [UPSService(Store(path, UTC), EventHub()) for _ in range(2)]
     uids = [services[0].create(item()).uid for _ in range(20)]
     for uid in uids:
         barrier = threading.Barrier(2)

@@ -1,8 +1,10 @@
 """The demo day a trainer starts with: realistic, international, and the same every time."""
+
 from __future__ import annotations
 
+import json
 from collections import Counter
-from datetime import date, timezone
+from datetime import UTC, date
 
 from app.domain.dicomjson import to_dataset
 from app.domain.search import parse_search
@@ -11,11 +13,10 @@ from app.server.demo import seed_demo_day
 from app.server.notifications import EventHub
 from app.server.service import UPSService
 from app.server.store import Store
-import json
 
 
 def service(tmp_path) -> UPSService:
-    return UPSService(Store(tmp_path / "demo.db", timezone.utc), EventHub())
+    return UPSService(Store(tmp_path / "demo.db", UTC), EventHub())
 
 
 def workitems(svc: UPSService) -> list[Workitem]:

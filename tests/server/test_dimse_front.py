@@ -1,5 +1,6 @@
 """The embedded server's DIMSE front: MWL C-FIND from the UPS store, over real associations —
 pynetdicom as a modality, and DCMTK's findscu as an independent peer."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,11 @@ from pathlib import Path
 import pytest
 from embedded_server import PINNED_DAY
 from pydicom import Dataset, dcmread
-from pynetdicom import AE
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from app.domain.dicomjson import from_dataset
-
 
 TODAY = PINNED_DAY.strftime("%Y%m%d")  # the front holds that demo day
 DCMTK_FINDSCU = "/usr/bin/findscu"  # not the pynetdicom app of the same name on PATH
@@ -77,8 +77,14 @@ def test_answers_hold_the_requested_keys_and_nothing_more(front):
     found, _ = find(front.dimse.port, mwl_query("MR1"))
     assert found
     keys = {e.keyword for e in found[0]}
-    assert keys <= {"SpecificCharacterSet", "PatientName", "PatientID", "AccessionNumber", "RequestedProcedureID",
-                    "ScheduledProcedureStepSequence"}
+    assert keys <= {
+        "SpecificCharacterSet",
+        "PatientName",
+        "PatientID",
+        "AccessionNumber",
+        "RequestedProcedureID",
+        "ScheduledProcedureStepSequence",
+    }
     assert "StudyInstanceUID" not in keys
 
 
@@ -123,9 +129,24 @@ def test_dcmtk_findscu_gets_the_demo_day_for_a_station(front, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     proc = subprocess.run(
-        [DCMTK_FINDSCU, "-W", "-aet", "CT2", "-aec", "WORKLIST", "-X", "-od", str(out), "127.0.0.1",
-         str(front.dimse.port), str(query)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        [
+            DCMTK_FINDSCU,
+            "-W",
+            "-aet",
+            "CT2",
+            "-aec",
+            "WORKLIST",
+            "-X",
+            "-od",
+            str(out),
+            "127.0.0.1",
+            str(front.dimse.port),
+            str(query),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     answers = [dcmread(p) for p in sorted(out.iterdir())]

@@ -1,13 +1,26 @@
 """Subscriptions and event reports over real WebSocket channels."""
+
 from __future__ import annotations
 
 import httpx
-from pydicom.uid import generate_uid
-
 from embedded_server import start_server
+from pydicom.uid import generate_uid
 from upsrs_client import (
-    FILTERED, GLOBAL, Events, change_state, claim, create, item, listen, new_aet, performed, post,
-    progress, subscribe, update, value,
+    FILTERED,
+    GLOBAL,
+    Events,
+    change_state,
+    claim,
+    create,
+    item,
+    listen,
+    new_aet,
+    performed,
+    post,
+    progress,
+    subscribe,
+    update,
+    value,
 )
 
 
@@ -136,8 +149,9 @@ def test_cancel_request_on_my_item_reaches_me_with_the_reason_and_requester(http
     tx = claim(http, uid)
     events = listen(http, uid, new_aet())
     try:
-        body = [{"00741238": {"vr": "LT", "Value": ["Patient refused"]},
-                 "0074100C": {"vr": "LO", "Value": ["Front desk"]}}]
+        body = [
+            {"00741238": {"vr": "LT", "Value": ["Patient refused"]}, "0074100C": {"vr": "LO", "Value": ["Front desk"]}}
+        ]
         assert post(http, f"/workitems/{uid}/cancelrequest/RIS1", body).status_code == 202
         event = events.wait_for(uid, 2)
         assert value(event, "00741236") == "RIS1"

@@ -1,10 +1,10 @@
 """Final workitems are deleted after the keep delay unless a deletion lock holds them."""
+
 from __future__ import annotations
 
 import time
 
 import httpx
-
 from upsrs_client import GLOBAL, change_state, claim, create, item, new_aet, performed, subscribe, update
 
 
@@ -34,7 +34,9 @@ def test_completed_items_are_deleted_after_a_day_and_then_answer_410(fresh_serve
         # a deleted UID stays taken
         again = item()
         again["00080018"]["Value"] = [done]
-        assert http.post("/workitems", json=[again], headers={"Content-Type": "application/dicom+json"}).status_code == 409
+        assert (
+            http.post("/workitems", json=[again], headers={"Content-Type": "application/dicom+json"}).status_code == 409
+        )
 
 
 def test_a_deletion_lock_keeps_a_completed_item(fresh_server):

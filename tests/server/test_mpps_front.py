@@ -1,8 +1,9 @@
 """MPPS on the DIMSE front, mapped onto UPS: a DIMSE modality claims and completes, and a
 UPS-RS console sees IN PROGRESS then COMPLETED, live."""
+
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import httpx
 from embedded_server import PINNED_DAY
@@ -10,9 +11,9 @@ from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+from upsrs_client import GLOBAL, listen, new_aet, value
 
 from app.server import UPSServer
-from upsrs_client import GLOBAL, listen, new_aet, value
 
 TODAY = PINNED_DAY.strftime("%Y%m%d")  # the front holds that demo day
 
@@ -28,8 +29,16 @@ def associate(port: int, calling: str = "MR1"):
 
 def worklist(assoc, station: str) -> list[Dataset]:
     query = Dataset()
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
-                    "RequestedProcedureID", "StudyInstanceUID", "RequestedProcedureDescription"):
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "AccessionNumber",
+        "RequestedProcedureID",
+        "StudyInstanceUID",
+        "RequestedProcedureDescription",
+    ):
         setattr(query, keyword, "")
     sps = Dataset()
     sps.ScheduledStationAETitle = station
@@ -96,7 +105,9 @@ def completed(status: str = "COMPLETED") -> Dataset:
 
 def ups_of(server: UPSServer, item: Dataset) -> dict:
     with httpx.Client(base_url=server.base_url) as http:
-        return http.get("/workitems", params={"ReferencedRequestSequence.AccessionNumber": item.AccessionNumber}).json()[0]
+        return http.get(
+            "/workitems", params={"ReferencedRequestSequence.AccessionNumber": item.AccessionNumber}
+        ).json()[0]
 
 
 def test_dimse_claim_and_completion_show_up_live_for_a_upsrs_console(front):
@@ -135,9 +146,13 @@ def test_mpps_rules_of_f7(front):
         status, _ = assoc.send_n_create(bad, ModalityPerformedProcedureStep, generate_uid())
         assert status.Status == 0x0106
         mpps_uid = generate_uid()
-        assert assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0
-        assert assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status \
+        assert (
+            assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0
+        )
+        assert (
+            assoc.send_n_create(in_progress(item, "US1", "US"), ModalityPerformedProcedureStep, mpps_uid)[0].Status
             == 0x0111
+        )
         assert assoc.send_n_set(completed("DISCONTINUED"), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0
         assert value(ups_of(front, item), "00741000") == "CANCELED"
         late, _ = assoc.send_n_set(completed(), ModalityPerformedProcedureStep, mpps_uid)

@@ -3,13 +3,13 @@
 The store compiles a Query to SQL over indexed columns (app.server.sqlquery) and applies
 the rest in Python; whatever the split, a Search must return what `Query.matches` would.
 """
+
 from __future__ import annotations
 
 import json
 from contextlib import closing
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +31,7 @@ PATIENTS = [
     PatientName("Yamada^Tarou", "山田^太郎"),
     PatientName("", "佐藤^一郎"),
 ]
-ZONES = [timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))]
+ZONES = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))]
 OFFSETS = ["", "", "+0000", "+0100", "-0500", "+0530"]
 FIRST_DAY = datetime(2026, 11, 20)
 
@@ -97,8 +97,23 @@ PARAMS = {
     "ScheduledStationNameCodeSequence.CodeValue": st.sampled_from(STATIONS + ["CT*", "?R1", "C?2", "*", "", "XR1"]),
     "ScheduledStationNameCodeSequence.CodingSchemeDesignator": st.sampled_from(["99WLSTATION", "99OTHER", "99*"]),
     "ScheduledProcedureStepStartDateTime": dt_range(),
-    "PatientName": st.sampled_from(["doe*", "DOE^JANE", "Doe^Jane", "müller*", "MÜLLER^JÜRGEN", "müller^anna",
-                                    "*^J*", "Y?MADA*", "山田*", "佐藤^一郎", "*", "", "Nobody"]),
+    "PatientName": st.sampled_from(
+        [
+            "doe*",
+            "DOE^JANE",
+            "Doe^Jane",
+            "müller*",
+            "MÜLLER^JÜRGEN",
+            "müller^anna",
+            "*^J*",
+            "Y?MADA*",
+            "山田*",
+            "佐藤^一郎",
+            "*",
+            "",
+            "Nobody",
+        ]
+    ),
     "ReferencedRequestSequence.AccessionNumber": st.sampled_from(["A1", "A*", "A?", "*1", "", "Z9"]),
     "AccessionNumber": st.sampled_from(["A1", "*", ""]),  # top-level: no column, answered in Python
     "PatientID": st.sampled_from(["P1", "P*", "P3"]),
@@ -156,13 +171,20 @@ def test_store_search_returns_exactly_the_workitems_the_query_matches(datasets, 
 
 
 def item(n: int, **fields) -> dict:
-    base = dict(uid=f"1.2.3.{n}", label="CT chest", start="20261123080000", patient=PatientName("Doe^Jane"),
-                patient_id="P1", station="CT1", accession=f"A{n}")
+    base = dict(
+        uid=f"1.2.3.{n}",
+        label="CT chest",
+        start="20261123080000",
+        patient=PatientName("Doe^Jane"),
+        patient_id="P1",
+        station="CT1",
+        accession=f"A{n}",
+    )
     base.update(fields)
     return prepare_create(NewWorkitem(**base).to_json(), base["uid"], NOW).dataset
 
 
-def compare(datasets: list[dict], params: list[tuple[str, str]], local: tzinfo = timezone.utc) -> list[str]:
+def compare(datasets: list[dict], params: list[tuple[str, str]], local: tzinfo = UTC) -> list[str]:
     query = parse_search(params, local).query
     with closing(filled_store(datasets, local)) as store:
         result = found(store, query)
@@ -180,7 +202,10 @@ def test_station_keys_from_different_items_do_not_match_in_sql_either():
 
 
 def test_umlaut_and_ideographic_names_are_found_case_insensitively_in_sql():
-    datasets = [item(1, patient=PatientName("Müller^Jürgen")), item(2, patient=PatientName("Yamada^Tarou", "山田^太郎"))]
+    datasets = [
+        item(1, patient=PatientName("Müller^Jürgen")),
+        item(2, patient=PatientName("Yamada^Tarou", "山田^太郎")),
+    ]
     assert compare(datasets, [("PatientName", "müller*")]) == ["1.2.3.1"]
     assert compare(datasets, [("PatientName", "山田*")]) == ["1.2.3.2"]
 
@@ -188,7 +213,7 @@ def test_umlaut_and_ideographic_names_are_found_case_insensitively_in_sql():
 def test_results_come_in_scheduled_order_and_pages_report_what_remains():
     datasets = [item(n, start=f"2026112{n}080000") for n in (3, 1, 2)]
     query = parse_search([("PatientID", "P1")]).query
-    with closing(filled_store(datasets, timezone.utc)) as store, store.read() as db:
+    with closing(filled_store(datasets, UTC)) as store, store.read() as db:
         page, remaining = store.search(db, query, 1, 1)
         assert [uid_of(json.loads(s)) for s in page] == ["1.2.3.2"] and remaining == 1
         page, remaining = store.search(db, query, 0, 10)

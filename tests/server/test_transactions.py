@@ -1,4 +1,5 @@
 """UPS-RS transactions against a real server on loopback: the forms every user agent sends."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,18 @@ from datetime import datetime, timedelta
 
 import pytest
 from pydicom.uid import generate_uid
-
 from upsrs_client import (
-    DICOM_JSON, change_state, claim, create, item, performed, post, progress, uid_of, update, value,
+    DICOM_JSON,
+    change_state,
+    claim,
+    create,
+    item,
+    performed,
+    post,
+    progress,
+    uid_of,
+    update,
+    value,
 )
 
 
@@ -22,8 +32,12 @@ def retrieve(http, uid: str) -> dict:
 def test_create_accepts_every_uid_form(http, form):
     ds = item()
     uid = uid_of(ds)
-    query = {"bare": f"?{uid}", "workitem": f"?workitem={uid}",
-             "AffectedSOPInstanceUID": f"?AffectedSOPInstanceUID={uid}", "dataset-only": ""}[form]
+    query = {
+        "bare": f"?{uid}",
+        "workitem": f"?workitem={uid}",
+        "AffectedSOPInstanceUID": f"?AffectedSOPInstanceUID={uid}",
+        "dataset-only": "",
+    }[form]
     if form != "dataset-only":
         del ds["00080018"]
     r = post(http, "/workitems" + query, [ds])
@@ -209,8 +223,13 @@ def test_search_by_station_and_date_range_finds_only_that_station_that_day(http)
     mine = [create(http, item("CT1", start=day + timedelta(hours=h))) for h in range(3)]
     create(http, item("CT2", start=day))
     create(http, item("CT1", start=day + timedelta(days=1)))
-    found = search(http, **{"ScheduledStationNameCodeSequence.CodeValue": "CT1",
-                            "ScheduledProcedureStepStartDateTime": "20310506-20310506"})
+    found = search(
+        http,
+        **{
+            "ScheduledStationNameCodeSequence.CodeValue": "CT1",
+            "ScheduledProcedureStepStartDateTime": "20310506-20310506",
+        },
+    )
     assert [uid_of(d) for d in found] == mine  # in scheduled order
 
 
@@ -260,9 +279,17 @@ def test_search_accepts_fuzzymatching_and_says_it_matched_literally(http):
     assert r.status_code == 200 and "fuzzymatching" in r.headers["Warning"]
 
 
-@pytest.mark.parametrize("params", [{"NoSuchKeyword": "x"}, {"00081195": "1.2.3"}, {"limit": "-1"},
-                                    {"ScheduledProcedureStepStartDateTime": "yesterday"},
-                                    {"includefield": "all,PatientID"}, {"PatientName.FamilyName": "x"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"NoSuchKeyword": "x"},
+        {"00081195": "1.2.3"},
+        {"limit": "-1"},
+        {"ScheduledProcedureStepStartDateTime": "yesterday"},
+        {"includefield": "all,PatientID"},
+        {"PatientName.FamilyName": "x"},
+    ],
+)
 def test_search_with_a_bad_parameter_is_a_400_that_says_why(http, params):
     r = http.get("/workitems", params=params)
     assert r.status_code == 400

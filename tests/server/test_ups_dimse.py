@@ -1,6 +1,7 @@
 """The UPS SOP classes on the DIMSE front, over real pynetdicom associations: Push, Pull,
 Watch and Query as an SCU would use them, and N-EVENT-REPORTs to a UPS Event listener —
 each checked against what UPS-RS clients of the same server see."""
+
 from __future__ import annotations
 
 import socket
@@ -8,25 +9,39 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
 import httpx
 import pytest
+from embedded_server import PINNED_DAY
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import (
-    ModalityPerformedProcedureStep, UnifiedProcedureStepEvent, UnifiedProcedureStepPull, UnifiedProcedureStepPush,
-    UnifiedProcedureStepQuery, UnifiedProcedureStepWatch,
+    ModalityPerformedProcedureStep,
+    UnifiedProcedureStepEvent,
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepPush,
+    UnifiedProcedureStepQuery,
+    UnifiedProcedureStepWatch,
+)
+from upsrs_client import (
+    FILTERED,
+    GLOBAL,
+    change_state,
+    claim,
+    create,
+    item,
+    listen,
+    new_aet,
+    performed,
+    progress,
+    update,
+    value,
 )
 
 from app.domain.dicomjson import to_dataset
 from app.server import ServerConfig, UPSServer
 from app.server.demo import seed_demo_day
-from embedded_server import PINNED_DAY
-from upsrs_client import (
-    FILTERED, GLOBAL, change_state, claim, create, item, listen, new_aet, performed, progress, update, value,
-)
 
 PUSH = UnifiedProcedureStepPush
 TODAY = PINNED_DAY.strftime("%Y%m%d")  # the demo day the server holds
@@ -51,14 +66,20 @@ class Listener:
         ae = AE("WATCHER")
         # the role a conformant subscriber takes when the server proposes to be the UPS Event SCP
         ae.add_supported_context(UnifiedProcedureStepEvent, scu_role=False, scp_role=True)
-        self.server = ae.start_server(("127.0.0.1", port), block=False,
-                                      evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)])
+        self.server = ae.start_server(
+            ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_N_EVENT_REPORT, self._on_report)]
+        )
         self.port: int = self.server.server_address[1]
 
     def _on_report(self, event: evt.Event) -> tuple[int, None]:
         request = event.request
-        report = Report(event.assoc.requestor.primitive.called_ae_title, event.event_type,
-                        str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID), event.event_information)
+        report = Report(
+            event.assoc.requestor.primitive.called_ae_title,
+            event.event_type,
+            str(request.AffectedSOPClassUID),
+            str(request.AffectedSOPInstanceUID),
+            event.event_information,
+        )
         with self.arrived:
             self.reports.append(report)
             self.arrived.notify_all()
@@ -70,8 +91,17 @@ class Listener:
 
     def wait_for(self, uid: str, event_type: int, timeout: float = 5.0, called: str = "WATCHER", **attrs) -> Report:
         def match() -> Report | None:
-            return next((r for r in self.reports if r.uid == uid and r.event_type == event_type and r.called == called
-                         and all(r.info.get(k) == v for k, v in attrs.items())), None)
+            return next(
+                (
+                    r
+                    for r in self.reports
+                    if r.uid == uid
+                    and r.event_type == event_type
+                    and r.called == called
+                    and all(r.info.get(k) == v for k, v in attrs.items())
+                ),
+                None,
+            )
 
         with self.arrived:
             if self.arrived.wait_for(match, timeout):
@@ -111,10 +141,16 @@ def ups(tmp_path_factory) -> Iterator[Setup]:
     FILTERED on a listener that runs, LATE on a port where nothing listens yet."""
     listener = Listener()
     late_port = free_port()
-    peers = {"WATCHER": ("127.0.0.1", listener.port), "FILTERED": ("127.0.0.1", listener.port),
-             "LATE": ("127.0.0.1", late_port)}
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, event_peers=peers,
-                                    db_path=str(tmp_path_factory.mktemp("ups-dimse") / "w.db")))
+    peers = {
+        "WATCHER": ("127.0.0.1", listener.port),
+        "FILTERED": ("127.0.0.1", listener.port),
+        "LATE": ("127.0.0.1", late_port),
+    }
+    server = UPSServer(
+        ServerConfig(
+            http_port=0, dimse_port=0, event_peers=peers, db_path=str(tmp_path_factory.mktemp("ups-dimse") / "w.db")
+        )
+    )
     seed_demo_day(server.service, today=PINNED_DAY)
     server.start()
     try:
@@ -165,8 +201,13 @@ def set_(assoc, uid: str, **changes) -> int:
 
 
 def station_query(station: str = "CT1", **keys) -> Dataset:
-    query = ds(SOPInstanceUID="", PatientName="", ProcedureStepState="", ScheduledProcedureStepStartDateTime=f"{TODAY}-",
-               **keys)
+    query = ds(
+        SOPInstanceUID="",
+        PatientName="",
+        ProcedureStepState="",
+        ScheduledProcedureStepStartDateTime=f"{TODAY}-",
+        **keys,
+    )
     query.ScheduledStationNameCodeSequence = [ds(CodeValue=station)]
     return query
 
@@ -221,8 +262,13 @@ def test_c_find_finds_what_upsrs_search_finds(ups, http, model):
         found, final = find(assoc, station_query("CT1"), model)
     finally:
         assoc.release()
-    searched = http.get("/workitems", params={"ScheduledStationNameCodeSequence.CodeValue": "CT1",
-                                              "ScheduledProcedureStepStartDateTime": f"{TODAY}-"}).json()
+    searched = http.get(
+        "/workitems",
+        params={
+            "ScheduledStationNameCodeSequence.CodeValue": "CT1",
+            "ScheduledProcedureStepStartDateTime": f"{TODAY}-",
+        },
+    ).json()
     assert final.Status == 0x0000 and len(found) >= 5
     assert {f.SOPInstanceUID for f in found} == {value(s, "00080018") for s in searched}
     for answer in found:
@@ -236,7 +282,12 @@ def test_c_find_answers_hold_the_requested_keys_never_the_transaction_uid(ups, s
     found, final = find(scu, ds(SOPInstanceUID=uid, PatientName="", ProcedureStepState="", TransactionUID=""))
     assert final.Status == 0x0000 and len(found) == 1
     answer = found[0]
-    assert {e.keyword for e in answer} == {"SpecificCharacterSet", "SOPInstanceUID", "PatientName", "ProcedureStepState"}
+    assert {e.keyword for e in answer} == {
+        "SpecificCharacterSet",
+        "SOPInstanceUID",
+        "PatientName",
+        "ProcedureStepState",
+    }
     assert answer.SpecificCharacterSet == "ISO_IR 192" and str(answer.PatientName) == "山田^太郎"
     assert answer.ProcedureStepState == "IN PROGRESS"
 
@@ -258,10 +309,14 @@ def test_a_dimse_claim_shows_up_live_on_upsrs_and_locks_out_a_second_performer(u
         events.wait_for(uid, 1, **{"00741000": "IN PROGRESS"})
         other = associate(ups.port, "CT9")
         try:
-            assert action(other, uid, CHANGE_STATE, ProcedureStepState="IN PROGRESS",
-                          TransactionUID=generate_uid()).Status == 0xC302
-            assert action(other, uid, CHANGE_STATE, ProcedureStepState="CANCELED",
-                          TransactionUID=generate_uid()).Status == 0xC301
+            assert (
+                action(other, uid, CHANGE_STATE, ProcedureStepState="IN PROGRESS", TransactionUID=generate_uid()).Status
+                == 0xC302
+            )
+            assert (
+                action(other, uid, CHANGE_STATE, ProcedureStepState="CANCELED", TransactionUID=generate_uid()).Status
+                == 0xC301
+            )
         finally:
             other.release()
         assert value(http.get(f"/workitems/{uid}").json()[0], "00741000") == "IN PROGRESS"
@@ -285,8 +340,16 @@ def test_n_set_follows_the_transaction_uid_rules(ups, scu, http):
     assert set_(scu, uid, ProcedureStepLabel="Abdomen US", TransactionUID=generate_uid()) == 0xC301
     assert set_(scu, uid, PatientID="OTHER", TransactionUID=tx) == 0x0106  # Not Allowed in an N-SET
     progress_item = ds(ProcedureStepProgress="40", ProcedureStepProgressDescription="kidneys")
-    assert set_(scu, uid, ProcedureStepLabel="Abdomen US", TransactionUID=tx,
-                ProcedureStepProgressInformationSequence=[progress_item]) == 0x0000
+    assert (
+        set_(
+            scu,
+            uid,
+            ProcedureStepLabel="Abdomen US",
+            TransactionUID=tx,
+            ProcedureStepProgressInformationSequence=[progress_item],
+        )
+        == 0x0000
+    )
     stored = http.get(f"/workitems/{uid}").json()[0]
     assert value(stored, "00741204") == "Abdomen US"
     assert value(value(stored, "00741002"), "00741006") == "kidneys"
@@ -313,8 +376,12 @@ def test_mpps_requests_still_reach_the_mpps_scp(ups):
     assoc = associate(ups.port, contexts=(ModalityPerformedProcedureStep, PUSH))
     try:
         # an MPPS N-SET of an unknown instance is the MPPS SCP's 0112, not UPS's C307
-        assert assoc.send_n_set(ds(PerformedProcedureStepStatus="COMPLETED"), ModalityPerformedProcedureStep,
-                                generate_uid())[0].Status == 0x0112
+        assert (
+            assoc.send_n_set(
+                ds(PerformedProcedureStepStatus="COMPLETED"), ModalityPerformedProcedureStep, generate_uid()
+            )[0].Status
+            == 0x0112
+        )
         assert assoc.send_n_get([0x00400252], ModalityPerformedProcedureStep, generate_uid())[0].Status == 0x0211
     finally:
         assoc.release()
@@ -370,8 +437,12 @@ def test_global_and_filtered_subscriptions_over_a_watch_association(ups, http):
         # no Receiving AE: the caller subscribes itself
         assert action(watch, GLOBAL, SUBSCRIBE, DeletionLock="FALSE").Status == 0x0000
         station = ds(CodeValue="CT2")
-        assert action(watch, FILTERED, SUBSCRIBE, ReceivingAE="FILTERED",
-                      ScheduledStationNameCodeSequence=[station]).Status == 0x0000
+        assert (
+            action(
+                watch, FILTERED, SUBSCRIBE, ReceivingAE="FILTERED", ScheduledStationNameCodeSequence=[station]
+            ).Status
+            == 0x0000
+        )
         ct2, mr1 = create(http, item("CT2")), create(http, item("MR1"))
         ups.listener.wait_for(ct2, 1, ProcedureStepState="SCHEDULED")
         ups.listener.wait_for(mr1, 1, ProcedureStepState="SCHEDULED")
@@ -412,8 +483,9 @@ def test_reports_wait_for_a_subscriber_that_is_not_listening_yet(ups, scu, http)
 
 def test_a_dimse_subscriber_hears_the_server_go_down_and_come_back(tmp_path):
     listener = Listener()
-    config = ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"),
-                          event_peers={"WATCHER": ("127.0.0.1", listener.port)})
+    config = ServerConfig(
+        http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"), event_peers={"WATCHER": ("127.0.0.1", listener.port)}
+    )
     try:
         server = UPSServer(config).start()
         try:

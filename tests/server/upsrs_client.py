@@ -25,8 +25,14 @@ def new_aet() -> str:
     return "T" + uuid.uuid4().hex[:10].upper()
 
 
-def item(station: str = "CT1", *, patient: str = "Doe^Jane", start: datetime | None = None, accession: str | None = None,
-         **fields) -> dict:
+def item(
+    station: str = "CT1",
+    *,
+    patient: str = "Doe^Jane",
+    start: datetime | None = None,
+    accession: str | None = None,
+    **fields,
+) -> dict:
     start = start or datetime.now().replace(microsecond=0) + timedelta(hours=1)
     return NewWorkitem(
         uid=generate_uid(),
@@ -70,21 +76,35 @@ def change_state(http: httpx.Client, uid: str, state: str, tx: str | None, suffi
 
 def performed(station: str = "CT1") -> dict:
     def code(v, s="99L"):
-        return {"00080100": {"vr": "SH", "Value": [v]}, "00080102": {"vr": "SH", "Value": [s]},
-                "00080104": {"vr": "LO", "Value": [v]}}
+        return {
+            "00080100": {"vr": "SH", "Value": [v]},
+            "00080102": {"vr": "SH", "Value": [s]},
+            "00080104": {"vr": "LO", "Value": [v]},
+        }
 
-    return {"00741216": {"vr": "SQ", "Value": [{
-        "00404028": {"vr": "SQ", "Value": [code(station)]},
-        "00404050": {"vr": "DT", "Value": ["20261123080000"]},
-        "00404051": {"vr": "DT", "Value": ["20261123081500"]},
-        "00404019": {"vr": "SQ", "Value": [code("CTCHEST")]},
-        "00404033": {"vr": "SQ"},
-    }]}}
+    return {
+        "00741216": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00404028": {"vr": "SQ", "Value": [code(station)]},
+                    "00404050": {"vr": "DT", "Value": ["20261123080000"]},
+                    "00404051": {"vr": "DT", "Value": ["20261123081500"]},
+                    "00404019": {"vr": "SQ", "Value": [code("CTCHEST")]},
+                    "00404033": {"vr": "SQ"},
+                }
+            ],
+        }
+    }
 
 
 def progress(percent: float, text: str) -> dict:
-    return {"00741002": {"vr": "SQ", "Value": [{"00741004": {"vr": "DS", "Value": [percent]},
-                                                 "00741006": {"vr": "ST", "Value": [text]}}]}}
+    return {
+        "00741002": {
+            "vr": "SQ",
+            "Value": [{"00741004": {"vr": "DS", "Value": [percent]}, "00741006": {"vr": "ST", "Value": [text]}}],
+        }
+    }
 
 
 def update(http: httpx.Client, uid: str, tx: str | None, attrs: dict, form: str = "query") -> httpx.Response:
@@ -133,8 +153,10 @@ class Events:
             except queue.Empty:
                 break
             seen.append(event)
-            if value(event, "00001000") == uid and value(event, "00001002") == event_type and all(
-                value(event, tag) == want for tag, want in attrs.items()
+            if (
+                value(event, "00001000") == uid
+                and value(event, "00001002") == event_type
+                and all(value(event, tag) == want for tag, want in attrs.items())
             ):
                 return event
         raise AssertionError(f"no event {event_type} for {uid} {attrs}; saw {seen}")

@@ -1,4 +1,5 @@
 """The console under pytest-qt: real windows on a real embedded demo server, offscreen."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,11 @@ def open_console(qtbot, tmp_path) -> Iterator:
     from PySide6.QtWidgets import QApplication
 
     # a console the test's console opened (another profile, a second console) is closed too
-    everything += [w for w in QApplication.topLevelWidgets() if hasattr(w, "session") and w not in everything
-                   and not w.session._closed]
+    everything += [
+        w
+        for w in QApplication.topLevelWidgets()
+        if hasattr(w, "session") and w not in everything and not w.session._closed
+    ]
     windows[:] = everything
     for window in everything:
         if shiboken_valid(window):

@@ -1,4 +1,5 @@
 """What the console tests read off a window: its rows, a row's state, the stored workitem."""
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,8 @@ def start_selected(qtbot, window, sent: bool = True):
     """Press Start on the selected procedure; wait until it is ours (and, with `sent`, on the server)."""
     item = window.selected()
     window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled()
-                    and (not sent or window.session.outbox.pending() == 0), timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.procedure.complete_button.isEnabled() and (not sent or window.session.outbox.pending() == 0),
+        timeout=5000,
+    )
     return item

@@ -1,6 +1,7 @@
 """The Qt binding must not drop references to None: PySide6 6.12.0 did, on every call of a
 method that returns nothing, and under Python 3.11 a console busy enough (an outbox retrying,
 a stream of events) then died within seconds or hours with "Fatal Python error: none_dealloc"."""
+
 from __future__ import annotations
 
 import sys

@@ -1,14 +1,15 @@
 """A technologist's day in the demo, by pressing the real buttons."""
+
 from __future__ import annotations
 
 import json
 
+from conftest import answer_next_dialog, press_enter
 from PySide6.QtCore import Qt
 
 from app.domain.states import State
 from app.ui.session import procedure_key
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
-from conftest import answer_next_dialog, press_enter
 
 STATE = COLUMNS.index("State")
 
@@ -135,7 +136,10 @@ def test_second_console_is_told_who_already_started(qtbot, open_console):
     assert not first.procedure.start_button.isEnabled() and not first.procedure.complete_button.isEnabled()
     first.procedure.start.emit(item)  # a press that raced the event: the stale SCHEDULED item
     qtbot.waitUntil(lambda: first.messages.get(procedure_key(item.uid)) is not None, timeout=5000)
-    assert "Another station (CT1B) already started this procedure." in first.messages.get(procedure_key(item.uid)).text.text()
+    assert (
+        "Another station (CT1B) already started this procedure."
+        in first.messages.get(procedure_key(item.uid)).text.text()
+    )
     second.close_without_asking()
 
 
@@ -187,9 +191,10 @@ def test_reports_wait_in_the_outbox_while_the_server_is_away(qtbot, open_console
 
 
 def test_ten_thousand_rows_load_and_filter(qtbot, open_console):
+    from datetime import date, timedelta
+
     from app.domain.workitem import Workitem
     from app.server.demo import demo_workitems
-    from datetime import date, timedelta
 
     window = open_console("demo")
     loaded(qtbot, window)
@@ -208,8 +213,9 @@ def test_a_procedure_in_progress_when_the_console_stopped_is_offered_for_resumin
     loaded(qtbot, window)
     item = window.selected()
     window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.status_pending.text() == "outbox empty" and window.session.is_mine(item.uid),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.status_pending.text() == "outbox empty" and window.session.is_mine(item.uid), timeout=5000
+    )
     window.close_without_asking()
     window.demo.stop()
     again = open_console("demo")  # same data folder: the claim store remembers

@@ -1,22 +1,54 @@
 """The window's test contract: the objectNames tests and accessibility tools find controls by,
 an accessible name on every control, and `open_window` with an ad-hoc UPS-RS profile against
 any server — two such windows in one process being two stations."""
+
 from __future__ import annotations
 
+from console_helpers import live, loaded, rows, state_shown
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
-    QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QHeaderView, QLineEdit, QWidget,
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QWidget,
 )
 
 from app.domain.states import State
-from console_helpers import live, loaded, rows, state_shown
 
-CONTRACT = ("profileSelector", "refreshAction", "queryStation", "queryModality", "queryDateFrom", "queryDateTo",
-            "queryPatientName", "queryPatientId", "queryAccession", "queryState", "searchButton", "quickFilter",
-            "worklistTable", "detailPane", "claimButton", "progressSpin", "progressDescription",
-            "reportProgressButton", "performerName", "addSeriesButton", "completeButton", "discontinueButton",
-            "requestCancelButton", "unscheduledAction", "cancelRequestBanner", "eventLog", "inspector",
-            "connectionStatus", "outboxStatus")
+CONTRACT = (
+    "profileSelector",
+    "refreshAction",
+    "queryStation",
+    "queryModality",
+    "queryDateFrom",
+    "queryDateTo",
+    "queryPatientName",
+    "queryPatientId",
+    "queryAccession",
+    "queryState",
+    "searchButton",
+    "quickFilter",
+    "worklistTable",
+    "detailPane",
+    "claimButton",
+    "progressSpin",
+    "progressDescription",
+    "reportProgressButton",
+    "performerName",
+    "addSeriesButton",
+    "completeButton",
+    "discontinueButton",
+    "requestCancelButton",
+    "unscheduledAction",
+    "cancelRequestBanner",
+    "eventLog",
+    "inspector",
+    "connectionStatus",
+    "outboxStatus",
+)
 
 
 def controls(window: QWidget) -> list[QWidget]:
@@ -61,8 +93,11 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
     qtbot.waitUntil(lambda: window.findChild(QObject, "cancelRequestBanner") is not None, timeout=3000)
     missing = [name for name in CONTRACT if window.findChild(QObject, name) is None]
     assert missing == []
-    unnamed = [f"{type(w).__name__} {w.objectName()!r} in {type(w.parentWidget()).__name__} "
-               f"{w.parentWidget().objectName()!r}" for w in controls(window) if not spoken_name(w).strip()]
+    unnamed = [
+        f"{type(w).__name__} {w.objectName()!r} in {type(w.parentWidget()).__name__} {w.parentWidget().objectName()!r}"
+        for w in controls(window)
+        if not spoken_name(w).strip()
+    ]
     assert unnamed == [], "\n".join(unnamed)
 
 

@@ -1,4 +1,5 @@
 """The unscheduled patient dialog (Ctrl+N) as a technologist meets it at a CT station, keyboard first."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -79,8 +80,17 @@ def test_tab_walks_the_fields_in_reading_order(qtbot):
     for _ in range(8):
         press(Qt.Key.Key_Tab)
         seen.append(QApplication.focusWidget())
-    assert seen == [dialog.family, dialog.given, dialog.patient_id, dialog.birth.edit, dialog.sex, dialog.procedure,
-                    dialog.modality, dialog.urgent, dialog.create_button]
+    assert seen == [
+        dialog.family,
+        dialog.given,
+        dialog.patient_id,
+        dialog.birth.edit,
+        dialog.sex,
+        dialog.procedure,
+        dialog.modality,
+        dialog.urgent,
+        dialog.create_button,
+    ]
 
 
 def test_keyboard_only_return_moves_on_and_return_on_the_last_field_creates(qtbot, on_may_14):
@@ -105,8 +115,15 @@ def test_keyboard_only_return_moves_on_and_return_on_the_last_field_creates(qtbo
     press(Qt.Key.Key_Return)
     assert dialog.result() == QDialog.DialogCode.Accepted and not dialog.isVisible()
     item = dialog.workitem(NOW)
-    assert (item.patient.alphabetic, item.patient_id, item.birth_date, item.sex, item.modality, item.priority,
-            item.station) == ("Becker^Anna", "PID-77", "19650412", "F", "CT", "HIGH", "CT1")
+    assert (
+        item.patient.alphabetic,
+        item.patient_id,
+        item.birth_date,
+        item.sex,
+        item.modality,
+        item.priority,
+        item.station,
+    ) == ("Becker^Anna", "PID-77", "19650412", "F", "CT", "HIGH", "CT1")
 
 
 @pytest.mark.parametrize("typed", ["19650412", "1965-04-12", "12/04/1965", "12.04.1965"])

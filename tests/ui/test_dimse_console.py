@@ -1,23 +1,30 @@
 """The same console on a DIMSE profile (MWL + MPPS) against the embedded server's DIMSE front."""
+
 from __future__ import annotations
 
 from conftest import answer_next_dialog, press_enter
 
 
 def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
-    window = open_console("--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST",
-                          "--ae-title", "US1")
+    window = open_console("--backend", "dimse", "--mwl", f"127.0.0.1:{front.dimse.port}:WORKLIST", "--ae-title", "US1")
     qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10000)
     assert window.live.text() == "● polling" and "not available with MWL/MPPS" in window.live.toolTip()
     item = window.selected()
     window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.is_mine(item.uid)
-                    and window.status_pending.text() == "outbox empty", timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            window.procedure.complete_button.isEnabled()
+            and window.session.is_mine(item.uid)
+            and window.status_pending.text() == "outbox empty"
+        ),
+        timeout=10000,
+    )
     from app.domain.search import parse_search
 
     def stored() -> str:
-        return front.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber",
-                                                        item.accession_number)]))[0]
+        return front.service.search_all(
+            parse_search([("ReferencedRequestSequence.AccessionNumber", item.accession_number)])
+        )[0]
 
     assert '"IN PROGRESS"' in stored()
     window.procedure.add_output_series("Liver")

@@ -1,5 +1,6 @@
 """The event log and protocol inspector as a trainer uses them: the newest message in view
 unless someone is reading an older one, and DICOM JSON with each tag's keyword."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,16 @@ def inspector_shown(qtbot) -> Inspector:
 def wheel(view: QListWidget, notches: int) -> None:
     """The mouse wheel over the list: positive notches scroll up."""
     at = QPointF(view.viewport().rect().center())
-    event = QWheelEvent(at, QPointF(view.viewport().mapToGlobal(at)), QPoint(), QPoint(0, 120 * notches),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        at,
+        QPointF(view.viewport().mapToGlobal(at)),
+        QPoint(),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(view.viewport(), event)
 
 
@@ -161,8 +170,11 @@ def test_the_event_log_follows_the_newest_event(qtbot):
     log.show()
     qtbot.waitExposed(log)
     for n in range(40):
-        log.add(f"09:30:{n:02d}", WorkitemEvent(EventType.STATE_REPORT, f"1.2.{n}", state="IN PROGRESS"),
-                f"Becker, Anna — CT chest #{n}")
+        log.add(
+            f"09:30:{n:02d}",
+            WorkitemEvent(EventType.STATE_REPORT, f"1.2.{n}", state="IN PROGRESS"),
+            f"Becker, Anna — CT chest #{n}",
+        )
     qtbot.waitUntil(lambda: newest_in_view(log), timeout=3000)
     assert log.item(39).text() == "09:30:39  State IN PROGRESS — Becker, Anna — CT chest #39"
     assert log.item(39).toolTip() == "1.2.39"

@@ -1,5 +1,6 @@
 """`run_gui` as `worklist-console` runs it, in a process of its own: what it opens must stay
 open while the event loop runs (the tests' open_window holds its window; run_gui must too)."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,13 @@ sys.exit(run_gui(build_parser().parse_args(sys.argv[1:])))
 
 
 def test_the_first_run_welcome_window_stays_open_while_the_console_runs(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", LOOK_THEN_QUIT, "--config", str(tmp_path / "profiles.toml")],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.run(
+        [sys.executable, "-c", LOOK_THEN_QUIT, "--config", str(tmp_path / "profiles.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "visible: ['WelcomeWindow']" in proc.stdout, proc.stdout + proc.stderr

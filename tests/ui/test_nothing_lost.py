@@ -1,15 +1,16 @@
 """Nothing typed or queued is lost: drafts survive a click elsewhere and a restart, quitting
 asks when work is in progress or waiting, and what waits under another profile is said."""
+
 from __future__ import annotations
 
+from conftest import answer_next_dialog, press_enter, press_escape
+from console_helpers import loaded, rows, start_selected
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.backends import profiles as profile_store
 from app.backends.claim_store import ClaimStore, owner_key
 from app.backends.profiles import Profile, ProfileBook
-from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import loaded, rows, start_selected
 
 
 def type_into(widget, text: str) -> None:
@@ -18,28 +19,31 @@ def type_into(widget, text: str) -> None:
     QTest.keyClicks(widget, text)
 
 
+TYPED_TECHNOLOGIST = "Quispe, Rosa"  # a name the demo never schedules, so no other item shows it
+
+
 def test_what_was_typed_survives_another_selection_and_a_restart(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     item = start_selected(qtbot, window)
     panel = window.procedure
-    type_into(panel.technologist, "Becker, Anna")
+    type_into(panel.technologist, TYPED_TECHNOLOGIST)
     type_into(panel.percent_text, "Contrast phase")
     panel.percent.setValue(35)
     qtbot.mouseClick(panel.add_series, Qt.MouseButton.LeftButton)
     series_uid = panel.series.item(0, 1).text()
     other = next(w for w in rows(window) if w.uid != item.uid)
     window.select(other.uid)
-    assert panel.technologist.text() != "Becker, Anna"
+    assert panel.technologist.text() != TYPED_TECHNOLOGIST
     window.select(item.uid)
-    assert panel.technologist.text() == "Becker, Anna" and panel.percent_text.text() == "Contrast phase"
+    assert panel.technologist.text() == TYPED_TECHNOLOGIST and panel.percent_text.text() == "Contrast phase"
     assert panel.percent.value() == 35 and panel.series.rowCount() == 1 and panel.series.item(0, 1).text() == series_uid
     window.close_without_asking()
     window.demo.stop()
     again = open_console("demo")  # the same data folder: the local store kept the draft
     loaded(qtbot, again)
     again.select(item.uid)
-    qtbot.waitUntil(lambda: again.procedure.technologist.text() == "Becker, Anna", timeout=5000)
+    qtbot.waitUntil(lambda: again.procedure.technologist.text() == TYPED_TECHNOLOGIST, timeout=5000)
     assert again.procedure.series.item(0, 1).text() == series_uid
     assert again.procedure.percent_text.text() == "Contrast phase"
 
@@ -114,8 +118,10 @@ def test_reports_waiting_under_another_profile_are_counted_and_offered(qtbot, op
 
 def test_the_demo_shows_only_its_profile_and_leaves_the_site_profiles_alone(qtbot, open_console, tmp_path):
     config = tmp_path / "profiles.toml"
-    profile_store.save(ProfileBook([Profile(name="Site RIS", url="http://ris.example/dicom-web", ae_title="CT1")],
-                                   active="Site RIS"), config)
+    profile_store.save(
+        ProfileBook([Profile(name="Site RIS", url="http://ris.example/dicom-web", ae_title="CT1")], active="Site RIS"),
+        config,
+    )
     before = config.read_bytes()
     window = open_console("--config", str(config), "demo")
     loaded(qtbot, window)

@@ -1,17 +1,18 @@
 """One key never harms a record: F8 and F9 act only on a procedure this station started,
 Complete shows what it will send and waits for Enter, and documenting a procedure after the
 fact is its own explicit action that asks once, naming patient, procedure and station."""
+
 from __future__ import annotations
 
 import re
 
+from conftest import answer_next_dialog, press_enter, press_escape
+from console_helpers import live, loaded, rows, start_selected, state_shown, stored, stored_state
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.states import State
-from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import live, loaded, rows, start_selected, state_shown, stored, stored_state
 
 
 def scheduled_row(window, station: str = "CT1"):
@@ -62,8 +63,9 @@ def test_f8_shows_a_summary_escape_keeps_the_procedure_and_enter_completes(qtbot
 def read_then_escape(qtbot, act) -> str:
     """What the dialog `act` opens says, read before Escape closes it."""
     texts: list[str] = []
-    answer_next_dialog(lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)),
-                                       press_escape(dialog)))
+    answer_next_dialog(
+        lambda dialog: (texts.extend(label.text() for label in dialog.findChildren(QLabel)), press_escape(dialog))
+    )
     act()
     qtbot.waitUntil(lambda: bool(texts), timeout=3000)
     return " ".join(texts)
@@ -116,8 +118,13 @@ def test_a_refresh_never_moves_the_selection_to_another_patient(qtbot, open_cons
     chosen = rows(window)[2]
     window.select(chosen.uid)
     window.demo.add_urgent_order("CT1")  # a new row arrives above it
-    qtbot.waitUntil(lambda: window.model.rowCount() == len(rows(window)) and any(
-        w.priority and w.priority.value == "HIGH" and w.patient_id.startswith("STAT") for w in rows(window)), timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            window.model.rowCount() == len(rows(window))
+            and any(w.priority and w.priority.value == "HIGH" and w.patient_id.startswith("STAT") for w in rows(window))
+        ),
+        timeout=5000,
+    )
     window.refresh()
     qtbot.wait(500)
     assert window.selected().uid == chosen.uid
@@ -134,8 +141,16 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
     qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
     qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.title.text(), timeout=5000)
     panel = window.procedure
-    assert not any(b.isEnabled() for b in (panel.complete_button, panel.discontinue_button, panel.progress_button,
-                                            panel.start_button, panel.cancel_button))
+    assert not any(
+        b.isEnabled()
+        for b in (
+            panel.complete_button,
+            panel.discontinue_button,
+            panel.progress_button,
+            panel.start_button,
+            panel.cancel_button,
+        )
+    )
     assert state_shown(window, item.uid) == "COMPLETING"
     QTest.keyClick(window.table, Qt.Key.Key_F8)
     qtbot.wait(200)

@@ -1,9 +1,10 @@
 """First run, profiles and Test connection, as an installer meets them."""
+
 from __future__ import annotations
 
+from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook
-from app.backends import check_profile
 from app.ui.settings_dialog import SettingsDialog
 
 
@@ -80,8 +81,10 @@ def test_a_dimse_profile_is_entered_tested_peer_by_peer_and_saved(qtbot, open_co
     dialog.test_button.click()
     qtbot.waitUntil(lambda: dialog.result.text().count("\n") == 1, timeout=10000)
     worklist, mpps = dialog.result.text().splitlines()
-    assert worklist == (f"✓ The worklist server WORKLIST at 127.0.0.1:{dimse_port} answers C-ECHO and accepts "
-                        "worklist queries (MWL C-FIND).")
+    assert worklist == (
+        f"✓ The worklist server WORKLIST at 127.0.0.1:{dimse_port} answers C-ECHO and accepts "
+        "worklist queries (MWL C-FIND)."
+    )
     assert mpps.startswith("✗ Cannot reach the MPPS server at 127.0.0.1:9")
     dialog.mpps.set("", 0, "")  # same as the worklist peer
     dialog.charset.setCurrentText("ISO_IR 192")
@@ -90,22 +93,35 @@ def test_a_dimse_profile_is_entered_tested_peer_by_peer_and_saved(qtbot, open_co
     saved = book.get("Site RIS (DIMSE)")
     assert saved is not None and book.active == "Site RIS (DIMSE)"
     assert (saved.backend, saved.mwl_port, saved.mwl_aet, saved.mpps_peer, saved.fallback_charset) == (
-        "dimse", dimse_port, "WORKLIST", ("127.0.0.1", dimse_port, "WORKLIST"), "ISO_IR 192")
+        "dimse",
+        dimse_port,
+        "WORKLIST",
+        ("127.0.0.1", dimse_port, "WORKLIST"),
+        "ISO_IR 192",
+    )
 
 
 def test_saved_profiles_come_back_and_secrets_stay_out_of_logs(tmp_path):
     path = tmp_path / "profiles.toml"
     book = ProfileBook()
-    book.put(Profile(name="Site \"A\"", url="https://ris.example/dicom-web", ae_title="CT1", auth="basic",
-                     username="tech", password="pa\\ss\"word", dcm4chee=True, timeout=12.5))
+    book.put(
+        Profile(
+            name='Site "A"',
+            url="https://ris.example/dicom-web",
+            ae_title="CT1",
+            auth="basic",
+            username="tech",
+            password='pa\\ss"word',
+            dcm4chee=True,
+            timeout=12.5,
+        )
+    )
     book.active = 'Site "A"'
     profile_store.save(book, path)
     again = profile_store.load(path)
     assert again.active == 'Site "A"'
     assert again.get() == book.get()
     assert "pa\\ss" not in repr(again.get()) and again.get().redacted()["password"] == "***"
-
-
 
 
 def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, open_console, front, tmp_path):
@@ -130,8 +146,22 @@ def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, o
     QDesktopServices.setUrlHandler("file", manager, "open")
     try:
         config = tmp_path / "profiles.toml"
-        profile_store.save(ProfileBook([Profile(name="Site", url=front.base_url, ae_title="CT1", auth="basic",
-                                                username="tech", password="s3cret-Pw")], "Site"), config)
+        profile_store.save(
+            ProfileBook(
+                [
+                    Profile(
+                        name="Site",
+                        url=front.base_url,
+                        ae_title="CT1",
+                        auth="basic",
+                        username="tech",
+                        password="s3cret-Pw",
+                    )
+                ],
+                "Site",
+            ),
+            config,
+        )
         window = open_console("--config", str(config))
         window.log_folder_action.trigger()
         assert manager.opened == [str(tmp_path / "logs")]
@@ -157,8 +187,14 @@ def test_help_opens_the_log_folder_and_about_names_versions_and_profile(qtbot, o
     import pynetdicom
     from PySide6.QtCore import qVersion
 
-    for fact in (f"Qt {qVersion()}", f"pydicom {pydicom.__version__}", f"pynetdicom {pynetdicom.__version__}",
-                 f"UPS-RS at {front.base_url} (basic authentication)", "Our AE title CT1", str(tmp_path / "logs")):
+    for fact in (
+        f"Qt {qVersion()}",
+        f"pydicom {pydicom.__version__}",
+        f"pynetdicom {pynetdicom.__version__}",
+        f"UPS-RS at {front.base_url} (basic authentication)",
+        "Our AE title CT1",
+        str(tmp_path / "logs"),
+    ):
         assert fact in about
     assert "s3cret" not in about
 
@@ -184,6 +220,7 @@ def test_an_unreadable_profiles_file_is_said_and_kept_when_a_new_profile_is_save
 
 # -- the dialog in a technologist's hands ------------------------------------------------------------
 
+
 def settings_for(qtbot, book: ProfileBook) -> SettingsDialog:
     from PySide6.QtWidgets import QApplication
 
@@ -198,9 +235,15 @@ def settings_for(qtbot, book: ProfileBook) -> SettingsDialog:
 
 
 def two_sites() -> ProfileBook:
-    return ProfileBook([Profile(name="Main RIS", ae_title="CT1", url="https://ris.example/dicom-web"),
-                        Profile(name="Backup RIS", ae_title="CT1", backend="dimse", mwl_host="10.0.0.5",
-                                mwl_port=104, mwl_aet="RIS_MWL")], "Main RIS")
+    return ProfileBook(
+        [
+            Profile(name="Main RIS", ae_title="CT1", url="https://ris.example/dicom-web"),
+            Profile(
+                name="Backup RIS", ae_title="CT1", backend="dimse", mwl_host="10.0.0.5", mwl_port=104, mwl_aet="RIS_MWL"
+            ),
+        ],
+        "Main RIS",
+    )
 
 
 def press_save(qtbot, dialog: SettingsDialog) -> None:
@@ -214,8 +257,7 @@ def choose(qtbot, dialog: SettingsDialog, name: str) -> None:
     from PySide6.QtCore import Qt
 
     [item] = dialog.names.findItems(name, Qt.MatchFlag.MatchExactly)
-    qtbot.mouseClick(dialog.names.viewport(), Qt.MouseButton.LeftButton,
-                     pos=dialog.names.visualItemRect(item).center())
+    qtbot.mouseClick(dialog.names.viewport(), Qt.MouseButton.LeftButton, pos=dialog.names.visualItemRect(item).center())
     assert dialog.name.text() == name
 
 
@@ -333,8 +375,11 @@ def test_duplicate_shows_a_copy_under_a_free_name_which_a_rename_replaces(qtbot)
     QTest.keyClicks(dialog.name, "CT2 room")  # typing replaces the selected name
     dialog.ae.setText("CT2")
     press_save(qtbot, dialog)
-    assert [(p.name, p.ae_title) for p in book.profiles] == [("Main RIS", "CT1"), ("Backup RIS", "CT1"),
-                                                             ("CT2 room", "CT2")]
+    assert [(p.name, p.ae_title) for p in book.profiles] == [
+        ("Main RIS", "CT1"),
+        ("Backup RIS", "CT1"),
+        ("CT2 room", "CT2"),
+    ]
     assert book.active == "Main RIS"
 
 
@@ -431,14 +476,27 @@ def test_every_control_has_a_name_a_screen_reader_can_say(qtbot):
 
     dialog = settings_for(qtbot, two_sites())
     kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QListWidget)
-    controls = [w for kind in kinds for w in dialog.findChildren(kind)
-                if not isinstance(w.parent(), (QAbstractSpinBox, QComboBox))]  # their own inner editors
+    controls = [
+        w
+        for kind in kinds
+        for w in dialog.findChildren(kind)
+        if not isinstance(w.parent(), (QAbstractSpinBox, QComboBox))
+    ]  # their own inner editors
     assert len(controls) > 25
-    unnamed = [f"{type(w).__name__} {w.objectName() or w.text() if hasattr(w, 'text') else ''}"
-               for w in controls if not w.accessibleName()]
+    unnamed = [
+        f"{type(w).__name__} {w.objectName() or w.text() if hasattr(w, 'text') else ''}"
+        for w in controls
+        if not w.accessibleName()
+    ]
     assert unnamed == []
     assert {dialog.mwl.host.accessibleName(), dialog.mpps.port.accessibleName(), dialog.mwl.aet.accessibleName()} == {
-        "Worklist server host", "MPPS server port", "Worklist server called AE title"}
+        "Worklist server host",
+        "MPPS server port",
+        "Worklist server called AE title",
+    }
     assert {b.objectName() for b in (dialog.new_button, dialog.duplicate_button, dialog.delete_button)} == {
-        "newProfileButton", "duplicateProfileButton", "deleteProfileButton"}
+        "newProfileButton",
+        "duplicateProfileButton",
+        "deleteProfileButton",
+    }
     assert dialog.findChild(QAbstractButton, "startupCheck") is dialog.startup

@@ -1,11 +1,11 @@
 """The small things a technologist meets every day."""
-from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
+from __future__ import annotations
 
 from conftest import answer_next_dialog, press_escape
 from console_helpers import cell, loaded, rows
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 
 def test_ctrl_n_offers_the_stations_modality(qtbot, open_console):

@@ -1,17 +1,18 @@
 """Two consoles of one user on one machine — the trainer's setup — are two stations: a claim
 belongs to the AE title that made it, the other console shows who holds it, read-only, and
 what each shows stays live whatever station it looks at."""
+
 from __future__ import annotations
 
+from conftest import answer_next_dialog, press_enter
+from console_helpers import cell, live, loaded, rows, state_shown, stored_state
+from embedded_server import PINNED_DAY  # noqa: F401  (the front holds today's demo day too)
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.domain.procedure import OutputSeries, PerformedProcedure, progress_json
 from app.domain.states import State
 from app.domain.workitem import Code
-from conftest import answer_next_dialog, press_enter
-from console_helpers import cell, live, loaded, rows, state_shown, stored_state
-from embedded_server import PINNED_DAY  # noqa: F401  (the front holds today's demo day too)
 
 
 def console(open_console, front, ae: str, station: str = "CT1"):
@@ -53,10 +54,16 @@ def test_another_stations_procedure_shows_that_stations_data_read_only(qtbot, op
     item = next(w for w in rows(window) if w.state is State.SCHEDULED)
     tx = "1.2.826.0.1.3680043.8.498.77"
     front.service.change_state(item.uid, "IN PROGRESS", tx, "CT9")
-    front.service.update(item.uid, tx, PerformedProcedure(Code("CT9", "99WLSTATION", "CT9"), start="20261123081500",
-                                                          technologist="García^Luis",
-                                                          series=(OutputSeries("1.2.826.0.1.3680043.8.498.79",
-                                                                               "Thorax 1 mm"),)).to_json())
+    front.service.update(
+        item.uid,
+        tx,
+        PerformedProcedure(
+            Code("CT9", "99WLSTATION", "CT9"),
+            start="20261123081500",
+            technologist="García^Luis",
+            series=(OutputSeries("1.2.826.0.1.3680043.8.498.79", "Thorax 1 mm"),),
+        ).to_json(),
+    )
     front.service.update(item.uid, tx, progress_json(60, "Contrast phase"))
     qtbot.waitUntil(lambda: cell(window, item.uid, "Progress") == "60 %", timeout=5000)
     window.select(item.uid)
@@ -109,15 +116,17 @@ def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qt
     item = next(w for w in rows(window) if w.state is State.SCHEDULED)
     window.select(item.uid)
     window.procedure.start_button.click()
-    qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0, timeout=5000
+    )
     qtbot.waitUntil(lambda: "IN PROGRESS on this station (CT7)" in window.procedure.title.text(), timeout=3000)
     assert window.procedure.form.station_label.text() == "CT7"
     station = lambda: json.loads(front.service.retrieve(item.uid))["00741216"]["Value"][0]["00404028"]["Value"][0]  # noqa: E731
     assert station()["00080100"]["Value"] == ["CT7"]
     summary: dict[str, str] = {}
-    answer_next_dialog(lambda dialog: (summary.update({k: v.text() for k, v in dialog.summary.items()}),
-                                       press_enter(dialog)))
+    answer_next_dialog(
+        lambda dialog: (summary.update({k: v.text() for k, v in dialog.summary.items()}), press_enter(dialog))
+    )
     window.procedure.complete_button.click()
     qtbot.waitUntil(lambda: stored_state(front, item.uid) == "COMPLETED", timeout=5000)
     assert summary["Station"] == "<b>CT7</b>" and station()["00080100"]["Value"] == ["CT7"]

@@ -1,4 +1,5 @@
 """The first-run window with the keyboard alone: Return takes the focused way on."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,14 +1,15 @@
 """What others do and what the console did, shown so it cannot be missed or misread: the
 cancellation request, an urgent order, the event log, and what was performed."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
+from conftest import answer_next_dialog, press_enter, press_escape
+from console_helpers import cell, live, loaded, rows, start_selected, state_shown, stored
 from PySide6.QtWidgets import QLabel
 
 from app.domain.states import State
-from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import cell, live, loaded, rows, start_selected, state_shown, stored
 
 
 def cancellation_requested(qtbot, open_console):
@@ -56,8 +57,10 @@ def test_an_urgent_order_comes_to_the_top_with_a_notice(qtbot, open_console):
     selected = window.selected()
     uid = window.demo.add_urgent_order("CT1")
     qtbot.waitUntil(lambda: window.model.workitem(uid) is not None, timeout=3000)
-    urgent_first = [w.uid for w in rows(window) if w.priority and w.priority.value == "HIGH" and w.state is State.SCHEDULED]
-    assert uid in urgent_first and rows(window)[:len(urgent_first)] == [window.model.workitem(u) for u in urgent_first]
+    urgent_first = [
+        w.uid for w in rows(window) if w.priority and w.priority.value == "HIGH" and w.state is State.SCHEDULED
+    ]
+    assert uid in urgent_first and rows(window)[: len(urgent_first)] == [window.model.workitem(u) for u in urgent_first]
     notice = window.messages.get(f"urgent:{uid}")
     assert notice is not None and "Urgent order" in notice.text.text() and notice.action.text() == "Show"
     assert window.selected().uid == selected.uid  # announced, not selected behind the technologist's back
@@ -79,11 +82,19 @@ def test_the_event_log_names_patients_and_what_this_console_did(qtbot, open_cons
     log = [window.event_log.item(i).text() for i in range(window.event_log.count())]
     assert any(w.patient_name.display() in line and "State IN PROGRESS" in line for line in log), log
     window.select(uid)
-    answer_next_dialog(lambda dialog: (dialog.reason.setCurrentIndex(dialog.reason.findText("Duplicate order")),
-                                       dialog.confirm.click()))
+    answer_next_dialog(
+        lambda dialog: (
+            dialog.reason.setCurrentIndex(dialog.reason.findText("Duplicate order")),
+            dialog.confirm.click(),
+        )
+    )
     window.procedure.cancel_button.click()
-    qtbot.waitUntil(lambda: any("This console: Cancellation of" in window.event_log.item(i).text()
-                                for i in range(window.event_log.count())), timeout=3000)
+    qtbot.waitUntil(
+        lambda: any(
+            "This console: Cancellation of" in window.event_log.item(i).text() for i in range(window.event_log.count())
+        ),
+        timeout=3000,
+    )
 
 
 def test_the_discontinue_and_cancel_request_dialogs_say_what_they_do_to_whom(qtbot, open_console):
@@ -108,7 +119,9 @@ def test_the_discontinue_and_cancel_request_dialogs_say_what_they_do_to_whom(qtb
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=3000)
     (title1, text1), (title2, text2) = seen
     assert title1 == "Discontinue the procedure" and item.patient_name.display() in text1 and "CANCELED" in text1
-    assert title2 == "Request cancellation" and other.patient_name.display() in text2 and "no station has started" in text2
+    assert (
+        title2 == "Request cancellation" and other.patient_name.display() in text2 and "no station has started" in text2
+    )
 
 
 def test_performed_codes_and_series_can_be_added_and_removed(qtbot, open_console):
