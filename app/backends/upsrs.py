@@ -130,7 +130,7 @@ class UpsRsBackend:
         method: str,
         path: str,
         *,
-        params: list[tuple[str, str]] | dict | None = None,
+        params: list[tuple[str, str]] | dict[str, str] | None = None,
         body: list[JsonDataset] | None = None,
         query: str = "",
         expect: tuple[int, ...] = (200,),
@@ -138,8 +138,10 @@ class UpsRsBackend:
         url = path + (f"?{query}" if query else "")
         content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         headers = {"Content-Type": DICOM_JSON} if content is not None else None
+        # a tuple, not a list: httpx's list form is invariant in its value type
+        pairs = tuple(params.items() if isinstance(params, dict) else params) if params is not None else None
         try:
-            response = await self.client.request(method, url, params=params, content=content, headers=headers)
+            response = await self.client.request(method, url, params=pairs, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise Unreachable(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
         except httpx.HTTPError as exc:
