@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+import tomli_w
+
 from app.domain.codes import MODALITY_CODES
 
 BACKENDS = ("upsrs", "dimse")
@@ -194,29 +196,17 @@ def load(path: Path | None = None) -> ProfileBook:
     return book
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
-
-
 def save(book: ProfileBook, path: Path | None = None) -> Path:
     """Write the book; the file it replaces is kept as `<name>.bak` (one generation), so that a
     file the console could not read, or a profile saved by mistake, can still be recovered."""
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"active = {_toml_value(book.active)}", ""]
-    for profile in book.profiles:
-        lines.append(f"[profiles.{_toml_value(profile.name)}]")
-        for key, value in asdict(profile).items():
-            if key != "name":
-                lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
+    # tomli-w escapes what a hand-made writer missed (a password with a carriage return made the
+    # whole file unreadable); the layout stays what earlier versions wrote: [profiles."Name"]
+    tables = {p.name: {k: v for k, v in asdict(p).items() if k != "name"} for p in book.profiles}
+    text = tomli_w.dumps({"active": book.active, "profiles": tables})
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     if path.exists():
         backup = backup_path(path)
         backup.unlink(missing_ok=True)

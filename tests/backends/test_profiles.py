@@ -96,3 +96,47 @@ def test_a_name_another_profile_has_is_refused_instead_of_overwriting_it():
     with pytest.raises(ProfileError):
         book.put(Profile(name="A", ae_title="MR1"), replacing="")  # a new profile
     assert [(p.name, p.ae_title) for p in book.profiles] == [("A", "CT1"), ("B", "CT1")]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "pa\rss",  # a carriage return made the earlier hand-written file unreadable
+        "tab\there, nul\x00, bell\x07, escape\x1b, delete\x7f, line\nbreak",
+        'quote " and backslash \\ and both \\"',
+        "Müller ÆØÅ 山田 🔑",
+        "'''single quotes''' \"\"\"triple\"\"\"",
+    ],
+)
+def test_every_password_and_name_survives_a_save_and_a_load(tmp_path, secret):
+    path = tmp_path / "profiles.toml"
+    name = f"Site {secret[:6]}".replace("\x00", "0").strip() or "Site"
+    profile = Profile(name=name, ae_title="CT1", auth="basic", username=secret, password=secret, token=secret)
+    profile_store.save(ProfileBook([profile, Profile(name="Other")], name), path)
+    book = profile_store.load(path)
+    assert book.active == name
+    assert book.get(name) == profile
+    assert book.get("Other") == Profile(name="Other")
+
+
+def test_a_profiles_file_written_by_the_earlier_writer_still_reads(tmp_path):
+    path = tmp_path / "profiles.toml"
+    # what versions before tomli-w wrote: every field, quoted keys, \\ \" \n escapes
+    path.write_text(
+        'active = "RIS \\"main\\""\n\n'
+        '[profiles."RIS \\"main\\""]\n'
+        'backend = "dimse"\nurl = "http://127.0.0.1:8080/dicom-web"\nae_title = "CT1"\nstation = ""\n'
+        'modality = ""\nauth = "basic"\nusername = "tech"\npassword = "a\\\\b\\"c\\nd"\ntoken = ""\n'
+        'ca_file = "C:\\\\certs\\\\ca.pem"\nverify_tls = false\ndcm4chee = false\ntimeout = 10.0\n'
+        'poll_seconds = 30.0\nmwl_host = "10.0.0.5"\nmwl_port = 104\nmwl_aet = "RIS_MWL"\nmpps_host = ""\n'
+        'mpps_port = 0\nmpps_aet = ""\ndimse_timeout = 30.0\nfallback_charset = "ISO_IR 100"\n',
+        encoding="utf-8",
+    )
+    book = profile_store.load(path)
+    profile = book.get('RIS "main"')
+    assert book.active == 'RIS "main"' and profile is not None
+    assert profile.password == 'a\\b"c\nd' and profile.ca_file == "C:\\certs\\ca.pem"
+    assert (profile.mwl_host, profile.mwl_port, profile.verify_tls) == ("10.0.0.5", 104, False)
+    profile_store.save(book, path)  # and it is written back readable, its backup kept
+    assert profile_store.load(path).get('RIS "main"') == profile
+    assert profile_store.backup_path(path).exists()
