@@ -1,13 +1,17 @@
 """DIMSE status codes of the UPS service, their meanings, and the one exception family.
 
-The codes come from PS3.4 Tables CC.2.1-2 … CC.2.8-2 and PS3.7 (general statuses); the
-texts are those PS3.18 §11 prescribes for the Warning header where it gives one. The HTTP
-front maps a status to an HTTP code once (app.server.http); the UI maps it to a sentence.
+The codes come from PS3.4 Tables CC.2.1-2 … CC.2.8-2, K.4-1, F.7.2-2 and PS3.7 (general
+statuses); the texts are those PS3.18 §11 prescribes for the Warning header where it gives
+one. The HTTP front maps a status to an HTTP code once (app.server.http); the DIMSE fronts
+build their response status with `dimse_status`; the UI maps a status to a sentence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
+
+from pydicom import Dataset
 
 
 class Status(IntEnum):
@@ -19,6 +23,10 @@ class Status(IntEnum):
     DUPLICATE_INSTANCE = 0x0111
     MISSING_ATTRIBUTE = 0x0120
     MISSING_ATTRIBUTE_VALUE = 0x0121
+    NO_SUCH_SOP_INSTANCE = 0x0112
+    NO_SUCH_ACTION_TYPE = 0x0123
+    UNRECOGNIZED_OPERATION = 0x0211
+    OUT_OF_RESOURCES = 0xA700
     IDENTIFIER_DOES_NOT_MATCH = 0xA900
     UNABLE_TO_PROCESS = 0xC000
     CREATED_WITH_MODIFICATIONS = 0xB300
@@ -40,10 +48,19 @@ class Status(IntEnum):
     PERFORMER_REFUSES_CANCEL = 0xC313
     ACTION_NOT_APPROPRIATE = 0xC314
     NO_EVENT_REPORTS = 0xC315
+    # C-FIND only (PS3.4 C.4.1.1.4, K.4-1): one pending answer per match, FF01 when optional keys
+    # were not supported; FE00 when the SCU cancelled.
+    PENDING = 0xFF00
+    PENDING_OPTIONAL_KEYS_UNSUPPORTED = 0xFF01
+    CANCELED = 0xFE00
 
     @property
     def is_warning(self) -> bool:
         return self in _WARNINGS
+
+    @property
+    def is_pending(self) -> bool:
+        return self in (Status.PENDING, Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED)
 
     @property
     def text(self) -> str:
@@ -70,6 +87,10 @@ STATUS_TEXT: dict[Status, str] = {
     Status.DUPLICATE_INSTANCE: "A Workitem with this UID already exists.",
     Status.MISSING_ATTRIBUTE: "Missing attribute.",
     Status.MISSING_ATTRIBUTE_VALUE: "Missing attribute value.",
+    Status.NO_SUCH_SOP_INSTANCE: "No such SOP Instance.",
+    Status.NO_SUCH_ACTION_TYPE: "No such action type.",
+    Status.UNRECOGNIZED_OPERATION: "The operation is not supported for this SOP Class.",
+    Status.OUT_OF_RESOURCES: "Out of resources.",
     Status.IDENTIFIER_DOES_NOT_MATCH: "The query does not match the information model.",
     Status.UNABLE_TO_PROCESS: "Unable to process.",
     Status.CREATED_WITH_MODIFICATIONS: "The Workitem was created with modifications.",
@@ -91,24 +112,70 @@ STATUS_TEXT: dict[Status, str] = {
     Status.PERFORMER_REFUSES_CANCEL: "The performer chooses not to cancel.",
     Status.ACTION_NOT_APPROPRIATE: "The specified action is not appropriate.",
     Status.NO_EVENT_REPORTS: "The SCP does not support event reports.",
+    Status.PENDING: "Pending.",
+    Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED: "Pending; optional keys were not supported.",
+    Status.CANCELED: "Canceled.",
 }
+
+
+class ErrorID(IntEnum):
+    """Error ID (0000,0903) values a status may carry beside its code."""
+
+    # PS3.4 Table F.7.2-2: an N-SET of an MPPS that is no longer IN PROGRESS (status 0110).
+    MPPS_NO_LONGER_UPDATABLE = 0xA710
+
+
+ERROR_ID_TEXT: dict[ErrorID, str] = {
+    ErrorID.MPPS_NO_LONGER_UPDATABLE: "Performed Procedure Step Object may no longer be updated",
+}
+
+ERROR_COMMENT_LENGTH = 64  # Error Comment (0000,0902) is LO
+
+
+def dimse_status(
+    status: int,
+    comment: str = "",
+    *,
+    offending: Iterable[str] = (),
+    error_id: int | None = None,
+) -> Dataset:
+    """The status of a DIMSE response (PS3.7 Annex C): the code, and for a refusal why (Error Comment,
+    64 ASCII characters without backslash), which attributes (Offending Element, as 8-hex-digit tags)
+    and the Error ID where the standard names one."""
+    out = Dataset()
+    out.Status = int(status)
+    if comment:
+        text = comment.encode("ascii", "replace").decode().replace("\\", "/")
+        out.ErrorComment = "".join(c if 32 <= ord(c) < 127 else " " for c in text)[:ERROR_COMMENT_LENGTH]
+    tags = [int(tag, 16) for tag in offending]
+    if tags:
+        out.OffendingElement = tags
+    if error_id is not None:
+        out.ErrorID = int(error_id)
+    return out
 
 
 class UPSError(Exception):
     """A refusal of the UPS service: a DIMSE status and a sentence that says what was wrong.
 
-    `gone` marks a workitem that existed and was deleted (HTTP 410 rather than 404).
+    `gone` marks a workitem that existed and was deleted (HTTP 410 rather than 404); `offending`
+    names the attributes at fault (8-hex-digit tags), for a DIMSE response's Offending Element.
     """
 
-    def __init__(self, status: Status, message: str | None = None, *, gone: bool = False) -> None:
+    def __init__(
+        self, status: Status, message: str | None = None, *, gone: bool = False, offending: Iterable[str] = ()
+    ) -> None:
         self.status = status
         self.message = message or status.text
         self.gone = gone
+        self.offending = tuple(offending)
         super().__init__(f"{self.message} (status {status:04X})")
 
 
 class InvalidRequest(UPSError):
     """The request itself is malformed: bad JSON, bad values, an unknown query key."""
 
-    def __init__(self, message: str, status: Status = Status.INVALID_ATTRIBUTE_VALUE) -> None:
-        super().__init__(status, message)
+    def __init__(
+        self, message: str, status: Status = Status.INVALID_ATTRIBUTE_VALUE, *, offending: Iterable[str] = ()
+    ) -> None:
+        super().__init__(status, message, offending=offending)

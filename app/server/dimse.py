@@ -38,7 +38,7 @@ from app.domain.mapping import (
 )
 from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_query
 from app.domain.search import SearchRequest, parse_search
-from app.domain.status import UPSError
+from app.domain.status import Status, UPSError, dimse_status
 
 from .mpps import MppsService, Outcome
 from .service import UPSService
@@ -46,10 +46,7 @@ from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
 
-PENDING = 0xFF00
-CANCELED = 0xFE00
-UNABLE_TO_PROCESS = 0xC000
-IDENTIFIER_DOES_NOT_MATCH = 0xA900
+MPPS_FAILED = "The server failed to process the MPPS."
 
 
 def _single(query: Query, path: tuple[str, ...]) -> KeyMatch | None:
@@ -147,7 +144,7 @@ def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
         response = C_FIND()
         response.MessageIDBeingRespondedTo = request.MessageID
         response.AffectedSOPClassUID = request.AffectedSOPClassUID
-        response.Status = PENDING
+        response.Status = Status.PENDING
         response.Identifier = BytesIO(encoded)
         assoc.dimse.send_msg(response, context.context_id)
         return True
@@ -192,41 +189,35 @@ class DimseFront:
         self.server.shutdown()
 
     def _on_echo(self, event: evt.Event) -> int:
-        return 0x0000
+        return Status.SUCCESS
 
-    def _on_find(self, event: evt.Event) -> Iterator[tuple[int, Dataset | None]]:
+    def _on_find(self, event: evt.Event) -> Iterator[tuple[int | Dataset, Dataset | None]]:
         try:
             identifier = from_dataset(event.identifier)
             query = build_query(identifier_keys(identifier), self.service.local)
             candidates = self.service.search_all(narrowing(query))
         except UPSError as exc:
             log.info("MWL C-FIND refused: %s", exc.message)
-            yield IDENTIFIER_DOES_NOT_MATCH, None
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
             return
         except Exception:
             log.exception("MWL C-FIND failed")
-            yield UNABLE_TO_PROCESS, None
+            yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
             return
         send = _pending_sender(event)
         for text in candidates:
             if event.is_cancelled:
-                yield CANCELED, None
+                yield Status.CANCELED, None
                 return
             item = ups_to_mwl(json.loads(text))
             if not query.matches(item, self.service.local):
                 continue
             answer = answer_keys(item, identifier)
             if send is None or not send(answer):
-                yield PENDING, to_dataset(answer)
+                yield Status.PENDING, to_dataset(answer)
 
     def _status(self, outcome: Outcome) -> Dataset:
-        status = Dataset()
-        status.Status = outcome.status
-        if outcome.comment:
-            status.ErrorComment = outcome.comment[:64]
-        if outcome.error_id is not None:
-            status.ErrorID = outcome.error_id
-        return status
+        return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)
 
     def _on_n_create(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
         request = event.request
@@ -236,8 +227,8 @@ class DimseFront:
             outcome = self.mpps.create(str(uid), attrs, event.assoc.requestor.ae_title)
         except Exception:
             log.exception("MPPS N-CREATE failed")
-            outcome = Outcome(0x0110, "The server failed to process the MPPS.")
-        if outcome.status != 0x0000:
+            outcome = Outcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
+        if outcome.status != Status.SUCCESS:
             return self._status(outcome), None
         answer = event.attribute_list
         if request.AffectedSOPInstanceUID is None:
@@ -251,5 +242,5 @@ class DimseFront:
             outcome = self.mpps.set(str(event.request.RequestedSOPInstanceUID), changes)
         except Exception:
             log.exception("MPPS N-SET failed")
-            outcome = Outcome(0x0110, "The server failed to process the MPPS.")
-        return self._status(outcome), (event.modification_list if outcome.status == 0x0000 else None)
+            outcome = Outcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
+        return self._status(outcome), (event.modification_list if outcome.status == Status.SUCCESS else None)

@@ -24,6 +24,7 @@ from pynetdicom import AE, build_role
 from pynetdicom.sop_class import UnifiedProcedureStepEvent, UnifiedProcedureStepPush
 
 from app.domain.dicomjson import JsonDataset
+from app.domain.status import Status
 
 from .ups_dimse import wire
 
@@ -174,7 +175,7 @@ class _Link:
                 if not status:
                     log.warning("Event subscriber %s did not answer an N-EVENT-REPORT", peer.aet)
                     break
-                if status.Status != 0x0000:
+                if status.Status != Status.SUCCESS:
                     log.warning(
                         "Event subscriber %s answered N-EVENT-REPORT %d for %s with status %04X; not sent again",
                         peer.aet,

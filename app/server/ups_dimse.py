@@ -41,7 +41,7 @@ from app.domain.dicomjson import (
 from app.domain.mapping import answer_keys, identifier_keys
 from app.domain.query import vr_of
 from app.domain.search import parse_search
-from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.status import InvalidRequest, Status, UPSError, dimse_status
 
 from .service import UPSService, check_ae_title
 
@@ -56,11 +56,6 @@ SCP_SOP_CLASSES = (
 )
 UPS_SOP_CLASSES = frozenset(str(uid) for uid in (*SCP_SOP_CLASSES, UnifiedProcedureStepEvent))
 
-PENDING = 0xFF00
-CANCELED = 0xFE00
-UNABLE_TO_PROCESS = 0xC000
-NO_SUCH_ACTION = 0x0123
-UNRECOGNISED_OPERATION = 0x0211
 FAILED = "The server failed; the details are in its log."
 
 # C-FIND never matches nor returns these ("-/-" and the access lock, Table CC.2.5-3); N-GET
@@ -105,16 +100,7 @@ def unsupported(event: evt.Event) -> tuple[int, None]:
         event.assoc.requestor.ae_title,
         sop_class_of(event),
     )
-    return UNRECOGNISED_OPERATION, None
-
-
-def status_of(code: int, comment: str = "") -> Dataset:
-    """A response status; a failure says why in Error Comment (LO: 64 ASCII characters, no backslash)."""
-    status = Dataset()
-    status.Status = int(code)
-    if comment:
-        status.ErrorComment = comment.encode("ascii", "replace").decode().replace("\\", "/")[:64]
-    return status
+    return Status.UNRECOGNIZED_OPERATION, None
 
 
 def incoming(read: Callable[[], Dataset]) -> JsonDataset:
@@ -182,12 +168,12 @@ class UpsScp:
             status, reply = run()
         except UPSError as exc:
             log.info("UPS %s refused (%04X): %s", what, exc.status, exc.message)
-            return status_of(exc.status, exc.message), None
+            return dimse_status(exc.status, exc.message, offending=exc.offending), None
         except Exception:
             log.exception("UPS %s failed", what)
-            return status_of(Status.PROCESSING_FAILURE, FAILED), None
+            return dimse_status(Status.PROCESSING_FAILURE, FAILED), None
         log.debug("UPS %s: %04X", what, status)
-        return status_of(status), reply
+        return dimse_status(status), reply
 
     def _stored(self, uid: str) -> Dataset:
         return wire(json.loads(self.service.retrieve(uid)))
@@ -236,7 +222,9 @@ class UpsScp:
             action = Action(event.action_type)
         except ValueError:
             log.info("UPS N-ACTION type %s on %s from %s refused: no such action", event.action_type, uid, calling)
-            return status_of(NO_SUCH_ACTION, f"Action Type ID {event.action_type} is not a UPS action."), None
+            return dimse_status(
+                Status.NO_SUCH_ACTION_TYPE, f"Action Type ID {event.action_type} is not a UPS action."
+            ), None
 
         def run() -> tuple[Status, Dataset | None]:
             info = incoming(lambda: event.action_information)
@@ -284,21 +272,21 @@ class UpsScp:
             wanted = {tag: el for tag, el in identifier.items() if tag not in NOT_FOUND_BY_FIND}
         except UPSError as exc:
             log.info("UPS %s refused: %s", what, exc.message)
-            yield status_of(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message), None
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
             return
         except Exception:
             log.exception("UPS %s failed", what)
-            yield status_of(UNABLE_TO_PROCESS, FAILED), None
+            yield dimse_status(Status.UNABLE_TO_PROCESS, FAILED), None
             return
         log.debug("UPS %s: %d matches", what, len(items))
         for text in items:
             if event.is_cancelled:
-                yield CANCELED, None
+                yield Status.CANCELED, None
                 return
             try:
                 answer = wire(answer_keys(json.loads(text), wanted))
             except Exception:
                 log.exception("UPS %s could not encode a match", what)
-                yield status_of(UNABLE_TO_PROCESS, FAILED), None
+                yield dimse_status(Status.UNABLE_TO_PROCESS, FAILED), None
                 return
-            yield PENDING, answer
+            yield Status.PENDING, answer

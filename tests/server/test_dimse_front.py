@@ -153,3 +153,18 @@ def test_dcmtk_findscu_gets_the_demo_day_for_a_station(front, tmp_path):
     assert len(answers) == 5
     assert {a.ScheduledProcedureStepSequence[0].ScheduledStationAETitle for a in answers} == {"CT2"}
     assert all(a.SpecificCharacterSet == "ISO_IR 192" for a in answers)
+
+
+def test_a_refused_query_says_why_in_its_error_comment(front):
+    ae = AE("CT1")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", front.dimse.port, ae_title="WORKLIST")
+    assert assoc.is_established
+    query = mwl_query()
+    query.ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate = "20261345"
+    try:
+        statuses = [status for status, _ in assoc.send_c_find(query, ModalityWorklistInformationFind)]
+    finally:
+        assoc.release()
+    assert statuses[-1].Status == 0xA900
+    assert "0040,0002" in statuses[-1].ErrorComment
