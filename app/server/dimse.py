@@ -27,6 +27,7 @@ from app.domain import tags as t
 from app.domain import wire
 from app.domain.dates import sortable
 from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
+from app.domain.information_model import MWL_MODEL, screen
 from app.domain.mapping import (
     MODALITY,
     SPS_SEQ,
@@ -126,7 +127,7 @@ def _answer_promptly(event: evt.Event) -> None:
     wrapper.recv = recv_acking
 
 
-def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
+def _pending_sender(event: evt.Event, status: Status) -> Callable[[JsonDataset], bool] | None:
     """A function that sends one pending C-FIND response encoded straight from DICOM JSON,
     and says whether it could; None where the context's transfer syntax is not one it
     writes (pynetdicom then encodes through pydicom, about ten times slower per answer)."""
@@ -144,7 +145,7 @@ def _pending_sender(event: evt.Event) -> Callable[[JsonDataset], bool] | None:
         response = C_FIND()
         response.MessageIDBeingRespondedTo = request.MessageID
         response.AffectedSOPClassUID = request.AffectedSOPClassUID
-        response.Status = Status.PENDING
+        response.Status = status
         response.Identifier = BytesIO(encoded)
         assoc.dimse.send_msg(response, context.context_id)
         return True
@@ -193,7 +194,10 @@ class DimseFront:
 
     def _on_find(self, event: evt.Event) -> Iterator[tuple[int | Dataset, Dataset | None]]:
         try:
-            identifier = from_dataset(event.identifier)
+            screened = screen(from_dataset(event.identifier), MWL_MODEL)
+            identifier = screened.identifier
+            if screened.ignored:
+                log.debug("MWL C-FIND: keys outside the information model ignored: %s", ", ".join(screened.ignored))
             query = build_query(identifier_keys(identifier), self.service.local)
             candidates = self.service.search_all(narrowing(query))
         except UPSError as exc:
@@ -204,7 +208,8 @@ class DimseFront:
             log.exception("MWL C-FIND failed")
             yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
             return
-        send = _pending_sender(event)
+        pending = Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING
+        send = _pending_sender(event, pending)
         for text in candidates:
             if event.is_cancelled:
                 yield Status.CANCELED, None
@@ -214,7 +219,7 @@ class DimseFront:
                 continue
             answer = answer_keys(item, identifier)
             if send is None or not send(answer):
-                yield Status.PENDING, to_dataset(answer)
+                yield pending, to_dataset(answer)
 
     def _status(self, outcome: Outcome) -> Dataset:
         return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)

@@ -38,6 +38,7 @@ from app.domain.dicomjson import (
     text_value,
     to_dataset,
 )
+from app.domain.information_model import UPS_MODEL, screen
 from app.domain.mapping import answer_keys, identifier_keys
 from app.domain.query import vr_of
 from app.domain.search import parse_search
@@ -262,7 +263,10 @@ class UpsScp:
         """Search for UPS (CC.2.8): the same SearchRequest UPS-RS builds, answered with the keys asked for."""
         what = f"C-FIND from {event.assoc.requestor.ae_title}"
         try:
-            identifier = incoming(lambda: event.identifier)
+            screened = screen(incoming(lambda: event.identifier), UPS_MODEL)
+            identifier = screened.identifier
+            if screened.ignored:
+                log.debug("UPS %s: keys outside the information model ignored: %s", what, ", ".join(screened.ignored))
             params = [
                 (".".join(path), value)
                 for path, value in identifier_keys(identifier)
@@ -289,4 +293,4 @@ class UpsScp:
                 log.exception("UPS %s could not encode a match", what)
                 yield dimse_status(Status.UNABLE_TO_PROCESS, FAILED), None
                 return
-            yield Status.PENDING, answer
+            yield Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING, answer

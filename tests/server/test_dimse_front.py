@@ -168,3 +168,58 @@ def test_a_refused_query_says_why_in_its_error_comment(front):
         assoc.release()
     assert statuses[-1].Status == 0xA900
     assert "0040,0002" in statuses[-1].ErrorComment
+
+
+@pytest.mark.interop
+def test_dcmtk_findscu_with_a_query_retrieve_level_and_a_key_outside_the_model_still_finds_the_day(front, tmp_path):
+    if not Path(DCMTK_FINDSCU).exists():
+        pytest.skip("DCMTK findscu is not installed (apt-get install dcmtk)")
+    query = tmp_path / "query.dcm"
+    mwl_query("CT2").save_as(query, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    extra = ["-k", "QueryRetrieveLevel=WORKLIST", "-k", "BodyPartExamined=HEAD"]
+    proc = subprocess.run(
+        [DCMTK_FINDSCU, "-W", "-aet", "CT2", "-aec", "WORKLIST", "-X", "-od", str(out), *extra]
+        + ["127.0.0.1", str(front.dimse.port), str(query)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [dcmread(p) for p in sorted(out.iterdir())]
+    assert len(answers) == 5
+    assert {a.ScheduledProcedureStepSequence[0].ScheduledStationAETitle for a in answers} == {"CT2"}
+    # not matched, returned as an unsupported key is (empty); the level is not an MWL attribute at all
+    assert all(a.BodyPartExamined == "" and "QueryRetrieveLevel" not in a for a in answers)
+
+
+def test_a_valued_key_outside_the_mwl_model_matches_as_a_return_key_with_pending_ff01(front):
+    plain, _ = find(front.dimse.port, mwl_query("CT2"))
+    ae = AE("CT2")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", front.dimse.port, ae_title="WORKLIST")
+    assert assoc.is_established
+    query = mwl_query("CT2", QueryRetrieveLevel="WORKLIST", StudyDescription="Anything")
+    query.ScheduledProcedureStepSequence[0].ContrastBolusAgent = "Iodine"
+    try:
+        answers = list(assoc.send_c_find(query, ModalityWorklistInformationFind))
+    finally:
+        assoc.release()
+    pending = [(status.Status, identifier) for status, identifier in answers if status.Status in (0xFF00, 0xFF01)]
+    assert len(pending) == len(plain) == 5 and answers[-1][0].Status == 0x0000
+    assert {code for code, _ in pending} == {0xFF01}
+    assert all(
+        a.StudyDescription == "" and a.ScheduledProcedureStepSequence[0].ContrastBolusAgent == "" for _, a in pending
+    )
+
+
+def test_a_query_retrieve_level_alone_changes_nothing_in_the_answers(front):
+    plain, _ = find(front.dimse.port, mwl_query("CT2"))
+    found, final = find(front.dimse.port, mwl_query("CT2", QueryRetrieveLevel="WORKLIST"))
+    assert final == 0x0000 and len(found) == len(plain) == 5
+    assert [(str(a.PatientName), a.AccessionNumber) for a in found] == [
+        (str(a.PatientName), a.AccessionNumber) for a in plain
+    ]
+    assert all("QueryRetrieveLevel" not in a for a in found)

@@ -297,6 +297,26 @@ def test_c_find_refuses_matching_on_the_transaction_uid(scu):
     assert found == [] and final.Status == 0xA900 and "Transaction UID" in final.ErrorComment
 
 
+def test_c_find_ignores_a_query_retrieve_level_and_keys_outside_the_ups_model(ups, http):
+    """dicom-ups sends (0008,0052) with every query; it must not make the query match nothing."""
+    assoc = associate(ups.port, contexts=(UnifiedProcedureStepQuery,))
+    try:
+        plain, _ = find(assoc, station_query("CT1"), UnifiedProcedureStepQuery)
+        statuses = []
+        found = []
+        query = station_query("CT1", QueryRetrieveLevel="WORKLIST", BodyPartExamined="HEAD")
+        for status, identifier in assoc.send_c_find(query, UnifiedProcedureStepQuery):
+            statuses.append(status.Status)
+            if identifier is not None:
+                found.append(identifier)
+    finally:
+        assoc.release()
+    assert len(plain) >= 5 and statuses[-1] == 0x0000
+    assert sorted(f.SOPInstanceUID for f in found) == sorted(f.SOPInstanceUID for f in plain)
+    assert set(statuses[:-1]) == {0xFF01}  # an optional key was not supported
+    assert all("QueryRetrieveLevel" not in f and f.BodyPartExamined == "" for f in found)
+
+
 # -- Pull: N-ACTION change state, N-SET, N-GET ---------------------------------------------------------------
 def test_a_dimse_claim_shows_up_live_on_upsrs_and_locks_out_a_second_performer(ups, scu, http):
     uid = create(http, item("CT2"))
