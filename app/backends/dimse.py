@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from pydicom import Dataset
@@ -30,7 +31,7 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import BackendError, Conflict, Refused, Unreachable
+from .errors import Aborted, AlreadyFinished, BackendError, Conflict, Refused, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
 
@@ -147,15 +148,37 @@ class DimseBackend:
         if self.observer is not None:
             self.observer(Exchange(datetime.now(), direction, summary, (), str(ds) if ds is not None else ""))
 
+    def _silence(self, what: str, peer: tuple[str, int, str], since: float, during: str) -> Unreachable:
+        """The error for a DIMSE exchange that ended without a status. pynetdicom gives an empty
+        Dataset both when the peer aborts and when its own DIMSE timeout aborts: the time taken
+        tells them apart."""
+        where = f"{peer[0]}:{peer[1]}"
+        detail = f"no {during} status from {peer[2]}@{where} after {time.monotonic() - since:.1f} s"
+        if time.monotonic() - since >= 0.9 * self.profile.dimse_timeout:
+            return TimedOut(
+                f"The {what} server at {where} did not answer in time ({self.profile.dimse_timeout:.0f} s).", detail
+            )
+        return Aborted(f"The {what} server at {where} closed the association before it answered ({during}).", detail)
+
+    @staticmethod
+    def _require_context(assoc, sop_class: str, what: str, peer: tuple[str, int, str], service: str) -> None:
+        """pynetdicom raises ValueError for a service the peer did not accept: say it instead."""
+        if not any(str(cx.abstract_syntax) == sop_class for cx in assoc.accepted_contexts):
+            assoc.release()
+            raise Refused(f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} does not accept {service}.")
+
     def _find(self, identifier: Dataset) -> list[Dataset]:
         peer = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
         assoc = self._associate(peer, "worklist")
+        self._require_context(assoc, ModalityWorklistInformationFind, "worklist", peer, "worklist queries (MWL C-FIND)")
         found: list[Dataset] = []
         try:
             self._observe("→", f"C-FIND MWL to {peer[2]}@{peer[0]}:{peer[1]}", identifier)
+            since = time.monotonic()
             for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
-                if status is None:
-                    raise Unreachable(f"The worklist server at {peer[0]}:{peer[1]} stopped answering.")
+                if status is None or "Status" not in status:
+                    raise self._silence("worklist", peer, since, "C-FIND")
+                since = time.monotonic()
                 code = int(status.Status)
                 if code in (0xFF00, 0xFF01) and answer is not None:
                     self._observe("←", f"C-FIND pending 0x{code:04X}", answer)
@@ -172,17 +195,20 @@ class DimseBackend:
         return found
 
     def _mpps(self, send) -> Dataset:
-        assoc = self._associate(self.profile.mpps_peer, "MPPS")
+        peer = self.profile.mpps_peer
+        assoc = self._associate(peer, "MPPS")
+        self._require_context(assoc, ModalityPerformedProcedureStep, "MPPS", peer, "procedure step reports (MPPS)")
+        since = time.monotonic()
         try:
             status, answer = send(assoc)
         finally:
             assoc.release()
         if status is None or "Status" not in status:
-            raise Unreachable("The MPPS server did not answer in time.")
+            raise self._silence("MPPS", peer, since, "MPPS")
         code = int(status.Status)
         self._observe("←", f"MPPS status 0x{code:04X}", answer)
         if code in (0x0110,) and getattr(status, "ErrorID", None) == 0xA710:
-            raise Conflict("The performed procedure step was already finished.", status=code)
+            raise AlreadyFinished("The performed procedure step was already finished.", status=code)
         if code != 0x0000:
             comment = getattr(status, "ErrorComment", "")
             error = Conflict if code in (0x0110, 0x0111) else Refused
@@ -301,9 +327,8 @@ class DimseBackend:
         ds.PerformedProcedureStepStatus = "COMPLETED"
         try:
             await asyncio.to_thread(self._n_set, transaction_uid, ds)
-        except Conflict as exc:
-            if "already finished" not in exc.sentence:
-                raise  # a retry of a completion whose answer was lost is done
+        except AlreadyFinished:
+            pass  # a retry of a completion whose answer was lost is done
         self._states[uid] = "COMPLETED"
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
@@ -317,9 +342,8 @@ class DimseBackend:
             ds.CommentsOnThePerformedProcedureStep = text
         try:
             await asyncio.to_thread(self._n_set, transaction_uid, ds)
-        except Conflict as exc:
-            if "already finished" not in exc.sentence:
-                raise
+        except AlreadyFinished:
+            pass  # a retry of a discontinuation whose answer was lost is done
         self._states[uid] = "CANCELED"
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
@@ -344,15 +368,18 @@ class DimseBackend:
             assoc = self._associate(peer, what)
         except BackendError as exc:
             return PeerCheck(False, exc.sentence)
+        name = f"The {what} server {peer[2]} at {peer[0]}:{peer[1]}"
         try:
             accepted = {str(cx.abstract_syntax) for cx in assoc.accepted_contexts}
             echoed = False
             if Verification in accepted:
+                since = time.monotonic()
                 status = assoc.send_c_echo()
-                echoed = status is not None and int(status.Status) == 0
+                if status is None or "Status" not in status:
+                    return PeerCheck(False, self._silence(what, peer, since, "C-ECHO").sentence)
+                echoed = int(status.Status) == 0
         finally:
             assoc.release()
-        name = f"The {what} server {peer[2]} at {peer[0]}:{peer[1]}"
         answers = "answers C-ECHO and " if echoed else ""
         missing = [label for uid, label in services.items() if uid not in accepted]
         if not missing:

@@ -1,9 +1,16 @@
 """What can go wrong talking to a worklist provider, as sentences a technologist understands.
 
-BackendError
-├── Unreachable      the provider cannot be reached (network, DNS, TLS, timeout)
-└── Refused          the provider answered and said no (status and its reason)
-    └── Conflict     someone else changed the item first (claimed, completed, canceled)
+BackendError                  retryable: False
+├── Unreachable               retryable: True — nothing usable was answered; try again later
+│   ├── TimedOut              the provider did not answer in time
+│   ├── ServerFault           the provider failed on its side (HTTP 5xx)
+│   └── Aborted               the peer closed the association (A-ABORT) before it answered
+└── Refused                   the provider answered and said no (status and its reason)
+    └── Conflict              someone else changed the item first (claimed, completed, canceled)
+        └── AlreadyFinished   the step was already completed or discontinued
+
+Whether an operation is tried again is decided by `retryable`, a property of the class: the
+sentence is for people and may be reworded freely.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from __future__ import annotations
 class BackendError(Exception):
     """An error with a sentence for the technologist; `detail` goes to the log and the inspector."""
 
+    retryable = False
+
     def __init__(self, sentence: str, detail: str = "") -> None:
         super().__init__(sentence)
         self.sentence = sentence
@@ -19,7 +28,21 @@ class BackendError(Exception):
 
 
 class Unreachable(BackendError):
-    """Nothing was answered: the operation may be retried later."""
+    """Nothing usable was answered: the operation may be retried later."""
+
+    retryable = True
+
+
+class TimedOut(Unreachable):
+    """The provider was reached but did not answer in time."""
+
+
+class ServerFault(Unreachable):
+    """The provider failed on its side (an HTTP 5xx): it may work again later."""
+
+
+class Aborted(Unreachable):
+    """The peer closed the association (or the connection) before it answered."""
 
 
 class Refused(BackendError):
@@ -31,3 +54,7 @@ class Refused(BackendError):
 
 class Conflict(Refused):
     """The workitem is not in the state this request needs."""
+
+
+class AlreadyFinished(Conflict):
+    """The procedure step was already completed or discontinued: a retried final report is done."""

@@ -26,7 +26,7 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
 from .claim_store import Claim, ClaimStore, Operation, default_path
-from .errors import BackendError, Unreachable
+from .errors import BackendError
 from .protocol import WorklistBackend
 from .retry import Backoff, SendLock
 
@@ -255,10 +255,10 @@ class Outbox:
                     what = known.what() if known else op.uid
                     raise BackendError(f"The claim on {what} is no longer held by this console.")
                 await self._send(op, claim.transaction_uid)
-            except Unreachable as exc:
-                self._retry_later(op, exc)
-                return sent
             except BackendError as exc:
+                if exc.retryable:  # by the error's class, never by its sentence
+                    self._retry_later(op, exc)
+                    return sent
                 self._fail(op, exc)
                 if op.uid == raise_for:
                     raise
@@ -276,7 +276,7 @@ class Outbox:
         self.backoff.reset()
         return sent
 
-    def _retry_later(self, op: Operation, exc: Unreachable) -> None:
+    def _retry_later(self, op: Operation, exc: BackendError) -> None:
         self.store.waits(op, exc.sentence)
         self.attempts += 1
         delay = self.backoff.next_delay()

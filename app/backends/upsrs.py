@@ -26,7 +26,7 @@ from app.domain.procedure import PerformedProcedure, discontinuation_json, progr
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import BackendError, Conflict, Refused, Unreachable
+from .errors import BackendError, Conflict, Refused, ServerFault, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
 
@@ -143,7 +143,7 @@ class UpsRsBackend:
         try:
             response = await self.client.request(method, url, params=pairs, content=content, headers=headers)
         except httpx.TimeoutException as exc:
-            raise Unreachable(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
+            raise TimedOut(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
         except httpx.HTTPError as exc:
             raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
         except (ssl.SSLError, OSError) as exc:
@@ -156,7 +156,7 @@ class UpsRsBackend:
         status, reason = response.status_code, _warning_text(response)
         detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
         if status >= 500:
-            return Unreachable(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
+            return ServerFault(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
         if status in (401, 403) and "filter" not in reason.lower():
             return Refused(
                 f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail, status, reason
