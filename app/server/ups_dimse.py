@@ -246,12 +246,24 @@ class UpsScp:
                 keys = filter_text(info) if uid == t.FILTERED_SUBSCRIPTION_UID else None
                 return self.service.subscribe(receiving, uid, lock, keys), None
             if action is Action.UNSUBSCRIBE:
-                self.service.unsubscribe(receiving, uid)
+                self._unsubscribe(receiving, uid)
             else:
                 self.service.suspend(receiving, uid)
             return Status.SUCCESS, None
 
         return self._answer(f"N-ACTION {action.name.lower().replace('_', ' ')} on {uid} from {calling}", run)
+
+    def _unsubscribe(self, receiving: str, uid: str) -> None:
+        """Table CC.2.3-3: C308 is for an unknown Receiving AE; a workitem that does not exist is C307."""
+        try:
+            self.service.unsubscribe(receiving, uid)
+        except UPSError as exc:
+            if exc.status is Status.UNKNOWN_RECEIVING_AE and uid not in (
+                t.GLOBAL_SUBSCRIPTION_UID,
+                t.FILTERED_SUBSCRIPTION_UID,
+            ):
+                self.service.retrieve(uid)  # raises C307 when there is no such workitem
+            raise
 
     @staticmethod
     def _receiving_ae(info: JsonDataset, calling: str) -> str:

@@ -487,6 +487,13 @@ def test_subscribing_an_ae_without_an_address_is_refused_with_c308(scu, http):
     assert action(scu, uid, 9).Status == 0x0123
 
 
+def test_unsubscribing_from_a_workitem_that_does_not_exist_is_refused_with_c307(scu, http):
+    missing = action(scu, generate_uid(), UNSUBSCRIBE, ReceivingAE="WATCHER")
+    assert missing.Status == 0xC307
+    uid = create(http, item())
+    assert action(scu, uid, UNSUBSCRIBE, ReceivingAE="WATCHER").Status == 0xC308  # it exists; WATCHER never subscribed
+
+
 def test_reports_wait_for_a_subscriber_that_is_not_listening_yet(ups, scu, http):
     uid = create(http, item("MG1"))
     assert action(scu, uid, SUBSCRIBE, ReceivingAE="LATE").Status == 0x0000
