@@ -181,10 +181,26 @@ def from_dataset(dataset: Dataset) -> JsonDataset:
     return dataset.to_json_dict(bulk_data_threshold=10**9, bulk_data_element_handler=lambda _: "")
 
 
+def values(dataset: JsonDataset, tag: str) -> list[Any]:
+    """The values of a top-level element; empty when it is absent, empty or not an element."""
+    element = dataset.get(tag)
+    return (element.get("Value") or []) if isinstance(element, dict) else []
+
+
 def first_value(dataset: JsonDataset, tag: str) -> Any:
     """The first value of a top-level element, or None when absent or empty."""
-    values = (dataset.get(tag) or {}).get("Value") or []
-    return values[0] if values else None
+    found = values(dataset, tag)
+    return found[0] if found else None
+
+
+def items(dataset: JsonDataset, tag: str) -> list[JsonDataset]:
+    """The items of a sequence element (anything that is not an item is skipped)."""
+    return [v for v in values(dataset, tag) if isinstance(v, dict)]
+
+
+def element(vr: str, value: Any) -> dict[str, Any]:
+    """An element of this VR holding `value`, or an empty (zero-length) one when it has none."""
+    return {"vr": vr, "Value": [value]} if value not in (None, "") else {"vr": vr}
 
 
 def text_value(dataset: JsonDataset, tag: str) -> str | None:

@@ -7,6 +7,7 @@ from enum import IntEnum
 
 from . import tags as t
 from .dicomjson import JsonDataset
+from .dicomjson import first_value as first
 from .workitem import Code
 
 
@@ -130,10 +131,6 @@ class WorkitemEvent:
 def parse_event(data: JsonDataset) -> WorkitemEvent:
     """A notification frame (PS3.18 8.10.5.1.1) as a WorkitemEvent; ValueError if it is none."""
 
-    def first(ds: JsonDataset, tag: str) -> object:
-        values = (ds.get(tag) or {}).get("Value") or [] if isinstance(ds.get(tag), dict) else []
-        return values[0] if values else None
-
     try:
         event_type = EventType(int(str(first(data, "00001002"))))
     except (TypeError, ValueError):
@@ -153,7 +150,7 @@ def parse_event(data: JsonDataset) -> WorkitemEvent:
         )
     reason = reason_text or (code.meaning if code else "")
     try:
-        percent_value = None if percent in (None, "") else float(percent)  # type: ignore[arg-type]
+        percent_value = None if percent in (None, "") else float(percent)
     except (TypeError, ValueError):
         percent_value = None
     return WorkitemEvent(

@@ -8,12 +8,17 @@ workitems (`ups_to_mwl`), and the console's DIMSE backend reads MWL results as w
 from __future__ import annotations
 
 import hashlib
+import re
 
 from pydicom.uid import generate_uid
 
 from . import tags as t
 from .build import MODALITIES, STATION_SCHEME
 from .dicomjson import JsonDataset
+from .dicomjson import element as _element
+from .dicomjson import first_value as _first
+from .dicomjson import items as _items
+from .dicomjson import values as _values
 
 SPS_SEQ = "00400100"
 SPS_STATION_AE = "00400001"
@@ -68,32 +73,45 @@ UPS_TO_SPS_STATUS = {
     "COMPLETED": "COMPLETED",
     "CANCELED": "DISCONTINUED",
 }
+# PS3.3 C.4.10 defines SCHEDULED, ARRIVED, READY, STARTED and DEPARTED; RIS products also send
+# the MPPS and UPS words, spelled with a space, an underscore or nothing (pylantir: IN_PROGRESS).
+# Keys are compared without spaces, underscores or hyphens.
 SPS_TO_UPS_STATE = {
     "SCHEDULED": "SCHEDULED",
     "ARRIVED": "SCHEDULED",
     "READY": "SCHEDULED",
     "STARTED": "IN PROGRESS",
     "DEPARTED": "IN PROGRESS",
+    "INPROGRESS": "IN PROGRESS",
     "COMPLETED": "COMPLETED",
+    "COMPLETE": "COMPLETED",
     "DISCONTINUED": "CANCELED",
+    "CANCELED": "CANCELED",
+    "CANCELLED": "CANCELED",
 }
+# An unknown status is shown as IN PROGRESS held by no station: the console then offers no Start
+# (it may be a claim by another system), and this sentence, in the step's comments and progress
+# description, says why. The words up to the status are what `unknown_sps_status` looks for.
+UNKNOWN_STATUS_SENTENCE = (
+    "The worklist server gives this step the status {status!r}, which this console does not know: "
+    "it is shown as in progress and not offered for starting. Ask the RIS whether it may be started."
+)
+_UNKNOWN_STATUS = re.compile(r"^The worklist server gives this step the status (['\"])(.*?)\1, which")
 
 
-def _values(ds: JsonDataset, tag: str) -> list:
-    return (ds.get(tag) or {}).get("Value") or []
+def sps_state(status: str) -> str | None:
+    """The UPS state of a Scheduled Procedure Step Status; SCHEDULED when it is empty (Type 2),
+    None when the status is not one this console knows."""
+    key = re.sub(r"[\s_\-]+", "", status).upper()
+    if not key:
+        return "SCHEDULED"
+    return SPS_TO_UPS_STATE.get(key)
 
 
-def _first(ds: JsonDataset, tag: str) -> object:
-    values = _values(ds, tag)
-    return values[0] if values else None
-
-
-def _items(ds: JsonDataset, tag: str) -> list[JsonDataset]:
-    return [v for v in _values(ds, tag) if isinstance(v, dict)]
-
-
-def _element(vr: str, value: object) -> dict:
-    return {"vr": vr, "Value": [value]} if value not in (None, "") else {"vr": vr}
+def unknown_sps_status(ups: JsonDataset) -> str:
+    """The MWL status `mwl_to_ups` did not know, as the peer sent it; "" for a known one."""
+    match = _UNKNOWN_STATUS.match(str(_first(ups, t.COMMENTS_ON_SPS) or ""))
+    return match.group(2) if match else ""
 
 
 def _first_code(ds: JsonDataset, tag: str, field: str = t.CODE_VALUE) -> str:
@@ -156,14 +174,24 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
         request[t.STUDY_INSTANCE_UID] = {"vr": "UI", "Value": [study]}
     performer = _first(sps, SPS_PERFORMING_PHYSICIAN)
     priority = str(_first(mwl, REQUESTED_PROCEDURE_PRIORITY) or "").upper()
+    status = str(_first(sps, SPS_STATUS) or "")
+    state = sps_state(status)
+    comments = [str(_first(sps, t.COMMENTS_ON_SPS) or "")]
+    if state is None:
+        unknown = UNKNOWN_STATUS_SENTENCE.format(status=status)
+        comments.insert(0, unknown)
+        ups[t.PROGRESS_INFORMATION_SEQ] = {
+            "vr": "SQ",
+            "Value": [{t.PROGRESS_DESCRIPTION: {"vr": "ST", "Value": [unknown]}}],
+        }
+    comment = " ".join(c for c in comments if c)
+    if comment:
+        ups[t.COMMENTS_ON_SPS] = {"vr": "LT", "Value": [comment]}
     ups.update(
         {
             t.SOP_CLASS_UID: {"vr": "UI", "Value": [t.UPS_PUSH_SOP_CLASS]},
             t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]},
-            t.PROCEDURE_STEP_STATE: {
-                "vr": "CS",
-                "Value": [SPS_TO_UPS_STATE.get(str(_first(sps, SPS_STATUS) or ""), "SCHEDULED")],
-            },
+            t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": [state or "IN PROGRESS"]},
             t.PRIORITY: {
                 "vr": "CS",
                 "Value": ["HIGH" if priority in ("STAT", "HIGH") else "LOW" if priority == "LOW" else "MEDIUM"],
@@ -278,10 +306,42 @@ def _datetime(ds: JsonDataset, date_tag: str, time_tag: str) -> str:
     return f"{date}{time.ljust(6, '0')[:6]}" if date else ""
 
 
+# The code a performed procedure gets when the MPPS names none (its Procedure Code Sequence and
+# Performed Protocol Code Sequence are Type 2, so empty is valid) and the scheduled step had none:
+# the UPS final state needs a Performed Workitem Code, and an empty MPPS must still complete.
+UNCODED_PROCEDURE = ("UNCODED", "99WLCONSOLE", "Procedure performed without a code")
+
+
+def performed_codes(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None = None) -> list[JsonDataset]:
+    """The Performed Workitem Codes of an MPPS: its Performed Protocol Codes, else its Procedure
+    Codes, else the scheduled step's codes, else one made from the step's description (or the
+    defined placeholder), so that a valid MPPS always satisfies the UPS final state."""
+    codes = _items(mpps, PERFORMED_PROTOCOL_CODE_SEQ) or _items(mpps, PROCEDURE_CODE_SEQ) or scheduled_codes
+    if codes:
+        return codes
+    value, scheme, meaning = UNCODED_PROCEDURE
+    description = str(_first(mpps, PPS_DESCRIPTION) or "").strip()
+    return [_code(value, scheme, description[:64] or meaning)]
+
+
+# PS3.4 Table F.7.2-1, final state: a COMPLETED MPPS carries its end date and time. The same
+# table wants at least one performed series, but a modality that documents a procedure after
+# the fact has none to name, and refusing it would lose the record: the series are not checked.
+MPPS_FINAL_REQUIRED = {
+    PPS_END_DATE: "Performed Procedure Step End Date",
+    PPS_END_TIME: "Performed Procedure Step End Time",
+}
+
+
+def mpps_missing_for_completion(mpps: JsonDataset) -> list[str]:
+    """What an MPPS still lacks to become COMPLETED; empty when it may."""
+    return [name for tag, name in MPPS_FINAL_REQUIRED.items() if not _values(mpps, tag)]
+
+
 def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None = None) -> JsonDataset:
     """The UPS Performed Procedure Sequence that an MPPS (its N-CREATE plus N-SETs) describes."""
     station = str(_first(mpps, PERFORMED_STATION_AE) or "")
-    codes = _items(mpps, PROCEDURE_CODE_SEQ) or _items(mpps, PERFORMED_PROTOCOL_CODE_SEQ) or scheduled_codes or []
+    codes = performed_codes(mpps, scheduled_codes)
     outputs = []
     people: list = []
     for series in _items(mpps, PERFORMED_SERIES_SEQ):

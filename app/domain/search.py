@@ -106,12 +106,38 @@ def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = UTC) -> Sear
     return SearchRequest(build_query(matches, local), include_all, frozenset(include), offset, limit, tuple(warnings))
 
 
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """The matching keys of a Filtered Global Subscription (PS3.4 CC.2.3.1, PS3.18 11.10.1), as
+    attribute paths (tags, dotted into sequences) and values; what every front hands the service."""
+
+    terms: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        for path, value in self.terms:
+            parse_path(path)
+            if "," in value:
+                raise InvalidRequest(f"The filter value {value!r} may not contain a comma.")
+
+    @classmethod
+    def from_text(cls, text: str) -> SubscriptionFilter:
+        """UPS-RS's `filter` parameter: `attr=value[,attr=value…]`."""
+        pairs = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise InvalidRequest(f"The filter term {part!r} is not of the form attribute=value.")
+            pairs.append((".".join(parse_path(name.strip())), value))
+        return cls(tuple(pairs))
+
+    def text(self) -> str:
+        """The form the filter is stored in (and read back with `from_text`)."""
+        return ",".join(f"{path}={value}" for path, value in self.terms)
+
+    def query(self, local: tzinfo = UTC) -> Query:
+        return parse_search(self.terms, local).query
+
+
 def parse_filter(text: str, local: tzinfo = UTC) -> Query:
     """The `filter` of a Filtered Global Subscription: `attr=value[,attr=value…]` (11.10.1)."""
-    pairs = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.partition("=")
-        if not sep:
-            raise InvalidRequest(f"The filter term {part!r} is not of the form attribute=value.")
-        pairs.append((name.strip(), value))
-    return parse_search(pairs, local).query
+    return SubscriptionFilter.from_text(text).query(local)

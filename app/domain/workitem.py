@@ -9,7 +9,8 @@ from pydicom import Dataset
 
 from . import tags as t
 from .dates import DateValueError, parse_dt
-from .dicomjson import JsonDataset, from_dataset, to_dataset
+from .dicomjson import JsonDataset, first_value, from_dataset, to_dataset
+from .dicomjson import items as _items
 from .states import InputReadiness, Priority, State
 
 
@@ -66,14 +67,8 @@ class Performed:
     series_descriptions: tuple[str, ...] = field(default_factory=tuple)  # beside series_uids, "" where none
 
 
-def _items(data: JsonDataset, tag: str) -> list[JsonDataset]:
-    values = (data.get(tag) or {}).get("Value") or []
-    return [v for v in values if isinstance(v, dict)]
-
-
 def _text(data: JsonDataset, tag: str) -> str:
-    values = (data.get(tag) or {}).get("Value") or []
-    value = values[0] if values else None
+    value = first_value(data, tag)
     if value is None:
         return ""
     if isinstance(value, dict):  # a person name

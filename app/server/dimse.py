@@ -41,8 +41,8 @@ from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_qu
 from app.domain.search import SearchRequest, parse_search
 from app.domain.status import Status, UPSError, dimse_status
 
-from .mpps import MppsService, Outcome
-from .service import UPSService
+from .mpps import Outcome
+from .service_api import PerformedStepService, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ def _pending_sender(event: evt.Event, status: Status) -> Callable[[JsonDataset],
 class DimseFront:
     def __init__(
         self,
-        service: UPSService,
+        service: WorkitemService,
+        mpps: PerformedStepService,
         ae_title: str = "WORKLIST",
         host: str = "127.0.0.1",
         port: int = 11112,
@@ -171,7 +172,7 @@ class DimseFront:
         for sop_class in SCP_SOP_CLASSES:
             self.ae.add_supported_context(sop_class)
         self.ae.maximum_pdu_size = 0
-        self.mpps = MppsService(service)
+        self.mpps = mpps
         self.ups = UpsScp(service, event_peers)
         # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
         handlers = [

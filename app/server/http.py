@@ -22,10 +22,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.domain import tags as t
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse_datasets
-from app.domain.search import parse_search
+from app.domain.identifiers import check_ae_title
+from app.domain.search import SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 
-from .service import UPSService, check_ae_title
+from .service_api import WorkitemService
 
 log = logging.getLogger(__name__)
 
@@ -150,14 +151,14 @@ def one_dataset(datasets: list[JsonDataset]) -> JsonDataset:
     return datasets[0]
 
 
-Handler = Callable[[Request, UPSService], Awaitable[Response]]
+Handler = Callable[[Request, WorkitemService], Awaitable[Response]]
 
 
 def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler so that every refusal becomes a status and a Warning, never a traceback."""
 
     async def run(request: Request) -> Response:
-        service: UPSService = request.app.state.service
+        service: WorkitemService = request.app.state.service
         try:
             return await handler(request, service)
         except UPSError as exc:
@@ -179,7 +180,7 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
 
 
 # -- transactions -------------------------------------------------------------------------------
-async def create(request: Request, service: UPSService) -> Response:
+async def create(request: Request, service: WorkitemService) -> Response:
     pairs = query_pairs(request)
     params = dict(pairs)
     uid = bare_uid(pairs) or params.get("workitem") or params.get("AffectedSOPInstanceUID")
@@ -190,13 +191,13 @@ async def create(request: Request, service: UPSService) -> Response:
     return answer(request, 201, warnings=warnings, headers={"Location": location, "Content-Location": location})
 
 
-async def retrieve(request: Request, service: UPSService) -> Response:
+async def retrieve(request: Request, service: WorkitemService) -> Response:
     check_accept(request)
     text = await run_in_threadpool(service.retrieve, request.path_params["uid"])
     return answer(request, 200, "[" + text + "]")
 
 
-async def update(request: Request, service: UPSService) -> Response:
+async def update(request: Request, service: WorkitemService) -> Response:
     pairs = query_pairs(request)
     transaction = bare_uid(pairs) or dict(pairs).get("transaction") or dict(pairs).get("Transaction-uid")
     changes = one_dataset(await read_datasets(request))
@@ -204,7 +205,7 @@ async def update(request: Request, service: UPSService) -> Response:
     return answer(request, 200, warnings=[status.text] if status.is_warning else [])
 
 
-async def change_state(request: Request, service: UPSService) -> Response:
+async def change_state(request: Request, service: WorkitemService) -> Response:
     dataset = one_dataset(await read_datasets(request))
     requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
     status = await run_in_threadpool(
@@ -217,7 +218,7 @@ async def change_state(request: Request, service: UPSService) -> Response:
     return answer(request, 200, warnings=[status.text] if status.is_warning else [])
 
 
-async def cancel_request(request: Request, service: UPSService) -> Response:
+async def cancel_request(request: Request, service: WorkitemService) -> Response:
     datasets = await read_datasets(request, optional=True)
     payload = one_dataset(datasets) if datasets else {}
     requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
@@ -225,7 +226,7 @@ async def cancel_request(request: Request, service: UPSService) -> Response:
     return answer(request, 202, warnings=[status.text] if status.is_warning else [])
 
 
-async def search(request: Request, service: UPSService) -> Response:
+async def search(request: Request, service: WorkitemService) -> Response:
     check_accept(request)
     search_request = parse_search(query_pairs(request), service.local)
     result = await run_in_threadpool(service.search, search_request)
@@ -242,7 +243,7 @@ def notification_url(request: Request, aet: str) -> str:
     return f"{scheme}://{request.url.netloc}{BASE_PATH}/ws/subscribers/{quote(aet)}"
 
 
-async def subscribe(request: Request, service: UPSService) -> Response:
+async def subscribe(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
     target = request.path_params["uid"]
     pairs = query_pairs(request)
@@ -253,7 +254,8 @@ async def subscribe(request: Request, service: UPSService) -> Response:
         # PS3.18 2017d: the filter came as plain matching parameters
         legacy = [(n, v) for n, v in pairs if n not in ("deletionlock",)]
         filter_text = ",".join(f"{n}={v}" for n, v in legacy) or None
-    status = await run_in_threadpool(service.subscribe, aet, target, lock, filter_text)
+    criteria = SubscriptionFilter.from_text(filter_text) if filter_text is not None else None
+    status = await run_in_threadpool(service.subscribe, aet, target, lock, criteria)
     url = notification_url(request, aet)
     return answer(
         request,
@@ -263,13 +265,13 @@ async def subscribe(request: Request, service: UPSService) -> Response:
     )
 
 
-async def unsubscribe(request: Request, service: UPSService) -> Response:
+async def unsubscribe(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
     await run_in_threadpool(service.unsubscribe, aet, request.path_params["uid"])
     return answer(request, 200)
 
 
-async def suspend(request: Request, service: UPSService) -> Response:
+async def suspend(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
     await run_in_threadpool(service.suspend, aet, request.path_params["uid"])
     return answer(request, 200)
@@ -277,9 +279,9 @@ async def suspend(request: Request, service: UPSService) -> Response:
 
 async def notifications(websocket: WebSocket) -> None:
     """Open Notification Connection (PS3.18 8.10.4): one text frame per event report."""
-    service: UPSService = websocket.app.state.service
+    service: WorkitemService = websocket.app.state.service
     await websocket.accept()
-    channel = service.hub.connect(websocket.path_params["aet"])
+    channel = service.connect(websocket.path_params["aet"])
     listen = asyncio.ensure_future(_drain_client(websocket))
     unsent: str | None = None
     try:
@@ -337,7 +339,7 @@ def routes() -> list:
     ]
 
 
-def create_app(service: UPSService, lifespan=None) -> Starlette:
+def create_app(service: WorkitemService, lifespan=None) -> Starlette:
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.service = service
     return app

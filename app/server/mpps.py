@@ -1,26 +1,28 @@
-"""MPPS (PS3.4 F.7) mapped onto the UPS service: the DIMSE front's N-CREATE and N-SET.
+"""MPPS (PS3.4 F.7) mapped onto the UPS service: what the MPPS fronts' create and set do.
 
 N-CREATE IN PROGRESS claims the UPS the MPPS names (the server keeps the Transaction UID
 for it), or creates one for an unscheduled procedure; N-SET carries performed data into
 the UPS Performed Procedure Sequence; COMPLETED completes the UPS, DISCONTINUED cancels it
-with the reason. UPS-RS subscribers see every step as the usual events.
+with the reason. UPS-RS subscribers see every step as the usual events. Each request is one
+service transaction: it happens whole or not at all, so a failure half-way never leaves a
+workitem claimed without its MPPS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 
 from pydicom.uid import generate_uid
 
 from app.domain import tags as t
-from app.domain.dicomjson import JsonDataset
+from app.domain.dicomjson import JsonDataset, first_value, items
 from app.domain.mapping import (
     MPPS_STATUS,
     PPS_DISCONTINUATION_REASON,
     SCHEDULED_STEP_ATTRIBUTES_SEQ,
     SPS_ID,
+    mpps_missing_for_completion,
     mpps_performed,
     mpps_unscheduled_ups,
     sps_id,
@@ -28,7 +30,8 @@ from app.domain.mapping import (
 from app.domain.search import parse_search
 from app.domain.status import UPSError
 
-from .service import UPSService
+from .service import MppsRecord, Transaction, UPSService
+from .service_api import MppsOutcome
 
 log = logging.getLogger(__name__)
 
@@ -37,107 +40,132 @@ INVALID_ATTRIBUTE_VALUE = 0x0106
 PROCESSING_FAILURE = 0x0110
 DUPLICATE_INSTANCE = 0x0111
 NO_SUCH_INSTANCE = 0x0112
+MAY_NO_LONGER_BE_UPDATED = 0xA710  # Error ID of Table F.7.2-2
 NO_LONGER_UPDATABLE = "Performed Procedure Step Object may no longer be updated"
+FINAL_STATES = ("COMPLETED", "DISCONTINUED")
+
+Outcome = MppsOutcome  # the name the DIMSE front has used
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    comment: str = ""
-    error_id: int | None = None
+class _Refused(Exception):
+    """Ends an MPPS transaction with this answer, rolling back whatever it had done."""
 
-
-def _first(ds: JsonDataset, tag: str) -> object:
-    values = (ds.get(tag) or {}).get("Value") or []
-    return values[0] if values else None
+    def __init__(self, outcome: MppsOutcome) -> None:
+        super().__init__(outcome.comment)
+        self.outcome = outcome
 
 
 class MppsService:
+    """The MPPS service over the local UPS service (a `PerformedStepService`)."""
+
     def __init__(self, ups: UPSService) -> None:
         self.ups = ups
-        self.store = ups.store
 
-    # -- records -----------------------------------------------------------------------------------
-    def _record(self, uid: str) -> tuple[str, str, str, JsonDataset] | None:
-        with self.store.read() as db:
-            r = db.execute(
-                "SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)
-            ).fetchone()
-        return (r[0], r[1], r[2], json.loads(r[3])) if r else None
-
-    def _save(self, uid: str, ups_uid: str, transaction: str, status: str, dataset: JsonDataset) -> None:
-        with self.store.write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
-                (uid, ups_uid, transaction, status, json.dumps(dataset, ensure_ascii=False)),
+    # -- N-CREATE, N-SET, N-GET ----------------------------------------------------------------
+    def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
+        if first_value(attributes, MPPS_STATUS) != "IN PROGRESS":
+            return MppsOutcome(
+                INVALID_ATTRIBUTE_VALUE, "Performed Procedure Step Status must be IN PROGRESS at creation."
             )
-
-    # -- finding the scheduled step -------------------------------------------------------------
-    def scheduled_ups(self, mpps: JsonDataset) -> str | None:
-        """The UPS an MPPS names through its Scheduled Step Attributes Sequence, if any."""
-        for step in _first_items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
-            study = str(_first(step, t.STUDY_INSTANCE_UID) or "")
-            step_id = str(_first(step, SPS_ID) or "")
-            accession = str(_first(step, t.ACCESSION_NUMBER) or "")
-            if not study:
-                continue
-            candidates = [json.loads(x) for x in self.ups.search_all(parse_search([("StudyInstanceUID", study)]))]
-            for ups in candidates:
-                uid = str(_first(ups, t.SOP_INSTANCE_UID))
-                if step_id and sps_id(uid) == step_id:
-                    return uid
-            for ups in candidates:
-                request = (_first_items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
-                if not step_id and (not accession or _first(request, t.ACCESSION_NUMBER) == accession):
-                    return str(_first(ups, t.SOP_INSTANCE_UID))
-        return None
-
-    # -- N-CREATE, N-SET -------------------------------------------------------------------------------
-    def create(self, uid: str, attrs: JsonDataset, calling_ae: str) -> Outcome:
-        if self._record(uid) is not None:
-            return Outcome(DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
-        if _first(attrs, MPPS_STATUS) != "IN PROGRESS":
-            return Outcome(INVALID_ATTRIBUTE_VALUE, "Performed Procedure Step Status must be IN PROGRESS at creation.")
         transaction = generate_uid()
         try:
-            ups_uid = self.scheduled_ups(attrs)
-            if ups_uid is None:
-                ups_uid = self.ups.create(mpps_unscheduled_ups(attrs, generate_uid(), self.ups.now_dt())).uid
-            self.ups.change_state(ups_uid, "IN PROGRESS", transaction, calling_ae)
-            self.ups.update(ups_uid, transaction, mpps_performed(attrs, self._scheduled_codes(ups_uid)))
+            with self.ups.transaction() as work:
+                if work.mpps(uid) is not None:
+                    raise _Refused(
+                        MppsOutcome(DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
+                    )
+                ups_uid = scheduled_ups(work, attributes)
+                if ups_uid is None:
+                    unscheduled = mpps_unscheduled_ups(attributes, generate_uid(), self.ups.now_dt())
+                    ups_uid = work.create(unscheduled).uid
+                self._claim(work, ups_uid, transaction, calling_ae)
+                work.update(ups_uid, transaction, mpps_performed(attributes, _scheduled_codes(work, ups_uid)))
+                work.save_mpps(MppsRecord(uid, ups_uid, transaction, "IN PROGRESS", attributes))
+        except _Refused as refusal:
+            log.info("MPPS N-CREATE %s refused: %s", uid, refusal.outcome.comment)
+            return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-CREATE %s refused: %s", uid, exc.message)
-            return Outcome(PROCESSING_FAILURE, exc.message[:64])
-        self._save(uid, ups_uid, transaction, "IN PROGRESS", attrs)
-        return Outcome(SUCCESS)
+            return MppsOutcome(PROCESSING_FAILURE, exc.message)
+        return MppsOutcome(SUCCESS)
 
-    def set(self, uid: str, changes: JsonDataset) -> Outcome:
-        record = self._record(uid)
-        if record is None:
-            return Outcome(NO_SUCH_INSTANCE, "There is no MPPS with this SOP Instance UID.")
-        ups_uid, transaction, status, stored = record
-        if status != "IN PROGRESS":
-            return Outcome(PROCESSING_FAILURE, NO_LONGER_UPDATABLE, 0xA710)
-        merged = {**stored, **changes}
-        new_status = str(_first(merged, MPPS_STATUS) or "IN PROGRESS")
+    def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         try:
-            self.ups.update(ups_uid, transaction, mpps_performed(merged, self._scheduled_codes(ups_uid)))
-            if new_status == "COMPLETED":
-                self.ups.change_state(ups_uid, "COMPLETED", transaction)
-            elif new_status == "DISCONTINUED":
-                reason = merged.get(PPS_DISCONTINUATION_REASON)
-                item = {t.DISCONTINUATION_REASON_CODE_SEQ: reason} if reason and reason.get("Value") else {}
-                self.ups.update(ups_uid, transaction, {t.PROGRESS_INFORMATION_SEQ: {"vr": "SQ", "Value": [item]}})
-                self.ups.change_state(ups_uid, "CANCELED", transaction)
+            with self.ups.transaction() as work:
+                record = work.mpps(uid)
+                if record is None:
+                    raise _Refused(MppsOutcome(NO_SUCH_INSTANCE, "There is no MPPS with this SOP Instance UID."))
+                if record.status != "IN PROGRESS":
+                    raise _Refused(MppsOutcome(PROCESSING_FAILURE, NO_LONGER_UPDATABLE, MAY_NO_LONGER_BE_UPDATED))
+                merged = {**record.dataset, **changes}
+                status = str(first_value(merged, MPPS_STATUS) or "IN PROGRESS")
+                if status not in ("IN PROGRESS", *FINAL_STATES):
+                    raise _Refused(
+                        MppsOutcome(INVALID_ATTRIBUTE_VALUE, f"{status!r} is not a Performed Procedure Step Status.")
+                    )
+                if status == "COMPLETED" and (missing := mpps_missing_for_completion(merged)):
+                    raise _Refused(MppsOutcome(PROCESSING_FAILURE, f"COMPLETED needs {', '.join(missing)}."))
+                self._carry(work, record, merged, status)
+                work.save_mpps(MppsRecord(uid, record.ups_uid, record.transaction_uid, status, merged))
+        except _Refused as refusal:
+            log.info("MPPS N-SET %s refused: %s", uid, refusal.outcome.comment)
+            return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return Outcome(PROCESSING_FAILURE, exc.message[:64])
-        self._save(uid, ups_uid, transaction, new_status, merged)
-        return Outcome(SUCCESS)
+            return MppsOutcome(PROCESSING_FAILURE, exc.message)
+        return MppsOutcome(SUCCESS)
 
-    def _scheduled_codes(self, ups_uid: str) -> list[JsonDataset]:
-        return _first_items(json.loads(self.ups.retrieve(ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
+    def get(self, uid: str) -> JsonDataset | None:
+        with self.ups.transaction() as work:
+            record = work.mpps(uid)
+        return record.dataset if record else None
+
+    # -- the UPS side ------------------------------------------------------------------------
+    @staticmethod
+    def _claim(work: Transaction, ups_uid: str, transaction: str, calling_ae: str) -> None:
+        state = first_value(work.dataset(ups_uid), t.PROCEDURE_STEP_STATE)
+        if state != "SCHEDULED":
+            raise _Refused(
+                MppsOutcome(
+                    PROCESSING_FAILURE,
+                    f"The scheduled step is already {str(state).lower()}; it cannot be started again.",
+                )
+            )
+        work.change_state(ups_uid, "IN PROGRESS", transaction, calling_ae)
+
+    @staticmethod
+    def _carry(work: Transaction, record: MppsRecord, merged: JsonDataset, status: str) -> None:
+        ups_uid, transaction = record.ups_uid, record.transaction_uid
+        work.update(ups_uid, transaction, mpps_performed(merged, _scheduled_codes(work, ups_uid)))
+        if status == "COMPLETED":
+            work.change_state(ups_uid, "COMPLETED", transaction)
+        elif status == "DISCONTINUED":
+            reason = merged.get(PPS_DISCONTINUATION_REASON)
+            item = {t.DISCONTINUATION_REASON_CODE_SEQ: reason} if reason and reason.get("Value") else {}
+            work.update(ups_uid, transaction, {t.PROGRESS_INFORMATION_SEQ: {"vr": "SQ", "Value": [item]}})
+            work.change_state(ups_uid, "CANCELED", transaction)
 
 
-def _first_items(ds: JsonDataset, tag: str) -> list[JsonDataset]:
-    return [v for v in (ds.get(tag) or {}).get("Value") or [] if isinstance(v, dict)]
+def scheduled_ups(work: Transaction, mpps: JsonDataset) -> str | None:
+    """The UPS an MPPS names through its Scheduled Step Attributes Sequence, if any."""
+    for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
+        study = str(first_value(step, t.STUDY_INSTANCE_UID) or "")
+        step_id = str(first_value(step, SPS_ID) or "")
+        accession = str(first_value(step, t.ACCESSION_NUMBER) or "")
+        if not study:
+            continue
+        same_study = parse_search([("StudyInstanceUID", study)], work.service.local)
+        candidates = [json.loads(text) for text in work.search_all(same_study)]
+        for ups in candidates:
+            uid = str(first_value(ups, t.SOP_INSTANCE_UID))
+            if step_id and sps_id(uid) == step_id:
+                return uid
+        for ups in candidates:
+            request = (items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
+            if not step_id and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
+                return str(first_value(ups, t.SOP_INSTANCE_UID))
+    return None
+
+
+def _scheduled_codes(work: Transaction, ups_uid: str) -> list[JsonDataset]:
+    return items(work.dataset(ups_uid), t.SCHEDULED_WORKITEM_CODE_SEQ)

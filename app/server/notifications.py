@@ -19,13 +19,13 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from app.domain.dicomjson import JsonDataset
 
-log = logging.getLogger(__name__)
+from .service_api import Deliver
 
-Deliver = Callable[[str, str], None]  # (AE title, notification text); must not block
+log = logging.getLogger(__name__)
 
 
 class Channel:

@@ -22,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .http import BASE_PATH, create_app
+from .mpps import MppsService
 from .notifications import EventHub
 from .service import UPSService
 from .store import Store
@@ -76,6 +77,7 @@ class UPSServer:
         self.service = UPSService(
             self.store, self.hub, ae_title=self.config.ae_title, keep_final_seconds=self.config.keep_final_seconds
         )
+        self.mpps = MppsService(self.service)
         if self.config.seed == "demo":
             from .demo import seed_demo_days, seeding_sentence
 
@@ -107,7 +109,7 @@ class UPSServer:
 
             peers = [EventPeer(aet, host, port) for aet, (host, port) in self.config.event_peers.items()]
             self.notifier = DimseNotifier(peers, self.config.ae_title, self.config.event_backlog)
-            self.hub.divert(self.notifier.aets, self.notifier.deliver)
+            self.service.divert(self.notifier.aets, self.notifier.deliver)
         self.dimse = None
         if self.config.dimse_port is not None:
             from .dimse import DimseFront
@@ -115,6 +117,7 @@ class UPSServer:
             try:
                 self.dimse = DimseFront(
                     self.service,
+                    self.mpps,
                     self.config.ae_title,
                     self.config.host,
                     self.config.dimse_port,

@@ -15,6 +15,7 @@ from typing import Any
 from app.domain import tags as t
 from app.domain.dates import DateValueError, parse_value, sortable
 from app.domain.dicomjson import JsonDataset
+from app.domain.dicomjson import first_value as _first
 from app.domain.query import DATE_VRS, normalize_text
 
 SCHEMA_VERSION = 2
@@ -133,11 +134,6 @@ def stored_form(vr: str, value: Any, local: tzinfo) -> str | None:
         value = value.get("Alphabetic", "")
     text = normalize_text(vr, str(value))
     return text or None
-
-
-def _first(dataset: JsonDataset, tag: str) -> Any:
-    values = (dataset.get(tag) or {}).get("Value") or []
-    return values[0] if values else None
 
 
 def columns_of(dataset: JsonDataset, local: tzinfo) -> dict[str, str | None]:

@@ -8,10 +8,11 @@ published after the transaction commits.
 from __future__ import annotations
 
 import logging
-import re
+import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from pydicom.uid import generate_uid
@@ -19,46 +20,137 @@ from pydicom.uid import generate_uid
 from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
+from app.domain.identifiers import check_ae_title, check_uid
 from app.domain.query import Query
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
-from app.domain.search import SearchRequest, parse_filter
+from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
 from app.domain.status import InvalidRequest, Status, UPSError
 
-from .notifications import EventHub
+from .notifications import Channel, EventHub
+from .service_api import Created, Deliver, SearchResult
 from .store import Row, Store, Subscription
 
 log = logging.getLogger(__name__)
 
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
-_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")  # PS3.5 AE: 16 chars, no backslash or control
 GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
 EventList = list[tuple[set[str], str, ev.EventType, JsonDataset]]
 
 
 @dataclass(frozen=True)
-class Created:
+class MppsRecord:
+    """An MPPS as the server keeps it: the UPS it stands for, the Transaction UID the server
+    holds for that UPS on the modality's behalf, its status and its attributes."""
+
     uid: str
-    status: Status = Status.SUCCESS
+    ups_uid: str
+    transaction_uid: str
+    status: str
+    dataset: JsonDataset
 
 
-@dataclass(frozen=True)
-class SearchResult:
-    items: list[str]
-    remaining: int
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+class Transaction:
+    """Steps that commit together: one store transaction, whose events are published only
+    once it has committed. The MPPS mapping claims, updates and records in one of these, so
+    a failure half-way leaves nothing behind."""
 
+    def __init__(self, service: UPSService, db: sqlite3.Connection) -> None:
+        self.service = service
+        self.store = service.store
+        self.db = db
+        self.events: EventList = []
 
-def check_uid(uid: str) -> str:
-    if not uid or len(uid) > 64 or not _UID.match(uid):
-        raise InvalidRequest(f"{uid!r} is not a valid UID.")
-    return uid
+    def get(self, uid: str) -> Row:
+        row = self.store.get(self.db, uid)
+        if row is None:
+            if self.store.was_deleted(self.db, uid):
+                raise UPSError(Status.NO_SUCH_UPS, f"Workitem {uid} was deleted.", gone=True)
+            raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid}.")
+        return row
 
+    def dataset(self, uid: str) -> JsonDataset:
+        """The workitem's attributes, never with its Transaction UID (kept apart)."""
+        return self.get(uid).dataset
 
-def check_ae_title(aet: str) -> str:
-    if not _AE.match(aet) or not aet.strip():
-        raise InvalidRequest(f"{aet!r} is not a valid AE title (1 to 16 characters, no backslash).")
-    return aet.strip()
+    def search_all(self, request: SearchRequest) -> list[str]:
+        items, _ = self.store.search(self.db, request.query, 0, 1 << 62)
+        return items
+
+    def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
+        in_dataset = first_value(dataset, t.SOP_INSTANCE_UID)
+        if uid and in_dataset and uid != in_dataset:
+            raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
+        uid = check_uid(str(uid or in_dataset or generate_uid()))
+        prepared = prepare_create(dataset, uid, self.service.now_dt())
+        if self.store.get(self.db, uid) is not None or self.store.was_deleted(self.db, uid):
+            raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
+        wid = self.store.insert(self.db, prepared.dataset)
+        row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
+        aets = self.service._recipients(self.db, row)
+        self.events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+        assignment = ev.assigned(row.dataset)
+        if assignment:
+            self.events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
+
+    def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
+        transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)
+        changes = check_set(changes)
+        row = self.get(uid)
+        check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
+        before = row.dataset
+        row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.service.now_dt()]}}
+        self.store.save(self.db, row)
+        aets = self.service._recipients(self.db, row, before)
+        if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
+            self.events.append((aets, uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(row.dataset)))
+        if first_value(before, t.INPUT_READINESS_STATE) != first_value(row.dataset, t.INPUT_READINESS_STATE):
+            self.events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+        if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(row.dataset):
+            assignment = ev.assigned(row.dataset)
+            if assignment:
+                self.events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        return Status.SUCCESS
+
+    def change_state(
+        self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
+    ) -> Status:
+        target = parse_state(requested)
+        row = self.get(uid)
+        transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
+        if transition.new_state is None:
+            return transition.status
+        dataset = dict(row.dataset)
+        if transition.new_state is State.COMPLETED:
+            missing = missing_for_completion(dataset)
+            if missing:
+                raise UPSError(
+                    Status.FINAL_STATE_NOT_MET,
+                    "The submitted request is inconsistent with the state of the UPS Instance: "
+                    f"to be COMPLETED it needs {', '.join(missing)}.",
+                )
+        if transition.new_state is State.CANCELED:
+            dataset = complete_cancellation(dataset, self.service.now_dt())
+        dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [transition.new_state.value]}
+        row.dataset = dataset
+        self.store.save(
+            self.db,
+            row,
+            transaction_uid=transaction_uid if transition.new_state is State.IN_PROGRESS else None,
+            performer_ae=requester_ae if transition.new_state is State.IN_PROGRESS else None,
+            final_at=self.service.clock() if transition.new_state.is_final else None,
+        )
+        self.events.append(
+            (self.service._recipients(self.db, row), uid, ev.EventType.STATE_REPORT, ev.state_report(dataset))
+        )
+        return Status.SUCCESS
+
+    def mpps(self, uid: str) -> MppsRecord | None:
+        found = self.store.get_mpps(self.db, uid)
+        return MppsRecord(*found) if found else None
+
+    def save_mpps(self, record: MppsRecord) -> None:
+        self.store.put_mpps(self.db, record.uid, record.ups_uid, record.transaction_uid, record.status, record.dataset)
 
 
 class UPSService:
@@ -89,114 +181,46 @@ class UPSService:
     def now_dt(self) -> str:
         return datetime.fromtimestamp(self.clock(), self.local).strftime("%Y%m%d%H%M%S")
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Steps that commit together, or not at all (an exception rolls every one back)."""
+        with self.store.write() as db:
+            work = Transaction(self, db)
+            yield work
+        self._publish(work.events)
+
     # -- create, retrieve, update ----------------------------------------------------------
     def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
-        in_dataset = first_value(dataset, t.SOP_INSTANCE_UID)
-        if uid and in_dataset and uid != in_dataset:
-            raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
-        uid = check_uid(str(uid or in_dataset or generate_uid()))
-        prepared = prepare_create(dataset, uid, self.now_dt())
-        events: EventList = []
-        with self.store.write() as db:
-            if self.store.get(db, uid) is not None or self.store.was_deleted(db, uid):
-                raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
-            wid = self.store.insert(db, prepared.dataset)
-            row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
-            aets = self._recipients(db, row)
-            events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
-            assignment = ev.assigned(row.dataset)
-            if assignment:
-                events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
-        self._publish(events)
-        return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
+        with self.transaction() as work:
+            return work.create(dataset, uid)
 
     def retrieve(self, uid: str) -> str:
         """The workitem as DICOM JSON text; never with its Transaction UID (kept apart)."""
         with self.store.read() as db:
             text = self.store.dataset_text(db, uid)
             if text is None:
-                self._missing(db, uid)
+                Transaction(self, db).get(uid)
         return text  # type: ignore[return-value]
 
     def get(self, uid: str) -> Row:
         with self.store.read() as db:
-            row = self.store.get(db, uid)
-            if row is None:
-                self._missing(db, uid)
-        return row  # type: ignore[return-value]
-
-    def _missing(self, db, uid: str) -> None:
-        if self.store.was_deleted(db, uid):
-            raise UPSError(Status.NO_SUCH_UPS, f"Workitem {uid} was deleted.", gone=True)
-        raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid}.")
-
-    def _load(self, db, uid: str) -> Row:
-        row = self.store.get(db, uid)
-        if row is None:
-            self._missing(db, uid)
-        return row  # type: ignore[return-value]
+            return Transaction(self, db).get(uid)
 
     def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
-        transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)
-        changes = check_set(changes)
-        events: EventList = []
-        with self.store.write() as db:
-            row = self._load(db, uid)
-            check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
-            before = row.dataset
-            row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
-            self.store.save(db, row)
-            aets = self._recipients(db, row, before)
-            if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
-                events.append((aets, uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(row.dataset)))
-            if first_value(before, t.INPUT_READINESS_STATE) != first_value(row.dataset, t.INPUT_READINESS_STATE):
-                events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
-            if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(row.dataset):
-                assignment = ev.assigned(row.dataset)
-                if assignment:
-                    events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
-        self._publish(events)
-        return Status.SUCCESS
+        with self.transaction() as work:
+            return work.update(uid, transaction_uid, changes)
 
     # -- state ---------------------------------------------------------------------------------
     def change_state(
         self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
     ) -> Status:
-        target = parse_state(requested)
-        events: EventList = []
-        with self.store.write() as db:
-            row = self._load(db, uid)
-            transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
-            if transition.new_state is None:
-                return transition.status
-            dataset = dict(row.dataset)
-            if transition.new_state is State.COMPLETED:
-                missing = missing_for_completion(dataset)
-                if missing:
-                    raise UPSError(
-                        Status.FINAL_STATE_NOT_MET,
-                        "The submitted request is inconsistent with the state of the UPS Instance: "
-                        f"to be COMPLETED it needs {', '.join(missing)}.",
-                    )
-            if transition.new_state is State.CANCELED:
-                dataset = complete_cancellation(dataset, self.now_dt())
-            dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [transition.new_state.value]}
-            row.dataset = dataset
-            self.store.save(
-                db,
-                row,
-                transaction_uid=transaction_uid if transition.new_state is State.IN_PROGRESS else None,
-                performer_ae=requester_ae if transition.new_state is State.IN_PROGRESS else None,
-                final_at=self.clock() if transition.new_state.is_final else None,
-            )
-            events.append((self._recipients(db, row), uid, ev.EventType.STATE_REPORT, ev.state_report(dataset)))
-        self._publish(events)
-        return Status.SUCCESS
+        with self.transaction() as work:
+            return work.change_state(uid, requested, transaction_uid, requester_ae)
 
     def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
         events: EventList = []
         with self.store.write() as db:
-            row = self._load(db, uid)
+            row = Transaction(self, db).get(uid)
             outcome = request_cancellation(State(row.state))
             if outcome.status is not Status.SUCCESS:
                 return outcome.status
@@ -229,7 +253,9 @@ class UPSService:
         return items
 
     # -- subscriptions ------------------------------------------------------------------------
-    def subscribe(self, aet: str, target: str, deletion_lock: bool = False, filter_text: str | None = None) -> Status:
+    def subscribe(
+        self, aet: str, target: str, deletion_lock: bool = False, criteria: SubscriptionFilter | None = None
+    ) -> Status:
         aet = check_ae_title(aet)
         events: EventList = []
         with self.store.write() as db:
@@ -241,10 +267,12 @@ class UPSService:
                         for r in self.store.all_rows(db)
                     ]
             elif target == t.FILTERED_SUBSCRIPTION_UID:
-                if not filter_text:
+                if criteria is None or not criteria.terms:
                     raise InvalidRequest("A Filtered Global Subscription needs a filter (filter=attribute=value).")
-                query = self._filter(filter_text)
-                self.store.put_subscription(db, Subscription(aet, target, "filtered", deletion_lock, filter_text, None))
+                query = self._filter(criteria.text())
+                self.store.put_subscription(
+                    db, Subscription(aet, target, "filtered", deletion_lock, criteria.text(), None)
+                )
                 if deletion_lock:
                     events += [
                         ({aet}, r.uid, ev.EventType.STATE_REPORT, ev.state_report(r.dataset))
@@ -252,7 +280,7 @@ class UPSService:
                         if query.matches(r.dataset, self.local)
                     ]
             else:
-                row = self._load(db, target)
+                row = Transaction(self, db).get(target)
                 self.store.put_subscription(db, Subscription(aet, target, "item", deletion_lock, None, None))
                 events.append(({aet}, row.uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
         self._publish(events)
@@ -294,8 +322,14 @@ class UPSService:
     def _filter(self, text: str) -> Query:
         query = self._filters.get(text)
         if query is None:
-            query = self._filters[text] = parse_filter(text, self.local)
+            query = self._filters[text] = SubscriptionFilter.from_text(text).query(self.local)
         return query
+
+    def connect(self, aet: str) -> Channel:
+        return self.hub.connect(aet)
+
+    def divert(self, aets: Collection[str], deliver: Deliver) -> None:
+        self.hub.divert(aets, deliver)
 
     def _covering(self, db, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
         """The subscriptions that cover a workitem (a filter counts if it matched before or after)."""

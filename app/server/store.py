@@ -228,6 +228,19 @@ class Store:
         db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
 
     # -- subscriptions -------------------------------------------------------------------
+    def get_mpps(self, db: sqlite3.Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
+        """(uid, UPS UID, Transaction UID, status, attributes) of an MPPS, if the server has it."""
+        r = db.execute("SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)).fetchone()
+        return (uid, r[0], r[1], r[2], json.loads(r[3])) if r else None
+
+    def put_mpps(
+        self, db: sqlite3.Connection, uid: str, ups_uid: str, transaction_uid: str, status: str, dataset: JsonDataset
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
+            (uid, ups_uid, transaction_uid, status, json.dumps(dataset, ensure_ascii=False)),
+        )
+
     def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
         sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"
         rows = db.execute(sql + (" WHERE aet = ?" if aet else ""), (aet,) if aet else ()).fetchall()

@@ -38,13 +38,14 @@ from app.domain.dicomjson import (
     text_value,
     to_dataset,
 )
+from app.domain.identifiers import check_ae_title
 from app.domain.information_model import UPS_MODEL, screen
 from app.domain.mapping import answer_keys, identifier_keys
 from app.domain.query import vr_of
-from app.domain.search import parse_search
+from app.domain.search import SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError, dimse_status
 
-from .service import UPSService, check_ae_title
+from .service_api import WorkitemService
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +124,11 @@ def wire(dataset: JsonDataset) -> Dataset:
     return to_dataset(out)
 
 
-def filter_text(keys: JsonDataset) -> str:
-    """The matching keys of a Filtered Global Subscription (CC.2.3.1) in the service's filter form,
-    `path=value,…` (what UPS-RS's `filter` parameter carries). Universal keys constrain nothing."""
-    terms = []
-    for path, value in identifier_keys({k: v for k, v in keys.items() if k not in (t.RECEIVING_AE, t.DELETION_LOCK)}):
-        if value == "":
-            continue
-        if "," in value:
-            raise InvalidRequest(f"The filter value {value!r} may not contain a comma.")
-        terms.append(f"{'.'.join(path)}={value}")
-    return ",".join(terms)
+def subscription_filter(keys: JsonDataset) -> SubscriptionFilter:
+    """The matching keys of a Filtered Global Subscription (CC.2.3.1) as the service's filter.
+    Universal keys constrain nothing."""
+    keys = {k: v for k, v in keys.items() if k not in (t.RECEIVING_AE, t.DELETION_LOCK)}
+    return SubscriptionFilter(tuple((".".join(path), value) for path, value in identifier_keys(keys) if value != ""))
 
 
 def requested(dataset: JsonDataset, tags: list[str]) -> tuple[JsonDataset, Status]:
@@ -159,7 +154,7 @@ def requested(dataset: JsonDataset, tags: list[str]) -> tuple[JsonDataset, Statu
 class UpsScp:
     """The handlers, bound to one UPS service. `event_peers`: the AEs N-EVENT-REPORTs can reach."""
 
-    def __init__(self, service: UPSService, event_peers: Collection[str] = ()) -> None:
+    def __init__(self, service: WorkitemService, event_peers: Collection[str] = ()) -> None:
         self.service = service
         self.event_peers = event_peers
 
@@ -243,7 +238,7 @@ class UpsScp:
                         f"No address is configured for {receiving} (serve --event-peer AE=HOST:PORT).",
                     )
                 lock = str(first_value(info, t.DELETION_LOCK) or "").upper() == "TRUE"
-                keys = filter_text(info) if uid == t.FILTERED_SUBSCRIPTION_UID else None
+                keys = subscription_filter(info) if uid == t.FILTERED_SUBSCRIPTION_UID else None
                 return self.service.subscribe(receiving, uid, lock, keys), None
             if action is Action.UNSUBSCRIBE:
                 self._unsubscribe(receiving, uid)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain import tags as t
-from app.domain.search import FUZZY_WARNING, SearchRequest, parse_filter, parse_search
+from app.domain.search import FUZZY_WARNING, SearchRequest, SubscriptionFilter, parse_filter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 
 CET = timezone(timedelta(hours=1))
@@ -320,3 +320,16 @@ def test_timestamp_matching_uses_the_values_meaning_not_its_text():
     request = parse_search([("ScheduledProcedureStepStartDateTime", "20261123090000+0100")])
     assert request.query.matches(WORKITEM)
     assert datetime(2026, 11, 23, 8) == request.query.keys[0].interval[0]
+
+
+def test_a_subscription_filter_keeps_its_terms_as_tag_paths_and_reads_back_what_it_stored():
+    criteria = SubscriptionFilter.from_text("ScheduledStationNameCodeSequence.CodeValue=CT1, PatientID=P1")
+    assert criteria.terms == (("00404025.00080100", "CT1"), ("00100020", "P1"))
+    assert SubscriptionFilter.from_text(criteria.text()) == criteria
+    assert criteria.query().matches(WORKITEM) == parse_filter(criteria.text()).matches(WORKITEM)
+
+
+@pytest.mark.parametrize("terms", [(("Nonsense", "1"),), (("00100020", "A,B"),)])
+def test_a_subscription_filter_refuses_unknown_attributes_and_commas(terms):
+    with pytest.raises(InvalidRequest):
+        SubscriptionFilter(terms)

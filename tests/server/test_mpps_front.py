@@ -3,6 +3,7 @@ UPS-RS console sees IN PROGRESS then COMPLETED, live."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import httpx
@@ -192,3 +193,125 @@ def test_an_mpps_sent_without_its_uid_gets_one_from_the_server(front):
     finally:
         assoc.release()
     assert value(ups_of(front, item), "00741000") == "COMPLETED"
+
+
+def documented_example_n_create() -> Dataset:
+    """The N-CREATE of pynetdicom's documented MPPS SCU example: a step the worklist never
+    scheduled, every Type 2 code sequence empty."""
+    ds = Dataset()
+    step = Dataset()
+    step.StudyInstanceUID = generate_uid()
+    step.ReferencedStudySequence = []
+    step.AccessionNumber = "1"
+    step.RequestedProcedureID = "1"
+    step.RequestedProcedureDescription = "Some procedure"
+    step.ScheduledProcedureStepID = "1"
+    step.ScheduledProcedureStepDescription = "Some procedure step"
+    step.ScheduledProtocolCodeSequence = []
+    ds.ScheduledStepAttributesSequence = [step]
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "Test^Test", "DOC-123456", "20000101", "O"
+    ds.ReferencedPatientSequence = []
+    ds.PerformedProcedureStepID = "1"
+    ds.PerformedStationAETitle = "SOMEAE"
+    ds.PerformedStationName = "Some station"
+    ds.PerformedLocation = "Some location"
+    ds.PerformedProcedureStepStartDate = "20000101"
+    ds.PerformedProcedureStepStartTime = "1200"
+    ds.PerformedProcedureStepStatus = "IN PROGRESS"
+    ds.PerformedProcedureStepDescription = "Some description"
+    ds.PerformedProcedureTypeDescription = "Some type"
+    ds.PerformedProcedureStepEndDate = None
+    ds.PerformedProcedureStepEndTime = None
+    ds.Modality = "CT"
+    ds.StudyID = "1"
+    ds.PerformedProtocolCodeSequence = []
+    ds.PerformedSeriesSequence = []
+    return ds
+
+
+def workitem_of_patient(server: UPSServer, patient_id: str) -> dict:
+    with httpx.Client(base_url=server.base_url) as http:
+        found = http.get("/workitems", params={"PatientID": patient_id}).json()
+        return http.get(f"/workitems/{value(found[0], '00080018')}").json()[0]
+
+
+def test_the_documented_unscheduled_mpps_example_completes(front):
+    """Its Procedure Code Sequence is Type 2 and empty: the UPS still needs a Performed Workitem
+    Code to complete, and gets one derived from the step's description."""
+    assoc = associate(front.dimse.port, "SOMEAE")
+    mpps_uid = generate_uid()
+    try:
+        created, _ = assoc.send_n_create(documented_example_n_create(), ModalityPerformedProcedureStep, mpps_uid)
+        assert created.Status == 0x0000
+        final = completed()
+        final.PerformedProcedureStepEndDate, final.PerformedProcedureStepEndTime = "20000101", "1300"
+        status, _ = assoc.send_n_set(final, ModalityPerformedProcedureStep, mpps_uid)
+        assert status.Status == 0x0000, getattr(status, "ErrorComment", "")
+    finally:
+        assoc.release()
+    done = workitem_of_patient(front, "DOC-123456")
+    assert value(done, "00741000") == "COMPLETED"
+    code = done["00741216"]["Value"][0]["00404019"]["Value"][0]
+    assert code["00080104"]["Value"] == ["Some description"] and code["00080100"]["Value"]
+
+
+def test_a_completion_without_its_end_time_is_refused_with_a_comment_that_names_it(front):
+    assoc = associate(front.dimse.port, "SOMEAE")
+    mpps_uid = generate_uid()
+    example = documented_example_n_create()
+    example.PatientID = "DOC-NOEND"
+    try:
+        assert assoc.send_n_create(example, ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0x0000
+        final = completed()
+        final.PerformedProcedureStepEndTime = ""
+        status, _ = assoc.send_n_set(final, ModalityPerformedProcedureStep, mpps_uid)
+        assert status.Status == 0x0110 and "End Time" in status.ErrorComment
+        assert value(workitem_of_patient(front, "DOC-NOEND"), "00741000") == "IN PROGRESS"
+        assert assoc.send_n_set(completed(), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0x0000
+    finally:
+        assoc.release()
+    assert value(workitem_of_patient(front, "DOC-NOEND"), "00741000") == "COMPLETED"
+
+
+def test_an_mpps_that_fails_half_way_leaves_nothing_behind_and_its_retry_succeeds(front, monkeypatch):
+    """Claim, performed data and the MPPS record commit together: a failure while recording the
+    MPPS (a full disk, say) leaves the workitem SCHEDULED, so the modality's retry is accepted."""
+    from app.server.store import Store
+
+    recorded = Store.put_mpps
+    failures = iter([sqlite3.OperationalError("database or disk is full")])
+
+    def fail_once(self, *args, **kwargs):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return recorded(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "put_mpps", fail_once)
+    assoc = associate(front.dimse.port, "CT2")
+    mpps_uid = generate_uid()
+    try:
+        item = worklist(assoc, "CT2")[0]
+        first, _ = assoc.send_n_create(in_progress(item, "CT2", "CT"), ModalityPerformedProcedureStep, mpps_uid)
+        assert first.Status == 0x0110
+        assert value(ups_of(front, item), "00741000") == "SCHEDULED"
+        again, _ = assoc.send_n_create(in_progress(item, "CT2", "CT"), ModalityPerformedProcedureStep, mpps_uid)
+        assert again.Status == 0x0000
+        assert value(ups_of(front, item), "00741000") == "IN PROGRESS"
+        assert assoc.send_n_set(completed(), ModalityPerformedProcedureStep, mpps_uid)[0].Status == 0x0000
+    finally:
+        assoc.release()
+    assert value(ups_of(front, item), "00741000") == "COMPLETED"
+
+
+def test_a_step_another_modality_already_started_is_refused_with_a_reason(front):
+    first = associate(front.dimse.port, "MR1")
+    try:
+        item = worklist(first, "MR1")[-1]
+        assert (
+            first.send_n_create(in_progress(item, "MR1"), ModalityPerformedProcedureStep, generate_uid())[0].Status == 0
+        )
+        second, _ = first.send_n_create(in_progress(item, "MR1"), ModalityPerformedProcedureStep, generate_uid())
+        assert second.Status == 0x0110 and "already in progress" in second.ErrorComment
+    finally:
+        first.release()

@@ -1,0 +1,24 @@
+"""The identifiers a request names in its path or its keys: UIDs and AE titles."""
+
+from __future__ import annotations
+
+import re
+
+from .status import InvalidRequest
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
+_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")  # PS3.5 AE: 16 chars, no backslash or control
+
+
+def check_uid(uid: str) -> str:
+    """`uid` if it is a UID (PS3.5 9.1: digits and dots, at most 64 characters); else a 400."""
+    if not uid or len(uid) > 64 or not _UID.match(uid):
+        raise InvalidRequest(f"{uid!r} is not a valid UID.")
+    return uid
+
+
+def check_ae_title(aet: str) -> str:
+    """`aet` without its padding, if it is an AE title; else a 400."""
+    if not _AE.match(aet) or not aet.strip():
+        raise InvalidRequest(f"{aet!r} is not a valid AE title (1 to 16 characters, no backslash).")
+    return aet.strip()

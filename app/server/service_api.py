@@ -1,0 +1,114 @@
+"""What the fronts of the server may ask of the worklist behind them.
+
+The HTTP front (UPS-RS), the DIMSE fronts (MWL, MPPS, UPS) and the MPPS mapping depend on
+these interfaces only, never on the store or the event hub: the local SQLite service
+implements them today, and a gateway that forwards to another system can implement them
+the same way. What crosses them is domain objects (search requests, subscription filters,
+JSON datasets) and the status vocabulary of `app.domain.status`; each front turns them
+into its own protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Protocol
+
+from app.domain.dicomjson import JsonDataset
+from app.domain.search import SearchRequest, SubscriptionFilter
+from app.domain.status import Status
+
+Deliver = Callable[[str, str], None]  # (AE title, notification text); must not block
+
+
+@dataclass(frozen=True)
+class Created:
+    uid: str
+    status: Status = Status.SUCCESS
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[str]
+    remaining: int
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+class NotificationChannel(Protocol):
+    """One open notification connection of a subscriber AE (a WebSocket's source)."""
+
+    async def next(self) -> str: ...
+
+    def close(self, unsent: Collection[str] = ()) -> None: ...
+
+
+class WorkitemService(Protocol):
+    """The UPS transactions of PS3.4 Annex CC. Synchronous and thread-safe: a front calls them
+    from a worker thread. Failures are `app.domain.status.UPSError` (or its `InvalidRequest`)."""
+
+    @property
+    def local(self) -> tzinfo:
+        """The zone that dates and times without an offset are read in."""
+        ...
+
+    def now_dt(self) -> str: ...
+
+    def create(self, dataset: JsonDataset, uid: str | None = None) -> Created: ...
+
+    def retrieve(self, uid: str) -> str:
+        """The workitem as DICOM JSON text."""
+        ...
+
+    def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status: ...
+
+    def change_state(
+        self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
+    ) -> Status: ...
+
+    def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status: ...
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def search_all(self, request: SearchRequest) -> list[str]:
+        """Every match, unpaged, as DICOM JSON texts."""
+        ...
+
+    def subscribe(
+        self, aet: str, target: str, deletion_lock: bool = False, criteria: SubscriptionFilter | None = None
+    ) -> Status: ...
+
+    def unsubscribe(self, aet: str, target: str) -> None: ...
+
+    def suspend(self, aet: str, target: str) -> None: ...
+
+    def connect(self, aet: str) -> NotificationChannel:
+        """Open the notification channel of `aet`; events kept while it was away come first."""
+        ...
+
+    def divert(self, aets: Collection[str], deliver: Deliver) -> None:
+        """Send the events of these AEs to `deliver` (a DIMSE N-EVENT-REPORT sender) instead."""
+        ...
+
+    def announce(self, status: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class MppsOutcome:
+    """The answer to an MPPS request: a DIMSE status with its Error Comment and Error ID."""
+
+    status: int
+    comment: str = ""
+    error_id: int | None = None
+
+
+class PerformedStepService(Protocol):
+    """MPPS (PS3.4 F.7) over the worklist: each call is one unit, done whole or not at all."""
+
+    def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome: ...
+
+    def set(self, uid: str, changes: JsonDataset) -> MppsOutcome: ...
+
+    def get(self, uid: str) -> JsonDataset | None:
+        """The MPPS as created and since set, or None when there is none."""
+        ...
