@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app.domain import tags as t
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse_datasets
 from app.domain.identifiers import check_ae_title
-from app.domain.search import SubscriptionFilter, parse_search
+from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 
 from .service_api import WorkitemService
@@ -62,8 +62,20 @@ def _header_text(text: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in text.replace("\r", " ").replace("\n", " "))
 
 
+def authority(request: Request) -> str:
+    """`host:port` for the absolute URLs we hand out: the host the client named, and always the port
+    we listen on. Some clients (dicomweb-client) send `Host` without the port, which would
+    otherwise make every URL point at port 80."""
+    server = request.scope.get("server")
+    host = request.url.hostname or (server[0] if server else "localhost")
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = server[1] if server and server[1] else request.url.port
+    return f"{host}:{port}" if port else host
+
+
 def service_base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + BASE_PATH
+    return f"{request.url.scheme}://{authority(request)}{BASE_PATH}"
 
 
 def warning(request: Request, text: str) -> str:
@@ -133,8 +145,19 @@ def check_accept(request: Request) -> None:
         raise NotAcceptable(accept)
 
 
-def query_pairs(request: Request) -> list[tuple[str, str]]:
-    return parse_qsl(request.url.query, keep_blank_values=True)
+# The names of a transaction's own query parameters are case-insensitive (clients write
+# `Transaction-UID`, `transaction-uid`, `Limit`); attribute keywords in a search keep their case.
+CREATE_PARAMETERS = frozenset({"workitem", "affectedsopinstanceuid"})
+UPDATE_PARAMETERS = frozenset({"transaction", "transaction-uid"})
+REQUESTER_PARAMETERS = frozenset({"requester"})
+SEARCH_PARAMETERS = CONTROL_PARAMETERS | {"includefield"}
+SUBSCRIBE_PARAMETERS = frozenset({"deletionlock", "filter"})
+
+
+def query_pairs(request: Request, names: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs, with the parameter `names` of the transaction in lower case."""
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    return [(name.lower() if name.lower() in names else name, value) for name, value in pairs]
 
 
 def bare_uid(pairs: list[tuple[str, str]]) -> str | None:
@@ -181,9 +204,9 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
 
 # -- transactions -------------------------------------------------------------------------------
 async def create(request: Request, service: WorkitemService) -> Response:
-    pairs = query_pairs(request)
+    pairs = query_pairs(request, CREATE_PARAMETERS)
     params = dict(pairs)
-    uid = bare_uid(pairs) or params.get("workitem") or params.get("AffectedSOPInstanceUID")
+    uid = bare_uid(pairs) or params.get("workitem") or params.get("affectedsopinstanceuid")
     dataset = one_dataset(await read_datasets(request))
     created = await run_in_threadpool(service.create, dataset, uid)
     location = f"{service_base(request)}/workitems/{created.uid}"
@@ -198,8 +221,8 @@ async def retrieve(request: Request, service: WorkitemService) -> Response:
 
 
 async def update(request: Request, service: WorkitemService) -> Response:
-    pairs = query_pairs(request)
-    transaction = bare_uid(pairs) or dict(pairs).get("transaction") or dict(pairs).get("Transaction-uid")
+    pairs = query_pairs(request, UPDATE_PARAMETERS)
+    transaction = bare_uid(pairs) or dict(pairs).get("transaction") or dict(pairs).get("transaction-uid")
     changes = one_dataset(await read_datasets(request))
     status = await run_in_threadpool(service.update, request.path_params["uid"], transaction, changes)
     return answer(request, 200, warnings=[status.text] if status.is_warning else [])
@@ -207,7 +230,7 @@ async def update(request: Request, service: WorkitemService) -> Response:
 
 async def change_state(request: Request, service: WorkitemService) -> Response:
     dataset = one_dataset(await read_datasets(request))
-    requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
+    requester = request.path_params.get("aet") or dict(query_pairs(request, REQUESTER_PARAMETERS)).get("requester")
     status = await run_in_threadpool(
         service.change_state,
         request.path_params["uid"],
@@ -221,14 +244,14 @@ async def change_state(request: Request, service: WorkitemService) -> Response:
 async def cancel_request(request: Request, service: WorkitemService) -> Response:
     datasets = await read_datasets(request, optional=True)
     payload = one_dataset(datasets) if datasets else {}
-    requester = request.path_params.get("aet") or dict(query_pairs(request)).get("requester")
+    requester = request.path_params.get("aet") or dict(query_pairs(request, REQUESTER_PARAMETERS)).get("requester")
     status = await run_in_threadpool(service.request_cancellation, request.path_params["uid"], requester, payload)
     return answer(request, 202, warnings=[status.text] if status.is_warning else [])
 
 
 async def search(request: Request, service: WorkitemService) -> Response:
     check_accept(request)
-    search_request = parse_search(query_pairs(request), service.local)
+    search_request = parse_search(query_pairs(request, SEARCH_PARAMETERS), service.local)
     result = await run_in_threadpool(service.search, search_request)
     warnings = list(result.warnings)
     if result.remaining:
@@ -240,13 +263,13 @@ async def search(request: Request, service: WorkitemService) -> Response:
 
 def notification_url(request: Request, aet: str) -> str:
     scheme = "wss" if request.url.scheme == "https" else "ws"
-    return f"{scheme}://{request.url.netloc}{BASE_PATH}/ws/subscribers/{quote(aet)}"
+    return f"{scheme}://{authority(request)}{BASE_PATH}/ws/subscribers/{quote(aet)}"
 
 
 async def subscribe(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
     target = request.path_params["uid"]
-    pairs = query_pairs(request)
+    pairs = query_pairs(request, SUBSCRIBE_PARAMETERS)
     params = dict(pairs)
     lock = params.get("deletionlock", "false").lower() == "true"
     filter_text = params.get("filter")
