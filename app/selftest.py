@@ -35,6 +35,7 @@ from app.backends.errors import BackendError
 from app.backends.profiles import Profile
 from app.backends.protocol import WorklistBackend
 from app.domain import tags as t
+from app.domain.dicomjson import items, values
 from app.domain.events import WorkitemEvent
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.search import parse_search
@@ -142,8 +143,8 @@ def stored_by_accession(server: UPSServer, accession: str) -> Workitem:
 
 
 def performed_comments(item: Workitem) -> str:
-    sequence = (item.json.get(t.PERFORMED_PROCEDURE_SEQ) or {}).get("Value") or [{}]
-    return " ".join(str(v) for v in (sequence[0].get("00400280") or {}).get("Value") or [])
+    performed = next(iter(items(item.json, t.PERFORMED_PROCEDURE_SEQ)), {})
+    return " ".join(str(v) for v in values(performed, "00400280"))
 
 
 def expected_accessions(day: date, station: str) -> set[str]:

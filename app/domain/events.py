@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from . import tags as t
-from .dicomjson import JsonDataset
+from .dicomjson import JsonDataset, items, values
 from .dicomjson import first_value as first
 from .workitem import Code
 
@@ -20,12 +20,11 @@ class EventType(IntEnum):
 
 
 def _progress_item(dataset: JsonDataset) -> JsonDataset:
-    items = (dataset.get(t.PROGRESS_INFORMATION_SEQ) or {}).get("Value") or []
-    return items[0] if items and isinstance(items[0], dict) else {}
+    return next(iter(items(dataset, t.PROGRESS_INFORMATION_SEQ)), {})
 
 
 def _copy(source: JsonDataset, tags: tuple[str, ...]) -> JsonDataset:
-    return {tag: source[tag] for tag in tags if (source.get(tag) or {}).get("Value")}
+    return {tag: source[tag] for tag in tags if values(source, tag)}
 
 
 def state_report(dataset: JsonDataset, state: str | None = None) -> JsonDataset:
@@ -69,11 +68,8 @@ def progress_fingerprint(dataset: JsonDataset) -> str:
 def assigned(dataset: JsonDataset) -> JsonDataset | None:
     """Event 5: the station and performers it is now assigned to; None if it is assigned to no one."""
     attrs = _copy(dataset, (t.STATION_NAME_CODE_SEQ,))
-    performers = (dataset.get(t.HUMAN_PERFORMERS_SEQ) or {}).get("Value") or []
-    for performer in performers:
-        if isinstance(performer, dict):
-            attrs.update(_copy(performer, (t.HUMAN_PERFORMER_CODE_SEQ, t.HUMAN_PERFORMER_ORGANIZATION)))
-            break
+    for performer in items(dataset, t.HUMAN_PERFORMERS_SEQ)[:1]:
+        attrs.update(_copy(performer, (t.HUMAN_PERFORMER_CODE_SEQ, t.HUMAN_PERFORMER_ORGANIZATION)))
     return attrs or None
 
 
@@ -135,8 +131,7 @@ def parse_event(data: JsonDataset) -> WorkitemEvent:
         event_type = EventType(int(str(first(data, "00001002"))))
     except (TypeError, ValueError):
         raise ValueError("not an event report: no known Event Type ID (0000,1002)") from None
-    progress_items = (data.get(t.PROGRESS_INFORMATION_SEQ) or {}).get("Value") or []
-    progress = progress_items[0] if progress_items and isinstance(progress_items[0], dict) else {}
+    progress = _progress_item(data)
     percent = first(progress, t.PROGRESS)
     reason_code = (data.get(t.DISCONTINUATION_REASON_CODE_SEQ) or {}).get("Value") or []
     reason_text = str(first(data, t.REASON_FOR_CANCELLATION) or "")

@@ -166,7 +166,9 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
     ups: JsonDataset = {tag: mwl[tag] for tag in SHARED if tag in mwl}
     date, time = str(_first(sps, SPS_START_DATE) or ""), str(_first(sps, SPS_START_TIME) or "")
     time = time.replace(":", "").split(".")[0].ljust(6, "0")[:6] if time else "000000"
-    station = str(_first(sps, SPS_STATION_AE) or "")
+    # some RIS send only the Scheduled Station Name: it then names the station too
+    station_name = str(_first(sps, SPS_STATION_NAME) or "")
+    station = str(_first(sps, SPS_STATION_AE) or "") or station_name
     modality = str(_first(sps, MODALITY) or "")
     label = str(_first(sps, SPS_DESCRIPTION) or _first(mwl, t.REQUESTED_PROCEDURE_DESCRIPTION) or "")
     request = {tag: mwl[tag] for tag in IN_REQUEST if tag in mwl}
@@ -199,7 +201,7 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
             t.PROCEDURE_STEP_LABEL: _element("LO", label),
             t.SPS_START_DATETIME: _element("DT", f"{date}{time}" if date else ""),
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, station_scheme, station)]}
+            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, station_scheme, station_name or station)]}
             if station
             else {"vr": "SQ"},
             t.STATION_CLASS_CODE_SEQ: {

@@ -19,7 +19,7 @@ from typing import Any
 from pydicom.datadict import dictionary_VR
 
 from .dates import DateValueError, Interval, combine, parse_range, parse_value
-from .dicomjson import JsonDataset
+from .dicomjson import JsonDataset, items, values
 from .status import InvalidRequest, Status
 from .tags import CODE_MEANING
 
@@ -128,8 +128,7 @@ class KeyMatch:
     def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         if self.kind is MatchKind.UNIVERSAL:
             return True
-        values = (dataset.get(self.tag) or {}).get("Value") or []
-        return any(self.matches_value(v, local) for v in values)
+        return any(self.matches_value(v, local) for v in values(dataset, self.tag))
 
 
 @dataclass(frozen=True)
@@ -141,8 +140,7 @@ class CombinedMatch:
     interval: Interval
 
     def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
-        dates = (dataset.get(self.date_tag) or {}).get("Value") or []
-        times = (dataset.get(self.time_tag) or {}).get("Value") or []
+        dates, times = values(dataset, self.date_tag), values(dataset, self.time_tag)
         if not dates or not dates[0]:
             return False
         try:
@@ -168,8 +166,7 @@ class SequenceMatch:
     def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
         if self.is_universal:
             return True
-        items = (dataset.get(self.tag) or {}).get("Value") or []
-        return any(isinstance(item, dict) and all(k.matches(item, local) for k in self.keys) for item in items)
+        return any(all(k.matches(item, local) for k in self.keys) for item in items(dataset, self.tag))
 
 
 Key = KeyMatch | CombinedMatch | SequenceMatch
