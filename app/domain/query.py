@@ -75,6 +75,38 @@ def glob_pattern(text: str) -> str:
     return text.replace("[", "[[]")
 
 
+# Longer key values are refused: no attribute a worklist is searched on holds more than 64
+# characters per value (LO, PN group), and a bound keeps every match cheap.
+MAX_KEY_LENGTH = 1024
+
+
+def collapse_stars(pattern: str) -> str:
+    """`a***b` as `a*b`: a run of `*` means what one does."""
+    return re.sub(r"\*{2,}", "*", pattern)
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """Does `text` match a DICOM wildcard `pattern` (`*` any run, `?` one character)?
+
+    Greedy, with a return to the last `*` only: at most len(pattern) × len(text) steps, never
+    the exponential backtracking a regular expression can fall into on `*a*a*…`."""
+    p = t = 0
+    star, resume = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t
+            p += 1
+        elif p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            p, resume = star + 1, resume + 1
+            t = resume
+        else:
+            return False
+    return all(c == "*" for c in pattern[p:])
+
+
 @dataclass(frozen=True)
 class KeyMatch:
     tag: str
@@ -90,11 +122,6 @@ class KeyMatch:
     @cached_property
     def uids(self) -> frozenset[str]:
         return frozenset(u.strip() for u in re.split(r"[,\\]", self.raw) if u.strip())
-
-    @cached_property
-    def _regex(self) -> re.Pattern[str]:
-        body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.value)
-        return re.compile(body + r"\Z", re.DOTALL)
 
     def matches_value(self, stored: Any, local: tzinfo = UTC) -> bool:
         """Does one stored value (a DICOM JSON value) satisfy this key?"""
@@ -122,7 +149,7 @@ class KeyMatch:
 
     def _matches_text(self, stored: str) -> bool:
         if self.kind is MatchKind.WILDCARD:
-            return self._regex.match(stored) is not None
+            return wildcard_match(self.value, stored)
         return stored == self.value
 
     def matches(self, dataset: JsonDataset, local: tzinfo = UTC) -> bool:
@@ -207,6 +234,10 @@ def key_match(tag: str, raw: str, local: tzinfo = UTC, vr: str | None = None) ->
     """One matching key from its value text, with the matching type the VR and value imply."""
     vr = vr or vr_of(tag)
     raw = raw.strip(" ") if vr != "PN" else raw.strip()
+    if vr in WILDCARD_VRS:
+        raw = collapse_stars(raw)
+    if len(raw) > MAX_KEY_LENGTH:
+        raise InvalidRequest(f"({tag[:4]},{tag[4:]}): a matching value may hold at most {MAX_KEY_LENGTH} characters.")
     if raw == "" or (raw == "*" and vr in WILDCARD_VRS):
         return KeyMatch(tag, vr, raw, MatchKind.UNIVERSAL)
     if vr == "SQ":

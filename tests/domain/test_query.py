@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain import tags as t
-from app.domain.query import CombinedMatch, KeyMatch, MatchKind, Query, SequenceMatch, build_query, key_match
+from app.domain.query import (
+    CombinedMatch,
+    KeyMatch,
+    MatchKind,
+    Query,
+    SequenceMatch,
+    build_query,
+    key_match,
+    wildcard_match,
+)
 from app.domain.status import InvalidRequest, Status
 
 STUDY_DATE, STUDY_TIME = "00080020", "00080030"
@@ -547,3 +559,23 @@ def test_unknown_attribute_is_refused_as_identifier_does_not_match():
 def test_person_name_key_ignores_padding_case_and_empty_trailing_components():
     key = key_match(t.PATIENT_NAME, " doe^jane^^ ")
     assert isinstance(key, KeyMatch) and key.value == "DOE^JANE"
+
+
+def _by_regex(pattern: str, text: str) -> bool:
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(body, text, re.DOTALL) is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab*?", max_size=8), st.text(alphabet="ab", max_size=10))
+def test_wildcard_matching_agrees_with_the_regular_expression_it_replaced(pattern, text):
+    assert wildcard_match(pattern, text) == _by_regex(pattern, text)
+
+
+def test_a_pattern_of_many_stars_matches_like_one_star_and_a_too_long_value_is_refused():
+    key = key_match(t.PATIENT_NAME, "*" * 3000 + "Z")
+    assert key.raw == "*Z" and key.matches({t.PATIENT_NAME: {"vr": "PN", "Value": [{"Alphabetic": "ABZ"}]}})
+    # alternating stars and letters: linear work, however the text fails to match
+    assert not wildcard_match("*A" * 500 + "*Z", "A" * 64)
+    with pytest.raises(InvalidRequest):
+        key_match(t.PATIENT_ID, "A?" * 600)

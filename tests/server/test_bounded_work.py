@@ -1,0 +1,46 @@
+"""No single request holds the server: a hostile wildcard is answered, over HTTP and over MWL
+C-FIND, and a request beside it is answered too."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+from pydicom import Dataset
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityWorklistInformationFind
+
+STARS = "*" * 3000 + "Z"
+
+
+def test_a_search_of_thousands_of_stars_is_answered_and_does_not_hold_a_neighbour(front):
+    neighbour: list[int] = []
+
+    def beside() -> None:
+        with httpx.Client(base_url=front.base_url, timeout=30) as http:
+            neighbour.append(http.get("/workitems", params={"limit": "1"}).status_code)
+
+    with httpx.Client(base_url=front.base_url, timeout=30) as http:
+        thread = threading.Thread(target=beside)
+        thread.start()
+        hostile = http.get("/workitems", params={"ScheduledHumanPerformersSequence.HumanPerformerName": STARS})
+        thread.join(30)
+        alternating = http.get("/workitems", params={"PatientName": "*A" * 30 + "*Z"})
+    assert hostile.status_code in (200, 204) and alternating.status_code in (200, 204)
+    assert neighbour == [200]
+
+
+def test_a_hostile_wildcard_over_mwl_c_find_is_answered(front):
+    ae = AE("MR1")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.acse_timeout = ae.dimse_timeout = 30
+    assoc = ae.associate("127.0.0.1", front.dimse.port, ae_title="WORKLIST")
+    assert assoc.is_established
+    try:
+        query = Dataset()
+        query.PatientName = "*A" * 30 + "*Z"
+        query.ScheduledProcedureStepSequence = [Dataset()]
+        statuses = [s.Status for s, _ in assoc.send_c_find(query, ModalityWorklistInformationFind) if s]
+    finally:
+        assoc.release()
+    assert statuses and statuses[-1] == 0x0000
