@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     find = sub.add_parser("find", help="run the worklist query from a shell, with either backend")
     _console_arguments(find, suppress=True)
     _query_arguments(find)
+    find.add_argument(
+        "--charset",
+        metavar="TERM",
+        help="MWL answers that name no character set and are not UTF-8 are read in this one, "
+        "a DICOM defined term such as 'ISO_IR 100' (default: the profile's, ISO_IR 100)",
+    )
     echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
     _console_arguments(echo, suppress=True)
     selftest = sub.add_parser(

@@ -7,13 +7,19 @@ import asyncio
 import json
 import re
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+
+from pydicom.charset import python_encoding
+from wcwidth import wcswidth
 
 from app.backends import check_profile, make_backend
 from app.backends import profiles as profile_store
 from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileError
+from app.domain.mapping import unknown_sps_status
+from app.domain.workitem import Workitem
 from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
 
@@ -85,9 +91,39 @@ def searched(query: WorklistQuery) -> str:
     return ", ".join(parts)
 
 
+def with_charset(profile: Profile, charset: str | None) -> Profile:
+    """The profile with `--charset` as its fallback for answers that name none."""
+    if charset is None:
+        return profile
+    charset = charset.strip()
+    if not charset or charset not in python_encoding:
+        raise ProfileError(
+            f"{charset!r} is not a DICOM character set: give a defined term such as "
+            "'ISO_IR 100' (Latin-1), 'ISO_IR 192' (UTF-8) or 'GB18030'."
+        )
+    return replace(profile, fallback_charset=charset)
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a terminal: CJK ideographs take two, combining marks none."""
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)  # a control character: counted as one column each
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def state_cell(w: Workitem) -> str:
+    unknown = unknown_sps_status(w.json)
+    if unknown:  # said as the peer sent it: "IN PROGRESS" alone would hide why it is not startable
+        return f"{unknown}? (unknown)"
+    return w.state.value if w.state else ""
+
+
 def find(args: argparse.Namespace) -> int:
     try:
-        profile = profile_for(args)
+        profile = with_charset(profile_for(args), getattr(args, "charset", None))
         query = query_for(args, profile)
     except ProfileError as exc:
         print(exc, file=sys.stderr)
@@ -116,7 +152,7 @@ def find(args: argparse.Namespace) -> int:
         rows.append(
             (
                 start.strftime("%Y-%m-%d %H:%M") if start else "",
-                w.state.value if w.state else "",
+                state_cell(w),
                 w.priority.value if w.priority else "",
                 w.patient_name.display(),
                 w.patient_id,
@@ -125,9 +161,9 @@ def find(args: argparse.Namespace) -> int:
                 ", ".join(c.value for c in w.station_names),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip())
+        print("  ".join(pad(cell, width) for cell, width in zip(r, widths)).rstrip())
     print(summary)
     return 0
 

@@ -14,7 +14,9 @@ import time
 from datetime import datetime
 
 from pydicom import Dataset
+from pydicom.charset import CUSTOMIZABLE_CHARSET_VR
 from pydicom.uid import generate_uid
+from pydicom.valuerep import PersonName
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
@@ -25,6 +27,7 @@ from app.domain.mapping import (
     SPS_ID,
     SPS_SEQ,
     mwl_to_ups,
+    unknown_sps_status,
     ups_to_mwl,
 )
 from app.domain.procedure import OutputSeries, PerformedProcedure
@@ -84,13 +87,53 @@ def mwl_identifier(query: WorklistQuery) -> Dataset:
     return ds
 
 
+def _received_texts(answer: Dataset) -> list[bytes]:
+    """Every text value of an answer without a Specific Character Set, turned back into the bytes
+    that were received (pynetdicom has often decoded them already, with the default ISO 646 / Latin-1
+    reading, which maps each byte to one character and so loses nothing). Person names keep theirs."""
+    original = answer.original_character_set or "iso8859"
+    codec = original if isinstance(original, str) else original[0]
+    texts: list[bytes] = []
+    for element in answer.iterall():
+        if element.VR == "PN":
+            names = element.value if element.VM > 1 else [element.value]
+            texts += [n.original_string for n in names if isinstance(n, PersonName) and n.original_string]
+        elif element.VR in CUSTOMIZABLE_CHARSET_VR and not element.is_empty:
+            value = element.value
+            parts = [value] if isinstance(value, (str, bytes)) else list(value)
+            try:
+                raw = b"\\".join(p if isinstance(p, bytes) else p.encode(codec) for p in parts)
+            except UnicodeEncodeError:
+                continue
+            element.value = raw  # decoded again below, by the character set chosen
+            texts.append(raw)
+    return texts
+
+
 def decode_answer(answer: Dataset, fallback_charset: str) -> dict:
-    """A C-FIND answer as DICOM JSON, its text decoded by its Specific Character Set — or, for
-    SCPs that omit it, by the profile's fallback (ISO_IR 100 by default)."""
+    """A C-FIND answer as DICOM JSON, its text decoded by its Specific Character Set. For SCPs
+    that omit it: UTF-8 when the text is valid UTF-8 and not plain ASCII (DCMTK's wlmscpfs sends
+    its UTF-8 worklist files so; Latin-1 letters beyond ASCII practically never form valid UTF-8,
+    ISO 2022 text is ASCII bytes), else the fallback (the profile's or `find --charset`)."""
     if "SpecificCharacterSet" not in answer:
-        answer.SpecificCharacterSet = fallback_charset
+        wide = [text for text in _received_texts(answer) if not text.isascii()]
+        charset = "ISO_IR 192" if wide and all(_is_utf8(text) for text in wide) else fallback_charset
+        if charset != fallback_charset:
+            log.info(
+                "A worklist answer names no character set and its text is UTF-8: read as UTF-8, not %s",
+                fallback_charset,
+            )
+        answer.SpecificCharacterSet = charset
     answer.decode()
     return from_dataset(answer)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class DimseBackend:
@@ -108,6 +151,7 @@ class DimseBackend:
         self._unscheduled: set[str] = set()  # created here: their MPPS uses the unscheduled form
         # what this console's own MPPS made of a step: many MWL SCPs never update the SPS status
         self._states: dict[str, str] = {}
+        self._unknown_told: set[tuple[str, str]] = set()  # (UID, status) already logged: polling repeats them
 
     # -- associations, on a worker thread -------------------------------------------------------------
     def _ae(self) -> AE:
@@ -238,7 +282,19 @@ class DimseBackend:
 
     def _workitem(self, mwl: dict) -> Workitem:
         ups = mwl_to_ups(mwl)
-        state = self._states.get(ups[t.SOP_INSTANCE_UID]["Value"][0])
+        uid = ups[t.SOP_INSTANCE_UID]["Value"][0]
+        unknown = unknown_sps_status(ups)
+        if unknown and (uid, unknown) not in self._unknown_told:
+            self._unknown_told.add((uid, unknown))
+            log.warning(
+                "The worklist server %s sent the Scheduled Procedure Step Status %r, which is not a known term: "
+                "step %s (accession %s) is shown as in progress and not offered for starting",
+                self.profile.mwl_aet,
+                unknown,
+                _text(((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0], SPS_ID),
+                _text(mwl, t.ACCESSION_NUMBER),
+            )
+        state = self._states.get(uid)
         if state and ups[t.PROCEDURE_STEP_STATE]["Value"] == ["SCHEDULED"] or state in ("COMPLETED", "CANCELED"):
             ups[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [state]}
         return Workitem(ups)

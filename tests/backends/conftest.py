@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pydicom import Dataset
@@ -42,3 +42,26 @@ def aborting_peer() -> Iterator[int]:
     )
     yield server.server_address[1]
     server.shutdown()
+
+
+@pytest.fixture()
+def mwl_peer() -> Iterator[Callable[[list[Dataset]], int]]:
+    """Starts an MWL SCP that answers every query with the given items, as a RIS would send
+    them (their text as raw bytes, with or without a Specific Character Set); returns its port."""
+    servers = []
+
+    def serve(answers: list[Dataset]) -> int:
+        def on_find(event) -> Iterator[tuple[int, Dataset | None]]:
+            for answer in answers:
+                yield 0xFF00, answer
+
+        ae = AE("MWLPEER")
+        ae.add_supported_context(Verification)
+        ae.add_supported_context(ModalityWorklistInformationFind)
+        server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
+        servers.append(server)
+        return server.server_address[1]
+
+    yield serve
+    for server in servers:
+        server.shutdown()
