@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -172,3 +173,67 @@ def test_a_wrong_called_ae_title_is_said_in_a_sentence(wlmscpfs):
     assert (
         refused.value.sentence == f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS."
     )
+
+
+UTF8_ENTRY = """\
+(0008,0050) SH  U0001
+(0010,0010) PN  Müller^Jürgen=山田^太郎
+(0010,0020) LO  UTF8P1
+(0020,000d) UI  1.2.276.0.7230010.3.2.999
+(0032,1060) LO  Schädel nativ
+(0040,0100) SQ
+(fffe,e000) -
+(0008,0060) CS  CT
+(0040,0001) AE  CT1
+(0040,0002) DA  {day}
+(0040,0003) TM  090000
+(0040,0007) LO  Thorax Übersicht
+(0040,0009) SH  SPS1
+(0040,0010) SH  Raum Süd
+(0040,0020) CS  IN_PROGRESS
+(fffe,e00d) -
+(fffe,e0dd) -
+(0040,1001) SH  RP1
+"""
+
+
+@pytest.fixture(scope="module")
+def utf8_wlmscpfs(tmp_path_factory):
+    """wlmscpfs serving a worklist file written in UTF-8 with no Specific Character Set, as sites
+    write them: it sends the bytes as they are, naming no character set."""
+    from embedded_server import PINNED_DAY
+
+    if not all(p.exists() for p in DCMTK.values()):
+        pytest.skip("DCMTK is not installed (apt-get install dcmtk)")
+    db = tmp_path_factory.mktemp("utf8db") / "UTF8"
+    db.mkdir()
+    dump = db.parent / "entry.dump"
+    dump.write_text(UTF8_ENTRY.format(day=f"{PINNED_DAY:%Y%m%d}"), encoding="utf-8")
+    subprocess.run([str(DCMTK["dump2dcm"]), str(dump), str(db / "entry.wl")], check=True, capture_output=True)
+    (db / "lockfile").touch()
+    port = free_port()
+    server = subprocess.Popen(
+        [str(DCMTK["wlmscpfs"]), "-dfp", str(db.parent), "-dfr", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(port)
+    yield port
+    server.terminate()
+    server.wait(10)
+
+
+def test_a_utf8_worklist_without_character_set_reads_as_utf8(utf8_wlmscpfs):
+    [item] = ours(utf8_wlmscpfs, "UTF8")
+    assert (item.patient_name.alphabetic, item.patient_name.ideographic) == ("Müller^Jürgen", "山田^太郎")
+    assert item.label == "Thorax Übersicht" and item.station_names[0].meaning == "Raum Süd"
+    assert item.state is not None and item.state.value == "IN PROGRESS"  # pylantir's spelling, read as it means
+    table = subprocess.run(
+        [sys.executable, "-m", "app", "find", "--mwl", f"127.0.0.1:{utf8_wlmscpfs}:UTF8", "--station", "CT1"]
+        + ["--date-range", "-", "--all-states"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert table.returncode == 0, table.stderr
+    assert "Müller, Jürgen" in table.stdout and "IN PROGRESS" in table.stdout and "Ã" not in table.stdout
