@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from pydicom.uid import generate_uid
@@ -153,6 +153,19 @@ class Transaction:
         self.store.put_mpps(self.db, record.uid, record.ups_uid, record.transaction_uid, record.status, record.dataset)
 
 
+@dataclass
+class _GlobalIndex:
+    """The global subscriptions, and the filtered ones grouped by their filter."""
+
+    everything: list[Subscription] = field(default_factory=list)
+    filtered: dict[str, list[Subscription]] = field(default_factory=dict)
+
+
+# An AE may subscribe to this many workitems one by one; past it, a global or filtered
+# subscription is the way (and a runaway client cannot grow the table without bound).
+MAX_SUBSCRIPTIONS_PER_AE = 10_000
+
+
 class UPSService:
     def __init__(
         self,
@@ -173,6 +186,7 @@ class UPSService:
         self.max_results = max_results
         self.clock = clock
         self._filters: dict[str, Query] = {}
+        self._index: _GlobalIndex | None = None
 
     @property
     def local(self) -> tzinfo:
@@ -258,7 +272,7 @@ class UPSService:
     ) -> Status:
         aet = check_ae_title(aet)
         events: EventList = []
-        with self.store.write() as db:
+        with self._changing_subscriptions() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 self.store.put_subscription(db, Subscription(aet, target, "global", deletion_lock, None, None))
                 if deletion_lock:  # Table CC.2.3-2: a report for every existing item
@@ -281,13 +295,19 @@ class UPSService:
                     ]
             else:
                 row = Transaction(self, db).get(target)
+                if self.store.count_subscriptions(db, aet) >= MAX_SUBSCRIPTIONS_PER_AE:
+                    raise UPSError(
+                        Status.OUT_OF_RESOURCES,
+                        f"{aet} already holds {MAX_SUBSCRIPTIONS_PER_AE} subscriptions: "
+                        "use a global or filtered subscription instead.",
+                    )
                 self.store.put_subscription(db, Subscription(aet, target, "item", deletion_lock, None, None))
                 events.append(({aet}, row.uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
         self._publish(events)
         return Status.SUCCESS
 
     def unsubscribe(self, aet: str, target: str) -> None:
-        with self.store.write() as db:
+        with self._changing_subscriptions() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 # CC.2.3.2: a global unsubscribe ends every subscription of the AE
                 if not self.store.drop_subscriptions(db, aet):
@@ -309,7 +329,7 @@ class UPSService:
     def suspend(self, aet: str, target: str) -> None:
         if target not in GLOBAL_TARGETS:
             raise InvalidRequest("Only a global or filtered global subscription can be suspended.")
-        with self.store.write() as db:
+        with self._changing_subscriptions() as db:
             subs = [s for s in self.store.subscriptions(db, aet) if s.target == target]
             if not subs:
                 raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no such global subscription.")
@@ -332,27 +352,47 @@ class UPSService:
         self.hub.divert(aets, deliver)
 
     def _covering(self, db, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
-        """The subscriptions that cover a workitem (a filter counts if it matched before or after)."""
-        subs = self.store.subscriptions_for(db, row.uid)
-        excluded = {s.aet for s in subs if s.kind == "excluded" and s.target == row.uid}
-        out = []
-        for s in subs:
-            if s.kind == "item" and s.target == row.uid:
-                out.append(s)
-            elif (
-                s.aet in excluded
-                or s.kind not in ("global", "filtered")
-                or s.suspended_after is not None
-                and row.id > s.suspended_after
-            ):
-                continue
-            elif s.kind == "global":
-                out.append(s)
-            elif s.filter:
-                query = self._filter(s.filter)
-                if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
-                    out.append(s)
+        """The subscriptions that cover a workitem (a filter counts if it matched before or after).
+
+        The workitem's own rows come from the store's index on the target; the global and
+        filtered ones from an index in memory, where each distinct filter is matched once."""
+        own = self.store.subscriptions_of(db, row.uid)
+        excluded = {s.aet for s in own if s.kind == "excluded"}
+        out = [s for s in own if s.kind == "item"]
+
+        def active(s: Subscription) -> bool:
+            return s.aet not in excluded and (s.suspended_after is None or row.id <= s.suspended_after)
+
+        index = self._global_index(db)
+        out += [s for s in index.everything if active(s)]
+        for text, subs in index.filtered.items():
+            query = self._filter(text)
+            if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
+                out += [s for s in subs if active(s)]
         return out
+
+    def _global_index(self, db) -> _GlobalIndex:
+        # Built inside a write transaction (every caller holds the writer), from what it sees.
+        if self._index is None:
+            index = _GlobalIndex()
+            for s in self.store.subscriptions(db):
+                if s.kind == "global":
+                    index.everything.append(s)
+                elif s.kind == "filtered" and s.filter:
+                    index.filtered.setdefault(s.filter, []).append(s)
+            self._index = index
+        return self._index
+
+    @contextmanager
+    def _changing_subscriptions(self) -> Iterator[sqlite3.Connection]:
+        """A write that changes subscriptions: the in-memory index is rebuilt after it, whether
+        it committed or rolled back."""
+        self._index = None
+        try:
+            with self.store.write() as db:
+                yield db
+        finally:
+            self._index = None
 
     def _recipients(self, db, row: Row, before: JsonDataset | None = None) -> set[str]:
         return {s.aet for s in self._covering(db, row, before)}

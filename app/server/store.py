@@ -251,14 +251,16 @@ class Store:
         rows = db.execute(sql + (" WHERE aet = ?" if aet else ""), (aet,) if aet else ()).fetchall()
         return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
-    def subscriptions_for(self, db: sqlite3.Connection, uid: str) -> list[Subscription]:
-        """The rows that may concern one workitem: its own, and every global or filtered one."""
+    def subscriptions_of(self, db: sqlite3.Connection, uid: str) -> list[Subscription]:
+        """The rows of one workitem (item subscriptions and exclusions), from the target index."""
         rows = db.execute(
-            "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription "
-            "WHERE target = ? OR kind IN ('global', 'filtered')",
+            "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription WHERE target = ?",
             (uid,),
         ).fetchall()
         return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def count_subscriptions(self, db: sqlite3.Connection, aet: str) -> int:
+        return db.execute("SELECT COUNT(*) FROM subscription WHERE aet = ?", (aet,)).fetchone()[0]
 
     def put_subscription(self, db: sqlite3.Connection, sub: Subscription) -> None:
         db.execute(

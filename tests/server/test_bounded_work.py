@@ -44,3 +44,25 @@ def test_a_hostile_wildcard_over_mwl_c_find_is_answered(front):
     finally:
         assoc.release()
     assert statuses and statuses[-1] == 0x0000
+
+
+def test_an_ae_cannot_hold_more_item_subscriptions_than_the_cap(fresh_server, monkeypatch):
+    """A runaway client is told to subscribe globally instead of growing the table without bound;
+    its global subscription still works and still reaches every new workitem."""
+    from upsrs_client import GLOBAL, create, item, listen, new_aet, subscribe
+
+    from app.server import service
+
+    monkeypatch.setattr(service, "MAX_SUBSCRIPTIONS_PER_AE", 3)
+    aet = new_aet()
+    with httpx.Client(base_url=fresh_server.base_url, timeout=10) as http:
+        uids = [create(http, item()) for _ in range(4)]
+        assert [subscribe(http, uid, aet).status_code for uid in uids[:3]] == [201, 201, 201]
+        refused = subscribe(http, uids[3], aet)
+        assert refused.status_code == 400 and "global" in refused.headers["Warning"]
+        events = listen(http, GLOBAL, new_aet())
+        try:
+            late = create(http, item())
+            events.wait_for(late, 1)
+        finally:
+            events.close()
