@@ -10,6 +10,7 @@ from . import tags as t
 from .dicomjson import JsonDataset, first_value
 from .states import InputReadiness, Priority, State
 from .status import InvalidRequest, Status, UPSError
+from .values import check_values
 
 # N-CREATE, SCU type 1: present and valued (with the values allowed, where enumerated).
 CREATE_TYPE_1: dict[str, tuple[str, ...] | None] = {
@@ -90,6 +91,7 @@ def prepare_create(dataset: JsonDataset, uid: str, now: str) -> Prepared:
 
     `now` is the DT to stamp as the modification time. Raises UPSError on a refusal.
     """
+    check_values(dataset)
     ds = dict(dataset)
     state = first_value(ds, t.PROCEDURE_STEP_STATE)
     if state not in (None, State.SCHEDULED.value):
@@ -126,6 +128,7 @@ def check_set(changes: JsonDataset) -> JsonDataset:
     refused = [name for tag, name in SET_NOT_ALLOWED.items() if tag in changes]
     if refused:
         raise InvalidRequest(f"An update may not change {', '.join(refused)}.", Status.INVALID_ATTRIBUTE_VALUE)
+    check_values(changes)
     return {tag: element for tag, element in changes.items() if tag != t.TRANSACTION_UID}
 
 

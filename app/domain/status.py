@@ -137,11 +137,13 @@ def dimse_status(
     comment: str = "",
     *,
     offending: Iterable[str] = (),
+    attributes: Iterable[str] = (),
     error_id: int | None = None,
 ) -> Dataset:
     """The status of a DIMSE response (PS3.7 Annex C): the code, and for a refusal why (Error Comment,
-    64 ASCII characters without backslash), which attributes (Offending Element, as 8-hex-digit tags)
-    and the Error ID where the standard names one."""
+    64 ASCII characters without backslash), which attributes — as 8-hex-digit tags, in Offending
+    Element (0000,0901) for a DIMSE-C response, in Attribute Identifier List (0000,1005) for a
+    DIMSE-N one — and the Error ID where the standard names one."""
     out = Dataset()
     out.Status = int(status)
     if comment:
@@ -150,6 +152,9 @@ def dimse_status(
     tags = [int(tag, 16) for tag in offending]
     if tags:
         out.OffendingElement = tags
+    identifiers = [int(tag, 16) for tag in attributes]
+    if identifiers:
+        out.AttributeIdentifierList = identifiers
     if error_id is not None:
         out.ErrorID = int(error_id)
     return out

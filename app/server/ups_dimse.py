@@ -158,13 +158,16 @@ class UpsScp:
         self.service = service
         self.event_peers = event_peers
 
-    def _answer(self, what: str, run: Callable[[], tuple[Status, Dataset | None]]) -> Answer:
-        """Run one request; a refusal becomes its status and a sentence, never a traceback to the peer."""
+    def _answer(self, what: str, run: Callable[[], tuple[Status, Dataset | None]], *, listed: bool = True) -> Answer:
+        """Run one request; a refusal becomes its status and a sentence, never a traceback to the peer.
+
+        `listed`: the response has an Attribute Identifier List to name the attributes at fault (an
+        N-CREATE response has none, PS3.7 10.3.5; its Error Comment names them)."""
         try:
             status, reply = run()
         except UPSError as exc:
             log.info("UPS %s refused (%04X): %s", what, exc.status, exc.message)
-            return dimse_status(exc.status, exc.message, offending=exc.offending), None
+            return dimse_status(exc.status, exc.message, attributes=exc.offending if listed else ()), None
         except Exception:
             log.exception("UPS %s failed", what)
             return dimse_status(Status.PROCESSING_FAILURE, FAILED), None
@@ -188,7 +191,7 @@ class UpsScp:
                 reply.AffectedSOPInstanceUID = created.uid
             return created.status, reply
 
-        return self._answer(f"N-CREATE {uid} from {event.assoc.requestor.ae_title}", run)
+        return self._answer(f"N-CREATE {uid} from {event.assoc.requestor.ae_title}", run, listed=False)
 
     # -- Pull: N-SET, N-GET -------------------------------------------------------------------------
     def on_n_set(self, event: evt.Event) -> Answer:

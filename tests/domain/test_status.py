@@ -38,3 +38,8 @@ def test_c_find_statuses_are_named_and_pending_ones_known():
 def test_a_refusal_names_its_offending_attributes():
     error = InvalidRequest("(0040,4005) is not a date-time.", offending=["00404005"])
     assert error.status is Status.INVALID_ATTRIBUTE_VALUE and error.offending == ("00404005",)
+
+
+def test_a_dimse_n_status_names_its_attributes_in_the_attribute_identifier_list():
+    status = dimse_status(Status.INVALID_ATTRIBUTE_VALUE, "bad", attributes=["00741002", "00741004"])
+    assert list(status.AttributeIdentifierList) == [0x00741002, 0x00741004] and "OffendingElement" not in status

@@ -85,3 +85,21 @@ def test_a_host_header_without_port_still_gets_urls_with_the_servers_port(portle
     assert r.status_code == 404
     service = r.headers["Warning"].split(" ", 2)[1].rstrip(":")
     assert service == f"http://{base.hostname}:{base.port}/dicom-web"
+
+
+def test_create_with_a_value_its_vr_does_not_allow_is_a_400_naming_the_tag_and_nothing_is_stored(http):
+    ds = item()
+    ds["00404005"] = {"vr": "DT", "Value": ["not-a-date"]}
+    r = post(http, "/workitems", ds)
+    assert r.status_code == 400
+    assert "(0040,4005)" in r.headers["Warning"] and "not-a-date" in r.headers["Warning"]
+    assert http.get(f"/workitems/{uid_of(ds)}").status_code == 404
+
+
+def test_update_with_a_number_that_is_not_finite_is_a_400_and_changes_nothing(http):
+    uid = create(http, item())
+    tx = claim(http, uid)
+    body = '[{"00741002": {"vr": "SQ", "Value": [{"00741004": {"vr": "DS", "Value": [NaN]}}]}}]'
+    r = http.post(f"/workitems/{uid}", params={"transaction": tx}, content=body, headers={"Content-Type": DICOM_JSON})
+    assert r.status_code == 400 and "(0074,1004)" in r.headers["Warning"]
+    assert "00741004" not in str(http.get(f"/workitems/{uid}").json()[0].get("00741002"))

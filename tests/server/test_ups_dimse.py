@@ -254,6 +254,21 @@ def test_push_n_create_refuses_what_ps3_4_refuses(scu):
     assert scu.send_n_create(attrs, PUSH, uid)[0].Status == 0x0121
 
 
+def test_n_create_and_n_set_refuse_a_malformed_value_with_0106_naming_the_attribute(ups, scu, http):
+    attrs, uid = new_workitem()
+    attrs.ScheduledProcedureStepStartDateTime = "not-a-date"
+    refused, _ = scu.send_n_create(attrs, PUSH, uid)
+    assert refused.Status == 0x0106 and "(0040,4005)" in refused.ErrorComment
+    assert http.get(f"/workitems/{uid}").status_code == 404
+    uid = create(http, item())
+    tx = claim(http, uid)
+    changes = ds(TransactionUID=tx)
+    changes.ProcedureStepProgressInformationSequence = [ds(ProcedureStepProgress="NaN")]
+    status, _ = scu.send_n_set(changes, PUSH, uid)
+    assert status.Status == 0x0106
+    assert list(status.AttributeIdentifierList) == [0x00741002, 0x00741004]
+
+
 # -- Pull, Watch, Query: C-FIND ---------------------------------------------------------------------------
 @pytest.mark.parametrize("model", [UnifiedProcedureStepPull, UnifiedProcedureStepWatch, UnifiedProcedureStepQuery])
 def test_c_find_finds_what_upsrs_search_finds(ups, http, model):
