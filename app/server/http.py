@@ -9,6 +9,7 @@ client input should ever get there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, quote
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 DICOM_JSON = "application/dicom+json"
 BASE_PATH = "/dicom-web"
 MAX_BODY = 4 * 1024 * 1024
+SEND_TIMEOUT_SECONDS = 10.0  # a notification the subscriber has not taken by then drops its connection
 
 # PS3.18 Tables 11.x-1 for each status (standard.md §2 and §10 where they leave a choice).
 HTTP_STATUS: dict[Status, int] = {
@@ -306,22 +308,29 @@ async def notifications(websocket: WebSocket) -> None:
     await websocket.accept()
     channel = service.connect(websocket.path_params["aet"])
     listen = asyncio.ensure_future(_drain_client(websocket))
+    dropped = asyncio.ensure_future(channel.dropped.wait())
     unsent: str | None = None
     try:
         while True:
             getter = asyncio.ensure_future(channel.next())
-            done, _ = await asyncio.wait({getter, listen}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({getter, listen, dropped}, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
                 break
             unsent = getter.result()
-            await websocket.send_text(unsent)
+            # a subscriber that stops reading blocks the send: it is dropped, its events kept
+            await asyncio.wait_for(websocket.send_text(unsent), SEND_TIMEOUT_SECONDS)
             unsent = None
-    except (WebSocketDisconnect, RuntimeError, OSError):
+    except (WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
         pass
     finally:
         listen.cancel()
         channel.close([unsent] if unsent is not None else [])
+        if dropped.done() or unsent is not None:
+            # 1013 Try Again Later: the events wait in the backlog for the reconnect
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(code=1013), 1.0)
+        dropped.cancel()
 
 
 async def _drain_client(websocket: WebSocket) -> None:

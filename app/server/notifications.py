@@ -36,17 +36,25 @@ class Channel:
         self.aet = aet
         self.loop = loop
         self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.pending = 0  # events handed to the queue and not yet taken; guarded by the hub's lock
+        self.dropped = asyncio.Event()  # set when the subscriber fell too far behind
 
     async def next(self) -> str:
-        return await self.queue.get()
+        text = await self.queue.get()
+        with self.hub._lock:
+            self.pending -= 1
+        return text
 
     def close(self, unsent: Iterable[str] = ()) -> None:
         self.hub._disconnect(self, list(unsent))
 
 
 class EventHub:
-    def __init__(self, backlog_size: int = 1000) -> None:
+    def __init__(self, backlog_size: int = 1000, channel_limit: int = 1000) -> None:
         self.backlog_size = backlog_size
+        # A channel with this many events not yet sent is dropped: its subscriber does not read,
+        # and the server must not hold its events in memory for ever. They wait in the backlog.
+        self.channel_limit = channel_limit
         self._lock = threading.Lock()
         self._backlog: dict[str, deque[str]] = {}
         self._channels: dict[str, list[Channel]] = {}
@@ -65,11 +73,28 @@ class EventHub:
                 channels = self._channels.get(aet)
                 if deliver is not None:
                     deliver(aet, text)
-                elif channels:
-                    for channel in channels:
-                        channel.loop.call_soon_threadsafe(channel.queue.put_nowait, text)
+                elif channels and self._offer(aet, channels, text):
+                    pass
                 else:
                     self._backlog.setdefault(aet, deque(maxlen=self.backlog_size)).append(text)
+
+    def _offer(self, aet: str, channels: list[Channel], text: str) -> bool:
+        """Queue `text` on the AE's open channels, dropping those that fell behind; False when
+        none is left (the caller keeps the event in the backlog). Called holding the lock."""
+        for channel in list(channels):
+            if channel.pending >= self.channel_limit:
+                log.warning(
+                    "Subscriber %s reads no events (%d waiting): its connection is closed", aet, channel.pending
+                )
+                channels.remove(channel)
+                channel.loop.call_soon_threadsafe(channel.dropped.set)
+                continue
+            channel.pending += 1
+            channel.loop.call_soon_threadsafe(channel.queue.put_nowait, text)
+        if not channels:
+            self._channels.pop(aet, None)
+            return False
+        return True
 
     def divert(self, aets: Iterable[str], deliver: Deliver) -> None:
         """Hand every event for `aets` to `deliver` instead of a channel or the backlog."""

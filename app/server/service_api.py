@@ -10,6 +10,7 @@ into its own protocol.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -37,6 +38,8 @@ class SearchResult:
 
 class NotificationChannel(Protocol):
     """One open notification connection of a subscriber AE (a WebSocket's source)."""
+
+    dropped: asyncio.Event  # set when the subscriber fell too far behind: its connection must close
 
     async def next(self) -> str: ...
 

@@ -3,6 +3,8 @@ C-FIND, and a request beside it is answered too."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 
 import httpx
@@ -66,3 +68,21 @@ def test_an_ae_cannot_hold_more_item_subscriptions_than_the_cap(fresh_server, mo
             events.wait_for(late, 1)
         finally:
             events.close()
+
+
+async def test_a_subscriber_that_never_reads_is_dropped_and_finds_its_events_on_reconnect():
+    """A channel whose WebSocket stopped taking events (its sends block once the socket buffers
+    are full) holds at most the limit: then it is dropped, the connection told to close, and
+    the events wait in the AE's backlog, in order, for the reconnect."""
+    from app.server.notifications import EventHub
+
+    hub = EventHub(backlog_size=1000, channel_limit=20)
+    silent = hub.connect("SILENT")
+    for n in range(60):
+        hub.publish({"SILENT"}, {"n": n})
+    await asyncio.wait_for(silent.dropped.wait(), 5)
+    assert silent.pending == 20 and "SILENT" not in hub.connected()
+    silent.close()
+    again = hub.connect("SILENT")
+    got = [json.loads(await asyncio.wait_for(again.next(), 1))["n"] for _ in range(60)]
+    assert got == list(range(60))
