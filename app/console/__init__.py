@@ -1,0 +1,8 @@
+"""The console's workflow with one worklist provider, without Qt: what the window, the command
+line and the tests drive alike. Changes are told to listeners (`WorkflowListener`)."""
+
+from .listener import WorkflowListener
+from .sentences import CONNECTION, named, plural, procedure_key
+from .workflow import Workflow
+
+__all__ = ["CONNECTION", "Workflow", "WorkflowListener", "named", "plural", "procedure_key"]

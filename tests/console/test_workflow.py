@@ -1,0 +1,145 @@
+"""The console's workflow driven without a window, against a real embedded server: what a
+view is told is what the technologist would see."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from embedded_server import start_server
+from pydicom.uid import generate_uid
+from workflow_recorder import Console, until
+
+from app.console import procedure_key
+from app.domain.procedure import OutputSeries, PerformedProcedure, reason_attributes
+from app.domain.states import State
+from app.domain.workitem import Code
+
+
+@pytest.fixture()
+async def console(server, tmp_path) -> AsyncIterator[Console]:
+    """A station's workflow on the module's server, with an outbox file of its own."""
+    made = Console(server, tmp_path / "console.db")
+    try:
+        yield made
+    finally:
+        await made.workflow.close()
+
+
+def performed(station: str) -> PerformedProcedure:
+    now = datetime.now().strftime("%Y%m%d%H%M%S")
+    return PerformedProcedure(
+        Code(station, "99WLSTATION", station),
+        start=now,
+        end=now,
+        procedures=(Code("CTCHEST", "99WLPROC", "CT chest"),),
+        technologist="Becker^Anna",
+        series=(OutputSeries(generate_uid(), "Axial"),),
+    )
+
+
+async def test_a_search_lists_this_stations_procedures_and_no_others(console: Console):
+    mine = {console.schedule("Núñez^Lucía"), console.schedule("Jensen^Søren")}
+    console.schedule("Dupont^Marie", station="ELSEWHERE")
+    await console.workflow.refresh(console.query())
+    assert {w.uid for w in console.heard.lists[-1]} == mine
+    assert {w.patient_name.display() for w in console.heard.lists[-1]} == {"Núñez, Lucía", "Jensen, Søren"}
+    assert console.heard.refreshes and console.heard.exchanges  # the inspector saw the search
+
+
+async def test_start_progress_and_complete_reach_the_server_and_say_so(console: Console):
+    uid = console.schedule()
+    await console.workflow.refresh(console.query())
+    (item,) = console.heard.lists[-1]
+
+    await console.workflow.claim(item)
+    assert console.heard.said("info", procedure_key(uid)) == ["Started: CT chest for Weiß, Günther."]
+    assert console.workflow.mine_in_progress() == {uid}
+    assert (await console.item(uid)).state is State.IN_PROGRESS
+    assert console.heard.changed[-1].state is State.IN_PROGRESS  # the view shows the claim
+
+    await console.workflow.report_progress(item, 40, "Scanning")
+    assert console.heard.progress == [uid]
+    assert (await console.item(uid)).progress == 40
+    assert "Progress reported for CT chest for Weiß, Günther: 40 %." in console.heard.said("info", procedure_key(uid))
+
+    await console.workflow.complete(item, performed(console.station))
+    assert console.heard.said("info", procedure_key(uid))[-1] == "Completed: CT chest for Weiß, Günther."
+    assert (await console.item(uid)).state is State.COMPLETED
+    assert console.workflow.mine_in_progress() == set() and console.workflow.outbox.pending() == 0
+
+
+async def test_discontinue_cancels_only_what_this_station_started(console: Console):
+    uid = console.schedule()
+    await console.workflow.refresh(console.query())
+    (item,) = console.heard.lists[-1]
+    reason = Code("110514", "DCM", "Incorrect worklist entry selected")
+
+    await console.workflow.discontinue(item, reason, "")  # never started here: refused, in words
+    (refusal,) = console.heard.said("error", procedure_key(uid))
+    assert "Start the procedure" in refusal
+    assert (await console.item(uid)).state is State.SCHEDULED
+
+    await console.workflow.claim(item)
+    await console.workflow.discontinue(item, reason, "Wrong patient called")
+    assert console.heard.said("info", procedure_key(uid))[-1] == (
+        "Discontinued: CT chest for Weiß, Günther (Incorrect worklist entry selected); it shows as CANCELED."
+    )
+    assert (await console.item(uid)).state is State.CANCELED
+
+
+async def test_a_cancellation_request_arrives_as_an_event_and_is_kept(console: Console, tmp_path):
+    uid = console.schedule()
+    console.workflow.refresh(console.query())
+    console.workflow.start()
+    await until(lambda: console.heard.lists and any(up for up, _ in console.heard.connections))
+    (item,) = console.heard.lists[-1]
+    await console.workflow.claim(item)
+
+    request = reason_attributes(Code("110510", "DCM", "Duplicate order"), contact_name="RIS front desk")
+    console.server.service.request_cancellation(uid, "RIS", request)
+    await until(lambda: console.heard.cancels)
+    (event,) = console.heard.cancels
+    assert (event.workitem_uid, event.requester, event.reason) == (uid, "RIS", "Duplicate order")
+    await until(lambda: any(e.workitem_uid == uid and w is not None for e, w in console.heard.events))
+
+    # kept across a restart of the console until it is dealt with
+    await console.workflow.close()
+    again = Console(console.server, tmp_path / "console.db", station=console.station)
+    try:
+        assert [e.workitem_uid for e in again.workflow.kept_cancel_requests()] == [uid]
+        again.workflow.forget_cancel_request(uid)
+        assert again.workflow.kept_cancel_requests() == []
+    finally:
+        await again.workflow.close()
+
+
+async def test_a_completion_made_while_the_server_is_down_is_kept_and_sent_when_it_is_back(tmp_path):
+    server = start_server(tmp_path / "ups.db")
+    port = server.port
+    console = Console(server, tmp_path / "console.db")
+    try:
+        uid = console.schedule()
+        console.workflow.refresh(console.query())
+        console.workflow.start()
+        await until(lambda: console.heard.lists and any(up for up, _ in console.heard.connections))
+        (item,) = console.heard.lists[-1]
+        await console.workflow.claim(item)
+
+        server.stop()
+        await console.workflow.complete(item, performed(console.station))
+        (kept,) = console.heard.said("warning", procedure_key(uid))
+        assert "will be sent when the server is reachable" in kept
+        assert console.workflow.outbox.pending() == 1 and console.heard.pendings[-1] == 1
+        await console.workflow.complete(item, performed(console.station))  # a second press sends nothing twice
+        assert console.workflow.outbox.pending() == 1
+
+        server = start_server(tmp_path / "ups.db", port=port)
+        await until(lambda: console.workflow.outbox.pending() == 0, timeout=30)
+        assert console.heard.said("info", procedure_key(uid))  # the console says it was sent
+        assert (await console.item(uid)).state is State.COMPLETED
+        assert console.heard.pendings[-1] == 0
+    finally:
+        await console.workflow.close()
+        server.stop()
