@@ -1,1 +1,2 @@
-"""The Qt user interface — see issue [2/4]."""
+"""The Qt user interface: windows, widgets and table models over the console's workflow
+(`app.console`); `launch` turns parsed arguments into a window."""

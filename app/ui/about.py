@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import platform
-from html import escape
 
 from app import __version__
 from app.backends.profiles import Profile
+
+from .rich_text import plain
 
 
 def about_text(p: Profile, demo: bool) -> str:
@@ -27,7 +28,7 @@ def about_text(p: Profile, demo: bool) -> str:
         f"<b>Worklist Console {__version__}</b><br>"
         f"Qt {qVersion()} (PySide6 {pyside_version}), pydicom {pydicom.__version__}, "
         f"pynetdicom {pynetdicom.__version__}, Python {platform.python_version()}<br><br>"
-        f"<b>Profile:</b> {escape(p.name)} ({kind})<br>{escape(where)}<br>"
-        f"Our AE title {escape(p.ae_title)}, station {escape(p.station_code)}<br><br>"
-        f"<b>Log folder:</b> {escape(str(logs.log_directory()))}"
+        f"<b>Profile:</b> {plain(p.name)} ({kind})<br>{plain(where)}<br>"
+        f"Our AE title {plain(p.ae_title)}, station {plain(p.station_code)}<br><br>"
+        f"<b>Log folder:</b> {plain(str(logs.log_directory()))}"
     )

@@ -22,6 +22,9 @@ from app.domain.workitem import Code, Workitem
 from app.server import ServerConfig, UPSServer
 from app.server.demo import PATIENTS
 
+from .main_window import MainWindow
+from .session import Session
+
 log = logging.getLogger(__name__)
 OTHER_MODALITY = "CT2"
 
@@ -49,17 +52,15 @@ class DemoController:
     def profile(self, station: str, ae_title: str) -> Profile:
         return Profile(name=f"Demo {ae_title}", url=self.server.base_url, ae_title=ae_title, station=station)
 
-    def session(self, profile: Profile):
+    def session(self, profile: Profile) -> Session:
         """A console's session on the demo server. Its claims are kept under the AE title alone:
         the demo server's port changes from run to run, its database does not."""
-        from .session import Session
-
         return Session(profile, self.data_dir / "console.db", owner=f"demo|{profile.ae_title}")
 
     def stop(self) -> None:
         self.server.stop()
 
-    def install(self, window, menu: QMenu) -> None:
+    def install(self, window: MainWindow, menu: QMenu) -> None:
         station = window.session.profile.station_code
         menu.addAction("RIS: add an urgent order").triggered.connect(lambda: self.add_urgent_order(station))
         menu.addAction("RIS: request cancellation of a procedure").triggered.connect(
@@ -162,9 +163,7 @@ class DemoController:
                 log.info("Simulated modality could not complete %s: %s", uid, exc)
             self._other.pop(uid, None)
 
-    def open_second_console(self, first) -> QMainWindow:
-        from .main_window import MainWindow
-
+    def open_second_console(self, first: MainWindow) -> MainWindow:
         station = first.session.profile.station_code
         ae = f"{station}B"[:16]
         window = MainWindow(self.session(self.profile(station, ae)), demo=self)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtWidgets import QTabWidget, QTextBrowser, QTreeWidget, QTreeWidgetItem
 
 from app.domain.typed import format_da
 from app.domain.workitem import Workitem
 
+from .rich_text import plain
+
 
 def _field(label: str, value: str) -> str:
-    return f"<tr><td style='color:#555;padding-right:12px'>{html.escape(label)}</td><td><b>{html.escape(value or '–')}</b></td></tr>"
+    return (
+        f"<tr><td style='color:#555;padding-right:12px'>{plain(label)}</td><td><b>{plain(value or '–')}</b></td></tr>"
+    )
 
 
 def summary_html(w: Workitem) -> str:
@@ -58,7 +60,7 @@ def summary_html(w: Workitem) -> str:
     ]
     out = []
     for title, rows in sections:
-        out.append(f"<h3 style='margin:8px 0 2px 0'>{html.escape(title)}</h3><table>")
+        out.append(f"<h3 style='margin:8px 0 2px 0'>{plain(title)}</h3><table>")
         out.extend(_field(label, value) for label, value in rows)
         out.append("</table>")
     return "".join(out)

@@ -87,7 +87,9 @@ class UnscheduledDialog(QDialog):
             form.addRow(label, widget)
             if label:
                 widget.setAccessibleName(label)
-                form.labelForField(widget).setBuddy(widget.focusProxy() or widget)
+                caption = form.labelForField(widget)
+                if isinstance(caption, QLabel):
+                    caption.setBuddy(widget.focusProxy() or widget)
         self.urgent.setAccessibleName("Urgent, HIGH priority")
         self.error = QLabel()
         self.error.setStyleSheet("color:#b91c1c")

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.backends import profiles as profile_store
 from app.backends.outbox import default_path as default_outbox_path
 from app.backends.profiles import Profile, ProfileBook, ProfileError
+from app.options import ad_hoc_profile, build_parser
 from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 
+from .demo import DemoController
 from .loop import ensure_loop
 from .main_window import MainWindow
 from .session import Session
@@ -42,8 +44,6 @@ def window_for(args: argparse.Namespace) -> QWidget:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         apply_style(app)
-    from app.options import ad_hoc_profile
-
     config = Path(args.config) if args.config else profile_store.default_path()
     ad_hoc = ad_hoc_profile(args)
     book, problem = ProfileBook(), ""
@@ -71,8 +71,6 @@ def window_for(args: argparse.Namespace) -> QWidget:
 
 
 def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, first_run: bool = False) -> MainWindow:
-    from .demo import DemoController
-
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
     demo = DemoController.start(data_dir, seed=getattr(args, "seed_value", 1))
     station = getattr(args, "demo_station", None) or args.station or "CT1"
@@ -99,10 +97,16 @@ def _site_window(profile: Profile, book: ProfileBook, args: argparse.Namespace, 
     return window
 
 
+def application() -> QApplication:
+    """The process's QApplication: pytest-qt's under the tests, else a new one."""
+    app = QApplication.instance()
+    return app if isinstance(app, QApplication) else QApplication(["worklist-console"])
+
+
 def run_gui(args: argparse.Namespace) -> int:
-    app = QApplication.instance() or QApplication(["worklist-console"])
+    app = application()
     app.setApplicationName("Worklist Console")
-    ensure_loop(app)  # type: ignore[arg-type]
+    ensure_loop(app)
     try:
         # held until the event loop ends: a top-level widget nothing refers to is collected
         # by Python and vanishes (the welcome window of a first run did)
@@ -110,15 +114,12 @@ def run_gui(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         print(f"Cannot open the console: {exc}")
         return 2
-    code = app.exec()  # type: ignore[union-attr]
+    code = app.exec()
     del window
     return code
 
 
 def open_window(args: list[str]) -> QWidget:
     """Build what `worklist-console ARGS` shows, without entering the event loop."""
-    from app.options import build_parser
-
-    app = QApplication.instance() or QApplication(["worklist-console"])
-    ensure_loop(app)  # type: ignore[arg-type]
+    ensure_loop(application())
     return window_for(build_parser().parse_args(args))

@@ -5,13 +5,14 @@ so that nobody walks away from a procedure without knowing."""
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.backends.outbox import KIND_NAMES
+from app.console import plural
 
-from .session import Session, plural
+from .rich_text import plain
+from .session import Session
 
 
 def leave_question(session: Session, cancel_requests_for: list[str], verb: str = "quit") -> str:
@@ -20,18 +21,18 @@ def leave_question(session: Session, cancel_requests_for: list[str], verb: str =
     outbox = session.outbox
     running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
     lines = [
-        f"In progress on this station: {escape(c.what())}, started "
+        f"In progress on this station: {plain(c.what())}, started "
         f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station."
         for c in running
     ]
-    lines += [f"Cancellation requested for {escape(what)}." for what in cancel_requests_for]
+    lines += [f"Cancellation requested for {plain(what)}." for what in cancel_requests_for]
     lines += [
-        f"Waiting to be sent: {escape(KIND_NAMES[kind].lower())} of {escape(what)}."
+        f"Waiting to be sent: {plain(KIND_NAMES[kind].lower())} of {plain(what)}."
         for _, kind, what in outbox.store.waiting_list()
     ]
     if verb == "quit":
         lines += [
-            f"Waiting to be sent: {plural(w.count, 'report')} of {escape(w.where())}."
+            f"Waiting to be sent: {plural(w.count, 'report')} of {plain(w.where())}."
             for w in session.waiting_elsewhere()
         ]
     if not lines:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import qasync
 from PySide6.QtWidgets import QApplication
 
 
 def ensure_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     """A qasync loop that the Qt event loop drives (already running): the app's, or pytest-qt's."""
-    import qasync
-
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from html import escape
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSizePolicy,
     QSplitter,
@@ -34,9 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import logs
 from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.profiles import ProfileBook
+from app.console import CONNECTION, named, procedure_key
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
@@ -50,7 +53,8 @@ from .leaving import ask_to_leave, leave_question
 from .messages import MessageStack
 from .procedure_panel import PanelState, ProcedurePanel
 from .query_panel import QueryPanel
-from .session import CONNECTION, Session, named, procedure_key
+from .rich_text import plain
+from .session import Session
 from .settings_dialog import SettingsDialog
 from .status import ConsoleStatus, LiveIndicator
 from .worklist_model import is_urgent
@@ -61,9 +65,19 @@ log = logging.getLogger(__name__)
 WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING"}
 
 
+class Simulation(Protocol):
+    """The demo's other actors, offered in a Simulate menu of every window on the demo server."""
+
+    def install(self, window: MainWindow, menu: QMenu) -> None: ...
+
+
 class MainWindow(QMainWindow):
     def __init__(
-        self, session: Session, book: ProfileBook | None = None, config_path: Path | None = None, demo=None
+        self,
+        session: Session,
+        book: ProfileBook | None = None,
+        config_path: Path | None = None,
+        demo: Simulation | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -73,7 +87,6 @@ class MainWindow(QMainWindow):
         self.book = book if book is not None else ProfileBook()
         self.config_path = config_path
         self.demo = demo
-        self.last_refresh: datetime | None = None
         self._want_selected: str | None = None  # a procedure to select as soon as it is listed
         self._loaded_once = False
         self._leave_confirmed = False
@@ -266,7 +279,7 @@ class MainWindow(QMainWindow):
         s.workitem_changed.connect(self._update_workitem)
         s.message.connect(self._show_message)
         s.connection.connect(self._show_connection)
-        s.event.connect(self._log_event)
+        s.workitem_event.connect(self._log_event)
         s.action.connect(
             lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
         )
@@ -291,9 +304,13 @@ class MainWindow(QMainWindow):
         self.unscheduled_action.triggered.connect(self.open_unscheduled)
         find = QAction(self)
         find.setShortcut(QKeySequence("Ctrl+F"))
-        find.triggered.connect(lambda: (self.filter.setFocus(), self.filter.selectAll()))
+        find.triggered.connect(self._focus_filter)
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
+
+    def _focus_filter(self) -> None:
+        self.filter.setFocus()
+        self.filter.selectAll()
 
     def _show_empty(self, sentence: str) -> None:
         self.list_view.show_empty(sentence)
@@ -459,14 +476,14 @@ class MainWindow(QMainWindow):
         elif key == CONNECTION:
             self.messages.show_message(
                 key,
-                escape(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
+                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
                 "warning",
             )
             self._show_empty(
                 "The list is empty because the worklist server does not answer; it fills as soon as the server does."
             )
         else:
-            html = f"<b>{escape(sentence)}</b>" if level == "error" else escape(sentence)
+            html = f"<b>{plain(sentence)}</b>" if level == "error" else plain(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
         self.statusBar().showMessage(sentence, 10000)
         self._refresh_marks()
@@ -484,7 +501,7 @@ class MainWindow(QMainWindow):
         elif sentence:
             self.messages.show_message(
                 CONNECTION,
-                escape(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
+                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
                 "warning",
             )
 
@@ -493,7 +510,6 @@ class MainWindow(QMainWindow):
         self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
-        self.last_refresh = when
         self.status.show_refreshed(when)
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
@@ -607,14 +623,12 @@ class MainWindow(QMainWindow):
         self.close_without_asking()
 
     def open_log_folder(self) -> bool:
-        from app import logs
-
         folder = logs.log_directory()
         folder.mkdir(parents=True, exist_ok=True)
         opened = QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
         if not opened:
             self.messages.show_message(
-                "logs", f"No file manager could be opened. The log files are in {escape(str(folder))}.", "info"
+                "logs", f"No file manager could be opened. The log files are in {plain(str(folder))}.", "info"
             )
         return opened
 
@@ -649,10 +663,3 @@ class MainWindow(QMainWindow):
         # Deleted by Qt on the GUI thread: left to Python's garbage collector, a window may be
         # destroyed on another thread, leaving its widgets' timers to fire into freed memory.
         self.deleteLater()
-
-
-def open_window(args: list[str]) -> QWidget:
-    """Build what `worklist-console ARGS` shows (kept here too: tests have long reached it so)."""
-    from .launch import open_window as build
-
-    return build(args)

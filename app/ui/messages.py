@@ -104,7 +104,7 @@ class MessageStack(QWidget):
     def _trim(self) -> None:
         """Too many at once: the least important, oldest first, make room."""
         while len(self.banners) > MAX_BANNERS:
-            order = [self.layout_.itemAt(i).widget() for i in range(self.layout_.count())]
+            order = [item.widget() for item in map(self.layout_.itemAt, range(self.layout_.count())) if item]
             oldest_first = [b for b in reversed(order) if isinstance(b, Banner)]
             victim = min(oldest_first, key=lambda b: _RANK.get(b.kind, 0))
             self.dismiss(victim.key)
@@ -123,5 +123,5 @@ class MessageStack(QWidget):
     def texts(self) -> list[str]:
         return [b.text.text() for b in self.banners.values()]
 
-    def find(self, needle: str) -> Banner | None:
+    def containing(self, needle: str) -> Banner | None:
         return next((b for b in self.banners.values() if needle in b.text.text()), None)

@@ -4,13 +4,12 @@ naming the patient and the procedure."""
 
 from __future__ import annotations
 
-from html import escape
-
 from app.backends.claim_store import Claim, Waiting
+from app.console import named, plural
 from app.domain.events import WorkitemEvent
 from app.domain.workitem import Workitem
 
-from .session import named, plural
+from .rich_text import plain
 
 
 def urgent_order(w: Workitem) -> str:
@@ -18,17 +17,17 @@ def urgent_order(w: Workitem) -> str:
     when = f", scheduled {start:%H:%M}" if start else ""
     stations = ", ".join(c.value for c in w.station_names)
     priority = w.priority.value if w.priority else "HIGH"
-    return f"<b>Urgent order</b>: {escape(named(w))} ({priority}{when}{', ' + escape(stations) if stations else ''})."
+    return f"<b>Urgent order</b>: {plain(named(w))} ({priority}{when}{', ' + plain(stations) if stations else ''})."
 
 
 def cancellation_request(event: WorkitemEvent, w: Workitem | None) -> str:
     """Who asked, why (the coded reason and the requester's words), and whom to call."""
-    what = escape(named(w)) if w else escape(event.workitem_uid)
-    code = f"{escape(event.reason_code.meaning)} ({escape(event.reason_code.value)})" if event.reason_code else ""
-    reasons = " — ".join(p for p in (code, escape(event.reason_text)) if p)
-    contact = " ".join(p for p in (escape(event.contact), escape(event.contact_uri)) if p)
+    what = plain(named(w)) if w else plain(event.workitem_uid)
+    code = f"{plain(event.reason_code.meaning)} ({plain(event.reason_code.value)})" if event.reason_code else ""
+    reasons = " — ".join(p for p in (code, plain(event.reason_text)) if p)
+    contact = " ".join(p for p in (plain(event.contact), plain(event.contact_uri)) if p)
     return (
-        f"<b>Cancellation requested</b> by <b>{escape(event.requester)}</b> for your procedure {what}."
+        f"<b>Cancellation requested</b> by <b>{plain(event.requester)}</b> for your procedure {what}."
         + (f"<br>Reason: {reasons}." if reasons else "")
         + (f" Contact: {contact}." if contact else "")
     )
@@ -41,18 +40,18 @@ def more(items: list) -> str:
 def ending_waits(first: Claim, kind: str, waiting: list[Claim]) -> str:
     what = "completion" if kind == "complete" else "discontinuation"
     return (
-        f"The {what} of {escape(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
+        f"The {what} of {plain(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
         "server answers."
     )
 
 
 def in_progress_at_last_stop(running: list[Claim]) -> str:
-    return f"<b>Procedure in progress</b> when the console last stopped: {escape(running[0].what())}{more(running)}."
+    return f"<b>Procedure in progress</b> when the console last stopped: {plain(running[0].what())}{more(running)}."
 
 
 def waiting_elsewhere(other: Waiting) -> str:
     verb = "waits" if other.count == 1 else "wait"
     return (
-        f"{plural(other.count, 'report')} of {escape(other.where())} {verb} to be sent; they are sent while that "
+        f"{plural(other.count, 'report')} of {plain(other.where())} {verb} to be sent; they are sent while that "
         "profile is open."
     )

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 
 from pydicom.uid import generate_uid
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,6 +39,7 @@ from app.domain.typed import typed_person_name
 from app.domain.workitem import Code, Workitem
 
 from .procedure_dialogs import CodeDialog
+from .qdates import qdatetime, to_datetime
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
 DT = "%Y%m%d%H%M%S"
@@ -104,7 +105,7 @@ class PerformedForm(QGroupBox):
         for edit in (self.started, self.ended):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
             edit.setCalendarPopup(True)
-            edit.setMinimumDateTime(QDateTime(datetime(1900, 1, 1)))
+            edit.setMinimumDateTime(qdatetime(datetime(1900, 1, 1)))
             edit.setSpecialValueText("not known")  # shown at the minimum: nobody reported it
         self.ended_at_completion = QCheckBox("at completion")
         self.ended_at_completion.setAccessibleName("Ended at the moment of completion")
@@ -245,16 +246,16 @@ class PerformedForm(QGroupBox):
         """The procedure was just started: it started then, unless the technologist said otherwise."""
         if claimed_at and not self._started_edited:
             self._loading = True
-            self.started.setDateTime(QDateTime(datetime.fromtimestamp(claimed_at)))
+            self.started.setDateTime(qdatetime(datetime.fromtimestamp(claimed_at)))
             self._loading = False
 
     def _set_times(self, start: datetime | None, end: datetime | None, known: bool = True) -> None:
         """`known` False: nothing says when it started (another station's, not reported yet)."""
         self.started.setDateTime(
-            QDateTime(start) if start else self.started.minimumDateTime() if not known else QDateTime(datetime.now())
+            qdatetime(start) if start else self.started.minimumDateTime() if not known else qdatetime(datetime.now())
         )
         self.ended_at_completion.setChecked(end is None)
-        self.ended.setDateTime(QDateTime(end or datetime.now()))
+        self.ended.setDateTime(qdatetime(end or datetime.now()))
         self.ended.setVisible(end is not None)
 
     def _append_code(self, code: Code) -> None:
@@ -287,7 +288,7 @@ class PerformedForm(QGroupBox):
         self.ended.setVisible(not at_completion)
         self.ended.setEnabled(not at_completion and self.ended_at_completion.isEnabled())
         if not at_completion and not self._loading:
-            self.ended.setDateTime(QDateTime(datetime.now()))
+            self.ended.setDateTime(qdatetime(datetime.now()))
         self._edited()
 
     def add_output_series(self, description: str, instances: tuple[str, ...] = ()) -> str:
@@ -344,8 +345,8 @@ class PerformedForm(QGroupBox):
             technologist=self.technologist.text().strip(),
             procedures=None if w is not None and list(codes) == w.workitem_codes else codes,
             series=tuple(self._series_drafts()),
-            started=self.started.dateTime().toPython().strftime(DT) if self._started_edited else "",  # type: ignore[union-attr]
-            ended="" if self.ended_at_completion.isChecked() else self.ended.dateTime().toPython().strftime(DT),  # type: ignore[union-attr]
+            started=to_datetime(self.started.dateTime()).strftime(DT) if self._started_edited else "",
+            ended="" if self.ended_at_completion.isChecked() else to_datetime(self.ended.dateTime()).strftime(DT),
         )
 
     def _instances(self, text: str) -> tuple[tuple[str, str], ...]:
@@ -361,11 +362,11 @@ class PerformedForm(QGroupBox):
         codes = self.codes()
         if not codes and w is not None:
             codes = [Code(w.label[:16] or "PROC", "99WLPROC", w.label or "Procedure")]
-        end = datetime.now() if self.ended_at_completion.isChecked() else self.ended.dateTime().toPython()
+        end = datetime.now() if self.ended_at_completion.isChecked() else to_datetime(self.ended.dateTime())
         return PerformedProcedure(
             station=Code(self.station, STATION_SCHEME, self.station),
-            start=self.started.dateTime().toPython().strftime(DT),  # type: ignore[union-attr]
-            end=end.strftime(DT),  # type: ignore[union-attr]
+            start=to_datetime(self.started.dateTime()).strftime(DT),
+            end=end.strftime(DT),
             procedures=tuple(codes),
             technologist=typed_person_name(self.technologist.text()),
             series=tuple(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from html import escape
 
-from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -26,12 +24,15 @@ from app.domain.codes import DISCONTINUATION_REASONS
 from app.domain.procedure import PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
+from .qdates import qdatetime, to_datetime
+from .rich_text import plain
+
 CHOOSE = "Choose a reason…"
 
 
 def what(w: Workitem) -> str:
     """The procedure and the patient, as every question names them (HTML)."""
-    return f"<b>{escape(w.label or 'the procedure')}</b> for <b>{escape(w.patient_name.display())}</b>"
+    return f"<b>{plain(w.label or 'the procedure')}</b> for <b>{plain(w.patient_name.display())}</b>"
 
 
 def _intro(layout: QVBoxLayout, heading: str, note: str) -> None:
@@ -66,7 +67,7 @@ class ReasonDialog(QDialog):
             self.setWindowTitle("Request cancellation")
             self.setObjectName("cancelRequestDialog")
             if holder:
-                heading = f"Ask <b>{escape(holder)}</b>, the station performing it, to stop {what(workitem)}?"
+                heading = f"Ask <b>{plain(holder)}</b>, the station performing it, to stop {what(workitem)}?"
                 explanation = (
                     "That station decides: the procedure stays IN PROGRESS until its technologist discontinues it."
                 )
@@ -153,8 +154,8 @@ class CompleteDialog(QDialog):
             heading = f"Complete {what(workitem)} without starting it on this console?"
             elsewhere = scheduled_for and our_station not in scheduled_for.split(", ")
             note = (
-                (f"It is scheduled for <b>{escape(scheduled_for)}</b>, another station. " if elsewhere else "")
-                + f"It is recorded as performed on <b>{escape(performed.station.value)}</b>, for a procedure done "
+                (f"It is scheduled for <b>{plain(scheduled_for)}</b>, another station. " if elsewhere else "")
+                + f"It is recorded as performed on <b>{plain(performed.station.value)}</b>, for a procedure done "
                 "without the console: check when it started and ended."
             )
         else:
@@ -183,7 +184,7 @@ class CompleteDialog(QDialog):
             if unstarted and label == "Time":
                 self._time_fields(form, workitem, performed)
                 continue
-            shown = QLabel(f"<b>{escape(value)}</b>")
+            shown = QLabel(f"<b>{plain(value)}</b>")
             shown.setAccessibleName(f"{label}: {value}")
             self.summary[label] = shown
             form.addRow(label, shown)
@@ -206,7 +207,7 @@ class CompleteDialog(QDialog):
         now = datetime.now()
         scheduled = workitem.scheduled_start()
         start = scheduled if scheduled is not None and scheduled < now else _parse(performed.start) or now
-        self.started, self.ended = started, ended = QDateTimeEdit(QDateTime(start)), QDateTimeEdit(QDateTime(now))
+        self.started, self.ended = started, ended = QDateTimeEdit(qdatetime(start)), QDateTimeEdit(qdatetime(now))
         for edit, name in ((started, "Started"), (ended, "Ended")):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)
@@ -217,8 +218,8 @@ class CompleteDialog(QDialog):
         """What will be sent: the summary's procedure, with the times entered here."""
         if self.started is None or self.ended is None:
             return self._performed
-        start = self.started.dateTime().toPython().strftime("%Y%m%d%H%M%S")  # type: ignore[union-attr]
-        end = self.ended.dateTime().toPython().strftime("%Y%m%d%H%M%S")  # type: ignore[union-attr]
+        start = to_datetime(self.started.dateTime()).strftime("%Y%m%d%H%M%S")
+        end = to_datetime(self.ended.dateTime()).strftime("%Y%m%d%H%M%S")
         return replace(self._performed, start=start, end=max(start, end))
 
 

@@ -12,7 +12,6 @@ stop (Shift+F9).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -37,6 +36,7 @@ from app.domain.workitem import Code, Workitem
 
 from .performed_form import PerformedForm
 from .procedure_dialogs import CompleteDialog, ReasonDialog
+from .rich_text import plain
 
 DRAFT_DELAY_MS = 400  # typing pauses this long before the draft is written to the local store
 WAITING_WORDS = {"complete": ("COMPLETED", "the completion"), "discontinue": ("CANCELED", "the discontinuation")}
@@ -94,11 +94,11 @@ class ProcedurePanel(QWidget):
         self._draft_timer.timeout.connect(self.save_draft)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.title = QLabel("No procedure selected.")
-        self.title.setWordWrap(True)
-        self.title.setObjectName("procedureTitle")
-        self.title.setAccessibleName("Selected procedure")
-        layout.addWidget(self.title)
+        self.headline = QLabel("No procedure selected.")
+        self.headline.setWordWrap(True)
+        self.headline.setObjectName("procedureTitle")
+        self.headline.setAccessibleName("Selected procedure")
+        layout.addWidget(self.headline)
 
         starts = QVBoxLayout()
         self.start_button = _button("Start", "F6", "Claim this procedure for this station", "claimButton", "primary")
@@ -239,7 +239,7 @@ class ProcedurePanel(QWidget):
     def _show_title(self) -> None:
         w, s = self.workitem, self.state
         if w is None:
-            self.title.setText("No procedure selected.")
+            self.headline.setText("No procedure selected.")
             self.setAccessibleDescription("")
             return
         state = w.state.value if w.state else ""
@@ -248,14 +248,14 @@ class ProcedurePanel(QWidget):
             final, what = WAITING_WORDS[s.waiting]
             line = f"{final} on this station — {what} is waiting to be sent"
         elif w.state is State.IN_PROGRESS and s.mine:
-            line = f"IN PROGRESS on this station ({escape(self.device)})"
+            line = f"IN PROGRESS on this station ({plain(self.device)})"
         elif w.state is State.SCHEDULED and s.mine:
-            line = f"IN PROGRESS on this station ({escape(self.device)}) — the start is waiting to be sent"
+            line = f"IN PROGRESS on this station ({plain(self.device)}) — the start is waiting to be sent"
         elif w.state is State.IN_PROGRESS:
             holder = self.holder()
             progress = f" — {w.progress:.0f} %" if w.progress is not None else ""
             line = (
-                f"IN PROGRESS on {escape(holder)} (another station){progress}"
+                f"IN PROGRESS on {plain(holder)} (another station){progress}"
                 if holder
                 else f"IN PROGRESS on another station{progress}"
             )
@@ -264,13 +264,13 @@ class ProcedurePanel(QWidget):
             when = f" at {start:%H:%M}" if start else ""
             whose = ", ".join(stations) or "any station"
             other = "" if not stations or self.station in stations else " (another station's worklist)"
-            line = f"SCHEDULED for {escape(whose)}{when}{other}"
+            line = f"SCHEDULED for {plain(whose)}{when}{other}"
         else:
             line = state
         if s.cancel_requested is not None and w.state is State.IN_PROGRESS:
             line += "<br><span style='color:#b91c1c'><b>Cancellation requested</b></span>"
-        self.title.setText(f"<b>{escape(w.patient_name.display())}</b> — {escape(w.label)}<br>{line}")
-        self.setAccessibleDescription(self.title.text())
+        self.headline.setText(f"<b>{plain(w.patient_name.display())}</b> — {plain(w.label)}<br>{line}")
+        self.setAccessibleDescription(self.headline.text())
 
     def _enable(self) -> None:
         w, s = self.workitem, self.state

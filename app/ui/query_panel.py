@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QDate, QSize, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.domain.codes import MODALITY_CODES
 from app.domain.states import State
 from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
+
+from .qdates import qdate, to_date
 
 DATES = ("Today", "Tomorrow", "Today and tomorrow", "Range")
 STATES = {
@@ -47,14 +49,12 @@ class QueryPanel(QWidget):
             self.modality.addItem(f"{code.value} – {code.meaning}", code.value)
         self.when = YieldingCombo()
         self.when.addItems(DATES)
-        self.date_from, self.date_to = QDateEdit(QDate(date.today())), QDateEdit(QDate(date.today()))  # Python's clock
+        self.date_from, self.date_to = QDateEdit(qdate(date.today())), QDateEdit(qdate(date.today()))  # Python's clock
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setVisible(False)
-        self.when.currentTextChanged.connect(
-            lambda text: [e.setVisible(text == "Range") for e in (self.date_from, self.date_to)]
-        )
+        self.when.currentTextChanged.connect(self._show_range)
         self.patient = QLineEdit()
         self.patient.setPlaceholderText("Patient name (e.g. MÜLLER*)")
         self.patient.setToolTip("Patient name; * and ? are wildcards, case does not matter")
@@ -67,8 +67,8 @@ class QueryPanel(QWidget):
         self.button = QPushButton("Search")
         self.button.setToolTip("Search the worklist (Enter in any field)")
         self.button.clicked.connect(self.submit)
-        for widget in (self.station, self.patient, self.patient_id, self.accession):
-            widget.returnPressed.connect(self.submit)
+        for line in (self.station, self.patient, self.patient_id, self.accession):
+            line.returnPressed.connect(self.submit)
         for label, widget in (
             ("Station", self.station),
             ("", self.modality),
@@ -85,9 +85,9 @@ class QueryPanel(QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.button)
         # every field gives way on a small screen instead of widening the window
-        for edit in (self.station, self.patient, self.patient_id, self.accession):
-            edit.setMinimumWidth(48)
-        for widget, name, spoken in (
+        for line in (self.station, self.patient, self.patient_id, self.accession):
+            line.setMinimumWidth(48)
+        controls: tuple[tuple[QWidget, str, str], ...] = (
             (self.station, "queryStation", "Station"),
             (self.modality, "queryModality", "Modality"),
             (self.when, "queryDate", "Date"),
@@ -98,9 +98,14 @@ class QueryPanel(QWidget):
             (self.accession, "queryAccession", "Accession number"),
             (self.state, "queryState", "State"),
             (self.button, "searchButton", "Search"),
-        ):
-            widget.setObjectName(name)
-            widget.setAccessibleName(spoken)
+        )
+        for control, name, spoken in controls:
+            control.setObjectName(name)
+            control.setAccessibleName(spoken)
+
+    def _show_range(self, when: str) -> None:
+        for edit in (self.date_from, self.date_to):
+            edit.setVisible(when == "Range")
 
     def query(self, today: date | None = None) -> WorklistQuery:
         today = today or date.today()
@@ -112,7 +117,7 @@ class QueryPanel(QWidget):
         elif when == "Today and tomorrow":
             first, last = today, today + timedelta(days=1)
         else:
-            first, last = self.date_from.date().toPython(), self.date_to.date().toPython()  # type: ignore[assignment]
+            first, last = to_date(self.date_from.date()), to_date(self.date_to.date())
         return WorklistQuery(
             station=self.station.text().strip(),
             modality=self.modality.currentData() or "",

@@ -1,16 +1,13 @@
-"""The console's session with one worklist provider, as Qt signals.
+"""The console's workflow as Qt signals: a thin QObject around `app.console.Workflow`.
 
-It owns the backend, the outbox and the event channel, runs their coroutines on the
-qasync loop, and turns every outcome into a signal the widgets listen to. A
-BackendError becomes a sentence on `message`; the detail goes to the log. Every message
-carries a key, so that the window replaces the previous news about the same thing (the
-connection, one procedure) instead of overwriting unrelated news.
+The workflow runs its coroutines on the qasync loop and tells its outcomes to listeners; this
+adapter is one of them and re-emits each as a signal the widgets connect to. Blocking its
+signals (a window being deleted) silences the workflow for that window.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
@@ -18,35 +15,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.backends import make_backend
-from app.backends.claim_store import Waiting, owner_description, owner_key
-from app.backends.errors import BackendError, Unreachable
-from app.backends.outbox import Delivery, Failure, Outbox
+from app.backends.claim_store import Waiting
+from app.backends.outbox import Outbox
 from app.backends.profiles import Profile
-from app.backends.protocol import Exchange
+from app.backends.protocol import Exchange, WorklistBackend
+from app.console import Workflow, WorkflowListener
 from app.domain.build import NewWorkitem
 from app.domain.draft import ProcedureDraft
-from app.domain.events import EventType, WorkitemEvent, parse_event
+from app.domain.events import WorkitemEvent
 from app.domain.procedure import PerformedProcedure
-from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
-
-log = logging.getLogger(__name__)
-
-CONNECTION = "connection"  # the message key of whatever concerns reaching the server
-
-
-def procedure_key(uid: str) -> str:
-    return f"procedure:{uid}"
-
-
-def named(w: Workitem) -> str:
-    return f"{w.label or 'the procedure'} for {w.patient_name.display()}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 class Session(QObject):
@@ -55,7 +34,7 @@ class Session(QObject):
     busy = Signal(bool, str)
     message = Signal(str, str, str)  # (level: info|warning|error, sentence, key)
     connection = Signal(bool, str)
-    event = Signal(object, object)  # WorkitemEvent, and its Workitem where the console knows it
+    workitem_event = Signal(object, object)  # WorkitemEvent, and its Workitem where the console knows it
     action = Signal(str)  # what this console did, for the event log
     exchange = Signal(object)  # Exchange
     pending = Signal(int)
@@ -65,337 +44,143 @@ class Session(QObject):
 
     def __init__(self, profile: Profile, outbox_path: Path | None = None, owner: str | None = None) -> None:
         super().__init__()
-        self.profile = profile
-        self.query = WorklistQuery.today(profile.station_code)
-        self.backend = make_backend(profile, self._observe)
-        self.outbox = Outbox(
-            self.backend,
-            owner or owner_key(profile),
-            outbox_path,
-            on_failure=self._on_failure,
-            on_change=self.pending.emit,
-            profile_name=profile.name,
-            description=owner_description(profile),
-            on_sent=self._on_sent,
-        )
-        adopted = self.outbox.store.adopt_legacy(profile.name)
-        if adopted:
-            log.info("Took over %d claim(s) an earlier version kept for profile %r", adopted, profile.name)
-        self.connected = False
-        self.live_station: str | None = profile.station_code  # whose events arrive; None: not live
-        self._tasks: set[asyncio.Task] = set()
-        self._closed = False
+        self.workflow = Workflow(profile, outbox_path, owner, listeners=(_Relay(self),))
 
-    # -- running coroutines ----------------------------------------------------------------
-    def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], busy: str = "", key: str = "error") -> asyncio.Future:
-        """Run `work()` on the loop, its failures said as sentences. The coroutine is made only
-        when the task runs: one cancelled before it started leaves none behind unawaited."""
-        if self._closed:  # a late event or timer of a closed console: nothing more is done
-            done: asyncio.Future = asyncio.get_event_loop().create_future()
-            done.set_result(None)
-            return done
-        task = asyncio.ensure_future(self._guard(work, busy, key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    # -- what the window reads ------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        return self.workflow.profile
 
-    async def _guard(self, work: Callable[[], Coroutine[Any, Any, Any]], busy: str, key: str) -> Any:
-        if busy:
-            self.busy.emit(True, busy)
-        try:
-            return await work()
-        except Unreachable as exc:  # the server is away: nothing is lost, so a warning, not an error
-            log.warning("%s (%s)", exc.sentence, exc.detail)
-            self.message.emit("warning", exc.sentence, CONNECTION)
-            if key == CONNECTION:
-                self.connection.emit(self.connected, exc.sentence)
-        except BackendError as exc:
-            log.warning("%s (%s)", exc.sentence, exc.detail)
-            self.message.emit("error", exc.sentence, key)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("Unexpected failure")
-            self.message.emit("error", "Something went wrong; the details are in the log.", key)
-        finally:
-            if busy:
-                self.busy.emit(False, "")
-        return None
+    @property
+    def backend(self) -> WorklistBackend:
+        return self.workflow.backend
 
-    def start(self) -> None:
-        """Query, listen for events, keep the outbox flowing."""
-        self.refresh()
-        if self.backend.capabilities.live_events:
-            self._tasks.add(asyncio.ensure_future(self.backend.watch(self._on_event, self._on_connection)))
-        else:  # no events (MWL/MPPS): poll, and say so
-            self.live_station = None
-            self.connection.emit(False, " ".join(self.backend.capabilities.notes))
-            self._tasks.add(asyncio.ensure_future(self._poll()))
-        self._tasks.add(asyncio.ensure_future(self._outbox_loop()))
-        self.pending.emit(self.outbox.pending())
+    @property
+    def outbox(self) -> Outbox:
+        return self.workflow.outbox
 
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(max(2.0, self.profile.poll_seconds))
-            await self._guard(self._refresh, "", CONNECTION)
+    @property
+    def query(self) -> WorklistQuery:
+        return self.workflow.query
 
-    async def _outbox_loop(self) -> None:
-        while True:
-            try:
-                await self.outbox.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Outbox loop failed; restarting it")
-                await asyncio.sleep(1)
+    @property
+    def connected(self) -> bool:
+        return self.workflow.connected
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        await self.backend.close()
-        self.outbox.close()
+    @property
+    def closed(self) -> bool:
+        return self.workflow.closed
 
-    # -- the worklist -------------------------------------------------------------------------
-    def refresh(self, query: WorklistQuery | None = None) -> asyncio.Future:
-        if query is not None:
-            self.query = query
-        return self.spawn(self._refresh, "Searching the worklist…", CONNECTION)
-
-    async def _refresh(self) -> None:
-        query = self.query
-        # our own station's events, or every station's while another's list is shown: an urgent
-        # order for this station is still announced
-        wanted = query.station if query.station == self.profile.station_code else ""
-        if self.backend.capabilities.live_events and wanted != self.live_station:
-            await self._follow(wanted)
-        items = await self.backend.search(query)
-        items += await self._pinned(items)
-        self.worklist.emit(items)
-        self.refreshed.emit(datetime.now())
-        if self.outbox.pending():
-            self.outbox.kick()  # the server answers: what waits need not wait for the backoff
-
-    async def _follow(self, station: str) -> None:
-        try:
-            await self.backend.follow(station)
-            self.live_station = station
-        except BackendError as exc:
-            log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
-            self.live_station = None
-        self.connection.emit(self.connected, self.live_sentence())
+    @property
+    def idle(self) -> bool:
+        return self.workflow.idle
 
     def live_sentence(self) -> str:
-        if self.live_station is None:
-            return "This view is not live: press F5 to refresh it."
-        whose = f"station {self.live_station}" if self.live_station else "every station"
-        return f"Live events for {whose} from the worklist server."
+        return self.workflow.live_sentence()
 
     def is_live(self) -> bool:
-        """Does what the list shows change by itself when others change it?"""
-        return (
-            self.connected
-            and self.live_station is not None
-            and (self.live_station == "" or self.live_station == self.query.station)
-        )
+        return self.workflow.is_live()
 
-    async def _pinned(self, found: list[Workitem]) -> list[Workitem]:
-        """This console's procedures in progress that the query did not find: they stay in view."""
-        shown = {w.uid for w in found}
-        extra = []
-        for claim in self.outbox.active_claims():
-            if claim.uid in shown:
-                continue
-            try:
-                extra.append(await self.backend.retrieve(claim.uid))
-            except BackendError as exc:
-                log.info("Procedure in progress %s not retrieved: %s", claim.uid, exc.sentence)
-        return extra
-
-    async def reload(self, uid: str) -> Workitem:
-        """The workitem as the server has it now, shown wherever it is listed."""
-        return await self._reload(uid)
-
-    async def _reload(self, uid: str) -> Workitem:
-        item = await self.backend.retrieve(uid)
-        self.workitem_changed.emit(item)
-        return item
-
-    # -- what the technologist does -------------------------------------------------------------
-    def _report(self, uid: str, delivery: Delivery, done: str) -> None:
-        if delivery.sent:
-            self.message.emit("info", done, procedure_key(uid))
-        else:
-            self.message.emit("warning", delivery.sentence, procedure_key(uid))
-
-    def _deliver(
-        self, w: Workitem, operation: Callable[[], Coroutine[Any, Any, Delivery]], done: str, busy: str, after=None
-    ) -> asyncio.Future:
-        """Run an outbox operation; say whether it was sent or kept, and show the result."""
-
-        async def run() -> None:
-            delivery = await operation()
-            self._report(w.uid, delivery, done)
-            self.action.emit(done if delivery.sent else delivery.sentence)
-            if after is not None:
-                after(delivery)
-            self.workitem_changed.emit(await self._reload(w.uid) if delivery.sent else w)
-
-        return self.spawn(run, busy, procedure_key(w.uid))
-
-    def claim(self, workitem: Workitem) -> asyncio.Future:
-        return self._deliver(
-            workitem, lambda: self.outbox.claim(workitem), f"Started: {named(workitem)}.", "Starting the procedure…"
-        )
-
-    def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Future:
-        done = (
-            f"Progress reported for {named(workitem)}: {percent:.0f} %."
-            if percent is not None
-            else f"Progress reported for {named(workitem)}."
-        )
-        return self._deliver(
-            workitem,
-            lambda: self.outbox.progress(workitem.uid, percent, description),
-            done,
-            "Reporting progress…",
-            after=lambda _: self.progress_sent.emit(workitem.uid),
-        )
-
-    def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
-        return self._deliver(
-            workitem, lambda: self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.", "Completing…"
-        )
-
-    def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
-        return self._deliver(
-            workitem,
-            lambda: self.outbox.complete_unstarted(workitem, performed),
-            f"Completed without starting on this console: {named(workitem)}.",
-            "Completing…",
-        )
-
-    def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Future:
-        return self._deliver(
-            workitem,
-            lambda: self.outbox.discontinue(workitem, reason, text),
-            f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
-            "Discontinuing…",
-        )
-
-    def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
-        async def run() -> None:
-            await self.backend.request_cancellation(workitem.uid, reason, text)
-            performed = workitem.performed
-            holder = performed.station.value if performed and performed.station else ""
-            asked = f"{holder}, the station performing it," if holder else "the worklist server"
-            sentence = f"Cancellation of {named(workitem)} requested: {asked} has been told."
-            self.message.emit("info", sentence, procedure_key(workitem.uid))
-            self.action.emit(sentence + (f" Reason: {reason.meaning}." if reason else ""))
-            await self._reload(workitem.uid)
-
-        return self.spawn(run, "Requesting cancellation…", procedure_key(workitem.uid))
-
-    def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Future:
-        async def run() -> Workitem:
-            created = await self.backend.create(item)
-            self.workitem_changed.emit(created)
-            if start:
-                delivery = await self.outbox.claim(created)
-                self._report(
-                    created.uid, delivery, f"Unscheduled procedure started for {created.patient_name.display()}."
-                )
-                if delivery.sent:
-                    created = await self._reload(created.uid)
-                else:
-                    self.workitem_changed.emit(created)
-            return created
-
-        return self.spawn(run, "Creating the unscheduled procedure…")
-
-    # -- what the console keeps ---------------------------------------------------------------------
     def is_mine(self, uid: str) -> bool:
-        return self.outbox.claim_of(uid) is not None
+        return self.workflow.is_mine(uid)
 
     def mine_in_progress(self) -> set[str]:
-        return {c.uid for c in self.outbox.active_claims()}
-
-    def draft(self, uid: str) -> ProcedureDraft | None:
-        return self.outbox.store.draft(uid)
-
-    def save_draft(self, uid: str, draft: ProcedureDraft) -> None:
-        self.outbox.store.save_draft(uid, draft)
-
-    def waiting_elsewhere(self) -> list[Waiting]:
-        return self.outbox.store.waiting_elsewhere()
-
-    def kept_cancel_requests(self) -> list[WorkitemEvent]:
-        """Cancellation requests for procedures still in progress here, kept across a restart."""
-        mine = self.mine_in_progress()
-        kept = []
-        for uid, attributes in self.outbox.store.cancel_requests().items():
-            if uid in mine:
-                kept.append(parse_event(attributes))
-            else:
-                self.outbox.store.drop_cancel_request(uid)
-        return kept
-
-    def forget_cancel_request(self, uid: str) -> None:
-        self.outbox.store.drop_cancel_request(uid)
-
-    # -- from the backend ---------------------------------------------------------------------
-    def _observe(self, exchange: Exchange) -> None:
-        self.exchange.emit(exchange)
-
-    def _on_failure(self, failure: Failure) -> None:
-        self.message.emit("error", failure.sentence, procedure_key(failure.uid))
-
-    def _on_sent(self, uid: str, kind: str, sentence: str) -> None:
-        self.message.emit("info", sentence, procedure_key(uid))
-        self.action.emit(sentence)
-        self.spawn(lambda: self._reload(uid))
-
-    def _on_connection(self, up: bool, sentence: str) -> None:
-        was = self.connected
-        self.connected = up
-        if up:
-            self.live_station = self.backend.followed if hasattr(self.backend, "followed") else self.live_station
-        self.connection.emit(up, self.live_sentence() if up else sentence)
-        if up and not was:
-            self.refresh()  # re-query so nothing missed while away stays missed
-            self.outbox.kick()
-
-    def _on_event(self, event: WorkitemEvent) -> None:
-        if event.event_type is EventType.CANCEL_REQUESTED and self.is_mine(event.workitem_uid):
-            self.outbox.store.save_cancel_request(event.workitem_uid, event.attributes)
-            self.cancel_requested.emit(event)
-        if event.event_type in (
-            EventType.STATE_REPORT,
-            EventType.PROGRESS_REPORT,
-            EventType.ASSIGNED,
-            EventType.CANCEL_REQUESTED,
-        ):
-            self.spawn(lambda: self._reload_for(event))
-        else:
-            self.event.emit(event, None)
-            if event.event_type is EventType.SCP_STATUS_CHANGE and event.scp_status == "RESTARTED":
-                self.refresh()
-
-    async def _reload_for(self, event: WorkitemEvent) -> None:
-        """Reload the workitem an event is about, then log the event with its patient's name."""
-        try:
-            item = await self._reload(event.workitem_uid)
-        except BackendError:
-            self.event.emit(event, None)
-            raise
-        self.event.emit(event, item)
+        return self.workflow.mine_in_progress()
 
     def procedure_state(self, w: Workitem) -> tuple[bool, float | None, str | None]:
-        """(mine, claimed at, the end that waits to be sent) for a workitem shown."""
-        claim = self.outbox.claim_of(w.uid)
-        mine = claim is not None and w.state in (State.IN_PROGRESS, State.SCHEDULED)
-        return mine, claim.claimed_at if claim else None, self.outbox.final_pending(w.uid) if claim else None
+        return self.workflow.procedure_state(w)
+
+    def draft(self, uid: str) -> ProcedureDraft | None:
+        return self.workflow.draft(uid)
+
+    def waiting_elsewhere(self) -> list[Waiting]:
+        return self.workflow.waiting_elsewhere()
+
+    def kept_cancel_requests(self) -> list[WorkitemEvent]:
+        return self.workflow.kept_cancel_requests()
+
+    # -- what the window asks for (slots) -----------------------------------------------------------
+    def start(self) -> None:
+        self.workflow.start()
+
+    async def close(self) -> None:
+        await self.workflow.close()
+
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, Any]], busy: str = "", key: str = "error") -> asyncio.Future:
+        return self.workflow.spawn(work, busy, key)
+
+    def refresh(self, query: WorklistQuery | None = None) -> asyncio.Future:
+        return self.workflow.refresh(query)
+
+    async def reload(self, uid: str) -> Workitem:
+        return await self.workflow.reload(uid)
+
+    def claim(self, workitem: Workitem) -> asyncio.Future:
+        return self.workflow.claim(workitem)
+
+    def report_progress(self, workitem: Workitem, percent: float | None, description: str) -> asyncio.Future:
+        return self.workflow.report_progress(workitem, percent, description)
+
+    def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        return self.workflow.complete(workitem, performed)
+
+    def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        return self.workflow.complete_unstarted(workitem, performed)
+
+    def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Future:
+        return self.workflow.discontinue(workitem, reason, text)
+
+    def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
+        return self.workflow.request_cancellation(workitem, reason, text)
+
+    def create_unscheduled(self, item: NewWorkitem, start: bool = True) -> asyncio.Future:
+        return self.workflow.create_unscheduled(item, start)
+
+    def save_draft(self, uid: str, draft: ProcedureDraft) -> None:
+        self.workflow.save_draft(uid, draft)
+
+    def forget_cancel_request(self, uid: str) -> None:
+        self.workflow.forget_cancel_request(uid)
+
+
+class _Relay(WorkflowListener):
+    """The workflow's news, emitted as the session's signals."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def worklist(self, items: list[Workitem]) -> None:
+        self.session.worklist.emit(items)
+
+    def workitem_changed(self, item: Workitem) -> None:
+        self.session.workitem_changed.emit(item)
+
+    def busy(self, on: bool, text: str) -> None:
+        self.session.busy.emit(on, text)
+
+    def message(self, level: str, sentence: str, key: str) -> None:
+        self.session.message.emit(level, sentence, key)
+
+    def connection(self, up: bool, sentence: str) -> None:
+        self.session.connection.emit(up, sentence)
+
+    def workitem_event(self, event: WorkitemEvent, item: Workitem | None) -> None:
+        self.session.workitem_event.emit(event, item)
+
+    def action(self, text: str) -> None:
+        self.session.action.emit(text)
+
+    def exchange(self, exchange: Exchange) -> None:
+        self.session.exchange.emit(exchange)
+
+    def pending(self, count: int) -> None:
+        self.session.pending.emit(count)
+
+    def cancel_requested(self, event: WorkitemEvent) -> None:
+        self.session.cancel_requested.emit(event)
+
+    def refreshed(self, when: datetime) -> None:
+        self.session.refreshed.emit(when)
+
+    def progress_sent(self, uid: str) -> None:
+        self.session.progress_sent.emit(uid)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
@@ -42,6 +43,7 @@ from app.backends.protocol import PeerCheck
 from app.domain.codes import MODALITY_CODES
 
 Tester = Callable[[Profile], Awaitable[list[PeerCheck]]]
+W = TypeVar("W", bound=QWidget)
 BACKEND_LABELS = {"upsrs": "UPS-RS (DICOMweb)", "dimse": "MWL + MPPS (DIMSE)"}
 AUTH_LABELS = {"none": "None", "basic": "Basic: user and password", "bearer": "Bearer token"}
 CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 101", "ISO_IR 144", "GB18030")
@@ -50,7 +52,7 @@ CONNECT_HINT = "How long to wait to connect (TCP, TLS, DICOM association) and fo
 ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long worklist query may need more."
 
 
-def named(widget: QWidget, name: str, description: str = "") -> QWidget:
+def named(widget: W, name: str, description: str = "") -> W:
     """The widget, with the name a screen reader says for it."""
     widget.setAccessibleName(name)
     if description:
@@ -130,10 +132,10 @@ class SettingsDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
         right.addLayout(test_row)
-        self.result = named(QLabel(), "Test result")
-        self.result.setWordWrap(True)
-        self.result.setObjectName("testResult")
-        right.addWidget(self.result)
+        self.test_result = named(QLabel(), "Test result")
+        self.test_result.setWordWrap(True)
+        self.test_result.setObjectName("testResult")
+        right.addWidget(self.test_result)
         right.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         named(buttons.button(QDialogButtonBox.StandardButton.Save), "Save")
@@ -162,31 +164,27 @@ class SettingsDialog(QDialog):
         self.names = named(QListWidget(), "Profiles")
         self.names.setMaximumWidth(200)
         left.addWidget(self.names)
-        for attr, text, name, slot, tip in (
-            ("new", "New profile", "New profile", self._new, "An empty profile to fill in"),
-            (
-                "duplicate",
-                "Duplicate",
-                "Duplicate profile",
-                self._duplicate,
-                "A copy of this profile, to change what differs",
-            ),
-            (
-                "delete",
-                "Delete…",
-                "Delete profile",
-                self._delete,
-                "Remove this profile from this workstation (asks first)",
-            ),
-        ):
-            button = named(QPushButton(text), name)
-            button.setObjectName(f"{attr}ProfileButton")
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            setattr(self, f"{attr}_button", button)
+        self.new_button = self._profile_button("new", "New profile", "New profile", "An empty profile to fill in")
+        self.new_button.clicked.connect(self._new)
+        self.duplicate_button = self._profile_button(
+            "duplicate", "Duplicate", "Duplicate profile", "A copy of this profile, to change what differs"
+        )
+        self.duplicate_button.clicked.connect(self._duplicate)
+        self.delete_button = self._profile_button(
+            "delete", "Delete…", "Delete profile", "Remove this profile from this workstation (asks first)"
+        )
+        self.delete_button.clicked.connect(self._delete)
+        for button in (self.new_button, self.duplicate_button, self.delete_button):
             left.addWidget(button)
         self.delete_button.setProperty("role", "danger")
         return left
+
+    @staticmethod
+    def _profile_button(role: str, text: str, name: str, tip: str) -> QPushButton:
+        button = named(QPushButton(text), name)
+        button.setObjectName(f"{role}ProfileButton")
+        button.setToolTip(tip)
+        return button
 
     def _general_form(self) -> QFormLayout:
         general = QFormLayout()
@@ -312,7 +310,9 @@ class SettingsDialog(QDialog):
             return widget.textChanged
         if isinstance(widget, QComboBox):
             return widget.editTextChanged if widget.isEditable() else widget.currentIndexChanged
-        return widget.valueChanged
+        if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            return widget.valueChanged
+        raise TypeError(f"no edit signal known for {type(widget).__name__}")
 
     # -- showing -------------------------------------------------------------------------------------
     def _refresh_names(self, select: str = "") -> None:
@@ -333,7 +333,7 @@ class SettingsDialog(QDialog):
 
     def _show_backend(self) -> None:
         self.pages.setCurrentWidget(self.dimse_box if self.backend.currentData() == "dimse" else self.upsrs_box)
-        self.result.clear()
+        self.test_result.clear()
 
     def _show_auth(self) -> None:
         kind = self.auth.currentData()
@@ -455,7 +455,7 @@ class SettingsDialog(QDialog):
         widget.update()
 
     def _fail(self, exc: ProfileError) -> None:
-        self.result.setText(f"✗ {exc}")
+        self.test_result.setText(f"✗ {exc}")
         widgets = self._fields.get(exc.field, [])
         for widget in widgets:
             self._mark(widget, str(exc))
@@ -493,7 +493,7 @@ class SettingsDialog(QDialog):
         source = self._shown_name
         copy = self._working.duplicate(source)
         self._refresh_names(copy.name)
-        self.result.setText(f"“{copy.name}” is a copy of “{source}”: rename it, change what differs, then Save.")
+        self.test_result.setText(f"“{copy.name}” is a copy of “{source}”: rename it, change what differs, then Save.")
         self.name.setFocus()
         self.name.selectAll()
 
@@ -530,28 +530,29 @@ class SettingsDialog(QDialog):
         remaining = [p.name for p in self._working.profiles]
         if remaining:
             self._refresh_names(remaining[0])
-            self.result.setText(f"“{name}” is deleted when you press Save; Cancel keeps it.")
+            self.test_result.setText(f"“{name}” is deleted when you press Save; Cancel keeps it.")
         else:
             self._new()
-            self.result.setText(f"“{name}” is deleted when you save a new profile; Cancel keeps it.")
+            self.test_result.setText(f"“{name}” is deleted when you save a new profile; Cancel keeps it.")
 
     def _test(self) -> None:
         profile = self._checked_profile()
         tester = self.tester
         if profile is None or tester is None:
             return
-        self.result.setText("Testing…")
+        self.test_result.setText("Testing…")
         self.test_button.setEnabled(False)
 
         async def run() -> None:
             try:
                 checks = await tester(profile)
-                self.result.setText("\n".join(check.line() for check in checks))
+                self.test_result.setText("\n".join(check.line() for check in checks))
             except BackendError as exc:
-                self.result.setText(f"✗ {exc.sentence}")
+                self.test_result.setText(f"✗ {exc.sentence}")
             finally:
                 self.test_button.setEnabled(True)
 
+        # held: the event loop keeps only a weak reference to a task
         self._test_task = asyncio.ensure_future(run())
 
     def _save(self) -> None:

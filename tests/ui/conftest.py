@@ -57,14 +57,14 @@ def open_console(qtbot, tmp_path) -> Iterator:
     everything += [
         w
         for w in QApplication.topLevelWidgets()
-        if hasattr(w, "session") and w not in everything and not w.session._closed
+        if hasattr(w, "session") and w not in everything and not w.session.closed
     ]
     windows[:] = everything
     for window in everything:
         if shiboken_valid(window):
             window.close_without_asking()  # a test may leave a procedure in progress: no question
     loop = asyncio.get_event_loop()
-    qtbot.waitUntil(lambda: all(w.session._closed and not w.session._tasks for w in windows), timeout=5000)
+    qtbot.waitUntil(lambda: all(w.session.closed and w.session.idle for w in windows), timeout=5000)
     for demo in demos.values():
         demo.stop()
     qtbot.wait(50)  # let queued Qt events of the closed windows drain while their loop still exists

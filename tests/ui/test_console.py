@@ -7,8 +7,8 @@ import json
 from conftest import answer_next_dialog, press_enter
 from PySide6.QtCore import Qt
 
+from app.console import procedure_key
 from app.domain.states import State
-from app.ui.session import procedure_key
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
 
 STATE = COLUMNS.index("State")
@@ -117,8 +117,8 @@ def test_a_cancellation_request_for_my_procedure_cannot_be_missed(qtbot, open_co
     window.procedure.start_button.click()
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "IN PROGRESS", timeout=5000)
     window.demo.request_cancellation("CT1")
-    qtbot.waitUntil(lambda: window.messages.find("Cancellation requested") is not None, timeout=3000)
-    text = window.messages.find("Cancellation requested").text.text()
+    qtbot.waitUntil(lambda: window.messages.containing("Cancellation requested") is not None, timeout=3000)
+    text = window.messages.containing("Cancellation requested").text.text()
     assert "RIS" in text and "Duplicate order" in text
 
 

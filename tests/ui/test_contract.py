@@ -79,7 +79,7 @@ def spoken_name(widget: QWidget) -> str:
 
 def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_console, front, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the user data folder of this test
-    from app.ui.main_window import open_window
+    from app.ui.launch import open_window
 
     window = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "CT1", "--station", "CT1"])
     open_console  # noqa: B018 (its teardown closes every console this test opened)
@@ -103,7 +103,7 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
 
 def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_console, front, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    from app.ui.main_window import open_window
+    from app.ui.launch import open_window
 
     first = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "US1", "--station", "US1"])
     second = open_window(["--backend", "upsrs", "--url", front.base_url, "--ae-title", "US1B", "--station", "US1"])

@@ -108,7 +108,7 @@ def test_tab_leaves_the_list_and_only_arrows_change_the_patient(qtbot, open_cons
     QTest.keyClick(window.table, Qt.Key.Key_Down)
     second = window.selected()
     assert second.uid == rows(window)[1].uid
-    assert second.patient_name.display() in window.procedure.title.text()
+    assert second.patient_name.display() in window.procedure.headline.text()
 
 
 def test_a_refresh_never_moves_the_selection_to_another_patient(qtbot, open_console):
@@ -128,7 +128,7 @@ def test_a_refresh_never_moves_the_selection_to_another_patient(qtbot, open_cons
     window.refresh()
     qtbot.wait(500)
     assert window.selected().uid == chosen.uid
-    assert chosen.patient_name.display() in window.procedure.title.text()
+    assert chosen.patient_name.display() in window.procedure.headline.text()
 
 
 def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, open_console):
@@ -139,7 +139,7 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
     answer_next_dialog(press_enter)
     QTest.keyClick(window.table, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
-    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.title.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     panel = window.procedure
     assert not any(
         b.isEnabled()
@@ -213,7 +213,7 @@ def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_w
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
     qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
-    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.title.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     assert window.procedure.technologist.text() == "Becker, Anna" and window.procedure.series.rowCount() == 1
     quit_text: list[str] = []
     answer_next_dialog(lambda box: (quit_text.append(box.text()), press_escape(box)))

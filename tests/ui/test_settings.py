@@ -34,8 +34,8 @@ def test_first_run_configures_a_server_tests_it_and_opens_the_console_on_it(qtbo
     dialog.ae.setText("CT1")
     dialog.url.setText(front.base_url)
     dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.result.text().startswith(("✓", "✗")), timeout=5000)
-    assert dialog.result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith(("✓", "✗")), timeout=5000)
+    assert dialog.test_result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
     [save] = [b for b in dialog.findChildren(type(dialog.test_button)) if b.text() == "Save"]
     save.click()
     window = welcome.next_window
@@ -53,15 +53,15 @@ def test_test_connection_says_in_plain_words_what_works(qtbot, open_console, tmp
     dialog.url.setText(window.session.profile.url)
     dialog.ae.setText("CT1")
     dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.result.text().startswith(("✓", "✗")), timeout=5000)
-    assert dialog.result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith(("✓", "✗")), timeout=5000)
+    assert dialog.test_result.text().startswith("✓ The UPS-RS server at 127.0.0.1:")
     dialog.url.setText("http://127.0.0.1:9/dicom-web")
     dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.result.text().startswith("✗"), timeout=5000)
-    assert "Cannot reach the worklist server at 127.0.0.1:9" in dialog.result.text()
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✗"), timeout=5000)
+    assert "Cannot reach the worklist server at 127.0.0.1:9" in dialog.test_result.text()
     dialog.ae.setText("")
     dialog.test_button.click()
-    assert "AE title" in dialog.result.text()
+    assert "AE title" in dialog.test_result.text()
 
 
 def test_a_dimse_profile_is_entered_tested_peer_by_peer_and_saved(qtbot, open_console, front):
@@ -79,8 +79,8 @@ def test_a_dimse_profile_is_entered_tested_peer_by_peer_and_saved(qtbot, open_co
     dialog.mwl.set("127.0.0.1", dimse_port, "WORKLIST")
     dialog.mpps.set("127.0.0.1", 9, "MPPS_SCP")  # an MPPS peer that is down
     dialog.test_button.click()
-    qtbot.waitUntil(lambda: dialog.result.text().count("\n") == 1, timeout=10000)
-    worklist, mpps = dialog.result.text().splitlines()
+    qtbot.waitUntil(lambda: dialog.test_result.text().count("\n") == 1, timeout=10000)
+    worklist, mpps = dialog.test_result.text().splitlines()
     assert worklist == (
         f"✓ The worklist server WORKLIST at 127.0.0.1:{dimse_port} answers C-ECHO and accepts "
         "worklist queries (MWL C-FIND)."
@@ -340,7 +340,7 @@ def test_a_deleted_profile_leaves_the_list_and_the_book_only_on_save(qtbot):
     qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
     assert asked == ["Delete the profile “Main RIS”?"]
     assert listed(dialog) == ["Backup RIS"] and dialog.name.text() == "Backup RIS"
-    assert "Cancel keeps it" in dialog.result.text()
+    assert "Cancel keeps it" in dialog.test_result.text()
     assert [p.name for p in book.profiles] == ["Main RIS", "Backup RIS"]  # not yet: Cancel would keep it
     # the start-up profile is gone: the one saved next opens at start-up, and the box says so
     assert dialog.startup.isChecked()
@@ -414,7 +414,7 @@ def test_the_field_a_check_blames_is_marked_focused_and_cleared_when_edited(qtbo
     press_save(qtbot, dialog)
     assert dialog.isVisible() and book.profiles == []
     assert dialog.mwl.host.property("invalid") is True and red_border(dialog.mwl.host)
-    assert dialog.focusWidget() is dialog.mwl.host and "host" in dialog.result.text()
+    assert dialog.focusWidget() is dialog.mwl.host and "host" in dialog.test_result.text()
     assert dialog.invalid_widgets() == [dialog.mwl.host]
     QTest.keyClicks(dialog.mwl.host, "10.0.0.5")
     assert not dialog.mwl.host.property("invalid") and not red_border(dialog.mwl.host)
@@ -429,7 +429,7 @@ def test_a_name_another_profile_has_is_marked_and_nothing_is_overwritten(qtbot):
     choose(qtbot, dialog, "Backup RIS")
     dialog.name.setText("Main RIS")
     press_save(qtbot, dialog)
-    assert dialog.invalid_widgets() == [dialog.name] and "already exists" in dialog.result.text()
+    assert dialog.invalid_widgets() == [dialog.name] and "already exists" in dialog.test_result.text()
     assert [(p.name, p.backend) for p in book.profiles] == [("Main RIS", "upsrs"), ("Backup RIS", "dimse")]
 
 

@@ -54,3 +54,28 @@ def test_the_window_fits_the_screen(qtbot, open_console):
     assert window.width() <= screen.width() and window.height() <= screen.height()
     second = window.demo.open_second_console(window)
     assert second.width() <= screen.width() and second.x() + second.width() <= screen.x() + screen.width()
+
+
+def test_a_name_with_an_apostrophe_is_shown_and_spoken_as_written(qtbot, open_console, front):
+    from datetime import date
+
+    from pydicom.uid import generate_uid
+
+    from app.domain.build import NewWorkitem
+    from app.domain.workitem import PatientName
+
+    item = NewWorkitem(
+        uid=generate_uid(),
+        label="CT abdomen",
+        start=f"{date.today():%Y%m%d}120000",
+        patient=PatientName("O'Neill^Patrick"),
+        patient_id="APOS1",
+        station="AP1",
+        modality="CT",
+    )
+    front.service.create(item.to_json())
+    window = open_console("--url", front.base_url, "--ae-title", "AP1")
+    loaded(qtbot, window)
+    assert window.selected().uid == item.uid
+    assert "<b>O'Neill, Patrick</b> — CT abdomen" in window.procedure.headline.text()
+    assert "O'Neill, Patrick" in window.procedure.accessibleDescription()

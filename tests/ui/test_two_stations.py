@@ -33,7 +33,7 @@ def test_two_command_line_consoles_with_different_ae_titles_are_two_stations(qtb
     ct2.select(item.uid)
     panel = ct2.procedure
     assert not ct2.session.is_mine(item.uid)
-    qtbot.waitUntil(lambda: "IN PROGRESS on CT1 (another station)" in panel.title.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "IN PROGRESS on CT1 (another station)" in panel.headline.text(), timeout=3000)
     assert not panel.complete_button.isEnabled() and not panel.discontinue_button.isEnabled()
     assert not panel.progress_button.isEnabled() and panel.cancel_button.isEnabled()
     QTest.keyClick(ct2.table, Qt.Key.Key_F8)
@@ -41,7 +41,7 @@ def test_two_command_line_consoles_with_different_ae_titles_are_two_stations(qtb
     assert stored_state(front, item.uid) == "IN PROGRESS"
     ct1.select(item.uid)
     qtbot.waitUntil(lambda: ct1.procedure.complete_button.isEnabled(), timeout=5000)
-    assert "IN PROGRESS on this station (CT1)" in ct1.procedure.title.text()
+    assert "IN PROGRESS on this station (CT1)" in ct1.procedure.headline.text()
     answer_next_dialog(press_enter)
     ct1.procedure.complete_button.click()
     qtbot.waitUntil(lambda: stored_state(front, item.uid) == "COMPLETED", timeout=5000)
@@ -68,7 +68,7 @@ def test_another_stations_procedure_shows_that_stations_data_read_only(qtbot, op
     qtbot.waitUntil(lambda: cell(window, item.uid, "Progress") == "60 %", timeout=5000)
     window.select(item.uid)
     panel = window.procedure
-    assert "IN PROGRESS on CT9 (another station) — 60 %" in panel.title.text()
+    assert "IN PROGRESS on CT9 (another station) — 60 %" in panel.headline.text()
     assert panel.form.station_label.text() == "CT9" and panel.technologist.text() == "García, Luis"
     assert panel.percent.value() == 60 and panel.percent_text.text() == "Contrast phase"
     assert not panel.technologist.isEnabled() and not panel.add_series.isEnabled()
@@ -88,7 +88,7 @@ def test_changing_the_station_keeps_my_procedure_in_progress_pinned_and_selected
     qtbot.waitUntil(lambda: any(w.station_names[0].value == "MR1" for w in rows(window)), timeout=5000)
     assert rows(window)[0].uid == item.uid  # pinned on top, whatever the query
     assert window.selected().uid == item.uid and window.procedure.complete_button.isEnabled()
-    assert item.patient_name.display() in window.procedure.title.text()
+    assert item.patient_name.display() in window.procedure.headline.text()
 
 
 def test_the_list_stays_live_when_another_station_is_shown(qtbot, open_console, front):
@@ -119,7 +119,7 @@ def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qt
     qtbot.waitUntil(
         lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0, timeout=5000
     )
-    qtbot.waitUntil(lambda: "IN PROGRESS on this station (CT7)" in window.procedure.title.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "IN PROGRESS on this station (CT7)" in window.procedure.headline.text(), timeout=3000)
     assert window.procedure.form.station_label.text() == "CT7"
     station = lambda: json.loads(front.service.retrieve(item.uid))["00741216"]["Value"][0]["00404028"]["Value"][0]  # noqa: E731
     assert station()["00080100"]["Value"] == ["CT7"]
