@@ -24,6 +24,8 @@ def serve(args: argparse.Namespace) -> int:
         seed_value=args.seed_value,
         keep_final_seconds=args.keep_final,
         purge_interval=args.purge_interval,
+        max_associations=args.max_associations,
+        dimse_idle_timeout=args.dimse_idle_timeout,
         dimse_port=args.dimse_port or None,
         event_peers=dict(args.event_peer),
     )

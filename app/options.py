@@ -39,6 +39,21 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--purge-interval", type=float, default=60.0, metavar="SECONDS", help="how often housekeeping runs (default 60)"
     )
+    p.add_argument(
+        "--max-associations",
+        type=int,
+        default=64,
+        metavar="N",
+        help="DIMSE associations open at once, every modality counted (default 64)",
+    )
+    p.add_argument(
+        "--dimse-idle-timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="close a DIMSE association silent this long (default 15); a connection that never asks "
+        "for an association is closed after 5 s",
+    )
 
 
 def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:

@@ -47,6 +47,8 @@ from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
 
+ACSE_TIMEOUT_SECONDS = 5.0
+
 MPPS_FAILED = "The server failed to process the MPPS."
 
 
@@ -162,10 +164,17 @@ class DimseFront:
         host: str = "127.0.0.1",
         port: int = 11112,
         event_peers: Collection[str] = (),
+        max_associations: int = 64,
+        idle_timeout: float = 15.0,
     ) -> None:
         self.service = service
         _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
+        self.ae.maximum_associations = max_associations
+        # A connection that never sends A-ASSOCIATE-RQ holds a slot until ARTIM expires
+        # (pynetdicom: 30 s); a few seconds is plenty for any real SCU on a network.
+        self.ae.acse_timeout = ACSE_TIMEOUT_SECONDS
+        self.ae.network_timeout = idle_timeout
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)

@@ -48,6 +48,8 @@ class ServerConfig:
     purge_interval: float = 60.0
     event_backlog: int = 1000
     dimse_port: int | None = None  # None: no DIMSE front; 0: a free port
+    max_associations: int = 64  # a site's modalities together; pynetdicom's own default is 10
+    dimse_idle_timeout: float = 15.0
     # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
     event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -122,6 +124,8 @@ class UPSServer:
                     self.config.host,
                     self.config.dimse_port,
                     event_peers=frozenset(self.config.event_peers),
+                    max_associations=self.config.max_associations,
+                    idle_timeout=self.config.dimse_idle_timeout,
                 )
             except OSError:
                 self.socket.close()
