@@ -139,7 +139,7 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
     answer_next_dialog(press_enter)
     QTest.keyClick(window.table, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
-    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.headline.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "the completion is waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     panel = window.procedure
     assert not any(
         b.isEnabled()
@@ -213,7 +213,7 @@ def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_w
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
     qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
-    qtbot.waitUntil(lambda: "waiting to be sent" in window.procedure.headline.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "the completion is waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     assert window.procedure.technologist.text() == "Becker, Anna" and window.procedure.series.rowCount() == 1
     quit_text: list[str] = []
     answer_next_dialog(lambda box: (quit_text.append(box.text()), press_escape(box)))
