@@ -29,8 +29,10 @@ def serve(args: argparse.Namespace) -> int:
         dimse_port=args.dimse_port or None,
         event_peers=dict(args.event_peer),
     )
+    from app.server.http_limits import raise_file_limit
     from app.server.store import StoreError
 
+    raise_file_limit()  # many connections must exhaust the server's limits, not the process's
     try:
         server = UPSServer(config)
     except OSError as exc:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 DICOM_JSON = "application/dicom+json"
 BASE_PATH = "/dicom-web"
 MAX_BODY = 4 * 1024 * 1024
-SEND_TIMEOUT_SECONDS = 10.0  # a notification the subscriber has not taken by then drops its connection
+SEND_TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUT_SECONDS = 30.0  # a whole request body, however slowly it comes  # a notification the subscriber has not taken by then drops its connection
 
 # PS3.18 Tables 11.x-1 for each status (standard.md §2 and §10 where they leave a choice).
 HTTP_STATUS: dict[Status, int] = {
@@ -53,6 +54,10 @@ HTTP_STATUS: dict[Status, int] = {
 }
 # Update (11.6.2): a final-state workitem "may no longer be updated" is a 400, not a 409.
 UPDATE_STATUS = {**HTTP_STATUS, Status.MAY_NO_LONGER_BE_UPDATED: 400}
+
+
+class BodyTimeout(Exception):
+    pass
 
 
 class RequestTooLarge(Exception):
@@ -105,6 +110,14 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise RequestTooLarge()
+    try:
+        return await asyncio.wait_for(_read_body(request, limit), BODY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        # a Content-Length that lies, or a client that stalls: the connection is not held for ever
+        raise BodyTimeout() from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -189,6 +202,8 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
         except UPSError as exc:
             code = 410 if exc.gone else statuses.get(exc.status, 400)
             return refuse(request, code, exc.message)
+        except BodyTimeout:
+            return refuse(request, 408, f"The request body did not arrive within {BODY_TIMEOUT_SECONDS:.0f} s.")
         except RequestTooLarge:
             return refuse(
                 request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts."

@@ -22,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .http import BASE_PATH, create_app
+from .http_limits import KEEP_ALIVE_SECONDS, MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
 from .mpps import MppsService
 from .notifications import EventHub
 from .service import UPSService
@@ -50,6 +51,7 @@ class ServerConfig:
     dimse_port: int | None = None  # None: no DIMSE front; 0: a free port
     max_associations: int = 64  # a site's modalities together; pynetdicom's own default is 10
     dimse_idle_timeout: float = 15.0
+    max_connections: int = MAX_CONNECTIONS  # HTTP and WebSocket together; beyond it, 503 at once
     # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
     event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -100,6 +102,10 @@ class UPSServer:
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=3,
+                http=HeaderDeadlineProtocol,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                limit_concurrency=self.config.max_connections,
                 ws="websockets-sansio" if _has_sansio() else "websockets",
             ),
             self.service,

@@ -86,3 +86,75 @@ async def test_a_subscriber_that_never_reads_is_dropped_and_finds_its_events_on_
     again = hub.connect("SILENT")
     got = [json.loads(await asyncio.wait_for(again.next(), 1))["n"] for _ in range(60)]
     assert got == list(range(60))
+
+
+def closed_by_server(connection) -> bool:
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_connection_that_sends_no_headers_or_sends_them_slowly_is_closed(fresh_server, monkeypatch):
+    import socket
+    import time
+
+    from app.server import http_limits
+
+    monkeypatch.setattr(http_limits, "HEADER_TIMEOUT_SECONDS", 1.0)
+    port = int(fresh_server.base_url.split(":")[2].split("/")[0])
+    silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+    slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        slow.sendall(b"GET /dicom-web/workitems HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        began = time.monotonic()
+        assert closed_by_server(silent)
+        slow.sendall(b"X-Slow: 1\r\n")  # still no end of headers
+        assert closed_by_server(slow)
+        assert time.monotonic() - began < 8
+    finally:
+        silent.close()
+        slow.close()
+
+
+def test_a_body_shorter_than_its_content_length_gets_408_instead_of_holding_the_connection(fresh_server, monkeypatch):
+    import socket
+
+    from app.server import http as http_front
+
+    monkeypatch.setattr(http_front, "BODY_TIMEOUT_SECONDS", 1.0)
+    port = int(fresh_server.base_url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as lying:
+        lying.sendall(
+            b"POST /dicom-web/workitems HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/dicom+json\r\nContent-Length: 1000\r\n\r\n[{"
+        )
+        answer = lying.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_connections_beyond_the_cap_are_answered_503_at_once(tmp_path):
+    import socket
+
+    from app.server import ServerConfig, UPSServer
+
+    server = UPSServer(ServerConfig(http_port=0, db_path=str(tmp_path / "w.db"), max_connections=4)).start()
+    held = []
+    try:
+        port = server.port
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+        with httpx.Client(base_url=server.base_url, timeout=10) as http:
+            assert http.get("/workitems").status_code == 503
+        for connection in held:
+            connection.close()
+        held = []
+        with httpx.Client(base_url=server.base_url, timeout=10) as http:
+            for _ in range(50):
+                if http.get("/workitems").status_code == 204:
+                    break
+                threading.Event().wait(0.05)
+            assert http.get("/workitems").status_code == 204
+    finally:
+        for connection in held:
+            connection.close()
+        server.stop()
