@@ -31,6 +31,7 @@ from app.domain.mapping import (
     ups_to_mwl,
 )
 from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.status import ErrorID, Status
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
@@ -224,10 +225,10 @@ class DimseBackend:
                     raise self._silence("worklist", peer, since, "C-FIND")
                 since = time.monotonic()
                 code = int(status.Status)
-                if code in (0xFF00, 0xFF01) and answer is not None:
+                if code in (Status.PENDING, Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED) and answer is not None:
                     self._observe("←", f"C-FIND pending 0x{code:04X}", answer)
                     found.append(answer)
-                elif code != 0x0000:
+                elif code != Status.SUCCESS:
                     comment = getattr(status, "ErrorComment", "")
                     raise Refused(
                         f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''})."
@@ -251,11 +252,11 @@ class DimseBackend:
             raise self._silence("MPPS", peer, since, "MPPS")
         code = int(status.Status)
         self._observe("←", f"MPPS status 0x{code:04X}", answer)
-        if code in (0x0110,) and getattr(status, "ErrorID", None) == 0xA710:
+        if code == Status.PROCESSING_FAILURE and getattr(status, "ErrorID", None) == ErrorID.MPPS_NO_LONGER_UPDATABLE:
             raise AlreadyFinished("The performed procedure step was already finished.", status=code)
-        if code != 0x0000:
+        if code != Status.SUCCESS:
             comment = getattr(status, "ErrorComment", "")
-            error = Conflict if code in (0x0110, 0x0111) else Refused
+            error = Conflict if code in (Status.PROCESSING_FAILURE, Status.DUPLICATE_INSTANCE) else Refused
             raise error(
                 f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
                 status=code,
@@ -349,7 +350,7 @@ class DimseBackend:
         try:
             self._mpps(lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid))
         except Conflict as exc:
-            if exc.status != 0x0111:  # 0111: our own N-CREATE, retried after a lost answer
+            if exc.status != Status.DUPLICATE_INSTANCE:  # our own N-CREATE, retried after a lost answer
                 raise
 
     def _n_set(self, mpps_uid: str, ds: Dataset) -> None:

@@ -28,20 +28,21 @@ from app.domain.mapping import (
     sps_id,
 )
 from app.domain.search import parse_search
-from app.domain.status import UPSError
+from app.domain.status import ERROR_ID_TEXT, ErrorID, Status, UPSError
+from app.domain.values import InvalidValue, check_values
 
 from .service import MppsRecord, Transaction, UPSService
 from .service_api import MppsOutcome
 
 log = logging.getLogger(__name__)
 
-SUCCESS = 0x0000
-INVALID_ATTRIBUTE_VALUE = 0x0106
-PROCESSING_FAILURE = 0x0110
-DUPLICATE_INSTANCE = 0x0111
-NO_SUCH_INSTANCE = 0x0112
-MAY_NO_LONGER_BE_UPDATED = 0xA710  # Error ID of Table F.7.2-2
-NO_LONGER_UPDATABLE = "Performed Procedure Step Object may no longer be updated"
+SUCCESS = Status.SUCCESS
+INVALID_ATTRIBUTE_VALUE = Status.INVALID_ATTRIBUTE_VALUE
+PROCESSING_FAILURE = Status.PROCESSING_FAILURE
+DUPLICATE_INSTANCE = Status.DUPLICATE_INSTANCE
+NO_SUCH_INSTANCE = Status.NO_SUCH_SOP_INSTANCE
+MAY_NO_LONGER_BE_UPDATED = ErrorID.MPPS_NO_LONGER_UPDATABLE
+NO_LONGER_UPDATABLE = ERROR_ID_TEXT[MAY_NO_LONGER_BE_UPDATED]
 FINAL_STATES = ("COMPLETED", "DISCONTINUED")
 
 Outcome = MppsOutcome  # the name the DIMSE front has used
@@ -69,6 +70,7 @@ class MppsService:
             )
         transaction = generate_uid()
         try:
+            check_values(attributes)
             with self.ups.transaction() as work:
                 if work.mpps(uid) is not None:
                     raise _Refused(
@@ -81,6 +83,8 @@ class MppsService:
                 self._claim(work, ups_uid, transaction, calling_ae)
                 work.update(ups_uid, transaction, mpps_performed(attributes, _scheduled_codes(work, ups_uid)))
                 work.save_mpps(MppsRecord(uid, ups_uid, transaction, "IN PROGRESS", attributes))
+        except InvalidValue as exc:
+            return MppsOutcome(INVALID_ATTRIBUTE_VALUE, exc.message)
         except _Refused as refusal:
             log.info("MPPS N-CREATE %s refused: %s", uid, refusal.outcome.comment)
             return refusal.outcome
@@ -91,6 +95,7 @@ class MppsService:
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         try:
+            check_values(changes)
             with self.ups.transaction() as work:
                 record = work.mpps(uid)
                 if record is None:
@@ -107,6 +112,8 @@ class MppsService:
                     raise _Refused(MppsOutcome(PROCESSING_FAILURE, f"COMPLETED needs {', '.join(missing)}."))
                 self._carry(work, record, merged, status)
                 work.save_mpps(MppsRecord(uid, record.ups_uid, record.transaction_uid, status, merged))
+        except InvalidValue as exc:
+            return MppsOutcome(INVALID_ATTRIBUTE_VALUE, exc.message)
         except _Refused as refusal:
             log.info("MPPS N-SET %s refused: %s", uid, refusal.outcome.comment)
             return refusal.outcome

@@ -315,3 +315,17 @@ def test_a_step_another_modality_already_started_is_refused_with_a_reason(front)
         assert second.Status == 0x0110 and "already in progress" in second.ErrorComment
     finally:
         first.release()
+
+
+def test_an_mpps_with_a_value_its_vr_does_not_allow_is_refused_with_0106_and_changes_nothing(front):
+    assoc = associate(front.dimse.port, "SOMEAE")
+    example = documented_example_n_create()
+    example.PatientID = "DOC-BADDATE"
+    example.PerformedProcedureStepStartDate = "20001399"  # no month 13
+    try:
+        status, _ = assoc.send_n_create(example, ModalityPerformedProcedureStep, generate_uid())
+        assert status.Status == 0x0106 and "0040,0244" in status.ErrorComment
+    finally:
+        assoc.release()
+    with httpx.Client(base_url=front.base_url) as http:
+        assert http.get("/workitems", params={"PatientID": "DOC-BADDATE"}).status_code == 204
