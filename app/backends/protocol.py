@@ -49,7 +49,6 @@ class PeerCheck:
 @dataclass
 class Capabilities:
     live_events: bool = True
-    unscheduled: bool = True
     cancel_request: bool = True
     notes: list[str] = field(default_factory=list)
 

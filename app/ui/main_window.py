@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
             waiting=waiting,
             draft=self.session.draft(w.uid),
             cancel_requested=(request.reason_code if request and request.reason_code else None),
+            can_request_cancellation=self.session.backend.capabilities.cancel_request,
         )
 
     def _refresh_marks(self) -> None:

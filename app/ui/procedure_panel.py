@@ -69,6 +69,8 @@ class PanelState:
     waiting: str | None = None  # "complete" or "discontinue" waits to be sent
     draft: ProcedureDraft | None = None
     cancel_requested: Code | None = None  # the reason a cancellation request gave
+    # the backend can ask the performing station to stop (UPS-RS can; MWL/MPPS has no such message)
+    can_request_cancellation: bool = True
 
 
 class ProcedurePanel(QWidget):
@@ -283,7 +285,16 @@ class ProcedurePanel(QWidget):
             widget.setEnabled(active)
         self.complete_button.setEnabled(active)
         self.discontinue_button.setEnabled(active)
-        self.cancel_button.setEnabled(s.waiting is None and (scheduled or (state is State.IN_PROGRESS and not s.mine)))
+        self.cancel_button.setEnabled(
+            s.can_request_cancellation
+            and s.waiting is None
+            and (scheduled or (state is State.IN_PROGRESS and not s.mine))
+        )
+        self.cancel_button.setToolTip(
+            "Ask the station that has it to stop it"
+            if s.can_request_cancellation
+            else "MWL/MPPS has no cancellation request: ask the RIS to cancel the order"
+        )
         _emphasize(self.start_button, scheduled)
         _emphasize(self.complete_button, active)
         _emphasize(self.discontinue_button, active, "danger")

@@ -10,6 +10,8 @@ def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
     qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=10000)
     assert window.live.text() == "● polling" and "not available with MWL/MPPS" in window.live.toolTip()
     item = window.selected()
+    cancel = window.procedure.cancel_button
+    assert not cancel.isEnabled() and "ask the RIS" in cancel.toolTip()  # MWL/MPPS cannot ask a station
     window.procedure.start_button.click()
     qtbot.waitUntil(
         lambda: (
