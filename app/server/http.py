@@ -183,6 +183,13 @@ def bare_uid(pairs: list[tuple[str, str]]) -> str | None:
     return None
 
 
+def requester_of(request: Request) -> str | None:
+    """The requesting AE title, from the path (`/state/{aet}`) or `?requester=`, checked like any
+    other AE title: it is stored with the workitem and sent to subscribers."""
+    aet = request.path_params.get("aet") or dict(query_pairs(request, REQUESTER_PARAMETERS)).get("requester")
+    return check_ae_title(aet) if aet else None
+
+
 def one_dataset(datasets: list[JsonDataset]) -> JsonDataset:
     if len(datasets) != 1:
         raise InvalidRequest(f"The payload must hold exactly one dataset, not {len(datasets)}.")
@@ -247,7 +254,7 @@ async def update(request: Request, service: WorkitemService) -> Response:
 
 async def change_state(request: Request, service: WorkitemService) -> Response:
     dataset = one_dataset(await read_datasets(request))
-    requester = request.path_params.get("aet") or dict(query_pairs(request, REQUESTER_PARAMETERS)).get("requester")
+    requester = requester_of(request)
     status = await run_in_threadpool(
         service.change_state,
         request.path_params["uid"],
@@ -261,7 +268,7 @@ async def change_state(request: Request, service: WorkitemService) -> Response:
 async def cancel_request(request: Request, service: WorkitemService) -> Response:
     datasets = await read_datasets(request, optional=True)
     payload = one_dataset(datasets) if datasets else {}
-    requester = request.path_params.get("aet") or dict(query_pairs(request, REQUESTER_PARAMETERS)).get("requester")
+    requester = requester_of(request)
     status = await run_in_threadpool(service.request_cancellation, request.path_params["uid"], requester, payload)
     return answer(request, 202, warnings=[status.text] if status.is_warning else [])
 
@@ -320,8 +327,15 @@ async def suspend(request: Request, service: WorkitemService) -> Response:
 async def notifications(websocket: WebSocket) -> None:
     """Open Notification Connection (PS3.18 8.10.4): one text frame per event report."""
     service: WorkitemService = websocket.app.state.service
+    try:
+        aet = check_ae_title(websocket.path_params["aet"])
+    except InvalidRequest as exc:
+        # refused before the upgrade: the client sees a 403, nothing is registered for the name
+        log.info("Notification connection refused: %s", exc.message)
+        await websocket.close(code=1008)
+        return
     await websocket.accept()
-    channel = service.connect(websocket.path_params["aet"])
+    channel = service.connect(aet)
     listen = asyncio.ensure_future(_drain_client(websocket))
     dropped = asyncio.ensure_future(channel.dropped.wait())
     unsent: str | None = None
