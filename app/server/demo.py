@@ -1,13 +1,15 @@
 """A realistic demo day: about sixty workitems today and tomorrow across six stations.
 
-Deterministic for a given seed and day, and idempotent: seeding the same day twice
-creates nothing new. Patient names need more than ASCII on purpose (German, Spanish,
+The content (patients, procedures, times) is the same for a given seed and day, and seeding
+the same day twice creates nothing new. The UIDs are not guessable: they grow from a random
+root kept in each database, so a web page cannot name another server's demo workitems. Patient names need more than ASCII on purpose (German, Spanish,
 French, Danish and a Japanese name in ideographic and phonetic form).
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import date, datetime, timedelta
 
 from pydicom.uid import generate_uid
@@ -72,8 +74,19 @@ TECHNOLOGISTS = [
 ]
 
 
-def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorkitem]:
-    """The workitems of the demo for `day` (deterministic for a seed and a day)."""
+UID_ROOT_KEY = "demo_uid_root"
+
+
+def demo_uid_root(service: UPSService) -> str:
+    """This database's random root of demo UIDs, made on first use and kept in it."""
+    with service.store.write() as db:
+        db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (UID_ROOT_KEY, secrets.token_hex(16)))
+        return str(db.execute("SELECT value FROM meta WHERE key = ?", (UID_ROOT_KEY,)).fetchone()[0])
+
+
+def demo_workitems(day: date, seed: int = 1, per_day: int = 30, uid_root: str = "") -> list[NewWorkitem]:
+    """The workitems of the demo for `day` (the same for a seed and a day; the UIDs also
+    depend on `uid_root`)."""
     rng = random.Random(f"{seed}:{day.isoformat()}")
     items = []
     for n in range(per_day):
@@ -87,7 +100,7 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorki
         start = datetime.combine(day, datetime.min.time()) + timedelta(
             hours=7, minutes=30 + slot * 45 + rng.choice((0, 5, 10, 15))
         )
-        key = f"{seed}:{day.isoformat()}:{n}"
+        key = f"{uid_root}:{seed}:{day.isoformat()}:{n}"
         serial = f"{day:%y%m%d}{n:03d}"
         performers = [rng.choice(TECHNOLOGISTS)] if rng.random() < 0.35 else []
         priority = rng.choices(("MEDIUM", "HIGH", "LOW"), weights=(7, 2, 1))[0]
@@ -120,10 +133,11 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30) -> list[NewWorki
 def seed_demo_days(service: UPSService, seed: int = 1, today: date | None = None) -> dict[date, int]:
     """Create the demo workitems of today and tomorrow that do not exist yet; how many, per day."""
     today = today or date.today()
+    root = demo_uid_root(service)
     created: dict[date, int] = {}
     for day in (today, today + timedelta(days=1)):
         created[day] = 0
-        for item in demo_workitems(day, seed):
+        for item in demo_workitems(day, seed, uid_root=root):
             try:
                 service.create(item.to_json())
                 created[day] += 1

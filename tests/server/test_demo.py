@@ -47,12 +47,33 @@ def test_demo_names_need_more_than_ascii_including_ideographic(tmp_path):
     assert any(n.ideographic for n in names)
 
 
+def content(svc: UPSService) -> list[tuple]:
+    """What a trainer sees of the demo: who, what, where and when — not the UIDs."""
+    return sorted(
+        (w.accession_number, w.patient_name.alphabetic, w.station_names[0].value, w.scheduled_start())
+        for w in workitems(svc)
+    )
+
+
 def test_seeding_is_deterministic_and_idempotent(tmp_path):
     first, second = service(tmp_path / "a"), service(tmp_path / "b")
     seed_demo_day(first, seed=7, today=date(2026, 11, 23))
     seed_demo_day(second, seed=7, today=date(2026, 11, 23))
-    assert [w.uid for w in workitems(first)] == [w.uid for w in workitems(second)]
+    assert content(first) == content(second)
     assert seed_demo_day(first, seed=7, today=date(2026, 11, 23)) == 0
     other = service(tmp_path / "c")
     seed_demo_day(other, seed=8, today=date(2026, 11, 23))
-    assert [w.uid for w in workitems(other)] != [w.uid for w in workitems(first)]
+    assert content(other) != content(first)
+
+
+def test_demo_uids_differ_between_databases_and_stay_in_one(tmp_path):
+    first, second = service(tmp_path / "a"), service(tmp_path / "b")
+    seed_demo_day(first, today=date(2026, 11, 23))
+    seed_demo_day(second, today=date(2026, 11, 23))
+    first_uids = {w.uid for w in workitems(first)}
+    assert len(first_uids) == 60
+    assert first_uids.isdisjoint(w.uid for w in workitems(second))  # a web page cannot guess them
+    first.store.close()
+    reopened = service(tmp_path / "a")
+    assert seed_demo_day(reopened, today=date(2026, 11, 23)) == 0  # the same UIDs again: nothing twice
+    assert {w.uid for w in workitems(reopened)} == first_uids
