@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -27,6 +28,7 @@ from app.domain.identifiers import check_ae_title
 from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 
+from .security import Door, Forbidden, Policy, acting_ae
 from .service_api import WorkitemService
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,15 @@ def authority(request: Request) -> str:
     return f"{host}:{port}" if port else host
 
 
+def origin_of(request: Request) -> str:
+    """`scheme://host:port` of the absolute URLs we hand out: the configured public URL, else the
+    request's (its Host was checked at the door)."""
+    public: str | None = getattr(request.app.state, "public_base", None)
+    return public or f"{request.url.scheme}://{authority(request)}"
+
+
 def service_base(request: Request) -> str:
-    return f"{request.url.scheme}://{authority(request)}{BASE_PATH}"
+    return f"{origin_of(request)}{BASE_PATH}"
 
 
 def warning(request: Request, text: str) -> str:
@@ -134,8 +143,9 @@ async def read_datasets(request: Request, *, optional: bool = False) -> list[Jso
         if optional:
             return []
         raise InvalidRequest("The request has no payload; a DICOM JSON dataset is required.")
-    if content_type and content_type not in (DICOM_JSON, "application/json"):
-        raise UnsupportedMediaType(content_type)
+    if content_type not in (DICOM_JSON, "application/json"):
+        # a body without a media type is what a web page may send to any site unasked
+        raise UnsupportedMediaType(content_type or "(none given)")
     try:
         return parse_datasets(body)
     except DicomJsonError as exc:
@@ -219,6 +229,8 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
             return refuse(request, 406, f"Cannot answer in {exc}; this server answers in application/dicom+json.")
         except UnsupportedMediaType as exc:
             return refuse(request, 415, f"The media type {exc} is not supported; send application/dicom+json.")
+        except Forbidden as exc:
+            return refuse(request, 403, str(exc))
         except Exception:
             log.exception("Unexpected failure answering %s %s", request.method, request.url.path)
             return refuse(request, 500, "The server failed unexpectedly; the details are in its log.")
@@ -247,6 +259,7 @@ async def retrieve(request: Request, service: WorkitemService) -> Response:
 async def update(request: Request, service: WorkitemService) -> Response:
     pairs = query_pairs(request, UPDATE_PARAMETERS)
     transaction = bare_uid(pairs) or dict(pairs).get("transaction") or dict(pairs).get("transaction-uid")
+    acting_ae(request.scope, requester_of(request))
     changes = one_dataset(await read_datasets(request))
     status = await run_in_threadpool(service.update, request.path_params["uid"], transaction, changes)
     return answer(request, 200, warnings=[status.text] if status.is_warning else [])
@@ -254,7 +267,7 @@ async def update(request: Request, service: WorkitemService) -> Response:
 
 async def change_state(request: Request, service: WorkitemService) -> Response:
     dataset = one_dataset(await read_datasets(request))
-    requester = requester_of(request)
+    requester = acting_ae(request.scope, requester_of(request))
     status = await run_in_threadpool(
         service.change_state,
         request.path_params["uid"],
@@ -268,7 +281,7 @@ async def change_state(request: Request, service: WorkitemService) -> Response:
 async def cancel_request(request: Request, service: WorkitemService) -> Response:
     datasets = await read_datasets(request, optional=True)
     payload = one_dataset(datasets) if datasets else {}
-    requester = requester_of(request)
+    requester = acting_ae(request.scope, requester_of(request))
     status = await run_in_threadpool(service.request_cancellation, request.path_params["uid"], requester, payload)
     return answer(request, 202, warnings=[status.text] if status.is_warning else [])
 
@@ -286,12 +299,13 @@ async def search(request: Request, service: WorkitemService) -> Response:
 
 
 def notification_url(request: Request, aet: str) -> str:
-    scheme = "wss" if request.url.scheme == "https" else "ws"
-    return f"{scheme}://{authority(request)}{BASE_PATH}/ws/subscribers/{quote(aet)}"
+    scheme, _, rest = origin_of(request).partition("://")
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{BASE_PATH}/ws/subscribers/{quote(aet)}"
 
 
 async def subscribe(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
+    acting_ae(request.scope, aet)
     target = request.path_params["uid"]
     pairs = query_pairs(request, SUBSCRIBE_PARAMETERS)
     params = dict(pairs)
@@ -314,12 +328,14 @@ async def subscribe(request: Request, service: WorkitemService) -> Response:
 
 async def unsubscribe(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
+    acting_ae(request.scope, aet)
     await run_in_threadpool(service.unsubscribe, aet, request.path_params["uid"])
     return answer(request, 200)
 
 
 async def suspend(request: Request, service: WorkitemService) -> Response:
     aet = check_ae_title(request.path_params["aet"])
+    acting_ae(request.scope, aet)
     await run_in_threadpool(service.suspend, aet, request.path_params["uid"])
     return answer(request, 200)
 
@@ -329,9 +345,10 @@ async def notifications(websocket: WebSocket) -> None:
     service: WorkitemService = websocket.app.state.service
     try:
         aet = check_ae_title(websocket.path_params["aet"])
-    except InvalidRequest as exc:
+        acting_ae(websocket.scope, aet)
+    except (InvalidRequest, Forbidden) as exc:
         # refused before the upgrade: the client sees a 403, nothing is registered for the name
-        log.info("Notification connection refused: %s", exc.message)
+        log.info("Notification connection refused: %s", exc.message if isinstance(exc, UPSError) else exc)
         await websocket.close(code=1008)
         return
     await websocket.accept()
@@ -400,7 +417,11 @@ def routes() -> list:
     ]
 
 
-def create_app(service: WorkitemService, lifespan=None) -> Starlette:
-    app = Starlette(routes=routes(), lifespan=lifespan)
+def create_app(service: WorkitemService, lifespan=None, policy: Policy | None = None) -> Starlette:
+    """The UPS-RS app behind the door that checks Host, Origin, media type and credentials
+    (without a `policy`: loopback names only, no users)."""
+    policy = policy or Policy(frozenset({"localhost"}))
+    app = Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(Door, policy=policy)])
     app.state.service = service
+    app.state.public_base = policy.public_base
     return app

@@ -1,0 +1,258 @@
+"""The HTTP front's door: what a request must show before a handler sees it.
+
+- Host: only names of this server. DNS rebinding makes a web page's own name resolve to this
+  server, so its requests arrive with *that* name in Host; an IP literal cannot be rebound and
+  is always accepted. With a wildcard bind and users on, any Host is accepted: credentials
+  then stand in for the name.
+- Origin: a browser names the page that sent a request; a page of another origin may not
+  change anything (or open the notification WebSocket), whatever it sends.
+- Media type: a browser sends a cross-site POST without asking first only as a form or text
+  (or with no type at all); every POST and PUT here either carries DICOM JSON or, with no
+  body (Subscribe, Suspend), no form type. The body itself is checked where it is read.
+- Users: basic or bearer credentials from the users file, when one is configured. The
+  principal is left in the scope for the handlers, which check the AE title acted as.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+import socket
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+
+from .users import Principal, Users, UsersFileError
+
+log = logging.getLogger(__name__)
+
+PRINCIPAL = "worklist.principal"  # the scope key the handlers read
+REALM = "Worklist Console"
+CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8", Bearer realm="{REALM}"'
+BODY_TYPES = ("application/dicom+json", "application/json")
+CHANGING = ("POST", "PUT", "DELETE", "PATCH")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class DoorError(ValueError):
+    """The server cannot open as configured; the message is a sentence for the trainer."""
+
+
+class Forbidden(Exception):
+    """A principal acting as an AE title it is not bound to; the message is a sentence."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard(host: str) -> bool:
+    return host.strip("[]") in ("0.0.0.0", "::", "")
+
+
+def public_base(public_url: str) -> str:
+    """`scheme://host[:port]` of a --public-url; ValueError says what is wrong with it."""
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{public_url!r} is not an http:// or https:// URL naming a host.")
+    if parts.path.rstrip("/") not in ("", "/dicom-web") or parts.query or parts.fragment:
+        raise ValueError(f"{public_url!r} must name only scheme, host and port (the service is under /dicom-web).")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def host_names(bind_host: str, public_url: str | None) -> frozenset[str]:
+    """The names this server answers to, besides IP literals."""
+    names = {"localhost"}
+    if not is_loopback(bind_host):
+        if not is_wildcard(bind_host):
+            names.add(bind_host)
+        for name in (socket.gethostname(), socket.getfqdn()):
+            if name:
+                names.update({name, f"{name.split('.')[0]}.local", name.split(".")[0]})
+    if public_url:
+        names.add(urlsplit(public_url).hostname or "")
+    return frozenset(n.lower().rstrip(".") for n in names if n)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the door checks. `names` None: any Host."""
+
+    names: frozenset[str] | None
+    users: Users | None = None
+    public_base: str | None = None
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        if self.names is None:
+            return True
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return True
+        except ValueError:
+            return host in self.names
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _split_host(authority: str) -> tuple[str, int | None] | None:
+    """(host, port) of a Host header or an Origin's netloc; None when it is not one."""
+    try:
+        parts = urlsplit("//" + authority)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if not host or parts.username is not None or parts.path or parts.query:
+        return None
+    return host, port
+
+
+class Door:
+    """ASGI middleware applying a Policy to every HTTP request and WebSocket handshake."""
+
+    def __init__(self, app: ASGIApp, policy: Policy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        refusal = self._refusal(scope, headers)
+        if refusal is None and self.policy.users is not None:
+            principal = await self._authenticate(headers.get("authorization", ""))
+            if principal is None:
+                refusal = (401, "Credentials are missing or wrong: give a user and password, or a bearer token.")
+            else:
+                scope[PRINCIPAL] = principal
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, text = refusal
+        log.info("Refused %s %s: %s", scope.get("method", "WebSocket"), scope.get("path"), text)
+        if scope["type"] == "websocket":
+            # before the handshake is accepted, a close makes the server answer 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await _answer(send, status, text, challenge=status == 401)
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = _split_host(headers.get("host", ""))
+        if host is None or not self.policy.host_allowed(host[0]):
+            return 421, "The Host of this request is not a name of this server."
+        origin = headers.get("origin")
+        changing = scope["type"] == "websocket" or scope.get("method") in CHANGING
+        if origin is not None and changing and not self._same_origin(scope, origin, headers["host"]):
+            return 403, f"Requests from web pages of {origin[:100]} are not accepted."
+        if scope.get("method") in ("POST", "PUT"):
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media and media not in BODY_TYPES:
+                return 415, f"The media type {media[:100]} is not accepted; send application/dicom+json."
+        return None
+
+    def _same_origin(self, scope: Scope, origin: str, host: str) -> bool:
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        own = {_origin_key(f"{scheme}://{host}")}
+        if self.policy.public_base:
+            own.add(_origin_key(self.policy.public_base))
+        return _origin_key(origin) in own - {None}
+
+    async def _authenticate(self, authorization: str) -> Principal | None:
+        users = self.policy.users
+        if users is None:
+            return None
+        kind, _, credentials = authorization.strip().partition(" ")
+        credentials = credentials.strip()
+        if kind.lower() == "bearer" and credentials:
+            return users.by_token(credentials)
+        if kind.lower() == "basic" and credentials:
+            try:
+                name, sep, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            if not sep:
+                return None
+            return await run_in_threadpool(users.by_password, name, password)  # scrypt takes its time
+        return None
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or parts.scheme not in ("http", "https"):
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+async def _answer(send: Send, status: int, text: str, *, challenge: bool) -> None:
+    headers = [(b"warning", f"299 worklist-console: {text}".encode("latin-1", "replace")), (b"content-length", b"0")]
+    if challenge:
+        headers.append((b"www-authenticate", CHALLENGE.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    return scope.get(PRINCIPAL)
+
+
+def acting_ae(scope: Scope, named: str | None) -> str | None:
+    """The AE title a request acts as: the one it names, else the principal's own when it is
+    bound to exactly one. Forbidden when it names one its principal is not bound to."""
+    principal = principal_of(scope)
+    if principal is None:
+        return named
+    if named is None:
+        return principal.own_ae
+    if not principal.may_act_as(named):
+        raise Forbidden(f"The user {principal.name} may not act as the AE title {named}.")
+    return named
+
+
+def door_policy(bind_host: str, users_file: str | None, *, no_auth: bool, public_url: str | None) -> Policy:
+    """The policy of a server bound to `bind_host`. Beyond loopback it needs users, or `no_auth`
+    said out loud; DoorError says what is missing."""
+    users = None
+    if users_file:
+        try:
+            users = Users.load(users_file)
+        except UsersFileError as exc:
+            raise DoorError(str(exc)) from None
+        if not users.users:
+            raise DoorError(f"The users file {users_file} has no users; add one with `worklist-console users add`.")
+    elif not is_loopback(bind_host) and not no_auth:
+        raise DoorError(
+            f"Refusing to serve on {bind_host} without authentication: anyone on the network could change the "
+            "worklist. Give --users FILE (see `worklist-console users add`), or --no-auth on a closed classroom network."
+        )
+    base = None
+    if public_url:
+        try:
+            base = public_base(public_url)
+        except ValueError as exc:
+            raise DoorError(str(exc)) from None
+    # credentials stand in for the name only where the server is open to every name anyway
+    names = None if users is not None and is_wildcard(bind_host) and not base else host_names(bind_host, base)
+    return Policy(names, users, base)
