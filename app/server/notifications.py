@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import json
 import logging
+import queue
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -60,23 +61,68 @@ class EventHub:
         self._channels: dict[str, list[Channel]] = {}
         self._diverted: dict[str, Deliver] = {}
         self._message_ids = itertools.count(1)
+        self._posted: queue.SimpleQueue[tuple[frozenset[str], JsonDataset]] = queue.SimpleQueue()
+        self._unsent = 0  # posted and not yet published; guarded by _drained
+        self._drained = threading.Condition()
+        self._worker: threading.Thread | None = None
 
     def next_message_id(self) -> int:
         return next(self._message_ids)
 
+    def post(self, aets: Iterable[str], message: JsonDataset) -> None:
+        """Publish `message` on the hub's own thread, in the order posted: a write that reaches
+        thousands of subscribers returns without waiting for them."""
+        with self._drained:
+            self._unsent += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._fan_out, name="event fan-out", daemon=True)
+                self._worker.start()
+        self._posted.put((frozenset(aets), message))
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every posted event is published; False if that took longer than `timeout`."""
+        with self._drained:
+            return self._drained.wait_for(lambda: self._unsent == 0, timeout)
+
+    def _fan_out(self) -> None:
+        while True:
+            aets, message = self._posted.get()
+            try:
+                self.publish(aets, message)
+            except Exception:  # one bad event must not end the delivery of the rest
+                log.exception("An event could not be delivered")
+            finally:
+                with self._drained:
+                    self._unsent -= 1
+                    if self._unsent == 0:
+                        self._drained.notify_all()
+
     def publish(self, aets: Iterable[str], message: JsonDataset) -> None:
         """Send `message` to every AE in `aets` now, or keep it for when it connects."""
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        aets = aets if isinstance(aets, (set, frozenset)) else set(aets)
         with self._lock:
-            for aet in aets:
+            # most subscribers of a busy server are offline: find them by set difference, and
+            # give each its event with no lookup beyond its own backlog
+            online = aets & (self._diverted.keys() | self._channels.keys())
+            for aet in online:
                 deliver = self._diverted.get(aet)
-                channels = self._channels.get(aet)
                 if deliver is not None:
                     deliver(aet, text)
-                elif channels and self._offer(aet, channels, text):
-                    pass
-                else:
-                    self._backlog.setdefault(aet, deque(maxlen=self.backlog_size)).append(text)
+                elif not self._offer(aet, self._channels[aet], text):
+                    self._keep(aet, text)
+            backlogs = self._backlog
+            for aet in aets - online:
+                backlog = backlogs.get(aet)
+                if backlog is None:
+                    backlog = backlogs[aet] = deque(maxlen=self.backlog_size)
+                backlog.append(text)
+
+    def _keep(self, aet: str, text: str) -> None:
+        backlog = self._backlog.get(aet)
+        if backlog is None:
+            backlog = self._backlog[aet] = deque(maxlen=self.backlog_size)
+        backlog.append(text)
 
     def _offer(self, aet: str, channels: list[Channel], text: str) -> bool:
         """Queue `text` on the AE's open channels, dropping those that fell behind; False when

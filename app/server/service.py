@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 
 from pydicom.uid import generate_uid
 
@@ -27,6 +28,7 @@ from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
 from app.domain.status import InvalidRequest, Status, UPSError
 
+from .audit import AuditLog, Record, current_actor
 from .notifications import Channel, EventHub
 from .service_api import Created, Deliver, SearchResult
 from .store import Row, Store, Subscription
@@ -34,6 +36,7 @@ from .store import Row, Store, Subscription
 log = logging.getLogger(__name__)
 
 GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
+STATE_ACTIONS = {State.IN_PROGRESS: "claim", State.COMPLETED: "complete", State.CANCELED: "cancel"}
 EventList = list[tuple[set[str], str, ev.EventType, JsonDataset]]
 
 
@@ -59,6 +62,32 @@ class Transaction:
         self.store = service.store
         self.db = db
         self.events: EventList = []
+        self.audits: list[Record] = []  # written once the transaction has committed
+
+    def note(
+        self,
+        action: str,
+        uid: str,
+        before: str | None,
+        after: str | None,
+        dataset: JsonDataset | None = None,
+        **details: Any,
+    ) -> None:
+        """An audit record of a change in this transaction, by the actor of the request at hand."""
+        audit = self.service.audit
+        if audit is not None:
+            self.audits.append(
+                audit.record(
+                    action,
+                    uid,
+                    when=self.service.clock(),
+                    actor=current_actor(),
+                    before=before,
+                    after=after,
+                    dataset=dataset,
+                    **details,
+                )
+            )
 
     def get(self, uid: str) -> Row:
         row = self.store.get(self.db, uid)
@@ -86,6 +115,7 @@ class Transaction:
             raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
         wid = self.store.insert(self.db, prepared.dataset)
         row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
+        self.note("create", uid, None, State.SCHEDULED.value, prepared.dataset)
         aets = self.service._recipients(self.db, row)
         self.events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
         assignment = ev.assigned(row.dataset)
@@ -117,6 +147,7 @@ class Transaction:
     ) -> Status:
         target = parse_state(requested)
         row = self.get(uid)
+        before_state = row.state
         transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
         if transition.new_state is None:
             return transition.status
@@ -143,6 +174,15 @@ class Transaction:
         self.events.append(
             (self.service._recipients(self.db, row), uid, ev.EventType.STATE_REPORT, ev.state_report(dataset))
         )
+        self.note(
+            STATE_ACTIONS[transition.new_state],
+            uid,
+            before_state,
+            transition.new_state.value,
+            dataset,
+            # Only the holder of the Transaction UID gets here: the performer, whoever it named itself.
+            performer=requester_ae if transition.new_state is State.IN_PROGRESS else row.performer_ae,
+        )
         return Status.SUCCESS
 
     def mpps(self, uid: str) -> MppsRecord | None:
@@ -155,10 +195,27 @@ class Transaction:
 
 @dataclass
 class _GlobalIndex:
-    """The global subscriptions, and the filtered ones grouped by their filter."""
+    """The global subscriptions, and the filtered ones grouped by their filter; beside them, the
+    AE titles of those not suspended, as sets, so that a write finds its recipients by set
+    union rather than a loop over thousands of subscriptions."""
 
     everything: list[Subscription] = field(default_factory=list)
     filtered: dict[str, list[Subscription]] = field(default_factory=dict)
+    everyone: frozenset[str] = frozenset()
+    by_filter: dict[str, frozenset[str]] = field(default_factory=dict)
+    suspended: list[Subscription] = field(default_factory=list)  # global or filtered
+
+    def seal(self) -> _GlobalIndex:
+        self.everyone = frozenset(s.aet for s in self.everything if s.suspended_after is None)
+        self.by_filter = {
+            text: frozenset(s.aet for s in subs if s.suspended_after is None) for text, subs in self.filtered.items()
+        }
+        self.suspended = [
+            s
+            for s in [*self.everything, *(s for subs in self.filtered.values() for s in subs)]
+            if s.suspended_after is not None
+        ]
+        return self
 
 
 # An AE may subscribe to this many workitems one by one; past it, a global or filtered
@@ -177,8 +234,10 @@ class UPSService:
         remember_deleted_seconds: float = 30 * 86400.0,
         max_results: int = 1000,
         clock: Callable[[], float] = time.time,
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = store
+        self.audit = audit
         self.hub = hub
         self.ae_title = ae_title
         self.keep_final_seconds = keep_final_seconds
@@ -202,6 +261,7 @@ class UPSService:
             work = Transaction(self, db)
             yield work
         self._publish(work.events)
+        self._write_audit(work.audits)
 
     # -- create, retrieve, update ----------------------------------------------------------
     def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
@@ -234,7 +294,9 @@ class UPSService:
     def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
         events: EventList = []
         with self.store.write() as db:
-            row = Transaction(self, db).get(uid)
+            work = Transaction(self, db)
+            row = work.get(uid)
+            before = row.state
             outcome = request_cancellation(State(row.state))
             if outcome.status is not Status.SUCCESS:
                 return outcome.status
@@ -250,7 +312,10 @@ class UPSService:
                 events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(dataset, State.IN_PROGRESS.value)))
                 events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(dataset)))
             events.append((aets, uid, ev.EventType.CANCEL_REQUESTED, ev.cancel_requested(requester, request)))
+            after = State.CANCELED.value if outcome.cancel_now else before
+            work.note("request-cancellation", uid, before, after, row.dataset, requester=requester)
         self._publish(events)
+        self._write_audit(work.audits)
         return Status.SUCCESS
 
     # -- search ------------------------------------------------------------------------------
@@ -304,7 +369,23 @@ class UPSService:
                 self.store.put_subscription(db, Subscription(aet, target, "item", deletion_lock, None, None))
                 events.append(({aet}, row.uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
         self._publish(events)
+        if self.audit is not None:
+            # Filter values may name a patient: only the keys, unless the site keeps PHI in the file.
+            shown = criteria and (criteria.text() if self.audit.phi else ",".join(key for key, _ in criteria.terms))
+            self._note_subscription("subscribe", aet, target, deletion_lock=deletion_lock or None, filter=shown or None)
         return Status.SUCCESS
+
+    def _note_subscription(self, action: str, aet: str, target: str, **details: Any) -> None:
+        """An audit line for a committed change of `aet`'s subscriptions (they live beside the workitems)."""
+        if self.audit is not None:
+            line = self.audit.record(
+                action, target, when=self.clock(), actor=current_actor(), subscriber=aet, **details
+            )
+            self._write_audit([line])
+
+    def _write_audit(self, lines: list[Record]) -> None:
+        if self.audit is not None and lines:
+            self.audit.write(lines)
 
     def unsubscribe(self, aet: str, target: str) -> None:
         with self._changing_subscriptions() as db:
@@ -313,18 +394,18 @@ class UPSService:
                 if not self.store.drop_subscriptions(db, aet):
                     raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no subscriptions.")
                 self.hub.forget(aet)
-                return
-            if target == t.FILTERED_SUBSCRIPTION_UID:
+            elif target == t.FILTERED_SUBSCRIPTION_UID:
                 if not self.store.drop_subscriptions(db, aet, target):
                     raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no filtered subscription.")
-                return
-            row = self.store.get(db, target)
-            dropped = self.store.drop_subscriptions(db, aet, target)
-            covered = row is not None and aet in self._recipients(db, row)
-            if covered:
-                self.store.put_subscription(db, Subscription(aet, target, "excluded", False, None, None))
-            elif not dropped:
-                raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} is not subscribed to Workitem {target}.")
+            else:
+                row = self.store.get(db, target)
+                dropped = self.store.drop_subscriptions(db, aet, target)
+                covered = row is not None and aet in self._recipients(db, row)
+                if covered:
+                    self.store.put_subscription(db, Subscription(aet, target, "excluded", False, None, None))
+                elif not dropped:
+                    raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} is not subscribed to Workitem {target}.")
+        self._note_subscription("unsubscribe", aet, target)
 
     def suspend(self, aet: str, target: str) -> None:
         if target not in GLOBAL_TARGETS:
@@ -338,6 +419,7 @@ class UPSService:
                 self.store.put_subscription(
                     db, Subscription(aet, target, sub.kind, sub.deletion_lock, sub.filter, self.store.max_id(db))
                 )
+        self._note_subscription("suspend", aet, target)
 
     def _filter(self, text: str) -> Query:
         query = self._filters.get(text)
@@ -380,7 +462,7 @@ class UPSService:
                     index.everything.append(s)
                 elif s.kind == "filtered" and s.filter:
                     index.filtered.setdefault(s.filter, []).append(s)
-            self._index = index
+            self._index = index.seal()
         return self._index
 
     @contextmanager
@@ -395,18 +477,35 @@ class UPSService:
             self._index = None
 
     def _recipients(self, db, row: Row, before: JsonDataset | None = None) -> set[str]:
-        return {s.aet for s in self._covering(db, row, before)}
+        """The AE titles a change of the workitem reaches: what `_covering` finds, by set union."""
+        own = self.store.subscriptions_of(db, row.uid)
+        index = self._global_index(db)
+        aets = set(index.everyone)
+        matched = set()
+        for text in index.by_filter:
+            query = self._filter(text)
+            if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
+                aets |= index.by_filter[text]
+                matched.add(text)
+        aets |= {
+            s.aet
+            for s in index.suspended
+            if row.id <= (s.suspended_after or 0) and (s.kind == "global" or s.filter in matched)
+        }
+        aets -= {s.aet for s in own if s.kind == "excluded"}
+        return aets | {s.aet for s in own if s.kind == "item"}
 
     def _publish(self, events: EventList) -> None:
         for aets, uid, event_type, attrs in events:
             if aets:
-                self.hub.publish(aets, ev.message(uid, event_type, self.hub.next_message_id(), attrs))
+                self.hub.post(aets, ev.message(uid, event_type, self.hub.next_message_id(), attrs))
 
     # -- SCP status and housekeeping -----------------------------------------------------------
     def announce(self, status: str) -> int:
         """Event 4 to every subscriber (RESTARTED) or to those listening now (GOING DOWN).
 
         Returns how many AEs it was sent to."""
+        self.hub.drain()  # after every event already posted
         with self.store.read() as db:
             aets = {s.aet for s in self.store.subscriptions(db) if s.kind != "excluded"}
         if status != "RESTARTED":
@@ -435,6 +534,13 @@ class UPSService:
                 self.store.delete(db, row, now)
                 deleted.append(row.uid)
             self.store.forget_deleted(db, now - self.remember_deleted_seconds)
+        if self.audit is not None:
+            self._write_audit(
+                [
+                    self.audit.record("delete", uid, when=now, actor=current_actor(), reason="kept long enough")
+                    for uid in deleted
+                ]
+            )
         if deleted:
             log.info("Housekeeping deleted %d final workitems", len(deleted))
         return deleted

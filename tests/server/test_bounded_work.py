@@ -4,6 +4,7 @@ C-FIND, and a request beside it is answered too."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 
@@ -158,3 +159,46 @@ def test_connections_beyond_the_cap_are_answered_503_at_once(tmp_path):
         for connection in held:
             connection.close()
         server.stop()
+
+
+def test_the_recipients_found_by_set_union_are_those_the_subscriptions_cover(tmp_path):
+    """The fast path (sets of AE titles) and the plain walk over every subscription agree, with
+    global, filtered, suspended, per-item and excluded subscriptions mixed."""
+    import random
+    from datetime import UTC
+
+    from upsrs_client import item
+
+    from app.domain import tags as t
+    from app.domain.search import SubscriptionFilter
+    from app.server.notifications import EventHub
+    from app.server.service import UPSService
+    from app.server.store import Store
+
+    store = Store(tmp_path / "w.db", UTC)
+    service = UPSService(store, EventHub())
+    pick = random.Random(7)
+    uids = [service.create(item(station=pick.choice(["CT1", "MR1"]))).uid for _ in range(6)]
+    for n in range(60):
+        aet, kind = f"AE{n % 20}", pick.choice(["global", "filtered", "item", "suspend", "unsubscribe"])
+        if kind == "global":
+            service.subscribe(aet, t.GLOBAL_SUBSCRIPTION_UID)
+        elif kind == "filtered":
+            station = pick.choice(["CT1", "MR1"])
+            criteria = SubscriptionFilter.from_text(f"ScheduledStationNameCodeSequence.CodeValue={station}")
+            service.subscribe(aet, t.FILTERED_SUBSCRIPTION_UID, criteria=criteria)
+        elif kind == "item":
+            service.subscribe(aet, pick.choice(uids))
+        elif kind == "suspend":
+            with contextlib.suppress(Exception):
+                service.suspend(aet, pick.choice([t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID]))
+        else:
+            with contextlib.suppress(Exception):
+                service.unsubscribe(aet, pick.choice(uids))
+        if n % 10 == 9:
+            uids.append(service.create(item()).uid)  # made after some suspensions
+    with store.write() as db:
+        for uid in uids:
+            row = store.get(db, uid)
+            assert service._recipients(db, row) == {s.aet for s in service._covering(db, row)}
+    store.close()

@@ -1,0 +1,255 @@
+"""Benchmark: the embedded server under the abuse a hostile network can send, on loopback.
+
+    python tests/benchmarks/bench_abuse.py [--subscriptions 3000] [--events 3000]
+
+Prints, in one run:
+  - a 3 000-star wildcard search: its time, and the latency of a search sent beside it;
+  - DCMTK's echoscu with 20 bare TCP connections holding the DIMSE front;
+  - the server's resident memory before and after a subscriber that never reads gets N events;
+  - Create p50 (in process) at 0, 1 000 and 3 000 subscriptions;
+  - Create throughput over HTTP with synchronous=FULL, 1 and 8 clients (group commit);
+  - of 32 simultaneous claims of one workitem, how many won, over HTTP and over DIMSE.
+
+The server runs in a process of its own (`worklist-console serve`), so that its memory and its
+interpreter lock are its own. Needs DCMTK for the echoscu line (apt-get install dcmtk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import UnifiedProcedureStepPull
+from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+from upsrs_client import FILTERED, GLOBAL, item, post, subscribe, uid_of
+
+ECHOSCU = "/usr/bin/echoscu"  # DCMTK's, not the pynetdicom app of the same name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(folder: Path) -> tuple[subprocess.Popen, str, int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--http-port",
+            "0",
+            "--dimse-port",
+            str(port),
+            "--db",
+            str(folder / "w.db"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in process.stdout:  # type: ignore[union-attr]
+        if "ready at http://" in line:
+            base = line.split("ready at ")[1].split()[0]
+            return process, base, port
+    raise SystemExit("the server did not start")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stars(base: str) -> None:
+    beside: list[float] = []
+
+    def neighbour() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            began = time.perf_counter()
+            http.get("/workitems", params={"limit": "1"})
+            beside.append(time.perf_counter() - began)
+
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for _ in range(50):
+            post(http, "/workitems", [item(patient=f"Star^{generate_uid()[-6:]}")])
+        thread = threading.Thread(target=neighbour)
+        began = time.perf_counter()
+        thread.start()
+        http.get("/workitems", params={"PatientName": "*" * 3000 + "Z"})
+        took = time.perf_counter() - began
+        thread.join()
+    print(f"3 000-star search: {took * 1000:.1f} ms; a search beside it: {beside[0] * 1000:.1f} ms")
+
+
+def bare_connections(dimse: int) -> None:
+    if not Path(ECHOSCU).exists():
+        print("echoscu with 20 bare connections: skipped (DCMTK not installed)")
+        return
+    held = [socket.create_connection(("127.0.0.1", dimse)) for _ in range(20)]
+    try:
+        echo = subprocess.run([ECHOSCU, "-aec", "WORKLIST", "-to", "10", "127.0.0.1", str(dimse)], capture_output=True)
+        print(f"echoscu with 20 bare connections open: {'success' if echo.returncode == 0 else 'FAILED'}")
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def silent_subscriber(process: subprocess.Popen, base: str, events: int) -> None:
+    before = rss_mib(process.pid)
+    with httpx.Client(base_url=base, timeout=60) as http:
+        url = subscribe(http, GLOBAL, "SILENT").headers["Content-Location"]
+        silent = connect(url, max_queue=1)
+        silent.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for _ in range(events):
+            post(http, "/workitems", [item(label="x" * 60)])
+    after = rss_mib(process.pid)
+    silent.close()
+    print(
+        f"server RSS, a subscriber reading nothing while {events} workitems were created: {before:.1f} → {after:.1f} MiB"
+    )
+
+
+def create_p50_by_subscriptions(base: str, counts: list[int]) -> None:
+    """Create p50 over HTTP while N subscriptions (half global, half filtered on 50 stations,
+    none connected: each event goes to N backlogs) are held."""
+    figures = []
+    made = 0
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for target in counts:
+            while made < target:
+                if made % 2:
+                    subscribe(http, GLOBAL, f"G{made}")
+                else:
+                    subscribe(
+                        http, FILTERED, f"F{made}", filter=f"ScheduledStationNameCodeSequence.CodeValue=ST{made % 50}"
+                    )
+                made += 1
+            times = []
+            for _ in range(300):
+                body = [item()]
+                began = time.perf_counter()
+                post(http, "/workitems", body)
+                times.append(time.perf_counter() - began)
+            figures.append(f"{target}: {statistics.median(times) * 1000:.2f} ms")
+    print("create p50 over HTTP by subscriptions: " + ", ".join(figures))
+
+
+def throughput(base: str) -> None:
+    for clients in (1, 8):
+        done = [0] * clients
+
+        def client(n: int) -> None:
+            with httpx.Client(base_url=base, timeout=60) as http:
+                deadline = time.monotonic() + 3.0
+                while time.monotonic() < deadline:
+                    if post(http, "/workitems", [item()]).status_code == 201:
+                        done[n] += 1
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(f"create over HTTP, synchronous=FULL, {clients} client(s): {sum(done) / 3.0:.0f} per second")
+
+
+def claims(base: str, dimse: int) -> None:
+    with httpx.Client(base_url=base, timeout=60) as http:
+        uid = uid_of(ds := item())
+        post(http, "/workitems", [ds])
+    barrier = threading.Barrier(32)
+    codes: list[int] = []
+
+    def claim_http() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            body = [
+                {
+                    "00741000": {"vr": "CS", "Value": ["IN PROGRESS"]},
+                    "00081195": {"vr": "UI", "Value": [generate_uid()]},
+                }
+            ]
+            barrier.wait()
+            answer = http.put(
+                f"/workitems/{uid}/state", content=json.dumps(body), headers={"Content-Type": "application/dicom+json"}
+            )
+            codes.append(answer.status_code)
+
+    threads = [threading.Thread(target=claim_http) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"32 simultaneous claims over HTTP: {codes.count(200)} won, {codes.count(409)} refused")
+
+    with httpx.Client(base_url=base, timeout=60) as http:
+        uid = uid_of(ds := item())
+        post(http, "/workitems", [ds])
+    barrier = threading.Barrier(32)
+    statuses: list[int] = []
+
+    def claim_dimse(n: int) -> None:
+        ae = AE(f"CLAIM{n}")
+        ae.add_requested_context(UnifiedProcedureStepPull)
+        assoc = ae.associate("127.0.0.1", dimse, ae_title="WORKLIST")
+        info = Dataset()
+        info.ProcedureStepState = "IN PROGRESS"
+        info.TransactionUID = generate_uid()
+        barrier.wait()
+        status, _ = assoc.send_n_action(info, 1, UnifiedProcedureStepPull, uid)
+        statuses.append(int(status.Status) if status else -1)
+        assoc.release()
+
+    threads = [threading.Thread(target=claim_dimse, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"32 simultaneous claims over DIMSE: {statuses.count(0)} won, {len(statuses) - statuses.count(0)} refused")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        process, base, dimse = serve(Path(folder))
+        try:
+            stars(base)
+            bare_connections(dimse)
+            silent_subscriber(process, base, args.events)
+            throughput(base)
+            claims(base, dimse)
+        finally:
+            process.terminate()
+            process.wait(10)
+    with tempfile.TemporaryDirectory() as folder:
+        process, base, _ = serve(Path(folder))
+        try:
+            create_p50_by_subscriptions(base, sorted({0, 1000, args.subscriptions}))
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    main()
