@@ -28,7 +28,13 @@ def serve(args: argparse.Namespace) -> int:
         dimse_idle_timeout=args.dimse_idle_timeout,
         dimse_port=args.dimse_port or None,
         event_peers=dict(args.event_peer),
+        allow_ae=tuple(args.allow_ae),
+        dimse_tls=args.dimse_tls,
+        audit_phi=args.audit_phi,
     )
+    # The certificate options belong to HTTPS as well; where they are offered, DICOM TLS uses the same pair.
+    config.tls_cert = getattr(args, "tls_cert", None) or config.tls_cert
+    config.tls_key = getattr(args, "tls_key", None) or config.tls_key
     from app.server.http_limits import raise_file_limit
     from app.server.store import StoreError
 
@@ -44,6 +50,9 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     except (StoreError, sqlite3.Error) as exc:
         print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"Cannot start the server: {exc}", file=sys.stderr)
         return 2
 
     async def run() -> None:
@@ -69,6 +78,27 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit(args: argparse.Namespace) -> int:
+    """Print the audit records of a server's database (of one workitem with --uid), oldest first."""
+    import json
+
+    from app.server import default_db_path
+    from app.server.audit import audit_path, read, sentence
+
+    path = audit_path(args.db or default_db_path())
+    if not path.exists():
+        print(f"There is no audit file at {path}: the server has recorded no change there yet.", file=sys.stderr)
+        return 1
+    found = 0
+    for line in read(path, args.uid):
+        found += 1
+        print(json.dumps(line, ensure_ascii=False) if args.json else sentence(line))
+    if not found and args.uid:
+        print(f"The audit file {path} records no change of workitem {args.uid}.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -76,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import logs
 
-    quiet = args.command in ("find", "echo", "self-test")  # their output is the answer, not log lines
+    quiet = args.command in ("find", "echo", "self-test", "audit")  # their output is the answer, not log lines
     logs.configure(
         args.verbose,
         Path(args.log_dir) if args.log_dir else None,
@@ -89,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         from app import shell
 
         return shell.find(args) if args.command == "find" else shell.echo(args)
+    if args.command == "audit":
+        return audit(args)
     if args.command == "self-test":
         from app import selftest
 

@@ -54,6 +54,24 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         help="close a DIMSE association silent this long (default 15); a connection that never asks "
         "for an association is closed after 5 s",
     )
+    p.add_argument(
+        "--allow-ae",
+        type=ae_title,
+        action="append",
+        default=[],
+        metavar="AET",
+        help="accept DIMSE associations only from this calling AE title (repeatable; default: any)",
+    )
+    p.add_argument(
+        "--dimse-tls",
+        action="store_true",
+        help="the DIMSE front speaks DICOM over TLS only, with the certificate and key of --tls-cert and --tls-key",
+    )
+    p.add_argument(
+        "--audit-phi",
+        action="store_true",
+        help="audit lines name the patient (name and ID); by default they hold workitem UIDs only",
+    )
 
 
 def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -142,9 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument(
         "--timeout", type=float, default=30.0, metavar="SECONDS", help="how long one step may take (default 30)"
     )
-    for command in (serve, demo, find, echo, selftest):
+    audit = sub.add_parser("audit", help="who created, started, completed or canceled a workitem: the audit file")
+    audit.add_argument("--db", metavar="PATH", help="the server's database; its audit file is beside it")
+    audit.add_argument("--uid", help="only this workitem (SOP Instance UID)")
+    audit.add_argument("--json", action="store_true", help="print the records as JSON lines")
+    for command in (serve, demo, find, echo, selftest, audit):
         _logging_arguments(command, suppress=True)
     return parser
+
+
+def ae_title(text: str) -> str:
+    """An AE title as given on the command line; argparse reports the error sentence."""
+    aet = text.strip()
+    if not 0 < len(aet) <= 16 or "\\" in aet or not aet.isprintable():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AE title (1 to 16 characters, no backslash)")
+    return aet
 
 
 def event_peer(text: str) -> tuple[str, tuple[str, int]]:

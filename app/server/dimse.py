@@ -6,6 +6,12 @@ the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py); and the UPS Push, Pull, W
 Query SCP (ups_dimse.py) — requests are routed to it by SOP class. Handlers are thin: for C-FIND
 the identifier becomes a domain query, SQL narrows the candidates by the keys the store
 indexes, and the mapped MWL items are matched exactly.
+
+The door: an association must call our AE title, and, with an allow-list, come from one of
+its AE titles (PS3.8 9.3.4: A-ASSOCIATE-RJ with "called" or "calling AE title not
+recognized"); each refusal is logged in a sentence naming both titles. With a certificate
+the front speaks DICOM over TLS (PS3.15 B.1) and nothing else. Every request that changes
+something runs as its association's `Actor`, so the audit file says who it came from.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from io import BytesIO
@@ -41,9 +48,10 @@ from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_qu
 from app.domain.search import SearchRequest, parse_search
 from app.domain.status import Status, UPSError, dimse_status
 
+from .audit import Actor, acting_as
 from .mpps import Outcome
 from .service_api import PerformedStepService, WorkitemService
-from .ups_dimse import SCP_SOP_CLASSES, UpsScp, by_sop_class, unsupported
+from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +163,30 @@ def _pending_sender(event: evt.Event, status: Status) -> Callable[[JsonDataset],
     return send
 
 
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """The server side of DICOM over TLS from a PEM certificate (chain) and its key. OSError or
+    ssl.SSLError when they cannot be read or do not belong together."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # PS3.15 B.9 (BCP 195)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def association_actor(event: evt.Event, door: str) -> Actor:
+    requestor = event.assoc.requestor
+    return Actor(ae=requestor.ae_title, peer=f"{requestor.address}:{requestor.port}", door=door)
+
+
+def acting(handler: Handler, door: str) -> Handler:
+    """`handler` run as the association's actor, so that what it changes is audited as theirs."""
+
+    def run(event: evt.Event) -> object:
+        with acting_as(association_actor(event, door)):
+            return handler(event)
+
+    return run
+
+
 class DimseFront:
     def __init__(
         self,
@@ -166,10 +198,19 @@ class DimseFront:
         event_peers: Collection[str] = (),
         max_associations: int = 64,
         idle_timeout: float = 15.0,
+        allowed_calling: Collection[str] = (),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.service = service
         _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
+        self.ae_title = ae_title
+        self.allowed_calling = frozenset(allowed_calling)
+        self.tls = tls
+        # Accepting any called AE title hides a misconfigured modality until the day its
+        # worklist is wrong; a rejection tells the installer at the first echo.
+        self.ae.require_called_aet = True
+        self.ae.require_calling_aet = sorted(self.allowed_calling)
         self.ae.maximum_associations = max_associations
         # A connection that never sends A-ASSOCIATE-RQ holds a slot until ARTIM expires
         # (pynetdicom: 30 s); a few seconds is plenty for any real SCU on a network.
@@ -184,20 +225,54 @@ class DimseFront:
         self.mpps = mpps
         self.ups = UpsScp(service, event_peers)
         # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
+        ups, mpps_door = "DIMSE UPS", "DIMSE MPPS"
         handlers = [
             (evt.EVT_REQUESTED, _answer_promptly),
+            (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_C_ECHO, self._on_echo),
             (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
-            (evt.EVT_N_CREATE, by_sop_class(self.ups.on_n_create, self._on_n_create)),
-            (evt.EVT_N_SET, by_sop_class(self.ups.on_n_set, self._on_n_set)),
+            (
+                evt.EVT_N_CREATE,
+                by_sop_class(acting(self.ups.on_n_create, ups), acting(self._on_n_create, mpps_door)),
+            ),
+            (evt.EVT_N_SET, by_sop_class(acting(self.ups.on_n_set, ups), acting(self._on_n_set, mpps_door))),
             (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
-            (evt.EVT_N_ACTION, by_sop_class(self.ups.on_n_action, unsupported)),
+            (evt.EVT_N_ACTION, by_sop_class(acting(self.ups.on_n_action, ups), unsupported)),
         ]
-        self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers)
+        self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers, ssl_context=tls)
         self.port: int = self.server.server_address[1]
 
     def stop(self) -> None:
         self.server.shutdown()
+
+    def _on_rejected(self, event: evt.Event) -> None:
+        """Say why an association was refused, in words an installer can act on."""
+        requestor = event.assoc.requestor
+        request = requestor.primitive
+        called = str(getattr(request, "called_ae_title", "") or "").strip()
+        calling = str(requestor.ae_title or "").strip()
+        where = f"{requestor.address}:{requestor.port}"
+        if called != self.ae_title:
+            log.warning(
+                "Refused an association from %s at %s: it called the AE title %s, but this server is %s "
+                "(set the called AE title on that system to %s).",
+                calling,
+                where,
+                called,
+                self.ae_title,
+                self.ae_title,
+            )
+        elif self.allowed_calling and calling not in self.allowed_calling:
+            log.warning(
+                "Refused an association from %s at %s calling %s: the calling AE title %s is not on the "
+                "allow-list (serve --allow-ae).",
+                calling,
+                where,
+                called,
+                calling,
+            )
+        else:
+            log.warning("Refused an association from %s at %s: too many associations are open.", calling, where)
 
     def _on_echo(self, event: evt.Event) -> int:
         return Status.SUCCESS

@@ -21,6 +21,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
+from .audit import AuditLog, HttpActors, audit_path
 from .http import BASE_PATH, create_app
 from .http_limits import KEEP_ALIVE_SECONDS, MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
 from .mpps import MppsService
@@ -54,6 +55,12 @@ class ServerConfig:
     max_connections: int = MAX_CONNECTIONS  # HTTP and WebSocket together; beyond it, 503 at once
     # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
     event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    allow_ae: tuple[str, ...] = ()  # calling AE titles the DIMSE front accepts; empty: any
+    tls_cert: str | None = None  # PEM certificate (chain) and key of the server, for HTTPS and DICOM TLS
+    tls_key: str | None = None
+    dimse_tls: bool = False  # the DIMSE front speaks TLS only (needs tls_cert and tls_key)
+    audit: bool = True  # the audit file beside the database (none for an in-memory one)
+    audit_phi: bool = False  # audit lines name the patient (name and ID)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -78,8 +85,17 @@ class UPSServer:
         db_path = self.config.db_path or str(default_db_path())
         self.store = Store(db_path, local)
         self.hub = EventHub(self.config.event_backlog)
+        self.audit = (
+            AuditLog(audit_path(db_path), phi=self.config.audit_phi)
+            if self.config.audit and db_path != ":memory:"
+            else None
+        )
         self.service = UPSService(
-            self.store, self.hub, ae_title=self.config.ae_title, keep_final_seconds=self.config.keep_final_seconds
+            self.store,
+            self.hub,
+            ae_title=self.config.ae_title,
+            keep_final_seconds=self.config.keep_final_seconds,
+            audit=self.audit,
         )
         self.mpps = MppsService(self.service)
         if self.config.seed == "demo":
@@ -87,6 +103,7 @@ class UPSServer:
 
             log.info("%s", seeding_sentence(seed_demo_days(self.service, seed=self.config.seed_value)))
         self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
+        self.app.add_middleware(HttpActors)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
         # without it Nagle holds a small answer's body back ~40 ms behind its headers.
@@ -120,9 +137,22 @@ class UPSServer:
             self.service.divert(self.notifier.aets, self.notifier.deliver)
         self.dimse = None
         if self.config.dimse_port is not None:
-            from .dimse import DimseFront
+            from .dimse import DimseFront, tls_context
 
             try:
+                tls = None
+                if self.config.dimse_tls:
+                    if not (self.config.tls_cert and self.config.tls_key):
+                        raise ValueError(
+                            "DICOM over TLS needs the server's certificate and key (--tls-cert, --tls-key)."
+                        )
+                    try:
+                        tls = tls_context(self.config.tls_cert, self.config.tls_key)
+                    except OSError as exc:  # ssl.SSLError included
+                        raise ValueError(
+                            f"Cannot use the certificate {self.config.tls_cert} with the key {self.config.tls_key} "
+                            f"for DICOM over TLS: {exc.strerror or exc}."
+                        ) from None
                 self.dimse = DimseFront(
                     self.service,
                     self.mpps,
@@ -132,9 +162,13 @@ class UPSServer:
                     event_peers=frozenset(self.config.event_peers),
                     max_associations=self.config.max_associations,
                     idle_timeout=self.config.dimse_idle_timeout,
+                    allowed_calling=self.config.allow_ae,
+                    tls=tls,
                 )
-            except OSError:
+            except (OSError, ValueError):
                 self.socket.close()
+                if self.audit is not None:
+                    self.audit.close()
                 if self.notifier is not None:
                     self.notifier.stop(0)
                 raise
@@ -180,6 +214,8 @@ class UPSServer:
             if self.notifier is not None:
                 self.notifier.stop()  # after GOING DOWN was announced: it goes out first
             self.store.close()
+            if self.audit is not None:
+                self.audit.close()
 
     def start(self, timeout: float = 15.0) -> UPSServer:
         """Serve on a thread with its own event loop; returns once the server accepts."""
