@@ -35,6 +35,10 @@ def serve(args: argparse.Namespace) -> int:
     # The certificate options belong to HTTPS as well; where they are offered, DICOM TLS uses the same pair.
     config.tls_cert = getattr(args, "tls_cert", None) or config.tls_cert
     config.tls_key = getattr(args, "tls_key", None) or config.tls_key
+    config.tls_self_signed = args.tls_self_signed
+    config.users_file = args.users
+    config.no_auth = args.no_auth
+    config.public_url = args.public_url
     from app.server.http_limits import raise_file_limit
     from app.server.store import StoreError
 
@@ -66,6 +70,8 @@ def serve(args: argparse.Namespace) -> int:
                 f"database {server.store.path})",
                 flush=True,
             )
+            for line in door_sentences(server):
+                print(line, flush=True)
             print("Press Ctrl-C to stop.", flush=True)
         await task
 
@@ -99,6 +105,25 @@ def audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def door_sentences(server) -> list[str]:
+    """What the trainer must know about who can reach the server and how consoles trust it."""
+    from app.server.security import is_loopback
+    from app.server.tls import fingerprint
+
+    lines = []
+    if server.tls is not None and server.tls.ca is not None:
+        lines.append(
+            f"HTTPS with the classroom CA {server.tls.ca} (SHA-256 {fingerprint(server.tls.ca)}): "
+            "give each console this file as its CA file."
+        )
+    if server.policy.users is None and not is_loopback(server.config.host):
+        lines.append(
+            f"WARNING: no authentication on {server.config.host}: anyone who reaches this machine can read and "
+            "change the worklist. Use it on a closed classroom network only."
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -115,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         return serve(args)
+    if args.command == "users":
+        from app import user_admin
+
+        return user_admin.main(args)
     if args.command in ("find", "echo"):
         from app import shell
 

@@ -74,6 +74,68 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _door_arguments(p: argparse.ArgumentParser) -> None:
+    """HTTPS and who may come in (the HTTP front; DICOM TLS shares the certificate)."""
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (its chain after it)")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    p.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve HTTPS with a classroom CA and certificate made (once) in a tls folder beside the database; "
+        "consoles trust the CA file it prints",
+    )
+    p.add_argument(
+        "--users",
+        metavar="FILE",
+        help="require HTTP users or tokens from this file (made with `worklist-console users add`)",
+    )
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve beyond loopback without authentication (a closed classroom network only)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL clients use to reach this server (scheme, host, port), when it is not the bound one: "
+        "it names absolute URLs and is accepted as Host",
+    )
+
+
+def _users_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--file",
+        dest="users_file",
+        metavar="FILE",
+        help="the users file (default: users.toml in the user config folder)",
+    )
+    actions = p.add_subparsers(dest="users_action", required=True)
+    add = actions.add_parser("add", help="add a user (or set a new password), asking for the password")
+    add.add_argument("name")
+    add.add_argument(
+        "--ae",
+        type=ae_title,
+        action="append",
+        default=[],
+        metavar="AET",
+        help="the user may act only as this AE title (repeatable)",
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    token = actions.add_parser("token", help="make a bearer token for a user and print it (only this once)")
+    token.add_argument("name")
+    token.add_argument(
+        "--ae",
+        type=ae_title,
+        action="append",
+        default=[],
+        metavar="AET",
+        help="the token may act only as this AE title",
+    )
+    remove = actions.add_parser("remove", help="remove a user and its tokens")
+    remove.add_argument("name")
+    actions.add_parser("list", help="list the users, their AE titles and how many tokens each has")
+
+
 def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
     """The profile options; on a subcommand `suppress` keeps them from hiding the same options
     given before it."""
@@ -132,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)")
     _serve_arguments(serve)
+    _door_arguments(serve)
+    users = sub.add_parser("users", help="the HTTP users and tokens of `serve --users FILE`")
+    _users_arguments(users)
     demo = sub.add_parser("demo", help="the console on an embedded server with a demo day, on free loopback ports")
     demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")

@@ -9,6 +9,7 @@ Subscribe answer, and no SCHEDULED→COMPLETED in one call (never sent anyway).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import ssl
@@ -82,6 +83,15 @@ class UpsRsBackend:
             transport=transport,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
+
+    def _handshake_authorization(self) -> dict[str, str] | None:
+        """The WebSocket handshake carries the same credentials as every HTTP request."""
+        if self.profile.auth == "bearer":
+            return {"Authorization": f"Bearer {self.profile.token}"}
+        if self.profile.auth == "basic":
+            pair = f"{self.profile.username}:{self.profile.password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        return None
 
     def _tls(self) -> ssl.SSLContext | bool:
         if not self.profile.verify_tls:
@@ -378,7 +388,7 @@ class UpsRsBackend:
         while True:
             try:
                 url = await self._subscribe()
-                headers = {"Authorization": f"Bearer {self.profile.token}"} if self.profile.auth == "bearer" else None
+                headers = self._handshake_authorization()
                 ssl_context = self._tls() if url.startswith("wss") else None
                 async with websockets.connect(
                     url, additional_headers=headers, ssl=ssl_context or None, open_timeout=self.profile.timeout

@@ -26,8 +26,10 @@ from .http import BASE_PATH, create_app
 from .http_limits import KEEP_ALIVE_SECONDS, MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
 from .mpps import MppsService
 from .notifications import EventHub
+from .security import door_policy
 from .service import UPSService
 from .store import Store
+from .tls import https_files
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ class ServerConfig:
     dimse_tls: bool = False  # the DIMSE front speaks TLS only (needs tls_cert and tls_key)
     audit: bool = True  # the audit file beside the database (none for an in-memory one)
     audit_phi: bool = False  # audit lines name the patient (name and ID)
+    tls_self_signed: bool = False  # HTTPS with a classroom CA and certificate made beside the database
+    users_file: str | None = None  # HTTP users and tokens (app/server/users.py); None: no authentication
+    no_auth: bool = False  # serve beyond loopback without users, knowingly
+    public_url: str | None = None  # the base URL clients use (scheme, host, port): absolute URLs and Host
 
 
 class _Uvicorn(uvicorn.Server):
@@ -83,6 +89,13 @@ class UPSServer:
         self.config = config or ServerConfig()
         local = datetime.now().astimezone().tzinfo or UTC
         db_path = self.config.db_path or str(default_db_path())
+        # the door first: a server that must not open must not touch its database either
+        self.policy = door_policy(
+            self.config.host, self.config.users_file, no_auth=self.config.no_auth, public_url=self.config.public_url
+        )
+        self.tls = https_files(
+            self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, db_path, self.config.host
+        )
         self.store = Store(db_path, local)
         self.hub = EventHub(self.config.event_backlog)
         self.audit = (
@@ -102,7 +115,7 @@ class UPSServer:
             from .demo import seed_demo_days, seeding_sentence
 
             log.info("%s", seeding_sentence(seed_demo_days(self.service, seed=self.config.seed_value)))
-        self.app: Starlette = create_app(self.service, lifespan=self._lifespan)
+        self.app: Starlette = create_app(self.service, lifespan=self._lifespan, policy=self.policy)
         self.app.add_middleware(HttpActors)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
@@ -124,6 +137,8 @@ class UPSServer:
                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 limit_concurrency=self.config.max_connections,
                 ws="websockets-sansio" if _has_sansio() else "websockets",
+                ssl_certfile=str(self.tls.cert) if self.tls else None,
+                ssl_keyfile=str(self.tls.key) if self.tls else None,
             ),
             self.service,
         )
@@ -180,7 +195,7 @@ class UPSServer:
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{BASE_PATH}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{BASE_PATH}"
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
