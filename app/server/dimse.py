@@ -21,7 +21,6 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Collection, Iterator
-from datetime import datetime
 from io import BytesIO
 
 from pydicom import Dataset
@@ -30,26 +29,20 @@ from pynetdicom import AE, _config, evt
 from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
-from app.domain import tags as t
 from app.domain import wire
-from app.domain.dates import sortable
 from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
 from app.domain.information_model import MWL_MODEL, screen
 from app.domain.mapping import (
-    MODALITY,
-    SPS_SEQ,
-    SPS_START_DATE,
-    SPS_STATION_AE,
     answer_keys,
     identifier_keys,
     ups_to_mwl,
 )
-from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch, build_query
-from app.domain.search import SearchRequest, parse_search
+from app.domain.query import build_query
 from app.domain.status import Status, UPSError, dimse_status
 
 from .audit import Actor, acting_as
 from .mpps import Outcome
+from .mwl_search import narrowing
 from .service_api import PerformedStepService, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
@@ -58,42 +51,6 @@ log = logging.getLogger(__name__)
 ACSE_TIMEOUT_SECONDS = 5.0
 
 MPPS_FAILED = "The server failed to process the MPPS."
-
-
-def _single(query: Query, path: tuple[str, ...]) -> KeyMatch | None:
-    """The key at `path` if it is a plain single value (what the store can narrow on)."""
-    keys = query.keys
-    for tag in path[:-1]:
-        seq = next((k for k in keys if isinstance(k, SequenceMatch) and k.tag == tag), None)
-        if seq is None:
-            return None
-        keys = seq.keys
-    key = next((k for k in keys if isinstance(k, KeyMatch) and k.tag == path[-1]), None)
-    return key
-
-
-def narrowing(query: Query) -> SearchRequest:
-    """UPS Search keys that select a superset of what the MWL query matches."""
-    params: list[tuple[str, str]] = []
-    station = _single(query, (SPS_SEQ, SPS_STATION_AE))
-    if station and station.kind is MatchKind.SINGLE:
-        params.append(("ScheduledStationNameCodeSequence.CodeValue", station.raw))
-    modality = _single(query, (SPS_SEQ, MODALITY))
-    if modality and modality.kind is MatchKind.SINGLE:
-        params.append(("ScheduledStationClassCodeSequence.CodeValue", modality.raw))
-    patient = _single(query, (t.PATIENT_ID,))
-    if patient and patient.kind is MatchKind.SINGLE:
-        params.append(("PatientID", patient.raw))
-    day = _single(query, (SPS_SEQ, SPS_START_DATE))
-    if day and day.kind is MatchKind.RANGE and day.interval is not None:
-        low, high = day.interval
-        params.append(
-            (
-                "ScheduledProcedureStepStartDateTime",
-                f"{sortable(low)[:8] if low != datetime.min else ''}-{sortable(high)[:8] if high != datetime.max else ''}",
-            )
-        )
-    return parse_search(params)
 
 
 def _spare_pynetdicom_logging() -> None:

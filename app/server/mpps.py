@@ -119,7 +119,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return MppsOutcome(PROCESSING_FAILURE, exc.message)
+            return MppsOutcome(PROCESSING_FAILURE, exc.message, gone=exc.gone)
         return MppsOutcome(SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:

@@ -103,6 +103,7 @@ class MppsOutcome:
     status: int
     comment: str = ""
     error_id: int | None = None
+    gone: bool = False  # the workitem behind it was deleted (HTTP 410)
 
 
 class PerformedStepService(Protocol):

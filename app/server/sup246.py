@@ -1,0 +1,171 @@
+"""DICOMweb Modality Procedure Step Services (Supplement 246) on the same store: MWL over REST
+(Search on /modality-scheduled-procedure-steps) and MPPS over REST (Create, Update, Retrieve on
+/modality-performed-procedure-steps/{uid}).
+
+Two thin doors: the Search answers what the MWL C-FIND front answers (mwl_search), the MPPS
+transactions are the DIMSE MPPS front's (the PerformedStepService), so an MPPS created over
+DIMSE can be updated here and the other way round. Where the supplement's text and its
+examples disagree, both forms are accepted (reference/sup246.md §1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset
+from app.domain.identifiers import check_uid
+from app.domain.information_model import MWL_MODEL
+from app.domain.mapping import SPS_SEQ, SPS_STATUS
+from app.domain.search import CONTROL_PARAMETERS, parse_path, parse_search
+from app.domain.status import Status, UPSError
+
+from . import http as front
+from .mwl_search import scheduled_steps
+from .service_api import MppsOutcome, PerformedStepService, WorkitemService
+
+MWL_PATH = "/modality-scheduled-procedure-steps"
+MPPS_PATH = "/modality-performed-procedure-steps"
+# A search that would answer more than this without a limit is refused (413): page or narrow it.
+MAX_ANSWERS = 1000
+SEARCH_PARAMETERS = CONTROL_PARAMETERS | {"includefield"}
+STATUS_KEY = f"{SPS_SEQ}.{SPS_STATUS}"
+
+# MPPS outcomes as HTTP codes (reference/sup246.md: 409 for a UID in use and for a change the
+# MPPS rules refuse, 404 unknown, 400 for bad attributes).
+MPPS_HTTP = {
+    Status.SUCCESS: 200,
+    Status.INVALID_ATTRIBUTE_VALUE: 400,
+    Status.MISSING_ATTRIBUTE: 400,
+    Status.MISSING_ATTRIBUTE_VALUE: 400,
+    Status.NO_SUCH_ATTRIBUTE: 400,
+    Status.DUPLICATE_INSTANCE: 409,
+    Status.PROCESSING_FAILURE: 409,
+    Status.NO_SUCH_SOP_INSTANCE: 404,
+}
+
+
+def _supported(path: tuple[str, ...]) -> bool:
+    """Is this key part of Table K.6-1 as this server answers it?"""
+    model = MWL_MODEL
+    for tag in path:
+        if model is None or tag not in model:
+            return False
+        model = model[tag]  # type: ignore[assignment]
+    return True
+
+
+async def search(request: Request, service: WorkitemService) -> Response:
+    front.check_accept(request)
+    pairs = front.query_pairs(request, SEARCH_PARAMETERS)
+    ignored: list[str] = []
+    wanted: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if name in SEARCH_PARAMETERS:
+            wanted.append((name, value))
+            continue
+        path = tuple(".".join(parse_path(name)).split("."))
+        if not _supported(path):
+            ignored.append(name)
+            continue
+        wanted.append((".".join(path), value))
+    if not any(name == STATUS_KEY for name, _ in wanted):
+        wanted.append((STATUS_KEY, "SCHEDULED"))  # the worklist: steps still to be done
+    request_ = parse_search(wanted, service.local)
+    limit = request_.limit
+
+    def run() -> tuple[list[JsonDataset], bool]:
+        steps = scheduled_steps(service, request_.query)
+        page = list(itertools.islice(steps, request_.offset, request_.offset + (limit or MAX_ANSWERS) + 1))
+        return page[: limit or MAX_ANSWERS], len(page) > (limit or MAX_ANSWERS)
+
+    items, more = await run_in_threadpool(run)
+    warnings = list(request_.warnings)
+    if ignored:
+        warnings.append(f"Not supported as matching keys, ignored: {', '.join(ignored)}")
+    if more and limit is None:
+        return front.refuse(
+            request, 413, f"More than {MAX_ANSWERS} scheduled steps match: narrow the query or page it with limit."
+        )
+    if more:
+        warnings.append("There are additional results that can be requested")
+    if not items:
+        return front.answer(request, 204, warnings=warnings)
+    return front.answer(request, 200, json.dumps(items, ensure_ascii=False, allow_nan=False), warnings)
+
+
+def _mpps_answer(request: Request, outcome: MppsOutcome, success: int) -> Response:
+    if outcome.status == Status.SUCCESS:
+        return front.answer(request, success)
+    code = 410 if outcome.gone else MPPS_HTTP.get(Status(outcome.status), 400)
+    return front.refuse(request, code, outcome.comment or Status(outcome.status).text)
+
+
+def _performing_ae(dataset: JsonDataset) -> str:
+    """The AE the MPPS says performed it (REST has no calling AE title)."""
+    values = (dataset.get("00400241") or {}).get("Value") or []
+    return str(values[0]) if values and values[0] else "MPPS-RS"
+
+
+async def mpps_create(request: Request, service: WorkitemService) -> Response:
+    if _is_update(request):
+        return await mpps_update(request, service)
+    uid = check_uid(request.path_params["uid"])
+    dataset = front.one_dataset(await front.read_datasets(request))
+    mpps: PerformedStepService = request.app.state.mpps
+    outcome = await run_in_threadpool(mpps.create, uid, dataset, _performing_ae(dataset))
+    return _mpps_answer(request, outcome, 201)
+
+
+def _is_update(request: Request) -> bool:
+    return any(name.lower() == "update" for name, _ in front.query_pairs(request))
+
+
+async def mpps_update(request: Request, service: WorkitemService) -> Response:
+    uid = check_uid(request.path_params["uid"])
+    dataset = front.one_dataset(await front.read_datasets(request))
+    mpps: PerformedStepService = request.app.state.mpps
+    outcome = await run_in_threadpool(mpps.set, uid, dataset)
+    return _mpps_answer(request, outcome, 200)
+
+
+async def mpps_retrieve(request: Request, service: WorkitemService) -> Response:
+    front.check_accept(request)
+    uid = check_uid(request.path_params["uid"])
+    mpps: PerformedStepService = request.app.state.mpps
+    dataset = await run_in_threadpool(mpps.get, uid)
+    if dataset is None:
+        raise UPSError(Status.NO_SUCH_SOP_INSTANCE, f"There is no MPPS {uid}.")
+    include = {
+        tag
+        for name, value in front.query_pairs(request, frozenset({"includefield"}))
+        if name == "includefield"
+        for item in value.split(",")
+        if item.strip() and item.strip() != "all"
+        for tag in [parse_path(item.strip())[0]]
+    }
+    if include:
+        dataset = {tag: element for tag, element in dataset.items() if tag in include or tag == t.SOP_INSTANCE_UID}
+    dataset = {**dataset, t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]}}
+    return front.answer(request, 200, json.dumps([dataset], ensure_ascii=False, allow_nan=False))
+
+
+Handler = Callable[[Request, WorkitemService], Awaitable[Response]]
+
+
+def routes(base: str, endpoint: Callable[..., Callable[[Request], Awaitable[Response]]]) -> list[Route]:
+    """The Sup 246 resources under `base`, each wrapped by the front's `endpoint`."""
+    mpps_statuses = {**front.HTTP_STATUS, Status.NO_SUCH_SOP_INSTANCE: 404}
+    return [
+        Route(base + MWL_PATH, endpoint(search), methods=["GET"]),
+        Route(base + MPPS_PATH + "/{uid}", endpoint(mpps_create, mpps_statuses), methods=["POST"]),
+        Route(base + MPPS_PATH + "/{uid}", endpoint(mpps_retrieve, mpps_statuses), methods=["GET"]),
+        Route(base + MPPS_PATH + "/{uid}/update", endpoint(mpps_update, mpps_statuses), methods=["POST"]),
+    ]
