@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import ssl
 import time
 from datetime import datetime
 
@@ -164,26 +166,64 @@ class DimseBackend:
         ae.add_requested_context(ModalityPerformedProcedureStep)
         return ae
 
+    def _tls(self) -> ssl.SSLContext:
+        """The client side of DICOM over TLS: the profile's CA file, else the system's trust store."""
+        context = ssl.create_default_context(cafile=self.profile.ca_file or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if not self.profile.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _tls_failure(self, host: str, port: int, context: ssl.SSLContext) -> str | None:
+        """Why a TLS handshake with the peer fails, in words; None when it succeeds (or the peer is not
+        there at all). pynetdicom only logs it, so one handshake is tried on its own to find out."""
+        try:
+            with (
+                socket.create_connection((host, port), timeout=self.profile.timeout) as raw,
+                context.wrap_socket(raw, server_hostname=host),
+            ):
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            return f"its certificate is not trusted ({exc.verify_message}); give the profile the CA file that signed it"
+        except ssl.SSLError as exc:
+            return f"the TLS handshake failed ({exc.reason or exc}); is DICOM over TLS on at that port?"
+        except OSError:
+            return None
+
     def _associate(self, peer: tuple[str, int, str], what: str, attempts: int = 2):
         host, port, called = peer
         where = f"{host}:{port}"
         received: list = []
+        tls = self._tls() if self.profile.tls else None
         try:
             assoc = self._ae().associate(
-                host, port, ae_title=called, evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))]
+                host,
+                port,
+                ae_title=called,
+                evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))],
+                tls_args=(tls, host) if tls else None,
             )
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
+        if tls and not assoc.is_established and not received:
+            failure = self._tls_failure(host, port, tls)
+            if failure:
+                raise Unreachable(f"Cannot talk TLS with the {what} server at {where}: {failure}.", failure)
         rejected = assoc.is_rejected or any(getattr(p, "result", 0) in (1, 2) for p in received)
         if not rejected and not assoc.is_established and assoc.is_aborted and attempts > 1:
             # a peer that closes right after its A-ASSOCIATE-RJ can leave only an abort seen: ask once more
             return self._associate(peer, what, attempts - 1)
         if rejected:
             reason = next((getattr(p, "diagnostic", None) for p in received if getattr(p, "result", 0) in (1, 2)), None)
+            ours = self.profile.ae_title
             if reason == 7:  # PS3.8 Table 9-21: called AE title not recognized
-                sentence = f"The {what} server at {where} does not answer to the AE title {called}."
+                sentence = (
+                    f"The {what} server at {where} does not answer to the AE title {called} that {ours} called: "
+                    "set the called AE title to the server's own."
+                )
             else:
-                sentence = f"The {what} server at {where} rejected our AE title {self.profile.ae_title}."
+                sentence = f"The {what} server at {where} rejected our AE title {ours} (calling {called})."
             raise Refused(sentence, f"association rejected by {called}@{where} (reason {reason})")
         if not assoc.is_established:
             raise Unreachable(f"Cannot reach the {what} server at {where} ({called}).", f"no association with {called}")

@@ -55,6 +55,7 @@ class Profile:
     mpps_port: int = 0
     mpps_aet: str = ""
     dimse_timeout: float = 30.0
+    tls: bool = False  # DICOM over TLS to the MWL and MPPS peers, trusting ca_file (else the system store)
     fallback_charset: str = "ISO_IR 100"  # for SCPs that omit Specific Character Set
 
     @property

@@ -170,8 +170,9 @@ def test_a_wrong_called_ae_title_is_said_in_a_sentence(wlmscpfs):
     )
     with pytest.raises(Refused) as refused:
         asyncio.run(backend.search(WorklistQuery(states=())))
-    assert (
-        refused.value.sentence == f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS."
+    assert refused.value.sentence == (
+        f"The worklist server at 127.0.0.1:{port} does not answer to the AE title NOT_OFFIS that CT1 called: "
+        "set the called AE title to the server's own."
     )
 
 

@@ -6,47 +6,17 @@ from __future__ import annotations
 
 import logging
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from certificates import make_certificate
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification
 
 from app.server import ServerConfig, UPSServer
 
 CALLED_NOT_RECOGNISED, CALLING_NOT_RECOGNISED = 7, 3
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost, and its key (PEM)."""
-    cert, key = folder / "server.pem", folder / "server.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def started(tmp_path: Path, **options) -> UPSServer:
