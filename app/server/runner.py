@@ -21,9 +21,9 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from . import sup246
+from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
-from .http import BASE_PATH, create_app, endpoint
+from .http import BASE_PATH, create_app, endpoint, service_base
 from .http_limits import KEEP_ALIVE_SECONDS, MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
 from .mpps import MppsService
 from .notifications import EventHub
@@ -119,7 +119,10 @@ class UPSServer:
         self.app: Starlette = create_app(self.service, lifespan=self._lifespan, policy=self.policy)
         # Supplement 246 (MWL and MPPS over REST): two more doors onto the same service
         self.app.state.mpps = self.mpps
-        self.app.router.routes[:0] = sup246.routes(BASE_PATH, endpoint)
+        self.app.router.routes[:0] = [
+            *capabilities.routes(BASE_PATH, service_base),
+            *sup246.routes(BASE_PATH, endpoint),
+        ]
         self.app.add_middleware(HttpActors)
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
