@@ -1,0 +1,75 @@
+"""DCMTK's own tools at the DIMSE front's door: a wrong called AE title or a calling AE title off the
+allow-list gets an A-ASSOCIATE-RJ that echoscu and findscu print as such, and echoscu +tls reaches the
+TLS front when it trusts the server's certificate (DCMTK built with OpenSSL)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from certificates import make_certificate
+
+from app.server import ServerConfig, UPSServer
+
+pytestmark = pytest.mark.interop
+
+DCMTK = {name: Path("/usr/bin") / name for name in ("echoscu", "findscu")}  # DCMTK's, not pynetdicom's
+
+
+def dcmtk(name: str, *args: str) -> subprocess.CompletedProcess:
+    if not DCMTK[name].exists():
+        pytest.skip(f"DCMTK's {name} is not installed")
+    return subprocess.run([str(DCMTK[name]), "-to", "10", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture()
+def locked(tmp_path) -> Iterator[tuple[UPSServer, Path]]:
+    cert, key = make_certificate(tmp_path)
+    server = UPSServer(
+        ServerConfig(
+            http_port=0,
+            dimse_port=0,
+            db_path=str(tmp_path / "w.db"),
+            ae_title="RIS_WL",
+            allow_ae=("CT1",),
+            dimse_tls=True,
+            tls_cert=str(cert),
+            tls_key=str(key),
+        )
+    ).start()
+    try:
+        yield server, cert
+    finally:
+        server.stop()
+
+
+def test_echoscu_and_findscu_calling_a_wrong_ae_title_are_rejected(front):
+    port = str(front.dimse.port)
+    echo = dcmtk("echoscu", "-aet", "CT1", "-aec", "WRONG", "127.0.0.1", port)
+    assert echo.returncode != 0
+    assert "Called AE Title Not Recognized" in echo.stdout + echo.stderr
+
+    find = dcmtk("findscu", "-W", "-aet", "CT1", "-aec", "WRONG", "-k", "PatientName=*", "127.0.0.1", port)
+    assert find.returncode != 0
+    assert "Called AE Title Not Recognized" in find.stdout + find.stderr
+
+    right = dcmtk("echoscu", "-aet", "CT1", "-aec", "WORKLIST", "127.0.0.1", port)
+    assert right.returncode == 0, right.stdout + right.stderr
+
+
+def test_echoscu_over_tls_is_answered_and_turned_away_off_the_allow_list_or_without_tls(locked):
+    server, cert = locked
+    port = str(server.dimse.port)
+    trusting = ("+tla", "+cf", str(cert))
+
+    echo = dcmtk("echoscu", *trusting, "-aet", "CT1", "-aec", "RIS_WL", "127.0.0.1", port)
+    assert echo.returncode == 0, echo.stdout + echo.stderr
+
+    stranger = dcmtk("echoscu", *trusting, "-aet", "US9", "-aec", "RIS_WL", "127.0.0.1", port)
+    assert stranger.returncode != 0
+    assert "Calling AE Title Not Recognized" in stranger.stdout + stranger.stderr
+
+    plain = dcmtk("echoscu", "-aet", "CT1", "-aec", "RIS_WL", "127.0.0.1", port)
+    assert plain.returncode != 0
