@@ -31,6 +31,8 @@ class SearchRequest:
     offset: int = 0
     limit: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # the parameters it was read from: what a gateway sends on to an upstream server
+    params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 def parse_path(name: str) -> tuple[str, ...]:
@@ -72,7 +74,8 @@ def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = UTC) -> Sear
     offset, limit = 0, None
     warnings: list[str] = []
     seen: set[str] = set()
-    for name, value in params:
+    given = list(params)
+    for name, value in given:
         if name == "includefield":
             for item in filter(None, (v.strip() for v in value.split(","))):
                 if item == "all":
@@ -103,7 +106,9 @@ def parse_search(params: Iterable[tuple[str, str]], local: tzinfo = UTC) -> Sear
         matches.append((path, value))
     if include_all and include:
         raise InvalidRequest("includefield=all cannot be combined with other attributes.")
-    return SearchRequest(build_query(matches, local), include_all, frozenset(include), offset, limit, tuple(warnings))
+    return SearchRequest(
+        build_query(matches, local), include_all, frozenset(include), offset, limit, tuple(warnings), tuple(given)
+    )
 
 
 @dataclass(frozen=True)
