@@ -32,9 +32,8 @@ def serve(args: argparse.Namespace) -> int:
         dimse_tls=args.dimse_tls,
         audit_phi=args.audit_phi,
     )
-    # The certificate options belong to HTTPS as well; where they are offered, DICOM TLS uses the same pair.
-    config.tls_cert = getattr(args, "tls_cert", None) or config.tls_cert
-    config.tls_key = getattr(args, "tls_key", None) or config.tls_key
+    config.tls_cert = args.tls_cert  # HTTPS and DICOM TLS share the pair
+    config.tls_key = args.tls_key
     config.tls_self_signed = args.tls_self_signed
     config.users_file = args.users
     config.no_auth = args.no_auth

@@ -65,7 +65,8 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dimse-tls",
         action="store_true",
-        help="the DIMSE front speaks DICOM over TLS only, with the certificate and key of --tls-cert and --tls-key",
+        help="the DIMSE front speaks DICOM over TLS only, with the certificate HTTPS uses "
+        "(--tls-cert and --tls-key, or --tls-self-signed)",
     )
     p.add_argument(
         "--audit-phi",

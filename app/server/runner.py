@@ -164,15 +164,17 @@ class UPSServer:
             try:
                 tls = None
                 if self.config.dimse_tls:
-                    if not (self.config.tls_cert and self.config.tls_key):
+                    # The pair HTTPS uses, the site's or the classroom's made by --tls-self-signed.
+                    if self.tls is None:
                         raise ValueError(
-                            "DICOM over TLS needs the server's certificate and key (--tls-cert, --tls-key)."
+                            "DICOM over TLS needs the server's certificate and key "
+                            "(--tls-cert and --tls-key, or --tls-self-signed)."
                         )
                     try:
-                        tls = tls_context(self.config.tls_cert, self.config.tls_key)
+                        tls = tls_context(str(self.tls.cert), str(self.tls.key))
                     except OSError as exc:  # ssl.SSLError included
                         raise ValueError(
-                            f"Cannot use the certificate {self.config.tls_cert} with the key {self.config.tls_key} "
+                            f"Cannot use the certificate {self.tls.cert} with the key {self.tls.key} "
                             f"for DICOM over TLS: {exc.strerror or exc}."
                         ) from None
                 self.dimse = DimseFront(

@@ -90,3 +90,17 @@ async def test_a_plain_profile_does_not_reach_a_tls_front(tls_front):
     server, _ = tls_front
     (check,) = await DimseBackend(profile(server.dimse.port, mwl_aet="WORKLIST")).check_peers()
     assert not check.ok
+
+
+async def test_a_classroom_server_with_tls_self_signed_speaks_dicom_tls_with_the_ca_it_prints(tmp_path):
+    config = ServerConfig(
+        http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"), dimse_tls=True, tls_self_signed=True
+    )
+    server = UPSServer(config).start()
+    try:
+        assert server.tls is not None and server.tls.ca is not None
+        trusting = DimseBackend(profile(server.dimse.port, mwl_aet="WORKLIST", tls=True, ca_file=str(server.tls.ca)))
+        (check,) = await trusting.check_peers()
+        assert check.ok, check.sentence
+    finally:
+        server.stop()

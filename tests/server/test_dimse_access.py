@@ -112,7 +112,7 @@ def test_the_tls_front_answers_an_scu_that_trusts_its_certificate_and_no_plain_o
 
 
 def test_a_tls_front_without_a_usable_certificate_does_not_start_and_says_why(tmp_path):
-    with pytest.raises(ValueError, match="--tls-cert"):
+    with pytest.raises(ValueError, match="--tls-self-signed"):
         UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"), dimse_tls=True))
     with pytest.raises(ValueError, match="missing.pem"):
         UPSServer(
