@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from door import PASSWORD, locked_server
 from embedded_server import PINNED_DAY
 from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityPerformedProcedureStep
@@ -67,6 +68,18 @@ def test_a_procedure_done_over_upsrs_is_audited_create_claim_complete_with_who_a
     assert all(UTC_TIME.match(x["time"]) for x in found)
     text = audit_path(server.store.path).read_text(encoding="utf-8")
     assert "Lindqvist" not in text and "PID-4711" not in text and tx not in text
+
+
+def test_over_a_locked_door_the_line_names_the_authenticated_user_and_the_ae_it_acts_as(tmp_path):
+    server, _ = locked_server(tmp_path, tech1=["CT1"])
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=10, auth=("tech1", PASSWORD)) as http:
+            uid = create(http, item("CT1"))
+            assert change_state(http, uid, "IN PROGRESS", generate_uid()).status_code == 200  # names no AE
+        claimed = lines(server, uid)[-1]
+    finally:
+        server.stop()
+    assert (claimed["action"], claimed["user"], claimed["ae"], claimed["door"]) == ("claim", "tech1", "CT1", "UPS-RS")
 
 
 def test_a_refused_change_leaves_no_line(server, http):
