@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import private_files
 from app.domain.draft import ProcedureDraft
 
 from .profiles import Profile
@@ -147,7 +148,8 @@ class ClaimStore:
         self.path = Path(path) if path else default_path()
         self.owner = owner
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # claims, patients' names and reports waiting to be sent: the user's alone (-wal and -shm follow)
+        private_files.create_file(self.path)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")

@@ -1,7 +1,8 @@
 """Connection profiles: which worklist provider, how to reach it, who we are.
 
-Saved as TOML in the user config folder. Secrets stay in the file (the site decides how
-to protect it) but never in a log line or a repr.
+Saved as TOML in the user config folder, in a file only its user may read (0600 when the
+console creates it; a mode the site set is kept across saves). Secrets stay in the file but
+never in a log line or a repr.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import tomli_w
 
+from app import private_files
 from app.domain.codes import MODALITY_CODES
 
 BACKENDS = ("upsrs", "dimse")
@@ -201,13 +203,14 @@ def save(book: ProfileBook, path: Path | None = None) -> Path:
     """Write the book; the file it replaces is kept as `<name>.bak` (one generation), so that a
     file the console could not read, or a profile saved by mistake, can still be recovered."""
     path = path or default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files.make_folder(path.parent)
     # tomli-w escapes what a hand-made writer missed (a password with a carriage return made the
     # whole file unreadable); the layout stays what earlier versions wrote: [profiles."Name"]
     tables = {p.name: {k: v for k, v in asdict(p).items() if k != "name"} for p in book.profiles}
     text = tomli_w.dumps({"active": book.active, "profiles": tables})
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    # it holds passwords and tokens: private when new, and a mode an administrator set survives the save
+    private_files.write_text(tmp, text, private_files.mode_for(path))
     if path.exists():
         backup = backup_path(path)
         backup.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
+from app import private_files
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
 from app.domain.query import Query
@@ -80,7 +81,8 @@ class Store:
         self._lock = threading.Lock()
         self._writer = GroupWriter(self._open)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # the day's patients: the user's alone (SQLite gives -wal and -shm the database's mode)
+            private_files.create_file(Path(self.path))
         db = self._connection()
         has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None

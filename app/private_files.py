@@ -1,0 +1,74 @@
+"""Files and folders that only their user may read: profiles (passwords, tokens), the local claim
+store, the server's database and the log.
+
+On POSIX a folder the program creates is 0700 and a file it creates is 0600, whatever the umask.
+A file or folder that already exists keeps its mode: an administrator who set it knows better,
+and a file that is rewritten (a save through a temporary file) takes over the mode of the one it
+replaces. Elsewhere (Windows) the user's profile folder is already private, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+_POSIX = os.name == "posix"
+
+
+def make_folder(path: Path) -> Path:
+    """Create `path` and any missing parents, each private to the user; existing ones are left alone."""
+    missing: list[Path] = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:  # another process made it meanwhile: its mode stands
+            continue
+        if _POSIX:
+            os.chmod(folder, FOLDER_MODE)  # mkdir's mode passes through the umask
+    return path
+
+
+def create_file(path: Path) -> Path:
+    """Create `path` empty and private to the user if it does not exist (its folder too); an
+    existing file keeps its content and mode. SQLite gives a database's -wal and -shm files the
+    mode of the database, so creating the database this way first makes them private as well."""
+    make_folder(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return path
+    try:
+        if _POSIX:
+            os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def mode_for(path: Path) -> int:
+    """The mode a new file replacing `path` gets: that of `path` if it exists, else private."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return FILE_MODE
+
+
+def write_text(path: Path, text: str, mode: int = FILE_MODE) -> None:
+    """Write `text` (UTF-8) to `path` with exactly `mode` on POSIX, whatever the file had before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        if _POSIX:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            fd = -1
+            stream.write(text)
+    finally:
+        if fd >= 0:
+            os.close(fd)
