@@ -3,7 +3,8 @@
 One rotating file in the user log folder (five files of 2 MiB at most, so a busy week of
 DEBUG fits and a forgotten `--verbose` cannot fill a disk), plus the terminal. Every line
 passes a filter that masks credentials, whatever logger wrote it: the Authorization header,
-passwords and tokens, and user:password in URLs.
+passwords and tokens, and user:password in URLs. No record can flood it either: a message is
+cut at 2 KiB, and a line said over and over is written a few times and then counted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from io import TextIOWrapper
 from pathlib import Path
+
+from app import private_files
 
 APP_NAME = "worklist-console"
 LOG_FILE = f"{APP_NAME}.log"
@@ -31,6 +39,14 @@ _SECRETS = [
     ),
     (re.compile(r"(?i)((?:https?|wss?)://[^/\s:@]+:)[^/\s@]+@"), lambda m: f"{m.group(1)}***@"),
 ]
+
+# What one record, and one line said over and over, may cost in the file (FloodGuard).
+MAX_MESSAGE = 2048
+MAX_TRACEBACK = 8192
+REPEAT_WINDOW_SECONDS = 60.0
+REPEATS_SHOWN = 3
+MAX_TRACKED = 1024
+_VARYING = re.compile(r"0[xX][0-9A-Fa-f]+|\b[0-9A-Fa-f]{2}\b|\d+")
 
 _directory: Path | None = None
 
@@ -64,6 +80,106 @@ class OwnLinesOnly(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name.partition(".")[0] == _PACKAGE
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Each log file it starts is the user's alone: lines name patients and AE titles."""
+
+    def _open(self) -> TextIOWrapper:
+        private_files.create_file(Path(self.baseFilename))
+        return super()._open()
+
+
+class FloodGuard(logging.Filter):
+    """Keeps one handler's output bounded, whoever floods it.
+
+    A record's message is cut at MAX_MESSAGE characters and its traceback at MAX_TRACEBACK
+    (the end, where the error is, is kept). The same line from one logger at one level is
+    written REPEATS_SHOWN times per REPEAT_WINDOW_SECONDS and then counted; the count is
+    written as one line once the window is over. A library's lines count as the same when
+    they differ only in numbers and hex bytes: pynetdicom writes one line per garbage byte
+    pair of a malformed association, so one bad peer would otherwise rotate the history away.
+    """
+
+    def __init__(self, handler: logging.Handler, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._handler = handler
+        self._clock = clock
+        self._window = REPEAT_WINDOW_SECONDS
+        self._runs: OrderedDict[tuple[str, int, str], _Run] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_flood_summary", False):
+            return True
+        message = _capped(record)
+        key = (record.name, record.levelno, message if _is_own(record) else _VARYING.sub("#", message))
+        now = self._clock()
+        with self._lock:
+            over = self._expire(now)
+            run = self._runs.get(key)
+            if run is None:
+                run = self._runs[key] = _Run(now, record.name, record.levelno, message)
+                if len(self._runs) > MAX_TRACKED:
+                    over.append(self._runs.popitem(last=False)[1])
+            run.count += 1
+            shown = run.count <= REPEATS_SHOWN
+        for ended in over:
+            if ended.count > REPEATS_SHOWN:
+                self._handler.handle(ended.summary(self._window))
+        return shown
+
+    def _expire(self, now: float) -> list[_Run]:
+        ended: list[_Run] = []
+        while self._runs:
+            first = next(iter(self._runs.values()))
+            if now - first.start < self._window:
+                break
+            ended.append(self._runs.popitem(last=False)[1])
+        return ended
+
+
+class _Run:
+    """One line's occurrences within the current window."""
+
+    def __init__(self, start: float, name: str, level: int, message: str) -> None:
+        self.start, self.name, self.level, self.message = start, name, level, message
+        self.count = 0
+
+    def summary(self, window: float) -> logging.LogRecord:
+        excerpt = self.message if len(self.message) <= 200 else self.message[:200] + "…"
+        record = logging.LogRecord(
+            self.name,
+            self.level,
+            "",
+            0,
+            "The last message repeated %d more times within %.0f s (lines like it included): %s",
+            (self.count - REPEATS_SHOWN, window, excerpt),
+            None,
+        )
+        record._flood_summary = True
+        return record
+
+
+def _is_own(record: logging.LogRecord) -> bool:
+    return record.name.partition(".")[0] == _PACKAGE
+
+
+def _capped(record: logging.LogRecord) -> str:
+    """The record's message, cut at MAX_MESSAGE characters (the record changed to match), and
+    its traceback cut to its last MAX_TRACEBACK characters."""
+    message = record.getMessage()
+    if len(message) > MAX_MESSAGE and not getattr(record, "_capped", False):
+        record._capped = True  # every handler gets the same record: cut it once
+        rest = len(message[MAX_MESSAGE:].encode("utf-8", "replace"))
+        message = f"{message[:MAX_MESSAGE]} … ({rest} bytes more)"
+        record.msg, record.args = message, None
+    if record.exc_info and record.exc_text is None:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text and len(record.exc_text) > MAX_TRACEBACK:
+        cut = len(record.exc_text[:-MAX_TRACEBACK].encode("utf-8", "replace"))
+        record.exc_text = f"… ({cut} bytes before)\n{record.exc_text[-MAX_TRACEBACK:]}"
+    return message
 
 
 def default_directory() -> Path:
@@ -104,9 +220,9 @@ def configure(
     _directory = directory or default_directory()
     path: Path | None = _directory / LOG_FILE
     try:
-        _directory.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(_directory)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            PrivateRotatingFileHandler(
                 _directory / LOG_FILE, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
             )
         )
@@ -118,6 +234,7 @@ def configure(
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(redactor)
+        handler.addFilter(FloodGuard(handler))
         handler._worklist_console = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     # one line per request, or a whole dataset per DIMSE message: the inspector shows them

@@ -4,7 +4,13 @@ credential in it, whichever library wrote the line."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import os
+import random
+import socket
+import stat
+import time
 
 import pytest
 
@@ -12,6 +18,7 @@ from app import logs
 from app.backends.profiles import Profile
 from app.backends.upsrs import UpsRsBackend
 from app.domain.worklist_query import WorklistQuery
+from app.server import ServerConfig, UPSServer
 
 
 @pytest.fixture()
@@ -92,3 +99,93 @@ def test_a_quiet_terminal_shows_the_consoles_lines_only_and_the_file_keeps_the_l
     assert "The MPPS peer refused the association" in terminal and "Association request failed" not in terminal
     text = read(log_dir)
     assert "Association request failed" in text and "The MPPS peer refused the association" in text
+
+
+def file_size(directory) -> int:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    path = directory / logs.LOG_FILE
+    return path.stat().st_size if path.exists() else 0
+
+
+def test_a_huge_message_is_cut_and_says_how_much_was_left_out(log_dir):
+    logs.configure(directory=log_dir)
+    logging.getLogger("app.test").warning("dataset: %s", "x" * 100_000)
+    lines = read(log_dir).splitlines()
+    assert len(lines) == 1
+    assert len(lines[0].encode()) < 2 * 1024 + 200
+    assert lines[0].endswith(f"({100_000 + len('dataset: ') - logs.MAX_MESSAGE} bytes more)")
+
+
+def test_a_line_said_over_and_over_is_written_a_few_times_then_counted(log_dir, monkeypatch):
+    monkeypatch.setattr(logs, "REPEAT_WINDOW_SECONDS", 0.5)
+    logs.configure(directory=log_dir)
+    log = logging.getLogger("app.test")
+    for _ in range(50):
+        log.error("The peer sent something that is not DICOM")
+    log.info("claimed 1.2.3 as CT1")
+    log.info("claimed 1.2.4 as CT1")  # the console's own lines count only when identical
+    time.sleep(0.6)
+    log.info("the day goes on")
+    text = read(log_dir)
+    assert text.count("The peer sent something that is not DICOM") == logs.REPEATS_SHOWN + 1
+    assert f"repeated {50 - logs.REPEATS_SHOWN} more times" in text
+    assert "claimed 1.2.3 as CT1" in text and "claimed 1.2.4 as CT1" in text
+    assert text.rstrip().endswith("the day goes on")
+
+
+def _wait_until_quiet(directory, seconds: float = 0.7, limit: float = 20.0) -> None:
+    """Until the server has written everything the last connections made it write."""
+    deadline, size, since = time.monotonic() + limit, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = file_size(directory)
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return
+        time.sleep(0.1)
+
+
+def test_a_hundred_malformed_associations_cannot_flood_the_log(log_dir, tmp_path):
+    logs.configure(directory=log_dir)
+    logging.getLogger("app.test").info("the first line, from before")
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "w.db"))).start()
+    try:
+        before = file_size(log_dir)
+        garbage = random.Random(7)
+        for n in range(100):
+            # an HTTP request to the DIMSE port, an A-ASSOCIATE-RQ of noise, a P-DATA of noise
+            head = [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\x01\x00\x00\x00\x10\x00", b"\x04\x00\x00\x00\x10\x00"][
+                n % 3
+            ]
+            with socket.create_connection(("127.0.0.1", server.dimse.port), timeout=5) as peer:
+                peer.sendall(head + garbage.randbytes(4096))
+                peer.shutdown(socket.SHUT_WR)
+                peer.settimeout(1.0)
+                with contextlib.suppress(OSError):
+                    while peer.recv(65536):
+                        pass
+        _wait_until_quiet(log_dir)
+        written = file_size(log_dir) - before
+    finally:
+        server.stop()
+    assert written < 40 * 1024, f"{written} bytes for 100 malformed associations"
+    assert not (log_dir / f"{logs.LOG_FILE}.1").exists()
+    assert "the first line, from before" in read(log_dir).splitlines()[0]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("mask", [0o000, 0o022], ids=["umask-000", "umask-022"])
+def test_the_log_folder_and_file_are_private(tmp_path, mask):
+    previous = os.umask(mask)
+    try:
+        directory = tmp_path / "state" / "logs"
+        logs.configure(directory=directory)
+        logging.getLogger("app.test").info("claimed 1.2.3 for Doe^Jane")
+        read(directory)
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(directory.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(directory / logs.LOG_FILE).st_mode) == 0o600
+    finally:
+        os.umask(previous)
+        logs.detach()
