@@ -17,22 +17,14 @@ from datetime import datetime
 
 from pydicom import Dataset
 from pydicom.charset import CUSTOMIZABLE_CHARSET_VR
-from pydicom.uid import generate_uid
 from pydicom.valuerep import PersonName
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
-from app.domain import tags as t
+from app.domain import mpps_build
 from app.domain.build import NewWorkitem
 from app.domain.dicomjson import from_dataset
-from app.domain.mapping import (
-    SPS_ID,
-    SPS_SEQ,
-    mwl_to_ups,
-    unknown_sps_status,
-    ups_to_mwl,
-)
-from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.procedure import PerformedProcedure
 from app.domain.status import ErrorID, Status
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
@@ -40,6 +32,7 @@ from app.domain.worklist_query import WorklistQuery
 from .errors import Aborted, AlreadyFinished, BackendError, Conflict, Refused, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
+from .scheduled_steps import ScheduledSteps
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +143,7 @@ class DimseBackend:
                 f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."
             ],
         )
-        self._items: dict[str, dict] = {}  # UPS-view UID -> the MWL item it came from
-        self._unscheduled: set[str] = set()  # created here: their MPPS uses the unscheduled form
-        # what this console's own MPPS made of a step: many MWL SCPs never update the SPS status
-        self._states: dict[str, str] = {}
-        self._unknown_told: set[tuple[str, str]] = set()  # (UID, status) already logged: polling repeats them
+        self.steps = ScheduledSteps(profile.mwl_aet)
 
     # -- associations, on a worker thread -------------------------------------------------------------
     def _ae(self) -> AE:
@@ -308,84 +297,29 @@ class DimseBackend:
         answers = await asyncio.to_thread(self._find, mwl_identifier(query))
         items = []
         for answer in answers:
-            mwl = decode_answer(answer, self.profile.fallback_charset)
-            workitem = self._workitem(mwl)
-            self._items[workitem.uid] = mwl
+            workitem = self.steps.read(decode_answer(answer, self.profile.fallback_charset))
             if query.accepts(workitem):
                 items.append(workitem)
         return items
 
     async def retrieve(self, uid: str) -> Workitem:
-        mwl = self._items.get(uid)
-        if mwl is None:
-            raise Refused("This procedure is no longer on the worklist.")
-        return self._workitem(mwl)
-
-    def _workitem(self, mwl: dict) -> Workitem:
-        ups = mwl_to_ups(mwl)
-        uid = ups[t.SOP_INSTANCE_UID]["Value"][0]
-        unknown = unknown_sps_status(ups)
-        if unknown and (uid, unknown) not in self._unknown_told:
-            self._unknown_told.add((uid, unknown))
-            log.warning(
-                "The worklist server %s sent the Scheduled Procedure Step Status %r, which is not a known term: "
-                "step %s (accession %s) is shown as in progress and not offered for starting",
-                self.profile.mwl_aet,
-                unknown,
-                _text(((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0], SPS_ID),
-                _text(mwl, t.ACCESSION_NUMBER),
-            )
-        state = self._states.get(uid)
-        if state and ups[t.PROCEDURE_STEP_STATE]["Value"] == ["SCHEDULED"] or state in ("COMPLETED", "CANCELED"):
-            ups[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [state]}
-        return Workitem(ups)
+        return self.steps.retrieve(uid)
 
     # -- MPPS ----------------------------------------------------------------------------------------
     def _n_create(self, uid: str, mpps_uid: str) -> None:
-        mwl = self._items.get(uid)
+        mwl = self.steps.item(uid)
         if mwl is None:  # a claim kept from an older console, before a search listed the item: retried
             raise Unreachable(
                 "The start waits until the worklist lists this procedure again.",
                 f"{uid} not in the MWL answers of this session",
             )
-        now = datetime.now()
-        sps = ((mwl.get(SPS_SEQ) or {}).get("Value") or [{}])[0]
-        ds = Dataset()
-        ds.SpecificCharacterSet = "ISO_IR 192"
-        step = Dataset()
-        step.StudyInstanceUID = _text(mwl, t.STUDY_INSTANCE_UID) or generate_uid()
-        step.AccessionNumber = _text(mwl, t.ACCESSION_NUMBER)
-        step.RequestedProcedureID = _text(mwl, t.REQUESTED_PROCEDURE_ID)
-        step.RequestedProcedureDescription = _text(mwl, t.REQUESTED_PROCEDURE_DESCRIPTION)
-        step.ScheduledProcedureStepID = _text(sps, SPS_ID)
-        if uid in self._unscheduled:  # F.7.2: no scheduled step, only the study the images join
-            step.AccessionNumber = step.RequestedProcedureID = step.ScheduledProcedureStepID = ""
-        step.ScheduledProcedureStepDescription = _text(sps, "00400007")
-        step.ReferencedStudySequence = []
-        step.ScheduledProtocolCodeSequence = []
-        ds.ScheduledStepAttributesSequence = [step]
-        person = ((mwl.get(t.PATIENT_NAME) or {}).get("Value") or [None])[0]
-        ds.PatientName = (person or {}).get("Alphabetic", "") if isinstance(person, dict) else (person or "")
-        ds.PatientID = _text(mwl, t.PATIENT_ID)
-        ds.PatientBirthDate = _text(mwl, t.BIRTH_DATE)
-        ds.PatientSex = _text(mwl, t.SEX)
-        ds.ReferencedPatientSequence = []
-        ds.PerformedProcedureStepID = mpps_uid[-16:]
-        ds.PerformedStationAETitle = self.profile.ae_title
-        ds.PerformedStationName = self.profile.station_code[:16]
-        ds.PerformedLocation = ""
-        ds.PerformedProcedureStepStartDate = now.strftime("%Y%m%d")
-        ds.PerformedProcedureStepStartTime = now.strftime("%H%M%S")
-        ds.PerformedProcedureStepStatus = "IN PROGRESS"
-        ds.PerformedProcedureStepDescription = _text(sps, "00400007")
-        ds.PerformedProcedureTypeDescription = ""
-        ds.ProcedureCodeSequence = []
-        ds.PerformedProcedureStepEndDate = ""
-        ds.PerformedProcedureStepEndTime = ""
-        ds.Modality = _text(sps, "00080060") or "OT"
-        ds.StudyID = ""
-        ds.PerformedProtocolCodeSequence = []
-        ds.PerformedSeriesSequence = []
+        ds = mpps_build.in_progress(
+            mwl,
+            mpps_uid,
+            ae_title=self.profile.ae_title,
+            station_name=self.profile.station_code,
+            unscheduled=self.steps.unscheduled(uid),
+        )
         self._observe("→", f"MPPS N-CREATE {mpps_uid}", ds)
         try:
             self._mpps(lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid))
@@ -398,59 +332,42 @@ class DimseBackend:
         self._mpps(lambda assoc: assoc.send_n_set(ds, ModalityPerformedProcedureStep, mpps_uid))
 
     def claim_record(self, workitem: Workitem) -> dict:
-        mwl = self._items.get(workitem.uid)
-        return {"mwl": mwl, "unscheduled": workitem.uid in self._unscheduled} if mwl is not None else {}
+        return self.steps.record(workitem)
 
     async def claim(self, uid: str, transaction_uid: str, record: dict | None = None) -> None:
-        if uid not in self._items and record and record.get("mwl"):  # a claim kept across a restart
-            self._items[uid] = record["mwl"]
-            if record.get("unscheduled"):
-                self._unscheduled.add(uid)
+        self.steps.restore(uid, record)
         await asyncio.to_thread(self._n_create, uid, transaction_uid)
-        self._states[uid] = "IN PROGRESS"
+        self.steps.mark(uid, "IN PROGRESS")
 
     async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
-        ds = Dataset()
-        ds.CommentsOnThePerformedProcedureStep = " ".join(
-            p for p in (f"{percent:.0f} %" if percent is not None else "", description) if p
-        )[:10240]
+        ds = mpps_build.progress(percent, description)
         await asyncio.to_thread(self._n_set, transaction_uid, ds)
 
     async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        await asyncio.to_thread(self._n_set, transaction_uid, _performed_set(performed))
+        await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.performed_set(performed))
 
     async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        ds = _performed_set(performed, final=True)
-        ds.PerformedProcedureStepStatus = "COMPLETED"
+        ds = mpps_build.completed(performed)
         try:
             await asyncio.to_thread(self._n_set, transaction_uid, ds)
         except AlreadyFinished:
             pass  # a retry of a completion whose answer was lost is done
-        self._states[uid] = "COMPLETED"
+        self.steps.mark(uid, "COMPLETED")
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
-        ds = Dataset()
-        ds.PerformedProcedureStepStatus = "DISCONTINUED"
-        now = datetime.now()
-        ds.PerformedProcedureStepEndDate = now.strftime("%Y%m%d")
-        ds.PerformedProcedureStepEndTime = now.strftime("%H%M%S")
-        ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = [reason.to_item()]
-        if text:
-            ds.CommentsOnThePerformedProcedureStep = text
+        ds = mpps_build.discontinued(reason, text)
         try:
             await asyncio.to_thread(self._n_set, transaction_uid, ds)
         except AlreadyFinished:
             pass  # a retry of a discontinuation whose answer was lost is done
-        self._states[uid] = "CANCELED"
+        self.steps.mark(uid, "CANCELED")
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
         raise Refused("Cancellation requests are not part of MWL/MPPS; ask the RIS to cancel the order.")
 
     async def create(self, item: NewWorkitem) -> Workitem:
         """An unscheduled procedure: known only here until its MPPS N-CREATE reports it."""
-        self._items[item.uid] = ups_to_mwl(item.to_json())
-        self._unscheduled.add(item.uid)
-        return Workitem(item.to_json())
+        return self.steps.create(item)
 
     async def watch(self, on_event: EventSink, on_connection: ConnectionSink) -> None:
         on_connection(False, self.capabilities.notes[0])
@@ -496,45 +413,3 @@ class DimseBackend:
 
     async def close(self) -> None:
         return None
-
-
-def _text(ds: dict, tag: str) -> str:
-    values = (ds.get(tag) or {}).get("Value") or []
-    value = values[0] if values else ""
-    if isinstance(value, dict):
-        return str(value.get("Alphabetic", ""))
-    return "" if value is None else str(value)
-
-
-def _performed_set(performed: PerformedProcedure, final: bool = False) -> Dataset:
-    """The N-SET of what was performed (F.7.2-1: series, procedure codes, end time)."""
-    ds = Dataset()
-    if performed.end or final:
-        end = performed.end or datetime.now().strftime("%Y%m%d%H%M%S")
-        ds.PerformedProcedureStepEndDate = end[:8]
-        ds.PerformedProcedureStepEndTime = end[8:14]
-    ds.ProcedureCodeSequence = [c.to_item() for c in performed.procedures]
-    series_list = list(performed.series)
-    if final and not series_list:  # F.7: a final MPPS lists at least one series
-        series_list = [OutputSeries(generate_uid(), "No images")]
-    ds.PerformedSeriesSequence = [_series(s, performed.technologist) for s in series_list]
-    return ds
-
-
-def _series(output: OutputSeries, technologist: str) -> Dataset:
-    series = Dataset()
-    series.SeriesInstanceUID = output.series_uid
-    series.SeriesDescription = output.description
-    series.ProtocolName = output.description or "Protocol"
-    series.OperatorsName = technologist
-    series.PerformingPhysicianName = ""
-    series.RetrieveAETitle = output.retrieve_ae
-    refs = []
-    for sop_class, sop_instance in output.instances:
-        ref = Dataset()
-        ref.ReferencedSOPClassUID = sop_class
-        ref.ReferencedSOPInstanceUID = sop_instance
-        refs.append(ref)
-    series.ReferencedImageSequence = refs
-    series.ReferencedNonImageCompositeSOPInstanceSequence = []
-    return series

@@ -27,13 +27,13 @@ from app.domain.procedure import PerformedProcedure, discontinuation_json, progr
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import BackendError, Conflict, Refused, ServerFault, TimedOut, Unreachable
+from .dicomweb import DicomWebClient, tls_context, warning_text
+from .errors import BackendError, Conflict, Refused, ServerFault, Unreachable
 from .profiles import Profile
-from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
+from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 
 log = logging.getLogger(__name__)
 
-DICOM_JSON = "application/dicom+json"
 MAX_RESULTS = 20000  # the console's own cap when following `offset`
 BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -47,14 +47,6 @@ def _state_body(state: str, transaction_uid: str) -> list[JsonDataset]:
     ]
 
 
-def _warning_text(response: httpx.Response) -> str:
-    texts = []
-    for value in response.headers.get_list("warning"):
-        head, _, text = value.partition(": ")
-        texts.append((text or head).strip().strip('"'))
-    return " ".join(texts)
-
-
 class UpsRsBackend:
     capabilities = Capabilities(live_events=True)
 
@@ -66,23 +58,10 @@ class UpsRsBackend:
         self.followed = profile.station_code  # whose worklist events are asked for ("": every station's)
         self._connected = False
         self._global = False
-        self.base = profile.url.rstrip("/")
-        self.host = urlsplit(self.base).netloc or self.base
-        auth: httpx.Auth | None = None
-        headers = {"Accept": DICOM_JSON}
-        if profile.auth == "basic":
-            auth = httpx.BasicAuth(profile.username, profile.password)
-        elif profile.auth == "bearer":
-            headers["Authorization"] = f"Bearer {profile.token}"
-        self.client = httpx.AsyncClient(
-            base_url=self.base,
-            auth=auth,
-            headers=headers,
-            timeout=profile.timeout,
-            verify=self._tls(),
-            transport=transport,
-            event_hooks={"request": [self._on_request], "response": [self._on_response]},
-        )
+        self.http = DicomWebClient(profile, observer, transport)
+        self.client = self.http.client
+        self.base = self.http.base
+        self.host = self.http.host
 
     def _handshake_authorization(self) -> dict[str, str] | None:
         """The WebSocket handshake carries the same credentials as every HTTP request."""
@@ -94,45 +73,12 @@ class UpsRsBackend:
         return None
 
     def _tls(self) -> ssl.SSLContext | bool:
-        if not self.profile.verify_tls:
-            return False
-        context = ssl.create_default_context()
-        if self.profile.ca_file:
-            context.load_verify_locations(self.profile.ca_file)
-        return context
+        return tls_context(self.profile)
 
-    # -- the protocol inspector --------------------------------------------------------------
     def _observe(
-        self,
-        direction: str,
-        summary: str,
-        headers: httpx.Headers | None = None,
-        body: bytes | str = b"",
-        elapsed: float | None = None,
+        self, direction: str, summary: str, headers: httpx.Headers | None = None, body: bytes | str = b""
     ) -> None:
-        if self.observer is None:
-            return
-        # pretty-printing waits until someone opens the message: the inspector must cost nothing
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        shown = tuple((k, "***" if k.lower() == "authorization" else v) for k, v in (headers or {}).items())
-        try:
-            self.observer(Exchange(datetime.now(), direction, summary, shown, text, elapsed))
-        except Exception:
-            log.exception("The protocol inspector failed on %s", summary)
-
-    async def _on_request(self, request: httpx.Request) -> None:
-        self._observe("→", f"{request.method} {request.url}", request.headers, request.content)
-
-    async def _on_response(self, response: httpx.Response) -> None:
-        await response.aread()
-        elapsed = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else None
-        self._observe(
-            "←",
-            f"{response.status_code} {response.reason_phrase} ({response.request.method} {response.request.url.path})",
-            response.headers,
-            response.content,
-            elapsed,
-        )
+        self.http.observe(direction, summary, headers, body)
 
     # -- sending -----------------------------------------------------------------------------
     async def _send(
@@ -145,25 +91,13 @@ class UpsRsBackend:
         query: str = "",
         expect: tuple[int, ...] = (200,),
     ) -> httpx.Response:
-        url = path + (f"?{query}" if query else "")
-        content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-        headers = {"Content-Type": DICOM_JSON} if content is not None else None
-        # a tuple, not a list: httpx's list form is invariant in its value type
-        pairs = tuple(params.items() if isinstance(params, dict) else params) if params is not None else None
-        try:
-            response = await self.client.request(method, url, params=pairs, content=content, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise Unreachable(f"Cannot open a secure connection to {self.host}: {exc}.", repr(exc)) from None
+        response = await self.http.request(method, path, params=params, body=body, query=query)
         if response.status_code in expect:
             return response
         raise self._refusal(response)
 
     def _refusal(self, response: httpx.Response) -> BackendError:
-        status, reason = response.status_code, _warning_text(response)
+        status, reason = response.status_code, warning_text(response)
         detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
         if status >= 500:
             return ServerFault(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
@@ -222,7 +156,7 @@ class UpsRsBackend:
             )
             page = await self._workitems(response)
             found.extend(page)
-            if not page or "additional results" not in _warning_text(response):
+            if not page or "additional results" not in warning_text(response):
                 break
         return [w for w in found if query.accepts(w)]
 
@@ -415,4 +349,4 @@ class UpsRsBackend:
                 await asyncio.sleep(delay)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.http.close()

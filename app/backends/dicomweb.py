@@ -1,0 +1,180 @@
+"""What the DICOMweb backends share: one httpx client per profile (base URL, basic or bearer
+credentials, TLS with the profile's CA file), every exchange shown to the protocol inspector,
+and transport failures as typed errors. Each backend says what an HTTP refusal means."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+from pydicom.uid import generate_uid
+
+from app.domain.dicomjson import JsonDataset
+
+from .errors import TimedOut, Unreachable
+from .profiles import Profile
+from .protocol import Exchange, Observer
+
+log = logging.getLogger(__name__)
+
+DICOM_JSON = "application/dicom+json"
+
+
+def warning_text(response: httpx.Response) -> str:
+    """The texts of the answer's Warning headers (`299 host: "text"`), joined."""
+    texts = []
+    for value in response.headers.get_list("warning"):
+        head, _, text = value.partition(": ")
+        texts.append((text or head).strip().strip('"'))
+    return " ".join(texts)
+
+
+def tls_context(profile: Profile) -> ssl.SSLContext | bool:
+    if not profile.verify_tls:
+        return False
+    context = ssl.create_default_context()
+    if profile.ca_file:
+        context.load_verify_locations(profile.ca_file)
+    return context
+
+
+class DicomWebClient:
+    """The HTTP side of a DICOMweb backend, for one profile's base URL."""
+
+    def __init__(
+        self, profile: Profile, observer: Observer | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.profile = profile
+        self.observer = observer
+        self.base = profile.url.rstrip("/")
+        self.host = urlsplit(self.base).netloc or self.base
+        auth: httpx.Auth | None = None
+        headers = {"Accept": DICOM_JSON}
+        if profile.auth == "basic":
+            auth = httpx.BasicAuth(profile.username, profile.password)
+        elif profile.auth == "bearer":
+            headers["Authorization"] = f"Bearer {profile.token}"
+        self.client = httpx.AsyncClient(
+            base_url=self.base,
+            auth=auth,
+            headers=headers,
+            timeout=profile.timeout,
+            verify=tls_context(profile),
+            transport=transport,
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
+        )
+
+    # -- the protocol inspector --------------------------------------------------------------
+    def observe(
+        self,
+        direction: str,
+        summary: str,
+        headers: httpx.Headers | None = None,
+        body: bytes | str = b"",
+        elapsed: float | None = None,
+    ) -> None:
+        if self.observer is None:
+            return
+        # pretty-printing waits until someone opens the message: the inspector must cost nothing
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        shown = tuple((k, "***" if k.lower() == "authorization" else v) for k, v in (headers or {}).items())
+        try:
+            self.observer(Exchange(datetime.now(), direction, summary, shown, text, elapsed))
+        except Exception:
+            log.exception("The protocol inspector failed on %s", summary)
+
+    async def _on_request(self, request: httpx.Request) -> None:
+        self.observe("→", f"{request.method} {request.url}", request.headers, request.content)
+
+    async def _on_response(self, response: httpx.Response) -> None:
+        await response.aread()
+        elapsed = response.elapsed.total_seconds() * 1000 if hasattr(response, "_elapsed") else None
+        self.observe(
+            "←",
+            f"{response.status_code} {response.reason_phrase} ({response.request.method} {response.request.url.path})",
+            response.headers,
+            response.content,
+            elapsed,
+        )
+
+    # -- sending -----------------------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | dict[str, str] | None = None,
+        body: list[JsonDataset] | None = None,
+        query: str = "",
+    ) -> httpx.Response:
+        """Whatever the server answered; Unreachable (or TimedOut) when it answered nothing."""
+        url = path + (f"?{query}" if query else "")
+        content = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        headers = {"Content-Type": DICOM_JSON} if content is not None else None
+        # a tuple, not a list: httpx's list form is invariant in its value type
+        pairs = tuple(params.items() if isinstance(params, dict) else params) if params is not None else None
+        try:
+            return await self.client.request(method, url, params=pairs, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TimedOut(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise Unreachable(f"Cannot open a secure connection to {self.host}: {exc}.", repr(exc)) from None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+# The DICOMweb worklist services a base URL may offer, by their resource under it.
+UPS_RS = "UPS-RS"
+MWL_SEARCH = "Supplement 246 worklist search"
+MPPS = "MPPS over DICOMweb"
+RESOURCES = {
+    UPS_RS: "/workitems",
+    MWL_SEARCH: "/modality-scheduled-procedure-steps",
+    MPPS: "/modality-performed-procedure-steps",
+}
+
+
+async def offered_services(http: DicomWebClient) -> dict[str, bool]:
+    """Which of UPS-RS, Sup 246 search and MPPS the server offers: from its capabilities (PS3.18
+    8.9, OPTIONS on the base) when they name any of the resources, else by probing each one.
+    Raises Unreachable when the server answers nothing."""
+    options = await http.request("OPTIONS", "")
+    if options.status_code == 200:
+        text = options.text
+        named = {service: path.strip("/") in text for service, path in RESOURCES.items()}
+        if any(named.values()):
+            return named
+    return {service: await _probe(http, service, path) for service, path in RESOURCES.items()}
+
+
+async def _probe(http: DicomWebClient, service: str, path: str) -> bool:
+    if service == MPPS:
+        # no Search on MPPS: Retrieve an MPPS nobody made; the service says so in a Warning, while a
+        # server without the resource answers a bare 404, and 405 means the resource is there
+        # without Retrieve (it is optional)
+        response = await http.request("GET", f"{path}/{generate_uid()}")
+        if response.status_code == 404:
+            return bool(warning_text(response))
+        return response.status_code in (200, 400, 405, 410)
+    response = await http.request("GET", path, params={"limit": "1"})
+    return response.status_code in (200, 204, 413)
+
+
+def services_sentence(host: str, offered: dict[str, bool]) -> str:
+    yes = [service for service, on in offered.items() if on]
+    no = [service for service, on in offered.items() if not on]
+    if not yes:
+        return f"The server at {host} offers none of {', '.join(RESOURCES)}."
+    said = f"The server at {host} offers {_and(yes)}"
+    return said + (f"; not {_and(no, 'or')}." if no else ".")
+
+
+def _and(words: list[str], conjunction: str = "and") -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
