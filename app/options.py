@@ -144,8 +144,12 @@ def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> No
         p.set_defaults()
         p = _Suppressing(p)  # type: ignore[assignment]
     p.add_argument("--profile", help="use this saved profile instead of the active one")
-    p.add_argument("--backend", choices=("upsrs", "dimse"), help="an ad-hoc profile: the protocol")
-    p.add_argument("--url", help="an ad-hoc UPS-RS profile: the service base URL (…/dicom-web)")
+    p.add_argument(
+        "--backend",
+        choices=("upsrs", "dimse", "mpps-rs"),
+        help="an ad-hoc profile: the protocol (mpps-rs: DICOMweb MWL + MPPS, Supplement 246, at --url)",
+    )
+    p.add_argument("--url", help="an ad-hoc DICOMweb profile: the service base URL (…/dicom-web)")
     p.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title")
     p.add_argument("--station", help="the scheduled station we work for (default: our AE title)")
     p.add_argument("--mwl", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the worklist (MWL) peer")

@@ -1,4 +1,5 @@
-"""Backends the console talks through (UPS-RS, MWL + MPPS over DIMSE) and the local claim store."""
+"""Backends the console talks through (UPS-RS, MWL + MPPS over DIMSE, DICOMweb MWL + MPPS) and the local
+claim store."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def make_backend(profile: Profile, observer: Observer | None = None) -> Worklist
         from .dimse import DimseBackend
 
         return DimseBackend(profile, observer=observer)
+    if profile.backend == "mpps-rs":
+        from .mpps_rs import MppsRsBackend
+
+        return MppsRsBackend(profile, observer=observer)
     raise BackendError(f"The {profile.backend} backend is not available in this version.")
 
 

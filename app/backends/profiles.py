@@ -17,7 +17,7 @@ import tomli_w
 from app import private_files
 from app.domain.codes import MODALITY_CODES
 
-BACKENDS = ("upsrs", "dimse")
+BACKENDS = ("upsrs", "dimse", "mpps-rs")
 AUTH_KINDS = ("none", "basic", "bearer")
 _SECRET = ("password", "token")
 _MODALITIES = frozenset(code.value for code in MODALITY_CODES)
@@ -99,7 +99,7 @@ class Profile:
                 f"Profile {self.name!r}: the modality must be a CID 29 code such as CT or MR, not {self.modality!r}.",
                 "modality",
             )
-        if self.backend == "upsrs" and not self.url.startswith(("http://", "https://")):
+        if self.backend in ("upsrs", "mpps-rs") and not self.url.startswith(("http://", "https://")):
             raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.", "url")
         if self.backend == "dimse":
             peer = "the worklist (MWL) peer needs"
