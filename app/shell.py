@@ -34,7 +34,10 @@ def profile_for(args: argparse.Namespace) -> Profile:
     book = profile_store.load(Path(config) if config else None)
     profile = book.get(getattr(args, "profile", None))
     if profile is None:
-        raise ProfileError("No profile is configured: give --url BASE (UPS-RS) or --mwl HOST:PORT:AET (DIMSE).")
+        raise ProfileError(
+            "No profile is configured: give --url BASE (UPS-RS), --backend mpps-rs --url BASE (DICOMweb MWL + MPPS) "
+            "or --mwl HOST:PORT:AET (DIMSE)."
+        )
     return profile
 
 

@@ -255,3 +255,30 @@ def test_options_may_follow_the_subcommand_and_dates_may_be_written_as_printed(f
     day = f"{PINNED_DAY:%Y-%m-%d}"
     found = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
     assert found.returncode == 0 and len(__import__("json").loads(found.stdout)) == 5
+
+
+def test_find_over_mpps_rs_gives_what_upsrs_gives_and_echo_names_the_services(front):
+    import json
+
+    day = f"{PINNED_DAY:%Y%m%d}"
+    upsrs = run_app("find", "--url", front.base_url, "--station", "MR1", "--date", day, "--json")
+    sup246 = run_app(
+        "find", "--backend", "mpps-rs", "--url", front.base_url, "--station", "MR1", "--date", day, "--json"
+    )
+    assert upsrs.returncode == 0 and sup246.returncode == 0, upsrs.stderr + sup246.stderr
+    accessions = lambda text: sorted(w["0040A370"]["Value"][0]["00080050"]["Value"][0] for w in json.loads(text))  # noqa: E731
+    assert len(json.loads(sup246.stdout)) == 5 and accessions(sup246.stdout) == accessions(upsrs.stdout)
+    host = front.base_url.split("/")[2]
+    everything = f"The server at {host} offers UPS-RS, Supplement 246 worklist search and MPPS over DICOMweb."
+    echo = run_app("echo", "--backend", "mpps-rs", "--url", front.base_url)
+    assert echo.returncode == 0, echo.stderr
+    assert echo.stdout.splitlines() == [
+        f"✓ The server at {host} answers worklist queries (Supplement 246 Search, HTTP 200).",
+        f"✓ The server at {host} accepts procedure step reports (MPPS).",
+        f"✓ {everything}",
+    ]
+    plain = run_app("echo", "--url", front.base_url)
+    assert plain.returncode == 0 and plain.stdout.splitlines()[-1] == f"✓ {everything}"
+    wrong = run_app("find", "--backend", "mpps-rs", "--url", front.base_url.replace("/dicom-web", "/dicomweb"))
+    assert wrong.returncode == 1 and "has no DICOMweb worklist (Supplement 246)" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

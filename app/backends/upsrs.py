@@ -27,7 +27,7 @@ from app.domain.procedure import PerformedProcedure, discontinuation_json, progr
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .dicomweb import DicomWebClient, tls_context, warning_text
+from .dicomweb import DicomWebClient, offered_services, services_sentence, tls_context, warning_text
 from .errors import BackendError, Conflict, Refused, ServerFault, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
@@ -265,9 +265,14 @@ class UpsRsBackend:
             response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
         except BackendError as exc:
             return [PeerCheck(False, exc.sentence)]
-        return [
+        checks = [
             PeerCheck(True, f"The UPS-RS server at {self.host} answers worklist queries (HTTP {response.status_code}).")
         ]
+        try:  # the same base may offer the Supplement 246 services too: say so, for the mpps-rs backend
+            return [*checks, PeerCheck(True, services_sentence(self.host, await offered_services(self.http)))]
+        except BackendError as exc:
+            log.info("Which DICOMweb services %s offers is unknown: %s", self.host, exc.detail or exc.sentence)
+            return checks
 
     # -- events ----------------------------------------------------------------------------------
     async def _subscribe(self) -> str:

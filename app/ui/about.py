@@ -22,7 +22,8 @@ def about_text(p: Profile, demo: bool) -> str:
         mpps = p.mpps_peer
         where = f"MWL + MPPS: worklist {p.mwl_aet} at {p.mwl_host}:{p.mwl_port}, MPPS {mpps[2]} at {mpps[0]}:{mpps[1]}"
     else:
-        where = f"UPS-RS at {p.url}" + (f" ({p.auth} authentication)" if p.auth != "none" else "")
+        service = "DICOMweb MWL + MPPS" if p.backend == "mpps-rs" else "UPS-RS"
+        where = f"{service} at {p.url}" + (f" ({p.auth} authentication)" if p.auth != "none" else "")
     kind = "demo, on the embedded server" if demo else "site profile"
     return (
         f"<b>Worklist Console {__version__}</b><br>"

@@ -1,7 +1,8 @@
 """Settings: the profiles of this workstation, each with Test connection.
 
-A profile names one way to the worklist: UPS-RS (a URL, credentials, TLS) or MWL + MPPS
-over DIMSE (two peers, which sites often run on different systems). Only the fields of the
+A profile names one way to the worklist: UPS-RS (a URL, credentials, TLS), MWL + MPPS
+over DIMSE (two peers, which sites often run on different systems), or MWL + MPPS over
+DICOMweb (Supplement 246: a URL like UPS-RS, polled like DIMSE). Only the fields of the
 chosen backend are shown; the others are kept as they were.
 
 The dialog edits a copy of the book: New, Duplicate and Delete show at once in the list, and
@@ -44,7 +45,8 @@ from app.domain.codes import MODALITY_CODES
 
 Tester = Callable[[Profile], Awaitable[list[PeerCheck]]]
 W = TypeVar("W", bound=QWidget)
-BACKEND_LABELS = {"upsrs": "UPS-RS (DICOMweb)", "dimse": "MWL + MPPS (DIMSE)"}
+BACKEND_LABELS = {"upsrs": "UPS-RS (DICOMweb)", "dimse": "MWL + MPPS (DIMSE)", "mpps-rs": "DICOMweb MWL + MPPS"}
+POLL_HINT = "There are no live events: the worklist is queried again at this interval"
 AUTH_LABELS = {"none": "None", "basic": "Basic: user and password", "bearer": "Bearer token"}
 CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 101", "ISO_IR 144", "GB18030")
 FROM_STATION = "From the station name"
@@ -236,6 +238,10 @@ class SettingsDialog(QDialog):
         self.ca_file.setPlaceholderText("empty: the system's trusted certificates")
         self.verify = named(QCheckBox("Verify the server's certificate"), "Verify the server's certificate")
         self.dcm4chee = named(QCheckBox("dcm4chee-arc compatibility"), "dcm4chee-arc compatibility")
+        self.http_poll = named(QDoubleSpinBox(), "Refresh every")
+        self.http_poll.setRange(5, 3600)
+        self.http_poll.setSuffix(" s")
+        self.http_poll.setToolTip(POLL_HINT)
         for label, widget in (
             ("URL", self.url),
             ("Authentication", self.auth),
@@ -245,6 +251,7 @@ class SettingsDialog(QDialog):
             ("CA file", self.ca_file),
             ("", self.verify),
             ("", self.dcm4chee),
+            ("Refresh every", self.http_poll),
         ):
             form.addRow(label, widget)
         self._upsrs_form = form
@@ -262,7 +269,7 @@ class SettingsDialog(QDialog):
         self.poll = named(QDoubleSpinBox(), "Refresh every")
         self.poll.setRange(5, 3600)
         self.poll.setSuffix(" s")
-        self.poll.setToolTip("DIMSE has no live events: the worklist is queried again at this interval")
+        self.poll.setToolTip(POLL_HINT)
         self.charset = named(QComboBox(), "Fallback character set")
         self.charset.setEditable(True)
         self.charset.addItems(list(CHARSETS))
@@ -300,7 +307,7 @@ class SettingsDialog(QDialog):
             "mpps_port": [self.mpps.port],
             "mpps_aet": [self.mpps.aet],
             "dimse_timeout": [self.dimse_timeout],
-            "poll_seconds": [self.poll],
+            "poll_seconds": [self.poll, self.http_poll],
             "fallback_charset": [self.charset],
         }
 
@@ -332,7 +339,17 @@ class SettingsDialog(QDialog):
             self._show(select)
 
     def _show_backend(self) -> None:
-        self.pages.setCurrentWidget(self.dimse_box if self.backend.currentData() == "dimse" else self.upsrs_box)
+        backend = self.backend.currentData()
+        self.pages.setCurrentWidget(self.dimse_box if backend == "dimse" else self.upsrs_box)
+        # the same URL, credentials and TLS; Supplement 246 has no events (polled) and no dcm4chee forms
+        sup246 = backend == "mpps-rs"
+        self.upsrs_box.setTitle("DICOMweb MWL + MPPS server (Supplement 246)" if sup246 else "UPS-RS server")
+        self.url.setAccessibleName("DICOMweb server URL" if sup246 else "UPS-RS server URL")
+        for widget, shown in ((self.dcm4chee, not sup246), (self.http_poll, sup246)):
+            widget.setVisible(shown)
+            label = self._upsrs_form.labelForField(widget)
+            if label is not None:
+                label.setVisible(shown)
         self.test_result.clear()
 
     def _show_auth(self) -> None:
@@ -392,6 +409,7 @@ class SettingsDialog(QDialog):
         self.mpps.set(p.mpps_host, p.mpps_port, p.mpps_aet)
         self.dimse_timeout.setValue(p.dimse_timeout)
         self.poll.setValue(p.poll_seconds)
+        self.http_poll.setValue(p.poll_seconds)
         self.charset.setCurrentText(p.fallback_charset)
         self._show_backend()
         self._show_auth()
@@ -428,7 +446,7 @@ class SettingsDialog(QDialog):
             mpps_port=mpps_port,
             mpps_aet=mpps_aet,
             dimse_timeout=self.dimse_timeout.value(),
-            poll_seconds=self.poll.value(),
+            poll_seconds=(self.http_poll if self.backend.currentData() == "mpps-rs" else self.poll).value(),
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
         )
 

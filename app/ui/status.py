@@ -38,7 +38,7 @@ class ConsoleStatus:
 
     def __init__(self, bar: QStatusBar, profile: Profile) -> None:
         p = profile
-        self.server = ElidedLabel(p.url if p.backend == "upsrs" else f"{p.mwl_aet}@{p.mwl_host}:{p.mwl_port}")
+        self.server = ElidedLabel(p.url if p.backend != "dimse" else f"{p.mwl_aet}@{p.mwl_host}:{p.mwl_port}")
         self.ae = ElidedLabel(f"AE {p.ae_title}")
         self.count = ElidedLabel("0 items")
         self.refresh = ElidedLabel("never refreshed")

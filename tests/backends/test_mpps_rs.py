@@ -271,3 +271,41 @@ async def test_the_forms_the_supplement_left_open_are_accepted(peer):
     ]
     search = next(path for method, path in Peer.seen if "scheduled" in path)
     assert "00400100.00400020=%2A" in search  # every status asked for: the console's own started steps too
+
+
+async def test_a_claim_over_mpps_rs_is_in_progress_over_upsrs_and_started_over_dimse_mwl(front):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import ModalityWorklistInformationFind
+
+    from app.backends.dimse import mwl_identifier
+    from app.backends.upsrs import UpsRsBackend
+
+    b = backend(front.base_url, "CT1")
+    ups = UpsRsBackend(Profile(url=front.base_url, ae_title="CT1", timeout=5))
+    try:
+        item = next(w for w in await b.search(pinned("CT1")) if w.state is State.SCHEDULED)
+        await b.claim(item.uid, generate_uid())
+        [over_upsrs] = [w for w in await ups.search(pinned("CT1")) if w.accession_number == item.accession_number]
+        over_upsrs = await ups.retrieve(over_upsrs.uid)
+    finally:
+        await b.close()
+        await ups.close()
+    assert over_upsrs.state is State.IN_PROGRESS
+    assert over_upsrs.performed is not None and over_upsrs.performed.station.value == "CT1"
+    identifier = mwl_identifier(pinned("CT1").with_(accession=item.accession_number))
+    ae = AE("CHECK")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", front.dimse.port, ae_title="WORKLIST")
+    try:
+        assert assoc.is_established
+        answers = [a for s, a in assoc.send_c_find(identifier, ModalityWorklistInformationFind) if a is not None]
+    finally:
+        assoc.release()
+    [answer] = answers
+    assert answer.ScheduledProcedureStepSequence[0].ScheduledProcedureStepStatus == "STARTED"
+    fresh = backend(front.base_url, "CT1")
+    try:
+        again = {w.uid: w for w in await fresh.search(pinned("CT1"))}
+    finally:
+        await fresh.close()
+    assert again[item.uid].state is State.IN_PROGRESS  # and over Sup 246 itself, from a fresh console
