@@ -227,7 +227,20 @@ def _parse(body: bytes | str) -> _Node:
     return roots[0]
 
 
+def _text_of(node: _Node, where: str) -> str:
+    if node.children:
+        raise DicomJsonError(f"{where}: <{node.name}> holds <{node.children[0].name}>, but only text belongs there.")
+    return "".join(node.text)
+
+
+def _no_text(node: _Node, where: str) -> None:
+    """Text where only elements belong would otherwise be lost without a word."""
+    if "".join(node.text).strip():
+        raise DicomJsonError(f"{where or 'The dataset'}: <{node.name}> holds text where only elements belong.")
+
+
 def _read_dataset(node: _Node, where: str) -> JsonDataset:
+    _no_text(node, where)
     read: list[tuple[int, str | None, dict[str, Any]]] = []
     for child in node.children:
         if child.name != "DicomAttribute":
@@ -282,6 +295,7 @@ def _place_private(read: list[tuple[int, str | None, dict[str, Any]]], where: st
 
 def _read_element(node: _Node, vr: str, where: str) -> dict[str, Any]:
     element: dict[str, Any] = {"vr": vr}
+    _no_text(node, where)
     kinds = {child.name for child in node.children}
     if len(kinds) > 1:
         raise DicomJsonError(f"{where} mixes {' and '.join(f'<{k}>' for k in sorted(kinds))}; PS3.19 allows one kind.")
@@ -301,7 +315,7 @@ def _read_element(node: _Node, vr: str, where: str) -> dict[str, Any]:
     elif vr == "PN":
         element["Value"] = [_read_person_name(name, f"{where}[{i}]") for i, name in enumerate(ordered)]
     else:
-        element["Value"] = [_read_value(vr, "".join(v.text), f"{where}[{i}]") for i, v in enumerate(ordered)]
+        element["Value"] = [_read_value(vr, _text_of(v, where), f"{where}[{i}]") for i, v in enumerate(ordered)]
     return element
 
 
@@ -323,7 +337,7 @@ def _read_binary(node: _Node, where: str) -> dict[str, str]:
         if not uri:
             raise DicomJsonError(f"{where} refers to bulk data without a URI; send the value as <InlineBinary>.")
         return {"BulkDataURI": uri}
-    encoded = "".join("".join(node.text).split())
+    encoded = "".join(_text_of(node, where).split())
     try:
         base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
@@ -352,13 +366,15 @@ def _read_value(vr: str, text: str, where: str) -> Any:
 
 def _read_person_name(node: _Node, where: str) -> dict[str, str] | None:
     groups: dict[str, str] = {}
+    _no_text(node, where)
     for group in node.children:
+        _no_text(group, where)
         name = "Alphabetic" if group.name == "SingleByte" else group.name  # PS3.19 before 2013
         if name not in _PN_GROUPS or name in groups:
             raise DicomJsonError(f"{where}: <{group.name}> is not a person name group, or appears twice.")
         slots = dict.fromkeys(_PN_COMPONENTS, "")
         for component in group.children:
-            text = "".join(component.text)
+            text = _text_of(component, where)
             if component.name not in slots:
                 raise DicomJsonError(f"{where}: <{component.name}> is not a person name component.")
             if any(c in text for c in "^=\\"):

@@ -523,6 +523,20 @@ def test_sequences_nested_as_deep_as_dicom_json_allows_are_read():
             "appears twice",
         ),
         (
+            b'<NativeDicomModel><DicomAttribute tag="00100020" vr="LO">P1</DicomAttribute></NativeDicomModel>',
+            "holds text where only elements belong",
+        ),
+        (
+            b'<NativeDicomModel><DicomAttribute tag="00100010" vr="PN"><PersonName number="1">Doe^John'
+            b"</PersonName></DicomAttribute></NativeDicomModel>",
+            "holds text where only elements belong",
+        ),
+        (
+            b'<NativeDicomModel><DicomAttribute tag="00100020" vr="LO"><Value number="1"><b>P1</b></Value>'
+            b"</DicomAttribute></NativeDicomModel>",
+            "only text belongs there",
+        ),
+        (
             b'<NativeDicomModel><DicomAttribute tag="00080018" vr="UI"><Value number="1">not a uid</Value>'
             b"</DicomAttribute></NativeDicomModel>",
             "not a UID",
