@@ -369,7 +369,8 @@ def start_server(db_path: Path, day: date, report: Report) -> UPSServer | None:
         server = UPSServer(
             ServerConfig(http_port=0, dimse_port=0, db_path=str(db_path), ae_title=SERVER_AE, purge_interval=3600)
         )
-        seed_demo_day(server.service, seed=SEED, today=day)
+        if server.local is not None:  # always: this server has its own store
+            seed_demo_day(server.local, seed=SEED, today=day)
         server.start()
     except Exception as exc:  # noqa: BLE001 -- whatever stops the server is the step's failure
         cause = failures[-1] if failures else exc

@@ -29,7 +29,7 @@ from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_sear
 from app.domain.status import InvalidRequest, Status, UPSError
 
 from .security import Door, Forbidden, Policy, acting_ae
-from .service_api import WorkitemService
+from .service_api import UpstreamError, WorkitemService
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,8 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
         service: WorkitemService = request.app.state.service
         try:
             return await handler(request, service)
+        except UpstreamError as exc:
+            return refuse(request, exc.http_status, exc.message)
         except UPSError as exc:
             code = 410 if exc.gone else statuses.get(exc.status, 400)
             return refuse(request, code, exc.message)

@@ -29,6 +29,7 @@ from .mpps import MppsService
 from .notifications import EventHub
 from .security import door_policy
 from .service import UPSService
+from .service_api import PerformedStepService, WorkitemService
 from .store import Store
 from .tls import https_files
 
@@ -71,7 +72,7 @@ class ServerConfig:
 
 
 class _Uvicorn(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, service: UPSService) -> None:
+    def __init__(self, config: uvicorn.Config, service: WorkitemService) -> None:
         super().__init__(config)
         self.service = service
 
@@ -86,7 +87,15 @@ class _Uvicorn(uvicorn.Server):
 
 
 class UPSServer:
-    def __init__(self, config: ServerConfig | None = None) -> None:
+    """The fronts over the local store, or, given `upstream` (a service and its MPPS service that
+    forward to another system: a gateway), over that instead; the caller closes an upstream after
+    `stop`."""
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        upstream: tuple[WorkitemService, PerformedStepService] | None = None,
+    ) -> None:
         self.config = config or ServerConfig()
         local = datetime.now().astimezone().tzinfo or UTC
         db_path = self.config.db_path or str(default_db_path())
@@ -97,25 +106,32 @@ class UPSServer:
         self.tls = https_files(
             self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, db_path, self.config.host
         )
-        self.store = Store(db_path, local)
-        self.hub = EventHub(self.config.event_backlog)
-        self.audit = (
-            AuditLog(audit_path(db_path), phi=self.config.audit_phi)
-            if self.config.audit and db_path != ":memory:"
-            else None
-        )
-        self.service = UPSService(
-            self.store,
-            self.hub,
-            ae_title=self.config.ae_title,
-            keep_final_seconds=self.config.keep_final_seconds,
-            audit=self.audit,
-        )
-        self.mpps = MppsService(self.service)
-        if self.config.seed == "demo":
-            from .demo import seed_demo_days, seeding_sentence
+        self.service: WorkitemService
+        self.mpps: PerformedStepService
+        self.store: Store | None = None  # a gateway keeps no worklist of its own
+        self.local: UPSService | None = None
+        self.audit: AuditLog | None = None
+        if upstream is not None:
+            self.service, self.mpps = upstream
+        else:
+            self.store = Store(db_path, local)
+            self.audit = (
+                AuditLog(audit_path(db_path), phi=self.config.audit_phi)
+                if self.config.audit and db_path != ":memory:"
+                else None
+            )
+            self.local = UPSService(
+                self.store,
+                EventHub(self.config.event_backlog),
+                ae_title=self.config.ae_title,
+                keep_final_seconds=self.config.keep_final_seconds,
+                audit=self.audit,
+            )
+            self.service, self.mpps = self.local, MppsService(self.local)
+            if self.config.seed == "demo":
+                from .demo import seed_demo_days, seeding_sentence
 
-            log.info("%s", seeding_sentence(seed_demo_days(self.service, seed=self.config.seed_value)))
+                log.info("%s", seeding_sentence(seed_demo_days(self.local, seed=self.config.seed_value)))
         self.app: Starlette = create_app(self.service, lifespan=self._lifespan, policy=self.policy)
         # Supplement 246 (MWL and MPPS over REST): two more doors onto the same service
         self.app.state.mpps = self.mpps
@@ -216,9 +232,11 @@ class UPSServer:
             task.cancel()
 
     async def _housekeeping(self) -> None:
+        if self.local is None:
+            return  # an upstream keeps its own house
         while True:
             try:
-                await asyncio.to_thread(self.service.purge)
+                await asyncio.to_thread(self.local.purge)
             except Exception:
                 log.exception("Housekeeping failed; trying again later")
             await asyncio.sleep(self.config.purge_interval)
@@ -237,7 +255,8 @@ class UPSServer:
                 self.dimse.stop()
             if self.notifier is not None:
                 self.notifier.stop()  # after GOING DOWN was announced: it goes out first
-            self.store.close()
+            if self.store is not None:
+                self.store.close()
             if self.audit is not None:
                 self.audit.close()
 

@@ -18,9 +18,19 @@ from typing import Protocol
 
 from app.domain.dicomjson import JsonDataset
 from app.domain.search import SearchRequest, SubscriptionFilter
-from app.domain.status import Status
+from app.domain.status import Status, UPSError
 
 Deliver = Callable[[str, str], None]  # (AE title, notification text); must not block
+
+
+class UpstreamError(UPSError):
+    """A refusal that came from, or a failure to reach, the system a gateway forwards to. The HTTP
+    fronts answer `http_status` (502, 503, 504, or the upstream's own refusal); the DIMSE fronts
+    answer `status`; the message names the upstream."""
+
+    def __init__(self, status: Status, message: str, http_status: int, *, gone: bool = False) -> None:
+        super().__init__(status, message, gone=gone)
+        self.http_status = http_status
 
 
 @dataclass(frozen=True)
