@@ -42,9 +42,13 @@ def serve(args: argparse.Namespace) -> int:
     from app.server.store import StoreError
 
     raise_file_limit()  # many connections must exhaust the server's limits, not the process's
+    upstream = None
     try:
-        server = UPSServer(config)
+        if args.upstream:
+            upstream = gateway_upstream(args)
+        server = UPSServer(config, upstream=upstream)
     except OSError as exc:
+        close_gateway(upstream)
         print(
             f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}): "
             f"{exc.strerror or exc}",
@@ -52,9 +56,11 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 2
     except (StoreError, sqlite3.Error) as exc:
+        close_gateway(upstream)
         print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
+        close_gateway(upstream)
         print(f"Cannot start the server: {exc}", file=sys.stderr)
         return 2
 
@@ -64,11 +70,8 @@ def serve(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.02)
         if server.started:
             dimse = f", DIMSE (MWL, MPPS, UPS) on port {server.dimse.port}" if server.dimse else ""
-            print(
-                f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, "
-                f"database {server.store.path})",
-                flush=True,
-            )
+            where = f"database {server.store.path}" if server.store else f"gateway to {args.upstream}"
+            print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, {where})", flush=True)
             for line in door_sentences(server):
                 print(line, flush=True)
             print("Press Ctrl-C to stop.", flush=True)
@@ -78,9 +81,30 @@ def serve(args: argparse.Namespace) -> int:
     # the handlers it found; these make that a clean exit instead of a kill or a traceback.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        close_gateway(upstream)
     print("Server stopped.", flush=True)
     return 0
+
+
+def gateway_upstream(args: argparse.Namespace):
+    """The services of `serve --upstream SPEC`; ValueError in a sentence when they cannot be made."""
+    from app.gateway import open_upstream
+    from app.server import default_db_path
+
+    if args.seed != "none":
+        raise ValueError("A gateway serves its upstream's worklist: --seed does not go with --upstream.")
+    db_path = args.db or str(default_db_path())
+    return open_upstream(args.upstream, db_path, trace=args.trace)
+
+
+def close_gateway(upstream) -> None:
+    if upstream is not None:
+        from app.gateway import close_upstream
+
+        close_upstream(upstream)
 
 
 def audit(args: argparse.Namespace) -> int:

@@ -73,6 +73,18 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="audit lines name the patient (name and ID); by default they hold workitem UIDs only",
     )
+    p.add_argument(
+        "--upstream",
+        metavar="SPEC",
+        help="be a gateway: serve every door over this upstream instead of the local worklist — "
+        "upsrs:URL (a UPS-RS origin server), upsrs+dcm4chee:URL (dcm4chee-arc's forms), sup246:URL, "
+        "or dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]; the database then keeps the gateway's mappings",
+    )
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="with --upstream: log both legs of every proxied exchange, correlated by an id",
+    )
 
 
 def _door_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,212 @@
+"""MPPS (PS3.4 F.7) from a DIMSE modality carried to an upstream UPS-RS server: what the
+gateway's MPPS fronts (DIMSE, Sup 246) do with N-CREATE and N-SET.
+
+N-CREATE finds the workitem the MPPS names upstream (Study Instance UID with the Scheduled
+Procedure Step ID or Accession Number, else the Accession Number, else the patient with the
+step ID) — or creates one for an unscheduled procedure — claims it with a Transaction UID the
+gateway keeps, and updates it with the performed data. N-SET updates it; COMPLETED also
+completes it, DISCONTINUED cancels it with the reason. The gateway's record changes only after
+the upstream accepted: when the upstream fails half-way the modality is told so (0110 with
+an Error Comment naming the upstream) and may send the same request again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from pydicom.uid import generate_uid
+
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset, first_value, items
+from app.domain.mapping import (
+    MPPS_STATUS,
+    PPS_DISCONTINUATION_REASON,
+    SCHEDULED_STEP_ATTRIBUTES_SEQ,
+    SPS_ID,
+    mpps_missing_for_completion,
+    mpps_performed,
+    mpps_unscheduled_ups,
+    sps_id,
+)
+from app.domain.search import parse_search
+from app.domain.status import ERROR_ID_TEXT, ErrorID, Status, UPSError
+from app.domain.values import InvalidValue, check_values
+from app.server.service_api import MppsOutcome, UpstreamError
+
+from .records import MppsLink, MppsLinks
+
+if TYPE_CHECKING:
+    from .ups_upstream import UpsRsUpstream
+
+log = logging.getLogger(__name__)
+
+FINAL_STATES = ("COMPLETED", "DISCONTINUED")
+CLAIMED = "CLAIMED"  # the upstream accepted the claim, not yet the performed data: the N-CREATE may be sent again
+
+
+def _refusal(exc: UPSError, upstream: UpsRsUpstream) -> MppsOutcome:
+    """The modality's answer: an Error Comment is 64 characters, so an upstream that failed is
+    named in a short sentence; a refusal keeps the upstream's reason."""
+    if isinstance(exc, UpstreamError) and exc.http_status >= 500:
+        what = "did not answer" if exc.http_status == 504 else "unreachable"
+        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream.host} {what}; nothing changed")
+    return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
+
+
+class UpstreamMpps:
+    """A `PerformedStepService` over an upstream UPS-RS server."""
+
+    def __init__(self, upstream: UpsRsUpstream, links: MppsLinks) -> None:
+        self.upstream = upstream
+        self.links = links
+
+    # -- N-CREATE ------------------------------------------------------------------------------
+    def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
+        if first_value(attributes, MPPS_STATUS) != "IN PROGRESS":
+            return MppsOutcome(
+                Status.INVALID_ATTRIBUTE_VALUE, "Performed Procedure Step Status must be IN PROGRESS at creation."
+            )
+        try:
+            check_values(attributes)
+        except InvalidValue as exc:
+            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
+        link = self.links.get(uid)
+        if link is not None and link.status != CLAIMED:
+            return MppsOutcome(Status.DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
+        try:
+            if link is None:
+                link = self._claim(uid, attributes, calling_ae)
+            codes = items(json.loads(self.upstream.retrieve(link.ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
+            self.upstream.update(link.ups_uid, link.transaction_uid, mpps_performed(attributes, codes))
+        except _Refused as refusal:
+            log.info("MPPS N-CREATE %s refused: %s", uid, refusal.outcome.comment)
+            return refusal.outcome
+        except UPSError as exc:
+            log.info("MPPS N-CREATE %s not done upstream: %s", uid, exc.message)
+            return _refusal(exc, self.upstream)
+        self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, "IN PROGRESS", attributes, calling_ae))
+        return MppsOutcome(Status.SUCCESS)
+
+    def _claim(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsLink:
+        ups_uid = self._scheduled(attributes)
+        if ups_uid is None:
+            unscheduled = mpps_unscheduled_ups(attributes, generate_uid(), self.upstream.now_dt())
+            ups_uid = self.upstream.create(unscheduled).uid
+        transaction = generate_uid()
+        try:
+            self.upstream.change_state(ups_uid, "IN PROGRESS", transaction, calling_ae)
+        except UpstreamError as exc:
+            if exc.http_status in (400, 409):  # the upstream's word for "not SCHEDULED any more"
+                state = self._state(ups_uid)
+                raise _Refused(
+                    MppsOutcome(
+                        Status.PROCESSING_FAILURE,
+                        f"The scheduled step is already {state.lower()}; it cannot be started again."
+                        if state
+                        else exc.message,
+                    )
+                ) from None
+            raise
+        link = MppsLink(uid, ups_uid, transaction, CLAIMED, attributes, calling_ae)
+        self.links.save(link)
+        return link
+
+    def _state(self, ups_uid: str) -> str:
+        try:
+            return str(first_value(json.loads(self.upstream.retrieve(ups_uid)), t.PROCEDURE_STEP_STATE) or "")
+        except UPSError:
+            return ""
+
+    def _scheduled(self, mpps: JsonDataset) -> str | None:
+        """The upstream workitem the MPPS names through its Scheduled Step Attributes Sequence."""
+        for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
+            study = str(first_value(step, t.STUDY_INSTANCE_UID) or "")
+            step_id = str(first_value(step, SPS_ID) or "")
+            accession = str(first_value(step, t.ACCESSION_NUMBER) or "")
+            patient = str(first_value(mpps, t.PATIENT_ID) or "")
+            searches = [
+                [("StudyInstanceUID", study)] if study else None,
+                [("ReferencedRequestSequence.AccessionNumber", accession)] if accession else None,
+                [("PatientID", patient), ("ProcedureStepState", "SCHEDULED")] if patient and step_id else None,
+            ]
+            for params in filter(None, searches):
+                found = self._match(params, study, step_id, accession)
+                if found:
+                    return found
+        return None
+
+    def _match(self, params: list[tuple[str, str]], study: str, step_id: str, accession: str) -> str | None:
+        candidates = [json.loads(text) for text in self.upstream.search_all(parse_search(params))]
+        for ups in candidates:
+            uid = str(first_value(ups, t.SOP_INSTANCE_UID))
+            if step_id and sps_id(uid) == step_id:
+                return uid
+        if step_id and not study:
+            return None  # a step ID we do not know, outside the study named: not this one
+        for ups in candidates:
+            request = (items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
+            same_study = not study or first_value(ups, t.STUDY_INSTANCE_UID) == study
+            if same_study and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
+                return str(first_value(ups, t.SOP_INSTANCE_UID))
+        return None
+
+    # -- N-SET ---------------------------------------------------------------------------------
+    def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
+        try:
+            check_values(changes)
+        except InvalidValue as exc:
+            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
+        link = self.links.get(uid)
+        if link is None or link.status == CLAIMED:
+            return MppsOutcome(Status.NO_SUCH_SOP_INSTANCE, "There is no MPPS with this SOP Instance UID.")
+        if link.status != "IN PROGRESS":
+            no_longer = ErrorID.MPPS_NO_LONGER_UPDATABLE
+            return MppsOutcome(Status.PROCESSING_FAILURE, ERROR_ID_TEXT[no_longer], no_longer)
+        merged = {**link.dataset, **changes}
+        status = str(first_value(merged, MPPS_STATUS) or "IN PROGRESS")
+        if status not in ("IN PROGRESS", *FINAL_STATES):
+            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, f"{status!r} is not a Performed Procedure Step Status.")
+        if status == "COMPLETED" and (missing := mpps_missing_for_completion(merged)):
+            return MppsOutcome(Status.PROCESSING_FAILURE, f"COMPLETED needs {', '.join(missing)}.")
+        try:
+            self._carry(link, merged, status)
+        except UPSError as exc:
+            log.info("MPPS N-SET %s not done upstream: %s", uid, exc.message)
+            return _refusal(exc, self.upstream)
+        self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, status, merged, link.calling_ae))
+        return MppsOutcome(Status.SUCCESS)
+
+    def _carry(self, link: MppsLink, merged: JsonDataset, status: str) -> None:
+        upstream, ups_uid, transaction = self.upstream, link.ups_uid, link.transaction_uid
+        codes = items(json.loads(upstream.retrieve(ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
+        performed = mpps_performed(merged, codes)
+        if status == "IN PROGRESS":
+            upstream.update(ups_uid, transaction, performed)
+            return
+        state = "COMPLETED"
+        if status == "DISCONTINUED":
+            state = "CANCELED"
+            reason = merged.get(PPS_DISCONTINUATION_REASON)
+            item = {t.DISCONTINUATION_REASON_CODE_SEQ: reason} if reason and reason.get("Value") else {}
+            performed[t.PROGRESS_INFORMATION_SEQ] = {"vr": "SQ", "Value": [item]}
+        # the console's own final report: update, then change state, and a retry after a lost
+        # answer is recognised as done (the upstream then says the step already is in that state)
+        upstream.call(
+            f"{state.lower()} {ups_uid}", lambda: upstream.backend._finish(ups_uid, transaction, performed, state)
+        )
+
+    # -- N-GET ---------------------------------------------------------------------------------
+    def get(self, uid: str) -> JsonDataset | None:
+        link = self.links.get(uid)
+        return link.dataset if link is not None and link.status != CLAIMED else None
+
+    def close(self) -> None:
+        self.links.close()
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: MppsOutcome) -> None:
+        super().__init__(outcome.comment)
+        self.outcome = outcome

@@ -1,0 +1,71 @@
+"""What the SCP / User-Agent gateway must remember across a restart: for each MPPS a modality
+created, the upstream workitem it drives and the Transaction UID that claims it (the only key
+to an IN PROGRESS workitem), and the MPPS as created and since set (what N-GET answers)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+from app.domain.dicomjson import JsonDataset
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ua_mpps (
+    uid TEXT PRIMARY KEY,
+    ups_uid TEXT NOT NULL,
+    transaction_uid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    calling_ae TEXT NOT NULL DEFAULT ''
+)
+"""
+
+
+@dataclass(frozen=True)
+class MppsLink:
+    uid: str
+    ups_uid: str
+    transaction_uid: str
+    status: str
+    dataset: JsonDataset
+    calling_ae: str = ""
+
+
+class MppsLinks:
+    """The gateway's MPPS ⇄ workitem ⇄ Transaction UID table, in the `serve --db` file."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(SCHEMA)
+
+    def get(self, uid: str) -> MppsLink | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT uid, ups_uid, transaction_uid, status, dataset, calling_ae FROM ua_mpps WHERE uid = ?", (uid,)
+            ).fetchone()
+        if row is None:
+            return None
+        return MppsLink(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def save(self, link: MppsLink) -> None:
+        with self._lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO ua_mpps (uid, ups_uid, transaction_uid, status, dataset, calling_ae) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    link.uid,
+                    link.ups_uid,
+                    link.transaction_uid,
+                    link.status,
+                    json.dumps(link.dataset, ensure_ascii=False),
+                    link.calling_ae,
+                ),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()

@@ -1,0 +1,321 @@
+"""The SCP / User-Agent gateway: a DIMSE modality (DCMTK findscu, a pynetdicom MPPS SCU) in front
+of a UPS-RS-only worklist — a second instance of our server — through `serve --upstream upsrs:URL`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from embedded_server import PINNED_DAY, start_server
+from pydicom import Dataset, dcmread
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+from websockets.sync.client import connect
+
+from app.server.demo import seed_demo_day
+
+FINDSCU = Path("/usr/bin/findscu")  # DCMTK's, not pynetdicom's script of the same name
+DAY = PINNED_DAY.strftime("%Y%m%d")
+STATE, PERFORMED = "00741000", "00741216"
+
+
+# -- a modality ------------------------------------------------------------------------------------
+def associate(port: int, calling: str = "MR1"):
+    ae = AE(calling)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST")
+    assert assoc.is_established
+    return assoc
+
+
+def worklist(port: int, station: str) -> list[Dataset]:
+    query = Dataset()
+    for keyword in ("PatientName", "PatientID", "AccessionNumber", "RequestedProcedureID", "StudyInstanceUID"):
+        setattr(query, keyword, "")
+    sps = Dataset()
+    sps.ScheduledStationAETitle = station
+    sps.ScheduledProcedureStepStartDate = DAY
+    sps.ScheduledProcedureStepID = ""
+    sps.ScheduledProcedureStepDescription = ""
+    sps.Modality = ""
+    query.ScheduledProcedureStepSequence = [sps]
+    assoc = associate(port)
+    try:
+        return [i for s, i in assoc.send_c_find(query, ModalityWorklistInformationFind) if s and s.Status == 0xFF00]
+    finally:
+        assoc.release()
+
+
+def in_progress(item: Dataset | None, station: str = "MR1") -> Dataset:
+    """The N-CREATE of PS3.4 Table F.7.2-1, copied from the worklist item (None: unscheduled)."""
+    now = datetime.now()
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    step = Dataset()
+    if item is not None:
+        sps = item.ScheduledProcedureStepSequence[0]
+        step.StudyInstanceUID = item.StudyInstanceUID
+        step.AccessionNumber = item.AccessionNumber
+        step.RequestedProcedureID = item.RequestedProcedureID
+        step.ScheduledProcedureStepID = sps.ScheduledProcedureStepID
+        ds.PatientName, ds.PatientID = item.PatientName, item.PatientID
+    else:
+        step.StudyInstanceUID = generate_uid()
+        step.AccessionNumber = ""
+        ds.PatientName, ds.PatientID = "Unbekannt^Notfall", f"EMERG-{generate_uid()[-6:]}"
+    ds.ScheduledStepAttributesSequence = [step]
+    ds.PerformedProcedureStepID = "PPS1"
+    ds.PerformedStationAETitle = station
+    ds.PerformedProcedureStepStartDate = now.strftime("%Y%m%d")
+    ds.PerformedProcedureStepStartTime = now.strftime("%H%M%S")
+    ds.PerformedProcedureStepStatus = "IN PROGRESS"
+    ds.PerformedProcedureStepDescription = "MR head"
+    ds.Modality = "MR"
+    ds.PerformedSeriesSequence = []
+    return ds
+
+
+def completed(status: str = "COMPLETED") -> Dataset:
+    now = datetime.now()
+    ds = Dataset()
+    ds.PerformedProcedureStepStatus = status
+    ds.PerformedProcedureStepEndDate = now.strftime("%Y%m%d")
+    ds.PerformedProcedureStepEndTime = now.strftime("%H%M%S")
+    series = Dataset()
+    series.SeriesInstanceUID = generate_uid()
+    series.SeriesDescription = "T2 axial"
+    series.ProtocolName = "T2 AX"
+    series.OperatorsName = "Tanaka^Yui"
+    series.PerformingPhysicianName = ""
+    series.RetrieveAETitle = ""
+    image = Dataset()
+    image.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    image.ReferencedSOPInstanceUID = generate_uid()
+    series.ReferencedImageSequence = [image]
+    series.ReferencedNonImageCompositeSOPInstanceSequence = []
+    ds.PerformedSeriesSequence = [series]
+    if status == "DISCONTINUED":
+        reason = Dataset()
+        reason.CodeValue, reason.CodingSchemeDesignator = "110514", "DCM"
+        reason.CodeMeaning = "Incorrect worklist entry selected"
+        ds.PerformedProcedureStepDiscontinuationReasonCodeSequence = [reason]
+    return ds
+
+
+def n_create(port: int, ds: Dataset, uid: str) -> Dataset:
+    assoc = associate(port)
+    try:
+        status, _ = assoc.send_n_create(ds, ModalityPerformedProcedureStep, uid)
+    finally:
+        assoc.release()
+    return status
+
+
+def n_set(port: int, ds: Dataset, uid: str) -> Dataset:
+    assoc = associate(port)
+    try:
+        status, _ = assoc.send_n_set(ds, ModalityPerformedProcedureStep, uid)
+    finally:
+        assoc.release()
+    return status
+
+
+# -- what the upstream holds -------------------------------------------------------------------------
+def value(ds: dict, tag: str):
+    values = ds.get(tag, {}).get("Value") or [None]
+    return values[0]
+
+
+def upstream_items(base_url: str, **params: str) -> list[dict]:
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        response = http.get("/workitems", params={**params, "includefield": "all"})
+        return response.json() if response.status_code == 200 else []
+
+
+def by_accession(base_url: str, accession: str) -> dict:
+    (found,) = upstream_items(base_url, **{"ReferencedRequestSequence.AccessionNumber": accession})
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        return http.get(f"/workitems/{value(found, '00080018')}").json()[0]
+
+
+@pytest.fixture()
+def upstream(tmp_path):
+    """An upstream of its own holding the pinned demo day (tests here claim and stop it)."""
+    server = start_server(tmp_path / "upstream.db")
+    seed_demo_day(server.service, today=PINNED_DAY)
+    yield server
+    server.stop()
+
+
+# -- MWL -------------------------------------------------------------------------------------------------
+def findscu(port: int, tmp_path: Path, station: str) -> list[Dataset]:
+    out = tmp_path / "answers"
+    out.mkdir()
+    keys = ["PatientName", "PatientID", "AccessionNumber", "StudyInstanceUID"]
+    sps = [f"ScheduledStationAETitle={station}", f"ScheduledProcedureStepStartDate={DAY}", "Modality"]
+    args = [arg for key in keys for arg in ("-k", key)]
+    args += [arg for key in sps for arg in ("-k", f"ScheduledProcedureStepSequence[0].{key}")]
+    proc = subprocess.run(
+        [str(FINDSCU), "-W", "-aec", "WORKLIST", "-X", "-od", str(out), *args, "127.0.0.1", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [dcmread(p) for p in sorted(out.iterdir())]
+
+
+@pytest.mark.interop
+def test_dcmtk_findscu_lists_the_upstream_worklist_through_the_gateway(upstream, gateway_of, tmp_path):
+    if not FINDSCU.exists():
+        pytest.skip("DCMTK findscu is not installed")
+    gateway = gateway_of(upstream.base_url)
+    answers = findscu(gateway.dimse_port, tmp_path, "MR1")
+    scheduled = upstream_items(
+        upstream.base_url, **{"ScheduledStationNameCodeSequence.CodeValue": "MR1", "ProcedureStepState": "SCHEDULED"}
+    )
+    on_day = {
+        value(value(ups, "0040A370"), "00080050") for ups in scheduled if str(value(ups, "00404005")).startswith(DAY)
+    }
+    assert on_day, "the pinned demo day schedules MR1"
+    assert {str(a.AccessionNumber) for a in answers} == on_day
+    assert all(a.ScheduledProcedureStepSequence[0].ScheduledStationAETitle == "MR1" for a in answers)
+
+
+# -- MPPS --------------------------------------------------------------------------------------------------
+def test_mpps_from_a_modality_starts_and_completes_the_upstream_workitem(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    assert value(by_accession(upstream.base_url, item.AccessionNumber), STATE) == "SCHEDULED"
+    mpps = generate_uid()
+
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
+    started = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(started, STATE) == "IN PROGRESS"
+    assert value(value(value(started, PERFORMED), "00404028"), "00080100") == "MR1"  # performed station
+
+    assert n_set(gateway.dimse_port, completed(), mpps).Status == 0x0000
+    done = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(done, STATE) == "COMPLETED"
+    output = value(value(done, PERFORMED), "00404033")
+    assert value(output, "0008103E") == "T2 axial" and len(output["00081199"]["Value"]) == 1
+
+
+def test_discontinued_mpps_cancels_the_upstream_workitem_with_the_reason(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    mpps = generate_uid()
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
+    assert n_set(gateway.dimse_port, completed("DISCONTINUED"), mpps).Status == 0x0000
+    canceled = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(canceled, STATE) == "CANCELED"
+    reason = value(value(canceled, "00741002"), "0074100E")
+    assert value(reason, "00080100") == "110514"
+
+
+def test_an_unscheduled_procedure_creates_its_workitem_upstream(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    ds = in_progress(None)
+    mpps = generate_uid()
+    assert n_create(gateway.dimse_port, ds, mpps).Status == 0x0000
+    (created,) = upstream_items(upstream.base_url, PatientID=str(ds.PatientID))
+    assert value(created, STATE) == "IN PROGRESS"
+    assert value(created, "0020000D") == ds.ScheduledStepAttributesSequence[0].StudyInstanceUID
+    assert n_set(gateway.dimse_port, completed(), mpps).Status == 0x0000
+    (done,) = upstream_items(upstream.base_url, PatientID=str(ds.PatientID))
+    assert value(done, STATE) == "COMPLETED"
+
+
+def test_a_step_already_started_upstream_is_refused_with_a_sentence(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    assert n_create(gateway.dimse_port, in_progress(item), generate_uid()).Status == 0x0000
+    status = n_create(gateway.dimse_port, in_progress(item), generate_uid())
+    assert status.Status == 0x0110
+    assert "already in progress" in status.ErrorComment
+
+
+# -- the upstream away -------------------------------------------------------------------------------
+def test_upstream_stopped_mid_procedure_fails_clearly_and_half_writes_nothing(upstream, gateway_of, tmp_path):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    mpps = generate_uid()
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
+    port = upstream.port
+    upstream.stop()
+
+    began = time.monotonic()
+    status = n_set(gateway.dimse_port, completed(), mpps)
+    assert time.monotonic() - began < 15  # an answer, not a hang
+    assert status.Status == 0x0110
+    assert f"Upstream 127.0.0.1:{port}" in status.ErrorComment
+    unscheduled = n_create(gateway.dimse_port, in_progress(None), generate_uid())
+    assert unscheduled.Status == 0x0110 and "127.0.0.1" in unscheduled.ErrorComment
+
+    back = start_server(tmp_path / "upstream.db", port=port)
+    try:
+        # the upstream never saw the completion: still IN PROGRESS, no end; the gateway still knows the claim
+        still = by_accession(back.base_url, item.AccessionNumber)
+        assert value(still, STATE) == "IN PROGRESS"
+        assert not value(value(still, PERFORMED), "00404051")
+        assert n_set(gateway.dimse_port, completed(), mpps).Status == 0x0000  # the modality tries again
+        assert value(by_accession(back.base_url, item.AccessionNumber), STATE) == "COMPLETED"
+    finally:
+        back.stop()
+
+
+def test_a_gateway_restarted_mid_procedure_keeps_the_claim(upstream, gateway_of, tmp_path):
+    first = gateway_of(upstream.base_url, tmp_path / "gw.db")
+    item = worklist(first.dimse_port, "MR1")[0]
+    mpps = generate_uid()
+    assert n_create(first.dimse_port, in_progress(item), mpps).Status == 0x0000
+    first.stop()
+
+    second = gateway_of(upstream.base_url, tmp_path / "gw.db")
+    assert n_set(second.dimse_port, completed(), mpps).Status == 0x0000
+    assert value(by_accession(upstream.base_url, item.AccessionNumber), STATE) == "COMPLETED"
+
+
+# -- the HTTP doors -----------------------------------------------------------------------------------
+def test_upsrs_search_passes_through_and_an_absent_upstream_is_a_502_naming_it(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    params = {"ScheduledStationNameCodeSequence.CodeValue": "MR1"}
+    with httpx.Client(base_url=gateway.base_url, timeout=20) as http:
+        through = http.get("/workitems", params=params)
+        direct = httpx.get(f"{upstream.base_url}/workitems", params=params)
+        assert through.status_code == 200
+        assert [value(i, "00080018") for i in through.json()] == [value(i, "00080018") for i in direct.json()]
+        port = upstream.port
+        upstream.stop()
+        away = http.get("/workitems", params=params)
+    assert away.status_code == 502
+    assert f"127.0.0.1:{port}" in away.headers["Warning"]
+
+
+def test_upstream_events_reach_a_subscriber_of_the_gateway(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    with httpx.Client(base_url=gateway.base_url, timeout=10) as http:
+        answer = http.post("/workitems/1.2.840.10008.5.1.4.34.5/subscribers/WATCHER", params={"deletionlock": "false"})
+    assert answer.status_code == 201, answer.headers.get("Warning")
+    url = answer.headers["Content-Location"]
+    assert url.startswith(gateway.base_url.replace("http", "ws"))  # our door, not the upstream's
+    with connect(url, open_timeout=10) as socket:
+        time.sleep(0.3)  # the gateway's channel upstream opens
+        assert n_create(gateway.dimse_port, in_progress(item), generate_uid()).Status == 0x0000
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            event = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if value(event, STATE) == "IN PROGRESS":
+                break
+        else:
+            pytest.fail("no IN PROGRESS event relayed")
