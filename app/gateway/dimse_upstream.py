@@ -1,0 +1,515 @@
+"""The Origin-Server / SCU gateway: UPS-RS and Supplement 246 clients in front, a RIS that speaks
+only DIMSE (an MWL SCP, an MPPS SCP) behind (sup246.md §3, WG27 diagrams 21–23).
+
+- Search: an MWL C-FIND narrowed by the UPS keys it can carry, each step shown as a workitem
+  whose UID is stable for that step (`mwl_to_ups`); what C-FIND cannot say is matched here.
+- Claim (IN PROGRESS): an MPPS N-CREATE filled from the MWL item, as a modality would send it;
+  the gateway keeps the client's Transaction UID. Update: N-SET of progress and performed data.
+  COMPLETED / CANCELED: N-SET COMPLETED / DISCONTINUED with the reason.
+- Events: the MWL SCP sends none, so the gateway polls it and reports what changed; its own
+  claims and completions are reported at once.
+
+The upstream clients are the console's DIMSE backend, run on the gateway's loop thread
+(`Bridge`); its failures come back as `UpstreamError` naming the RIS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Collection, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from typing import Any, TypeVar
+
+from pydicom.uid import generate_uid
+
+from app.backends.dimse import DimseBackend
+from app.backends.errors import BackendError, Refused, TimedOut, Unreachable
+from app.backends.profiles import Profile, ProfileError
+from app.domain import events as ev
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset, first_value
+from app.domain.mapping import ups_to_mwl
+from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
+from app.domain.search import SearchRequest, SubscriptionFilter
+from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
+from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.workitem import Workitem
+from app.domain.worklist_query import WorklistQuery
+from app.server.notifications import Channel, EventHub
+from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
+
+from .bridge import Bridge, trace_exchange
+from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
+from .dimse_state import GatewayState, Step
+from .dimse_subscriptions import Subscribers
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A final step stays known this long, so that an MWL SCP that keeps listing it as SCHEDULED
+# does not offer a finished procedure again.
+KEEP_FINAL_SECONDS = 30 * 86400.0
+# A long-lived search client logs an unknown SPS status once; renewed so its memory stays bounded.
+SEARCH_CLIENT_SECONDS = 3600.0
+MAX_SEEN = 50_000
+
+
+def parse_spec(spec: str) -> Profile:
+    """`MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OURS][,POLL=SECONDS][,TIMEOUT=SECONDS]`, with or
+    without a leading `dimse:`, as the profile of the console's DIMSE client; POLL lands in
+    `poll_seconds`. ValueError says what is wrong."""
+    body = spec.removeprefix("dimse:")
+    values: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in body.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or name.upper() not in ("MWL", "MPPS", "AE", "POLL", "TIMEOUT"):
+            raise ValueError(
+                f"{part!r} is not understood: the upstream is dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]"
+                "[,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS]."
+            )
+        values[name.upper()] = value.strip()
+    if "MWL" not in values:
+        raise ValueError("The DIMSE upstream needs its worklist peer: dimse:MWL=HOST:PORT:AET.")
+    peers = {name: _peer(name, values[name]) for name in ("MWL", "MPPS") if name in values}
+    mwl = peers["MWL"]
+    mpps = peers.get("MPPS", ("", 0, ""))
+    try:
+        profile = Profile(
+            name="gateway upstream",
+            backend="dimse",
+            ae_title=values.get("AE", "WORKLIST_GW"),
+            mwl_host=mwl[0],
+            mwl_port=mwl[1],
+            mwl_aet=mwl[2],
+            mpps_host=mpps[0],
+            mpps_port=mpps[1],
+            mpps_aet=mpps[2],
+            poll_seconds=float(values.get("POLL", "10")),
+            timeout=float(values.get("TIMEOUT", "10")),
+            dimse_timeout=float(values.get("TIMEOUT", "10")),
+        ).check()
+    except ProfileError as exc:
+        raise ValueError(str(exc)) from None
+    if profile.poll_seconds <= 0 or profile.timeout <= 0:
+        raise ValueError("POLL and TIMEOUT must be more than 0 seconds.")
+    return profile
+
+
+def _peer(name: str, text: str) -> tuple[str, int, str]:
+    host, _, rest = text.rpartition(":")
+    host, _, port = host.rpartition(":")
+    if not host or not port.isdigit() or not rest:
+        raise ValueError(f"{name}={text} must be HOST:PORT:AET.")
+    return host.strip("[]"), int(port), rest
+
+
+class DimseUpstream:
+    """A `WorkitemService` over an MWL SCP and an MPPS SCP."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        db_path: str,
+        *,
+        trace: bool = False,
+        hub: EventHub | None = None,
+        clock: Any = time.time,
+        max_results: int = 1000,
+    ) -> None:
+        self.profile = profile
+        self.trace = trace
+        self.clock = clock
+        self.max_results = max_results
+        self.upstream = f"the worklist server {profile.mwl_aet} at {profile.mwl_host}:{profile.mwl_port}"
+        mpps = profile.mpps_peer
+        self.mpps_upstream = f"the MPPS server {mpps[2]} at {mpps[0]}:{mpps[1]}"
+        self._local = datetime.now().astimezone().tzinfo or datetime.now().tzinfo
+        self.state = GatewayState(db_path)
+        self.hub = hub or EventHub()
+        self.subscribers = Subscribers(self.state, self.hub, self.local)
+        # the answers the association itself may take, then a margin: a hung peer never holds a caller
+        self.bridge = Bridge("dimse-gateway", self.upstream, 2 * profile.timeout + profile.dimse_timeout + 5)
+        self._seen: dict[str, tuple[JsonDataset, JsonDataset]] = {}  # UID -> (MWL item, workitem view)
+        self._seen_lock = threading.Lock()
+        self._baseline: dict[str, JsonDataset] | None = None  # the last poll, as the subscribers were told
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._searcher: DimseBackend | None = None
+        self._searcher_since = 0.0
+        self._stop = threading.Event()
+        self._failing = False
+        self._poller = threading.Thread(target=self._poll_loop, name="dimse-gateway poll", daemon=True)
+        self._poller.start()
+
+    # -- the service's frame ---------------------------------------------------------------------
+    @property
+    def local(self) -> tzinfo:
+        return self._local  # type: ignore[return-value]
+
+    def now_dt(self) -> str:
+        return datetime.fromtimestamp(self.clock(), self.local).strftime("%Y%m%d%H%M%S")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._poller.join(5)
+        self.bridge.close()
+        self.state.close()
+
+    @contextmanager
+    def _holding(self, uid: str) -> Iterator[None]:
+        """One change of a step at a time: two claims of one step must not both reach the RIS."""
+        with self._locks_guard:
+            lock = self._locks.setdefault(uid, threading.Lock())
+        with lock:
+            yield
+
+    # -- the upstream --------------------------------------------------------------------------
+    def _backend(self, station: str = "") -> DimseBackend:
+        profile = replace(self.profile, station=station[:16]) if station else self.profile
+        return DimseBackend(profile, trace_exchange if self.trace else None)
+
+    def _call(self, coroutine: Coroutine[Any, Any, T], what: str, upstream: str) -> T:
+        try:
+            return self.bridge.run(coroutine, what)
+        except BackendError as exc:
+            raise _failure(exc, upstream) from None
+
+    def _find(self, query: WorklistQuery) -> list[tuple[str, JsonDataset, JsonDataset]]:
+        now = time.monotonic()
+        if self._searcher is None or now - self._searcher_since > SEARCH_CLIENT_SECONDS:
+            self._searcher, self._searcher_since = self._backend(), now
+        backend = self._searcher
+
+        async def find() -> list[tuple[str, JsonDataset, JsonDataset]]:
+            found = await backend.search(query)
+            return [(w.uid, backend.claim_record(w).get("mwl") or {}, w.json) for w in found]
+
+        answers = self._call(find(), "MWL C-FIND", self.upstream)
+        with self._seen_lock:
+            if len(self._seen) > MAX_SEEN:
+                self._seen.clear()
+            self._seen.update({uid: (mwl, view) for uid, mwl, view in answers})
+        return answers
+
+    # -- what the gateway knows of a step ----------------------------------------------------------
+    def _view(self, uid: str, view: JsonDataset) -> JsonDataset:
+        step = self.state.step(uid)
+        return step.dataset if step is not None else view
+
+    def _known(self) -> dict[str, JsonDataset]:
+        """Every workitem the gateway knows now: the last answers, and the steps it holds."""
+        with self._seen_lock:
+            known = {uid: view for uid, (_, view) in self._seen.items()}
+        known.update({step.uid: step.dataset for step in self.state.steps()})
+        return known
+
+    def _step(self, uid: str) -> Step:
+        """The step as the gateway holds it, else as the RIS lists it (a fresh C-FIND if need be)."""
+        step = self.state.step(uid)
+        if step is not None:
+            return step
+        with self._seen_lock:
+            seen = self._seen.get(uid)
+        if seen is None:
+            self._find(WorklistQuery(states=()))
+            with self._seen_lock:
+                seen = self._seen.get(uid)
+        if seen is None:
+            raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid} on {self.upstream}.")
+        mwl, view = seen
+        return Step(uid, mwl, view, str(first_value(view, t.PROCEDURE_STEP_STATE) or "SCHEDULED"))
+
+    def _remember(self, step: Step, before: JsonDataset | None) -> None:
+        step.changed_at = self.clock()
+        self.state.save(step)
+        baseline = self._baseline
+        if baseline is not None:
+            baseline[step.uid] = step.dataset  # the poll must not report again what was just said
+
+    # -- create, retrieve, update --------------------------------------------------------------
+    def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
+        """A procedure the RIS did not schedule: kept here until its MPPS N-CREATE reports it."""
+        in_dataset = first_value(dataset, t.SOP_INSTANCE_UID)
+        if uid and in_dataset and uid != in_dataset:
+            raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
+        uid = str(uid or in_dataset or generate_uid())
+        prepared = prepare_create(dataset, uid, self.now_dt())
+        with self._holding(uid):
+            if self.state.step(uid) is not None:
+                raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
+            step = Step(uid, ups_to_mwl(prepared.dataset), prepared.dataset, State.SCHEDULED.value, unscheduled=True)
+            self._remember(step, None)
+        self.subscribers.report_state(uid, step.dataset)
+        return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
+
+    def retrieve(self, uid: str) -> str:
+        return json.dumps(self._step(uid).dataset, ensure_ascii=False, separators=(",", ":"))
+
+    def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
+        transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)
+        changes = check_set(changes)
+        with self._holding(uid):
+            step = self._step(uid)
+            check_update_allowed(State(step.state), transaction_uid, step.transaction_uid)
+            if step.state == State.SCHEDULED.value:
+                raise UPSError(
+                    Status.NOT_IN_PROGRESS,
+                    f"{self.upstream} schedules its own steps: a step can be changed through the gateway "
+                    "only once it is IN PROGRESS.",
+                )
+            before = step.dataset
+            after = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
+            progress_changed = ev.progress_fingerprint(before) != ev.progress_fingerprint(after)
+            mpps_uid = step.mpps_uid or ""
+            if progress_changed:
+                percent, description = progress_of(after)
+                if percent is not None or description:
+                    self._call(
+                        self._backend().report_progress(uid, mpps_uid, percent, description),
+                        "MPPS N-SET (progress)",
+                        self.mpps_upstream,
+                    )
+            if t.PERFORMED_PROCEDURE_SEQ in changes and changes[t.PERFORMED_PROCEDURE_SEQ] != before.get(
+                t.PERFORMED_PROCEDURE_SEQ
+            ):
+                performed = performed_of(after, step.performer_ae or "", self.now_dt())
+                if tells_mpps(performed):
+                    self._call(
+                        self._backend().set_performed(uid, mpps_uid, performed),
+                        "MPPS N-SET (performed data)",
+                        self.mpps_upstream,
+                    )
+            step.dataset = after
+            self._remember(step, before)
+        aets = self.subscribers.recipients(uid, after, before)
+        if progress_changed:
+            self.subscribers.post(uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(after), aets)
+        if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(after):
+            assignment = ev.assigned(after)
+            if assignment:
+                self.subscribers.post(uid, ev.EventType.ASSIGNED, assignment, aets)
+        return Status.SUCCESS
+
+    # -- state -----------------------------------------------------------------------------------
+    def change_state(
+        self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
+    ) -> Status:
+        target = parse_state(requested)
+        with self._holding(uid):
+            step = self._step(uid)
+            transition = change_state(State(step.state), target, transaction_uid, step.transaction_uid)
+            new = transition.new_state
+            if new is None:
+                return transition.status
+            before = step.dataset
+            dataset = dict(before)
+            if new is State.IN_PROGRESS:
+                self._claim(step, str(transaction_uid), requester_ae)
+            elif new is State.COMPLETED:
+                missing = missing_for_completion(dataset)
+                if missing:
+                    raise UPSError(
+                        Status.FINAL_STATE_NOT_MET,
+                        "The submitted request is inconsistent with the state of the UPS Instance: "
+                        f"to be COMPLETED it needs {', '.join(missing)}.",
+                    )
+                performed = performed_of(dataset, step.performer_ae or "", self.now_dt())
+                self._call(
+                    self._backend().complete(uid, step.mpps_uid or "", performed),
+                    "MPPS N-SET COMPLETED",
+                    self.mpps_upstream,
+                )
+            else:
+                reason, text = discontinuation_of(dataset)
+                self._call(
+                    self._backend().discontinue(uid, step.mpps_uid or "", reason, text),
+                    "MPPS N-SET DISCONTINUED",
+                    self.mpps_upstream,
+                )
+                dataset = complete_cancellation(dataset, self.now_dt())
+            dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [new.value]}
+            step.dataset, step.state = dataset, new.value
+            self._remember(step, before)
+        self.subscribers.report_state(uid, dataset, before)
+        return Status.SUCCESS
+
+    def _claim(self, step: Step, transaction_uid: str, requester_ae: str | None) -> None:
+        # the MPPS UID follows from the claim: a claim retried after a lost answer sends the same
+        # N-CREATE again, which the MPPS SCP answers as a duplicate the client takes for success
+        mpps_uid = generate_uid(entropy_srcs=["dimse-gateway-mpps", step.uid, transaction_uid])
+        # the requester when it named itself, else the station the step was scheduled for
+        scheduled = Workitem(step.dataset).station_names
+        station = requester_ae or (scheduled[0].value if scheduled else "") or self.profile.ae_title
+        record = {"mwl": step.mwl, "unscheduled": step.unscheduled}
+        self._call(
+            self._backend(station).claim(step.uid, mpps_uid, record), "MPPS N-CREATE IN PROGRESS", self.mpps_upstream
+        )
+        step.transaction_uid, step.mpps_uid, step.performer_ae = transaction_uid, mpps_uid, requester_ae
+
+    def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
+        step = self._step(uid)
+        outcome = request_cancellation(State(step.state))
+        if outcome.status is not Status.SUCCESS:
+            return outcome.status
+        if outcome.cancel_now:
+            raise UPSError(
+                Status.PERFORMER_REFUSES_CANCEL,
+                f"{self.upstream} cancels its own orders: ask the RIS to cancel this step.",
+            )
+        aets = self.subscribers.recipients(uid, step.dataset)
+        self.subscribers.post(
+            uid, ev.EventType.CANCEL_REQUESTED, ev.cancel_requested(requester_ae or "UNKNOWN", request), aets
+        )
+        return Status.SUCCESS
+
+    # -- search --------------------------------------------------------------------------------
+    def _matching(self, request: SearchRequest) -> list[JsonDataset]:
+        answers = self._find(worklist_query(request.query))
+        held = {step.uid: step for step in self.state.steps()}
+        found = [held[uid].dataset if uid in held else view for uid, _, view in answers]
+        listed = {uid for uid, _, _ in answers}
+        # steps the RIS no longer lists (many drop a step once its MPPS is IN PROGRESS) stay visible
+        found += [step.dataset for uid, step in held.items() if uid not in listed]
+        return [item for item in found if request.query.matches(item, self.local)]
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        limit = self.max_results if request.limit is None else min(request.limit, self.max_results)
+        matched = self._matching(request)
+        page = matched[request.offset : request.offset + limit]
+        remaining = max(0, len(matched) - request.offset - len(page))
+        return SearchResult([_text(item) for item in page], remaining, request.warnings)
+
+    def search_all(self, request: SearchRequest) -> list[str]:
+        return [_text(item) for item in self._matching(request)]
+
+    # -- subscriptions and events ------------------------------------------------------------------
+    def subscribe(
+        self, aet: str, target: str, deletion_lock: bool = False, criteria: SubscriptionFilter | None = None
+    ) -> Status:
+        status = self.subscribers.subscribe(
+            aet, target, deletion_lock, criteria, self._known, lambda uid: self._step(uid).dataset
+        )
+        if self._baseline is None:
+            self._wake()
+        return status
+
+    def unsubscribe(self, aet: str, target: str) -> None:
+        def workitem(uid: str) -> JsonDataset | None:
+            try:
+                return self._step(uid).dataset
+            except UPSError:
+                return None
+
+        self.subscribers.unsubscribe(aet, target, workitem)
+
+    def suspend(self, aet: str, target: str) -> None:
+        self.subscribers.suspend(aet, target, self._known)
+
+    def connect(self, aet: str) -> Channel:
+        return self.hub.connect(aet)
+
+    def divert(self, aets: Collection[str], deliver: Deliver) -> None:
+        self.hub.divert(aets, deliver)
+
+    def announce(self, status: str) -> int:
+        self.hub.drain()
+        aets = self.subscribers.aets()
+        if status != "RESTARTED":
+            aets &= self.hub.connected()
+        if aets:
+            self.hub.publish(
+                aets,
+                ev.message(
+                    t.GLOBAL_SUBSCRIPTION_UID,
+                    ev.EventType.SCP_STATUS_CHANGE,
+                    self.hub.next_message_id(),
+                    ev.scp_status(status),
+                ),
+            )
+        return len(aets)
+
+    # -- polling the MWL SCP (WG27 diagram 23) ---------------------------------------------------
+    def _wake(self) -> None:
+        """Take the first look now, so that changes from here on are reported."""
+        threading.Thread(target=self.poll, name="dimse-gateway first poll", daemon=True).start()
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self.profile.poll_seconds):
+            try:
+                self.state.forget_steps(self.clock() - KEEP_FINAL_SECONDS, ("COMPLETED", "CANCELED"))
+                self.poll()
+            except Exception:  # the next poll tries again; a gateway must not stop reporting
+                log.exception("Polling %s failed", self.upstream)
+
+    def poll(self) -> None:
+        """One look at the whole worklist: what appeared, changed state or disappeared since the
+        last look is reported to the subscribers it reaches."""
+        if not self.subscribers.any():
+            self._baseline = None
+            return
+        try:
+            answers = self._find(WorklistQuery(states=()))
+        except UpstreamError as exc:
+            if not self._failing:
+                log.warning("Events from %s wait until it answers again: %s", self.upstream, exc.message)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("%s answers again: its changes are reported", self.upstream)
+        self._failing = False
+        held = {step.uid: step for step in self.state.steps()}
+        now = {uid: (held[uid].dataset if uid in held else view) for uid, _, view in answers}
+        before, self._baseline = self._baseline, dict(now)
+        if before is None:
+            return
+        for uid, dataset in now.items():
+            old = before.get(uid)
+            if old is None:
+                self.subscribers.report_state(uid, dataset)
+                assignment = ev.assigned(dataset)
+                if assignment:
+                    self.subscribers.post(
+                        uid, ev.EventType.ASSIGNED, assignment, self.subscribers.recipients(uid, dataset)
+                    )
+            elif first_value(old, t.PROCEDURE_STEP_STATE) != first_value(dataset, t.PROCEDURE_STEP_STATE):
+                self.subscribers.report_state(uid, dataset, old)
+        for uid, old in before.items():
+            if uid in now or uid in held:
+                continue
+            # the RIS no longer lists a step nobody claimed here: for its subscribers it is gone
+            gone = complete_cancellation(old, self.now_dt(), _removed_reason(self.upstream))
+            gone[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [State.CANCELED.value]}
+            self.subscribers.report_state(uid, gone, old)
+
+
+def _removed_reason(upstream: str) -> JsonDataset:
+    return {t.REASON_FOR_CANCELLATION: {"vr": "LT", "Value": [f"No longer on the worklist of {upstream}."]}}
+
+
+def _text(item: JsonDataset) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _failure(exc: BackendError, upstream: str) -> UpstreamError:
+    """A failure of the RIS as the HTTP front answers it: 504 when it did not answer in time, 503
+    when it cannot be reached, 502 when it answered with a refusal or broke off."""
+    sentence = exc.sentence.rstrip(".")
+    message = f"Upstream {upstream}: {sentence}."
+    if isinstance(exc, TimedOut):
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 504)
+    if isinstance(exc, Unreachable) and type(exc) is Unreachable:
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 503)
+    if isinstance(exc, Refused) and exc.status == Status.DUPLICATE_INSTANCE:
+        return UpstreamError(Status.DUPLICATE_INSTANCE, message, 409)
+    return UpstreamError(Status.PROCESSING_FAILURE, message, 502)
+
+
+def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, Any]:
+    """The gateway's services for `serve --upstream dimse:…`."""
+    service = DimseUpstream(parse_spec(spec), db_path, trace=trace)
+    return service, None

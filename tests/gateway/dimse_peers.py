@@ -1,0 +1,151 @@
+"""The legacy RIS the Origin-Server / SCU gateway stands in front of: DCMTK's wlmscpfs (or
+Orthanc's worklist plugin) serving the OFFIS sample worklist, and a pynetdicom MPPS SCP that
+records what it is sent."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pydicom import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, Verification
+
+EXAMPLES = Path("/usr/share/doc/dcmtk/examples/wlistdb/OFFIS")
+WLMSCPFS = Path("/usr/bin/wlmscpfs")
+DUMP2DCM = Path("/usr/bin/dump2dcm")
+ORTHANC = Path("/usr/sbin/Orthanc")
+ORTHANC_WORKLISTS = Path("/usr/share/orthanc/plugins/libModalityWorklists.so")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def worklist_folder(root: Path) -> Path:
+    """The OFFIS samples as worklist files, in `root`/OFFIS (wlmscpfs's layout: one folder per AE)."""
+    if not (WLMSCPFS.exists() and DUMP2DCM.exists() and EXAMPLES.is_dir()):
+        pytest.skip("DCMTK is not installed (apt-get install dcmtk)")
+    folder = root / "OFFIS"
+    folder.mkdir(parents=True)
+    for dump in sorted(EXAMPLES.glob("*.dump")):
+        subprocess.run([str(DUMP2DCM), str(dump), str(folder / (dump.stem + ".wl"))], check=True, timeout=30)
+    (folder / "lockfile").touch()
+    return folder
+
+
+class Wlmscpfs:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.aet = "OFFIS"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Wlmscpfs:
+        self.process = subprocess.Popen(
+            [str(WLMSCPFS), "-dfp", str(self.folder.parent), "-dfr", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+def orthanc_worklists(folder: Path, root: Path) -> tuple[subprocess.Popen, int]:
+    if not ORTHANC.exists() or not ORTHANC_WORKLISTS.exists():
+        pytest.skip("Orthanc with its ModalityWorklists plugin is not installed (apt-get install orthanc)")
+    port = free_port()
+    config = {
+        "Name": "gateway-upstream",
+        "StorageDirectory": str(root / "storage"),
+        "IndexDirectory": str(root / "index"),
+        "HttpPort": free_port(),
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomAet": "ORTHANC",
+        "DicomPort": port,
+        "DicomCheckCalledAet": False,
+        "DicomAlwaysAllowFind": True,
+        "DicomAlwaysAllowFindWorklist": True,
+        "DicomAlwaysAllowEcho": True,
+        "Plugins": [str(ORTHANC_WORKLISTS)],
+        "Worklists": {"Enable": True, "Database": str(folder)},
+    }
+    (root / "orthanc.json").write_text(json.dumps(config))
+    log = open(root / "orthanc.log", "w")  # noqa: SIM115 -- stays open for the server's lifetime
+    process = subprocess.Popen([str(ORTHANC), str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+    wait_for(port, 30)
+    return process, port
+
+
+@dataclass
+class MppsScp:
+    """An MPPS SCP that keeps every N-CREATE and N-SET it answered, as a RIS would."""
+
+    port: int = 0
+    created: dict[str, Dataset] = field(default_factory=dict)
+    sets: list[tuple[str, Dataset]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: object = None
+
+    def start(self) -> MppsScp:
+        ae = AE("MPPSSCP")
+        ae.add_supported_context(Verification)
+        ae.add_supported_context(ModalityPerformedProcedureStep)
+        self.server = ae.start_server(
+            ("127.0.0.1", 0),
+            block=False,
+            evt_handlers=[(evt.EVT_N_CREATE, self._create), (evt.EVT_N_SET, self._set)],
+        )
+        self.port = self.server.server_address[1]  # type: ignore[attr-defined]
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()  # type: ignore[attr-defined]
+
+    def _create(self, event) -> tuple[int, Dataset | None]:
+        uid = str(event.request.AffectedSOPInstanceUID)
+        with self.lock:
+            if uid in self.created:
+                return 0x0111, None
+            self.created[uid] = event.attribute_list
+        return 0x0000, event.attribute_list
+
+    def _set(self, event) -> tuple[int, Dataset | None]:
+        uid = str(event.request.RequestedSOPInstanceUID)
+        with self.lock:
+            if uid not in self.created:
+                return 0x0112, None
+            self.sets.append((uid, event.modification_list))
+            for element in event.modification_list:
+                self.created[uid][element.tag] = element
+        return 0x0000, event.modification_list
+
+    def status(self, uid: str) -> str:
+        with self.lock:
+            return str(self.created[uid].PerformedProcedureStepStatus)
