@@ -30,7 +30,7 @@ from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import wire
-from app.domain.dicomjson import JsonDataset, from_dataset, to_dataset
+from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, from_dataset, to_dataset
 from app.domain.information_model import MWL_MODEL, screen
 from app.domain.mapping import (
     answer_keys,
@@ -39,6 +39,9 @@ from app.domain.mapping import (
 )
 from app.domain.query import build_query
 from app.domain.status import Status, UPSError, dimse_status
+from app.domain.tags import SOP_INSTANCE_UID
+from app.domain.values import describe
+from app.domain.writable import writable
 
 from .audit import Actor, acting_as
 from .mpps import Outcome
@@ -142,6 +145,24 @@ def acting(handler: Handler, door: str) -> Handler:
             return handler(event)
 
     return run
+
+
+def _encodable(answer: JsonDataset, uid: str | None) -> Dataset | None:
+    """An MWL answer for pydicom to encode. A stored value its VR cannot hold (an older version's,
+    or one that skipped the checks) is sent empty; an answer that still cannot be read is left
+    out. Either way the other answers go on."""
+    cleaned, faults = writable(answer)
+    if faults:
+        log.warning(
+            "MWL C-FIND: stored values of %s that cannot be encoded sent empty: %s",
+            uid,
+            "; ".join(map(describe, faults)),
+        )
+    try:
+        return to_dataset(cleaned)
+    except DicomJsonError as exc:
+        log.warning("MWL C-FIND: the answer for %s is left out: %s", uid, exc)
+        return None
 
 
 class DimseFront:
@@ -256,12 +277,15 @@ class DimseFront:
             if event.is_cancelled:
                 yield Status.CANCELED, None
                 return
-            item = ups_to_mwl(json.loads(text))
+            workitem = json.loads(text)
+            item = ups_to_mwl(workitem)
             if not query.matches(item, self.service.local):
                 continue
             answer = answer_keys(item, identifier)
             if send is None or not send(answer):
-                yield pending, to_dataset(answer)
+                dataset = _encodable(answer, first_value(workitem, SOP_INSTANCE_UID))
+                if dataset is not None:
+                    yield pending, dataset
 
     def _status(self, outcome: Outcome) -> Dataset:
         return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, quote
@@ -27,6 +28,8 @@ from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse
 from app.domain.identifiers import check_ae_title
 from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.values import describe
+from app.domain.writable import strict_json
 
 from .security import Door, Forbidden, Policy, acting_ae
 from .service_api import UpstreamError, WorkitemService
@@ -200,6 +203,18 @@ def requester_of(request: Request) -> str | None:
     return check_ae_title(aet) if aet else None
 
 
+def strict(text: str) -> str:
+    """A stored workitem as JSON every client parses: a value stored as NaN or Infinity (by an
+    older version, or behind the checks' back) costs its attribute, not the page."""
+    cleaned, faults = strict_json(text)
+    if faults:
+        uid = first_value(json.loads(cleaned), t.SOP_INSTANCE_UID)
+        log.warning(
+            "Workitem %s: stored values that JSON cannot carry sent empty: %s", uid, "; ".join(map(describe, faults))
+        )
+    return cleaned
+
+
 def one_dataset(datasets: list[JsonDataset]) -> JsonDataset:
     if len(datasets) != 1:
         raise InvalidRequest(f"The payload must hold exactly one dataset, not {len(datasets)}.")
@@ -255,7 +270,7 @@ async def create(request: Request, service: WorkitemService) -> Response:
 async def retrieve(request: Request, service: WorkitemService) -> Response:
     check_accept(request)
     text = await run_in_threadpool(service.retrieve, request.path_params["uid"])
-    return answer(request, 200, "[" + text + "]")
+    return answer(request, 200, "[" + strict(text) + "]")
 
 
 async def update(request: Request, service: WorkitemService) -> Response:
@@ -297,7 +312,7 @@ async def search(request: Request, service: WorkitemService) -> Response:
         warnings.append(f"There are {result.remaining} additional results that can be requested")
     if not result.items:
         return answer(request, 204, warnings=warnings)
-    return answer(request, 200, "[" + ",".join(result.items) + "]", warnings)
+    return answer(request, 200, "[" + ",".join(strict(text) for text in result.items) + "]", warnings)
 
 
 def notification_url(request: Request, aet: str) -> str:

@@ -44,6 +44,8 @@ from app.domain.mapping import answer_keys, identifier_keys
 from app.domain.query import vr_of
 from app.domain.search import SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError, dimse_status
+from app.domain.values import describe
+from app.domain.writable import writable
 
 from .service_api import WorkitemService
 
@@ -119,6 +121,14 @@ def wire(dataset: JsonDataset) -> Dataset:
     """A DICOM JSON dataset for the network. Its text is Unicode whatever character set it came
     in, so it goes out as UTF-8 (ISO_IR 192) when it is not plain ASCII."""
     out = {tag: element for tag, element in dataset.items() if tag != t.SPECIFIC_CHARACTER_SET}
+    out, faults = writable(out)
+    if faults:
+        # stored by an older version or behind the checks' back: it costs its attribute, not the answer
+        log.warning(
+            "Workitem %s: stored values that cannot be encoded sent empty: %s",
+            first_value(dataset, t.SOP_INSTANCE_UID),
+            "; ".join(map(describe, faults)),
+        )
     if not json.dumps(out, ensure_ascii=False).isascii():
         out = {t.SPECIFIC_CHARACTER_SET: {"vr": "CS", "Value": ["ISO_IR 192"]}, **out}
     return to_dataset(out)
@@ -300,7 +310,6 @@ class UpsScp:
             try:
                 answer = wire(answer_keys(json.loads(text), wanted))
             except Exception:
-                log.exception("UPS %s could not encode a match", what)
-                yield dimse_status(Status.UNABLE_TO_PROCESS, FAILED), None
-                return
+                log.exception("UPS %s could not encode a match; the others are sent", what)
+                continue
             yield Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING, answer
