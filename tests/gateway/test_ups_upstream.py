@@ -4,6 +4,7 @@ of a UPS-RS-only worklist — a second instance of our server — through `serve
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import time
 from datetime import datetime
@@ -319,3 +320,41 @@ def test_upstream_events_reach_a_subscriber_of_the_gateway(upstream, gateway_of)
                 break
         else:
             pytest.fail("no IN PROGRESS event relayed")
+
+
+def test_trace_logs_both_legs_of_a_proxied_exchange_under_one_id(upstream, gateway_of, caplog):
+    gateway = gateway_of(upstream.base_url)  # the fixture's gateways trace
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    with caplog.at_level(logging.INFO, logger="app.gateway.trace"):
+        assert n_create(gateway.dimse_port, in_progress(item), generate_uid()).Status == 0x0000
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.gateway.trace"]
+    ids = {line.split("]")[0] + "]" for line in lines if "→ upstream PUT" in line and "/state" in line}
+    assert len(ids) == 1, lines
+    (claim,) = ids
+    assert any(line.startswith(claim) and "← upstream 200" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("upstream_spec", "said"),
+    [
+        ("ris.example", "names no upstream"),
+        ("hl7:mllp://ris.example", "is not a kind of upstream"),
+        ("upsrs:ris.example/dicom-web", "not an http:// or https:// URL"),
+    ],
+)
+def test_serve_says_what_is_wrong_with_an_upstream_it_cannot_use(tmp_path, capsys, upstream_spec, said):
+    from app.cli import main
+
+    args = [
+        "serve",
+        "--upstream",
+        upstream_spec,
+        "--http-port",
+        "0",
+        "--dimse-port",
+        "0",
+        "--db",
+        str(tmp_path / "g.db"),
+    ]
+    assert main(args) == 2
+    assert said in capsys.readouterr().err
