@@ -331,6 +331,18 @@ class DimseBackend:
         self._observe("→", f"MPPS N-SET {mpps_uid}", ds)
         self._mpps(lambda assoc: assoc.send_n_set(ds, ModalityPerformedProcedureStep, mpps_uid))
 
+    async def send_n_create(self, mpps_uid: str, ds: Dataset) -> None:
+        """An MPPS N-CREATE of a dataset made elsewhere (a gateway passing a Supplement 246 Create on);
+        a duplicate is the peer's to report, not taken for a retry of ours."""
+        self._observe("→", f"MPPS N-CREATE {mpps_uid}", ds)
+        await asyncio.to_thread(
+            self._mpps, lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid)
+        )
+
+    async def send_n_set(self, mpps_uid: str, ds: Dataset) -> None:
+        """An MPPS N-SET of a dataset made elsewhere (a gateway passing a Supplement 246 Update on)."""
+        await asyncio.to_thread(self._n_set, mpps_uid, ds)
+
     def claim_record(self, workitem: Workitem) -> dict:
         return self.steps.record(workitem)
 

@@ -33,7 +33,7 @@ from app.backends.profiles import Profile, ProfileError
 from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
-from app.domain.mapping import ups_to_mwl
+from app.domain.mapping import sps_id, ups_to_mwl
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
@@ -45,6 +45,7 @@ from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
+from .dimse_mpps import DimseMpps
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
 
@@ -178,6 +179,13 @@ class DimseUpstream:
             return self.bridge.run(coroutine, what)
         except BackendError as exc:
             raise _failure(exc, upstream) from None
+
+    def run(self, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+        """An upstream call with the gateway's deadline; its failure as the backend's BackendError."""
+        return self.bridge.run(coroutine, what)
+
+    def mpps_client(self) -> DimseBackend:
+        return self._backend()
 
     def _find(self, query: WorklistQuery) -> list[tuple[str, JsonDataset, JsonDataset]]:
         now = time.monotonic()
@@ -351,6 +359,34 @@ class DimseUpstream:
         )
         step.transaction_uid, step.mpps_uid, step.performer_ae = transaction_uid, mpps_uid, requester_ae
 
+    def step_named(self, scheduled_id: str) -> tuple[str, JsonDataset] | None:
+        """The workitem UID and MWL item of the step that the gateway's own MWL answers (shaped from
+        its workitems) call `scheduled_id`: they name each step by an ID made from its workitem UID."""
+        with self._seen_lock:
+            candidates = {uid: mwl for uid, (mwl, _) in self._seen.items()}
+        candidates.update({step.uid: step.mwl for step in self.state.steps()})
+        return next(((uid, mwl) for uid, mwl in candidates.items() if sps_id(uid) == scheduled_id), None)
+
+    def performed_elsewhere(self, uid: str, state: str, mpps_uid: str, performer_ae: str | None) -> None:
+        """A step that an MPPS client (not a UPS-RS claim) started or finished through the gateway:
+        UPS-RS clients see it so, read-only, since no Transaction UID of theirs holds it."""
+        with self._holding(uid):
+            try:
+                step = self._step(uid)
+            except UPSError:
+                return  # not a step of the worklist the gateway reads: nobody follows it here
+            if State(step.state).is_final:
+                return
+            before = step.dataset
+            dataset = dict(before)
+            if state == State.CANCELED.value:
+                dataset = complete_cancellation(dataset, self.now_dt())
+            dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [state]}
+            step.dataset, step.state, step.mpps_uid = dataset, state, mpps_uid
+            step.performer_ae = performer_ae or step.performer_ae
+            self._remember(step, before)
+        self.subscribers.report_state(uid, dataset, before)
+
     def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
         step = self._step(uid)
         outcome = request_cancellation(State(step.state))
@@ -509,7 +545,7 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
     return UpstreamError(Status.PROCESSING_FAILURE, message, 502)
 
 
-def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, Any]:
+def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, DimseMpps]:
     """The gateway's services for `serve --upstream dimse:…`."""
     service = DimseUpstream(parse_spec(spec), db_path, trace=trace)
-    return service, None
+    return service, DimseMpps(service)

@@ -14,11 +14,13 @@ from datetime import datetime
 import httpx
 import pytest
 from dimse_peers import DUMP2DCM, EXAMPLES, MppsScp, Wlmscpfs, free_port, orthanc_worklists, worklist_folder
+from pydicom import dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from app.backends.errors import BackendError
+from app.backends.mpps_rs import MppsRsBackend
 from app.backends.profiles import Profile
 from app.backends.upsrs import UpsRsBackend
 from app.domain.events import WorkitemEvent
@@ -283,3 +285,52 @@ async def test_orthanc_worklists_as_the_ris(mpps, tmp_path):
 def test_an_upstream_spec_that_cannot_be_used_says_why(bad):
     with pytest.raises(ValueError, match="MWL|POLL|HOST:PORT:AET|not understood"):
         parse_spec(bad)
+
+
+async def test_a_supplement_246_console_passes_its_mpps_through_to_the_ris_and_ups_rs_subscribers_see_it(
+    worklist, mpps, tmp_path
+):
+    with gateway(spec(worklist.port, mpps.port, poll=600), tmp_path / "gw.db") as (server, _):
+        mr1 = MppsRsBackend(Profile(name="MR1", backend="mpps-rs", url=server.base_url, ae_title="MR1", timeout=15))
+        ct2 = console(server, "CT2")
+        events: list[WorkitemEvent] = []
+        watcher = await watching(ct2, events)
+        try:
+            items = await mr1.search(WorklistQuery(states=()))
+            assert len(items) == SAMPLES
+            haydn = next(w for w in items if w.patient_name.alphabetic == "HAYDN^FRANZ^JOSEPH")
+            scheduled_ids = {
+                (str(d.StudyInstanceUID), str(d.AccessionNumber)): str(
+                    d.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID
+                )
+                for d in (dcmread(f) for f in sorted(worklist.folder.glob("*.wl")))
+            }
+            mpps_uid = generate_uid()
+            await mr1.claim(haydn.uid, mpps_uid, mr1.claim_record(haydn))
+            created = mpps.created[mpps_uid]  # the very MPPS the client sent, under its own UID
+            assert created.PerformedProcedureStepStatus == "IN PROGRESS"
+            assert created.PerformedStationAETitle == "MR1"
+            step = created.ScheduledStepAttributesSequence[0]
+            assert step.StudyInstanceUID == haydn.study_uid
+            assert step.AccessionNumber == haydn.accession_number
+            # the RIS's own step ID, not the one the gateway's Supplement 246 answer named the step by
+            assert step.ScheduledProcedureStepID == scheduled_ids[(haydn.study_uid, haydn.accession_number)]
+            # the same step as a UPS-RS console knows it (MWL clients make their own UIDs)
+            same = next(
+                w
+                for w in await ct2.search(WorklistQuery(states=()))
+                if (w.study_uid, w.accession_number) == (haydn.study_uid, haydn.accession_number)
+            )
+            assert same.state.value == "IN PROGRESS"
+            await until(lambda: any(e.workitem_uid == same.uid and e.state == "IN PROGRESS" for e in events), 5)
+
+            await mr1.complete(haydn.uid, mpps_uid, done("Haydn^Michael"))
+            assert mpps.status(mpps_uid) == "COMPLETED"
+            assert mpps.sets[-1][1].PerformedSeriesSequence[0].OperatorsName == "Haydn^Michael"
+            await until(lambda: any(e.workitem_uid == same.uid and e.state == "COMPLETED" for e in events), 5)
+            with pytest.raises(BackendError):  # a finished MPPS takes no more changes
+                await mr1.report_progress(haydn.uid, mpps_uid, 50, "again")
+        finally:
+            watcher.cancel()
+            await mr1.close()
+            await ct2.close()

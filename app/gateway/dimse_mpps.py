@@ -1,0 +1,108 @@
+"""MPPS from Supplement 246 (and DIMSE) clients of the Origin-Server / SCU gateway, passed
+straight on to the RIS's MPPS SCP: the dataset the client sent is the N-CREATE or N-SET the RIS
+receives, under the same SOP Instance UID. The gateway keeps each MPPS (as created and since set)
+and the workitem it starts, so that UPS-RS subscribers see that step go IN PROGRESS and final."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.backends.errors import AlreadyFinished, BackendError, Refused
+from app.domain import tags as t
+from app.domain.dicomjson import JsonDataset, first_value, items, to_dataset
+from app.domain.mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, SPS_SEQ, mwl_to_ups
+from app.domain.status import ErrorID, Status
+from app.server.service_api import MppsOutcome
+
+from .dimse_state import PassedMpps
+
+if TYPE_CHECKING:
+    from .dimse_upstream import DimseUpstream
+
+FINAL = {"COMPLETED": "COMPLETED", "DISCONTINUED": "CANCELED"}
+
+
+def workitem_uid(mpps: JsonDataset) -> str | None:
+    """The workitem UID of the step an MPPS names (Study Instance UID, Accession Number, Scheduled
+    Procedure Step ID), as the gateway's searches give it; None for an unscheduled procedure."""
+    steps = items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)
+    step = steps[0] if steps else {}
+    if not first_value(step, SPS_ID):
+        return None
+    mwl = {tag: step[tag] for tag in (t.STUDY_INSTANCE_UID, t.ACCESSION_NUMBER) if tag in step}
+    mwl[SPS_SEQ] = {"vr": "SQ", "Value": [{SPS_ID: step[SPS_ID]}]}
+    return str(mwl_to_ups(mwl)[t.SOP_INSTANCE_UID]["Value"][0])
+
+
+class DimseMpps:
+    """The `PerformedStepService` of the DIMSE gateway."""
+
+    def __init__(self, gateway: DimseUpstream) -> None:
+        self.gateway = gateway
+
+    def _failed(self, exc: BackendError) -> MppsOutcome:
+        upstream = self.gateway.mpps_upstream
+        if isinstance(exc, Refused) and exc.status:
+            return MppsOutcome(exc.status, f"Upstream {upstream}: {exc.sentence}")
+        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream}: {exc.sentence}")
+
+    def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
+        if self.gateway.state.mpps(uid) is not None:
+            return MppsOutcome(Status.DUPLICATE_INSTANCE, f"An MPPS with UID {uid} already exists.")
+        workitem, attributes = self._for_the_ris(attributes)
+        try:
+            self.gateway.run(self.gateway.mpps_client().send_n_create(uid, to_dataset(attributes)), "MPPS N-CREATE")
+        except BackendError as exc:
+            return self._failed(exc)
+        self.gateway.state.put_mpps(PassedMpps(uid, workitem, "IN PROGRESS", attributes))
+        if workitem is not None:
+            self.gateway.performed_elsewhere(workitem, "IN PROGRESS", uid, calling_ae)
+        return MppsOutcome(Status.SUCCESS)
+
+    def _for_the_ris(self, attributes: JsonDataset) -> tuple[str | None, JsonDataset]:
+        """The workitem an MPPS starts, and the MPPS as the RIS must see it: a client that read the
+        worklist through the gateway names the step by the gateway's Scheduled Procedure Step ID,
+        which goes back to the RIS's own (F.7.2: the RIS matches its step by it)."""
+        steps = items(attributes, SCHEDULED_STEP_ATTRIBUTES_SEQ)
+        named = self.gateway.step_named(str(first_value(steps[0], SPS_ID) or "")) if steps else None
+        if named is None:
+            return workitem_uid(attributes), attributes
+        uid, mwl = named
+        scheduled = items(mwl, SPS_SEQ)
+        original = first_value(scheduled[0], SPS_ID) if scheduled else None
+        step = {**steps[0], SPS_ID: {"vr": "SH", "Value": [original]} if original else {"vr": "SH"}}
+        sequence = {"vr": "SQ", "Value": [step, *steps[1:]]}
+        return uid, {**attributes, SCHEDULED_STEP_ATTRIBUTES_SEQ: sequence}
+
+    def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
+        record = self.gateway.state.mpps(uid)
+        if record is None:
+            return MppsOutcome(Status.NO_SUCH_SOP_INSTANCE, f"There is no MPPS {uid}.")
+        if record.status in FINAL:
+            return MppsOutcome(
+                Status.PROCESSING_FAILURE,
+                f"The MPPS {uid} is already {record.status}.",
+                error_id=ErrorID.MPPS_NO_LONGER_UPDATABLE,
+            )
+        try:
+            self.gateway.run(self.gateway.mpps_client().send_n_set(uid, to_dataset(changes)), "MPPS N-SET")
+        except AlreadyFinished:
+            return MppsOutcome(
+                Status.PROCESSING_FAILURE,
+                f"Upstream {self.gateway.mpps_upstream}: the MPPS {uid} is already finished.",
+                error_id=ErrorID.MPPS_NO_LONGER_UPDATABLE,
+            )
+        except BackendError as exc:
+            return self._failed(exc)
+        status = str(first_value(changes, MPPS_STATUS) or record.status)
+        self.gateway.state.put_mpps(PassedMpps(uid, record.workitem_uid, status, {**record.dataset, **changes}))
+        if record.workitem_uid and status in FINAL:
+            self.gateway.performed_elsewhere(record.workitem_uid, FINAL[status], uid, None)
+        return MppsOutcome(Status.SUCCESS)
+
+    def get(self, uid: str) -> JsonDataset | None:
+        record = self.gateway.state.mpps(uid)
+        return record.dataset if record is not None else None
+
+    def close(self) -> None:
+        return None  # the gateway it belongs to closes what they share
