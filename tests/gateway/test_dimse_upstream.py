@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import time
 from collections.abc import Iterator
@@ -334,3 +335,21 @@ async def test_a_supplement_246_console_passes_its_mpps_through_to_the_ris_and_u
             watcher.cancel()
             await mr1.close()
             await ct2.close()
+
+
+def test_trace_logs_both_legs_of_a_search_under_one_id(worklist, mpps, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="app.gateway.trace")
+    service, performed = make(spec(worklist.port, mpps.port, poll=600), str(tmp_path / "gw.db"), True)
+    server = UPSServer(
+        ServerConfig(http_port=0, db_path=str(tmp_path / "gw.db"), audit=False), upstream=(service, performed)
+    )
+    server.start()
+    try:
+        assert httpx.get(server.base_url + "/workitems", timeout=30).status_code == 200
+    finally:
+        server.stop()
+        service.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.gateway.trace"]
+    sent = next(line for line in lines if "→ upstream C-FIND MWL" in line)
+    exchange = sent.split("]")[0] + "]"
+    assert any(line.startswith(exchange) and "← upstream C-FIND pending" in line for line in lines)
