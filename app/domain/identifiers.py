@@ -13,12 +13,14 @@ _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")  # PS3.5 AE: 16 chars, no bac
 def check_uid(uid: str) -> str:
     """`uid` if it is a UID (PS3.5 9.1: digits and dots, at most 64 characters); else a 400."""
     if not uid or len(uid) > 64 or not _UID.match(uid):
-        raise InvalidRequest(f"{uid!r} is not a valid UID.")
+        shown = repr(uid) if len(uid) <= 70 else repr(uid[:70]) + f" (and {len(uid) - 70} characters more)"
+        raise InvalidRequest(f"{shown} is not a valid UID.")
     return uid
 
 
 def check_ae_title(aet: str) -> str:
     """`aet` without its padding, if it is an AE title; else a 400."""
     if not _AE.match(aet) or not aet.strip():
-        raise InvalidRequest(f"{aet!r} is not a valid AE title (1 to 16 characters, no backslash).")
+        shown = repr(aet) if len(aet) <= 20 else repr(aet[:20]) + f" (and {len(aet) - 20} characters more)"
+        raise InvalidRequest(f"{shown} is not a valid AE title (1 to 16 characters, no backslash).")
     return aet.strip()

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from app.domain.dicomjson import JsonDataset
+from app.domain.writable import strict_json
 
 from .service_api import Deliver
 
@@ -99,7 +100,9 @@ class EventHub:
 
     def publish(self, aets: Iterable[str], message: JsonDataset) -> None:
         """Send `message` to every AE in `aets` now, or keep it for when it connects."""
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        text, faults = strict_json(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        if faults:
+            log.warning("An event carried values JSON cannot hold; sent without them: %s", faults)
         aets = aets if isinstance(aets, (set, frozenset)) else set(aets)
         with self._lock:
             # most subscribers of a busy server are offline: find them by set difference, and

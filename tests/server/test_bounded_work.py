@@ -9,6 +9,7 @@ import json
 import threading
 
 import httpx
+import pytest
 from pydicom import Dataset
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityWorklistInformationFind
@@ -202,3 +203,18 @@ def test_the_recipients_found_by_set_union_are_those_the_subscriptions_cover(tmp
             row = store.get(db, uid)
             assert service._recipients(db, row) == {s.aet for s in service._covering(db, row)}
     store.close()
+
+
+async def test_an_event_never_carries_nan_and_a_refused_ae_title_is_not_echoed_whole():
+    from app.domain.identifiers import check_ae_title
+    from app.domain.status import InvalidRequest
+    from app.server.notifications import EventHub
+
+    hub = EventHub()
+    channel = hub.connect("STRICT")
+    hub.publish({"STRICT"}, {"00081195": {"vr": "DS", "Value": [float("nan")]}})
+    text = await asyncio.wait_for(channel.next(), 1)
+    assert "NaN" not in text and json.loads(text) == {"00081195": {"vr": "DS"}}
+    with pytest.raises(InvalidRequest) as refused:
+        check_ae_title("A" * 10_000)
+    assert len(refused.value.message) < 200
