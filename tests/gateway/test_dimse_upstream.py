@@ -15,7 +15,7 @@ from datetime import datetime
 import httpx
 import pytest
 from dimse_peers import DUMP2DCM, EXAMPLES, MppsScp, Wlmscpfs, free_port, orthanc_worklists, worklist_folder
-from pydicom import dcmread
+from pydicom import Dataset, dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind
@@ -353,3 +353,36 @@ def test_trace_logs_both_legs_of_a_search_under_one_id(worklist, mpps, tmp_path,
     sent = next(line for line in lines if "→ upstream C-FIND MWL" in line)
     exchange = sent.split("]")[0] + "]"
     assert any(line.startswith(exchange) and "← upstream C-FIND pending" in line for line in lines)
+
+
+def test_both_gateways_compose_a_dimse_modality_finds_the_ris_worklist_through_ups_rs(
+    worklist, mpps, tmp_path, gateway_of
+):
+    """DIMSE modality → SCP / User-Agent gateway → UPS-RS → Origin-Server / SCU gateway → wlmscpfs."""
+    with gateway(spec(worklist.port, mpps.port, poll=600), tmp_path / "scu.db") as (server, _):
+        front = gateway_of(server.base_url, tmp_path / "scp.db")
+        query = Dataset()
+        query.PatientName = "HAYDN*"
+        query.StudyInstanceUID = ""
+        query.AccessionNumber = ""
+        step = Dataset()
+        step.ScheduledStationAETitle = ""
+        step.Modality = ""
+        query.ScheduledProcedureStepSequence = [step]
+        ae = AE("MODALITY")
+        ae.add_requested_context(ModalityWorklistInformationFind)
+        assoc = ae.associate("127.0.0.1", front.dimse_port, ae_title="WORKLIST")
+        assert assoc.is_established
+        try:
+            answers = [
+                a for s, a in assoc.send_c_find(query, ModalityWorklistInformationFind) if s.Status in (0xFF00, 0xFF01)
+            ]
+        finally:
+            assoc.release()
+    expected = {
+        str(d.StudyInstanceUID)
+        for d in (dcmread(f) for f in worklist.folder.glob("*.wl"))
+        if str(d.PatientName).startswith("HAYDN")
+    }
+    assert len(expected) == 3
+    assert {str(a.StudyInstanceUID) for a in answers} == expected
