@@ -52,6 +52,7 @@ CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 10
 FROM_STATION = "From the station name"
 CONNECT_HINT = "How long to wait to connect (TCP, TLS, DICOM association) and for each HTTP answer."
 ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long worklist query may need more."
+DIMSE_TLS_HINT = "Both peers are called over TLS; the CA file says whose certificates to trust"
 
 
 def named(widget: W, name: str, description: str = "") -> W:
@@ -262,6 +263,17 @@ class SettingsDialog(QDialog):
         form = QFormLayout(box)
         self.mwl = PeerFields(role="Worklist server")
         self.mpps = PeerFields("same as worklist", role="MPPS server")
+        # created in the order shown, so that Tab follows the form
+        self.dimse_tls = named(QCheckBox("DICOM over TLS"), "DICOM over TLS", DIMSE_TLS_HINT)
+        self.dimse_tls.setObjectName("dimseTlsCheck")
+        self.dimse_tls.setToolTip(DIMSE_TLS_HINT)
+        self.dimse_ca_file = named(QLineEdit(), "CA file for TLS")
+        self.dimse_ca_file.setObjectName("dimseCaFile")
+        self.dimse_ca_file.setPlaceholderText("empty: the system's trusted certificates")
+        self.dimse_tls.toggled.connect(self._show_dimse_tls)
+        # the profile has one CA file: typed on either page, the other shows it when the backend changes
+        self.dimse_ca_file.textEdited.connect(self.ca_file.setText)
+        self.ca_file.textEdited.connect(self.dimse_ca_file.setText)
         self.dimse_timeout = named(QDoubleSpinBox(), "Answer timeout", ANSWER_HINT)
         self.dimse_timeout.setRange(1, 600)
         self.dimse_timeout.setSuffix(" s")
@@ -277,12 +289,15 @@ class SettingsDialog(QDialog):
         for label, widget in (
             ("Worklist", self.mwl),
             ("MPPS", self.mpps),
+            ("", self.dimse_tls),
+            ("CA file", self.dimse_ca_file),
             ("Answer timeout", self.dimse_timeout),
             ("", self.dimse_timeout_hint),
             ("Refresh every", self.poll),
             ("Fallback character set", self.charset),
         ):
             form.addRow(label, widget)
+        self._dimse_form = form
         return box
 
     def _field_widgets(self) -> dict[str, list[QWidget]]:
@@ -299,7 +314,7 @@ class SettingsDialog(QDialog):
             "username": [self.username],
             "password": [self.password],
             "token": [self.token],
-            "ca_file": [self.ca_file],
+            "ca_file": [self.ca_file, self.dimse_ca_file],
             "mwl_host": [self.mwl.host],
             "mwl_port": [self.mwl.port],
             "mwl_aet": [self.mwl.aet],
@@ -364,6 +379,13 @@ class SettingsDialog(QDialog):
             if label is not None:
                 label.setEnabled(on)
 
+    def _show_dimse_tls(self) -> None:
+        on = self.dimse_tls.isChecked()
+        self.dimse_ca_file.setEnabled(on)
+        label = self._dimse_form.labelForField(self.dimse_ca_file)
+        if label is not None:
+            label.setEnabled(on)
+
     def _show_station_modality(self) -> None:
         found = Profile(ae_title=self.ae.text().strip(), station=self.station.text().strip()).station_modality
         self.modality.setItemText(0, f"{FROM_STATION} ({found})" if found else f"{FROM_STATION} (not recognised)")
@@ -403,6 +425,8 @@ class SettingsDialog(QDialog):
         self.password.setText(p.password)
         self.token.setText(p.token)
         self.ca_file.setText(p.ca_file)
+        self.dimse_ca_file.setText(p.ca_file)
+        self.dimse_tls.setChecked(p.tls)
         self.verify.setChecked(p.verify_tls)
         self.dcm4chee.setChecked(p.dcm4chee)
         self.mwl.set(p.mwl_host, p.mwl_port, p.mwl_aet)
@@ -413,6 +437,7 @@ class SettingsDialog(QDialog):
         self.charset.setCurrentText(p.fallback_charset)
         self._show_backend()
         self._show_auth()
+        self._show_dimse_tls()
         self._show_station_modality()
         self._show_startup()
         self.duplicate_button.setEnabled(bool(self._shown_name))
@@ -424,6 +449,7 @@ class SettingsDialog(QDialog):
     def profile(self) -> Profile:
         mwl_host, mwl_port, mwl_aet = self.mwl.value()
         mpps_host, mpps_port, mpps_aet = self.mpps.value()
+        dimse = self.backend.currentData() == "dimse"
         return Profile(
             name=self.name.text().strip(),
             backend=self.backend.currentData(),
@@ -436,7 +462,8 @@ class SettingsDialog(QDialog):
             username=self.username.text(),
             password=self.password.text(),
             token=self.token.text(),
-            ca_file=self.ca_file.text().strip(),
+            # one CA file per profile, typed on the page of its backend
+            ca_file=(self.dimse_ca_file if dimse else self.ca_file).text().strip(),
             verify_tls=self.verify.isChecked(),
             dcm4chee=self.dcm4chee.isChecked(),
             mwl_host=mwl_host,
@@ -446,6 +473,7 @@ class SettingsDialog(QDialog):
             mpps_port=mpps_port,
             mpps_aet=mpps_aet,
             dimse_timeout=self.dimse_timeout.value(),
+            tls=self.dimse_tls.isChecked(),
             poll_seconds=(self.http_poll if self.backend.currentData() == "mpps-rs" else self.poll).value(),
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
         )

@@ -500,3 +500,71 @@ def test_every_control_has_a_name_a_screen_reader_can_say(qtbot):
         "deleteProfileButton",
     }
     assert dialog.findChild(QAbstractButton, "startupCheck") is dialog.startup
+
+
+def test_a_dimse_profile_turns_tls_on_with_the_keyboard_trusts_the_ca_file_and_keeps_it(qtbot, open_console, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app.server import ServerConfig, UPSServer
+
+    open_console("demo")  # the window brings the app's event loop, which runs Test connection
+    config = ServerConfig(
+        http_port=0, dimse_port=0, db_path=str(tmp_path / "tls.db"), dimse_tls=True, tls_self_signed=True
+    )
+    server = UPSServer(config).start()
+    try:
+        assert server.tls is not None and server.tls.ca is not None
+        book = ProfileBook(
+            [Profile(name="Site RIS", backend="dimse", ae_title="CT1", mwl_port=server.dimse.port, timeout=5)],
+            "Site RIS",
+        )
+        dialog = settings_for(qtbot, book)
+        dialog.tester = check_profile
+        assert dialog.dimse_tls.isVisible() and not dialog.dimse_tls.isChecked()
+        assert not dialog.dimse_ca_file.isEnabled()
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_result.text().startswith(("✓", "✗")), timeout=10000)
+        assert dialog.test_result.text().startswith("✗")  # plain DICOM does not reach a TLS port
+
+        dialog.dimse_tls.setFocus()
+        qtbot.keyClick(dialog.dimse_tls, Qt.Key.Key_Space)
+        assert dialog.dimse_tls.isChecked() and dialog.dimse_ca_file.isEnabled()
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_result.text().startswith(("✓", "✗")), timeout=10000)
+        assert "certificate is not trusted" in dialog.test_result.text()
+        assert "CA file" in dialog.test_result.text()  # says what to do
+
+        dialog.mpps.aet.setFocus()
+        qtbot.keyClick(dialog.mpps.aet, Qt.Key.Key_Tab)  # the form's order: MPPS peer, TLS, its CA file
+        assert dialog.focusWidget() is dialog.dimse_tls
+        qtbot.keyClick(dialog.dimse_tls, Qt.Key.Key_Tab)
+        assert dialog.focusWidget() is dialog.dimse_ca_file
+        QTest.keyClicks(dialog.dimse_ca_file, str(server.tls.ca))
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_result.text().startswith(("✓", "✗")), timeout=10000)
+        assert dialog.test_result.text().startswith("✓ The worklist server WORKLIST at 127.0.0.1:")
+        press_save(qtbot, dialog)
+        saved = book.get("Site RIS")
+        assert saved is not None and (saved.tls, saved.ca_file) == (True, str(server.tls.ca))
+    finally:
+        server.stop()
+
+    again = settings_for(qtbot, book)  # opened again, the profile shows what was saved, and saving keeps it
+    assert again.dimse_tls.isChecked() and again.dimse_ca_file.text() == str(server.tls.ca)
+    qtbot.keyClick(again.backend, Qt.Key.Key_Up)  # UPS-RS: the same CA file
+    assert again.ca_file.text() == str(server.tls.ca)
+    qtbot.keyClick(again.backend, Qt.Key.Key_Down)
+    press_save(qtbot, again)
+    assert book.get("Site RIS").tls is True
+
+
+def test_saving_an_unchanged_dimse_profile_keeps_its_tls(qtbot):
+    book = ProfileBook(
+        [Profile(name="TLS RIS", backend="dimse", ae_title="CT1", mwl_host="10.0.0.5", tls=True, ca_file="ca.pem")],
+        "TLS RIS",
+    )
+    dialog = settings_for(qtbot, book)
+    assert dialog.dimse_tls.isChecked() and dialog.dimse_ca_file.isEnabled() and dialog.dimse_ca_file.text() == "ca.pem"
+    press_save(qtbot, dialog)
+    assert (book.get("TLS RIS").tls, book.get("TLS RIS").ca_file) == (True, "ca.pem")
