@@ -269,8 +269,16 @@ class SettingsDialog(QDialog):
         self.dimse_tls.setToolTip(DIMSE_TLS_HINT)
         self.dimse_ca_file = named(QLineEdit(), "CA file for TLS")
         self.dimse_ca_file.setObjectName("dimseCaFile")
-        self.dimse_ca_file.setPlaceholderText("empty: the system's trusted certificates")
+        self.dimse_ca_file.setPlaceholderText("empty: the system's certificates")
         self.dimse_tls.toggled.connect(self._show_dimse_tls)
+        # one line, as the peers above: the page fits a 768-pixel screen without squeezing its hints
+        tls_row = QWidget()
+        row = QHBoxLayout(tls_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.dimse_ca_label = QLabel("CA file")
+        self.dimse_ca_label.setBuddy(self.dimse_ca_file)
+        for widget, stretch in ((self.dimse_tls, 0), (self.dimse_ca_label, 0), (self.dimse_ca_file, 1)):
+            row.addWidget(widget, stretch)
         # the profile has one CA file: typed on either page, the other shows it when the backend changes
         self.dimse_ca_file.textEdited.connect(self.ca_file.setText)
         self.ca_file.textEdited.connect(self.dimse_ca_file.setText)
@@ -289,15 +297,13 @@ class SettingsDialog(QDialog):
         for label, widget in (
             ("Worklist", self.mwl),
             ("MPPS", self.mpps),
-            ("", self.dimse_tls),
-            ("CA file", self.dimse_ca_file),
+            ("TLS", tls_row),
             ("Answer timeout", self.dimse_timeout),
             ("", self.dimse_timeout_hint),
             ("Refresh every", self.poll),
             ("Fallback character set", self.charset),
         ):
             form.addRow(label, widget)
-        self._dimse_form = form
         return box
 
     def _field_widgets(self) -> dict[str, list[QWidget]]:
@@ -382,9 +388,7 @@ class SettingsDialog(QDialog):
     def _show_dimse_tls(self) -> None:
         on = self.dimse_tls.isChecked()
         self.dimse_ca_file.setEnabled(on)
-        label = self._dimse_form.labelForField(self.dimse_ca_file)
-        if label is not None:
-            label.setEnabled(on)
+        self.dimse_ca_label.setEnabled(on)
 
     def _show_station_modality(self) -> None:
         found = Profile(ae_title=self.ae.text().strip(), station=self.station.text().strip()).station_modality

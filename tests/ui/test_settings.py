@@ -568,3 +568,11 @@ def test_saving_an_unchanged_dimse_profile_keeps_its_tls(qtbot):
     assert dialog.dimse_tls.isChecked() and dialog.dimse_ca_file.isEnabled() and dialog.dimse_ca_file.text() == "ca.pem"
     press_save(qtbot, dialog)
     assert (book.get("TLS RIS").tls, book.get("TLS RIS").ca_file) == (True, "ca.pem")
+
+
+def test_the_dimse_page_shows_its_hints_whole(qtbot):
+    dialog = settings_for(qtbot, two_sites())
+    choose(qtbot, dialog, "Backup RIS")
+    qtbot.wait(20)
+    hint = dialog.dimse_timeout_hint
+    assert hint.isVisible() and hint.height() >= hint.heightForWidth(hint.width())
