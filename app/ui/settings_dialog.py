@@ -277,8 +277,9 @@ class SettingsDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         self.dimse_ca_label = QLabel("CA file")
         self.dimse_ca_label.setBuddy(self.dimse_ca_file)
-        for widget, stretch in ((self.dimse_tls, 0), (self.dimse_ca_label, 0), (self.dimse_ca_file, 1)):
-            row.addWidget(widget, stretch)
+        row.addWidget(self.dimse_tls)
+        row.addWidget(self.dimse_ca_label)
+        row.addWidget(self.dimse_ca_file, 1)
         # the profile has one CA file: typed on either page, the other shows it when the backend changes
         self.dimse_ca_file.textEdited.connect(self.ca_file.setText)
         self.ca_file.textEdited.connect(self.dimse_ca_file.setText)
