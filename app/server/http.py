@@ -24,13 +24,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.domain import tags as t
-from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse_datasets
+from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value
 from app.domain.identifiers import check_ae_title
 from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 from app.domain.values import describe
 from app.domain.writable import strict_json
 
+from . import media
+from .media import NotAcceptable, UnsupportedMediaType
 from .security import Door, Forbidden, Policy, acting_ae
 from .service_api import UpstreamError, WorkitemService
 
@@ -145,32 +147,32 @@ async def read_datasets(request: Request, *, optional: bool = False) -> list[Jso
     if not body.strip():
         if optional:
             return []
-        raise InvalidRequest("The request has no payload; a DICOM JSON dataset is required.")
-    if content_type not in (DICOM_JSON, "application/json"):
+        raise InvalidRequest("The request has no payload; a DICOM JSON or XML dataset is required.")
+    if not content_type:
         # a body without a media type is what a web page may send to any site unasked
-        raise UnsupportedMediaType(content_type or "(none given)")
+        raise UnsupportedMediaType("(none given)")
     try:
-        return parse_datasets(body)
+        return media.read(body, request.headers.get("content-type", ""))
     except DicomJsonError as exc:
         raise InvalidRequest(str(exc)) from None
 
 
-class UnsupportedMediaType(Exception):
-    pass
+def check_accept(request: Request, *, many: bool = False) -> media.Form:
+    """The form the answer is written in (DICOM JSON or XML, single or multipart); a client that
+    accepts none of them gets a 406."""
+    return media.choose(request.headers.get("accept", ""), many=many)
 
 
-class NotAcceptable(Exception):
-    pass
-
-
-_ACCEPTABLE = ("application/dicom+json", "application/json", "application/*", "*/*")
-
-
-def check_accept(request: Request) -> None:
-    """Only DICOM JSON is spoken: a client that accepts nothing of it gets a 406."""
-    accept = request.headers.get("accept", "")
-    if accept.strip() and not any(kind in accept.lower() for kind in _ACCEPTABLE):
-        raise NotAcceptable(accept)
+def answer_datasets(
+    request: Request, form: media.Form, texts: list[str], *, many: bool, warnings: list[str] | tuple[str, ...] = ()
+) -> Response:
+    """200 with stored DICOM JSON texts in the chosen form (JSON is sent as stored, unparsed)."""
+    if form == media.JSON:
+        return answer(request, 200, "[" + ",".join(strict(text) for text in texts) + "]", warnings)
+    body, content_type = media.write([json.loads(strict(text)) for text in texts], form, many=many)
+    response = answer(request, 200, body, warnings)
+    response.headers["content-type"] = content_type
+    return response
 
 
 # The names of a transaction's own query parameters are case-insensitive (clients write
@@ -243,9 +245,18 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
                 request, 413, f"The payload is larger than the {MAX_BODY // (1024 * 1024)} MiB this server accepts."
             )
         except NotAcceptable as exc:
-            return refuse(request, 406, f"Cannot answer in {exc}; this server answers in application/dicom+json.")
+            return refuse(
+                request,
+                406,
+                f"Cannot answer in {str(exc)[:200]}; this server answers in application/dicom+json, "
+                "application/dicom+xml and their multipart/related forms.",
+            )
         except UnsupportedMediaType as exc:
-            return refuse(request, 415, f"The media type {exc} is not supported; send application/dicom+json.")
+            return refuse(
+                request,
+                415,
+                f"The media type {str(exc)[:200]} is not supported; send application/dicom+json or application/dicom+xml.",
+            )
         except Forbidden as exc:
             return refuse(request, 403, str(exc))
         except Exception:
@@ -268,9 +279,9 @@ async def create(request: Request, service: WorkitemService) -> Response:
 
 
 async def retrieve(request: Request, service: WorkitemService) -> Response:
-    check_accept(request)
+    form = check_accept(request)
     text = await run_in_threadpool(service.retrieve, request.path_params["uid"])
-    return answer(request, 200, "[" + strict(text) + "]")
+    return answer_datasets(request, form, [text], many=False)
 
 
 async def update(request: Request, service: WorkitemService) -> Response:
@@ -304,7 +315,7 @@ async def cancel_request(request: Request, service: WorkitemService) -> Response
 
 
 async def search(request: Request, service: WorkitemService) -> Response:
-    check_accept(request)
+    form = check_accept(request, many=True)
     search_request = parse_search(query_pairs(request, SEARCH_PARAMETERS), service.local)
     result = await run_in_threadpool(service.search, search_request)
     warnings = list(result.warnings)
@@ -312,7 +323,7 @@ async def search(request: Request, service: WorkitemService) -> Response:
         warnings.append(f"There are {result.remaining} additional results that can be requested")
     if not result.items:
         return answer(request, 204, warnings=warnings)
-    return answer(request, 200, "[" + ",".join(strict(text) for text in result.items) + "]", warnings)
+    return answer_datasets(request, form, result.items, many=True, warnings=warnings)
 
 
 def notification_url(request: Request, aet: str) -> str:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 PRINCIPAL = "worklist.principal"  # the scope key the handlers read
 REALM = "Worklist Console"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8", Bearer realm="{REALM}"'
-BODY_TYPES = ("application/dicom+json", "application/json")
+BODY_TYPES = ("application/dicom+json", "application/json", "application/dicom+xml", "multipart/related")
 CHANGING = ("POST", "PUT", "DELETE", "PATCH")
 
 Scope = MutableMapping[str, Any]
@@ -166,7 +166,10 @@ class Door:
         if scope.get("method") in ("POST", "PUT"):
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             if media and media not in BODY_TYPES:
-                return 415, f"The media type {media[:100]} is not accepted; send application/dicom+json."
+                return (
+                    415,
+                    f"The media type {media[:100]} is not accepted; send application/dicom+json or application/dicom+xml.",
+                )
         return None
 
     def _same_origin(self, scope: Scope, origin: str, host: str) -> bool:

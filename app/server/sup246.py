@@ -11,7 +11,6 @@ examples disagree, both forms are accepted (reference/sup246.md §1).
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +27,7 @@ from app.domain.search import CONTROL_PARAMETERS, parse_path, parse_search
 from app.domain.status import Status, UPSError
 
 from . import http as front
+from . import media
 from .mwl_search import scheduled_steps
 from .service_api import MppsOutcome, PerformedStepService, WorkitemService
 
@@ -63,7 +63,7 @@ def _supported(path: tuple[str, ...]) -> bool:
 
 
 async def search(request: Request, service: WorkitemService) -> Response:
-    front.check_accept(request)
+    form = front.check_accept(request, many=True)
     pairs = front.query_pairs(request, SEARCH_PARAMETERS)
     ignored: list[str] = []
     wanted: list[tuple[str, str]] = []
@@ -98,13 +98,27 @@ async def search(request: Request, service: WorkitemService) -> Response:
         warnings.append("There are additional results that can be requested")
     if not items:
         return front.answer(request, 204, warnings=warnings)
-    return front.answer(request, 200, json.dumps(items, ensure_ascii=False, allow_nan=False), warnings)
+    return _datasets(request, form, items, many=True, warnings=warnings)
+
+
+def _datasets(
+    request: Request,
+    form: media.Form,
+    datasets: list[JsonDataset],
+    *,
+    many: bool,
+    warnings: tuple[str, ...] | list[str] = (),
+) -> Response:
+    body, content_type = media.write(datasets, form, many=many)
+    response = front.answer(request, 200, body, warnings)
+    response.headers["content-type"] = content_type
+    return response
 
 
 def _mpps_answer(request: Request, outcome: MppsOutcome, success: int) -> Response:
     if outcome.status == Status.SUCCESS:
         return front.answer(request, success)
-    code = 410 if outcome.gone else MPPS_HTTP.get(Status(outcome.status), 400)
+    code = outcome.http_status or (410 if outcome.gone else MPPS_HTTP.get(Status(outcome.status), 400))
     return front.refuse(request, code, outcome.comment or Status(outcome.status).text)
 
 
@@ -137,7 +151,7 @@ async def mpps_update(request: Request, service: WorkitemService) -> Response:
 
 
 async def mpps_retrieve(request: Request, service: WorkitemService) -> Response:
-    front.check_accept(request)
+    form = front.check_accept(request)
     uid = check_uid(request.path_params["uid"])
     mpps: PerformedStepService = request.app.state.mpps
     dataset = await run_in_threadpool(mpps.get, uid)
@@ -154,7 +168,7 @@ async def mpps_retrieve(request: Request, service: WorkitemService) -> Response:
     if include:
         dataset = {tag: element for tag, element in dataset.items() if tag in include or tag == t.SOP_INSTANCE_UID}
     dataset = {**dataset, t.SOP_INSTANCE_UID: {"vr": "UI", "Value": [uid]}}
-    return front.answer(request, 200, json.dumps([dataset], ensure_ascii=False, allow_nan=False))
+    return _datasets(request, form, [dataset], many=False)
 
 
 Handler = Callable[[Request, WorkitemService], Awaitable[Response]]
