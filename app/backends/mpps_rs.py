@@ -129,16 +129,22 @@ class MppsRsBackend:
         )
 
     # -- the worklist --------------------------------------------------------------------------
+    async def search_page(
+        self, params: list[tuple[str, str]], offset: int = 0, limit: int = PAGE
+    ) -> tuple[list[JsonDataset], bool]:
+        """One page of a Search with these matching keys: its MWL items, and whether more follow."""
+        page = [*params, ("limit", str(limit)), ("offset", str(offset))]
+        response = await self._send("GET", MWL_PATH, params=page, expect=(200, 204))
+        return self._datasets(response), "additional results" in warning_text(response)
+
     async def search(self, query: WorklistQuery) -> list[Workitem]:
         params = search_params(query)
         answers: list[JsonDataset] = []
         try:
             while len(answers) < MAX_RESULTS:
-                page = [*params, ("limit", str(PAGE)), ("offset", str(len(answers)))]
-                response = await self._send("GET", MWL_PATH, params=page, expect=(200, 204))
-                found = self._datasets(response)
+                found, more = await self.search_page(params, len(answers))
                 answers.extend(found)
-                if not found or "additional results" not in warning_text(response):
+                if not found or not more:
                     break
         except Refused as exc:
             if exc.status in (404, 405) and not exc.reason:
@@ -171,8 +177,16 @@ class MppsRsBackend:
         return self.steps.retrieve(uid)
 
     # -- MPPS ----------------------------------------------------------------------------------
-    async def _update(self, mpps_uid: str, ds: Dataset) -> None:
-        body = [from_dataset(ds)]
+    async def create_mpps(self, mpps_uid: str, dataset: JsonDataset) -> None:
+        """Create an MPPS made elsewhere (a gateway passing a modality's N-CREATE on), as it is."""
+        await self._send("POST", f"{MPPS_PATH}/{mpps_uid}", body=[dataset], expect=(201, 200))
+
+    async def update_mpps(self, mpps_uid: str, dataset: JsonDataset) -> None:
+        """Update an MPPS with a dataset made elsewhere, in whichever of the two forms the server knows."""
+        await self._update(mpps_uid, dataset)
+
+    async def _update(self, mpps_uid: str, ds: Dataset | JsonDataset) -> None:
+        body = [from_dataset(ds) if isinstance(ds, Dataset) else ds]
         first: Refused | None = None
         if not self._update_path:
             try:

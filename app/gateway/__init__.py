@@ -8,7 +8,8 @@
     dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]
                                a RIS over DIMSE (the Origin-Server / SCU gateway)
 
-Each kind is a module with `make(spec, db_path, trace)` returning the `WorkitemService` and the
+Each kind is a module with `make(spec, db_path, trace)` (HTTP kinds also take an
+`UpstreamAccess`: credentials and a CA file) returning the `WorkitemService` and the
 `PerformedStepService` the fronts are built on; a service with a `close()` is closed by
 `close_upstream`. The modules are imported when named, so each kind is optional.
 """
@@ -19,6 +20,10 @@ import importlib
 
 from app.server.service_api import PerformedStepService, WorkitemService
 
+from .access import UpstreamAccess
+
+__all__ = ["UpstreamAccess", "UpstreamSpecError", "close_upstream", "kind_of", "open_upstream"]
+
 # the kind before the first colon -> the module that makes it
 UPSTREAMS: dict[str, str] = {
     "upsrs": "app.gateway.ups_upstream",
@@ -26,6 +31,8 @@ UPSTREAMS: dict[str, str] = {
     "sup246": "app.gateway.sup246_upstream",
     "dimse": "app.gateway.dimse_upstream",
 }
+
+HTTP_KINDS = frozenset({"upsrs", "upsrs+dcm4chee", "sup246"})
 
 Upstream = tuple[WorkitemService, PerformedStepService]
 
@@ -48,15 +55,23 @@ def kind_of(spec: str) -> str:
     return kind
 
 
-def open_upstream(spec: str, db_path: str, trace: bool = False) -> Upstream:
-    """The services of the upstream `spec` names; UpstreamSpecError (a ValueError) when it cannot be used."""
+def open_upstream(spec: str, db_path: str, trace: bool = False, access: UpstreamAccess | None = None) -> Upstream:
+    """The services of the upstream `spec` names, reached with `access` (credentials and CA file
+    of an HTTP upstream); UpstreamSpecError (a ValueError) when it cannot be used."""
     kind = kind_of(spec)
+    if access is not None and access.given and kind not in HTTP_KINDS:
+        raise UpstreamSpecError(
+            f"--upstream-user, --upstream-password-file, --upstream-token-file and --upstream-ca are for an HTTP "
+            f"upstream ({', '.join(sorted(HTTP_KINDS))}), not {kind!r}."
+        )
     try:
         module = importlib.import_module(UPSTREAMS[kind])
     except ModuleNotFoundError as exc:
         if exc.name != UPSTREAMS[kind]:
             raise
         raise UpstreamSpecError(f"This build has no {kind!r} upstream yet.") from None
+    if kind in HTTP_KINDS:
+        return module.make(spec, db_path, trace, access)
     return module.make(spec, db_path, trace)
 
 

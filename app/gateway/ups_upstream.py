@@ -29,6 +29,7 @@ from app.domain.status import STATUS_TEXT, InvalidRequest, Status
 from app.server.notifications import EventHub
 from app.server.service_api import Created, Deliver, NotificationChannel, SearchResult, UpstreamError
 
+from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
 from .mpps_upstream import UpstreamMpps
 from .records import MppsLinks
@@ -72,6 +73,7 @@ class UpsRsUpstream:
         url: str,
         *,
         dcm4chee: bool = False,
+        access: UpstreamAccess | None = None,
         ae_title: str = "WORKLIST",
         timeout: float = TIMEOUT_SECONDS,
         trace: bool = False,
@@ -82,8 +84,10 @@ class UpsRsUpstream:
             raise ValueError(f"The upstream {url!r} is not an http:// or https:// URL of a UPS-RS service.")
         self.host = parts.netloc.rpartition("@")[2]
         self.name = f"the upstream UPS-RS server at {self.host}"
-        self.profile = Profile(
-            name="gateway upstream", backend="upsrs", url=url, ae_title=ae_title, dcm4chee=dcm4chee, timeout=timeout
+        self.profile = (access or UpstreamAccess()).apply(
+            Profile(
+                name="gateway upstream", backend="upsrs", url=url, ae_title=ae_title, dcm4chee=dcm4chee, timeout=timeout
+            )
         )
         self.bridge = Bridge("gateway-upsrs", self.name[0].upper() + self.name[1:], timeout + 1.0, trace)
         self.backend = UpsRsBackend(self.profile, trace_exchange if trace else None, transport)
@@ -251,10 +255,12 @@ class UpsRsUpstream:
         self.bridge.close(self.backend.close())
 
 
-def make(spec: str, db_path: str, trace: bool) -> tuple[UpsRsUpstream, UpstreamMpps]:
+def make(
+    spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None
+) -> tuple[UpsRsUpstream, UpstreamMpps]:
     """`upsrs:URL` or `upsrs+dcm4chee:URL`: the services of the SCP / User-Agent gateway."""
     kind, _, url = spec.partition(":")
-    upstream = UpsRsUpstream(url, dcm4chee=kind.endswith("+dcm4chee"), trace=trace)
+    upstream = UpsRsUpstream(url, dcm4chee=kind.endswith("+dcm4chee"), access=access, trace=trace)
     return upstream, UpstreamMpps(upstream, MppsLinks(db_path))
 
 

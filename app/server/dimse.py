@@ -16,7 +16,6 @@ something runs as its association's `Actor`, so the audit file says who it came 
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
@@ -35,18 +34,17 @@ from app.domain.information_model import MWL_MODEL, screen
 from app.domain.mapping import (
     answer_keys,
     identifier_keys,
-    ups_to_mwl,
 )
 from app.domain.query import build_query
 from app.domain.status import Status, UPSError, dimse_status
-from app.domain.tags import SOP_INSTANCE_UID
+from app.domain.tags import SOP_INSTANCE_UID, STUDY_INSTANCE_UID
 from app.domain.values import describe
 from app.domain.writable import writable
 
 from .audit import Actor, acting_as
 from .mpps import Outcome
-from .mwl_search import narrowing
-from .service_api import PerformedStepService, WorkitemService
+from .mwl_search import candidates
+from .service_api import PerformedStepService, UpstreamError, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
@@ -262,7 +260,6 @@ class DimseFront:
             if screened.ignored:
                 log.debug("MWL C-FIND: keys outside the information model ignored: %s", ", ".join(screened.ignored))
             query = build_query(identifier_keys(identifier), self.service.local)
-            candidates = self.service.search_all(narrowing(query))
         except UPSError as exc:
             log.info("MWL C-FIND refused: %s", exc.message)
             yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
@@ -273,19 +270,31 @@ class DimseFront:
             return
         pending = Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING
         send = _pending_sender(event, pending)
-        for text in candidates:
-            if event.is_cancelled:
-                yield Status.CANCELED, None
-                return
-            workitem = json.loads(text)
-            item = ups_to_mwl(workitem)
-            if not query.matches(item, self.service.local):
-                continue
-            answer = answer_keys(item, identifier)
-            if send is None or not send(answer):
-                dataset = _encodable(answer, first_value(workitem, SOP_INSTANCE_UID))
-                if dataset is not None:
-                    yield pending, dataset
+        try:
+            # each answer goes out as it comes: a gateway's upstream gives its pages one by one
+            for item, workitem in candidates(self.service, query):
+                if event.is_cancelled:
+                    yield Status.CANCELED, None
+                    return
+                if not query.matches(item, self.service.local):
+                    continue
+                answer = answer_keys(item, identifier)
+                if send is None or not send(answer):
+                    named = (
+                        first_value(workitem, SOP_INSTANCE_UID) if workitem else first_value(item, STUDY_INSTANCE_UID)
+                    )
+                    dataset = _encodable(answer, named)
+                    if dataset is not None:
+                        yield pending, dataset
+        except UpstreamError as exc:
+            log.info("MWL C-FIND failed upstream: %s", exc.message)
+            yield dimse_status(Status.UNABLE_TO_PROCESS, exc.message), None
+        except UPSError as exc:
+            log.info("MWL C-FIND refused: %s", exc.message)
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
+        except Exception:
+            log.exception("MWL C-FIND failed")
+            yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
 
     def _status(self, outcome: Outcome) -> Dataset:
         return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)

@@ -9,44 +9,32 @@ MWL query itself decides.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from app.domain import tags as t
 from app.domain.dates import sortable
 from app.domain.dicomjson import JsonDataset
 from app.domain.mapping import MODALITY, SPS_SEQ, SPS_START_DATE, SPS_STATION_AE, ups_to_mwl
-from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch
+from app.domain.query import MatchKind, Query
 from app.domain.search import SearchRequest, parse_search
 
 from .service_api import WorkitemService
 
 
-def _single(query: Query, path: tuple[str, ...]) -> KeyMatch | None:
-    """The key at `path` if it is a plain single value (what the store can narrow on)."""
-    keys = query.keys
-    for tag in path[:-1]:
-        seq = next((k for k in keys if isinstance(k, SequenceMatch) and k.tag == tag), None)
-        if seq is None:
-            return None
-        keys = seq.keys
-    key = next((k for k in keys if isinstance(k, KeyMatch) and k.tag == path[-1]), None)
-    return key
-
-
 def narrowing(query: Query) -> SearchRequest:
     """UPS Search keys that select a superset of what the MWL query matches."""
     params: list[tuple[str, str]] = []
-    station = _single(query, (SPS_SEQ, SPS_STATION_AE))
+    station = query.key_at((SPS_SEQ, SPS_STATION_AE))
     if station and station.kind is MatchKind.SINGLE:
         params.append(("ScheduledStationNameCodeSequence.CodeValue", station.raw))
-    modality = _single(query, (SPS_SEQ, MODALITY))
+    modality = query.key_at((SPS_SEQ, MODALITY))
     if modality and modality.kind is MatchKind.SINGLE:
         params.append(("ScheduledStationClassCodeSequence.CodeValue", modality.raw))
-    patient = _single(query, (t.PATIENT_ID,))
+    patient = query.key_at((t.PATIENT_ID,))
     if patient and patient.kind is MatchKind.SINGLE:
         params.append(("PatientID", patient.raw))
-    day = _single(query, (SPS_SEQ, SPS_START_DATE))
+    day = query.key_at((SPS_SEQ, SPS_START_DATE))
     if day and day.kind is MatchKind.RANGE and day.interval is not None:
         low, high = day.interval
         params.append(
@@ -58,9 +46,24 @@ def narrowing(query: Query) -> SearchRequest:
     return parse_search(params)
 
 
+def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDataset, JsonDataset | None]]:
+    """Each MWL item that may match, with the workitem it was shaped from, before the MWL query
+    decides. Lazy: a gateway gives them page by page as its upstream answers (`search_stream`),
+    and one whose upstream holds MWL items itself gives those as they are (`mwl_items`: their
+    Scheduled Procedure Step IDs stay the upstream's own, which its MPPS needs), without a workitem."""
+    mwl_items: Callable[[Query], Iterable[JsonDataset]] | None = getattr(service, "mwl_items", None)
+    if mwl_items is not None:
+        for item in mwl_items(query):
+            yield item, None
+        return
+    stream: Callable[[SearchRequest], Iterable[str]] = getattr(service, "search_stream", service.search_all)
+    for text in stream(narrowing(query)):
+        workitem = json.loads(text)
+        yield ups_to_mwl(workitem), workitem
+
+
 def scheduled_steps(service: WorkitemService, query: Query) -> Iterator[JsonDataset]:
     """Every MWL item the query matches, in the store's order, as full K.6-1 items."""
-    for text in service.search_all(narrowing(query)):
-        item = ups_to_mwl(json.loads(text))
+    for item, _ in candidates(service, query):
         if query.matches(item, service.local):
             yield item

@@ -114,6 +114,8 @@ class MppsOutcome:
     comment: str = ""
     error_id: int | None = None
     gone: bool = False  # the workitem behind it was deleted (HTTP 410)
+    # a gateway's upstream that failed (502, 503, 504) or refused with its own code: what HTTP answers
+    http_status: int | None = None
 
 
 class PerformedStepService(Protocol):

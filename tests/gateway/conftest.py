@@ -6,16 +6,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from embedded_server import PINNED_DAY, start_server
 
-from app.gateway import close_upstream, open_upstream
+from app.gateway import UpstreamAccess, close_upstream, open_upstream
 from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
 
 
 class Gateway:
     """A gateway server with its DIMSE front, over the upstream at `url`, its mappings in `db_path`."""
 
-    def __init__(self, url: str, db_path: Path, kind: str = "upsrs") -> None:
-        self.upstream = open_upstream(f"{kind}:{url}", str(db_path), trace=True)
+    def __init__(self, url: str, db_path: Path, kind: str = "upsrs", access: UpstreamAccess | None = None) -> None:
+        self.upstream = open_upstream(f"{kind}:{url}", str(db_path), trace=True, access=access)
         self.server = UPSServer(
             ServerConfig(http_port=0, dimse_port=0, db_path=str(db_path), purge_interval=3600), upstream=self.upstream
         ).start()
@@ -42,11 +44,22 @@ def gateway_of(tmp_path) -> Iterator[Callable[..., Gateway]]:
     """Start gateways (each stopped at the end); the same database path restarts one."""
     started: list[Gateway] = []
 
-    def start(url: str, db_path: Path | None = None, kind: str = "upsrs") -> Gateway:
-        gateway = Gateway(url, db_path or tmp_path / "gateway.db", kind)
+    def start(
+        url: str, db_path: Path | None = None, kind: str = "upsrs", access: UpstreamAccess | None = None
+    ) -> Gateway:
+        gateway = Gateway(url, db_path or tmp_path / "gateway.db", kind, access)
         started.append(gateway)
         return gateway
 
     yield start
     for gateway in started:
         gateway.stop()
+
+
+@pytest.fixture()
+def upstream(tmp_path) -> Iterator[UPSServer]:
+    """An upstream of its own holding the pinned demo day (tests here claim and stop it)."""
+    server = start_server(tmp_path / "upstream.db")
+    seed_demo_day(server.service, today=PINNED_DAY)
+    yield server
+    server.stop()

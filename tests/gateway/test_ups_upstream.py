@@ -19,8 +19,6 @@ from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
 from websockets.sync.client import connect
 
-from app.server.demo import seed_demo_day
-
 FINDSCU = Path("/usr/bin/findscu")  # DCMTK's, not pynetdicom's script of the same name
 DAY = PINNED_DAY.strftime("%Y%m%d")
 STATE, PERFORMED = "00741000", "00741216"
@@ -147,21 +145,17 @@ def by_accession(base_url: str, accession: str) -> dict:
         return http.get(f"/workitems/{value(found, '00080018')}").json()[0]
 
 
-@pytest.fixture()
-def upstream(tmp_path):
-    """An upstream of its own holding the pinned demo day (tests here claim and stop it)."""
-    server = start_server(tmp_path / "upstream.db")
-    seed_demo_day(server.service, today=PINNED_DAY)
-    yield server
-    server.stop()
-
-
 # -- MWL -------------------------------------------------------------------------------------------------
 def findscu(port: int, tmp_path: Path, station: str) -> list[Dataset]:
     out = tmp_path / "answers"
     out.mkdir()
     keys = ["PatientName", "PatientID", "AccessionNumber", "StudyInstanceUID"]
-    sps = [f"ScheduledStationAETitle={station}", f"ScheduledProcedureStepStartDate={DAY}", "Modality"]
+    sps = [
+        f"ScheduledStationAETitle={station}",
+        f"ScheduledProcedureStepStartDate={DAY}",
+        "Modality",
+        "ScheduledProcedureStepID",
+    ]
     args = [arg for key in keys for arg in ("-k", key)]
     args += [arg for key in sps for arg in ("-k", f"ScheduledProcedureStepSequence[0].{key}")]
     proc = subprocess.run(
