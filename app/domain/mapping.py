@@ -201,15 +201,7 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
             t.PROCEDURE_STEP_LABEL: _element("LO", label),
             t.SPS_START_DATETIME: _element("DT", f"{date}{time}" if date else ""),
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, station_scheme, station_name or station)]}
-            if station
-            else {"vr": "SQ"},
-            t.STATION_CLASS_CODE_SEQ: {
-                "vr": "SQ",
-                "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))],
-            }
-            if modality
-            else {"vr": "SQ"},
+            **_station_codes(station, modality, station_scheme, station_name),
             t.SCHEDULED_WORKITEM_CODE_SEQ: sps.get(SPS_PROTOCOL_CODE_SEQ) or {"vr": "SQ"},
             t.HUMAN_PERFORMERS_SEQ: {
                 "vr": "SQ",
@@ -224,6 +216,19 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
     if location:
         ups[t.STATION_LOCATION_CODE_SEQ] = {"vr": "SQ", "Value": [_code(str(location), "99WLLOCATION", str(location))]}
     return ups
+
+
+def _station_codes(station: str, modality: str, scheme: str = STATION_SCHEME, name: str = "") -> JsonDataset:
+    """The scheduled station's name code (its AE title under a local scheme) and class code (the
+    modality, CID 29), each empty when unknown."""
+    return {
+        t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, scheme, name or station)]}
+        if station
+        else {"vr": "SQ"},
+        t.STATION_CLASS_CODE_SEQ: {"vr": "SQ", "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))]}
+        if modality
+        else {"vr": "SQ"},
+    }
 
 
 def _code(value: str, scheme: str, meaning: str) -> JsonDataset:
@@ -416,15 +421,7 @@ def mpps_unscheduled_ups(mpps: JsonDataset, uid: str, now: str) -> JsonDataset:
             t.PROCEDURE_STEP_LABEL: _element("LO", str(_first(mpps, PPS_DESCRIPTION) or "Unscheduled procedure")),
             t.SPS_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME) or now),
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-            t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, STATION_SCHEME, station)]}
-            if station
-            else {"vr": "SQ"},
-            t.STATION_CLASS_CODE_SEQ: {
-                "vr": "SQ",
-                "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))],
-            }
-            if modality
-            else {"vr": "SQ"},
+            **_station_codes(station, modality),
             t.STUDY_INSTANCE_UID: study,
             t.REFERENCED_REQUEST_SEQ: {
                 "vr": "SQ",

@@ -219,6 +219,16 @@ class Query:
         """The keys that constrain anything (universal keys only ask for a value back)."""
         return tuple(k for k in self.keys if not _is_universal(k))
 
+    def key_at(self, path: tuple[str, ...]) -> KeyMatch | None:
+        """The plain key at a tag path (sequence tags, then the attribute), if the query has one."""
+        keys = self.keys
+        for tag in path[:-1]:
+            seq = next((k for k in keys if isinstance(k, SequenceMatch) and k.tag == tag), None)
+            if seq is None:
+                return None
+            keys = seq.keys
+        return next((k for k in keys if isinstance(k, KeyMatch) and k.tag == path[-1]), None)
+
     def tags(self) -> set[str]:
         """Top-level tags named by the query (what a search result must include)."""
         out: set[str] = set()

@@ -10,25 +10,15 @@ from app.domain import tags as t
 from app.domain.codes import UNSPECIFIED_REASON
 from app.domain.dicomjson import JsonDataset, first_value, items
 from app.domain.procedure import OutputSeries, PerformedProcedure
-from app.domain.query import KeyMatch, MatchKind, Query, SequenceMatch
+from app.domain.query import MatchKind, Query
 from app.domain.workitem import Code
 from app.domain.worklist_query import WorklistQuery
 
 _PASSED = (MatchKind.SINGLE, MatchKind.WILDCARD)
 
 
-def _key(query: Query, path: tuple[str, ...]) -> KeyMatch | None:
-    keys = query.keys
-    for tag in path[:-1]:
-        seq = next((k for k in keys if isinstance(k, SequenceMatch) and k.tag == tag), None)
-        if seq is None:
-            return None
-        keys = seq.keys
-    return next((k for k in keys if isinstance(k, KeyMatch) and k.tag == path[-1]), None)
-
-
 def _raw(query: Query, *path: str) -> str:
-    key = _key(query, path)
+    key = query.key_at(path)
     return key.raw if key is not None and key.kind in _PASSED else ""
 
 
@@ -37,7 +27,7 @@ def worklist_query(query: Query) -> WorklistQuery:
     station, modality, scheduled day(s), patient and accession; every state, since an MWL SCP
     knows nothing of the claims made through the gateway."""
     low = high = None
-    moment = _key(query, (t.SPS_START_DATETIME,))
+    moment = query.key_at((t.SPS_START_DATETIME,))
     if moment is not None and moment.kind is MatchKind.RANGE and moment.interval is not None:
         start, end = moment.interval
         low = start.date() if start != datetime.min else None
