@@ -56,7 +56,7 @@ def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDat
         for item in mwl_items(query):
             yield item, None
         return
-    stream: Callable[[SearchRequest], Iterable[str]] = getattr(service, "search_streamX", service.search_all)
+    stream: Callable[[SearchRequest], Iterable[str]] = getattr(service, "search_stream", service.search_all)
     for text in stream(narrowing(query)):
         workitem = json.loads(text)
         yield ups_to_mwl(workitem), workitem
