@@ -453,21 +453,7 @@ class DimseUpstream:
         self.hub.divert(aets, deliver)
 
     def announce(self, status: str) -> int:
-        self.hub.drain()
-        aets = self.subscribers.aets()
-        if status != "RESTARTED":
-            aets &= self.hub.connected()
-        if aets:
-            self.hub.publish(
-                aets,
-                ev.message(
-                    t.GLOBAL_SUBSCRIPTION_UID,
-                    ev.EventType.SCP_STATUS_CHANGE,
-                    self.hub.next_message_id(),
-                    ev.scp_status(status),
-                ),
-            )
-        return len(aets)
+        return self.hub.announce(set(self.subscribers.aets()), status)
 
     # -- polling the MWL SCP (WG27 diagram 23) ---------------------------------------------------
     def _wake(self) -> None:

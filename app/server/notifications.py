@@ -22,6 +22,8 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+from app.domain import events as ev
+from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
 from app.domain.writable import strict_json
 
@@ -79,6 +81,18 @@ class EventHub:
                 self._worker = threading.Thread(target=self._fan_out, name="event fan-out", daemon=True)
                 self._worker.start()
         self._posted.put((frozenset(aets), message))
+
+    def announce(self, subscribers: set[str], status: str) -> int:
+        """Event 4 (SCP Status Change) after every event already posted: to every subscriber when
+        the server RESTARTED, to those listening now otherwise (GOING DOWN). Returns how many."""
+        self.drain()
+        aets = subscribers if status == "RESTARTED" else subscribers & self.connected()
+        if aets:
+            message = ev.message(
+                t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE, self.next_message_id(), ev.scp_status(status)
+            )
+            self.publish(aets, message)
+        return len(aets)
 
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every posted event is published; False if that took longer than `timeout`."""

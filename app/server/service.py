@@ -505,22 +505,9 @@ class UPSService:
         """Event 4 to every subscriber (RESTARTED) or to those listening now (GOING DOWN).
 
         Returns how many AEs it was sent to."""
-        self.hub.drain()  # after every event already posted
         with self.store.read() as db:
             aets = {s.aet for s in self.store.subscriptions(db) if s.kind != "excluded"}
-        if status != "RESTARTED":
-            aets &= self.hub.connected()
-        if aets:
-            self.hub.publish(
-                aets,
-                ev.message(
-                    t.GLOBAL_SUBSCRIPTION_UID,
-                    ev.EventType.SCP_STATUS_CHANGE,
-                    self.hub.next_message_id(),
-                    ev.scp_status(status),
-                ),
-            )
-        return len(aets)
+        return self.hub.announce(aets, status)
 
     def purge(self) -> list[str]:
         """Delete final workitems older than the keep delay that no deletion lock holds."""
