@@ -63,8 +63,8 @@ class UpsRsBackend:
         self.base = self.http.base
         self.host = self.http.host
 
-    def _handshake_authorization(self) -> dict[str, str] | None:
-        """The WebSocket handshake carries the same credentials as every HTTP request."""
+    def handshake_headers(self) -> dict[str, str] | None:
+        """The headers a WebSocket handshake needs: the same credentials as every HTTP request."""
         if self.profile.auth == "bearer":
             return {"Authorization": f"Bearer {self.profile.token}"}
         if self.profile.auth == "basic":
@@ -72,7 +72,8 @@ class UpsRsBackend:
             return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         return None
 
-    def _tls(self) -> ssl.SSLContext | bool:
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What a wss:// connection trusts: the profile's CA file, else the system store (False: no checks)."""
         return tls_context(self.profile)
 
     def _observe(
@@ -81,7 +82,7 @@ class UpsRsBackend:
         self.http.observe(direction, summary, headers, body)
 
     # -- sending -----------------------------------------------------------------------------
-    async def _send(
+    async def send(
         self,
         method: str,
         path: str,
@@ -91,6 +92,9 @@ class UpsRsBackend:
         query: str = "",
         expect: tuple[int, ...] = (200,),
     ) -> httpx.Response:
+        """One request under the base URL: the answer when its status is one of `expect`, else the
+        BackendError that says what the refusal means (Refused, Conflict, ServerFault; Unreachable
+        or TimedOut when nothing came back)."""
         response = await self.http.request(method, path, params=params, body=body, query=query)
         if response.status_code in expect:
             return response
@@ -151,7 +155,7 @@ class UpsRsBackend:
         params = query.search_params()
         found: list[Workitem] = []
         while len(found) < MAX_RESULTS:
-            response = await self._send(
+            response = await self.send(
                 "GET", "/workitems", params=params + [("offset", str(len(found)))], expect=(200, 204)
             )
             page = await self._workitems(response)
@@ -161,7 +165,7 @@ class UpsRsBackend:
         return [w for w in found if query.accepts(w)]
 
     async def retrieve(self, uid: str) -> Workitem:
-        items = await self._workitems(await self._send("GET", f"/workitems/{uid}"))
+        items = await self._workitems(await self.send("GET", f"/workitems/{uid}"))
         if not items:
             raise Refused("This procedure is no longer on the worklist.")
         return items[0]
@@ -170,13 +174,14 @@ class UpsRsBackend:
         return f"{path}/{self.profile.ae_title}" if self.profile.dcm4chee else path
 
     async def _change_state(self, uid: str, state: str, transaction_uid: str) -> None:
-        await self._send("PUT", self._requester(f"/workitems/{uid}/state"), body=_state_body(state, transaction_uid))
+        await self.send("PUT", self._requester(f"/workitems/{uid}/state"), body=_state_body(state, transaction_uid))
 
-    async def _update(self, uid: str, transaction_uid: str | None, attrs: JsonDataset) -> None:
+    async def update_workitem(self, uid: str, transaction_uid: str | None, attrs: JsonDataset) -> None:
+        """Update (PS3.18 11.6) with these attributes, under the Transaction UID that holds the claim."""
         body = dict(attrs)
         if transaction_uid:
             body[t.TRANSACTION_UID] = {"vr": "UI", "Value": [transaction_uid]}
-        await self._send("POST", f"/workitems/{uid}", body=[body], query=transaction_uid or "")
+        await self.send("POST", f"/workitems/{uid}", body=[body], query=transaction_uid or "")
 
     def claim_record(self, workitem: Workitem) -> dict:
         return {}  # the server holds the workitem: the Transaction UID is all a claim needs
@@ -194,12 +199,12 @@ class UpsRsBackend:
             Code(self.profile.ae_title, STATION_SCHEME, self.profile.ae_title),
             start=datetime.now().strftime("%Y%m%d%H%M%S"),
         )
-        await self._update(uid, transaction_uid, started.to_json())
+        await self.update_workitem(uid, transaction_uid, started.to_json())
 
     async def owns(self, uid: str, transaction_uid: str) -> bool:
         """Is `transaction_uid` the claim on `uid`? An empty Update succeeds only for its owner."""
         try:
-            await self._update(uid, transaction_uid, {})
+            await self.update_workitem(uid, transaction_uid, {})
         except BackendError:
             return False
         return True
@@ -227,22 +232,23 @@ class UpsRsBackend:
         return Conflict(sentence, exc.detail, exc.status, exc.reason)
 
     async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
-        await self._update(uid, transaction_uid, progress_json(percent, description))
+        await self.update_workitem(uid, transaction_uid, progress_json(percent, description))
 
     async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        await self._update(uid, transaction_uid, performed.to_json())
+        await self.update_workitem(uid, transaction_uid, performed.to_json())
 
     async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        await self._finish(uid, transaction_uid, performed.to_json(), "COMPLETED")
+        await self.finish(uid, transaction_uid, performed.to_json(), "COMPLETED")
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
-        await self._finish(uid, transaction_uid, discontinuation_json(reason, text), "CANCELED")
+        await self.finish(uid, transaction_uid, discontinuation_json(reason, text), "CANCELED")
 
-    async def _finish(self, uid: str, transaction_uid: str, attrs: JsonDataset, state: str) -> None:
-        """Update, then change state. On a retry the item may already be final, so the update is
-        refused; the state change then says whether it was ours (200 + B304/B306) or not."""
+    async def finish(self, uid: str, transaction_uid: str, attrs: JsonDataset, state: str) -> None:
+        """The final report: update with `attrs`, then change state to COMPLETED or CANCELED. On a
+        retry the item may already be final, so the update is refused; the state change then says
+        whether it was ours (200 + B304/B306) or not."""
         try:
-            await self._update(uid, transaction_uid, attrs)
+            await self.update_workitem(uid, transaction_uid, attrs)
         except Refused as exc:
             try:
                 await self._change_state(uid, state, transaction_uid)
@@ -253,16 +259,16 @@ class UpsRsBackend:
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
         attrs = reason_attributes(reason, text, contact_name=self.profile.ae_title)
-        await self._send("POST", self._requester(f"/workitems/{uid}/cancelrequest"), body=[attrs], expect=(202, 200))
+        await self.send("POST", self._requester(f"/workitems/{uid}/cancelrequest"), body=[attrs], expect=(202, 200))
 
     async def create(self, item: NewWorkitem) -> Workitem:
         query = f"workitem={item.uid}" if self.profile.dcm4chee else item.uid
-        await self._send("POST", "/workitems", body=[item.to_json()], query=query, expect=(201, 200))
+        await self.send("POST", "/workitems", body=[item.to_json()], query=query, expect=(201, 200))
         return await self.retrieve(item.uid)
 
     async def check_peers(self) -> list[PeerCheck]:
         try:
-            response = await self._send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
+            response = await self.send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
         except BackendError as exc:
             return [PeerCheck(False, exc.sentence)]
         checks = [
@@ -282,12 +288,12 @@ class UpsRsBackend:
         station = self.followed
         if station:
             if self._global:  # a global unsubscribe ends every subscription of the AE (CC.2.3.2)
-                await self._send(
+                await self.send(
                     "DELETE", f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}", expect=(200, 204, 404, 409)
                 )
                 self._global = False
             try:
-                response = await self._send(
+                response = await self.send(
                     "POST",
                     f"/workitems/{t.FILTERED_SUBSCRIPTION_UID}/subscribers/{aet}",
                     params={"deletionlock": "false", "filter": f"ScheduledStationNameCodeSequence.CodeValue={station}"},
@@ -296,7 +302,7 @@ class UpsRsBackend:
                 return self._channel(response)
             except Refused:
                 pass  # no filtered subscriptions here: every station's events, filtered by the console
-        response = await self._send(
+        response = await self.send(
             "POST",
             f"/workitems/{t.GLOBAL_SUBSCRIPTION_UID}/subscribers/{aet}",
             params={"deletionlock": "false"},
@@ -327,8 +333,8 @@ class UpsRsBackend:
         while True:
             try:
                 url = await self._subscribe()
-                headers = self._handshake_authorization()
-                ssl_context = self._tls() if url.startswith("wss") else None
+                headers = self.handshake_headers()
+                ssl_context = self.ssl_context() if url.startswith("wss") else None
                 async with websockets.connect(
                     url, additional_headers=headers, ssl=ssl_context or None, open_timeout=self.profile.timeout
                 ) as socket:

@@ -194,7 +194,7 @@ class UpstreamMpps:
         # the console's own final report: update, then change state, and a retry after a lost
         # answer is recognised as done (the upstream then says the step already is in that state)
         upstream.call(
-            f"{state.lower()} {ups_uid}", lambda: upstream.backend._finish(ups_uid, transaction, performed, state)
+            f"{state.lower()} {ups_uid}", lambda: upstream.backend.finish(ups_uid, transaction, performed, state)
         )
 
     # -- N-GET ---------------------------------------------------------------------------------

@@ -61,10 +61,10 @@ class EventRelay:
         attempt = 0
         while True:
             try:
-                ssl_context = self.backend._tls() if url.startswith("wss") else None
+                ssl_context = self.backend.ssl_context() if url.startswith("wss") else None
                 async with websockets.connect(
                     url,
-                    additional_headers=self.backend._handshake_authorization(),
+                    additional_headers=self.backend.handshake_headers(),
                     ssl=ssl_context or None,
                     open_timeout=self.backend.profile.timeout,
                 ) as socket:

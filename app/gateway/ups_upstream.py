@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Callable, Collection, Coroutine, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -38,6 +38,7 @@ from .relay import EventRelay
 T = TypeVar("T")
 
 MAX_RESULTS = 20000  # an unpaged search stops here, as the console's own does
+PAGE = 100  # workitems asked for at a time: a modality has the first answers while the next are read
 TIMEOUT_SECONDS = 10.0
 _ADDITIONAL = re.compile(r"There are (\d+) additional results")
 # A refusal's HTTP status as the DIMSE fronts' status, where its Warning does not say which.
@@ -89,6 +90,7 @@ class UpsRsUpstream:
                 name="gateway upstream", backend="upsrs", url=url, ae_title=ae_title, dcm4chee=dcm4chee, timeout=timeout
             )
         )
+        self.page = PAGE
         self.bridge = Bridge("gateway-upsrs", self.name[0].upper() + self.name[1:], timeout + 1.0, trace)
         self.backend = UpsRsBackend(self.profile, trace_exchange if trace else None, transport)
         self.hub = EventHub()
@@ -104,7 +106,7 @@ class UpsRsUpstream:
             raise upstream_error(exc, self.name) from None
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.backend._send(method, path, **kwargs)
+        return await self.backend.send(method, path, **kwargs)
 
     async def _datasets(self, response: httpx.Response) -> list[JsonDataset]:
         if response.status_code == 204 or not response.content.strip():
@@ -152,7 +154,8 @@ class UpsRsUpstream:
     def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
         transaction = transaction_uid or first_value(changes, t.TRANSACTION_UID)
         self.call(
-            f"update {uid}", lambda: self.backend._update(uid, str(transaction) if transaction else None, changes)
+            f"update {uid}",
+            lambda: self.backend.update_workitem(uid, str(transaction) if transaction else None, changes),
         )
         return Status.SUCCESS
 
@@ -194,22 +197,27 @@ class UpsRsUpstream:
 
     def search_all(self, request: SearchRequest) -> list[str]:
         """Every match, all attributes (the MWL fronts shape them as K.6-1), following the pages."""
+        return list(self.search_stream(request))
+
+    def search_stream(self, request: SearchRequest) -> Iterator[str]:
+        """Every match, page by page: each page is given on as it arrives (the MWL C-FIND front
+        sends its pending responses from it while the next page is asked for)."""
         params = [(k, v) for k, v in request.params if k not in ("offset", "limit", "includefield")]
         params.append(("includefield", "all"))
+        offset = 0
+        while offset < MAX_RESULTS:
+            page_params = [*params, ("limit", str(self.page)), ("offset", str(offset))]
 
-        async def work() -> list[str]:
-            found: list[str] = []
-            while len(found) < MAX_RESULTS:
-                response = await self._send(
-                    "GET", "/workitems", params=[*params, ("offset", str(len(found)))], expect=(200, 204)
-                )
-                page = await self._datasets(response)
-                found.extend(json.dumps(ds, ensure_ascii=False) for ds in page)
-                if not page or not any(_ADDITIONAL.search(w) for w in response.headers.get_list("warning")):
-                    break
-            return found
+            async def page(page_params: list[tuple[str, str]] = page_params) -> tuple[list[str], bool]:
+                response = await self.backend.send("GET", "/workitems", params=page_params, expect=(200, 204))
+                found = [json.dumps(ds, ensure_ascii=False) for ds in await self._datasets(response)]
+                return found, any(_ADDITIONAL.search(w) for w in response.headers.get_list("warning"))
 
-        return self.call("search (every page)", work)
+            found, more = self.call(f"search (from {offset})", page)
+            yield from found
+            offset += len(found)
+            if not found or not more:
+                return
 
     # -- subscriptions and events ----------------------------------------------------------------
     def subscribe(

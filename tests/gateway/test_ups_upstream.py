@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from embedded_server import PINNED_DAY, start_server
+from proxy import Proxy
 from pydicom import Dataset, dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -352,3 +354,55 @@ def test_serve_says_what_is_wrong_with_an_upstream_it_cannot_use(tmp_path, capsy
     ]
     assert main(args) == 2
     assert said in capsys.readouterr().err
+
+
+# -- MWL answers as the upstream's pages arrive ---------------------------------------------------------
+@pytest.fixture()
+def proxy_to(upstream):
+    started: list[Proxy] = []
+
+    def start() -> Proxy:
+        proxy = Proxy(upstream.base_url.removesuffix("/dicom-web")).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()
+
+
+def test_mwl_answers_go_out_while_the_next_upstream_page_is_still_coming(upstream, gateway_of, proxy_to):
+    proxy = proxy_to()
+    later_page = threading.Event()
+
+    def hold(method: str, path: str) -> None:
+        if method == "GET" and "/workitems?" in path and "offset=0" not in path:
+            later_page.wait(10)  # the next page waits until the modality has had the first answers
+
+    proxy.hold = hold
+    gateway = gateway_of(proxy.url())
+    gateway.upstream[0].page = 2  # type: ignore[attr-defined]
+    expected = upstream_items(upstream.base_url, **{"ScheduledStationNameCodeSequence.CodeValue": "MR1"})
+    assert len(expected) > 2, "the demo schedules MR1 more than one page of the gateway's"
+
+    query = Dataset()
+    query.AccessionNumber = ""
+    sps = Dataset()
+    sps.ScheduledStationAETitle = "MR1"
+    query.ScheduledProcedureStepSequence = [sps]
+    assoc = associate(gateway.dimse_port)
+    answers, later_pages_when_first_came = [], None
+    try:
+        for status, identifier in assoc.send_c_find(query, ModalityWorklistInformationFind):
+            if status and status.Status in (0xFF00, 0xFF01):
+                if later_pages_when_first_came is None:
+                    later_pages_when_first_came = sum(1 for _, path, _ in proxy.answered if "offset=0" not in path)
+                    later_page.set()
+                answers.append(str(identifier.AccessionNumber))
+            elif status:
+                assert status.Status == 0x0000
+    finally:
+        later_page.set()
+        assoc.release()
+    assert later_pages_when_first_came == 0  # the first answer came before any later page was read
+    assert sorted(answers) == sorted(value(value(i, "0040A370"), "00080050") for i in expected)
