@@ -44,8 +44,17 @@ def serve(args: argparse.Namespace) -> int:
     raise_file_limit()  # many connections must exhaust the server's limits, not the process's
     upstream = None
     try:
+        if args.upstream_secret_in_clear is not None:
+            raise ValueError(
+                "A password or token on the command line can be read by every user of this machine: put it alone "
+                "in a file and give --upstream-password-file FILE or --upstream-token-file FILE."
+            )
         if args.upstream:
             upstream = gateway_upstream(args)
+        elif args.upstream_user or args.upstream_password_file or args.upstream_token_file or args.upstream_ca:
+            raise ValueError(
+                "--upstream-user, --upstream-password-file, --upstream-token-file and --upstream-ca go with --upstream."
+            )
         server = UPSServer(config, upstream=upstream)
     except OSError as exc:
         close_gateway(upstream)
@@ -91,13 +100,16 @@ def serve(args: argparse.Namespace) -> int:
 
 def gateway_upstream(args: argparse.Namespace):
     """The services of `serve --upstream SPEC`; ValueError in a sentence when they cannot be made."""
-    from app.gateway import open_upstream
+    from app.gateway import UpstreamAccess, open_upstream
     from app.server import default_db_path
 
     if args.seed != "none":
         raise ValueError("A gateway serves its upstream's worklist: --seed does not go with --upstream.")
+    access = UpstreamAccess.from_files(
+        args.upstream_user, args.upstream_password_file, args.upstream_token_file, args.upstream_ca
+    )
     db_path = args.db or str(default_db_path())
-    return open_upstream(args.upstream, db_path, trace=args.trace)
+    return open_upstream(args.upstream, db_path, trace=args.trace, access=access)
 
 
 def close_gateway(upstream) -> None:

@@ -85,6 +85,30 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --upstream: log both legs of every proxied exchange, correlated by an id",
     )
+    p.add_argument(
+        "--upstream-user",
+        metavar="NAME",
+        help="with an HTTP --upstream (upsrs, sup246): basic authentication as this user; the password "
+        "comes from --upstream-password-file",
+    )
+    p.add_argument(
+        "--upstream-password-file",
+        metavar="FILE",
+        help="the password of --upstream-user, alone on the first line of FILE (never on the command line)",
+    )
+    p.add_argument(
+        "--upstream-token-file",
+        metavar="FILE",
+        help="with an HTTP --upstream: a bearer token, alone on the first line of FILE",
+    )
+    # a secret in clear is refused with a sentence (and no abbreviation turns it into a file name)
+    p.add_argument("--upstream-password", dest="upstream_secret_in_clear", help=argparse.SUPPRESS)
+    p.add_argument("--upstream-token", dest="upstream_secret_in_clear", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--upstream-ca",
+        metavar="PEM",
+        help="with an https:// --upstream: trust this CA file (a private CA, or serve --tls-self-signed's)",
+    )
 
 
 def _door_arguments(p: argparse.ArgumentParser) -> None:
