@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.backends.errors import AlreadyFinished, BackendError, Refused
+from app.backends.errors import AlreadyFinished, BackendError, Refused, TimedOut, Unreachable
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items, to_dataset
 from app.domain.mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, SPS_SEQ, mwl_to_ups
@@ -41,10 +41,14 @@ class DimseMpps:
         self.gateway = gateway
 
     def _failed(self, exc: BackendError) -> MppsOutcome:
+        """The RIS's refusal with its own DIMSE status; over HTTP, as every failure of the gateway's
+        upstream: 409 for a UID in use, 503 unreachable, 504 silent, else 502 — naming the RIS."""
         upstream = self.gateway.mpps_upstream
         if isinstance(exc, Refused) and exc.status:
-            return MppsOutcome(exc.status, f"Upstream {upstream}: {exc.sentence}")
-        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream}: {exc.sentence}")
+            http = 409 if exc.status == Status.DUPLICATE_INSTANCE else 502
+            return MppsOutcome(exc.status, f"Upstream {upstream}: {exc.sentence}", http_status=http)
+        http = 504 if isinstance(exc, TimedOut) else 503 if isinstance(exc, Unreachable) else 502
+        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream}: {exc.sentence}", http_status=http)
 
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
         if self.gateway.state.mpps(uid) is not None:

@@ -51,7 +51,9 @@ def _refusal(exc: UPSError, upstream: UpsRsUpstream) -> MppsOutcome:
     named in a short sentence; a refusal keeps the upstream's reason."""
     if isinstance(exc, UpstreamError) and exc.http_status >= 500:
         what = "did not answer" if exc.http_status == 504 else "unreachable"
-        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream.host} {what}; nothing changed")
+        return MppsOutcome(
+            Status.PROCESSING_FAILURE, f"Upstream {upstream.host} {what}; nothing changed", http_status=exc.http_status
+        )
     return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
 
 

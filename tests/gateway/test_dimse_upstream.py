@@ -386,3 +386,22 @@ def test_both_gateways_compose_a_dimse_modality_finds_the_ris_worklist_through_u
     }
     assert len(expected) == 3
     assert {str(a.StudyInstanceUID) for a in answers} == expected
+
+
+def test_sup246_mpps_to_an_mpps_scp_that_cannot_be_reached_is_a_503_naming_it(worklist, tmp_path):
+    from app.domain.dicomjson import from_dataset
+
+    dead = free_port()
+    with gateway(spec(worklist.port, dead), tmp_path / "gw.db") as (server, _):
+        mpps = Dataset()
+        mpps.PerformedProcedureStepStatus = "IN PROGRESS"
+        mpps.PerformedStationAETitle = "MR1"
+        mpps.ScheduledStepAttributesSequence = [Dataset()]
+        response = httpx.post(
+            f"{server.base_url}/modality-performed-procedure-steps/{generate_uid()}",
+            json=[from_dataset(mpps)],
+            headers={"Content-Type": "application/dicom+json"},
+            timeout=30,
+        )
+    assert response.status_code == 503, response.headers.get("Warning")
+    assert f"MPPSSCP at 127.0.0.1:{dead}" in response.headers["warning"]

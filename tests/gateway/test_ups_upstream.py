@@ -21,6 +21,8 @@ from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
 from websockets.sync.client import connect
 
+from app.domain.dicomjson import from_dataset
+
 FINDSCU = Path("/usr/bin/findscu")  # DCMTK's, not pynetdicom's script of the same name
 DAY = PINNED_DAY.strftime("%Y%m%d")
 STATE, PERFORMED = "00741000", "00741216"
@@ -406,3 +408,21 @@ def test_mwl_answers_go_out_while_the_next_upstream_page_is_still_coming(upstrea
         assoc.release()
     assert later_pages_when_first_came == 0  # the first answer came before any later page was read
     assert sorted(answers) == sorted(value(value(i, "0040A370"), "00080050") for i in expected)
+
+
+def test_sup246_mpps_with_the_upstream_away_is_a_502_naming_it_not_a_409(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    started = generate_uid()
+    assert n_create(gateway.dimse_port, in_progress(item), started).Status == 0x0000
+    port = upstream.port
+    upstream.stop()
+    headers = {"Content-Type": "application/dicom+json"}
+    with httpx.Client(base_url=gateway.base_url, timeout=20, headers=headers) as http:
+        create = http.post(
+            f"/modality-performed-procedure-steps/{generate_uid()}", json=[from_dataset(in_progress(None))]
+        )
+        update = http.post(f"/modality-performed-procedure-steps/{started}?update", json=[from_dataset(completed())])
+    for answer in (create, update):
+        assert answer.status_code == 502, answer.headers.get("Warning")
+        assert f"127.0.0.1:{port}" in answer.headers["Warning"]
