@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 FINAL_STATES = ("COMPLETED", "DISCONTINUED")
 CLAIMED = "CLAIMED"  # the upstream accepted the claim, not yet the performed data: the N-CREATE may be sent again
+# the claim was sent and its answer lost (a timeout, a dropped connection): whether it happened is
+# found out upstream when the modality sends the N-CREATE again
+CLAIMING = "CLAIMING"
 
 
 def _refusal(exc: UPSError, upstream: UpsRsUpstream) -> MppsOutcome:
@@ -75,11 +78,13 @@ class UpstreamMpps:
         except InvalidValue as exc:
             return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
         link = self.links.get(uid)
-        if link is not None and link.status != CLAIMED:
+        if link is not None and link.status not in (CLAIMED, CLAIMING):
             return MppsOutcome(Status.DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
         try:
             if link is None:
                 link = self._claim(uid, attributes, calling_ae)
+            elif link.status == CLAIMING:
+                link = self._settle(link)
             codes = items(json.loads(self.upstream.retrieve(link.ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
             self.upstream.update(link.ups_uid, link.transaction_uid, mpps_performed(attributes, codes))
         except _Refused as refusal:
@@ -96,29 +101,59 @@ class UpstreamMpps:
         if ups_uid is None:
             unscheduled = mpps_unscheduled_ups(attributes, generate_uid(), self.upstream.now_dt())
             ups_uid = self.upstream.create(unscheduled).uid
-        transaction = generate_uid()
+        # kept before it is sent: should the answer be lost, the retried N-CREATE finds out upstream
+        return self._send_claim(MppsLink(uid, ups_uid, generate_uid(), CLAIMING, attributes, calling_ae))
+
+    def _send_claim(self, link: MppsLink) -> MppsLink:
+        self.links.save(link)
         try:
-            self.upstream.change_state(ups_uid, "IN PROGRESS", transaction, calling_ae)
+            self.upstream.change_state(link.ups_uid, "IN PROGRESS", link.transaction_uid, link.calling_ae)
         except UpstreamError as exc:
             if exc.http_status in (400, 409):  # the upstream's word for "not SCHEDULED any more"
-                state = self._state(ups_uid)
-                raise _Refused(
-                    MppsOutcome(
-                        Status.PROCESSING_FAILURE,
-                        f"The scheduled step is already {state.lower()}; it cannot be started again."
-                        if state
-                        else exc.message,
-                    )
-                ) from None
-            raise
-        link = MppsLink(uid, ups_uid, transaction, CLAIMED, attributes, calling_ae)
-        self.links.save(link)
-        return link
+                self.links.delete(link.uid)
+                raise self._taken(link.ups_uid, exc.message) from None
+            raise  # unknown whether it happened: the CLAIMING record stays for the retry
+        claimed = MppsLink(link.uid, link.ups_uid, link.transaction_uid, CLAIMED, link.dataset, link.calling_ae)
+        self.links.save(claimed)
+        return claimed
 
-    def _state(self, ups_uid: str) -> str:
+    def _settle(self, link: MppsLink) -> MppsLink:
+        """A claim whose answer was lost: SCHEDULED upstream, it did not happen and is sent again
+        (same Transaction UID); IN PROGRESS under the Transaction UID the gateway sent (an empty
+        Update succeeds for the claim's holder only), and held by no other MPPS of ours, it did."""
+        state = self._state(link.ups_uid, strict=True)
+        if state == "SCHEDULED":
+            return self._send_claim(link)
+        backend, ups_uid, transaction = self.upstream.backend, link.ups_uid, link.transaction_uid
+        held_by_another = any(o.status != CLAIMING for o in self.links.others_on(ups_uid, link.uid))
+        if (
+            state == "IN PROGRESS"
+            and not held_by_another
+            and self.upstream.call(f"is {ups_uid} ours", lambda: backend.owns(ups_uid, transaction))
+        ):
+            log.info("MPPS %s: the claim of %s whose answer was lost had been made; adopted", link.uid, ups_uid)
+            claimed = MppsLink(link.uid, ups_uid, transaction, CLAIMED, link.dataset, link.calling_ae)
+            self.links.save(claimed)
+            return claimed
+        self.links.delete(link.uid)
+        raise self._taken(ups_uid, f"The scheduled step is {state.lower()} upstream.")
+
+    def _taken(self, ups_uid: str, otherwise: str) -> _Refused:
+        state = self._state(ups_uid)
+        return _Refused(
+            MppsOutcome(
+                Status.PROCESSING_FAILURE,
+                f"The scheduled step is already {state.lower()}; it cannot be started again." if state else otherwise,
+            )
+        )
+
+    def _state(self, ups_uid: str, strict: bool = False) -> str:
+        """The workitem's state upstream; "" when it cannot be read (UPSError instead when strict)."""
         try:
             return str(first_value(json.loads(self.upstream.retrieve(ups_uid)), t.PROCEDURE_STEP_STATE) or "")
         except UPSError:
+            if strict:
+                raise
             return ""
 
     def _scheduled(self, mpps: JsonDataset) -> str | None:
@@ -161,7 +196,7 @@ class UpstreamMpps:
         except InvalidValue as exc:
             return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
         link = self.links.get(uid)
-        if link is None or link.status == CLAIMED:
+        if link is None or link.status in (CLAIMED, CLAIMING):
             return MppsOutcome(Status.NO_SUCH_SOP_INSTANCE, "There is no MPPS with this SOP Instance UID.")
         if link.status != "IN PROGRESS":
             no_longer = ErrorID.MPPS_NO_LONGER_UPDATABLE
@@ -202,7 +237,7 @@ class UpstreamMpps:
     # -- N-GET ---------------------------------------------------------------------------------
     def get(self, uid: str) -> JsonDataset | None:
         link = self.links.get(uid)
-        return link.dataset if link is not None and link.status != CLAIMED else None
+        return link.dataset if link is not None and link.status not in (CLAIMED, CLAIMING) else None
 
     def close(self) -> None:
         self.links.close()

@@ -66,6 +66,16 @@ class MppsLinks:
                 ),
             )
 
+    def delete(self, uid: str) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM ua_mpps WHERE uid = ?", (uid,))
+
+    def others_on(self, ups_uid: str, uid: str) -> list[MppsLink]:
+        """The other MPPS the gateway holds on that workitem (another modality's claim through us)."""
+        with self._lock:
+            rows = self.db.execute("SELECT uid FROM ua_mpps WHERE ups_uid = ? AND uid != ?", (ups_uid, uid)).fetchall()
+        return [link for (other,) in rows if (link := self.get(other)) is not None]
+
     def close(self) -> None:
         with self._lock:
             self.db.close()

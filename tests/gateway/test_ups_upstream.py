@@ -426,3 +426,33 @@ def test_sup246_mpps_with_the_upstream_away_is_a_502_naming_it_not_a_409(upstrea
     for answer in (create, update):
         assert answer.status_code == 502, answer.headers.get("Warning")
         assert f"127.0.0.1:{port}" in answer.headers["Warning"]
+
+
+# -- a claim whose answer was lost ------------------------------------------------------------------
+def test_a_claim_whose_answer_was_lost_is_adopted_when_the_modality_sends_it_again(upstream, gateway_of, proxy_to):
+    proxy = proxy_to()
+    lost: list[str] = []
+
+    def drop(method: str, path: str) -> bool:
+        if method == "PUT" and path.split("?")[0].endswith("/state") and not lost:
+            lost.append(path)
+            return True  # the upstream claimed; its answer never reaches the gateway
+        return False
+
+    proxy.drop = drop
+    gateway = gateway_of(proxy.url())
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    mpps = generate_uid()
+
+    first = n_create(gateway.dimse_port, in_progress(item), mpps)
+    assert first.Status == 0x0110 and "127.0.0.1" in first.ErrorComment
+    assert lost and value(by_accession(upstream.base_url, item.AccessionNumber), STATE) == "IN PROGRESS"
+
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000  # the modality's retry
+    assert n_set(gateway.dimse_port, completed(), mpps).Status == 0x0000
+    done = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(done, STATE) == "COMPLETED"
+    assert value(value(value(done, PERFORMED), "00404033"), "0008103E") == "T2 axial"
+    # another modality's MPPS for the same step is still refused
+    other = n_create(gateway.dimse_port, in_progress(item), generate_uid())
+    assert other.Status == 0x0110 and "already completed" in other.ErrorComment
