@@ -1,0 +1,227 @@
+"""Benchmark: what each gateway adds to an exchange, against the direct path, in the same run.
+
+    python tests/benchmarks/bench_gateway.py [--rounds 100]
+
+SCP / User-Agent (`--upstream upsrs:URL`): a pynetdicom modality sends an MWL C-FIND (station
+and day, one association held open) and an MPPS N-CREATE + N-SET COMPLETED (an unscheduled
+procedure, so each round has a step of its own) to the gateway, and the same to the upstream
+server's own DIMSE front.
+
+Origin-Server / SCU (`--upstream dimse:…`): a UPS-RS client searches the gateway (station-less,
+so all OFFIS samples) and claims an unscheduled workitem (an MPPS N-CREATE upstream); directly,
+a DIMSE client sends wlmscpfs the C-FIND and the MPPS SCP the N-CREATE, each on an association
+of its own as the gateway must open one.
+
+Prints p50 and p90 of each path and the gateway's own cost (the difference of the p50s). The
+goal: under 5 ms per exchange at p50 on loopback. Needs DCMTK (wlmscpfs, dump2dcm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+
+from dimse_peers import MppsScp, Wlmscpfs, worklist_folder
+from embedded_server import PINNED_DAY
+from test_ups_upstream import completed, in_progress
+
+from app.domain.build import NewWorkitem
+from app.domain.workitem import PatientName
+from app.gateway import close_upstream, open_upstream
+from app.server import ServerConfig, UPSServer
+from app.server.demo import seed_demo_day
+
+DAY = PINNED_DAY.strftime("%Y%m%d")
+
+
+def timed(rounds: int, exchange: Callable[[], None]) -> list[float]:
+    exchange()  # warm: connections, caches
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        exchange()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def p(times: list[float], q: int) -> float:
+    return statistics.quantiles(times, n=100)[q - 1]
+
+
+def row(what: str, direct: list[float], through: list[float]) -> None:
+    cost = p(through, 50) - p(direct, 50)
+    print(
+        f"| {what} | {p(direct, 50):.2f} / {p(direct, 90):.2f} | {p(through, 50):.2f} / {p(through, 90):.2f} "
+        f"| **{cost:+.2f}** |",
+        flush=True,
+    )
+
+
+def modality(port: int, aet: str = "WORKLIST"):
+    ae = AE("MR1")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    assoc = ae.associate("127.0.0.1", port, ae_title=aet)
+    assert assoc.is_established
+    return assoc
+
+
+def mwl_query(station: str | None, day: str | None) -> Dataset:
+    query = Dataset()
+    for keyword in ("PatientName", "PatientID", "AccessionNumber", "StudyInstanceUID"):
+        setattr(query, keyword, "")
+    sps = Dataset()
+    sps.ScheduledStationAETitle = station or ""
+    sps.ScheduledProcedureStepStartDate = day or ""
+    sps.Modality = ""
+    query.ScheduledProcedureStepSequence = [sps]
+    return query
+
+
+def c_find(assoc, query: Dataset) -> int:
+    answers = 0
+    for status, _ in assoc.send_c_find(query, ModalityWorklistInformationFind):
+        assert status, "no answer"
+        if status.Status in (0xFF00, 0xFF01):
+            answers += 1
+        else:
+            assert status.Status == 0x0000, hex(status.Status)
+    return answers
+
+
+def mpps_round(assoc) -> None:
+    uid = generate_uid()
+    status, _ = assoc.send_n_create(in_progress(None), ModalityPerformedProcedureStep, uid)
+    assert status.Status == 0x0000, status
+    status, _ = assoc.send_n_set(completed(), ModalityPerformedProcedureStep, uid)
+    assert status.Status == 0x0000, status
+
+
+def scp_ua(rounds: int, folder: Path) -> None:
+    upstream = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "up.db"), audit=False)).start()
+    seed_demo_day(upstream.service, today=PINNED_DAY)
+    services = open_upstream(f"upsrs:{upstream.base_url}", str(folder / "gw.db"))
+    gateway = UPSServer(
+        ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "gw.db"), audit=False), upstream=services
+    ).start()
+    try:
+        assert upstream.dimse is not None and gateway.dimse is not None
+        direct, through = modality(upstream.dimse.port), modality(gateway.dimse.port)
+        query = mwl_query("MR1", DAY)
+        answers = c_find(direct, query)
+        assert answers == c_find(through, query) > 0
+        row(
+            f"MWL C-FIND, MR1's day ({answers} answers)",
+            timed(rounds, lambda: c_find(direct, query)),
+            timed(rounds, lambda: c_find(through, query)),
+        )
+        row(
+            "MPPS N-CREATE + N-SET COMPLETED",
+            timed(rounds, lambda: mpps_round(direct)),
+            timed(rounds, lambda: mpps_round(through)),
+        )
+        direct.release()
+        through.release()
+    finally:
+        gateway.stop()
+        close_upstream(services)
+        upstream.stop()
+
+
+def os_scu(rounds: int, folder: Path) -> None:
+    worklist = Wlmscpfs(worklist_folder(folder / "wlistdb")).start()
+    mpps = MppsScp().start()
+    spec = f"dimse:MWL=127.0.0.1:{worklist.port}:OFFIS,MPPS=127.0.0.1:{mpps.port}:MPPSSCP,POLL=3600"
+    services = open_upstream(spec, str(folder / "os.db"))
+    gateway = UPSServer(
+        ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "os.db"), audit=False), upstream=services
+    ).start()
+    try:
+        http = httpx.Client(base_url=gateway.base_url, timeout=30)
+
+        def search_through() -> None:
+            assert http.get("/workitems").status_code == 200
+
+        def search_direct() -> None:
+            ae = AE("WORKLIST_GW")
+            ae.add_requested_context(ModalityWorklistInformationFind)
+            assoc = ae.associate("127.0.0.1", worklist.port, ae_title="OFFIS")
+            c_find(assoc, mwl_query(None, None))
+            assoc.release()
+
+        def claim_through() -> None:
+            item = NewWorkitem(
+                uid=generate_uid(),
+                label="Bench",
+                start=time.strftime("%Y%m%d%H%M%S"),
+                patient=PatientName("Bench^Mark"),
+                patient_id="BENCH",
+                station="CT1",
+                modality="CT",
+            )
+            created = http.post(
+                "/workitems",
+                content=httpx.Request("POST", "/", json=[item.to_json()]).content,
+                params={"workitem": item.uid},
+                headers={"Content-Type": "application/dicom+json"},
+            )
+            assert created.status_code == 201, created.headers.get("Warning")
+            body = [
+                {
+                    "00081195": {"vr": "UI", "Value": [generate_uid()]},
+                    "00741000": {"vr": "CS", "Value": ["IN PROGRESS"]},
+                }
+            ]
+            claimed = http.put(
+                f"/workitems/{item.uid}/state", json=body, headers={"Content-Type": "application/dicom+json"}
+            )
+            assert claimed.status_code == 200, claimed.headers.get("Warning")
+
+        def claim_direct() -> None:
+            ae = AE("WORKLIST_GW")
+            ae.add_requested_context(ModalityPerformedProcedureStep)
+            assoc = ae.associate("127.0.0.1", mpps.port, ae_title="MPPSSCP")
+            status, _ = assoc.send_n_create(in_progress(None, "CT1"), ModalityPerformedProcedureStep, generate_uid())
+            assert status.Status == 0x0000
+            assoc.release()
+
+        row(
+            "UPS-RS Search ⇄ MWL C-FIND (10 OFFIS samples)", timed(rounds, search_direct), timed(rounds, search_through)
+        )
+        row("claim (Create + Change State) ⇄ MPPS N-CREATE", timed(rounds, claim_direct), timed(rounds, claim_through))
+        http.close()
+    finally:
+        gateway.stop()
+        close_upstream(services)
+        mpps.stop()
+        worklist.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print("| exchange | direct p50 / p90 (ms) | through the gateway p50 / p90 (ms) | gateway's cost at p50 (ms) |")
+        print("| --- | --- | --- | --- |")
+        scp_ua(args.rounds, folder)
+        os_scu(args.rounds, folder)
+
+
+if __name__ == "__main__":
+    main()
