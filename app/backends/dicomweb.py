@@ -15,13 +15,46 @@ from pydicom.uid import generate_uid
 
 from app.domain.dicomjson import JsonDataset
 
-from .errors import TimedOut, Unreachable
+from .errors import BackendError, Refused, ServerFault, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Exchange, Observer
 
 log = logging.getLogger(__name__)
 
 DICOM_JSON = "application/dicom+json"
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """Did the TLS handshake fail because the server's certificate is not trusted here?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def refusal_of_any_service(response: httpx.Response, host: str, detail: str) -> BackendError | None:
+    """The refusals every DICOMweb service says alike: a server fault, and who we are."""
+    status, reason = response.status_code, warning_text(response)
+    if status >= 500:
+        return ServerFault(f"The worklist server at {host} had an internal error (HTTP {status}).", detail)
+    if status == 401:
+        return Refused(
+            f"The worklist server at {host} did not accept our credentials (HTTP 401): enter the user and "
+            "password, or the token, that its administrator gave this station, in Settings.",
+            detail,
+            status,
+            reason,
+        )
+    if status == 403 and "filter" not in reason.lower():
+        return Refused(
+            f"The worklist server at {host} does not allow this (HTTP 403): {reason or 'ask its administrator'}.",
+            detail,
+            status,
+            reason,
+        )
+    return None
 
 
 def warning_text(response: httpx.Response) -> str:
@@ -122,6 +155,18 @@ class DicomWebClient:
         except httpx.TimeoutException as exc:
             raise TimedOut(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
         except httpx.HTTPError as exc:
+            if _untrusted(exc):
+                raise Unreachable(
+                    f"The worklist server at {self.host} shows a certificate this station does not trust: "
+                    "give the profile the CA file the server printed when it started (Settings, CA file).",
+                    repr(exc),
+                ) from None
+            if self.base.startswith("http://") and isinstance(exc, httpx.RemoteProtocolError):
+                raise Unreachable(
+                    f"The worklist server at {self.host} closed the connection without answering: if it uses "
+                    "HTTPS, the URL must start with https://.",
+                    repr(exc),
+                ) from None
             raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
         except (ssl.SSLError, OSError) as exc:
             raise Unreachable(f"Cannot open a secure connection to {self.host}: {exc}.", repr(exc)) from None

@@ -24,8 +24,17 @@ from app.domain.procedure import PerformedProcedure
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .dicomweb import MPPS, MWL_SEARCH, RESOURCES, DicomWebClient, offered_services, services_sentence, warning_text
-from .errors import AlreadyFinished, BackendError, Conflict, Refused, ServerFault, Unreachable
+from .dicomweb import (
+    MPPS,
+    MWL_SEARCH,
+    RESOURCES,
+    DicomWebClient,
+    offered_services,
+    refusal_of_any_service,
+    services_sentence,
+    warning_text,
+)
+from .errors import AlreadyFinished, BackendError, Conflict, Refused, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 from .scheduled_steps import ScheduledSteps
@@ -100,12 +109,9 @@ class MppsRsBackend:
     def _refusal(self, response: httpx.Response) -> BackendError:
         status, reason = response.status_code, warning_text(response)
         detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
-        if status >= 500:
-            return ServerFault(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
-        if status in (401, 403):
-            return Refused(
-                f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail, status, reason
-            )
+        common = refusal_of_any_service(response, self.host, detail)
+        if common is not None:
+            return common
         if status in (404, 405) and not reason:
             return Refused(self._no_service(status), detail, status, reason)
         if status == 404:

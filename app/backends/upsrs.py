@@ -27,8 +27,15 @@ from app.domain.procedure import PerformedProcedure, discontinuation_json, progr
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .dicomweb import DicomWebClient, offered_services, services_sentence, tls_context, warning_text
-from .errors import BackendError, Conflict, Refused, ServerFault, Unreachable
+from .dicomweb import (
+    DicomWebClient,
+    offered_services,
+    refusal_of_any_service,
+    services_sentence,
+    tls_context,
+    warning_text,
+)
+from .errors import BackendError, Conflict, Refused, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 
@@ -103,12 +110,9 @@ class UpsRsBackend:
     def _refusal(self, response: httpx.Response) -> BackendError:
         status, reason = response.status_code, warning_text(response)
         detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
-        if status >= 500:
-            return ServerFault(f"The worklist server at {self.host} had an internal error (HTTP {status}).", detail)
-        if status in (401, 403) and "filter" not in reason.lower():
-            return Refused(
-                f"The worklist server at {self.host} refused our credentials (HTTP {status}).", detail, status, reason
-            )
+        common = refusal_of_any_service(response, self.host, detail)
+        if common is not None:
+            return common
         if status == 404:
             # A UPS-RS service says why it has no such workitem (a Warning); a 404 on the collection
             # itself, or one without a Warning, comes from something at that URL that is not the service.

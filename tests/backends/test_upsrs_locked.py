@@ -11,7 +11,7 @@ import pytest
 from door import PASSWORD, locked_server
 from pydicom.uid import generate_uid
 
-from app.backends.errors import Refused
+from app.backends.errors import Refused, Unreachable
 from app.backends.profiles import Profile
 from app.backends.upsrs import UpsRsBackend
 from app.domain.build import NewWorkitem
@@ -81,7 +81,31 @@ async def test_wrong_credentials_are_said_in_a_sentence(classroom):
     server, _ = classroom
     console = UpsRsBackend(profile(server, "CT1", auth="basic", username="ct1", password="not it"))
     try:
-        with pytest.raises(Refused, match="refused our credentials"):
+        with pytest.raises(Refused, match="did not accept our credentials.*enter the user and password"):
             await console.search(WorklistQuery.today("CT1"))
     finally:
         await console.close()
+
+
+async def test_a_certificate_not_trusted_and_a_plain_url_on_https_say_what_to_do(classroom):
+    server, _ = classroom
+    untrusting = UpsRsBackend(
+        Profile(url=server.base_url, ae_title="CT1", auth="basic", username="ct1", password=PASSWORD)
+    )
+    plain = UpsRsBackend(
+        Profile(
+            url=server.base_url.replace("https://", "http://"),
+            ae_title="CT1",
+            auth="basic",
+            username="ct1",
+            password=PASSWORD,
+        )
+    )
+    try:
+        with pytest.raises(Unreachable, match="does not trust: give the profile the CA file"):
+            await untrusting.search(WorklistQuery.today("CT1"))
+        with pytest.raises(Unreachable, match="must start with https://"):
+            await plain.search(WorklistQuery.today("CT1"))
+    finally:
+        await untrusting.close()
+        await plain.close()
