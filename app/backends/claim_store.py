@@ -273,6 +273,11 @@ class ClaimStore:
             )
             self.finish_claim(op.uid, "refused")
 
+    def pending_uids(self) -> set[str]:
+        """The procedures with reports still to send."""
+        rows = self.db.execute("SELECT DISTINCT uid FROM operation WHERE owner=? AND status='pending'", (self.owner,))
+        return {r[0] for r in rows}
+
     def pending(self, uid: str | None = None) -> int:
         if uid is None:
             query, args = "SELECT count(*) FROM operation WHERE owner=? AND status='pending'", (self.owner,)

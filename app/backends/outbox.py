@@ -116,6 +116,9 @@ class Outbox:
         self.backoff = backoff or Backoff()
         self.attempts = 0  # attempts that found the server away, since this outbox opened
         self._lock = asyncio.Lock()
+        # procedures whose reports the technologist was told are saved (or that waited across a
+        # restart): each report of theirs is announced when it goes, in place of "saved"
+        self._waited: set[str] = self.store.pending_uids()
         self._due = 0.0
         self._busy_elsewhere = False
         self._wake: asyncio.Event | None = None
@@ -212,6 +215,7 @@ class Outbox:
         waiting = self.store.last_error(uid)
         if waiting is None:
             return Delivery(True)
+        self._waited.add(uid)
         claim = self.store.known_claim(uid)
         what = (
             f"{KIND_NAMES.get(self.store.last_kind(uid) or '', 'The report')} of "
@@ -266,7 +270,10 @@ class Outbox:
             self.store.sent(op)
             sent += 1
             self._changed()
-            if op.attempts and self.on_sent is not None:  # it had waited: say it went, in place of "saved"
+            waited = op.attempts or op.uid in self._waited
+            if not self.store.pending(op.uid):
+                self._waited.discard(op.uid)
+            if waited and self.on_sent is not None:  # it had waited: say it went, in place of "saved"
                 known = self.store.known_claim(op.uid)
                 self.on_sent(
                     op.uid,

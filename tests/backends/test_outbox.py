@@ -366,3 +366,29 @@ async def test_a_draft_is_kept_until_the_procedure_is_sent_complete(server, tmp_
     finally:
         box.close()
         await b.close()
+
+
+async def test_a_completion_queued_behind_a_waiting_report_is_announced_when_it_goes(tmp_path):
+    """It was never tried on its own (the report before it failed first), yet the technologist
+    was told it is saved: its going is said, not only the report's."""
+    server = start_server(tmp_path / "ups.db")
+    port = server.port
+    said: list[tuple[str, str]] = []
+    b, _ = console(server, tmp_path)
+    box = Outbox(
+        b, "test", tmp_path / "announced.db", on_sent=lambda uid, kind, sentence: said.append((kind, sentence))
+    )
+    try:
+        item = await scheduled(b)
+        await box.claim(item)
+        server.stop()
+        assert not (await box.progress(item.uid, 50, "Halfway")).sent
+        assert not (await box.complete(item, performed())).sent
+        server = start_server(tmp_path / "ups.db", port=port)
+        assert await box.flush() == 2
+    finally:
+        box.close()
+        await b.close()
+        server.stop()
+    assert [kind for kind, _ in said] == ["progress", "complete"]
+    assert said[-1][1].startswith("Sent: ") and item.patient_name.display() in said[-1][1]
