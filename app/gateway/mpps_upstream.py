@@ -18,21 +18,19 @@ from typing import TYPE_CHECKING
 
 from pydicom.uid import generate_uid
 
+from app.domain import mpps_rules as rules
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items
 from app.domain.mapping import (
-    MPPS_STATUS,
     PPS_DISCONTINUATION_REASON,
     SCHEDULED_STEP_ATTRIBUTES_SEQ,
     SPS_ID,
-    mpps_missing_for_completion,
     mpps_performed,
     mpps_unscheduled_ups,
     sps_id,
 )
 from app.domain.search import parse_search
-from app.domain.status import ERROR_ID_TEXT, ErrorID, Status, UPSError
-from app.domain.values import InvalidValue, check_values
+from app.domain.status import Status, UPSError
 from app.server.service_api import MppsOutcome, UpstreamError
 
 from .records import MppsLink, MppsLinks
@@ -69,17 +67,12 @@ class UpstreamMpps:
 
     # -- N-CREATE ------------------------------------------------------------------------------
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
-        if first_value(attributes, MPPS_STATUS) != "IN PROGRESS":
-            return MppsOutcome(
-                Status.INVALID_ATTRIBUTE_VALUE, "Performed Procedure Step Status must be IN PROGRESS at creation."
-            )
-        try:
-            check_values(attributes)
-        except InvalidValue as exc:
-            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
+        refused = rules.creation_refusal(attributes)
+        if refused is not None:
+            return MppsOutcome.refused(refused)
         link = self.links.get(uid)
         if link is not None and link.status not in (CLAIMED, CLAIMING):
-            return MppsOutcome(Status.DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
+            return MppsOutcome.refused(rules.DUPLICATE)
         try:
             if link is None:
                 link = self._claim(uid, attributes, calling_ae)
@@ -191,22 +184,13 @@ class UpstreamMpps:
 
     # -- N-SET ---------------------------------------------------------------------------------
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
-        try:
-            check_values(changes)
-        except InvalidValue as exc:
-            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
         link = self.links.get(uid)
         if link is None or link.status in (CLAIMED, CLAIMING):
-            return MppsOutcome(Status.NO_SUCH_SOP_INSTANCE, "There is no MPPS with this SOP Instance UID.")
-        if link.status != "IN PROGRESS":
-            no_longer = ErrorID.MPPS_NO_LONGER_UPDATABLE
-            return MppsOutcome(Status.PROCESSING_FAILURE, ERROR_ID_TEXT[no_longer], no_longer)
-        merged = {**link.dataset, **changes}
-        status = str(first_value(merged, MPPS_STATUS) or "IN PROGRESS")
-        if status not in ("IN PROGRESS", *FINAL_STATES):
-            return MppsOutcome(Status.INVALID_ATTRIBUTE_VALUE, f"{status!r} is not a Performed Procedure Step Status.")
-        if status == "COMPLETED" and (missing := mpps_missing_for_completion(merged)):
-            return MppsOutcome(Status.PROCESSING_FAILURE, f"COMPLETED needs {', '.join(missing)}.")
+            return MppsOutcome.refused(rules.UNKNOWN)
+        merged, status = rules.status_after(link.dataset, changes)
+        refused = rules.update_refusal(link.status, changes, merged)
+        if refused is not None:
+            return MppsOutcome.refused(refused)
         try:
             self._carry(link, merged, status)
         except UPSError as exc:

@@ -42,9 +42,8 @@ from app.domain.values import describe
 from app.domain.writable import writable
 
 from .audit import Actor, acting_as
-from .mpps import Outcome
 from .mwl_search import candidates
-from .service_api import PerformedStepService, UpstreamError, WorkitemService
+from .service_api import MppsOutcome, PerformedStepService, UpstreamError, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
@@ -296,7 +295,7 @@ class DimseFront:
             log.exception("MWL C-FIND failed")
             yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
 
-    def _status(self, outcome: Outcome) -> Dataset:
+    def _status(self, outcome: MppsOutcome) -> Dataset:
         return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)
 
     def _on_n_create(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
@@ -307,7 +306,7 @@ class DimseFront:
             outcome = self.mpps.create(str(uid), attrs, event.assoc.requestor.ae_title)
         except Exception:
             log.exception("MPPS N-CREATE failed")
-            outcome = Outcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
+            outcome = MppsOutcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
         if outcome.status != Status.SUCCESS:
             return self._status(outcome), None
         answer = event.attribute_list
@@ -322,5 +321,5 @@ class DimseFront:
             outcome = self.mpps.set(str(event.request.RequestedSOPInstanceUID), changes)
         except Exception:
             log.exception("MPPS N-SET failed")
-            outcome = Outcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
+            outcome = MppsOutcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
         return self._status(outcome), (event.modification_list if outcome.status == Status.SUCCESS else None)

@@ -15,37 +15,24 @@ import logging
 
 from pydicom.uid import generate_uid
 
+from app.domain import mpps_rules as rules
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items
 from app.domain.mapping import (
-    MPPS_STATUS,
     PPS_DISCONTINUATION_REASON,
     SCHEDULED_STEP_ATTRIBUTES_SEQ,
     SPS_ID,
-    mpps_missing_for_completion,
     mpps_performed,
     mpps_unscheduled_ups,
     sps_id,
 )
 from app.domain.search import parse_search
-from app.domain.status import ERROR_ID_TEXT, ErrorID, Status, UPSError
-from app.domain.values import InvalidValue, check_values
+from app.domain.status import Status, UPSError
 
 from .service import MppsRecord, Transaction, UPSService
 from .service_api import MppsOutcome
 
 log = logging.getLogger(__name__)
-
-SUCCESS = Status.SUCCESS
-INVALID_ATTRIBUTE_VALUE = Status.INVALID_ATTRIBUTE_VALUE
-PROCESSING_FAILURE = Status.PROCESSING_FAILURE
-DUPLICATE_INSTANCE = Status.DUPLICATE_INSTANCE
-NO_SUCH_INSTANCE = Status.NO_SUCH_SOP_INSTANCE
-MAY_NO_LONGER_BE_UPDATED = ErrorID.MPPS_NO_LONGER_UPDATABLE
-NO_LONGER_UPDATABLE = ERROR_ID_TEXT[MAY_NO_LONGER_BE_UPDATED]
-FINAL_STATES = ("COMPLETED", "DISCONTINUED")
-
-Outcome = MppsOutcome  # the name the DIMSE front has used
 
 
 class _Refused(Exception):
@@ -64,18 +51,14 @@ class MppsService:
 
     # -- N-CREATE, N-SET, N-GET ----------------------------------------------------------------
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
-        if first_value(attributes, MPPS_STATUS) != "IN PROGRESS":
-            return MppsOutcome(
-                INVALID_ATTRIBUTE_VALUE, "Performed Procedure Step Status must be IN PROGRESS at creation."
-            )
+        refused = rules.creation_refusal(attributes)
+        if refused is not None:
+            return MppsOutcome.refused(refused)
         transaction = generate_uid()
         try:
-            check_values(attributes)
             with self.ups.transaction() as work:
                 if work.mpps(uid) is not None:
-                    raise _Refused(
-                        MppsOutcome(DUPLICATE_INSTANCE, "An MPPS with this SOP Instance UID already exists.")
-                    )
+                    raise _Refused(MppsOutcome.refused(rules.DUPLICATE))
                 ups_uid = scheduled_ups(work, attributes)
                 if ups_uid is None:
                     unscheduled = mpps_unscheduled_ups(attributes, generate_uid(), self.ups.now_dt())
@@ -83,44 +66,33 @@ class MppsService:
                 self._claim(work, ups_uid, transaction, calling_ae)
                 work.update(ups_uid, transaction, mpps_performed(attributes, _scheduled_codes(work, ups_uid)))
                 work.save_mpps(MppsRecord(uid, ups_uid, transaction, "IN PROGRESS", attributes))
-        except InvalidValue as exc:
-            return MppsOutcome(INVALID_ATTRIBUTE_VALUE, exc.message)
         except _Refused as refusal:
             log.info("MPPS N-CREATE %s refused: %s", uid, refusal.outcome.comment)
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-CREATE %s refused: %s", uid, exc.message)
-            return MppsOutcome(PROCESSING_FAILURE, exc.message)
-        return MppsOutcome(SUCCESS)
+            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message)
+        return MppsOutcome(Status.SUCCESS)
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         try:
-            check_values(changes)
             with self.ups.transaction() as work:
                 record = work.mpps(uid)
                 if record is None:
-                    raise _Refused(MppsOutcome(NO_SUCH_INSTANCE, "There is no MPPS with this SOP Instance UID."))
-                if record.status != "IN PROGRESS":
-                    raise _Refused(MppsOutcome(PROCESSING_FAILURE, NO_LONGER_UPDATABLE, MAY_NO_LONGER_BE_UPDATED))
-                merged = {**record.dataset, **changes}
-                status = str(first_value(merged, MPPS_STATUS) or "IN PROGRESS")
-                if status not in ("IN PROGRESS", *FINAL_STATES):
-                    raise _Refused(
-                        MppsOutcome(INVALID_ATTRIBUTE_VALUE, f"{status!r} is not a Performed Procedure Step Status.")
-                    )
-                if status == "COMPLETED" and (missing := mpps_missing_for_completion(merged)):
-                    raise _Refused(MppsOutcome(PROCESSING_FAILURE, f"COMPLETED needs {', '.join(missing)}."))
+                    raise _Refused(MppsOutcome.refused(rules.UNKNOWN))
+                merged, status = rules.status_after(record.dataset, changes)
+                refused = rules.update_refusal(record.status, changes, merged)
+                if refused is not None:
+                    raise _Refused(MppsOutcome.refused(refused))
                 self._carry(work, record, merged, status)
                 work.save_mpps(MppsRecord(uid, record.ups_uid, record.transaction_uid, status, merged))
-        except InvalidValue as exc:
-            return MppsOutcome(INVALID_ATTRIBUTE_VALUE, exc.message)
         except _Refused as refusal:
             log.info("MPPS N-SET %s refused: %s", uid, refusal.outcome.comment)
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return MppsOutcome(PROCESSING_FAILURE, exc.message, gone=exc.gone)
-        return MppsOutcome(SUCCESS)
+            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
+        return MppsOutcome(Status.SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:
         with self.ups.transaction() as work:
@@ -134,7 +106,7 @@ class MppsService:
         if state != "SCHEDULED":
             raise _Refused(
                 MppsOutcome(
-                    PROCESSING_FAILURE,
+                    Status.PROCESSING_FAILURE,
                     f"The scheduled step is already {str(state).lower()}; it cannot be started again.",
                 )
             )

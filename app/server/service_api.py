@@ -17,6 +17,7 @@ from datetime import tzinfo
 from typing import Protocol
 
 from app.domain.dicomjson import JsonDataset
+from app.domain.mpps_rules import Refusal
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.status import Status, UPSError
 
@@ -116,6 +117,10 @@ class MppsOutcome:
     gone: bool = False  # the workitem behind it was deleted (HTTP 410)
     # a gateway's upstream that failed (502, 503, 504) or refused with its own code: what HTTP answers
     http_status: int | None = None
+
+    @classmethod
+    def refused(cls, refusal: Refusal) -> MppsOutcome:
+        return cls(refusal.status, refusal.comment, refusal.error_id)
 
 
 class PerformedStepService(Protocol):
