@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -32,6 +33,14 @@ def _untrusted(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def refusal_detail(response: httpx.Response) -> str:
+    """What the log keeps of a refusal: the status, the request, and the server's reason."""
+    reason = warning_text(response)
+    return (
+        f"HTTP {response.status_code} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
+    )
 
 
 def refusal_of_any_service(response: httpx.Response, host: str, detail: str) -> BackendError | None:
@@ -170,6 +179,23 @@ class DicomWebClient:
             raise Unreachable(f"Cannot reach the worklist server at {self.host}.", repr(exc)) from None
         except (ssl.SSLError, OSError) as exc:
             raise Unreachable(f"Cannot open a secure connection to {self.host}: {exc}.", repr(exc)) from None
+
+    async def expect(
+        self,
+        refusal: Callable[[httpx.Response], BackendError],
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | dict[str, str] | None = None,
+        body: list[JsonDataset] | None = None,
+        query: str = "",
+        expect: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """The answer when its status is one of `expect`; else the BackendError `refusal` makes of it."""
+        response = await self.request(method, path, params=params, body=body, query=query)
+        if response.status_code in expect:
+            return response
+        raise refusal(response)
 
     async def close(self) -> None:
         await self.client.aclose()

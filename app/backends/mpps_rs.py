@@ -30,6 +30,7 @@ from .dicomweb import (
     RESOURCES,
     DicomWebClient,
     offered_services,
+    refusal_detail,
     refusal_of_any_service,
     services_sentence,
     warning_text,
@@ -101,14 +102,10 @@ class MppsRsBackend:
         query: str = "",
         expect: tuple[int, ...] = (200,),
     ) -> httpx.Response:
-        response = await self.http.request(method, path, params=params, body=body, query=query)
-        if response.status_code in expect:
-            return response
-        raise self._refusal(response)
+        return await self.http.expect(self._refusal, method, path, params=params, body=body, query=query, expect=expect)
 
     def _refusal(self, response: httpx.Response) -> BackendError:
-        status, reason = response.status_code, warning_text(response)
-        detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
+        status, reason, detail = response.status_code, warning_text(response), refusal_detail(response)
         common = refusal_of_any_service(response, self.host, detail)
         if common is not None:
             return common

@@ -30,6 +30,7 @@ from app.domain.worklist_query import WorklistQuery
 from .dicomweb import (
     DicomWebClient,
     offered_services,
+    refusal_detail,
     refusal_of_any_service,
     services_sentence,
     tls_context,
@@ -102,14 +103,10 @@ class UpsRsBackend:
         """One request under the base URL: the answer when its status is one of `expect`, else the
         BackendError that says what the refusal means (Refused, Conflict, ServerFault; Unreachable
         or TimedOut when nothing came back)."""
-        response = await self.http.request(method, path, params=params, body=body, query=query)
-        if response.status_code in expect:
-            return response
-        raise self._refusal(response)
+        return await self.http.expect(self._refusal, method, path, params=params, body=body, query=query, expect=expect)
 
     def _refusal(self, response: httpx.Response) -> BackendError:
-        status, reason = response.status_code, warning_text(response)
-        detail = f"HTTP {status} {response.request.method} {response.request.url}: {reason or response.text[:200]}"
+        status, reason, detail = response.status_code, warning_text(response), refusal_detail(response)
         common = refusal_of_any_service(response, self.host, detail)
         if common is not None:
             return common
