@@ -4,7 +4,9 @@ gateway's MPPS fronts (DIMSE, Sup 246) do with N-CREATE and N-SET.
 N-CREATE finds the workitem the MPPS names upstream (Study Instance UID with the Scheduled
 Procedure Step ID or Accession Number, else the Accession Number, else the patient with the
 step ID) — or creates one for an unscheduled procedure — claims it with a Transaction UID the
-gateway keeps, and updates it with the performed data. N-SET updates it; COMPLETED also
+gateway keeps, and updates it with the performed data. The workitem's scheduled codes (what the
+performed data names) are kept from the search or creation that found it, so neither message
+reads the workitem again. N-SET updates it — not when it changes nothing the workitem shows —; COMPLETED also
 completes it, DISCONTINUED cancels it with the reason. The gateway's record changes only after
 the upstream accepted: when the upstream fails half-way the modality is told so (0110 with
 an Error Comment naming the upstream) and may send the same request again.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pydicom.uid import generate_uid
@@ -78,7 +81,7 @@ class UpstreamMpps:
                 link = self._claim(uid, attributes, calling_ae)
             elif link.status == CLAIMING:
                 link = self._settle(link)
-            codes = items(json.loads(self.upstream.retrieve(link.ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
+            codes = self._codes(link)
             self.upstream.update(link.ups_uid, link.transaction_uid, mpps_performed(attributes, codes))
         except _Refused as refusal:
             log.info("MPPS N-CREATE %s refused: %s", uid, refusal.outcome.comment)
@@ -86,16 +89,27 @@ class UpstreamMpps:
         except UPSError as exc:
             log.info("MPPS N-CREATE %s not done upstream: %s", uid, exc.message)
             return _refusal(exc, self.upstream)
-        self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, "IN PROGRESS", attributes, calling_ae))
+        self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, "IN PROGRESS", attributes, calling_ae, codes))
         return MppsOutcome(Status.SUCCESS)
 
+    def _codes(self, link: MppsLink) -> list[JsonDataset]:
+        """The workitem's scheduled codes: kept when it was found, else (a record of an earlier
+        gateway) read upstream."""
+        if link.codes is not None:
+            return link.codes
+        return items(json.loads(self.upstream.retrieve(link.ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
+
     def _claim(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsLink:
-        ups_uid = self._scheduled(attributes)
-        if ups_uid is None:
-            unscheduled = mpps_unscheduled_ups(attributes, generate_uid(), self.upstream.now_dt())
-            ups_uid = self.upstream.create(unscheduled).uid
+        found = self._scheduled(attributes)
+        if found is None:
+            found = mpps_unscheduled_ups(attributes, generate_uid(), self.upstream.now_dt())
+            ups_uid = self.upstream.create(found).uid
+        else:
+            ups_uid = str(first_value(found, t.SOP_INSTANCE_UID))
+        # a workitem without the sequence at all was not given whole: its codes are read when needed
+        codes = items(found, t.SCHEDULED_WORKITEM_CODE_SEQ) if t.SCHEDULED_WORKITEM_CODE_SEQ in found else None
         # kept before it is sent: should the answer be lost, the retried N-CREATE finds out upstream
-        return self._send_claim(MppsLink(uid, ups_uid, generate_uid(), CLAIMING, attributes, calling_ae))
+        return self._send_claim(MppsLink(uid, ups_uid, generate_uid(), CLAIMING, attributes, calling_ae, codes))
 
     def _send_claim(self, link: MppsLink) -> MppsLink:
         self.links.save(link)
@@ -106,7 +120,7 @@ class UpstreamMpps:
                 self.links.delete(link.uid)
                 raise self._taken(link.ups_uid, exc.message) from None
             raise  # unknown whether it happened: the CLAIMING record stays for the retry
-        claimed = MppsLink(link.uid, link.ups_uid, link.transaction_uid, CLAIMED, link.dataset, link.calling_ae)
+        claimed = replace(link, status=CLAIMED)
         self.links.save(claimed)
         return claimed
 
@@ -125,7 +139,7 @@ class UpstreamMpps:
             and self.upstream.call(f"is {ups_uid} ours", lambda: backend.owns(ups_uid, transaction))
         ):
             log.info("MPPS %s: the claim of %s whose answer was lost had been made; adopted", link.uid, ups_uid)
-            claimed = MppsLink(link.uid, ups_uid, transaction, CLAIMED, link.dataset, link.calling_ae)
+            claimed = replace(link, status=CLAIMED)
             self.links.save(claimed)
             return claimed
         self.links.delete(link.uid)
@@ -149,7 +163,7 @@ class UpstreamMpps:
                 raise
             return ""
 
-    def _scheduled(self, mpps: JsonDataset) -> str | None:
+    def _scheduled(self, mpps: JsonDataset) -> JsonDataset | None:
         """The upstream workitem the MPPS names through its Scheduled Step Attributes Sequence."""
         for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
             study = str(first_value(step, t.STUDY_INSTANCE_UID) or "")
@@ -167,19 +181,19 @@ class UpstreamMpps:
                     return found
         return None
 
-    def _match(self, params: list[tuple[str, str]], study: str, step_id: str, accession: str) -> str | None:
+    def _match(self, params: list[tuple[str, str]], study: str, step_id: str, accession: str) -> JsonDataset | None:
         candidates = [json.loads(text) for text in self.upstream.search_all(parse_search(params))]
         for ups in candidates:
             uid = str(first_value(ups, t.SOP_INSTANCE_UID))
             if step_id and sps_id(uid) == step_id:
-                return uid
+                return ups
         if step_id and not study:
             return None  # a step ID we do not know, outside the study named: not this one
         for ups in candidates:
             request = (items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
             same_study = not study or first_value(ups, t.STUDY_INSTANCE_UID) == study
             if same_study and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
-                return str(first_value(ups, t.SOP_INSTANCE_UID))
+                return ups
         return None
 
     # -- N-SET ---------------------------------------------------------------------------------
@@ -192,19 +206,21 @@ class UpstreamMpps:
         if refused is not None:
             return MppsOutcome.refused(refused)
         try:
-            self._carry(link, merged, status)
+            codes = self._codes(link)
+            self._carry(link, merged, status, codes)
         except UPSError as exc:
             log.info("MPPS N-SET %s not done upstream: %s", uid, exc.message)
             return _refusal(exc, self.upstream)
-        self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, status, merged, link.calling_ae))
+        self.links.save(replace(link, status=status, dataset=merged, codes=codes))
         return MppsOutcome(Status.SUCCESS)
 
-    def _carry(self, link: MppsLink, merged: JsonDataset, status: str) -> None:
+    def _carry(self, link: MppsLink, merged: JsonDataset, status: str, codes: list[JsonDataset]) -> None:
         upstream, ups_uid, transaction = self.upstream, link.ups_uid, link.transaction_uid
-        codes = items(json.loads(upstream.retrieve(ups_uid)), t.SCHEDULED_WORKITEM_CODE_SEQ)
         performed = mpps_performed(merged, codes)
         if status == "IN PROGRESS":
-            upstream.update(ups_uid, transaction, performed)
+            # the workitem holds what the MPPS said before: an N-SET that changes none of it is not sent
+            if performed != mpps_performed(link.dataset, codes):
+                upstream.update(ups_uid, transaction, performed)
             return
         state = "COMPLETED"
         if status == "DISCONTINUED":

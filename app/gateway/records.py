@@ -1,6 +1,7 @@
 """What the SCP / User-Agent gateway must remember across a restart: for each MPPS a modality
 created, the upstream workitem it drives and the Transaction UID that claims it (the only key
-to an IN PROGRESS workitem), and the MPPS as created and since set (what N-GET answers)."""
+to an IN PROGRESS workitem), the MPPS as created and since set (what N-GET answers), and the
+workitem's scheduled codes as found when it was claimed (what the performed data names)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ CREATE TABLE IF NOT EXISTS ua_mpps (
     transaction_uid TEXT NOT NULL,
     status TEXT NOT NULL,
     dataset TEXT NOT NULL,
-    calling_ae TEXT NOT NULL DEFAULT ''
+    calling_ae TEXT NOT NULL DEFAULT '',
+    codes TEXT
 )
 """
 
@@ -31,6 +33,8 @@ class MppsLink:
     status: str
     dataset: JsonDataset
     calling_ae: str = ""
+    # the workitem's Scheduled Workitem Code Sequence; None when not known (read upstream then)
+    codes: list[JsonDataset] | None = None
 
 
 class MppsLinks:
@@ -41,21 +45,26 @@ class MppsLinks:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(ua_mpps)")}
+        if "codes" not in columns:  # a file of an earlier gateway: its links have no codes kept
+            self.db.execute("ALTER TABLE ua_mpps ADD COLUMN codes TEXT")
 
     def get(self, uid: str) -> MppsLink | None:
         with self._lock:
             row = self.db.execute(
-                "SELECT uid, ups_uid, transaction_uid, status, dataset, calling_ae FROM ua_mpps WHERE uid = ?", (uid,)
+                "SELECT uid, ups_uid, transaction_uid, status, dataset, calling_ae, codes FROM ua_mpps WHERE uid = ?",
+                (uid,),
             ).fetchone()
         if row is None:
             return None
-        return MppsLink(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+        codes = json.loads(row[6]) if row[6] is not None else None
+        return MppsLink(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], codes)
 
     def save(self, link: MppsLink) -> None:
         with self._lock:
             self.db.execute(
-                "INSERT OR REPLACE INTO ua_mpps (uid, ups_uid, transaction_uid, status, dataset, calling_ae) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO ua_mpps (uid, ups_uid, transaction_uid, status, dataset, calling_ae, codes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     link.uid,
                     link.ups_uid,
@@ -63,6 +72,7 @@ class MppsLinks:
                     link.status,
                     json.dumps(link.dataset, ensure_ascii=False),
                     link.calling_ae,
+                    json.dumps(link.codes, ensure_ascii=False) if link.codes is not None else None,
                 ),
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import subprocess
 import threading
 import time
@@ -456,3 +457,46 @@ def test_a_claim_whose_answer_was_lost_is_adopted_when_the_modality_sends_it_aga
     # another modality's MPPS for the same step is still refused
     other = n_create(gateway.dimse_port, in_progress(item), generate_uid())
     assert other.Status == 0x0110 and "already completed" in other.ErrorComment
+
+
+# -- round trips upstream ------------------------------------------------------------------------------
+def test_an_mpps_reads_no_workitem_upstream_and_an_idle_n_set_sends_nothing(upstream, gateway_of, proxy_to):
+    proxy = proxy_to()
+    gateway = gateway_of(proxy.url())
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    scheduled = by_accession(upstream.base_url, item.AccessionNumber)["00404018"]["Value"]
+    mpps = generate_uid()
+    before = len(proxy.answered)
+
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
+    idle = Dataset()
+    idle.PerformedProcedureStepStatus = "IN PROGRESS"
+    sent_so_far = len(proxy.answered)
+    assert n_set(gateway.dimse_port, idle, mpps).Status == 0x0000  # changes nothing the workitem shows
+    assert len(proxy.answered) == sent_so_far
+    assert n_set(gateway.dimse_port, completed(), mpps).Status == 0x0000
+
+    methods = [(method, path.split("?")[0].rsplit("/", 1)[-1]) for method, path, _ in proxy.answered[before:]]
+    # N-CREATE: the search for the step, the claim, the performed data; N-SET COMPLETED: update, complete
+    assert [m for m, _ in methods] == ["GET", "PUT", "POST", "POST", "PUT"], methods
+    assert methods[0][1] == "workitems"  # a search, never a Retrieve of one workitem
+    done = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(done, STATE) == "COMPLETED"
+    assert value(done, PERFORMED)["00404019"]["Value"] == scheduled  # the scheduled codes, as performed
+
+
+def test_a_gateway_file_of_an_earlier_version_still_completes_its_procedures(upstream, gateway_of, tmp_path):
+    first = gateway_of(upstream.base_url, tmp_path / "gw.db")
+    item = worklist(first.dimse_port, "MR1")[0]
+    scheduled = by_accession(upstream.base_url, item.AccessionNumber)["00404018"]["Value"]
+    mpps = generate_uid()
+    assert n_create(first.dimse_port, in_progress(item), mpps).Status == 0x0000
+    first.stop()
+    with sqlite3.connect(tmp_path / "gw.db") as db:  # the table as earlier gateways wrote it: no codes kept
+        db.execute("ALTER TABLE ua_mpps DROP COLUMN codes")
+
+    second = gateway_of(upstream.base_url, tmp_path / "gw.db")
+    assert n_set(second.dimse_port, completed(), mpps).Status == 0x0000
+    done = by_accession(upstream.base_url, item.AccessionNumber)
+    assert value(done, STATE) == "COMPLETED"
+    assert value(done, PERFORMED)["00404019"]["Value"] == scheduled
