@@ -474,7 +474,7 @@ class MainWindow(QMainWindow):
         list until dismissed — nothing fades there, so nothing moves under the technologist's hand."""
         if level == "info":
             self.messages.dismiss(key)
-        elif key == CONNECTION:
+        elif key == CONNECTION and level == "warning":
             self.messages.show_message(
                 key,
                 plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
@@ -483,6 +483,9 @@ class MainWindow(QMainWindow):
             self._show_empty(
                 "The list is empty because the worklist server does not answer; it fills as soon as the server does."
             )
+        elif key == CONNECTION:  # the server answered and refused the search: waiting will not mend it
+            self.messages.show_message(key, f"<b>{plain(sentence)}</b>", "error")
+            self._show_empty("The list is empty because the worklist server refused the search (see above).")
         else:
             html = f"<b>{plain(sentence)}</b>" if level == "error" else plain(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
@@ -495,9 +498,14 @@ class MainWindow(QMainWindow):
 
     def _show_connection(self, up: bool, sentence: str) -> None:
         polled = not self.session.backend.capabilities.live_events
-        mode = "polling" if polled else "up" if self.session.is_live() else "partial" if up else "down"
+        # a polled backend is never "up" by events; it is away when a search could not reach it
+        away = not up and (not polled or sentence != self._polling_sentence())
+        if polled:
+            mode = "down" if away else "polling"
+        else:
+            mode = "up" if self.session.is_live() else "partial" if up else "down"
         self.live.show_mode(mode, sentence)
-        if up or polled:
+        if not away:
             self.messages.dismiss(CONNECTION)
         elif sentence:
             self.messages.show_message(
@@ -512,6 +520,11 @@ class MainWindow(QMainWindow):
 
     def _show_refreshed(self, when: datetime) -> None:
         self.status.show_refreshed(when)
+        if not self.session.backend.capabilities.live_events:  # a polled server that answers is back
+            self._show_connection(False, self._polling_sentence())
+
+    def _polling_sentence(self) -> str:
+        return " ".join(self.session.backend.capabilities.notes)
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
         uid = event.workitem_uid
