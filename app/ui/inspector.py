@@ -33,6 +33,9 @@ EVENT_NAMES = {
 MAX_ENTRIES = 5000
 
 
+ORIGIN = re.compile(r"\b(?:https?|wss?)://[^/\s]+")
+
+
 def describe(event: WorkitemEvent, what: str = "") -> str:
     name = EVENT_NAMES.get(event.event_type, str(event.event_type))
     detail = {
@@ -177,7 +180,11 @@ class Inspector(QWidget):
         if self.pause.isChecked():
             return
         took = f" {exchange.elapsed_ms:.0f} ms" if exchange.elapsed_ms is not None else ""
-        item = QListWidgetItem(f"{exchange.when:%H:%M:%S.%f}"[:-3] + f"  {exchange.direction} {exchange.summary}{took}")
+        # the server is named in the status bar and in the selected message: the line keeps the path,
+        # which tells one transaction from another, in view on a narrow screen
+        line = ORIGIN.sub("", exchange.summary)
+        item = QListWidgetItem(f"{exchange.when:%H:%M:%S.%f}"[:-3] + f"  {exchange.direction} {line}{took}")
+        item.setToolTip(exchange.summary)
         item.setData(Qt.ItemDataRole.UserRole, exchange)
         self.list.append(item)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from console_helpers import loaded
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QListWidget
 
 from app.backends.protocol import Exchange
@@ -178,3 +180,18 @@ def test_the_event_log_follows_the_newest_event(qtbot):
     qtbot.waitUntil(lambda: newest_in_view(log), timeout=3000)
     assert log.item(39).text() == "09:30:39  State IN PROGRESS — Becker, Anna — CT chest #39"
     assert log.item(39).toolTip() == "1.2.39"
+
+
+def test_the_claim_shows_its_path_in_the_list_and_the_whole_url_when_selected(qtbot, open_console):
+    window = open_console("demo")
+    window.resize(1024, 768)
+    loaded(qtbot, window)
+    item = window.selected()
+    QTest.keyClick(window.table, Qt.Key.Key_F6)
+    claim = f"PUT /dicom-web/workitems/{item.uid}/state"
+    lines = window.inspector.list
+    qtbot.waitUntil(lambda: any(claim in lines.item(r).text() for r in range(lines.count())), timeout=5000)
+    row = next(r for r in range(lines.count()) if claim in lines.item(r).text())
+    assert "://" not in lines.item(row).text()  # the server is named once, in the status bar
+    lines.setCurrentRow(row)
+    assert f"{window.demo.server.base_url}/workitems/{item.uid}/state" in window.inspector.detail.toPlainText()
