@@ -13,7 +13,10 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from typing import Any, Protocol
 
 from pydicom import Dataset
 from pydicom.charset import CUSTOMIZABLE_CHARSET_VR
@@ -132,10 +135,23 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+class Associations(Protocol):
+    """Where established associations may be kept between calls (a gateway's pool): `lease` gives
+    one association to one caller at a time, opened with `open` when none is kept for `peer`; the
+    second value says whether it was kept from an earlier call (one the peer may since have closed)."""
+
+    def lease(
+        self, peer: tuple[str, int, str], open: Callable[[], Any]
+    ) -> AbstractContextManager[tuple[Any, bool]]: ...
+
+
 class DimseBackend:
-    def __init__(self, profile: Profile, observer: Observer | None = None) -> None:
+    def __init__(
+        self, profile: Profile, observer: Observer | None = None, associations: Associations | None = None
+    ) -> None:
         self.profile = profile
         self.observer = observer
+        self.associations = associations
         self.capabilities = Capabilities(
             live_events=False,
             cancel_request=False,
@@ -218,6 +234,20 @@ class DimseBackend:
             raise Unreachable(f"Cannot reach the {what} server at {where} ({called}).", f"no association with {called}")
         return assoc
 
+    @contextmanager
+    def _association(self, peer: tuple[str, int, str], what: str) -> Iterator[tuple[Any, bool]]:
+        """An association for one exchange: the console's own, released after it; a kept one when
+        the backend was given somewhere to keep them."""
+        if self.associations is not None:
+            with self.associations.lease(peer, lambda: self._associate(peer, what)) as leased:
+                yield leased
+            return
+        assoc = self._associate(peer, what)
+        try:
+            yield assoc, False
+        finally:
+            assoc.release()
+
     def _observe(self, direction: str, summary: str, ds: Dataset | None) -> None:
         if self.observer is not None:
             self.observer(Exchange(datetime.now(), direction, summary, (), str(ds) if ds is not None else ""))
@@ -242,41 +272,51 @@ class DimseBackend:
             raise Refused(f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} does not accept {service}.")
 
     def _find(self, identifier: Dataset) -> list[Dataset]:
-        peer = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
-        assoc = self._associate(peer, "worklist")
-        self._require_context(assoc, ModalityWorklistInformationFind, "worklist", peer, "worklist queries (MWL C-FIND)")
-        found: list[Dataset] = []
         try:
-            self._observe("→", f"C-FIND MWL to {peer[2]}@{peer[0]}:{peer[1]}", identifier)
+            return self._find_on(identifier)
+        except _KeptGone:
+            return self._find_on(identifier)  # a kept association the peer had closed: once more, on a new one
+
+    def _find_on(self, identifier: Dataset) -> list[Dataset]:
+        peer = (self.profile.mwl_host, self.profile.mwl_port, self.profile.mwl_aet)
+        with self._association(peer, "worklist") as (assoc, kept):
+            self._require_context(
+                assoc, ModalityWorklistInformationFind, "worklist", peer, "worklist queries (MWL C-FIND)"
+            )
+            try:
+                return self._find_with(assoc, peer, identifier)
+            except (Aborted, RuntimeError):
+                if kept:  # pynetdicom raises RuntimeError on an association no longer established
+                    raise _KeptGone() from None
+                raise
+
+    def _find_with(self, assoc: Any, peer: tuple[str, int, str], identifier: Dataset) -> list[Dataset]:
+        found: list[Dataset] = []
+        self._observe("→", f"C-FIND MWL to {peer[2]}@{peer[0]}:{peer[1]}", identifier)
+        since = time.monotonic()
+        for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
+            if status is None or "Status" not in status:
+                raise self._silence("worklist", peer, since, "C-FIND")
             since = time.monotonic()
-            for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
-                if status is None or "Status" not in status:
-                    raise self._silence("worklist", peer, since, "C-FIND")
-                since = time.monotonic()
-                code = int(status.Status)
-                if code in (Status.PENDING, Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED) and answer is not None:
-                    self._observe("←", f"C-FIND pending 0x{code:04X}", answer)
-                    found.append(answer)
-                elif code != Status.SUCCESS:
-                    comment = getattr(status, "ErrorComment", "")
-                    raise Refused(
-                        f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''})."
-                    )
-                else:
-                    self._observe("←", "C-FIND success 0x0000", None)
-        finally:
-            assoc.release()
+            code = int(status.Status)
+            if code in (Status.PENDING, Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED) and answer is not None:
+                self._observe("←", f"C-FIND pending 0x{code:04X}", answer)
+                found.append(answer)
+            elif code != Status.SUCCESS:
+                comment = getattr(status, "ErrorComment", "")
+                raise Refused(
+                    f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''})."
+                )
+            else:
+                self._observe("←", "C-FIND success 0x0000", None)
         return found
 
     def _mpps(self, send) -> Dataset:
         peer = self.profile.mpps_peer
-        assoc = self._associate(peer, "MPPS")
-        self._require_context(assoc, ModalityPerformedProcedureStep, "MPPS", peer, "procedure step reports (MPPS)")
-        since = time.monotonic()
-        try:
+        with self._association(peer, "MPPS") as (assoc, _):
+            self._require_context(assoc, ModalityPerformedProcedureStep, "MPPS", peer, "procedure step reports (MPPS)")
+            since = time.monotonic()
             status, answer = send(assoc)
-        finally:
-            assoc.release()
         if status is None or "Status" not in status:
             raise self._silence("MPPS", peer, since, "MPPS")
         code = int(status.Status)
@@ -425,3 +465,7 @@ class DimseBackend:
 
     async def close(self) -> None:
         return None
+
+
+class _KeptGone(Exception):
+    """A kept association failed before its exchange gave anything: the peer had closed it."""

@@ -46,6 +46,7 @@ from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
 from .dimse_mpps import DimseMpps
+from .dimse_pool import AssociationPool
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
 
@@ -140,6 +141,7 @@ class DimseUpstream:
         self._baseline: dict[str, JsonDataset] | None = None  # the last poll, as the subscribers were told
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.associations = AssociationPool()  # kept open between calls: a search is one C-FIND
         self._searcher: DimseBackend | None = None
         self._searcher_since = 0.0
         self._stop = threading.Event()
@@ -159,6 +161,7 @@ class DimseUpstream:
         self._stop.set()
         self._poller.join(5)
         self.bridge.close()
+        self.associations.close()
         self.state.close()
 
     @contextmanager
@@ -172,7 +175,7 @@ class DimseUpstream:
     # -- the upstream --------------------------------------------------------------------------
     def _backend(self, station: str = "") -> DimseBackend:
         profile = replace(self.profile, station=station[:16]) if station else self.profile
-        return DimseBackend(profile, trace_exchange if self.trace else None)
+        return DimseBackend(profile, trace_exchange if self.trace else None, self.associations)
 
     def _call(self, coroutine: Coroutine[Any, Any, T], what: str, upstream: str) -> T:
         try:
@@ -463,6 +466,7 @@ class DimseUpstream:
     def _poll_loop(self) -> None:
         while not self._stop.wait(self.profile.poll_seconds):
             try:
+                self.associations.reap()
                 self.state.forget_steps(self.clock() - KEEP_FINAL_SECONDS, ("COMPLETED", "CANCELED"))
                 self.poll()
             except Exception:  # the next poll tries again; a gateway must not stop reporting
