@@ -46,6 +46,13 @@ def refusal_detail(response: httpx.Response) -> str:
 def refusal_of_any_service(response: httpx.Response, host: str, detail: str) -> BackendError | None:
     """The refusals every DICOMweb service says alike: a server fault, and who we are."""
     status, reason = response.status_code, warning_text(response)
+    if status == 501:  # not a fault that passes: this server does not do it (a gateway to another protocol)
+        return Refused(
+            f"The server at {host} does not offer this (HTTP 501): {reason or 'choose the protocol it speaks'}.",
+            detail,
+            status,
+            reason,
+        )
     if status >= 500:
         return ServerFault(f"The worklist server at {host} had an internal error (HTTP {status}).", detail)
     if status == 401:

@@ -113,6 +113,8 @@ def _peer(name: str, text: str) -> tuple[str, int, str]:
 class DimseUpstream:
     """A `WorkitemService` over an MWL SCP and an MPPS SCP."""
 
+    serves_ups_rs = True
+
     def __init__(
         self,
         profile: Profile,

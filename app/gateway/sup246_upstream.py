@@ -80,6 +80,8 @@ def mwl_params(query: Query) -> list[tuple[str, str]]:
 class Sup246Upstream:
     """A `WorkitemService` whose worklist is an upstream Supplement 246 origin server."""
 
+    serves_ups_rs = False  # no UPS-RS upstream: those transactions answer 501
+
     def __init__(
         self,
         url: str,

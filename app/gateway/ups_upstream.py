@@ -69,6 +69,8 @@ def upstream_error(exc: BackendError, upstream: str) -> UpstreamError:
 class UpsRsUpstream:
     """A `WorkitemService` whose worklist is an upstream UPS-RS origin server."""
 
+    serves_ups_rs = True
+
     def __init__(
         self,
         url: str,

@@ -149,12 +149,13 @@ def _under(path: str, resource: Resource) -> bool:
     return len(pattern) == len(given) and all(p.startswith("{") or p == g for p, g in zip(pattern, given))
 
 
-def routes(base_path: str, public_base: Callable[[Request], str]) -> list[Route]:
-    """OPTIONS on the base and on every resource."""
+def routes(base_path: str, public_base: Callable[[Request], str], *, ups_rs: bool = True) -> list[Route]:
+    """OPTIONS on the base and on every resource (without UPS-RS's when the service has none)."""
+    offered = tuple(r for r in RESOURCES if ups_rs or r.service != UPS_RS)
 
     async def options(request: Request) -> Response:
         below = request.url.path[len(base_path) :]
-        chosen = RESOURCES if below.strip("/") == "" else tuple(r for r in RESOURCES if _under(below, r))
+        chosen = offered if below.strip("/") == "" else tuple(r for r in offered if _under(below, r))
         methods = sorted({m.name for r in chosen for m in r.methods} | {"OPTIONS"})
         headers = {"Allow": ", ".join(methods)}
         accept = request.headers.get("accept", "").lower()

@@ -136,7 +136,7 @@ class UPSServer:
         # Supplement 246 (MWL and MPPS over REST): two more doors onto the same service
         self.app.state.mpps = self.mpps
         self.app.router.routes[:0] = [
-            *capabilities.routes(BASE_PATH, service_base),
+            *capabilities.routes(BASE_PATH, service_base, ups_rs=self.service.serves_ups_rs),
             *sup246.routes(BASE_PATH, endpoint),
         ]
         self.app.add_middleware(HttpActors)

@@ -224,6 +224,8 @@ MAX_SUBSCRIPTIONS_PER_AE = 10_000
 
 
 class UPSService:
+    serves_ups_rs = True
+
     def __init__(
         self,
         store: Store,

@@ -61,6 +61,10 @@ class WorkitemService(Protocol):
     """The UPS transactions of PS3.4 Annex CC. Synchronous and thread-safe: a front calls them
     from a worker thread. Failures are `app.domain.status.UPSError` (or its `InvalidRequest`)."""
 
+    # whether its UPS-RS transactions do anything (a gateway to a Sup 246-only origin has only
+    # the worklist search and MPPS): what the capabilities say
+    serves_ups_rs: bool
+
     @property
     def local(self) -> tzinfo:
         """The zone that dates and times without an offset are read in."""

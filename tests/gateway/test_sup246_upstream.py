@@ -117,3 +117,29 @@ def test_upsrs_transactions_are_refused_with_a_sentence(upstream, gateway_of):
         "Supplement 246" in answer.headers["Warning"]
         and "modality-scheduled-procedure-steps" in (answer.headers["Warning"])
     )
+
+
+@pytest.mark.interop
+async def test_a_console_is_told_the_gateway_has_no_upsrs_and_its_capabilities_do_not_claim_it(upstream, gateway_of):
+    """A UPS-RS profile against a gateway to a Sup 246 origin: a refusal that says so, not a server
+    fault retried for ever; OPTIONS and echo name the Sup 246 services only."""
+    from app.backends.dicomweb import DicomWebClient, offered_services
+    from app.backends.errors import Refused
+    from app.backends.profiles import Profile
+    from app.backends.upsrs import UpsRsBackend
+    from app.domain.worklist_query import WorklistQuery
+
+    gateway = gateway_of(upstream.base_url, kind="sup246")
+    console = UpsRsBackend(Profile(url=gateway.base_url, ae_title="CT1", timeout=5))
+    try:
+        with pytest.raises(Refused, match="does not offer this \\(HTTP 501\\)") as refused:
+            await console.search(WorklistQuery.today("CT1"))
+        assert not refused.value.retryable
+    finally:
+        await console.close()
+    client = DicomWebClient(Profile(url=gateway.base_url, timeout=5))
+    try:
+        offered = await offered_services(client)
+    finally:
+        await client.close()
+    assert offered == {"UPS-RS": False, "Supplement 246 worklist search": True, "MPPS over DICOMweb": True}
