@@ -33,7 +33,7 @@ from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # its modality's datasets
 
 from dimse_peers import MppsScp, Wlmscpfs, worklist_folder
 from embedded_server import PINNED_DAY

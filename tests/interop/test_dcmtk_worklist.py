@@ -4,107 +4,43 @@ must find the same entries as DCMTK's own findscu -W for the same keys."""
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from dimse_peers import Wlmscpfs, free_port, orthanc_worklists, wait_for, worklist_folder
 from pydicom import Dataset, dcmread
 
 from app.backends.dimse import DimseBackend
 from app.backends.profiles import Profile
 from app.domain.worklist_query import WorklistQuery
 
-EXAMPLES = Path("/usr/share/doc/dcmtk/examples/wlistdb/OFFIS")
 DCMTK = {name: Path("/usr/bin") / name for name in ("wlmscpfs", "findscu", "dump2dcm")}
-ORTHANC = Path("/usr/sbin/Orthanc")
-ORTHANC_WORKLISTS = Path("/usr/share/orthanc/plugins/libModalityWorklists.so")
 
 pytestmark = pytest.mark.interop
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
-
-
 @pytest.fixture(scope="module")
 def worklist_files(tmp_path_factory) -> Path:
-    missing = [str(p) for p in DCMTK.values() if not p.exists()]
-    if missing or not EXAMPLES.is_dir():
-        pytest.skip(f"DCMTK is not installed (apt-get install dcmtk): {missing or EXAMPLES}")
-    db = tmp_path_factory.mktemp("wlistdb") / "OFFIS"
-    db.mkdir()
-    for dump in sorted(EXAMPLES.glob("*.dump")):
-        subprocess.run(
-            [str(DCMTK["dump2dcm"]), str(dump), str(db / (dump.stem + ".wl"))],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-    (db / "lockfile").touch()
-    return db
+    if not DCMTK["findscu"].exists():
+        pytest.skip("DCMTK is not installed (apt-get install dcmtk)")
+    return worklist_folder(tmp_path_factory.mktemp("wlistdb"))
 
 
 @pytest.fixture(scope="module")
 def wlmscpfs(worklist_files):
-    port = free_port()
-    server = subprocess.Popen(
-        [str(DCMTK["wlmscpfs"]), "-dfp", str(worklist_files.parent), "-dfr", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(port)
-    yield port, "OFFIS", len(list(worklist_files.glob("*.wl")))
-    server.terminate()
-    server.wait(10)
+    server = Wlmscpfs(worklist_files).start()
+    yield server.port, server.aet, len(list(worklist_files.glob("*.wl")))
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def orthanc(worklist_files, tmp_path_factory):
-    if not ORTHANC.exists() or not ORTHANC_WORKLISTS.exists():
-        pytest.skip("Orthanc with its ModalityWorklists plugin is not installed (apt-get install orthanc)")
-    root = tmp_path_factory.mktemp("orthanc")
-    port = free_port()
-    config = {
-        "Name": "interop",
-        "StorageDirectory": str(root / "storage"),
-        "IndexDirectory": str(root / "index"),
-        "HttpPort": free_port(),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomAet": "ORTHANC",
-        "DicomPort": port,
-        "DicomCheckCalledAet": False,
-        "DicomAlwaysAllowFind": True,
-        "DicomAlwaysAllowFindWorklist": True,
-        "DicomAlwaysAllowEcho": True,
-        "Plugins": [str(ORTHANC_WORKLISTS)],
-        "Worklists": {"Enable": True, "Database": str(worklist_files)},
-    }
-    (root / "orthanc.json").write_text(json.dumps(config))
-    log = open(root / "orthanc.log", "w")  # noqa: SIM115 -- stays open for the server's lifetime
-    server = subprocess.Popen([str(ORTHANC), str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
-    wait_for(port, 30)
+    server, port = orthanc_worklists(worklist_files, tmp_path_factory.mktemp("orthanc"))
     yield port, "ORTHANC", len(list(worklist_files.glob("*.wl")))
     server.terminate()
     server.wait(20)
-    log.close()
 
 
 def dcmtk_findscu(port: int, called: str, tmp_path: Path, modality: str = "") -> list[Dataset]:
