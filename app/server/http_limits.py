@@ -5,6 +5,11 @@ uvicorn times out an idle keep-alive connection only after a first response; a c
 that sends nothing, or its headers a byte at a time, would hold its socket for ever. Here a
 request's headers must be complete within HEADER_TIMEOUT_SECONDS of the connection opening or
 of the previous response; the body has its own deadline in the HTTP front.
+
+A connection upgraded to a WebSocket leaves this protocol for good: the deadline is disarmed at
+the upgrade, and from then on the WebSocket's own pings (WS_PING_INTERVAL_SECONDS, a pong due
+within WS_PING_TIMEOUT_SECONDS) tell a half-open peer from a quiet subscriber, which may stay
+silent for a whole shift.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ HEADER_TIMEOUT_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 MAX_HEADER_BYTES = 16 * 1024
 MAX_CONNECTIONS = 512  # beyond it uvicorn answers 503 at once instead of taking more
+WS_PING_INTERVAL_SECONDS = 20.0
+WS_PING_TIMEOUT_SECONDS = 20.0
 
 
 class HeaderDeadlineProtocol(H11Protocol):
@@ -42,6 +49,11 @@ class HeaderDeadlineProtocol(H11Protocol):
         if self.cycle is not cycle:  # a new request's headers are complete
             self._started += 1
             self._disarm()
+
+    def handle_websocket_upgrade(self, event) -> None:  # type: ignore[no-untyped-def]
+        # The transport now belongs to the WebSocket protocol: no HTTP timer may close it.
+        self._disarm()
+        super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -24,7 +24,14 @@ from starlette.applications import Starlette
 from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
 from .http import BASE_PATH, create_app, endpoint, service_base
-from .http_limits import KEEP_ALIVE_SECONDS, MAX_CONNECTIONS, MAX_HEADER_BYTES, HeaderDeadlineProtocol
+from .http_limits import (
+    KEEP_ALIVE_SECONDS,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    WS_PING_INTERVAL_SECONDS,
+    WS_PING_TIMEOUT_SECONDS,
+    HeaderDeadlineProtocol,
+)
 from .mpps import MppsService
 from .notifications import EventHub
 from .security import door_policy
@@ -69,6 +76,9 @@ class ServerConfig:
     users_file: str | None = None  # HTTP users and tokens (app/server/users.py); None: no authentication
     no_auth: bool = False  # serve beyond loopback without users, knowingly
     public_url: str | None = None  # the base URL clients use (scheme, host, port): absolute URLs and Host
+    # A WebSocket subscriber is pinged this often and closed when its pong is this late (half-open).
+    ws_ping_interval: float = WS_PING_INTERVAL_SECONDS
+    ws_ping_timeout: float = WS_PING_TIMEOUT_SECONDS
 
 
 class _Uvicorn(uvicorn.Server):
@@ -160,6 +170,8 @@ class UPSServer:
                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 limit_concurrency=self.config.max_connections,
                 ws="websockets-sansio" if _has_sansio() else "websockets",
+                ws_ping_interval=self.config.ws_ping_interval,
+                ws_ping_timeout=self.config.ws_ping_timeout,
                 ssl_certfile=str(self.tls.cert) if self.tls else None,
                 ssl_keyfile=str(self.tls.key) if self.tls else None,
             ),
