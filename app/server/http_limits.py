@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class HeaderDeadlineProtocol(H11Protocol):
             self._started += 1
             self._disarm()
 
-    def handle_websocket_upgrade(self, event) -> None:  # type: ignore[no-untyped-def]
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
         # The transport now belongs to the WebSocket protocol: no HTTP timer may close it.
         self._disarm()
         super().handle_websocket_upgrade(event)
