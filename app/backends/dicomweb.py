@@ -23,6 +23,8 @@ from .protocol import Exchange, Observer
 log = logging.getLogger(__name__)
 
 DICOM_JSON = "application/dicom+json"
+KEEP_ALIVE_SECONDS = 2.0  # under every common server's keep-alive (uvicorn's and ours 5 s, nginx 75 s)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _untrusted(exc: BaseException) -> bool:
@@ -115,6 +117,9 @@ class DicomWebClient:
             verify=tls_context(profile),
             transport=transport,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
+            # An idle connection is dropped before a server's keep-alive (ours: 5 s) can end it, so a
+            # request is never sent on a connection the server is closing at that moment.
+            limits=httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS),
         )
 
     # -- the protocol inspector --------------------------------------------------------------
@@ -167,7 +172,15 @@ class DicomWebClient:
         # a tuple, not a list: httpx's list form is invariant in its value type
         pairs = tuple(params.items() if isinstance(params, dict) else params) if params is not None else None
         try:
-            return await self.client.request(method, url, params=pairs, content=content, headers=headers)
+            try:
+                return await self.client.request(method, url, params=pairs, content=content, headers=headers)
+            except httpx.RemoteProtocolError:
+                # A kept-alive connection the server closed as the request went out (a proxy's shorter
+                # keep-alive): a read is asked again once on a new connection; a write is left to the
+                # outbox, which knows whether it may be repeated.
+                if method not in SAFE_METHODS:
+                    raise
+                return await self.client.request(method, url, params=pairs, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise TimedOut(f"The worklist server at {self.host} did not answer in time.", repr(exc)) from None
         except httpx.HTTPError as exc:

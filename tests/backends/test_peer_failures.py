@@ -4,6 +4,8 @@ sentence — in the backend, in Test connection and on the command line — neve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,8 @@ from pynetdicom.sop_class import Verification
 
 from app.backends import check_profile
 from app.backends.dimse import DimseBackend
-from app.backends.errors import Aborted, Refused
+from app.backends.dicomweb import DicomWebClient
+from app.backends.errors import Aborted, Refused, Unreachable
 from app.backends.profiles import Profile
 from app.domain.worklist_query import WorklistQuery
 
@@ -72,3 +75,43 @@ async def test_a_peer_without_the_worklist_service_is_refused_in_a_sentence(echo
         await backend.search(WorklistQuery.today("CT1"))
     assert "does not accept worklist queries (MWL C-FIND)" in raised.value.sentence
     assert not raised.value.retryable
+
+
+class ClosingKeptAliveConnections:
+    """An HTTP peer that answers the first request of every connection and keeps it alive, then
+    closes that connection without answering the next one: what a server does when its
+    keep-alive ends just as the client reuses the connection."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        body = b"[]"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+
+async def test_a_read_on_a_kept_alive_connection_the_server_closed_is_asked_again_on_a_new_one():
+    peer = ClosingKeptAliveConnections()
+    server = await asyncio.start_server(peer.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = DicomWebClient(Profile(name="peer", url=f"http://127.0.0.1:{port}/dicom-web", ae_title="CT1"))
+    try:
+        for _ in range(3):
+            answer = await client.request("GET", "/workitems")
+            assert answer.status_code == 200
+        assert peer.connections >= 2  # the second GET met the closed connection and went again
+        with pytest.raises(Unreachable):  # a write is not repeated behind the outbox's back
+            await client.request("POST", "/workitems", body=[{}])
+    finally:
+        await client.client.aclose()
+        server.close()
+        await server.wait_closed()
