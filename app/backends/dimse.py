@@ -77,6 +77,10 @@ def mwl_identifier(query: WorklistQuery) -> Dataset:
     sps.ScheduledStationAETitle = query.station
     low = f"{query.date_from:%Y%m%d}" if query.date_from else ""
     high = f"{query.date_to:%Y%m%d}" if query.date_to else ""
+    # whole days only, even when the query ends at an hour (the night window): combined date-time
+    # matching of the Start Date and Time keys (PS3.4 C.2.2.2.5.1) is not something every MWL SCP
+    # does, and one that matched the time range on its own would drop today's afternoon; the
+    # backend narrows the answers to the hours (`WorklistQuery.holds`)
     sps.ScheduledProcedureStepStartDate = low if low == high else (f"{low}-{high}" if low or high else "")
     sps.Modality = query.modality
     for keyword in SPS_RETURN_KEYS:
@@ -338,7 +342,7 @@ class DimseBackend:
         items = []
         for answer in answers:
             workitem = self.steps.read(decode_answer(answer, self.profile.fallback_charset))
-            if query.accepts(workitem):
+            if query.holds(workitem):
                 items.append(workitem)
         return items
 

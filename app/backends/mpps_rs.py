@@ -58,6 +58,7 @@ def search_params(query: WorklistQuery) -> list[tuple[str, str]]:
     if query.date_from or query.date_to:
         low = f"{query.date_from:%Y%m%d}" if query.date_from else ""
         high = f"{query.date_to:%Y%m%d}" if query.date_to else ""
+        # whole days, as over DIMSE (`dimse.mwl_identifier`); `holds` narrows to the hours
         params.append((sps + SPS_START_DATE, low if low == high else f"{low}-{high}"))
     if query.modality:
         params.append((sps + MODALITY, query.modality))
@@ -154,7 +155,7 @@ class MppsRsBackend:
                 raise await self._without_search(exc) from None
             raise
         items = [self.steps.read(mwl) for mwl in answers]
-        return [w for w in items if query.accepts(w)]
+        return [w for w in items if query.holds(w)]
 
     async def _without_search(self, exc: Refused) -> Refused:
         """The server has no Sup 246 search here: say what it does offer, if anything."""

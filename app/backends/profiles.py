@@ -16,6 +16,7 @@ import tomli_w
 
 from app import private_files
 from app.domain.codes import MODALITY_CODES
+from app.domain.dates import RELATIVE_CHOICES, TODAY
 
 BACKENDS = ("upsrs", "dimse", "mpps-rs")
 AUTH_KINDS = ("none", "basic", "bearer")
@@ -59,6 +60,9 @@ class Profile:
     dimse_timeout: float = 30.0
     tls: bool = False  # DICOM over TLS to the MWL and MPPS peers, trusting ca_file (else the system store)
     fallback_charset: str = "ISO_IR 100"  # for SCPs that omit Specific Character Set
+    # the query bar's date choice when the console opens: a site's choice, not the time of day's
+    # (a console opened at 19:55 for the night shift would otherwise open on "Today" alone)
+    opening_dates: str = TODAY
 
     @property
     def mpps_peer(self) -> tuple[str, int, str]:
@@ -98,6 +102,12 @@ class Profile:
             raise ProfileError(
                 f"Profile {self.name!r}: the modality must be a CID 29 code such as CT or MR, not {self.modality!r}.",
                 "modality",
+            )
+        if self.opening_dates not in RELATIVE_CHOICES:
+            raise ProfileError(
+                f"Profile {self.name!r}: the dates on opening must be one of {', '.join(RELATIVE_CHOICES)},"
+                f" not {self.opening_dates!r}.",
+                "opening_dates",
             )
         if self.backend in ("upsrs", "mpps-rs") and not self.url.startswith(("http://", "https://")):
             raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.", "url")

@@ -23,6 +23,7 @@ from app.backends.outbox import Delivery, Failure, Outbox
 from app.backends.profiles import Profile
 from app.backends.protocol import Exchange
 from app.domain.build import NewWorkitem
+from app.domain.dates import span_changes_at
 from app.domain.draft import ProcedureDraft
 from app.domain.events import EventType, WorkitemEvent, parse_event
 from app.domain.procedure import PerformedProcedure
@@ -46,7 +47,10 @@ class Workflow:
     ) -> None:
         self.tell = Listeners(listeners)
         self.profile = profile
-        self.query = WorklistQuery.today(profile.station_code)
+        # what the technologist asked for; a relative choice ("Today") is worked out anew for
+        # every search, automatic ones included (`searched` is what the last one asked)
+        self.query = WorklistQuery(station=profile.station_code, dates=profile.opening_dates)
+        self.searched = self.query.at(datetime.now())
         self.backend = make_backend(profile, self._observe)
         self.outbox = Outbox(
             self.backend,
@@ -122,12 +126,26 @@ class Workflow:
             self.tell.connection(False, " ".join(self.backend.capabilities.notes))
             self._tasks.add(asyncio.ensure_future(self._poll()))
         self._tasks.add(asyncio.ensure_future(self._outbox_loop()))
+        self._tasks.add(asyncio.ensure_future(self._follow_the_clock()))
         self.tell.pending(self.outbox.pending())
 
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(max(2.0, self.profile.poll_seconds))
             await self._guard(self._refresh, "", CONNECTION)
+
+    async def _follow_the_clock(self) -> None:
+        """Search again when a relative date choice comes to mean other dates (at midnight;
+        hourly for the 12-hour window). asyncio sleeps on the monotonic clock, which a computer
+        asleep or a clock set forward or back leaves behind: the wall clock is read at least
+        once a minute instead of trusting one long timer."""
+        while True:
+            now = datetime.now()
+            until = (span_changes_at(self.query.dates, now) - now).total_seconds() if self.query.dates else 60.0
+            await asyncio.sleep(min(60.0, max(0.2, until + 0.2)))
+            if self.query.dates and self.query.at(datetime.now()) != self.searched:
+                log.info("The dates %r have moved on; searching the worklist again", self.query.dates)
+                self.refresh()
 
     async def _outbox_loop(self) -> None:
         while True:
@@ -157,7 +175,7 @@ class Workflow:
         return self.spawn(self._refresh, "Searching the worklist…", CONNECTION)
 
     async def _refresh(self) -> None:
-        query = self.query
+        query = self.searched = self.query.at(datetime.now())
         # our own station's events, or every station's while another's list is shown: an urgent
         # order for this station is still announced
         wanted = query.station if query.station == self.profile.station_code else ""

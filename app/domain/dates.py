@@ -4,6 +4,10 @@ A partial value names the span it covers: DT `2026112308` is the whole 08:00 hou
 interval is expressed in naive local time of a reference zone (`local`), so values with
 and without a UTC offset compare correctly. `sortable()` gives a fixed-width string of
 that time, which the store indexes and compares as text.
+
+It also says what the query bar's relative date choices ("Today", "Today and the next 12
+hours" …) mean at a given moment: the console asks again before every search, so a list left
+open across midnight moves on to the new day by itself.
 """
 
 from __future__ import annotations
@@ -188,3 +192,54 @@ def sortable(moment: datetime) -> str:
 
 def overlaps(a: Interval, b: Interval) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
+
+
+# -- the query bar's relative date choices ----------------------------------------------------
+
+TODAY = "Today"
+NEXT_12_HOURS = "Today and the next 12 hours"
+TOMORROW = "Tomorrow"
+TODAY_AND_TOMORROW = "Today and tomorrow"
+YESTERDAY_TO_TOMORROW = "Yesterday to tomorrow"
+RELATIVE_CHOICES = (TODAY, NEXT_12_HOURS, TOMORROW, TODAY_AND_TOMORROW, YESTERDAY_TO_TOMORROW)
+_DAYS = {TODAY: (0, 0), TOMORROW: (1, 1), TODAY_AND_TOMORROW: (0, 1), YESTERDAY_TO_TOMORROW: (-1, 1)}
+_HALF_DAY = timedelta(hours=12)
+
+
+def _later(now: datetime, delta: timedelta) -> datetime:
+    """The wall-clock time `delta` of real time after `now` (a DST change day has 23 or 25
+    hours). A naive `now` is the computer's local time."""
+    if now.tzinfo is None:
+        return datetime.fromtimestamp(now.timestamp() + delta.total_seconds())
+    return (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+
+
+def relative_span(choice: str, now: datetime) -> Interval:
+    """The scheduled times a relative date choice covers at `now`, in naive local time (of
+    `now`'s zone, or of the computer for a naive `now`); inclusive bounds.
+
+    "Today and the next 12 hours" runs from 00:00 of the day the shift began (the day it was
+    12 hours ago: a night shift keeps the evening's orders until noon) to the end of the hour
+    12 hours from now, so that it moves on once an hour rather than on every search.
+    """
+    if choice == NEXT_12_HOURS:
+        began = _later(now, -_HALF_DAY).date()
+        ahead = _later(now, _HALF_DAY).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+        return datetime.combine(began, time.min), ahead + timedelta(hours=1) - _TICK
+    if choice not in _DAYS:
+        raise ValueError(f"{choice!r} is not a relative date choice")
+    first, last = _DAYS[choice]
+    today = now.date()
+    return datetime.combine(today + timedelta(days=first), time.min), datetime.combine(
+        today + timedelta(days=last), time.max
+    )
+
+
+def span_changes_at(choice: str, now: datetime) -> datetime:
+    """The next local wall-clock time (naive) at which `relative_span` gives another answer:
+    midnight, or the next full hour for the 12-hour window. A caller that sleeps until then
+    should still look at the clock now and then: a computer asleep, or a clock set, skips it."""
+    local = now.replace(tzinfo=None)
+    if choice == NEXT_12_HOURS:
+        return local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return datetime.combine(local.date() + timedelta(days=1), time.min)

@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 0, 6, 0)
         self.messages = MessageStack()
         layout.addWidget(self.messages)
-        self.query_panel = QueryPanel(self.session.profile.station_code)
+        self.query_panel = QueryPanel(self.session.profile.station_code, self.session.profile.opening_dates)
         layout.addWidget(self.query_panel)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setObjectName("mainSplitter")

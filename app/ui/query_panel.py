@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime
 
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.domain.codes import MODALITY_CODES
+from app.domain.dates import RELATIVE_CHOICES, TODAY
 from app.domain.states import State
 from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
 from .qdates import qdate, to_date
 
-DATES = ("Today", "Tomorrow", "Today and tomorrow", "Range")
+RANGE = "Range"
+DATES = (*RELATIVE_CHOICES, RANGE)
 STATES = {
     "Not finished": NOT_FINISHED,
     "Scheduled": (State.SCHEDULED,),
@@ -35,7 +37,7 @@ class YieldingCombo(QComboBox):
 class QueryPanel(QWidget):
     search = Signal(object)  # WorklistQuery
 
-    def __init__(self, station: str) -> None:
+    def __init__(self, station: str, dates: str = TODAY) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -49,6 +51,12 @@ class QueryPanel(QWidget):
             self.modality.addItem(f"{code.value} – {code.meaning}", code.value)
         self.when = YieldingCombo()
         self.when.addItems(DATES)
+        self.when.setCurrentText(dates)
+        self.when.setToolTip(
+            "Which scheduled dates to list. Today, Tomorrow … move on at midnight by themselves."
+            " Today and the next 12 hours, for night shifts: from 00:00 of the day the shift began"
+            " (yesterday until noon) to 12 hours ahead"
+        )
         self.date_from, self.date_to = QDateEdit(qdate(date.today())), QDateEdit(qdate(date.today()))  # Python's clock
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
@@ -105,20 +113,15 @@ class QueryPanel(QWidget):
 
     def _show_range(self, when: str) -> None:
         for edit in (self.date_from, self.date_to):
-            edit.setVisible(when == "Range")
+            edit.setVisible(when == RANGE)
 
-    def query(self, today: date | None = None) -> WorklistQuery:
-        today = today or date.today()
+    def query(self) -> WorklistQuery:
+        """What the bar asks for; a relative date choice stays relative (the console works it out
+        again for every search, so "Today" is still today after midnight)."""
         when = self.when.currentText()
-        if when == "Today":
-            first = last = today
-        elif when == "Tomorrow":
-            first = last = today + timedelta(days=1)
-        elif when == "Today and tomorrow":
-            first, last = today, today + timedelta(days=1)
-        else:
-            first, last = to_date(self.date_from.date()), to_date(self.date_to.date())
-        return WorklistQuery(
+        relative = when if when != RANGE else ""
+        first, last = to_date(self.date_from.date()), to_date(self.date_to.date())
+        query = WorklistQuery(
             station=self.station.text().strip(),
             modality=self.modality.currentData() or "",
             date_from=first,
@@ -127,7 +130,9 @@ class QueryPanel(QWidget):
             patient_id=self.patient_id.text().strip(),
             accession=self.accession.text().strip(),
             states=STATES[self.state.currentText()],
+            dates=relative,
         )
+        return query.at(datetime.now())
 
     def submit(self) -> None:
         self.search.emit(self.query())

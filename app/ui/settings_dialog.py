@@ -42,6 +42,7 @@ from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileBook, ProfileError
 from app.backends.protocol import PeerCheck
 from app.domain.codes import MODALITY_CODES
+from app.domain.dates import RELATIVE_CHOICES
 
 Tester = Callable[[Profile], Awaitable[list[PeerCheck]]]
 W = TypeVar("W", bound=QWidget)
@@ -52,6 +53,9 @@ CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 10
 FROM_STATION = "From the station name"
 CONNECT_HINT = "How long to wait to connect (TCP, TLS, DICOM association) and for each HTTP answer."
 ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long worklist query may need more."
+OPENING_DATES_HINT = (
+    "The dates the worklist shows when the console opens; a night shift's station chooses Today and the next 12 hours"
+)
 DIMSE_TLS_HINT = "Both peers are called over TLS; the CA file says whose certificates to trust"
 
 
@@ -203,6 +207,10 @@ class SettingsDialog(QDialog):
         self.modality.addItem(FROM_STATION, "")
         for code in MODALITY_CODES:
             self.modality.addItem(f"{code.value} — {code.meaning}", code.value)
+        self.opening_dates = named(QComboBox(), "Dates on opening", OPENING_DATES_HINT)
+        self.opening_dates.setObjectName("openingDates")
+        self.opening_dates.addItems(RELATIVE_CHOICES)
+        self.opening_dates.setToolTip(OPENING_DATES_HINT)
         self.timeout = named(QDoubleSpinBox(), "Connection timeout", CONNECT_HINT)
         self.timeout.setRange(1, 120)
         self.timeout.setSuffix(" s")
@@ -215,6 +223,7 @@ class SettingsDialog(QDialog):
             ("Our AE title", self.ae),
             ("Station", self.station),
             ("Modality", self.modality),
+            ("Dates on opening", self.opening_dates),
             ("Connection timeout", self.timeout),
             ("", self.timeout_hint),
             ("", self.startup),
@@ -315,6 +324,7 @@ class SettingsDialog(QDialog):
             "ae_title": [self.ae],
             "station": [self.station],
             "modality": [self.modality],
+            "opening_dates": [self.opening_dates],
             "timeout": [self.timeout],
             "url": [self.url],
             "auth": [self.auth],
@@ -423,6 +433,7 @@ class SettingsDialog(QDialog):
         if p.modality and self.modality.findData(p.modality) < 0:
             self.modality.addItem(p.modality, p.modality)  # a CID 29 code the list does not offer
         self.modality.setCurrentIndex(max(0, self.modality.findData(p.modality)))
+        self.opening_dates.setCurrentText(p.opening_dates)
         self.timeout.setValue(p.timeout)
         self.url.setText(p.url)
         self.auth.setCurrentIndex(max(0, self.auth.findData(p.auth)))
@@ -461,6 +472,7 @@ class SettingsDialog(QDialog):
             ae_title=self.ae.text().strip(),
             station=self.station.text().strip(),
             modality=self.modality.currentData() or "",
+            opening_dates=self.opening_dates.currentText(),
             timeout=self.timeout.value(),
             url=self.url.text().strip(),
             auth=self.auth.currentData(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -77,11 +77,22 @@ class Row:
     texts: tuple[str, ...]
 
 
-def make_row(w: Workitem) -> Row:
-    start = w.scheduled_start()
+def scheduled_time(start: datetime | None, today: date) -> str:
+    """Today's time alone; another day's date compactly ("8 Dec 00:02"), its time whole."""
+    if start is None:
+        return ""
+    return f"{start:%H:%M}" if start.date() == today else f"{start.day} {start:%b %H:%M}"
+
+
+def widest_times() -> list[str]:
+    """The widest Time texts of another day, in every month's name (the locale's)."""
+    return [scheduled_time(datetime(2000, month, 28), date(2000, 1, 1)) for month in range(1, 13)]
+
+
+def make_row(w: Workitem, today: date | None = None) -> Row:
+    start = w.scheduled_start(datetime.now().astimezone().tzinfo or UTC)
     progress = w.progress
-    today = datetime.now().date()
-    when = (start.strftime("%H:%M") if start.date() == today else start.strftime("%a %d %b  %H:%M")) if start else ""
+    when = scheduled_time(start, today or date.today())
     cells = {
         "Time": when,
         "State": w.state.value if w.state else "",
@@ -122,6 +133,7 @@ class WorklistModel(QAbstractTableModel):
         self.pinned: set[str] = set()  # procedures this console has in progress
         self.marks: dict[str, tuple[str, str]] = {}  # uid -> (state text to show, why: the tooltip)
         self._items: list[Workitem] = []
+        self._today = date.today()  # the day the rows' Time texts were made on
         self._rows: list[Row | None] = []
         self._search: list[str | None] = []
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
@@ -224,10 +236,20 @@ class WorklistModel(QAbstractTableModel):
         return self._search[i]  # type: ignore[return-value]
 
     def row(self, i: int) -> Row:
+        today = date.today()
+        if today != self._today:  # midnight: yesterday's times need their date now
+            self._today = today
+            self._rows = [None] * len(self._items)
         row = self._rows[i]
         if row is None:
-            row = self._rows[i] = make_row(self._items[i])
+            row = self._rows[i] = make_row(self._items[i], today)
         return row
+
+    def other_days(self) -> bool:
+        """Is anything listed scheduled on another day than today (its Time shows the date)?
+        Read from the DT text, so a long list is not parsed for it."""
+        today = f"{date.today():%Y%m%d}"
+        return any((text := w.text(t.SPS_START_DATETIME)) and not text.startswith(today) for w in self._items)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

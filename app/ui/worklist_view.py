@@ -5,12 +5,14 @@ only when the technologist changes it."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QLineEdit,
     QSizePolicy,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -18,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.workitem import Workitem
 
-from .worklist_model import COLUMNS, WIDTHS, WORKITEM_ROLE, WorklistModel, WorklistProxy
+from .worklist_model import COLUMNS, TIME, WIDTHS, WORKITEM_ROLE, WorklistModel, WorklistProxy, widest_times
 
 
 class WorklistView(QWidget):
@@ -62,6 +64,20 @@ class WorklistView(QWidget):
         table.setAlternatingRowColors(True)
         table.setMinimumWidth(240)
         layout.addWidget(table)
+        self.model.modelReset.connect(self.fit_time_column)
+        self.model.rowsInserted.connect(lambda *_: self.fit_time_column(grow_only=True))
+
+    def fit_time_column(self, grow_only: bool = False) -> None:
+        """The Time column as wide as its texts: another day's date and time are never elided. A
+        row that arrives only widens it; a new list may narrow it back to today's times."""
+        bold = QFont(self.table.font())
+        bold.setBold(True)  # the rows of my procedures in progress are bold
+        metrics = QFontMetrics(bold)
+        texts = ["00:00", *(widest_times() if self.model.other_days() else [])]
+        margin = 2 * (self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 1)
+        width = max(WIDTHS["Time"], max(metrics.horizontalAdvance(text) for text in texts) + margin + 6)
+        if not grow_only or width > self.table.columnWidth(TIME):
+            self.table.setColumnWidth(TIME, width)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The filter field from the keyboard: Escape empties it, Down or Enter goes to the list."""

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.dates import (
+    NEXT_12_HOURS,
+    TODAY,
+    TODAY_AND_TOMORROW,
+    TOMORROW,
+    YESTERDAY_TO_TOMORROW,
     DateValueError,
     combine,
     overlaps,
@@ -17,7 +23,9 @@ from app.domain.dates import (
     parse_range,
     parse_tm,
     parse_value,
+    relative_span,
     sortable,
+    span_changes_at,
 )
 
 MIN, MAX = datetime.min, datetime.max
@@ -268,3 +276,85 @@ def test_overlapping_and_disjoint_intervals():
     assert overlaps(day, parse_dt("2026112323"))
     assert overlaps(day, parse_range("DA", "20261123-"))
     assert not overlaps(day, parse_da("20261124"))
+
+
+# --- the query bar's relative date choices --------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def day_span(first: date, last: date) -> tuple[datetime, datetime]:
+    return datetime.combine(first, datetime.min.time()), datetime.combine(last, datetime.max.time())
+
+
+NEW_YEARS_EVE, NEW_YEAR = date(2027, 12, 31), date(2028, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "choice,before,after",
+    [
+        (TODAY, (NEW_YEARS_EVE, NEW_YEARS_EVE), (NEW_YEAR, NEW_YEAR)),
+        (TOMORROW, (NEW_YEAR, NEW_YEAR), (NEW_YEAR + timedelta(1), NEW_YEAR + timedelta(1))),
+        (TODAY_AND_TOMORROW, (NEW_YEARS_EVE, NEW_YEAR), (NEW_YEAR, NEW_YEAR + timedelta(1))),
+        (YESTERDAY_TO_TOMORROW, (NEW_YEARS_EVE - timedelta(1), NEW_YEAR), (NEW_YEARS_EVE, NEW_YEAR + timedelta(1))),
+    ],
+)
+def test_a_day_choice_moves_on_at_midnight_and_not_a_second_before(choice, before, after):
+    last_second = datetime(2027, 12, 31, 23, 59, 59, 999999, tzinfo=BERLIN)
+    midnight = datetime(2028, 1, 1, 0, 0, 0, tzinfo=BERLIN)
+    assert relative_span(choice, last_second) == day_span(*before)
+    assert relative_span(choice, midnight) == day_span(*after)
+    assert span_changes_at(choice, last_second) == midnight.replace(tzinfo=None)
+
+
+def test_the_night_window_crosses_midnight_and_keeps_the_evening_until_noon():
+    assert relative_span(NEXT_12_HOURS, datetime(2027, 12, 31, 23, 59, 59, tzinfo=BERLIN)) == (
+        dt(2027, 12, 31),
+        dt(2028, 1, 1, 12) - TICK,
+    )
+    # past midnight the night shift still sees the orders of the evening it began with
+    assert relative_span(NEXT_12_HOURS, datetime(2028, 1, 1, 0, 0, 0, tzinfo=BERLIN)) == (
+        dt(2027, 12, 31),
+        dt(2028, 1, 1, 13) - TICK,
+    )
+    assert relative_span(NEXT_12_HOURS, datetime(2028, 1, 1, 11, 59, 59, tzinfo=BERLIN))[0] == dt(2027, 12, 31)
+    assert relative_span(NEXT_12_HOURS, datetime(2028, 1, 1, 12, 0, 0, tzinfo=BERLIN))[0] == dt(2028, 1, 1)
+    # a day shift: today, and the evening ahead
+    assert relative_span(NEXT_12_HOURS, datetime(2028, 1, 1, 14, 30, tzinfo=BERLIN)) == (
+        dt(2028, 1, 1),
+        dt(2028, 1, 2, 3) - TICK,
+    )
+
+
+def test_the_night_window_moves_on_every_full_hour():
+    assert span_changes_at(NEXT_12_HOURS, datetime(2027, 12, 31, 23, 59, 40, tzinfo=BERLIN)) == dt(2028, 1, 1)
+    assert span_changes_at(NEXT_12_HOURS, datetime(2028, 1, 1, 0, 0, 0)) == dt(2028, 1, 1, 1)
+
+
+def test_on_the_spring_dst_day_twelve_hours_are_twelve_hours_of_real_time():
+    # Europe/Berlin 2027-03-28: 02:00 CET becomes 03:00 CEST, the day has 23 hours
+    before = datetime(2027, 3, 27, 23, 30, tzinfo=BERLIN)  # 12 real hours on: 12:30 CEST
+    assert relative_span(NEXT_12_HOURS, before) == (dt(2027, 3, 27), dt(2027, 3, 28, 13) - TICK)
+    just_before = datetime(2027, 3, 28, 1, 59, 59, tzinfo=BERLIN)  # on: 14:59:59 CEST
+    assert relative_span(NEXT_12_HOURS, just_before) == (dt(2027, 3, 27), dt(2027, 3, 28, 15) - TICK)
+    after = datetime(2027, 3, 28, 3, 0, 0, tzinfo=BERLIN)  # one second later in real time
+    assert (after.astimezone(UTC) - just_before.astimezone(UTC)) == timedelta(seconds=1)
+    assert relative_span(NEXT_12_HOURS, after) == (dt(2027, 3, 27), dt(2027, 3, 28, 16) - TICK)
+    # "Today" is the calendar day, 23 hours long
+    assert relative_span(TODAY, after) == day_span(date(2027, 3, 28), date(2027, 3, 28))
+    assert relative_span(TODAY, datetime(2027, 3, 28, 23, 59, 59, tzinfo=BERLIN)) == day_span(
+        date(2027, 3, 28), date(2027, 3, 28)
+    )
+    assert span_changes_at(TODAY, after) == dt(2027, 3, 29)
+
+
+def test_a_naive_moment_is_the_computers_local_time():
+    now = datetime(2027, 6, 1, 22, 0)
+    first, last = relative_span(NEXT_12_HOURS, now)
+    assert first == dt(2027, 6, 1)
+    assert last == datetime.fromtimestamp(now.timestamp() + 12 * 3600).replace(minute=59, second=59, microsecond=999999)
+
+
+def test_an_unknown_choice_is_refused():
+    with pytest.raises(ValueError):
+        relative_span("Next week", datetime(2027, 1, 1))
