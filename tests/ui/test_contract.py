@@ -126,8 +126,8 @@ def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_consol
 def test_a_refused_profile_shows_its_banner_by_name_and_every_control_has_a_name(
     qtbot,
     open_console,
-    locked,
-    tmp_path,  # noqa: F811
+    locked,  # noqa: F811 (the fixture imported above)
+    tmp_path,
 ):
     window = open_refused(open_console, locked, tmp_path)
     qtbot.waitUntil(lambda: window.findChild(QObject, "configurationBanner") is not None, timeout=10000)
