@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from conftest import answer_next_dialog
 from door import PASSWORD, locked_server
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.backends import check_profile
 from app.backends import profiles as profile_store
@@ -27,7 +29,7 @@ from app.ui.settings_dialog import FAILED_STYLE, SettingsDialog
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory) -> Iterator[UPSServer]:
     """A server whose user ct1 is bound to CT1 only, holding today's demo day (CT2's orders too)."""
-    server, _ = locked_server(tmp_path_factory.mktemp("locked"), ct1=["CT1"], ris=[])
+    server, _ = locked_server(tmp_path_factory.mktemp("locked"), ct1=["CT1"], ct2=["CT2"], ris=[])
     seed_demo_day(server.service)
     try:
         yield server
@@ -130,3 +132,23 @@ def test_the_console_shows_a_refused_ae_title_in_red_as_a_setting_to_fix_and_rec
     qtbot.mouseClick(window.messages.get("configuration").action, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.messages.get("configuration") is not None, timeout=5000)
     assert window.live.text() == "● not allowed"
+
+
+def test_fixing_the_profile_in_settings_opens_the_console_again_on_it(qtbot, open_console, locked, tmp_path):
+    window = open_refused(open_console, locked, tmp_path)
+    qtbot.waitUntil(lambda: window.messages.get("configuration") is not None, timeout=10000)
+
+    def sign_in_as_ct2(dialog) -> None:
+        dialog.username.setText("ct2")
+        qtbot.mouseClick(
+            dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+        )
+
+    answer_next_dialog(sign_in_as_ct2)
+    window.open_settings()
+    reopened = [
+        w for w in QApplication.topLevelWidgets() if hasattr(w, "session") and w.session.profile.username == "ct2"
+    ]
+    assert len(reopened) == 1 and reopened[0] is not window
+    qtbot.waitUntil(lambda: reopened[0].live.text() == "● live", timeout=10000)
+    assert reopened[0].messages.get("configuration") is None and reopened[0].session.refused is None
