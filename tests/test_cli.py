@@ -170,6 +170,15 @@ def test_echo_says_in_a_sentence_what_works(front):
     assert wrong.returncode == 2 and "HOST:PORT:AET" in wrong.stderr
 
 
+def test_echo_at_a_port_that_answers_but_not_in_dicom_says_so(front):
+    http_port = run_app("echo", "--mwl", f"127.0.0.1:{front.port}:WORKLIST")
+    assert http_port.returncode == 1
+    assert http_port.stderr.startswith(
+        f"✗ The worklist server at 127.0.0.1:{front.port} answered, but not as a DICOM peer: is this the HTTP port"
+    )
+    assert "Cannot reach" not in http_port.stderr and "Traceback" not in http_port.stderr
+
+
 def stop(proc: subprocess.Popen) -> str:
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)

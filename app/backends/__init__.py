@@ -9,11 +9,12 @@ from .protocol import Observer, PeerCheck, WorklistBackend
 
 
 def make_backend(profile: Profile, observer: Observer | None = None) -> WorklistBackend:
-    """The backend a profile names; DIMSE's imports pynetdicom only when asked for."""
+    """The console's backend for a profile, naming our AE title on every request; DIMSE's
+    imports pynetdicom only when asked for."""
     if profile.backend == "upsrs":
         from .upsrs import UpsRsBackend
 
-        return UpsRsBackend(profile, observer=observer)
+        return UpsRsBackend(profile, observer=observer, calling_ae=True)
     if profile.backend == "dimse":
         from .dimse import DimseBackend
 
@@ -21,7 +22,7 @@ def make_backend(profile: Profile, observer: Observer | None = None) -> Worklist
     if profile.backend == "mpps-rs":
         from .mpps_rs import MppsRsBackend
 
-        return MppsRsBackend(profile, observer=observer)
+        return MppsRsBackend(profile, observer=observer, calling_ae=True)
     raise BackendError(f"The {profile.backend} backend is not available in this version.")
 
 

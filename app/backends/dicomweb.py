@@ -15,8 +15,9 @@ import httpx
 from pydicom.uid import generate_uid
 
 from app.domain.dicomjson import JsonDataset
+from app.domain.identifiers import CALLING_AE_HEADER
 
-from .errors import BackendError, Refused, ServerFault, TimedOut, Unreachable
+from .errors import BackendError, NotPermitted, Refused, ServerFault, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Exchange, Observer
 
@@ -45,7 +46,41 @@ def refusal_detail(response: httpx.Response) -> str:
     )
 
 
-def refusal_of_any_service(response: httpx.Response, host: str, detail: str) -> BackendError | None:
+def user_of(profile: Profile) -> str:
+    """Who the profile's credentials name, in words."""
+    if profile.auth == "basic" and profile.username:
+        return f"the user {profile.username}"
+    if profile.auth == "bearer":
+        return "this profile's token"
+    return "this station (no user given)"
+
+
+def not_permitted(profile: Profile, host: str, reason: str, detail: str, status: int = 403) -> NotPermitted:
+    """A 403: a configuration error, said with what to change in Settings."""
+    ae = profile.ae_title
+    return NotPermitted(
+        f"The worklist server at {host} does not let {user_of(profile)} act as the AE title {ae} "
+        f"(HTTP {status}: {reason.rstrip('.') or 'no reason given'}). In Settings, give this profile the user "
+        f"or token bound to {ae}, or the AE title its user is bound to.",
+        detail,
+        status,
+        reason,
+    )
+
+
+def permission_check(profile: Profile, host: str, exc: NotPermitted) -> str:
+    """What Test connection says of a 403: who may not act as which AE title, and why."""
+    who = user_of(profile)
+    return (
+        f"{who[0].upper()}{who[1:]} may not act as the AE title {profile.ae_title} at {host} "
+        f"(HTTP {exc.status}: {exc.reason.rstrip('.') or 'no reason given'}). In Settings, give this profile "
+        f"the user or token bound to {profile.ae_title}, or the AE title its user is bound to."
+    )
+
+
+def refusal_of_any_service(
+    response: httpx.Response, host: str, detail: str, profile: Profile | None = None
+) -> BackendError | None:
     """The refusals every DICOMweb service says alike: a server fault, and who we are."""
     status, reason = response.status_code, warning_text(response)
     if status == 501:  # not a fault that passes: this server does not do it (a gateway to another protocol)
@@ -66,7 +101,9 @@ def refusal_of_any_service(response: httpx.Response, host: str, detail: str) -> 
             reason,
         )
     if status == 403 and "filter" not in reason.lower():
-        return Refused(
+        if profile is not None:
+            return not_permitted(profile, host, reason, detail)
+        return NotPermitted(
             f"The worklist server at {host} does not allow this (HTTP 403): {reason or 'ask its administrator'}.",
             detail,
             status,
@@ -97,7 +134,12 @@ class DicomWebClient:
     """The HTTP side of a DICOMweb backend, for one profile's base URL."""
 
     def __init__(
-        self, profile: Profile, observer: Observer | None = None, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        profile: Profile,
+        observer: Observer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        calling_ae: bool = False,
     ) -> None:
         self.profile = profile
         self.observer = observer
@@ -105,6 +147,10 @@ class DicomWebClient:
         self.host = urlsplit(self.base).netloc or self.base
         auth: httpx.Auth | None = None
         headers = {"Accept": DICOM_JSON}
+        if calling_ae and profile.ae_title:
+            # who we are, on every request: a server that binds users to AE titles refuses a
+            # mismatch instead of recording our claims as another station's
+            headers[CALLING_AE_HEADER] = profile.ae_title
         if profile.auth == "basic":
             auth = httpx.BasicAuth(profile.username, profile.password)
         elif profile.auth == "bearer":

@@ -204,17 +204,28 @@ class DimseBackend:
         host, port, called = peer
         where = f"{host}:{port}"
         received: list = []
+        garbled: list = []  # Evt19 of the state machine: what came back is not a DICOM PDU
         tls = self._tls() if self.profile.tls else None
         try:
             assoc = self._ae().associate(
                 host,
                 port,
                 ae_title=called,
-                evt_handlers=[(evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive))],
+                evt_handlers=[
+                    (evt.EVT_ACSE_RECV, lambda e: received.append(e.primitive)),
+                    (evt.EVT_FSM_TRANSITION, lambda e: garbled.append(e) if e.fsm_event == "Evt19" else None),
+                ],
                 tls_args=(tls, host) if tls else None,
             )
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
+        if garbled and not assoc.is_established and not assoc.is_rejected:
+            # something listens there and answered, in another protocol: a wrong port, not an outage
+            hint = "is this the HTTP port?" if tls else "is this the HTTP port, or one that expects TLS?"
+            raise Refused(
+                f"The {what} server at {where} answered, but not as a DICOM peer: {hint}",
+                f"no DICOM PDU from {called}@{where}",
+            )
         if tls and not assoc.is_established and not received:
             failure = self._tls_failure(host, port, tls)
             if failure:

@@ -6,6 +6,7 @@ BackendError                  retryable: False
 │   ├── ServerFault           the provider failed on its side (HTTP 5xx)
 │   └── Aborted               the peer closed the association (A-ABORT) before it answered
 └── Refused                   the provider answered and said no (status and its reason)
+    ├── NotPermitted          who we are may not do this (HTTP 403): the profile must change
     └── Conflict              someone else changed the item first (claimed, completed, canceled)
         └── AlreadyFinished   the step was already completed or discontinued
 
@@ -50,6 +51,12 @@ class Refused(BackendError):
         super().__init__(sentence, detail)
         self.status = status
         self.reason = reason
+
+
+class NotPermitted(Refused):
+    """The provider does not let this profile's user act as its AE title, or do this at all (HTTP
+    403). A configuration error, not an outage: waiting does not mend it, and nothing that asked
+    is lost for it — what waits to be sent is kept until the profile changes or someone asks again."""
 
 
 class Conflict(Refused):

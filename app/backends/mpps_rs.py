@@ -30,12 +30,13 @@ from .dicomweb import (
     RESOURCES,
     DicomWebClient,
     offered_services,
+    permission_check,
     refusal_detail,
     refusal_of_any_service,
     services_sentence,
     warning_text,
 )
-from .errors import AlreadyFinished, BackendError, Conflict, Refused, Unreachable
+from .errors import AlreadyFinished, BackendError, Conflict, NotPermitted, Refused, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 from .scheduled_steps import ScheduledSteps
@@ -76,10 +77,16 @@ def search_params(query: WorklistQuery) -> list[tuple[str, str]]:
 
 class MppsRsBackend:
     def __init__(
-        self, profile: Profile, observer: Observer | None = None, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        profile: Profile,
+        observer: Observer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        calling_ae: bool = False,
     ) -> None:
+        """`calling_ae`: name our AE title on every request (the console does; a gateway acts for others)."""
         self.profile = profile
-        self.http = DicomWebClient(profile, observer, transport)
+        self.http = DicomWebClient(profile, observer, transport, calling_ae=calling_ae)
         self.host = self.http.host
         self.capabilities = Capabilities(
             live_events=False,
@@ -107,7 +114,7 @@ class MppsRsBackend:
 
     def _refusal(self, response: httpx.Response) -> BackendError:
         status, reason, detail = response.status_code, warning_text(response), refusal_detail(response)
-        common = refusal_of_any_service(response, self.host, detail)
+        common = refusal_of_any_service(response, self.host, detail, self.profile)
         if common is not None:
             return common
         if status in (404, 405) and not reason:
@@ -290,6 +297,8 @@ class MppsRsBackend:
     async def check_peers(self) -> list[PeerCheck]:
         try:
             response = await self._send("GET", MWL_PATH, params=[("limit", "1")], expect=(200, 204))
+        except NotPermitted as exc:
+            return [PeerCheck(False, permission_check(self.profile, self.host, exc))]
         except Refused as exc:
             if exc.status in (404, 405) and not exc.reason:
                 return [PeerCheck(False, (await self._without_search(exc)).sentence)]

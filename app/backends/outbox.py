@@ -7,6 +7,11 @@ time, with exponential backoff while the server is away — across network outag
 across a crash and restart of the console — and at once when the connection comes back
 (`kick`). A retry that meets "already in that state" counts as done (the backends treat
 B304/B306 as success).
+
+A refusal of who we are (NotPermitted, HTTP 403) is a configuration error, not an outage: the
+report is kept, never dropped, and nothing more is sent until the technologist asks again
+(`release`) or the console opens on a changed profile — retrying on a timer would only be
+refused again.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
 from .claim_store import Claim, ClaimStore, Operation, default_path
-from .errors import BackendError
+from .errors import BackendError, NotPermitted
 from .protocol import WorklistBackend
 from .retry import Backoff, SendLock
 
@@ -52,6 +57,7 @@ class Delivery:
 
     sent: bool
     sentence: str = ""
+    held: bool = False  # kept because the server refuses who we are: the profile must change
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class Outbox:
         description: str = "",
         backoff: Backoff | None = None,
         on_sent: Callable[[str, str, str], None] | None = None,
+        on_held: Callable[[str], None] | None = None,
     ) -> None:
         self.backend = backend
         self.store = ClaimStore(path, owner, profile_name, description)
@@ -112,6 +119,8 @@ class Outbox:
         self.on_failure = on_failure
         self.on_change = on_change  # told the number of waiting operations whenever it changes
         self.on_sent = on_sent  # told (uid, kind, sentence) when an operation that had waited is sent
+        self.on_held = on_held  # told the server's refusal when sending stops for it
+        self.held: str | None = None  # why nothing is sent until `release` (a refusal of who we are)
         self.clock = clock  # monotonic: when the next attempt is due
         self.backoff = backoff or Backoff()
         self.attempts = 0  # attempts that found the server away, since this outbox opened
@@ -221,6 +230,13 @@ class Outbox:
             f"{KIND_NAMES.get(self.store.last_kind(uid) or '', 'The report')} of "
             f"{claim.what() if claim else 'this procedure'}"
         )
+        if self.held is not None:
+            return Delivery(
+                False,
+                f"{what} is kept on this console: the worklist server does not accept this profile (see the "
+                "red message). It is sent when the profile is changed in Settings, or when you press Try again.",
+                held=True,
+            )
         if self._busy_elsewhere:
             return Delivery(
                 False,
@@ -239,6 +255,8 @@ class Outbox:
         reported through `on_failure`.
         """
         async with self._lock:
+            if self.held is not None:
+                return 0
             self._busy_elsewhere = not self.send_lock.acquire()
             if self._busy_elsewhere:
                 self._due = self.clock() + BUSY_RETRY
@@ -259,6 +277,15 @@ class Outbox:
                     what = known.what() if known else op.uid
                     raise BackendError(f"The claim on {what} is no longer held by this console.")
                 await self._send(op, claim.transaction_uid)
+            except NotPermitted as exc:
+                if op.kind == "claim" and op.uid == raise_for and not op.attempts and op.uid not in self._waited:
+                    # a start refused as it is made: nothing was started, and the technologist sees why
+                    log.warning("Outbox: the start of %s refused: %s", op.uid, exc.detail or exc.sentence)
+                    self.store.failed(op, exc.sentence)
+                    self._changed()
+                    raise
+                self._hold(op, exc)
+                return sent
             except BackendError as exc:
                 if exc.retryable:  # by the error's class, never by its sentence
                     self._retry_later(op, exc)
@@ -293,6 +320,24 @@ class Outbox:
         )
         self._changed()
 
+    def _hold(self, op: Operation, exc: NotPermitted) -> None:
+        self.store.waits(op, exc.sentence)
+        self.held = exc.sentence
+        log.warning(
+            "Outbox: %s of %s kept, sending stopped until the profile changes: %s",
+            op.kind,
+            op.uid,
+            exc.detail or exc.sentence,
+        )
+        self._changed()
+        if self.on_held is not None:
+            self.on_held(exc.sentence)
+
+    def release(self) -> None:
+        """The technologist asks to send again what a refusal of who we are holds."""
+        self.held = None
+        self.kick()
+
     def _fail(self, op: Operation, exc: BackendError) -> None:
         log.warning("Outbox: %s of %s refused: %s", op.kind, op.uid, exc.detail or exc.sentence)
         self.store.failed(op, exc.sentence)
@@ -326,7 +371,8 @@ class Outbox:
         return max(0.0, self._due - self.clock())
 
     def kick(self) -> None:
-        """The server is back: try at once, and start the backoff again from its shortest step."""
+        """The server is back: try at once, and start the backoff again from its shortest step.
+        What a refusal holds stays held (`release`)."""
         self.backoff.reset()
         self._due = 0.0
         if self._wake is not None:
@@ -338,12 +384,13 @@ class Outbox:
         self._wake = asyncio.Event()
         while True:
             wait = self.next_attempt_in()
-            if wait is None or wait > 0:
+            if self.held is not None or wait is None or wait > 0:
                 self._wake.clear()
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
                 # meets its timeout, and the console then never finishes closing
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(IDLE_CHECK if wait is None else min(wait, IDLE_CHECK)):
+                    held_or_idle = wait is None or self.held is not None
+                    async with asyncio.timeout(IDLE_CHECK if held_or_idle else min(wait or 0.0, IDLE_CHECK)):
                         await self._wake.wait()
                 continue
             with contextlib.suppress(BackendError):  # refusals were reported through on_failure

@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import websockets
+from pydicom.uid import generate_uid
 
 from app.domain import tags as t
 from app.domain.build import STATION_SCHEME, NewWorkitem
 from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets
 from app.domain.events import parse_event
+from app.domain.identifiers import CALLING_AE_HEADER
 from app.domain.procedure import PerformedProcedure, discontinuation_json, progress_json, reason_attributes
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
@@ -30,13 +32,14 @@ from app.domain.worklist_query import WorklistQuery
 from .dicomweb import (
     DicomWebClient,
     offered_services,
+    permission_check,
     refusal_detail,
     refusal_of_any_service,
     services_sentence,
     tls_context,
     warning_text,
 )
-from .errors import BackendError, Conflict, Refused, Unreachable
+from .errors import BackendError, Conflict, NotPermitted, Refused, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 
@@ -59,26 +62,35 @@ class UpsRsBackend:
     capabilities = Capabilities(live_events=True)
 
     def __init__(
-        self, profile: Profile, observer: Observer | None = None, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        profile: Profile,
+        observer: Observer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        calling_ae: bool = False,
     ) -> None:
+        """`calling_ae`: name our AE title on every request (the console does; a gateway acts for others)."""
         self.profile = profile
         self.observer = observer
+        self.calling_ae = calling_ae
         self.followed = profile.station_code  # whose worklist events are asked for ("": every station's)
         self._connected = False
         self._global = False
-        self.http = DicomWebClient(profile, observer, transport)
+        self.http = DicomWebClient(profile, observer, transport, calling_ae=calling_ae)
         self.client = self.http.client
         self.base = self.http.base
         self.host = self.http.host
 
     def handshake_headers(self) -> dict[str, str] | None:
-        """The headers a WebSocket handshake needs: the same credentials as every HTTP request."""
+        """The headers a WebSocket handshake needs: the same credentials, and the same AE title, as
+        every HTTP request."""
+        headers = {CALLING_AE_HEADER: self.profile.ae_title} if self.calling_ae and self.profile.ae_title else {}
         if self.profile.auth == "bearer":
-            return {"Authorization": f"Bearer {self.profile.token}"}
-        if self.profile.auth == "basic":
+            headers["Authorization"] = f"Bearer {self.profile.token}"
+        elif self.profile.auth == "basic":
             pair = f"{self.profile.username}:{self.profile.password}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
-        return None
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        return headers or None
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """What a wss:// connection trusts: the profile's CA file, else the system store (False: no checks)."""
@@ -107,7 +119,7 @@ class UpsRsBackend:
 
     def _refusal(self, response: httpx.Response) -> BackendError:
         status, reason, detail = response.status_code, warning_text(response), refusal_detail(response)
-        common = refusal_of_any_service(response, self.host, detail)
+        common = refusal_of_any_service(response, self.host, detail, self.profile)
         if common is not None:
             return common
         if status == 404:
@@ -270,6 +282,9 @@ class UpsRsBackend:
     async def check_peers(self) -> list[PeerCheck]:
         try:
             response = await self.send("GET", "/workitems", params={"limit": "1"}, expect=(200, 204))
+            await self._may_subscribe()
+        except NotPermitted as exc:
+            return [PeerCheck(False, permission_check(self.profile, self.host, exc))]
         except BackendError as exc:
             return [PeerCheck(False, exc.sentence)]
         checks = [
@@ -280,6 +295,18 @@ class UpsRsBackend:
         except BackendError as exc:
             log.info("Which DICOMweb services %s offers is unknown: %s", self.host, exc.detail or exc.sentence)
             return checks
+
+    async def _may_subscribe(self) -> None:
+        """Raises NotPermitted when the server does not let us act as our AE title. The probe
+        subscribes our AE title to a workitem nobody made: a server that allows it answers 404
+        (no such workitem), one that does not answers 403 — and no subscription of a console
+        running as this AE title is touched, as a global Subscribe/Unsubscribe would."""
+        path = f"/workitems/{generate_uid()}/subscribers/{self.profile.ae_title}"
+        response = await self.http.request("POST", path, params={"deletionlock": "false"})
+        if response.status_code == 403:
+            raise self._refusal(response)
+        if response.status_code in (200, 201):  # a server that keeps subscriptions to unknown workitems
+            await self.http.request("DELETE", path)
 
     # -- events ----------------------------------------------------------------------------------
     async def _subscribe(self) -> str:
@@ -301,6 +328,8 @@ class UpsRsBackend:
                     expect=(201, 200),
                 )
                 return self._channel(response)
+            except NotPermitted:
+                raise
             except Refused:
                 pass  # no filtered subscriptions here: every station's events, filtered by the console
         response = await self.send(
@@ -349,8 +378,9 @@ class UpsRsBackend:
                         except (ValueError, TypeError) as exc:
                             log.warning("Ignored an unreadable event report: %s", exc)
                 raise Unreachable(f"The event channel to {self.host} closed.")
-            except asyncio.CancelledError:
-                raise
+            except (asyncio.CancelledError, NotPermitted):
+                self._connected = False
+                raise  # a refusal of who we are is not an outage: reconnecting would not mend it
             except (TimeoutError, BackendError, OSError, websockets.WebSocketException) as exc:
                 self._connected = False
                 delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]

@@ -2,7 +2,7 @@
 line and the tests drive alike. Changes are told to listeners (`WorkflowListener`)."""
 
 from .listener import WorkflowListener
-from .sentences import CONNECTION, named, plural, procedure_key
+from .sentences import CONFIGURATION, CONNECTION, named, plural, procedure_key
 from .workflow import Workflow
 
-__all__ = ["CONNECTION", "Workflow", "WorkflowListener", "named", "plural", "procedure_key"]
+__all__ = ["CONFIGURATION", "CONNECTION", "Workflow", "WorkflowListener", "named", "plural", "procedure_key"]

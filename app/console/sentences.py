@@ -5,6 +5,8 @@ from __future__ import annotations
 from app.domain.workitem import Workitem
 
 CONNECTION = "connection"  # the message key of whatever concerns reaching the server
+# the message key of a refusal of who we are (HTTP 403): a setting to fix, never an outage
+CONFIGURATION = "configuration"
 
 
 def procedure_key(uid: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.backends import make_backend
 from app.backends.claim_store import Waiting, owner_description, owner_key
-from app.backends.errors import BackendError, Unreachable
+from app.backends.errors import BackendError, NotPermitted, Unreachable
 from app.backends.outbox import Delivery, Failure, Outbox
 from app.backends.profiles import Profile
 from app.backends.protocol import Exchange
@@ -32,7 +32,7 @@ from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
 from .listener import Listeners, WorkflowListener
-from .sentences import CONNECTION, named, procedure_key
+from .sentences import CONFIGURATION, CONNECTION, named, procedure_key
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Workflow:
             profile_name=profile.name,
             description=owner_description(profile),
             on_sent=self._on_sent,
+            on_held=self._not_permitted,
         )
         adopted = self.outbox.store.adopt_legacy(profile.name)
         if adopted:
@@ -68,7 +69,9 @@ class Workflow:
         self.connected = False
         self.live_station: str | None = profile.station_code  # whose events arrive; None: not live
         self._tasks: set[asyncio.Future] = set()
+        self._watching: asyncio.Future | None = None
         self._closed = False
+        self.refused: str | None = None  # the server's refusal of who we are, until asked again
 
     @property
     def closed(self) -> bool:
@@ -98,6 +101,9 @@ class Workflow:
             self.tell.busy(True, busy)
         try:
             return await work()
+        except NotPermitted as exc:
+            log.warning("%s (%s)", exc.sentence, exc.detail)
+            self._not_permitted(exc.sentence)
         except Unreachable as exc:  # the server is away: nothing is lost, so a warning, not an error
             log.warning("%s (%s)", exc.sentence, exc.detail)
             self.tell.message("warning", exc.sentence, CONNECTION)
@@ -120,7 +126,7 @@ class Workflow:
         """Query, listen for events, keep the outbox flowing."""
         self.refresh()
         if self.backend.capabilities.live_events:
-            self._tasks.add(asyncio.ensure_future(self.backend.watch(self._on_event, self._on_connection)))
+            self._watch()
         else:  # no events (MWL/MPPS): poll, and say so
             self.live_station = None
             self.tell.connection(False, " ".join(self.backend.capabilities.notes))
@@ -128,6 +134,38 @@ class Workflow:
         self._tasks.add(asyncio.ensure_future(self._outbox_loop()))
         self._tasks.add(asyncio.ensure_future(self._follow_the_clock()))
         self.tell.pending(self.outbox.pending())
+
+    def _watch(self) -> None:
+        async def run() -> None:
+            try:
+                await self.backend.watch(self._on_event, self._on_connection)
+            except NotPermitted as exc:  # the channel stays closed until asked again: not an outage
+                log.warning("No live events: %s (%s)", exc.sentence, exc.detail)
+                self.live_station = None
+                self._not_permitted(exc.sentence)
+
+        self._watching = asyncio.ensure_future(run())
+        self._tasks.add(self._watching)
+        self._watching.add_done_callback(self._tasks.discard)
+
+    def _not_permitted(self, sentence: str) -> None:
+        """The server refuses who we are (HTTP 403): a setting to fix, said in red at once, never
+        as the server being away; what waits to be sent stays kept."""
+        self.refused = sentence
+        self.tell.message(
+            "error",
+            f"{sentence.rstrip('. ')}. Nothing is lost: reports are kept on this console and sent when the "
+            "profile is changed, or when you press Try again.",
+            CONFIGURATION,
+        )
+
+    def retry(self) -> None:
+        """Ask again after a refusal of who we are: the reports held, the live events, the list."""
+        self.refused = None
+        self.outbox.release()
+        if self.backend.capabilities.live_events and (self._watching is None or self._watching.done()):
+            self._watch()
+        self.refresh()
 
     async def _poll(self) -> None:
         while True:
@@ -192,6 +230,11 @@ class Workflow:
         try:
             await self.backend.follow(station)
             self.live_station = station
+        except NotPermitted as exc:  # said in red; the list is still searched if the server allows that
+            log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
+            self.live_station = None
+            self._not_permitted(exc.sentence)
+            return
         except BackendError as exc:
             log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
             self.live_station = None
@@ -235,7 +278,9 @@ class Workflow:
 
     # -- what the technologist does -------------------------------------------------------------
     def _report(self, uid: str, delivery: Delivery, done: str) -> None:
-        if delivery.sent:
+        if delivery.held:
+            self.tell.message("error", delivery.sentence, procedure_key(uid))
+        elif delivery.sent:
             self.tell.message("info", done, procedure_key(uid))
         else:
             self.tell.message("warning", delivery.sentence, procedure_key(uid))

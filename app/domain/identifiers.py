@@ -7,6 +7,11 @@ import re
 from .status import InvalidRequest
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*\Z")
+# The HTTP header in which a console names the AE title it acts as, on every request. PS3.18 gives
+# a REST request no calling AE title (Change State carries only the Transaction UID and the state),
+# so without it a server could only guess who claims; a server that does not know it ignores it.
+CALLING_AE_HEADER = "Calling-AE-Title"
+
 _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")  # PS3.5 AE: 16 chars, no backslash or control
 
 

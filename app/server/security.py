@@ -10,7 +10,12 @@
   (or with no type at all); every POST and PUT here either carries DICOM JSON or, with no
   body (Subscribe, Suspend), no form type. The body itself is checked where it is read.
 - Users: basic or bearer credentials from the users file, when one is configured. The
-  principal is left in the scope for the handlers, which check the AE title acted as.
+  principal is left in the scope for the handlers.
+- AE titles: one rule, `acting_ae`, for every HTTP door (UPS-RS, Sup 246, the WebSocket). A
+  request may name the AE title it acts as in the `Calling-AE-Title` header, and a transaction
+  may name one (the requester of a state change, a subscriber, an MPPS's performing station);
+  each must be one its user is bound to. The door asks it of every request for the header; the
+  handlers ask it again with what they name.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
+
+from app.domain.identifiers import CALLING_AE_HEADER, check_ae_title
+from app.domain.status import InvalidRequest
 
 from .users import Principal, Users, UsersFileError
 
@@ -145,6 +153,8 @@ class Door:
             else:
                 scope[PRINCIPAL] = principal
         if refusal is None:
+            refusal = _ae_refusal(scope)
+        if refusal is None:
             await self.app(scope, receive, send)
             return
         status, text = refusal
@@ -221,17 +231,37 @@ def principal_of(scope: Scope) -> Principal | None:
     return scope.get(PRINCIPAL)
 
 
-def acting_ae(scope: Scope, named: str | None) -> str | None:
-    """The AE title a request acts as: the one it names, else the principal's own when it is
-    bound to exactly one. Forbidden when it names one its principal is not bound to."""
+def calling_ae(scope: Scope) -> str | None:
+    """The AE title the client says it is (`Calling-AE-Title`); InvalidRequest when it is not one."""
+    key = CALLING_AE_HEADER.lower().encode("latin-1")
+    for name, value in scope.get("headers", []):
+        if name.lower() == key:
+            return check_ae_title(value.decode("latin-1"))
+    return None
+
+
+def acting_ae(scope: Scope, named: str | None = None) -> str | None:
+    """The AE title a request acts as: the one the transaction names, else the one the client
+    names in its header, else its user's own when the user is bound to exactly one. Forbidden
+    when the user is not bound to one of those named: a station is never recorded as another."""
     principal = principal_of(scope)
-    if principal is None:
-        return named
-    if named is None:
-        return principal.own_ae
-    if not principal.may_act_as(named):
-        raise Forbidden(f"The user {principal.name} may not act as the AE title {named}.")
-    return named
+    caller = calling_ae(scope)
+    if principal is not None:
+        for aet in (named, caller):
+            if aet is not None and not principal.may_act_as(aet):
+                bound = ", ".join(sorted(principal.aes))
+                raise Forbidden(f"The user {principal.name} may not act as the AE title {aet}; it is bound to {bound}.")
+    return named or caller or (principal.own_ae if principal is not None else None)
+
+
+def _ae_refusal(scope: Scope) -> tuple[int, str] | None:
+    try:
+        acting_ae(scope)
+    except Forbidden as exc:
+        return 403, str(exc)
+    except InvalidRequest as exc:
+        return 400, f"The {CALLING_AE_HEADER} header: {exc.message}"
+    return None
 
 
 def door_policy(bind_host: str, users_file: str | None, *, no_auth: bool, public_url: str | None) -> Policy:

@@ -29,6 +29,7 @@ from app.domain.status import Status, UPSError
 from . import http as front
 from . import media
 from .mwl_search import scheduled_steps
+from .security import acting_ae
 from .service_api import MppsOutcome, PerformedStepService, WorkitemService
 
 MWL_PATH = "/modality-scheduled-procedure-steps"
@@ -122,10 +123,12 @@ def _mpps_answer(request: Request, outcome: MppsOutcome, success: int) -> Respon
     return front.refuse(request, code, outcome.comment or Status(outcome.status).text)
 
 
-def _performing_ae(dataset: JsonDataset) -> str:
-    """The AE the MPPS says performed it (REST has no calling AE title)."""
+def _performing_ae(request: Request, dataset: JsonDataset) -> str:
+    """The AE that performs it: the Performed Station AE Title the MPPS names, else the client's
+    calling AE title. Either must be one the user may act as (the server's one access rule)."""
     values = (dataset.get("00400241") or {}).get("Value") or []
-    return str(values[0]) if values and values[0] else "MPPS-RS"
+    named = str(values[0]) if values and values[0] else None
+    return acting_ae(request.scope, named) or "MPPS-RS"
 
 
 async def mpps_create(request: Request, service: WorkitemService) -> Response:
@@ -134,7 +137,7 @@ async def mpps_create(request: Request, service: WorkitemService) -> Response:
     uid = check_uid(request.path_params["uid"])
     dataset = front.one_dataset(await front.read_datasets(request))
     mpps: PerformedStepService = request.app.state.mpps
-    outcome = await run_in_threadpool(mpps.create, uid, dataset, _performing_ae(dataset))
+    outcome = await run_in_threadpool(mpps.create, uid, dataset, _performing_ae(request, dataset))
     return _mpps_answer(request, outcome, 201)
 
 

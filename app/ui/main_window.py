@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
 from app import logs
 from app.backends import check_profile
 from app.backends import profiles as profile_store
+from app.backends.claim_store import owner_key
 from app.backends.profiles import ProfileBook
-from app.console import CONNECTION, named, procedure_key
+from app.console import CONFIGURATION, CONNECTION, named, procedure_key
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
@@ -474,6 +475,8 @@ class MainWindow(QMainWindow):
         list until dismissed — nothing fades there, so nothing moves under the technologist's hand."""
         if level == "info":
             self.messages.dismiss(key)
+        elif key == CONFIGURATION:
+            self._show_configuration(sentence)
         elif key == CONNECTION and level == "warning":
             self.messages.show_message(
                 key,
@@ -496,7 +499,39 @@ class MainWindow(QMainWindow):
         if current is not None and key == procedure_key(current.uid):
             self._selection_changed()
 
+    def _show_configuration(self, sentence: str) -> None:
+        """The server refuses who we are (HTTP 403): red at once, saying what to fix in Settings,
+        with Try again — never "offline", and never held back as a short outage may be."""
+        self.messages.show_message(
+            CONFIGURATION,
+            f"<b>{plain(sentence)}</b>",
+            "error",
+            "Try again",
+            self._try_again,
+            object_name="configurationBanner",
+        )
+        self.live.show_mode("refused", sentence)
+
+    def _try_again(self) -> None:
+        if not self._reopen_if_changed():
+            self.session.retry()
+
+    def _reopen_if_changed(self) -> bool:
+        """The profile this console runs on was changed in Settings: open again on it, so that what
+        was refused is asked again as the profile now says (its kept reports are sent from there)."""
+        changed = self.book.get(self.session.profile.name) if self.demo is None else None
+        if changed is None or changed == self.session.profile:
+            return False
+        if owner_key(changed) != owner_key(self.session.profile) and not self.confirm_leave("switch"):
+            return False
+        window = MainWindow(Session(changed, self.session.outbox.path), self.book, self.config_path, self.demo)
+        window.show()
+        self.close_without_asking()
+        return True
+
     def _show_connection(self, up: bool, sentence: str) -> None:
+        if self.session.refused is not None:
+            return  # a refusal of who we are is said in red (_show_configuration), not as an outage
         polled = not self.session.backend.capabilities.live_events
         # a polled backend is never "up" by events; it is away when a search could not reach it
         away = not up and (not polled or sentence != self._polling_sentence())
@@ -610,6 +645,8 @@ class MainWindow(QMainWindow):
             self.messages.show_message(
                 "settings", "The site's profiles are saved; this demo console keeps running on the demo server.", "info"
             )
+            return
+        if self._reopen_if_changed():
             return
         self.profile_box.clear()
         self.profile_box.addItems(self._profile_names())

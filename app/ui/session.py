@@ -68,6 +68,11 @@ class Session(QObject):
         return self.workflow.connected
 
     @property
+    def refused(self) -> str | None:
+        """The server's refusal of who we are (HTTP 403), until asked again."""
+        return self.workflow.refused
+
+    @property
     def closed(self) -> bool:
         return self.workflow.closed
 
@@ -111,6 +116,9 @@ class Session(QObject):
 
     def refresh(self, query: WorklistQuery | None = None) -> asyncio.Future:
         return self.workflow.refresh(query)
+
+    def retry(self) -> None:
+        self.workflow.retry()
 
     async def reload(self, uid: str) -> Workitem:
         return await self.workflow.reload(uid)

@@ -56,6 +56,7 @@ ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long wo
 OPENING_DATES_HINT = (
     "The dates the worklist shows when the console opens; a night shift's station chooses Today and the next 12 hours"
 )
+FAILED_STYLE = "color:#b91c1c"  # a failed Test connection, as the other errors of the console
 DIMSE_TLS_HINT = "Both peers are called over TLS; the CA file says whose certificates to trust"
 
 
@@ -603,20 +604,27 @@ class SettingsDialog(QDialog):
         tester = self.tester
         if profile is None or tester is None:
             return
-        self.test_result.setText("Testing…")
+        self._show_test_result("Testing…", failed=False)
         self.test_button.setEnabled(False)
 
         async def run() -> None:
             try:
                 checks = await tester(profile)
-                self.test_result.setText("\n".join(check.line() for check in checks))
+                lines = "\n".join(check.line() for check in checks)
+                self._show_test_result(lines, failed=not all(check.ok for check in checks))
             except BackendError as exc:
-                self.test_result.setText(f"✗ {exc.sentence}")
+                self._show_test_result(f"✗ {exc.sentence}", failed=True)
             finally:
                 self.test_button.setEnabled(True)
 
         # held: the event loop keeps only a weak reference to a task
         self._test_task = asyncio.ensure_future(run())
+
+    def _show_test_result(self, text: str, *, failed: bool) -> None:
+        """A failed test in red (a refused AE title above all: it passes for a working server)."""
+        self.test_result.setText(text)
+        self.test_result.setProperty("failed", failed)
+        self.test_result.setStyleSheet(FAILED_STYLE if failed else "")
 
     def _save(self) -> None:
         profile = self._checked_profile()

@@ -13,6 +13,7 @@ from app.backends.profiles import Profile
 from .labels import ElidedLabel
 
 MODES = {"polling": "● polling", "up": "● live", "partial": "● not live for this view", "down": "● offline"}
+MODES["refused"] = "● not allowed"  # the server refuses this profile's user or AE title: Settings, not waiting
 
 
 class LiveIndicator(QLabel):

@@ -11,26 +11,28 @@ import sys
 import httpx
 import pytest
 from door import PASSWORD, locked_server, users_file
+from pydicom.uid import generate_uid
 from upsrs_client import DICOM_JSON, GLOBAL, change_state, create, item, post, value
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from app.server import ServerConfig, UPSServer
+from app.server.audit import audit_path, read
 from app.server.security import DoorError
 from app.server.users import Users
 
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory):
-    server, tokens = locked_server(tmp_path_factory.mktemp("locked"), trainer=[], ct1=["CT1"])
+    server, tokens = locked_server(tmp_path_factory.mktemp("locked"), trainer=[], ct1=["CT1"], both=["CT1", "CT2"])
     try:
         yield server, tokens
     finally:
         server.stop()
 
 
-def client(server: UPSServer, *, token: str | None = None, **kw) -> httpx.Client:
-    headers = {"Accept": DICOM_JSON, **({"Authorization": f"Bearer {token}"} if token else {})}
+def client(server: UPSServer, *, token: str | None = None, headers: dict | None = None, **kw) -> httpx.Client:
+    headers = {"Accept": DICOM_JSON, **({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
     return httpx.Client(base_url=server.base_url, timeout=10.0, headers=headers, **kw)
 
 
@@ -84,6 +86,55 @@ def test_an_ae_bound_user_may_not_claim_subscribe_or_request_cancellation_as_ano
         assert ct1.post(f"/workitems/{GLOBAL}/subscribers/CT1").status_code == 201
         assert change_state(ct1, uid, "IN PROGRESS", "1.2.3.4").status_code == 200
         assert state_of(trainer, uid) == "IN PROGRESS"
+
+
+def test_a_client_naming_an_ae_title_its_user_is_not_bound_to_is_refused_by_every_door(locked):
+    server, tokens = locked
+    with client(server, auth=("trainer", PASSWORD)) as trainer:
+        uid = create(trainer, item("CT2"))
+    as_ct2 = {"Calling-AE-Title": "CT2"}
+    with client(server, auth=("ct1", PASSWORD), headers=as_ct2) as ct1:
+        for refused in (
+            ct1.get("/workitems"),
+            change_state(ct1, uid, "IN PROGRESS", "1.2.3.4"),
+            ct1.get("/modality-scheduled-procedure-steps"),
+            post(ct1, f"/modality-performed-procedure-steps/{generate_uid()}", [{}]),
+        ):
+            assert refused.status_code == 403, refused.request.url
+            assert "ct1 may not act as the AE title CT2; it is bound to CT1" in refused.headers["Warning"]
+        with pytest.raises(InvalidStatus) as socket:
+            connect(
+                f"ws://127.0.0.1:{server.port}/dicom-web/ws/subscribers/CT1",
+                additional_headers={"Authorization": f"Bearer {tokens['ct1']}", **as_ct2},
+                open_timeout=5,
+            )
+        assert socket.value.response.status_code == 403
+    with client(server, auth=("ct1", PASSWORD)) as ct1:
+        # no header, but the performing station of the MPPS is named: the same rule
+        performing_ct2 = [{"00400241": {"vr": "AE", "Value": ["CT2"]}}]
+        r = post(ct1, f"/modality-performed-procedure-steps/{generate_uid()}", performing_ct2)
+        assert r.status_code == 403 and "may not act as the AE title CT2" in r.headers["Warning"]
+        assert state_of(ct1, uid) == "SCHEDULED"
+    assert [line["action"] for line in read(audit_path(server.store.path), uid)] == ["create"]
+
+
+def test_a_claim_is_recorded_as_the_ae_title_the_client_names(locked):
+    server, _ = locked
+    with client(server, auth=("trainer", PASSWORD)) as trainer:
+        first, second = create(trainer, item("CT1")), create(trainer, item("CT2"))
+    with client(server, auth=("ct1", PASSWORD), headers={"Calling-AE-Title": "CT1"}) as ct1:
+        assert change_state(ct1, first, "IN PROGRESS", generate_uid()).status_code == 200
+    # a user bound to two AE titles is whichever one it names, not a guess
+    with client(server, auth=("both", PASSWORD), headers={"Calling-AE-Title": "CT2"}) as both:
+        assert change_state(both, second, "IN PROGRESS", generate_uid()).status_code == 200
+    claims = {uid: list(read(audit_path(server.store.path), uid))[-1] for uid in (first, second)}
+    assert [(claims[uid]["action"], claims[uid]["ae"]) for uid in (first, second)] == [
+        ("claim", "CT1"),
+        ("claim", "CT2"),
+    ]
+    with client(server, auth=("ct1", PASSWORD), headers={"Calling-AE-Title": "not\\an AE"}) as ct1:
+        r = ct1.get("/workitems")
+        assert r.status_code == 400 and "Calling-AE-Title" in r.headers["Warning"]
 
 
 def test_a_token_carries_its_users_ae_binding(locked):

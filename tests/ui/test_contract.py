@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QWidget,
 )
+from test_permissions import locked, open_refused  # noqa: F401 (the locked server is a fixture)
 
 from app.domain.states import State
 
@@ -49,6 +50,8 @@ CONTRACT = (
     "connectionStatus",
     "outboxStatus",
 )
+# shown only when the server refuses the profile's user or AE title (HTTP 403)
+REFUSED_CONTRACT = ("configurationBanner",)
 
 
 def controls(window: QWidget) -> list[QWidget]:
@@ -118,3 +121,15 @@ def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_consol
     second.select(item.uid)
     assert first.session.is_mine(item.uid) and not second.session.is_mine(item.uid)
     assert not second.procedure.complete_button.isEnabled()
+
+
+def test_a_refused_profile_shows_its_banner_by_name_and_every_control_has_a_name(
+    qtbot,
+    open_console,
+    locked,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+):
+    window = open_refused(open_console, locked, tmp_path)
+    qtbot.waitUntil(lambda: window.findChild(QObject, "configurationBanner") is not None, timeout=10000)
+    assert [name for name in REFUSED_CONTRACT if window.findChild(QObject, name) is None] == []
+    assert [type(w).__name__ for w in controls(window) if not spoken_name(w).strip()] == []
