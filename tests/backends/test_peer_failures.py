@@ -15,8 +15,8 @@ from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
 from app.backends import check_profile
-from app.backends.dimse import DimseBackend
 from app.backends.dicomweb import DicomWebClient
+from app.backends.dimse import DimseBackend
 from app.backends.errors import Aborted, Refused, Unreachable
 from app.backends.profiles import Profile
 from app.domain.worklist_query import WorklistQuery
