@@ -103,7 +103,7 @@ class Profile:
             )
         if not isinstance(self.staff, list) or not all(isinstance(n, str) and n.strip() for n in self.staff):
             raise ProfileError(
-                f"Profile {self.name!r}: staff must be a list of names, such as [\"Becker, Anna\", \"Tanaka, Yui\"].",
+                f'Profile {self.name!r}: staff must be a list of names, such as ["Becker, Anna", "Tanaka, Yui"].',
                 "staff",
             )
         if self.backend in ("upsrs", "mpps-rs") and not self.url.startswith(("http://", "https://")):
