@@ -38,6 +38,7 @@ CONTRACT = (
     "progressDescription",
     "reportProgressButton",
     "performerName",
+    "performedBeforeStart",
     "addSeriesButton",
     "completeButton",
     "discontinueButton",
