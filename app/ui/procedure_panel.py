@@ -6,7 +6,7 @@ act only on a procedure this station started and has not already ended; Complete
 summary confirmed with Enter, Discontinue asks for a reason. Documenting a procedure that
 was never started is its own explicit action ("Complete without starting…"). Another
 station's procedure is shown with that station's data, read-only; we may only ask it to
-stop (Shift+F9).
+stop (Shift+F9). A key that cannot act on the selected procedure says why in the status bar.
 """
 
 from __future__ import annotations
