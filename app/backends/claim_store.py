@@ -232,6 +232,9 @@ class ClaimStore:
             "INSERT INTO operation (owner, uid, kind, payload, created_at) VALUES (?, ?, 'claim', ?, ?)",
             (self.owner, uid, payload, now),
         )
+        # a draft kept from before the start (earlier versions let a SCHEDULED procedure's form be
+        # typed into) is not what this technologist performs: the claim starts clean
+        self.db.execute("DELETE FROM draft WHERE owner=? AND uid=?", (self.owner, uid))
         self.db.execute("COMMIT")
 
     def finish_claim(self, uid: str, status: str) -> None:
@@ -362,15 +365,18 @@ class ClaimStore:
         except (ValueError, TypeError, KeyError):
             return None  # a draft of another version: what is on the server is shown instead
 
-    def save_draft(self, uid: str, draft: ProcedureDraft) -> None:
-        if draft.is_empty():
+    def save_draft(self, uid: str, draft: ProcedureDraft) -> bool:
+        """Keep what was typed for a procedure this owner has started; anything else is not kept
+        (False): typed before Start, it would become the record of whoever starts it."""
+        if draft.is_empty() or self.claim_of(uid) is None:
             self.drop_draft(uid)
-            return
+            return False
         self.db.execute(
             "INSERT INTO draft (owner, uid, payload, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (owner, uid) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
             (self.owner, uid, json.dumps(draft.to_dict(), ensure_ascii=False), self.clock()),
         )
+        return True
 
     def drop_draft(self, uid: str) -> None:
         self.db.execute("DELETE FROM draft WHERE owner=? AND uid=?", (self.owner, uid))

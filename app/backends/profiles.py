@@ -41,6 +41,8 @@ class Profile:
     ae_title: str = "CONSOLE"  # our AE title: subscriber, requester, performer
     station: str = ""  # the Scheduled Station Name we work for; empty: our AE title
     modality: str = ""  # CID 29 code of this station (CT, MR …); empty: read from the station name
+    # the site's technologists ("Family, Given" each); when given, Complete accepts only these names
+    staff: list[str] = field(default_factory=list)
     auth: str = "none"
     username: str = ""
     password: str = field(default="", repr=False)
@@ -108,6 +110,11 @@ class Profile:
                 f"Profile {self.name!r}: the dates on opening must be one of {', '.join(RELATIVE_CHOICES)},"
                 f" not {self.opening_dates!r}.",
                 "opening_dates",
+            )
+        if not isinstance(self.staff, list) or not all(isinstance(n, str) and n.strip() for n in self.staff):
+            raise ProfileError(
+                f'Profile {self.name!r}: staff must be a list of names, such as ["Becker, Anna", "Tanaka, Yui"].',
+                "staff",
             )
         if self.backend in ("upsrs", "mpps-rs") and not self.url.startswith(("http://", "https://")):
             raise ProfileError(f"Profile {self.name!r}: the URL must start with http:// or https://.", "url")

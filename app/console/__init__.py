@@ -2,7 +2,17 @@
 line and the tests drive alike. Changes are told to listeners (`WorkflowListener`)."""
 
 from .listener import WorkflowListener
+from .refusals import why_not
 from .sentences import CONFIGURATION, CONNECTION, named, plural, procedure_key
 from .workflow import Workflow
 
-__all__ = ["CONFIGURATION", "CONNECTION", "Workflow", "WorkflowListener", "named", "plural", "procedure_key"]
+__all__ = [
+    "CONFIGURATION",
+    "CONNECTION",
+    "Workflow",
+    "WorkflowListener",
+    "named",
+    "plural",
+    "procedure_key",
+    "why_not",
+]

@@ -23,6 +23,7 @@ from app.backends.outbox import Delivery, Failure, Outbox
 from app.backends.profiles import Profile
 from app.backends.protocol import Exchange
 from app.domain.build import NewWorkitem
+from app.domain.completion import completion_problems, refusal
 from app.domain.dates import span_changes_at
 from app.domain.draft import ProcedureDraft
 from app.domain.events import EventType, WorkitemEvent, parse_event
@@ -88,9 +89,7 @@ class Workflow:
         """Run `work()` on the loop, its failures said as sentences. The coroutine is made only
         when the task runs: one cancelled before it started leaves none behind unawaited."""
         if self._closed:  # a late event or timer of a closed console: nothing more is done
-            done: asyncio.Future = asyncio.get_event_loop().create_future()
-            done.set_result(None)
-            return done
+            return self._nothing()
         task = asyncio.ensure_future(self._guard(work, busy, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -324,12 +323,31 @@ class Workflow:
             after=lambda _: self.tell.progress_sent(workitem.uid),
         )
 
+    def _refused_completion(self, workitem: Workitem, performed: PerformedProcedure) -> bool:
+        """A completion that cannot be (it ends before it starts, "4" as the technologist) is said
+        and not sent, whichever front asked for it: the server would record it as it came."""
+        problems = completion_problems(performed, datetime.now(), self.profile.staff)
+        if problems:
+            self.tell.message(
+                "error", f"Not completed: {named(workitem)}. {refusal(problems)}", procedure_key(workitem.uid)
+            )
+        return bool(problems)
+
+    def _nothing(self) -> asyncio.Future:
+        done: asyncio.Future = asyncio.get_event_loop().create_future()
+        done.set_result(None)
+        return done
+
     def complete(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        if self._refused_completion(workitem, performed):
+            return self._nothing()
         return self._deliver(
             workitem, lambda: self.outbox.complete(workitem, performed), f"Completed: {named(workitem)}.", "Completing…"
         )
 
     def complete_unstarted(self, workitem: Workitem, performed: PerformedProcedure) -> asyncio.Future:
+        if self._refused_completion(workitem, performed):
+            return self._nothing()
         return self._deliver(
             workitem,
             lambda: self.outbox.complete_unstarted(workitem, performed),

@@ -58,7 +58,7 @@ from .rich_text import plain
 from .session import Session
 from .settings_dialog import SettingsDialog
 from .status import ConsoleStatus, LiveIndicator
-from .worklist_model import is_urgent
+from .worklist_model import WORKITEM_ROLE, is_urgent
 from .worklist_view import WorklistView
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._leave_confirmed = False
         self._asked_holder = ""
         self._created: set[str] = set()  # unscheduled procedures this console created
+        self._successors: dict[str, str] = {}  # a procedure being discontinued -> the row to select after it
         self._resumable: set[str] = set()  # procedures the start-up offered to resume
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
@@ -184,7 +185,8 @@ class MainWindow(QMainWindow):
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.setChildrenCollapsible(False)
-        self.procedure = ProcedurePanel(self.session.profile.station_code, self.session.profile.ae_title)
+        profile = self.session.profile
+        self.procedure = ProcedurePanel(profile.station_code, profile.ae_title, staff=profile.staff)
         self.procedure.setMinimumWidth(260)
         self.details = DetailPane()
         self.details.setObjectName("detailPane")
@@ -299,6 +301,8 @@ class MainWindow(QMainWindow):
         self.procedure.complete.connect(s.complete)
         self.procedure.complete_unstarted.connect(s.complete_unstarted)
         self.procedure.discontinue.connect(s.discontinue)
+        self.procedure.discontinue.connect(lambda w, *_: self._move_on_after(w.uid))
+        self.procedure.refused.connect(lambda sentence: self.statusBar().showMessage(sentence, 10000))
         self.procedure.cancel_request.connect(s.request_cancellation)
         self.procedure.draft_changed.connect(s.save_draft)
         self.settings_action.triggered.connect(self.open_settings)
@@ -412,6 +416,8 @@ class MainWindow(QMainWindow):
         self._loaded_once = True
         if self._select_wanted():
             return
+        if self._moved_on(current):
+            return
         if current is not None and self.select(current.uid):
             self._selection_changed()  # the same procedure, as it is now
         elif first and self.list_view.first_uid():
@@ -441,8 +447,29 @@ class MainWindow(QMainWindow):
         if self._select_wanted():
             return
         current = self.selected()
-        if current is not None and current.uid == w.uid:
+        if current is not None and current.uid == w.uid and not self._moved_on(current):
             self._selection_changed()
+
+    def _move_on_after(self, uid: str) -> None:
+        """The technologist ended this one: once it has ended, the selection goes to the row
+        that followed it (the one before, if it was last), not to nothing."""
+        order = [w.uid for w in self._listed()]
+        if uid in order and len(order) > 1:
+            at = order.index(uid)
+            self._successors[uid] = order[at + 1] if at + 1 < len(order) else order[at - 1]
+
+    def _listed(self) -> list[Workitem]:
+        return [self.proxy.index(r, 0).data(WORKITEM_ROLE) for r in range(self.proxy.rowCount())]
+
+    def _moved_on(self, current: Workitem | None) -> bool:
+        """Select what follows a procedure that just ended while it is selected."""
+        if current is None or current.uid not in self._successors:
+            return False
+        shown = self.model.workitem(current.uid)
+        if shown is not None and not (shown.state is not None and shown.state.is_final):
+            return False  # its end waits to be sent: it stays in view, selected
+        successor = self._successors.pop(current.uid)
+        return self.select(successor)
 
     def _select_wanted(self) -> bool:
         if self._want_selected and self.select(self._want_selected):

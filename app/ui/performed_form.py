@@ -1,8 +1,9 @@
 """What was performed: station, technologist, procedure codes, times and output series.
 
-Editable for a procedure this station performs (or is about to document); read-only, with
-the holder's own data, for another station's. Everything typed is a draft the window keeps
-in the local store, so a click on another patient, or a restart, loses none of it.
+Editable for a procedure this station performs; read-only, with the holder's own data, for
+another station's; read-only and marked "for when you start" before Start, since whatever is
+typed then would become the record of whoever starts it. Everything typed is a draft the
+window keeps in the local store, so a click on another patient, or a restart, loses none of it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from app.domain.build import STATION_SCHEME
 from app.domain.codes import SECONDARY_CAPTURE, STORAGE_CLASSES
 from app.domain.draft import ProcedureDraft, SeriesDraft
 from app.domain.procedure import OutputSeries, PerformedProcedure
+from app.domain.states import State
 from app.domain.typed import typed_person_name
 from app.domain.workitem import Code, Workitem
 
@@ -72,6 +74,11 @@ class PerformedForm(QGroupBox):
         self._loading = False
         self._started_edited = False
         grid = QGridLayout(self)
+        self.before_start = QLabel("For when you start: what was performed is entered after Start (F6).")
+        self.before_start.setObjectName("performedBeforeStart")
+        self.before_start.setWordWrap(True)
+        self.before_start.setStyleSheet("color:#475569")
+        self.before_start.hide()
         self.station_label = QLabel(station)
         self.station_label.setAccessibleName("Performed station")
         self.technologist = QLineEdit()
@@ -143,6 +150,7 @@ class PerformedForm(QGroupBox):
         series_row.addWidget(self.remove_series)
         series_row.addStretch(1)
 
+        grid.addWidget(self.before_start, 0, 0, 1, 2)
         for row, (label, widget) in enumerate(
             (
                 ("Station", self.station_label),
@@ -154,8 +162,8 @@ class PerformedForm(QGroupBox):
                 ("", series_buttons),
             )
         ):
-            grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, 1)
+            grid.addWidget(QLabel(label), row + 1, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(widget, row + 1, 1)
         grid.setColumnStretch(1, 1)
 
         self.add_code.clicked.connect(self._add_code)
@@ -198,11 +206,16 @@ class PerformedForm(QGroupBox):
             self.technologist.clear()
             self._started_edited = False
             performed = w.performed if w else None
+            before_start = w is not None and w.state is State.SCHEDULED and not (editable or own)
+            self.before_start.setVisible(before_start)
+            self.started.setSpecialValueText("not started yet" if before_start else "not known")
             if w is None:
                 self.station_label.setText(self.station)
                 self._set_times(None, None, known=False)
             elif editable or own:
                 self._show_own(w, draft, claimed_at)
+            elif before_start:
+                self._show_scheduled(w)
             else:
                 self.station_label.setText(performed.station.value if performed and performed.station else "–")
                 self.technologist.setText(", ".join(_typed_name(p) for p in performed.performers) if performed else "")
@@ -223,6 +236,16 @@ class PerformedForm(QGroupBox):
         finally:
             self._loading = False
 
+    def _show_scheduled(self, w: Workitem) -> None:
+        """What a start would begin with — the scheduled technologist and codes — and no time:
+        it has not started."""
+        self.station_label.setText(self.station)
+        performers = w.human_performers
+        self.technologist.setText(_typed_name(performers[0]) if performers else "")
+        for code in w.workitem_codes:
+            self._append_code(code)
+        self._set_times(None, None, known=False)
+
     def _show_own(self, w: Workitem, draft: ProcedureDraft | None, claimed_at: float | None) -> None:
         self.station_label.setText(self.station)
         draft = draft or ProcedureDraft()
@@ -233,10 +256,11 @@ class PerformedForm(QGroupBox):
         for series in draft.series:
             self._append_series(series)
         performed = w.performed
+        # the moment of the claim, kept with it: not "now" read again at every selection
         start = (
             _dt(draft.started)
-            or (_dt(performed.start) if performed else None)
             or (datetime.fromtimestamp(claimed_at) if claimed_at else None)
+            or (_dt(performed.start) if performed else None)
             or datetime.now()
         )
         self._set_times(start, _dt(draft.ended))
@@ -321,6 +345,14 @@ class PerformedForm(QGroupBox):
             self._edited()
 
     # -- reading ------------------------------------------------------------------------------
+    def field(self, name: str) -> QWidget:
+        """The field a completion problem names ("technologist", "started", "ended")."""
+        if name == "technologist":
+            return self.technologist
+        if name == "ended" and self.ended.isVisible():
+            return self.ended
+        return self.started
+
     def codes(self) -> list[Code]:
         return [self.procedures.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.procedures.count())]
 

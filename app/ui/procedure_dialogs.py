@@ -4,6 +4,7 @@ a procedure code to add. Each names the patient and the procedure it is about.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.codes import DISCONTINUATION_REASONS
+from app.domain.completion import Problem, completion_problems
 from app.domain.procedure import PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
@@ -28,6 +30,7 @@ from .qdates import qdatetime, to_datetime
 from .rich_text import plain
 
 CHOOSE = "Choose a reason…"
+PROBLEM_STYLE = "color:#b91c1c"
 
 
 def what(w: Workitem) -> str:
@@ -135,7 +138,9 @@ def _moment(dt: str) -> str:
 
 class CompleteDialog(QDialog):
     """What will be sent, in one glance, confirmed with Enter. Completing a procedure this
-    console never started says so, and names the station it was scheduled for."""
+    console never started says so, and names the station it was scheduled for. What cannot be
+    (an impossible time, a technologist that is not a name) is said, Complete is disabled and
+    Enter goes back to fix it."""
 
     def __init__(
         self,
@@ -144,6 +149,7 @@ class CompleteDialog(QDialog):
         our_station: str,
         unstarted: bool = False,
         parent: QWidget | None = None,
+        staff: Sequence[str] = (),
     ) -> None:
         super().__init__(parent)
         self.setObjectName("completeDialog")
@@ -189,24 +195,58 @@ class CompleteDialog(QDialog):
             self.summary[label] = shown
             form.addRow(label, shown)
         layout.addLayout(form)
+        # what cannot be sent as it stands: said here, and Enter then goes back to fix it
+        self.problem = QLabel()
+        self.problem.setObjectName("completionProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(PROBLEM_STYLE)
+        layout.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.back = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.confirm = QPushButton("Complete")
         self.confirm.setAccessibleName("Complete")
         self.confirm.setProperty("role", "primary")
         self.buttons.addButton(self.confirm, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.confirm.setDefault(True)
-        self.confirm.setAutoDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.confirm.setFocus()
+        self._staff = tuple(staff)
+        self.problems: list[Problem] = []
+        self._check()
+        (self.back if self.problems else self.confirm).setFocus()
+        for edit in (self.started, self.ended):
+            if edit is not None:
+                edit.dateTimeChanged.connect(self._check)
+
+    def _check(self) -> None:
+        """Confirmable only when what would be sent can be: otherwise the default is to go back."""
+        self.problems = completion_problems(self.performed(), datetime.now(), self._staff)
+        wrong = bool(self.problems)
+        self.problem.setText("<br>".join(plain(p.sentence) for p in self.problems))
+        self.problem.setAccessibleName(" ".join(p.sentence for p in self.problems))
+        self.problem.setVisible(wrong)
+        self.confirm.setEnabled(not wrong)
+        self.confirm.setDefault(not wrong)
+        self.confirm.setAutoDefault(not wrong)
+        self.back.setText("Go back and fix it" if wrong else "Cancel")
+        self.back.setAccessibleName(self.back.text())
+        self.back.setDefault(wrong)
+        self.back.setAutoDefault(wrong)
+        if "Time" in self.summary:
+            self.summary["Time"].setStyleSheet(
+                PROBLEM_STYLE if any(p.field != "technologist" for p in self.problems) else ""
+            )
+        if "Technologist" in self.summary:
+            self.summary["Technologist"].setStyleSheet(
+                PROBLEM_STYLE if any(p.field == "technologist" for p in self.problems) else ""
+            )
 
     def _time_fields(self, form: QFormLayout, workitem: Workitem, performed: PerformedProcedure) -> None:
         """Documented after the fact, the times are the technologist's to say: it started when
         it was scheduled, unless that is still ahead, and ended now — both editable here."""
         now = datetime.now()
         scheduled = workitem.scheduled_start()
-        start = scheduled if scheduled is not None and scheduled < now else _parse(performed.start) or now
+        start = scheduled if scheduled is not None and scheduled < now else now
         self.started, self.ended = started, ended = QDateTimeEdit(qdatetime(start)), QDateTimeEdit(qdatetime(now))
         for edit, name in ((started, "Started"), (ended, "Ended")):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
@@ -220,7 +260,7 @@ class CompleteDialog(QDialog):
             return self._performed
         start = to_datetime(self.started.dateTime()).strftime("%Y%m%d%H%M%S")
         end = to_datetime(self.ended.dateTime()).strftime("%Y%m%d%H%M%S")
-        return replace(self._performed, start=start, end=max(start, end))
+        return replace(self._performed, start=start, end=end)
 
 
 def _parse(dt: str) -> datetime | None:

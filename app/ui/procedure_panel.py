@@ -6,15 +6,16 @@ act only on a procedure this station started and has not already ended; Complete
 summary confirmed with Enter, Discontinue asks for a reason. Documenting a procedure that
 was never started is its own explicit action ("Complete without starting…"). Another
 station's procedure is shown with that station's data, read-only; we may only ask it to
-stop (Shift+F9).
+stop (Shift+F9). A key that cannot act on the selected procedure says why in the status bar.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -30,10 +31,12 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.console import why_not
 from app.domain.draft import ProcedureDraft
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 
+from . import wheel
 from .performed_form import PerformedForm
 from .procedure_dialogs import CompleteDialog, ReasonDialog
 from .rich_text import plain
@@ -43,8 +46,9 @@ WAITING_WORDS = {"complete": ("COMPLETED", "the completion"), "discontinue": ("C
 
 
 def _button(text: str, shortcut: str, tip: str, name: str, role: str = "") -> QPushButton:
+    """The key is the panel's (`_keys`), not the button's: a disabled button's key does nothing,
+    and the technologist must hear why."""
     button = QPushButton(f"{text}  ({shortcut})")
-    button.setShortcut(QKeySequence(shortcut))
     button.setToolTip(f"{tip} — {shortcut}")
     button.setObjectName(name)
     button.setAccessibleName(text)
@@ -81,12 +85,14 @@ class ProcedurePanel(QWidget):
     discontinue = Signal(object, object, str)
     cancel_request = Signal(object, object, str)
     draft_changed = Signal(str, object)  # uid, ProcedureDraft
+    refused = Signal(str)  # a key pressed for an action not possible now, and why (for the status bar)
 
-    def __init__(self, station: str, device: str | None = None) -> None:
+    def __init__(self, station: str, device: str | None = None, staff: Sequence[str] = ()) -> None:
         super().__init__()
         self.setObjectName("procedurePanel")
         self.station = station  # whose worklist this console works (the scheduled station)
         self.device = device or station  # who we are: the station that performs (our AE title)
+        self.staff = tuple(staff)  # the site's technologists, when the profile lists them
         self.workitem: Workitem | None = None
         self.state = PanelState()
         self._percent_edited = False
@@ -163,7 +169,38 @@ class ProcedurePanel(QWidget):
         self.form.edited.connect(self._draft_timer.start)
         self.percent_text.textEdited.connect(lambda *_: self._draft_timer.start())
         self.percent.valueChanged.connect(self._percent_changed)
+        self._wheel = wheel.guard(self)
+        self._keys()
         self.set_workitem(None)
+
+    def _keys(self) -> None:
+        """F6 to F9 and Shift+F9 act when their button can, and otherwise say why nothing happened."""
+        for sequence, action, button in (
+            ("F6", "start", self.start_button),
+            ("F7", "progress", self.progress_button),
+            ("F8", "complete", self.complete_button),
+            ("F9", "discontinue", self.discontinue_button),
+            ("Shift+F9", "cancel", self.cancel_button),
+        ):
+            key = QShortcut(QKeySequence(sequence), self)
+            key.setContext(Qt.ShortcutContext.WindowShortcut)
+            key.activated.connect(lambda a=action, b=button: self._pressed(a, b))
+
+    def _pressed(self, action: str, button: QPushButton) -> None:
+        if button.isEnabled():
+            button.animateClick()
+            return
+        s = self.state
+        self.refused.emit(
+            why_not(
+                action,
+                self.workitem,
+                mine=s.mine,
+                waiting=s.waiting,
+                holder=self.holder(),
+                can_request_cancellation=s.can_request_cancellation,
+            )
+        )
 
     # -- compatibility with the form's fields, which tests and the window reach -----------------------
     @property
@@ -218,10 +255,9 @@ class ProcedurePanel(QWidget):
         self._enable()
 
     def _editable(self) -> bool:
-        w = self.workitem
-        if w is None or self.state.waiting is not None:
-            return False
-        return self.active() or w.state is State.SCHEDULED
+        """Only a procedure this station performs takes what was performed: typed before Start,
+        it would become the record of whoever starts it (a stray "4" as the technologist)."""
+        return self.active()
 
     def _load_progress(self, w: Workitem | None, draft: ProcedureDraft | None) -> None:
         self.percent.blockSignals(True)
@@ -337,8 +373,12 @@ class ProcedurePanel(QWidget):
         if self.workitem is None or not self.active():
             return
         w, performed = self.workitem, self.form.performed()
-        if self._confirm(CompleteDialog(w, performed, self.station, parent=self)):
+        dialog = CompleteDialog(w, performed, self.station, parent=self, staff=self.staff)
+        problems = dialog.problems
+        if self._confirm(dialog):
             self.complete.emit(w, performed)
+        elif problems:  # "Go back and fix it": to the first field at fault
+            self.form.field(problems[0].field).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def can_complete_unstarted(self) -> bool:
         w = self.workitem
@@ -349,7 +389,7 @@ class ProcedurePanel(QWidget):
             return
         w = self.workitem
         assert w is not None  # can_complete_unstarted() says there is one
-        dialog = CompleteDialog(w, self.form.performed(), self.station, unstarted=True, parent=self)
+        dialog = CompleteDialog(w, self.form.performed(), self.station, unstarted=True, parent=self, staff=self.staff)
         if self._confirm(dialog):
             self.complete_unstarted.emit(w, dialog.performed())
 

@@ -121,6 +121,7 @@ class SettingsDialog(QDialog):
         self.tester = tester
         self._working = ProfileBook(list(book.profiles), book.active)
         self._shown_name = ""  # the name the shown profile has in the book; "" while it is new
+        self._staff: list[str] = []  # the shown profile's staff list: edited in the file, kept here
         layout = QHBoxLayout(self)
         layout.addLayout(self._profile_list())
         right = QVBoxLayout()
@@ -427,6 +428,7 @@ class SettingsDialog(QDialog):
             self._show_profile(profile)
 
     def _show_profile(self, p: Profile) -> None:
+        self._staff = list(p.staff)
         self.name.setText(p.name)
         self.backend.setCurrentIndex(max(0, self.backend.findData(p.backend)))
         self.ae.setText(p.ae_title)
@@ -474,6 +476,7 @@ class SettingsDialog(QDialog):
             station=self.station.text().strip(),
             modality=self.modality.currentData() or "",
             opening_dates=self.opening_dates.currentText(),
+            staff=list(self._staff),
             timeout=self.timeout.value(),
             url=self.url.text().strip(),
             auth=self.auth.currentData(),

@@ -368,6 +368,26 @@ async def test_a_draft_is_kept_until_the_procedure_is_sent_complete(server, tmp_
         await b.close()
 
 
+def test_a_draft_is_kept_only_for_a_procedure_started_here_and_a_start_drops_an_older_one(tmp_path):
+    from app.backends.claim_store import ClaimStore
+    from app.domain.draft import ProcedureDraft
+
+    store = ClaimStore(tmp_path / "console.db", "upsrs|http://ris|CT1")
+    uid = "1.2.826.0.1.3680043.8.498.21"
+    assert not store.save_draft(uid, ProcedureDraft(technologist="4"))  # typed before Start: not kept
+    assert store.draft(uid) is None
+    # a draft an earlier version kept for a SCHEDULED procedure is not carried into its start
+    store.db.execute(
+        "INSERT INTO draft (owner, uid, payload, updated_at) VALUES (?, ?, ?, 0)",
+        (store.owner, uid, '{"technologist": "4"}'),
+    )
+    store.add_claim(uid, "1.2.826.0.1.3680043.8.498.22", "Weiß, Günther", "CT chest")
+    assert store.draft(uid) is None
+    assert store.save_draft(uid, ProcedureDraft(technologist="Becker, Anna"))
+    assert store.draft(uid) == ProcedureDraft(technologist="Becker, Anna")
+    store.close()
+
+
 async def test_a_completion_queued_behind_a_waiting_report_is_announced_when_it_goes(tmp_path):
     """It was never tried on its own (the report before it failed first), yet the technologist
     was told it is saved: its going is said, not only the report's."""

@@ -41,6 +41,15 @@ def test_the_modality_is_saved_and_an_older_file_without_it_still_loads(tmp_path
     assert (old.modality, old.station_modality) == ("", "CT")
 
 
+def test_the_staff_list_is_saved_and_a_file_without_one_has_none(tmp_path):
+    path = tmp_path / "profiles.toml"
+    staff = ["Becker, Anna", "O'Brien, Mary Ann"]
+    profile_store.save(ProfileBook([Profile(name="CT room", ae_title="CT1", staff=staff)], "CT room"), path)
+    assert profile_store.load(path).get("CT room").staff == staff
+    path.write_text('[profiles."Old"]\nae_title = "CT1"\nurl = "http://ris/dicom-web"\n', encoding="utf-8")
+    assert profile_store.load(path).get("Old").staff == []
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -54,6 +63,8 @@ def test_the_modality_is_saved_and_an_older_file_without_it_still_loads(tmp_path
         ({"backend": "dimse", "mwl_host": ""}, "mwl_host"),
         ({"backend": "dimse", "mwl_port": 0}, "mwl_port"),
         ({"backend": "dimse", "mwl_aet": ""}, "mwl_aet"),
+        ({"staff": "Becker, Anna"}, "staff"),
+        ({"staff": ["Becker, Anna", ""]}, "staff"),
     ],
 )
 def test_a_failed_check_names_the_field_at_fault(changes, field):

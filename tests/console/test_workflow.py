@@ -4,7 +4,8 @@ view is told is what the technologist would see."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from embedded_server import start_server
@@ -68,6 +69,27 @@ async def test_start_progress_and_complete_reach_the_server_and_say_so(console: 
     assert console.heard.said("info", procedure_key(uid))[-1] == "Completed: CT chest for Weiß, Günther."
     assert (await console.item(uid)).state is State.COMPLETED
     assert console.workflow.mine_in_progress() == set() and console.workflow.outbox.pending() == 0
+
+
+async def test_a_completion_that_ends_before_it_starts_is_refused_before_anything_is_sent(console: Console):
+    uid = console.schedule()
+    await console.workflow.refresh(console.query())
+    (item,) = console.heard.lists[-1]
+    await console.workflow.claim(item)
+    now = datetime.now()
+    backwards = replace(
+        performed(console.station),
+        start=(now - timedelta(minutes=5)).strftime("%Y%m%d%H%M%S"),
+        end=(now - timedelta(minutes=20)).strftime("%Y%m%d%H%M%S"),
+    )
+
+    await console.workflow.complete(item, backwards)
+    (refusal,) = console.heard.said("error", procedure_key(uid))
+    assert refusal.startswith("Not completed: CT chest for Weiß, Günther.") and "ends before it starts" in refusal
+    await console.workflow.complete(item, replace(performed(console.station), technologist="4"))
+    assert "Family, Given" in console.heard.said("error", procedure_key(uid))[-1]
+    assert console.workflow.outbox.pending() == 0 and console.workflow.outbox.final_pending(uid) is None
+    assert (await console.item(uid)).state is State.IN_PROGRESS
 
 
 async def test_discontinue_cancels_only_what_this_station_started(console: Console):

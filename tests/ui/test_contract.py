@@ -39,6 +39,7 @@ CONTRACT = (
     "progressDescription",
     "reportProgressButton",
     "performerName",
+    "performedBeforeStart",
     "addSeriesButton",
     "completeButton",
     "discontinueButton",

@@ -5,6 +5,7 @@ fact is its own explicit action that asks once, naming patient, procedure and st
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from conftest import answer_next_dialog, press_enter, press_escape
 from console_helpers import live, loaded, rows, start_selected, state_shown, stored, stored_state
@@ -187,9 +188,9 @@ def test_complete_without_starting_is_only_for_scheduled_work_and_asks_for_the_t
     assert window.complete_unstarted_action.isEnabled()
 
     def set_times(dialog) -> None:
-        start = dialog.started.dateTime().toPython()
-        dialog.started.setDateTime(start.replace(hour=6, minute=30, second=0))
-        dialog.ended.setDateTime(start.replace(hour=6, minute=52, second=0))
+        yesterday = datetime.now() - timedelta(days=1)  # at any hour of the clock, a time already past
+        dialog.started.setDateTime(yesterday.replace(hour=6, minute=30, second=0))
+        dialog.ended.setDateTime(yesterday.replace(hour=6, minute=52, second=0))
         press_enter(dialog)
 
     answer_next_dialog(set_times)

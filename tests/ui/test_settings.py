@@ -570,6 +570,15 @@ def test_saving_an_unchanged_dimse_profile_keeps_its_tls(qtbot):
     assert (book.get("TLS RIS").tls, book.get("TLS RIS").ca_file) == (True, "ca.pem")
 
 
+def test_saving_a_profile_in_settings_keeps_its_staff_list(qtbot):
+    staff = ["Becker, Anna", "Tanaka, Yui"]  # written in the file by the site; Settings does not edit it
+    book = ProfileBook([Profile(name="CT room", ae_title="CT1", staff=staff)], "CT room")
+    dialog = settings_for(qtbot, book)
+    dialog.station.setText("CT1")
+    press_save(qtbot, dialog)
+    assert book.get("CT room").staff == staff
+
+
 def test_the_dimse_page_shows_its_hints_whole(qtbot):
     dialog = settings_for(qtbot, two_sites())
     choose(qtbot, dialog, "Backup RIS")
