@@ -108,6 +108,20 @@ class Workitem:
     def __repr__(self) -> str:
         return f"Workitem({self.uid!r}, {self.state}, {self.label!r})"
 
+    def keeping_performed_of(self, known: Workitem) -> Workitem:
+        """This answer, with the performed data `known` (an earlier Retrieve of the same step, in
+        the same state) held: a Search leaves the UPS Performed Procedure Sequence out (it is no
+        search key; our server and others answer without it), and a search answer arriving after
+        a Retrieve must not erase who performs a procedure and what they reported."""
+        if (
+            t.PERFORMED_PROCEDURE_SEQ in self.json
+            or t.PERFORMED_PROCEDURE_SEQ not in known.json
+            or known.uid != self.uid
+            or known.state != self.state
+        ):
+            return self
+        return Workitem({**self.json, t.PERFORMED_PROCEDURE_SEQ: known.json[t.PERFORMED_PROCEDURE_SEQ]})
+
     def text(self, tag: str) -> str:
         """The first value of a top-level attribute as text ("" when absent or empty)."""
         return _text(self.json, tag)

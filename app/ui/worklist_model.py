@@ -301,8 +301,9 @@ class WorklistModel(QAbstractTableModel):
 
     # -- changing the list ---------------------------------------------------------------
     def set_workitems(self, workitems: list[Workitem]) -> None:
+        known = self._index
         self.beginResetModel()
-        self._items = list(workitems)
+        self._items = [w.keeping_performed_of(self._items[known[w.uid]]) if w.uid in known else w for w in workitems]
         self._rows = [None] * len(self._items)
         self._search = [None] * len(self._items)
         self._index = {w.uid: i for i, w in enumerate(self._items)}

@@ -289,3 +289,14 @@ def test_requested_procedure_codes_are_read_from_every_referenced_request():
         }
     }
     assert Workitem(data).requested_procedure_codes == [Code("CTCHEST", "99WLPROC", "CT chest")]
+
+
+def test_a_search_answer_keeps_the_performed_data_a_retrieve_of_the_same_state_told():
+    performed = {"00741216": {"vr": "SQ", "Value": [{"00404028": {"vr": "SQ", "Value": []}}]}}
+    base = {"00080018": {"vr": "UI", "Value": ["1.2.3"]}, "00741000": {"vr": "CS", "Value": ["IN PROGRESS"]}}
+    retrieved = Workitem({**base, **performed})
+    searched = Workitem({**base, "00741002": {"vr": "SQ", "Value": [{"00741004": {"vr": "DS", "Value": [60]}}]}})
+    kept = searched.keeping_performed_of(retrieved)
+    assert kept.json["00741216"] == performed["00741216"] and kept.progress == 60
+    completed = Workitem({**base, "00741000": {"vr": "CS", "Value": ["COMPLETED"]}})
+    assert "00741216" not in completed.keeping_performed_of(retrieved).json  # another state: not the same story
