@@ -46,6 +46,7 @@ from app.domain.workitem import Workitem
 
 from . import notices
 from .about import about_text
+from .connection_view import ConnectionView
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
 from .inspector import EventLog, Inspector
@@ -275,10 +276,11 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s = self.session
+        self.connection = ConnectionView(s, self.live, self.messages, self._show_empty)
         s.worklist.connect(self._show_worklist)
         s.workitem_changed.connect(self._update_workitem)
         s.message.connect(self._show_message)
-        s.connection.connect(self._show_connection)
+        s.connection.connect(self.connection.channel)
         s.workitem_event.connect(self._log_event)
         s.action.connect(
             lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
@@ -332,7 +334,7 @@ class MainWindow(QMainWindow):
 
     def _search(self, query) -> None:
         self.session.refresh(query)
-        self._show_connection(self.session.connected, self.session.live_sentence())
+        self.connection.searched()
 
     def selected(self) -> Workitem | None:
         return self.list_view.selected()
@@ -475,17 +477,9 @@ class MainWindow(QMainWindow):
         if level == "info":
             self.messages.dismiss(key)
         elif key == CONNECTION and level == "warning":
-            self.messages.show_message(
-                key,
-                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
-                "warning",
-            )
-            self._show_empty(
-                "The list is empty because the worklist server does not answer; it fills as soon as the server does."
-            )
-        elif key == CONNECTION:  # the server answered and refused the search: waiting will not mend it
-            self.messages.show_message(key, f"<b>{plain(sentence)}</b>", "error")
-            self._show_empty("The list is empty because the worklist server refused the search (see above).")
+            self.connection.unreachable(sentence)
+        elif key == CONNECTION:
+            self.connection.refused(sentence)
         else:
             html = f"<b>{plain(sentence)}</b>" if level == "error" else plain(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
@@ -496,35 +490,13 @@ class MainWindow(QMainWindow):
         if current is not None and key == procedure_key(current.uid):
             self._selection_changed()
 
-    def _show_connection(self, up: bool, sentence: str) -> None:
-        polled = not self.session.backend.capabilities.live_events
-        # a polled backend is never "up" by events; it is away when a search could not reach it
-        away = not up and (not polled or sentence != self._polling_sentence())
-        if polled:
-            mode = "down" if away else "polling"
-        else:
-            mode = "up" if self.session.is_live() else "partial" if up else "down"
-        self.live.show_mode(mode, sentence)
-        if not away:
-            self.messages.dismiss(CONNECTION)
-        elif sentence:
-            self.messages.show_message(
-                CONNECTION,
-                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
-                "warning",
-            )
-
     def _show_pending(self) -> None:
         self.status.show_pending(self.session.outbox.pending(), self.session.waiting_elsewhere())
         self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
         self.status.show_refreshed(when)
-        if not self.session.backend.capabilities.live_events:  # a polled server that answers is back
-            self._show_connection(False, self._polling_sentence())
-
-    def _polling_sentence(self) -> str:
-        return " ".join(self.session.backend.capabilities.notes)
+        self.connection.answered()
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
         uid = event.workitem_uid
