@@ -177,7 +177,8 @@ class Workflow:
         except BackendError as exc:
             log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
             self.live_station = None
-        self.tell.connection(self.connected, self.live_sentence())
+        if self.connected:  # whose events now arrive; a channel that is down says so itself
+            self.tell.connection(True, self.live_sentence())
 
     def live_sentence(self) -> str:
         if self.live_station is None:

@@ -1,9 +1,18 @@
 """The connection to the worklist server as the technologist sees it: the live indicator in
-the toolbar, the one banner under the key CONNECTION, and the sentence in an empty list."""
+the toolbar, the one banner under the key CONNECTION, and the sentence in an empty list.
+
+Calm first: a live channel that drops and comes back within OUTAGE_BANNER_AFTER_S shows only
+in the indicator ("● reconnecting"); a banner comes only when the server stays away that long,
+and goes when it is back. A console that has never reached its server since it started says
+so at once: there is nothing to wait for. A polled console (MWL/MPPS, Sup 246) has no channel
+to drop: a search that cannot reach the server is said at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
 
 from app.console import CONNECTION
 
@@ -13,16 +22,27 @@ from .session import Session
 from .status import LiveIndicator
 
 KEPT = "Reports are kept on this console and sent when the server is back."
+# the live channel reconnects within a few seconds after a server restart or a dropped
+# connection (backoff 0.5, 1, 2, 5 s): only an absence longer than this is an outage
+OUTAGE_BANNER_AFTER_S = 10.0
 
 
-class ConnectionView:
+class ConnectionView(QObject):
     def __init__(
         self, session: Session, live: LiveIndicator, messages: MessageStack, show_empty: Callable[[str], None]
     ) -> None:
+        super().__init__(live)
         self.session = session
         self.live = live
         self.messages = messages
         self.show_empty = show_empty
+        self._been_up = False  # the live channel was up once since the console started
+        self._outage_said = False
+        self._sentence = ""  # why the server is away, for the banner
+        self.outage = QTimer(self)
+        self.outage.setSingleShot(True)
+        self.outage.setInterval(int(OUTAGE_BANNER_AFTER_S * 1000))
+        self.outage.timeout.connect(self._outage_lasted)
 
     @property
     def polled(self) -> bool:
@@ -34,21 +54,26 @@ class ConnectionView:
 
     def channel(self, up: bool, sentence: str) -> None:
         """What the session says of its channel (live events) or of its polling."""
-        # a polled backend is never "up" by events; it is away when a search could not reach it
-        away = not up and (not self.polled or sentence != self.polling_sentence())
         if self.polled:
-            mode = "down" if away else "polling"
+            # a polled backend is never "up" by events; it is away when a search could not reach it
+            away = not up and sentence != self.polling_sentence()
+            self.live.show_mode("down" if away else "polling", sentence)
+            if away:
+                self._show_outage(sentence)
+            else:
+                self.messages.dismiss(CONNECTION)
+        elif up:
+            self._back(sentence)
         else:
-            mode = "up" if self.session.is_live() else "partial" if up else "down"
-        self.live.show_mode(mode, sentence)
-        if not away:
-            self.messages.dismiss(CONNECTION)
-        elif sentence:
-            self._show_outage(sentence)
+            self._away(sentence)
 
     def unreachable(self, sentence: str) -> None:
         """A search or a report could not reach the server: nothing is lost, so a warning."""
-        self._show_outage(sentence)
+        if self.polled:
+            self.live.show_mode("down", sentence)
+            self._show_outage(sentence)
+        else:
+            self._away(sentence)
         self.show_empty(
             "The list is empty because the worklist server does not answer; it fills as soon as the server does."
         )
@@ -59,13 +84,45 @@ class ConnectionView:
         self.show_empty("The list is empty because the worklist server refused the search (see above).")
 
     def searched(self) -> None:
-        """A search was asked for: the indicator says whether what it shows will stay live."""
-        self.channel(self.session.connected, self.session.live_sentence())
+        """A search was asked for: the indicator says whether what it shows will stay live (the
+        answer, not the question, says whether the server is there)."""
+        if not self.polled and self.session.connected:
+            self._back(self.session.live_sentence())
 
     def answered(self) -> None:
-        """A search was answered."""
-        if self.polled:  # a polled server that answers is back
+        """A search was answered: a polled server is back; a live one is there, its channel too."""
+        if self.polled:
             self.channel(False, self.polling_sentence())
+        elif self.session.connected:
+            self._back(self.session.live_sentence())
+
+    @property
+    def reconnecting(self) -> bool:
+        """Away for less than OUTAGE_BANNER_AFTER_S, not said yet."""
+        return self.outage.isActive()
+
+    def _back(self, sentence: str) -> None:
+        self._been_up = True
+        self._outage_said = False
+        self.outage.stop()
+        self.live.show_mode("up" if self.session.is_live() else "partial", sentence)
+        self.messages.dismiss(CONNECTION)
+
+    def _away(self, sentence: str) -> None:
+        self._sentence = sentence or self._sentence
+        if not self._been_up or self._outage_said:  # nothing to wait for, or said already
+            self._outage_lasted()
+            return
+        self.live.show_mode("reconnecting", self._sentence)
+        if not self.outage.isActive():
+            self.outage.start()
+
+    def _outage_lasted(self) -> None:
+        self.outage.stop()
+        self._outage_said = True
+        self.live.show_mode("down", self._sentence)
+        if self._sentence:
+            self._show_outage(self._sentence)
 
     def _show_outage(self, sentence: str) -> None:
         self.messages.show_message(CONNECTION, plain(sentence.rstrip(". ")) + ". " + KEPT, "warning")

@@ -1,9 +1,9 @@
 """The console window.
 
-Layout: toolbar (profile, refresh, live indicator, settings); the messages that must not be
-missed; the query bar; the worklist with a quick filter; beside it, scrolling rather than
-forcing width, the selected procedure's panel and its details; below, the event log and
-protocol inspector.
+Layout: toolbar (profile, refresh, live indicator, settings); the query bar; the worklist
+with a quick filter, the messages that must not be missed lying over its bottom; beside it,
+scrolling rather than forcing width, the selected procedure's panel and its details; below,
+the event log and protocol inspector.
 
 The selection changes only when the technologist changes it: a refresh, an event or a new
 order keeps the selected procedure selected, and if it leaves the list the panel says so
@@ -165,8 +165,6 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 0, 6, 0)
-        self.messages = MessageStack()
-        layout.addWidget(self.messages)
         self.query_panel = QueryPanel(self.session.profile.station_code)
         layout.addWidget(self.query_panel)
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -199,6 +197,11 @@ class MainWindow(QMainWindow):
         self.split.setStretchFactor(1, 2)
         layout.addWidget(self.split, 1)
         self.setCentralWidget(central)
+        # over the list, in no layout: a banner that comes or goes moves nothing (see messages.py)
+        self.messages = MessageStack()
+        self.messages.setParent(central)
+        self.messages.float_over(self.table.viewport())
+        self.messages.focus_left.connect(lambda: self.table.setFocus(Qt.FocusReason.OtherFocusReason))
 
     def _build_docks(self) -> None:
         self.event_log = EventLog()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from app.backends.claim_store import Waiting
@@ -12,11 +13,19 @@ from app.backends.profiles import Profile
 
 from .labels import ElidedLabel
 
-MODES = {"polling": "● polling", "up": "● live", "partial": "● not live for this view", "down": "● offline"}
+MODES = {
+    "polling": "● polling",
+    "up": "● live",
+    "partial": "● not live for this view",
+    "reconnecting": "● reconnecting",
+    "down": "● offline",
+}
 
 
 class LiveIndicator(QLabel):
-    """Live events, polling (DIMSE has no events: not an error), or offline."""
+    """Live events, polling (DIMSE has no events: not an error), reconnecting, or offline."""
+
+    changed = Signal(str)  # the text shown, each time it is set
 
     def __init__(self) -> None:
         super().__init__("● connecting")
@@ -31,6 +40,7 @@ class LiveIndicator(QLabel):
         self.style().polish(self)
         self.setToolTip(sentence)
         self.setAccessibleDescription(sentence)
+        self.changed.emit(self.text())
 
 
 class ConsoleStatus:
