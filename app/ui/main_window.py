@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app import logs
 from app.backends import check_profile
 from app.backends import profiles as profile_store
-from app.backends.profiles import ProfileBook
+from app.backends.profiles import Profile, ProfileBook
 from app.console import CONNECTION, named, procedure_key
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
@@ -72,6 +72,15 @@ class Simulation(Protocol):
     def install(self, window: MainWindow, menu: QMenu) -> None: ...
 
 
+def window_title(profile: Profile) -> str:
+    """Who this console is, and whose list it works when that is another station's: two
+    consoles side by side (CT2 working CT1's list beside CT1) must not read alike."""
+    who = profile.ae_title or profile.station_code
+    if profile.station_code != who:
+        who = f"{who} — viewing {profile.station_code}"
+    return f"Worklist Console — {who} ({profile.name})"
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self,
@@ -96,7 +105,7 @@ class MainWindow(QMainWindow):
         self._resumable: set[str] = set()  # procedures the start-up offered to resume
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
-        self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
+        self.setWindowTitle(window_title(profile))
         self._fit_screen()
 
         self._build_toolbar()
