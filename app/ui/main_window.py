@@ -43,6 +43,7 @@ from app.console import CONNECTION, named, procedure_key
 from app.domain.events import WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
+from app.domain.worklist_query import WorklistQuery
 
 from . import notices
 from .about import about_text
@@ -58,6 +59,7 @@ from .rich_text import plain
 from .session import Session
 from .settings_dialog import SettingsDialog
 from .status import ConsoleStatus, LiveIndicator
+from .urgent_orders import UrgentOrders, filters_leaving_out, newly_urgent
 from .worklist_model import is_urgent
 from .worklist_view import WorklistView
 
@@ -97,8 +99,10 @@ class MainWindow(QMainWindow):
         self.book = book if book is not None else ProfileBook()
         self.config_path = config_path
         self.demo = demo
-        self._want_selected: str | None = None  # a procedure to select as soon as it is listed
+        # a procedure to select as soon as it is listed, until the request it was asked with is done
+        self._wanted: str | None = None
         self._loaded_once = False
+        self._listed_query: WorklistQuery | None = None  # the search the list shown answers
         self._leave_confirmed = False
         self._asked_holder = ""
         self._created: set[str] = set()  # unscheduled procedures this console created
@@ -293,6 +297,7 @@ class MainWindow(QMainWindow):
         s.workitem_changed.connect(self._update_workitem)
         s.message.connect(self._show_message)
         s.connection.connect(self.connection.channel)
+        self.urgent = UrgentOrders(self.messages, self._show_urgent)
         s.workitem_event.connect(self._log_event)
         s.action.connect(
             lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
@@ -341,12 +346,13 @@ class MainWindow(QMainWindow):
         self._show_pending()
 
     # -- the list ----------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        self._search(self.query_panel.query())
+    def refresh(self) -> asyncio.Future:
+        return self._search(self.query_panel.query())
 
-    def _search(self, query) -> None:
-        self.session.refresh(query)
+    def _search(self, query: WorklistQuery) -> asyncio.Future:
+        searching = self.session.refresh(query)
         self.connection.searched()
+        return searching
 
     def selected(self) -> Workitem | None:
         return self.list_view.selected()
@@ -412,12 +418,18 @@ class MainWindow(QMainWindow):
     def _show_worklist(self, items: list[Workitem]) -> None:
         current = self.selected()
         known = {w.uid for w in self.model.workitems()}
+        query, listed = self.session.query, self._listed_query
+        self._listed_query = query
         self.model.set_workitems(items)
         self._asked_holder = ""  # a new list: a holder still unknown may be asked for once more
         self._refresh_marks()
         self.status.show_count(len(items))
         self._show_empty("" if items else "No procedure matches this query.")
-        if self._loaded_once:
+        for w in items:
+            self.urgent.changed(w)
+        if self._loaded_once and query == listed:
+            # the same search answered again (a polled server, a reconnect): what it did not hold
+            # before is new; another search (a new day, other dates) only shows what was there
             for w in items:
                 if w.uid not in known and is_urgent(w):
                     self._announce_urgent(w)
@@ -439,14 +451,16 @@ class MainWindow(QMainWindow):
 
     def _update_workitem(self, w: Workitem) -> None:
         query = self.session.query
-        known = self.model.workitem(w.uid) is not None
+        before = self.model.workitem(w.uid)
+        known = before is not None
         mine = w.uid in self.session.mine_in_progress()
         wanted = query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})
         if known or mine or wanted:
             self.model.upsert(w)
             self.status.show_count(self.model.rowCount())
         ours = self.session.profile.station_code in {c.value for c in w.station_names}
-        if not known and self._loaded_once and is_urgent(w) and (wanted or ours):
+        self.urgent.changed(w)
+        if self._loaded_once and newly_urgent(before, w) and (wanted or ours):
             self._announce_urgent(w)
         if w.state in (State.COMPLETED, State.CANCELED):
             self._request_dealt_with(w.uid)
@@ -457,24 +471,55 @@ class MainWindow(QMainWindow):
         if current is not None and current.uid == w.uid:
             self._selection_changed()
 
+    def _want(self, uid: str, until: asyncio.Future, missed: str = "") -> None:
+        """Select `uid` as soon as it is listed, but only until `until` (the search or the request
+        it was asked with) is done: a later refresh never selects it behind the technologist's
+        back. `missed`: what the status bar says if it was not listed by then."""
+        self._wanted = uid
+
+        def expire(_: asyncio.Future) -> None:
+            if self._wanted == uid:
+                self._wanted = None
+                if missed and not self.select(uid):
+                    self.statusBar().showMessage(missed, 15000)
+
+        until.add_done_callback(expire)
+
     def _select_wanted(self) -> bool:
-        if self._want_selected and self.select(self._want_selected):
-            self._want_selected = None
+        if self._wanted and self.select(self._wanted):
+            self._wanted = None
             return True
         return False
 
     def _announce_urgent(self, w: Workitem) -> None:
-        if w.uid in self._created or f"urgent:{w.uid}" in self.messages.banners:
-            return  # the technologist just made it (Ctrl+N), or it was said already
-        self.messages.show_message(
-            f"urgent:{w.uid}", notices.urgent_order(w), "warning", "Show", lambda: self._show_urgent(w)
-        )
+        if w.uid not in self._created:  # not the one the technologist just made (Ctrl+N)
+            self.urgent.announce(w)
 
     def _show_urgent(self, w: Workitem) -> None:
-        if not self.select(w.uid):  # not in the current view: show the station's list, then it
-            self.query_panel.station.setText(w.station_names[0].value if w.station_names else "")
-            self._want_selected = w.uid
-            self.refresh()
+        """Show asked for: the order, selected; if the list does not hold it, a search that does
+        (its station, dates widened to its day), or the reason it cannot."""
+        if self.select(w.uid):
+            return
+        stations = [c.value for c in w.station_names]
+        query = self.query_panel.query()
+        leaving_out = filters_leaving_out(query)
+        if leaving_out:
+            self.statusBar().showMessage(
+                f"The urgent order {named(w)} is not on this list: the search is filtered by {leaving_out}. "
+                "Clear the filter to see it.",
+                15000,
+            )
+            return
+        if query.station and query.station not in stations:
+            self.query_panel.station.setText(stations[0] if stations else "")
+        start = w.scheduled_start()
+        if start is not None:
+            self.query_panel.include_date(start.date())
+        self._want(
+            w.uid,
+            self.refresh(),
+            f"The urgent order {named(w)} could not be shown: the worklist server no longer lists it as scheduled.",
+        )
 
     # -- messages --------------------------------------------------------------------------------
     def _log_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
@@ -574,7 +619,6 @@ class MainWindow(QMainWindow):
     def _resume(self, uid: str) -> None:
         if self.select(uid):
             return
-        self._want_selected = uid
 
         async def run() -> None:
             w = await self.session.backend.retrieve(uid)
@@ -582,7 +626,7 @@ class MainWindow(QMainWindow):
             self._refresh_marks()
             self._select_wanted()
 
-        self.session.spawn(run, "Resuming…")
+        self._want(uid, self.session.spawn(run, "Resuming…"))
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -607,9 +651,10 @@ class MainWindow(QMainWindow):
 
     def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Future:
         item = dialog.workitem()
-        self._want_selected = item.uid
         self._created.add(item.uid)
-        return self.session.create_unscheduled(item)
+        creating = self.session.create_unscheduled(item)
+        self._want(item.uid, creating)
+        return creating
 
     def _switch_profile(self, name: str) -> None:
         profile = self.book.get(name)

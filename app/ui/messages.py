@@ -54,6 +54,8 @@ class Banner(QFrame):
         self.action = QPushButton()
         self.dismiss = QPushButton("Dismiss")
         self.dismiss.setAccessibleName("Dismiss this message")
+        for button in (self.action, self.dismiss):
+            button.setAutoDefault(True)  # Enter presses it too, as Space does, once Tab reached it
         layout.addWidget(self.text, 1)
         layout.addWidget(self.action)
         layout.addWidget(self.dismiss)

@@ -61,7 +61,7 @@ def test_an_urgent_order_comes_to_the_top_with_a_notice(qtbot, open_console):
         w.uid for w in rows(window) if w.priority and w.priority.value == "HIGH" and w.state is State.SCHEDULED
     ]
     assert uid in urgent_first and rows(window)[: len(urgent_first)] == [window.model.workitem(u) for u in urgent_first]
-    notice = window.messages.get(f"urgent:{uid}")
+    notice = window.messages.get("urgent")
     assert notice is not None and "Urgent order" in notice.text.text() and notice.action.text() == "Show"
     assert window.selected().uid == selected.uid  # announced, not selected behind the technologist's back
     notice.action.click()
