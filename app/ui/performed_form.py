@@ -72,6 +72,7 @@ class PerformedForm(QGroupBox):
         self._loading = False
         self._started_edited = False
         grid = QGridLayout(self)
+        grid.setContentsMargins(4, 6, 4, 6)  # its width fits the panel beside the list at 960 px
         self.station_label = QLabel(station)
         self.station_label.setAccessibleName("Performed station")
         self.technologist = QLineEdit()
@@ -143,19 +144,28 @@ class PerformedForm(QGroupBox):
         series_row.addWidget(self.remove_series)
         series_row.addStretch(1)
 
-        for row, (label, widget) in enumerate(
-            (
-                ("Station", self.station_label),
-                ("Technologist", self.technologist),
-                ("Procedure codes", codes),
-                ("Started", self.started),
-                ("Ended", ended),
-                ("Output series", self.series),
-                ("", series_buttons),
-            )
+        # narrow enough for the panel beside the list at 960 px (two consoles on one screen): the
+        # lists and their buttons take whole rows, their captions above them
+        wide = (codes, self.series, series_buttons)
+        row = 0
+        for label, widget in (
+            ("Station", self.station_label),
+            ("Technologist", self.technologist),
+            ("Procedure codes", codes),
+            ("Started", self.started),
+            ("Ended", ended),
+            ("Output series", self.series),
+            ("", series_buttons),
         ):
-            grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row, 1)
+            if widget not in wide:
+                grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
+                grid.addWidget(widget, row, 1)
+            else:
+                if label:
+                    grid.addWidget(QLabel(label), row, 0, 1, 2)
+                    row += 1
+                grid.addWidget(widget, row, 0, 1, 2)
+            row += 1
         grid.setColumnStretch(1, 1)
 
         self.add_code.clicked.connect(self._add_code)
