@@ -47,6 +47,7 @@ class Workflow:
         self.tell = Listeners(listeners)
         self.profile = profile
         self.query = WorklistQuery.today(profile.station_code)
+        self.listed_query: WorklistQuery | None = None  # the search the last list told answers
         self.backend = make_backend(profile, self._observe)
         self.outbox = Outbox(
             self.backend,
@@ -165,6 +166,7 @@ class Workflow:
             await self._follow(wanted)
         items = await self.backend.search(query)
         items += await self._pinned(items)
+        self.listed_query = query  # another search may have been asked for meanwhile
         self.tell.worklist(items)
         self.tell.refreshed(datetime.now())
         if self.outbox.pending():

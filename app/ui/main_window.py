@@ -40,7 +40,7 @@ from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook
 from app.console import CONNECTION, named, procedure_key
-from app.domain.events import WorkitemEvent
+from app.domain.events import EventType, WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
@@ -104,8 +104,10 @@ class MainWindow(QMainWindow):
         self._loaded_once = False
         self._listed_query: WorklistQuery | None = None  # the search the list shown answers
         self._leave_confirmed = False
+        self._busy_text = ""
         self._asked_holder = ""
         self._created: set[str] = set()  # unscheduled procedures this console created
+        self._appeared: set[str] = set()  # urgent orders an event brought, new or only new to us
         self._resumable: set[str] = set()  # procedures the start-up offered to resume
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
@@ -299,6 +301,7 @@ class MainWindow(QMainWindow):
         s.connection.connect(self.connection.channel)
         self.urgent = UrgentOrders(self.messages, self._show_urgent)
         s.workitem_event.connect(self._log_event)
+        s.workitem_event.connect(self._urgent_by_event)
         s.action.connect(
             lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
         )
@@ -307,7 +310,7 @@ class MainWindow(QMainWindow):
         s.cancel_requested.connect(self._show_cancel_request)
         s.refreshed.connect(self._show_refreshed)
         s.progress_sent.connect(self.procedure.progress_sent)
-        s.busy.connect(lambda on, text: self.statusBar().showMessage(text if on else "", 0 if on else 1))
+        s.busy.connect(self._show_busy)
         self.refresh_action.triggered.connect(self.refresh)
         self.query_panel.search.connect(self._search)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
@@ -326,6 +329,15 @@ class MainWindow(QMainWindow):
         find.triggered.connect(self._focus_filter)
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
+
+    def _show_busy(self, on: bool, text: str) -> None:
+        """What the console is doing, until it is done; what was said meanwhile stays said."""
+        bar = self.statusBar()
+        if on:
+            self._busy_text = text
+            bar.showMessage(text)
+        elif bar.currentMessage() == self._busy_text:
+            bar.clearMessage()
 
     def _focus_filter(self) -> None:
         self.filter.setFocus()
@@ -418,7 +430,7 @@ class MainWindow(QMainWindow):
     def _show_worklist(self, items: list[Workitem]) -> None:
         current = self.selected()
         known = {w.uid for w in self.model.workitems()}
-        query, listed = self.session.query, self._listed_query
+        query, listed = self.session.listed_query, self._listed_query
         self._listed_query = query
         self.model.set_workitems(items)
         self._asked_holder = ""  # a new list: a holder still unknown may be asked for once more
@@ -454,14 +466,22 @@ class MainWindow(QMainWindow):
         before = self.model.workitem(w.uid)
         known = before is not None
         mine = w.uid in self.session.mine_in_progress()
-        wanted = query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})
+        start = w.scheduled_start()
+        # an order of another day is announced (if urgent and ours), never slipped into this list
+        in_dates = start is None or (query.date_from or start.date()) <= start.date() <= (query.date_to or start.date())
+        wanted = (
+            query.accepts(w) and in_dates and (not query.station or query.station in {c.value for c in w.station_names})
+        )
         if known or mine or wanted:
             self.model.upsert(w)
             self.status.show_count(self.model.rowCount())
         ours = self.session.profile.station_code in {c.value for c in w.station_names}
         self.urgent.changed(w)
         if self._loaded_once and newly_urgent(before, w) and (wanted or ours):
-            self._announce_urgent(w)
+            if before is not None:  # its priority raised
+                self._announce_urgent(w)
+            else:  # new, or only new to this console: the event that brought it says which
+                self._appeared.add(w.uid)
         if w.state in (State.COMPLETED, State.CANCELED):
             self._request_dealt_with(w.uid)
         self._refresh_marks()
@@ -490,6 +510,16 @@ class MainWindow(QMainWindow):
             self._wanted = None
             return True
         return False
+
+    def _urgent_by_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
+        """An order is created with a State Report and an Assignment of its station (Event 5,
+        CC.2.4.3); a subscription's opening reports (Table CC.2.3-2), which may name orders days
+        old, are State Reports only. So an order this console did not know is new when it is
+        assigned — created, or given to this station."""
+        if event.event_type is EventType.ASSIGNED and event.workitem_uid in self._appeared:
+            self._appeared.discard(event.workitem_uid)
+            if w is not None and is_urgent(w):
+                self._announce_urgent(w)
 
     def _announce_urgent(self, w: Workitem) -> None:
         if w.uid not in self._created:  # not the one the technologist just made (Ctrl+N)

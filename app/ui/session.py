@@ -64,6 +64,10 @@ class Session(QObject):
         return self.workflow.query
 
     @property
+    def listed_query(self) -> WorklistQuery | None:
+        return self.workflow.listed_query
+
+    @property
     def connected(self) -> bool:
         return self.workflow.connected
 

@@ -83,7 +83,7 @@ def test_banners_move_nothing_and_never_grow_the_window(qtbot, open_console, siz
     before, window_size = [where(p) for p in parts], window.size()
     for key in ("one", "two", "three"):
         window.messages.show_message(key, f"Message {key}: a sentence long enough to wrap " * 3, "warning")
-    uid = window.demo.add_urgent_order("CT1")
+    window.demo.add_urgent_order("CT1")
     qtbot.waitUntil(lambda: window.messages.containing("Urgent order") is not None, timeout=5000)
     window.connection.outage.setInterval(300)  # the outage's length, shortened for the test
     window.demo.server.stop()
@@ -91,7 +91,7 @@ def test_banners_move_nothing_and_never_grow_the_window(qtbot, open_console, siz
     qtbot.wait(50)
     assert len(window.messages.banners) == 5
     assert [where(p) for p in parts] == before and window.size() == window_size
-    assert window.messages.isVisible() and window.model.workitem(uid) is not None
+    assert window.messages.isVisible()
     # the banners lie over the list's bottom, the list itself keeps its place and its size
     viewport = window.table.viewport()
     bottom = viewport.mapTo(window.centralWidget(), QPoint(0, viewport.height()))
