@@ -129,10 +129,10 @@ class QueryPanel(QWidget):
             states=STATES[self.state.currentText()],
         )
 
-    def include_date(self, day: date, today: date | None = None) -> None:
+    def include_date(self, day: date) -> None:
         """Widen the dates to take in `day` (Show on an order of another day), keeping the days
         shown now."""
-        query = self.query(today)
+        query = self.query()
         first, last = query.date_from or day, query.date_to or day
         if first <= day <= last:
             return
