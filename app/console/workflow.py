@@ -52,6 +52,7 @@ class Workflow:
         # every search, automatic ones included (`searched` is what the last one asked)
         self.query = WorklistQuery(station=profile.station_code, dates=profile.opening_dates)
         self.searched = self.query.at(datetime.now())
+        self.listed_query: WorklistQuery | None = None  # the search the last list told answers
         self.backend = make_backend(profile, self._observe)
         self.outbox = Outbox(
             self.backend,
@@ -220,6 +221,7 @@ class Workflow:
             await self._follow(wanted)
         items = await self.backend.search(query)
         items += await self._pinned(items)
+        self.listed_query = query  # another search may have been asked for meanwhile
         self.tell.worklist(items)
         self.tell.refreshed(datetime.now())
         if self.outbox.pending():
@@ -237,7 +239,8 @@ class Workflow:
         except BackendError as exc:
             log.warning("No live events for %r: %s", station, exc.detail or exc.sentence)
             self.live_station = None
-        self.tell.connection(self.connected, self.live_sentence())
+        if self.connected:  # whose events now arrive; a channel that is down says so itself
+            self.tell.connection(True, self.live_sentence())
 
     def live_sentence(self) -> str:
         if self.live_station is None:

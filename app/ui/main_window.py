@@ -1,9 +1,9 @@
 """The console window.
 
-Layout: toolbar (profile, refresh, live indicator, settings); the messages that must not be
-missed; the query bar; the worklist with a quick filter; beside it, scrolling rather than
-forcing width, the selected procedure's panel and its details; below, the event log and
-protocol inspector.
+Layout: toolbar (profile, refresh, live indicator, settings); the query bar; the worklist
+with a quick filter, the messages that must not be missed lying over its bottom; beside it,
+scrolling rather than forcing width, the selected procedure's panel and its details; below,
+the event log and protocol inspector.
 
 The selection changes only when the technologist changes it: a refresh, an event or a new
 order keeps the selected procedure selected, and if it leaves the list the panel says so
@@ -39,14 +39,16 @@ from app import logs
 from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.claim_store import owner_key
-from app.backends.profiles import ProfileBook
+from app.backends.profiles import Profile, ProfileBook
 from app.console import CONFIGURATION, CONNECTION, named, procedure_key
-from app.domain.events import WorkitemEvent
+from app.domain.events import EventType, WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
+from app.domain.worklist_query import WorklistQuery
 
 from . import notices
 from .about import about_text
+from .connection_view import ConnectionView
 from .detail_pane import DetailPane
 from .dialogs import UnscheduledDialog
 from .inspector import EventLog, Inspector
@@ -58,6 +60,7 @@ from .rich_text import plain
 from .session import Session
 from .settings_dialog import SettingsDialog
 from .status import ConsoleStatus, LiveIndicator
+from .urgent_orders import UrgentOrders, filters_leaving_out, newly_urgent
 from .worklist_model import WORKITEM_ROLE, is_urgent
 from .worklist_view import WorklistView
 
@@ -70,6 +73,15 @@ class Simulation(Protocol):
     """The demo's other actors, offered in a Simulate menu of every window on the demo server."""
 
     def install(self, window: MainWindow, menu: QMenu) -> None: ...
+
+
+def window_title(profile: Profile) -> str:
+    """Who this console is, and whose list it works when that is another station's: two
+    consoles side by side (CT2 working CT1's list beside CT1) must not read alike."""
+    who = profile.ae_title or profile.station_code
+    if profile.station_code != who:
+        who = f"{who} — viewing {profile.station_code}"
+    return f"Worklist Console — {who} ({profile.name})"
 
 
 class MainWindow(QMainWindow):
@@ -88,16 +100,20 @@ class MainWindow(QMainWindow):
         self.book = book if book is not None else ProfileBook()
         self.config_path = config_path
         self.demo = demo
-        self._want_selected: str | None = None  # a procedure to select as soon as it is listed
+        # a procedure to select as soon as it is listed, until the request it was asked with is done
+        self._wanted: str | None = None
         self._loaded_once = False
+        self._listed_query: WorklistQuery | None = None  # the search the list shown answers
         self._leave_confirmed = False
+        self._busy_text = ""
         self._asked_holder = ""
         self._created: set[str] = set()  # unscheduled procedures this console created
         self._successors: dict[str, str] = {}  # a procedure being discontinued -> the row to select after it
+        self._appeared: set[str] = set()  # urgent orders an event brought, new or only new to us
         self._resumable: set[str] = set()  # procedures the start-up offered to resume
         self.cancel_requests: dict[str, WorkitemEvent] = {}  # uid -> the request, until dealt with
         profile = session.profile
-        self.setWindowTitle(f"Worklist Console — {profile.station_code} ({profile.name})")
+        self.setWindowTitle(window_title(profile))
         self._fit_screen()
 
         self._build_toolbar()
@@ -166,8 +182,6 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 0, 6, 0)
-        self.messages = MessageStack()
-        layout.addWidget(self.messages)
         self.query_panel = QueryPanel(self.session.profile.station_code, self.session.profile.opening_dates)
         layout.addWidget(self.query_panel)
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -201,6 +215,11 @@ class MainWindow(QMainWindow):
         self.split.setStretchFactor(1, 2)
         layout.addWidget(self.split, 1)
         self.setCentralWidget(central)
+        # over the list, in no layout: a banner that comes or goes moves nothing (see messages.py)
+        self.messages = MessageStack()
+        self.messages.setParent(central)
+        self.messages.float_over(self.table.viewport())
+        self.messages.focus_left.connect(lambda: self.table.setFocus(Qt.FocusReason.OtherFocusReason))
 
     def _build_docks(self) -> None:
         self.event_log = EventLog()
@@ -278,11 +297,14 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s = self.session
+        self.connection = ConnectionView(s, self.live, self.messages, self._show_empty)
         s.worklist.connect(self._show_worklist)
         s.workitem_changed.connect(self._update_workitem)
         s.message.connect(self._show_message)
-        s.connection.connect(self._show_connection)
+        s.connection.connect(self.connection.channel)
+        self.urgent = UrgentOrders(self.messages, self._show_urgent)
         s.workitem_event.connect(self._log_event)
+        s.workitem_event.connect(self._urgent_by_event)
         s.action.connect(
             lambda text: self.event_log.add_line(datetime.now().strftime("%H:%M:%S"), f"This console: {text}")
         )
@@ -291,7 +313,7 @@ class MainWindow(QMainWindow):
         s.cancel_requested.connect(self._show_cancel_request)
         s.refreshed.connect(self._show_refreshed)
         s.progress_sent.connect(self.procedure.progress_sent)
-        s.busy.connect(lambda on, text: self.statusBar().showMessage(text if on else "", 0 if on else 1))
+        s.busy.connect(self._show_busy)
         self.refresh_action.triggered.connect(self.refresh)
         self.query_panel.search.connect(self._search)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
@@ -313,6 +335,15 @@ class MainWindow(QMainWindow):
         self.addAction(find)
         self.profile_box.textActivated.connect(self._switch_profile)
 
+    def _show_busy(self, on: bool, text: str) -> None:
+        """What the console is doing, until it is done; what was said meanwhile stays said."""
+        bar = self.statusBar()
+        if on:
+            self._busy_text = text
+            bar.showMessage(text)
+        elif bar.currentMessage() == self._busy_text:
+            bar.clearMessage()
+
     def _focus_filter(self) -> None:
         self.filter.setFocus()
         self.filter.selectAll()
@@ -332,12 +363,13 @@ class MainWindow(QMainWindow):
         self._show_pending()
 
     # -- the list ----------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        self._search(self.query_panel.query())
+    def refresh(self) -> asyncio.Future:
+        return self._search(self.query_panel.query())
 
-    def _search(self, query) -> None:
-        self.session.refresh(query)
-        self._show_connection(self.session.connected, self.session.live_sentence())
+    def _search(self, query: WorklistQuery) -> asyncio.Future:
+        searching = self.session.refresh(query)
+        self.connection.searched()
+        return searching
 
     def selected(self) -> Workitem | None:
         return self.list_view.selected()
@@ -403,12 +435,18 @@ class MainWindow(QMainWindow):
     def _show_worklist(self, items: list[Workitem]) -> None:
         current = self.selected()
         known = {w.uid for w in self.model.workitems()}
+        query, listed = self.session.listed_query, self._listed_query
+        self._listed_query = query
         self.model.set_workitems(items)
         self._asked_holder = ""  # a new list: a holder still unknown may be asked for once more
         self._refresh_marks()
         self.status.show_count(len(items))
         self._show_empty("" if items else "No procedure matches this query.")
-        if self._loaded_once:
+        for w in items:
+            self.urgent.changed(w)
+        if self._loaded_once and query == listed:
+            # the same search answered again (a polled server, a reconnect): what it did not hold
+            # before is new; another search (a new day, other dates) only shows what was there
             for w in items:
                 if w.uid not in known and is_urgent(w):
                     self._announce_urgent(w)
@@ -431,16 +469,26 @@ class MainWindow(QMainWindow):
                 )
 
     def _update_workitem(self, w: Workitem) -> None:
-        query = self.session.query
-        known = self.model.workitem(w.uid) is not None
+        query = self.session.searched
+        before = self.model.workitem(w.uid)
+        known = before is not None
         mine = w.uid in self.session.mine_in_progress()
-        wanted = query.accepts(w) and (not query.station or query.station in {c.value for c in w.station_names})
+        start = w.scheduled_start()
+        # an order of another day is announced (if urgent and ours), never slipped into this list
+        in_dates = start is None or (query.date_from or start.date()) <= start.date() <= (query.date_to or start.date())
+        wanted = (
+            query.accepts(w) and in_dates and (not query.station or query.station in {c.value for c in w.station_names})
+        )
         if known or mine or wanted:
             self.model.upsert(w)
             self.status.show_count(self.model.rowCount())
         ours = self.session.profile.station_code in {c.value for c in w.station_names}
-        if not known and self._loaded_once and is_urgent(w) and (wanted or ours):
-            self._announce_urgent(w)
+        self.urgent.changed(w)
+        if self._loaded_once and newly_urgent(before, w) and (wanted or ours):
+            if before is not None:  # its priority raised
+                self._announce_urgent(w)
+            else:  # new, or only new to this console: the event that brought it says which
+                self._appeared.add(w.uid)
         if w.state in (State.COMPLETED, State.CANCELED):
             self._request_dealt_with(w.uid)
         self._refresh_marks()
@@ -471,24 +519,65 @@ class MainWindow(QMainWindow):
         successor = self._successors.pop(current.uid)
         return self.select(successor)
 
+    def _want(self, uid: str, until: asyncio.Future, missed: str = "") -> None:
+        """Select `uid` as soon as it is listed, but only until `until` (the search or the request
+        it was asked with) is done: a later refresh never selects it behind the technologist's
+        back. `missed`: what the status bar says if it was not listed by then."""
+        self._wanted = uid
+
+        def expire(_: asyncio.Future) -> None:
+            if self._wanted == uid:
+                self._wanted = None
+                if missed and not self.select(uid):
+                    self.statusBar().showMessage(missed, 15000)
+
+        until.add_done_callback(expire)
+
     def _select_wanted(self) -> bool:
-        if self._want_selected and self.select(self._want_selected):
-            self._want_selected = None
+        if self._wanted and self.select(self._wanted):
+            self._wanted = None
             return True
         return False
 
+    def _urgent_by_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
+        """An order is created with a State Report and an Assignment of its station (Event 5,
+        CC.2.4.3); a subscription's opening reports (Table CC.2.3-2), which may name orders days
+        old, are State Reports only. So an order this console did not know is new when it is
+        assigned — created, or given to this station."""
+        if event.event_type is EventType.ASSIGNED and event.workitem_uid in self._appeared:
+            self._appeared.discard(event.workitem_uid)
+            if w is not None and is_urgent(w):
+                self._announce_urgent(w)
+
     def _announce_urgent(self, w: Workitem) -> None:
-        if w.uid in self._created or f"urgent:{w.uid}" in self.messages.banners:
-            return  # the technologist just made it (Ctrl+N), or it was said already
-        self.messages.show_message(
-            f"urgent:{w.uid}", notices.urgent_order(w), "warning", "Show", lambda: self._show_urgent(w)
-        )
+        if w.uid not in self._created:  # not the one the technologist just made (Ctrl+N)
+            self.urgent.announce(w)
 
     def _show_urgent(self, w: Workitem) -> None:
-        if not self.select(w.uid):  # not in the current view: show the station's list, then it
-            self.query_panel.station.setText(w.station_names[0].value if w.station_names else "")
-            self._want_selected = w.uid
-            self.refresh()
+        """Show asked for: the order, selected; if the list does not hold it, a search that does
+        (its station, dates widened to its day), or the reason it cannot."""
+        if self.select(w.uid):
+            return
+        stations = [c.value for c in w.station_names]
+        query = self.query_panel.query()
+        leaving_out = filters_leaving_out(query)
+        if leaving_out:
+            self.statusBar().showMessage(
+                f"The urgent order {named(w)} is not on this list: the search is filtered by {leaving_out}. "
+                "Clear the filter to see it.",
+                15000,
+            )
+            return
+        if query.station and query.station not in stations:
+            self.query_panel.station.setText(stations[0] if stations else "")
+        start = w.scheduled_start()
+        if start is not None:
+            self.query_panel.include_date(start.date())
+        self._want(
+            w.uid,
+            self.refresh(),
+            f"The urgent order {named(w)} could not be shown: the worklist server no longer lists it as scheduled.",
+        )
 
     # -- messages --------------------------------------------------------------------------------
     def _log_event(self, event: WorkitemEvent, w: Workitem | None) -> None:
@@ -505,17 +594,9 @@ class MainWindow(QMainWindow):
         elif key == CONFIGURATION:
             self._show_configuration(sentence)
         elif key == CONNECTION and level == "warning":
-            self.messages.show_message(
-                key,
-                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
-                "warning",
-            )
-            self._show_empty(
-                "The list is empty because the worklist server does not answer; it fills as soon as the server does."
-            )
-        elif key == CONNECTION:  # the server answered and refused the search: waiting will not mend it
-            self.messages.show_message(key, f"<b>{plain(sentence)}</b>", "error")
-            self._show_empty("The list is empty because the worklist server refused the search (see above).")
+            self.connection.unreachable(sentence)
+        elif key == CONNECTION:
+            self.connection.search_refused(sentence)
         else:
             html = f"<b>{plain(sentence)}</b>" if level == "error" else plain(sentence)
             self.messages.show_message(key, html, "error" if level == "error" else "warning")
@@ -556,37 +637,13 @@ class MainWindow(QMainWindow):
         self.close_without_asking()
         return True
 
-    def _show_connection(self, up: bool, sentence: str) -> None:
-        if self.session.refused is not None:
-            return  # a refusal of who we are is said in red (_show_configuration), not as an outage
-        polled = not self.session.backend.capabilities.live_events
-        # a polled backend is never "up" by events; it is away when a search could not reach it
-        away = not up and (not polled or sentence != self._polling_sentence())
-        if polled:
-            mode = "down" if away else "polling"
-        else:
-            mode = "up" if self.session.is_live() else "partial" if up else "down"
-        self.live.show_mode(mode, sentence)
-        if not away:
-            self.messages.dismiss(CONNECTION)
-        elif sentence:
-            self.messages.show_message(
-                CONNECTION,
-                plain(sentence.rstrip(". ")) + ". Reports are kept on this console and sent when the server is back.",
-                "warning",
-            )
-
     def _show_pending(self) -> None:
         self.status.show_pending(self.session.outbox.pending(), self.session.waiting_elsewhere())
         self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
         self.status.show_refreshed(when)
-        if not self.session.backend.capabilities.live_events:  # a polled server that answers is back
-            self._show_connection(False, self._polling_sentence())
-
-    def _polling_sentence(self) -> str:
-        return " ".join(self.session.backend.capabilities.notes)
+        self.connection.answered()
 
     def _show_cancel_request(self, event: WorkitemEvent) -> None:
         uid = event.workitem_uid
@@ -652,7 +709,6 @@ class MainWindow(QMainWindow):
     def _resume(self, uid: str) -> None:
         if self.select(uid):
             return
-        self._want_selected = uid
 
         async def run() -> None:
             w = await self.session.backend.retrieve(uid)
@@ -660,7 +716,7 @@ class MainWindow(QMainWindow):
             self._refresh_marks()
             self._select_wanted()
 
-        self.session.spawn(run, "Resuming…")
+        self._want(uid, self.session.spawn(run, "Resuming…"))
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -687,9 +743,10 @@ class MainWindow(QMainWindow):
 
     def create_unscheduled(self, dialog: UnscheduledDialog) -> asyncio.Future:
         item = dialog.workitem()
-        self._want_selected = item.uid
         self._created.add(item.uid)
-        return self.session.create_unscheduled(item)
+        creating = self.session.create_unscheduled(item)
+        self._want(item.uid, creating)
+        return creating
 
     def _switch_profile(self, name: str) -> None:
         profile = self.book.get(name)

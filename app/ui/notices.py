@@ -20,6 +20,14 @@ def urgent_order(w: Workitem) -> str:
     return f"<b>Urgent order</b>: {plain(named(w))} ({priority}{when}{', ' + plain(stations) if stations else ''})."
 
 
+def urgent_orders(orders: list[Workitem]) -> str:
+    """One line for every urgent order announced and not shown yet."""
+    if len(orders) == 1:
+        return urgent_order(orders[0])
+    patients = "; ".join(plain(w.patient_name.display()) for w in orders)
+    return f"<b>{len(orders)} urgent orders</b>: {patients}."
+
+
 def cancellation_request(event: WorkitemEvent, w: Workitem | None) -> str:
     """Who asked, why (the coded reason and the requester's words), and whom to call."""
     what = plain(named(w)) if w else plain(event.workitem_uid)

@@ -74,6 +74,7 @@ class PerformedForm(QGroupBox):
         self._loading = False
         self._started_edited = False
         grid = QGridLayout(self)
+        grid.setContentsMargins(4, 6, 4, 6)  # its width fits the panel beside the list at 960 px
         self.before_start = QLabel("For when you start: what was performed is entered after Start (F6).")
         self.before_start.setObjectName("performedBeforeStart")
         self.before_start.setWordWrap(True)
@@ -151,19 +152,28 @@ class PerformedForm(QGroupBox):
         series_row.addStretch(1)
 
         grid.addWidget(self.before_start, 0, 0, 1, 2)
-        for row, (label, widget) in enumerate(
-            (
-                ("Station", self.station_label),
-                ("Technologist", self.technologist),
-                ("Procedure codes", codes),
-                ("Started", self.started),
-                ("Ended", ended),
-                ("Output series", self.series),
-                ("", series_buttons),
-            )
+        # narrow enough for the panel beside the list at 960 px (two consoles on one screen): the
+        # lists and their buttons take whole rows, their captions above them
+        wide = (codes, self.series, series_buttons)
+        row = 1  # under the before-start note
+        for label, widget in (
+            ("Station", self.station_label),
+            ("Technologist", self.technologist),
+            ("Procedure codes", codes),
+            ("Started", self.started),
+            ("Ended", ended),
+            ("Output series", self.series),
+            ("", series_buttons),
         ):
-            grid.addWidget(QLabel(label), row + 1, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(widget, row + 1, 1)
+            if widget not in wide:
+                grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignTop)
+                grid.addWidget(widget, row, 1)
+            else:
+                if label:
+                    grid.addWidget(QLabel(label), row, 0, 1, 2)
+                    row += 1
+                grid.addWidget(widget, row, 0, 1, 2)
+            row += 1
         grid.setColumnStretch(1, 1)
 
         self.add_code.clicked.connect(self._add_code)

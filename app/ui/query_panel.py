@@ -134,5 +134,16 @@ class QueryPanel(QWidget):
         )
         return query.at(datetime.now())
 
+    def include_date(self, day: date) -> None:
+        """Widen the dates to take in `day` (Show on an order of another day), keeping the days
+        shown now."""
+        query = self.query().at(datetime.now())  # "Today" as it is now
+        first, last = query.date_from or day, query.date_to or day
+        if first <= day <= last:
+            return
+        self.when.setCurrentText("Range")
+        self.date_from.setDate(qdate(min(first, day)))
+        self.date_to.setDate(qdate(max(last, day)))
+
     def submit(self) -> None:
         self.search.emit(self.query())

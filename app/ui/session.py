@@ -64,6 +64,15 @@ class Session(QObject):
         return self.workflow.query
 
     @property
+    def searched(self) -> WorklistQuery:
+        """The query as the last search asked it: relative dates worked out at that moment."""
+        return self.workflow.searched
+
+    @property
+    def listed_query(self) -> WorklistQuery | None:
+        return self.workflow.listed_query
+
+    @property
     def connected(self) -> bool:
         return self.workflow.connected
 

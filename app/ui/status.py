@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from app.backends.claim_store import Waiting
@@ -12,12 +13,20 @@ from app.backends.profiles import Profile
 
 from .labels import ElidedLabel
 
-MODES = {"polling": "● polling", "up": "● live", "partial": "● not live for this view", "down": "● offline"}
-MODES["refused"] = "● not allowed"  # the server refuses this profile's user or AE title: Settings, not waiting
+MODES = {
+    "polling": "● polling",
+    "up": "● live",
+    "partial": "● not live for this view",
+    "reconnecting": "● reconnecting",
+    "down": "● offline",
+    "refused": "● not allowed",  # the server refuses this profile's user or AE title: Settings, not waiting
+}
 
 
 class LiveIndicator(QLabel):
-    """Live events, polling (DIMSE has no events: not an error), or offline."""
+    """Live events, polling (DIMSE has no events: not an error), reconnecting, or offline."""
+
+    changed = Signal(str)  # the text shown, each time it is set
 
     def __init__(self) -> None:
         super().__init__("● connecting")
@@ -32,6 +41,7 @@ class LiveIndicator(QLabel):
         self.style().polish(self)
         self.setToolTip(sentence)
         self.setAccessibleDescription(sentence)
+        self.changed.emit(self.text())
 
 
 class ConsoleStatus:

@@ -131,3 +131,11 @@ def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qt
     window.procedure.complete_button.click()
     qtbot.waitUntil(lambda: stored_state(front, item.uid) == "COMPLETED", timeout=5000)
     assert summary["Station"] == "<b>CT7</b>" and station()["00080100"]["Value"] == ["CT7"]
+
+
+def test_two_consoles_on_one_list_have_titles_that_tell_them_apart(qtbot, open_console, front):
+    ct1 = open_console("--backend", "upsrs", "--url", front.base_url, "--ae-title", "CT1")
+    ct2 = open_console("--backend", "upsrs", "--url", front.base_url, "--ae-title", "CT2", "--station", "CT1")
+    assert ct1.windowTitle() != ct2.windowTitle()
+    assert "CT2 — viewing CT1" in ct2.windowTitle()
+    assert "CT1" in ct1.windowTitle() and "viewing" not in ct1.windowTitle()

@@ -54,6 +54,10 @@ def test_an_urgent_order_comes_to_the_top_with_a_notice(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     live(qtbot, window)
+    # the RIS orders it for five minutes from now: tomorrow, just before midnight
+    window.query_panel.when.setCurrentText("Today and tomorrow")
+    with qtbot.waitSignal(window.session.refreshed, timeout=5000):
+        window.query_panel.submit()
     selected = window.selected()
     uid = window.demo.add_urgent_order("CT1")
     qtbot.waitUntil(lambda: window.model.workitem(uid) is not None, timeout=3000)
@@ -61,7 +65,8 @@ def test_an_urgent_order_comes_to_the_top_with_a_notice(qtbot, open_console):
         w.uid for w in rows(window) if w.priority and w.priority.value == "HIGH" and w.state is State.SCHEDULED
     ]
     assert uid in urgent_first and rows(window)[: len(urgent_first)] == [window.model.workitem(u) for u in urgent_first]
-    notice = window.messages.get(f"urgent:{uid}")
+    qtbot.waitUntil(lambda: window.messages.get("urgent") is not None, timeout=3000)  # with its assignment
+    notice = window.messages.get("urgent")
     assert notice is not None and "Urgent order" in notice.text.text() and notice.action.text() == "Show"
     assert window.selected().uid == selected.uid  # announced, not selected behind the technologist's back
     notice.action.click()
