@@ -156,6 +156,7 @@ class DimseBackend:
         self.capabilities = Capabilities(
             live_events=False,
             cancel_request=False,
+            put_back_replaces=False,
             notes=[
                 f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."
             ],

@@ -84,6 +84,7 @@ class MppsRsBackend:
         self.capabilities = Capabilities(
             live_events=False,
             cancel_request=False,
+            put_back_replaces=False,
             notes=[
                 "Live events are not available with DICOMweb MWL + MPPS: "
                 f"the list refreshes every {profile.poll_seconds:.0f} s."

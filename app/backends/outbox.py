@@ -199,11 +199,11 @@ class Outbox:
         self._changed()
         return await self.flush_for(workitem.uid)
 
-    async def put_back(self, workitem: Workitem, text: str = "") -> Delivery:
+    async def put_back(self, workitem: Workitem, text: str = "", replacement: str | None = None) -> Delivery:
         """Undo a start made by mistake. The replacement's UID is chosen now and kept with the
         operation, so that a retry after a lost answer never puts the order back twice."""
         self._require_open(workitem.uid)
-        self.store.enqueue(workitem.uid, "put_back", {"replacement": generate_uid(), "text": text})
+        self.store.enqueue(workitem.uid, "put_back", {"replacement": replacement or generate_uid(), "text": text})
         self._changed()
         return await self.flush_for(workitem.uid)
 

@@ -59,6 +59,9 @@ class Profile:
     dimse_timeout: float = 30.0
     tls: bool = False  # DICOM over TLS to the MWL and MPPS peers, trusting ca_file (else the system store)
     fallback_charset: str = "ISO_IR 100"  # for SCPs that omit Specific Character Set
+    # Start (F6) asks "is this the patient?" (name, birth date, patient ID) before it claims. On for
+    # new profiles, and for files written before the setting existed: a wrong start is worse than a key.
+    confirm_start: bool = True
 
     @property
     def mpps_peer(self) -> tuple[str, int, str]:

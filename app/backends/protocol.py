@@ -50,6 +50,8 @@ class PeerCheck:
 class Capabilities:
     live_events: bool = True
     cancel_request: bool = True
+    # a put-back creates the replacement step (UPS-RS); else the RIS keeps the order (MWL + MPPS)
+    put_back_replaces: bool = True
     notes: list[str] = field(default_factory=list)
 
 
