@@ -7,6 +7,7 @@ import json
 from conftest import answer_next_dialog, press_enter
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
 
@@ -57,6 +58,13 @@ def press_start(window, key: bool = False) -> list:
     else:
         window.procedure.start_button.click()
     return asked
+
+
+def activate(qtbot, window) -> None:
+    """Bring `window` to the front, as a click into it does: its F-keys are the ones that act (a
+    question answered in another console leaves that console in front)."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
 
 
 def start_selected(qtbot, window, sent: bool = True):

@@ -5,7 +5,7 @@ what each shows stays live whatever station it looks at."""
 from __future__ import annotations
 
 from conftest import answer_next_dialog, press_enter
-from console_helpers import cell, live, loaded, press_start, rows, state_shown, stored_state
+from console_helpers import activate, cell, live, loaded, press_start, rows, state_shown, stored_state
 from embedded_server import PINNED_DAY  # noqa: F401  (the front holds today's demo day too)
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -36,6 +36,7 @@ def test_two_command_line_consoles_with_different_ae_titles_are_two_stations(qtb
     qtbot.waitUntil(lambda: "IN PROGRESS on CT1 (another station)" in panel.headline.text(), timeout=3000)
     assert not panel.complete_button.isEnabled() and not panel.discontinue_button.isEnabled()
     assert not panel.progress_button.isEnabled() and panel.cancel_button.isEnabled()
+    activate(qtbot, ct2)  # the technologist at CT2 presses F8 there
     QTest.keyClick(ct2.table, Qt.Key.Key_F8)
     qtbot.wait(300)
     assert stored_state(front, item.uid) == "IN PROGRESS"
