@@ -24,7 +24,7 @@ from app.domain.draft import ProcedureDraft
 from .profiles import Profile
 
 SCHEMA_VERSION = 3
-FINAL_KINDS = ("complete", "discontinue")
+FINAL_KINDS = ("complete", "discontinue", "put_back")
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS claim (
@@ -316,11 +316,11 @@ class ClaimStore:
         return [(uid, kind, Claim(uid, "", 0, patient or "", label or "").what()) for uid, kind, patient, label in rows]
 
     def final_pending(self, uid: str) -> str | None:
-        """ "complete" or "discontinue" when that end of `uid` waits to be sent."""
+        """ "complete", "discontinue" or "put_back" when that end of `uid` waits to be sent."""
         r = self.db.execute(
             "SELECT kind FROM operation WHERE owner=? AND uid=? AND status='pending' AND kind IN "
-            "('complete', 'discontinue') ORDER BY id DESC LIMIT 1",
-            (self.owner, uid),
+            f"({', '.join('?' * len(FINAL_KINDS))}) ORDER BY id DESC LIMIT 1",
+            (self.owner, uid, *FINAL_KINDS),
         ).fetchone()
         return r[0] if r else None
 

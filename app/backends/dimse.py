@@ -28,6 +28,7 @@ from app.domain import mpps_build
 from app.domain.build import NewWorkitem
 from app.domain.dicomjson import from_dataset
 from app.domain.procedure import PerformedProcedure
+from app.domain.replacement import WRONG_ENTRY
 from app.domain.status import ErrorID, Status
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
@@ -159,6 +160,7 @@ class DimseBackend:
         self.capabilities = Capabilities(
             live_events=False,
             cancel_request=False,
+            put_back_replaces=False,
             notes=[
                 f"Live events are not available with MWL/MPPS: the list refreshes every {profile.poll_seconds:.0f} s."
             ],
@@ -428,6 +430,15 @@ class DimseBackend:
         except AlreadyFinished:
             pass  # a retry of a discontinuation whose answer was lost is done
         self.steps.mark(uid, "CANCELED")
+
+    async def put_back(self, uid: str, transaction_uid: str, replacement_uid: str, text: str) -> None:
+        """DISCONTINUED as a wrong entry: the RIS keeps the order (PS3.4 F.7 has no way back to
+        SCHEDULED), so what the worklist shows of the step is its again."""
+        try:
+            await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.discontinued(WRONG_ENTRY, text))
+        except AlreadyFinished:
+            pass  # a retry whose first answer was lost is done
+        self.steps.forget(uid)
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
         raise Refused("Cancellation requests are not part of MWL/MPPS; ask the RIS to cancel the order.")

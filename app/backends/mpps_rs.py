@@ -21,6 +21,7 @@ from app.domain.build import NewWorkitem
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, from_dataset, parse_datasets
 from app.domain.mapping import MODALITY, SPS_START_DATE, SPS_STATION_AE, SPS_STATUS, UPS_TO_SPS_STATUS
 from app.domain.procedure import PerformedProcedure
+from app.domain.replacement import WRONG_ENTRY
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
@@ -91,6 +92,7 @@ class MppsRsBackend:
         self.capabilities = Capabilities(
             live_events=False,
             cancel_request=False,
+            put_back_replaces=False,
             notes=[
                 "Live events are not available with DICOMweb MWL + MPPS: "
                 f"the list refreshes every {profile.poll_seconds:.0f} s."
@@ -270,6 +272,12 @@ class MppsRsBackend:
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
         await self._finish(uid, transaction_uid, mpps_build.discontinued(reason, text), "DISCONTINUED")
+
+    async def put_back(self, uid: str, transaction_uid: str, replacement_uid: str, text: str) -> None:
+        """DISCONTINUED as a wrong entry: the RIS keeps the order, and the worklist says what it
+        made of the step."""
+        await self._finish(uid, transaction_uid, mpps_build.discontinued(WRONG_ENTRY, text), "DISCONTINUED")
+        self.steps.forget(uid)
 
     async def _finish(self, uid: str, transaction_uid: str, ds: Dataset, status: str) -> None:
         try:

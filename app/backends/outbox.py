@@ -46,6 +46,7 @@ KIND_NAMES = {
     "performed": "The performed data",
     "complete": "The completion",
     "discontinue": "The discontinuation",
+    "put_back": "The return to the worklist",
 }
 
 __all__ = ["Claim", "Delivery", "Failure", "Outbox", "default_path"]
@@ -207,6 +208,14 @@ class Outbox:
         self._changed()
         return await self.flush_for(workitem.uid)
 
+    async def put_back(self, workitem: Workitem, text: str = "", replacement: str | None = None) -> Delivery:
+        """Undo a start made by mistake. The replacement's UID is chosen now and kept with the
+        operation, so that a retry after a lost answer never puts the order back twice."""
+        self._require_open(workitem.uid)
+        self.store.enqueue(workitem.uid, "put_back", {"replacement": replacement or generate_uid(), "text": text})
+        self._changed()
+        return await self.flush_for(workitem.uid)
+
     def _require_open(self, uid: str) -> Claim:
         """Only a procedure this console started, and has not already ended, takes reports."""
         claim = self.store.claim_of(uid)
@@ -360,6 +369,8 @@ class Outbox:
             await b.complete(uid, transaction_uid, performed_from_json(payload["performed"]))
         elif op.kind == "discontinue":
             await b.discontinue(uid, transaction_uid, Code(**payload["reason"]), payload["text"])
+        elif op.kind == "put_back":
+            await b.put_back(uid, transaction_uid, payload["replacement"], payload["text"])
         else:
             raise BackendError(f"Unknown outbox operation {op.kind!r}.")
 

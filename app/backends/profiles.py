@@ -65,6 +65,9 @@ class Profile:
     # the query bar's date choice when the console opens: a site's choice, not the time of day's
     # (a console opened at 19:55 for the night shift would otherwise open on "Today" alone)
     opening_dates: str = TODAY
+    # Start (F6) asks "is this the patient?" (name, birth date, patient ID) before it claims. On for
+    # new profiles, and for files written before the setting existed: a wrong start is worse than a key.
+    confirm_start: bool = True
 
     @property
     def mpps_peer(self) -> tuple[str, int, str]:

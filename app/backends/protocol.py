@@ -50,6 +50,8 @@ class PeerCheck:
 class Capabilities:
     live_events: bool = True
     cancel_request: bool = True
+    # a put-back creates the replacement step (UPS-RS); else the RIS keeps the order (MWL + MPPS)
+    put_back_replaces: bool = True
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,6 +81,13 @@ class WorklistBackend(Protocol):
     async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None: ...
 
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None: ...
+
+    async def put_back(self, uid: str, transaction_uid: str, replacement_uid: str, text: str) -> None:
+        """Undo a start made by mistake: the step ends with the reason "Incorrect worklist entry
+        selected" and the order goes back on the worklist — over UPS-RS as a new SCHEDULED step
+        `replacement_uid` that names the canceled one; over MWL + MPPS as a DISCONTINUED MPPS, the
+        RIS keeping the order. Safe to repeat after an answer was lost."""
+        ...
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None: ...
 

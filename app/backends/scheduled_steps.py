@@ -85,3 +85,7 @@ class ScheduledSteps:
     def mark(self, uid: str, state: str) -> None:
         """What this console's own MPPS made of the step (a UPS state)."""
         self._states[uid] = state
+
+    def forget(self, uid: str) -> None:
+        """The step is the RIS's again (put back): shown as the worklist gives it."""
+        self._states.pop(uid, None)

@@ -26,6 +26,7 @@ from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets
 from app.domain.events import parse_event
 from app.domain.identifiers import CALLING_AE_HEADER
 from app.domain.procedure import PerformedProcedure, discontinuation_json, progress_json, reason_attributes
+from app.domain.replacement import WRONG_ENTRY, replacement
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
@@ -269,6 +270,23 @@ class UpsRsBackend:
                 raise exc from None
             return
         await self._change_state(uid, state, transaction_uid)
+
+    async def put_back(self, uid: str, transaction_uid: str, replacement_uid: str, text: str) -> None:
+        """CANCELED as a wrong entry, then the replacement created SCHEDULED from what Retrieve shows
+        (the server adds what it keeps beyond that). A retry finds the cancel already done (B304)
+        and the replacement already there, by its UID fixed when the put-back was saved."""
+        old = await self.retrieve(uid)
+        await self.finish(uid, transaction_uid, discontinuation_json(WRONG_ENTRY, text), "CANCELED")
+        query = f"workitem={replacement_uid}" if self.profile.dcm4chee else replacement_uid
+        try:
+            await self.send(
+                "POST", "/workitems", body=[replacement(old.json, replacement_uid)], query=query, expect=(201, 200)
+            )
+        except Conflict as exc:
+            try:
+                await self.retrieve(replacement_uid)  # our own Create, whose answer was lost
+            except BackendError:
+                raise exc from None
 
     async def request_cancellation(self, uid: str, reason: Code | None, text: str) -> None:
         attrs = reason_attributes(reason, text, contact_name=self.profile.ae_title)

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydicom.uid import generate_uid
+
 from app.backends import make_backend
 from app.backends.claim_store import Waiting, owner_description, owner_key
 from app.backends.errors import BackendError, NotPermitted, Unreachable
@@ -33,6 +35,7 @@ from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
 from .listener import Listeners, WorkflowListener
+from .orders import put_back_outcome
 from .sentences import CONFIGURATION, CONNECTION, named, procedure_key
 
 log = logging.getLogger(__name__)
@@ -365,6 +368,25 @@ class Workflow:
             f"Discontinued: {named(workitem)} ({reason.meaning}); it shows as CANCELED.",
             "Discontinuing…",
         )
+
+    def put_back(self, workitem: Workitem, text: str = "") -> asyncio.Future:
+        """Put a start made by mistake back on the worklist. The future's result is the UID of the
+        replacement step where the backend creates one (UPS-RS), to be selected once listed."""
+        replaces = self.backend.capabilities.put_back_replaces
+        replacement = generate_uid()
+        done = f"Put back on the worklist: {named(workitem)}. {put_back_outcome(replaces)}"
+
+        async def run() -> str | None:
+            delivery = await self.outbox.put_back(workitem, text, replacement)
+            self._report(workitem.uid, delivery, done)
+            self.tell.action(done if delivery.sent else delivery.sentence)
+            if not delivery.sent:
+                self.tell.workitem_changed(workitem)
+                return None
+            await self._refresh()  # the started step leaves the list; the order is listed again
+            return replacement if replaces else None
+
+        return self.spawn(run, "Putting it back on the worklist…", procedure_key(workitem.uid))
 
     def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
         async def run() -> None:

@@ -26,6 +26,7 @@ from app.domain.mapping import (
     mpps_unscheduled_ups,
     sps_id,
 )
+from app.domain.replacement import gives_wrong_entry, replaced_reference
 from app.domain.search import parse_search
 from app.domain.status import Status, UPSError
 
@@ -123,6 +124,15 @@ class MppsService:
             item = {t.DISCONTINUATION_REASON_CODE_SEQ: reason} if reason and reason.get("Value") else {}
             work.update(ups_uid, transaction, {t.PROGRESS_INFORMATION_SEQ: {"vr": "SQ", "Value": [item]}})
             work.change_state(ups_uid, "CANCELED", transaction)
+            if gives_wrong_entry(items(merged, PPS_DISCONTINUATION_REASON)):
+                # The modality picked the wrong entry: a RIS keeps such an order scheduled. The UPS
+                # cannot go back to SCHEDULED (CC.1.1), so the order returns as a replacement, as
+                # a UPS-RS performer puts it back; its scheduled data is copied from the canceled one.
+                replacement = {
+                    t.PROCEDURE_STEP_STATE: {"vr": "CS", "Value": ["SCHEDULED"]},
+                    **replaced_reference(ups_uid),
+                }
+                work.create(replacement, generate_uid())
 
 
 def scheduled_ups(work: Transaction, mpps: JsonDataset) -> str | None:

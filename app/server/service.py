@@ -23,6 +23,7 @@ from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
 from app.domain.identifiers import check_ae_title, check_uid
 from app.domain.query import Query
+from app.domain.replacement import fill_from_replaced, replaced_uid
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
@@ -110,7 +111,7 @@ class Transaction:
         if uid and in_dataset and uid != in_dataset:
             raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
         uid = check_uid(str(uid or in_dataset or generate_uid()))
-        prepared = prepare_create(dataset, uid, self.service.now_dt())
+        prepared = prepare_create(self._with_replaced(dataset), uid, self.service.now_dt())
         if self.store.get(self.db, uid) is not None or self.store.was_deleted(self.db, uid):
             raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
         wid = self.store.insert(self.db, prepared.dataset)
@@ -122,6 +123,15 @@ class Transaction:
         if assignment:
             self.events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
         return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
+
+    def _with_replaced(self, dataset: JsonDataset) -> JsonDataset:
+        """A replacement of a CANCELED workitem gets what its creator did not give from the one it
+        replaces (the console sees only what Search and Retrieve return)."""
+        old_uid = replaced_uid(dataset)
+        row = self.store.get(self.db, old_uid) if old_uid else None
+        if row is None or row.state != State.CANCELED.value:
+            return dataset
+        return fill_from_replaced(dataset, row.dataset)
 
     def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
         transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)

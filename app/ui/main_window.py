@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -66,7 +66,7 @@ from .worklist_view import WorklistView
 
 log = logging.getLogger(__name__)
 
-WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING"}
+WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING", "put_back": "PUTTING BACK"}
 
 
 class Simulation(Protocol):
@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         right.setChildrenCollapsible(False)
         profile = self.session.profile
         self.procedure = ProcedurePanel(profile.station_code, profile.ae_title, staff=profile.staff)
+        self.procedure.confirm_start = profile.confirm_start
         self.procedure.setMinimumWidth(260)
         self.details = DetailPane()
         self.details.setObjectName("detailPane")
@@ -270,6 +271,7 @@ class MainWindow(QMainWindow):
         procedure.aboutToShow.connect(
             lambda: self.complete_unstarted_action.setEnabled(self.procedure.can_complete_unstarted())
         )
+        procedure.addAction(self._build_put_back(procedure))
         procedure.addAction(self.unscheduled_action)
         view = menu.addMenu("&View")
         self.inspector_action = self.bottom.toggleViewAction()
@@ -285,6 +287,58 @@ class MainWindow(QMainWindow):
         self.log_folder_action.triggered.connect(self.open_log_folder)
         self.about_action = help_menu.addAction("About Worklist Console")
         self.about_action.triggered.connect(self.show_about)
+
+    def _build_put_back(self, menu: QMenu) -> QAction:
+        """Procedure → Put back on the worklist (Shift+F6, the undoing of F6): enabled only for a
+        procedure of ours without series; the same key, when it is not, says why in the status bar."""
+        self.put_back_action = QAction("Put back on the worklist…", self)
+        self.put_back_action.setObjectName("putBackAction")
+        self.put_back_action.setShortcut(QKeySequence("Shift+F6"))
+        self.put_back_action.triggered.connect(self.procedure.ask_put_back)
+        self.addAction(self.put_back_action)
+        self.put_back_why = QShortcut(QKeySequence("Shift+F6"), self)
+        self.put_back_why.setObjectName("putBackWhy")
+        self.put_back_why.activated.connect(self.procedure.ask_put_back)  # disabled action: says why
+        menu.setToolTipsVisible(True)
+        menu.aboutToShow.connect(self._sync_put_back)
+        self.procedure.actions_changed.connect(self._sync_put_back)
+        self.procedure.refused.connect(lambda why: self.statusBar().showMessage(why, 10000))
+        self.procedure.put_back.connect(self._put_back)
+        self._sync_put_back()
+        return self.put_back_action
+
+    def _sync_put_back(self) -> None:
+        why = self.procedure.put_back_refusal()
+        self.put_back_action.setEnabled(why is None)
+        self.put_back_action.setToolTip(why or "The start was a mistake: the order goes back on the worklist")
+        self.put_back_action.setStatusTip(why or "")
+        self.put_back_why.setEnabled(why is not None)  # one of the two has the key, never both
+
+    def _put_back(self, w: Workitem, text: str) -> None:
+        """Put back, then select the order where it is listed again: its replacement (UPS-RS), or the
+        scheduled entry of the same accession (the RIS's, over MWL)."""
+        done = self.session.put_back(w, text)
+
+        def select_again(future: asyncio.Future) -> None:
+            if future.cancelled() or future.exception() is not None or self.session.closed:
+                return
+            replacement = future.result()
+            again = replacement if replacement and self.model.workitem(replacement) else None
+            if again is None:
+                again = next(
+                    (
+                        o.uid
+                        for o in self.model.workitems()
+                        if o.state is State.SCHEDULED
+                        and o.uid != w.uid
+                        and (o.accession_number, o.patient_id) == (w.accession_number, w.patient_id)
+                    ),
+                    None,
+                )
+            if again is not None and self.select(again):
+                self._selection_changed()
+
+        done.add_done_callback(select_again)
 
     def _build_status(self) -> None:
         self.status = ConsoleStatus(self.statusBar(), self.session.profile)
@@ -407,6 +461,7 @@ class MainWindow(QMainWindow):
             draft=self.session.draft(w.uid),
             cancel_requested=(request.reason_code if request and request.reason_code else None),
             can_request_cancellation=self.session.backend.capabilities.cancel_request,
+            put_back_replaces=self.session.backend.capabilities.put_back_replaces,
         )
 
     def _refresh_marks(self) -> None:

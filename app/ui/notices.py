@@ -46,7 +46,7 @@ def more(items: list) -> str:
 
 
 def ending_waits(first: Claim, kind: str, waiting: list[Claim]) -> str:
-    what = "completion" if kind == "complete" else "discontinuation"
+    what = {"complete": "completion", "put_back": "return to the worklist"}.get(kind, "discontinuation")
     return (
         f"The {what} of {plain(first.what())}{more(waiting)} is waiting to be sent; it is sent as soon as the "
         "server answers."

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.console.orders import discontinue_outcome, put_back_outcome
 from app.domain.codes import DISCONTINUATION_REASONS
 from app.domain.completion import Problem, completion_problems
 from app.domain.procedure import PerformedProcedure
+from app.domain.typed import format_da
 from app.domain.workitem import Code, Workitem
 
 from .qdates import qdatetime, to_datetime
@@ -52,10 +54,17 @@ class ReasonDialog(QDialog):
     and free text. Discontinue ends our own procedure; a cancellation request asks."""
 
     def __init__(
-        self, kind: str, workitem: Workitem, holder: str = "", preset: Code | None = None, parent: QWidget | None = None
+        self,
+        kind: str,
+        workitem: Workitem,
+        holder: str = "",
+        preset: Code | None = None,
+        parent: QWidget | None = None,
+        replaces: bool = True,
     ) -> None:
         super().__init__(parent)
         self.kind = kind
+        self.replaces = replaces  # the protocol's answer to "what becomes of the order" (UPS-RS or MPPS)
         layout = QVBoxLayout(self)
         if kind == "discontinue":
             self.setWindowTitle("Discontinue the procedure")
@@ -97,6 +106,12 @@ class ReasonDialog(QDialog):
         form.addRow("Reason", self.reason)
         form.addRow("Details", self.text)
         layout.addLayout(form)
+        # what becomes of the order, said for the reason chosen, before it is sent
+        self.outcome = QLabel()
+        self.outcome.setObjectName("reasonOutcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setVisible(kind == "discontinue")
+        layout.addWidget(self.outcome)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.confirm = QPushButton(confirm)
         self.confirm.setAccessibleName(confirm)
@@ -111,6 +126,8 @@ class ReasonDialog(QDialog):
 
     def _enable(self) -> None:
         self.confirm.setEnabled(self.reason.currentData() is not None)
+        self.outcome.setText(plain(discontinue_outcome(self.reason.currentData(), self.replaces)))
+        self.outcome.setAccessibleName(self.outcome.text())
 
     def code(self) -> Code:
         return self.reason.currentData()
@@ -316,3 +333,66 @@ class CodeDialog(QDialog):
 
     def code(self) -> Code:
         return Code(self.value.text().strip(), self.scheme.text().strip(), self.meaning.text().strip())
+
+
+def _confirmed_by_enter(dialog: QDialog, layout: QVBoxLayout, confirm: str, role: str) -> QPushButton:
+    """Cancel (Esc) and the confirming button, which Enter presses."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    button = QPushButton(confirm)
+    button.setAccessibleName(confirm)
+    button.setProperty("role", role)
+    buttons.addButton(button, QDialogButtonBox.ButtonRole.AcceptRole)
+    button.setDefault(True)
+    button.setAutoDefault(True)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    button.setFocus()
+    return button
+
+
+class StartDialog(QDialog):
+    """Is this the patient on the table? Asked before Start where the profile wants it
+    (`confirm_start`): the name, birth date and patient ID, confirmed with Enter, Esc to go back."""
+
+    def __init__(self, workitem: Workitem, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("startConfirmDialog")
+        self.setWindowTitle("Start the procedure")
+        layout = QVBoxLayout(self)
+        _intro(layout, f"Start {what(workitem)}?", "Check that this is the patient in front of you.")
+        form = QFormLayout()
+        self.summary: dict[str, QLabel] = {}
+        for label, value in (
+            ("Patient", workitem.patient_name.display()),
+            ("Born", format_da(workitem.birth_date) or "not given"),
+            ("Patient ID", workitem.patient_id or "not given"),
+        ):
+            shown = QLabel(f"<b>{plain(value)}</b>")
+            shown.setAccessibleName(f"{label}: {value}")
+            self.summary[label] = shown
+            form.addRow(label, shown)
+        layout.addLayout(form)
+        self.confirm = _confirmed_by_enter(self, layout, "Start", "primary")
+
+
+class PutBackDialog(QDialog):
+    """A start made by mistake, undone: says what becomes of the order in this protocol."""
+
+    def __init__(self, workitem: Workitem, replaces: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("putBackDialog")
+        self.setWindowTitle("Put back on the worklist")
+        layout = QVBoxLayout(self)
+        _intro(
+            layout,
+            f"Put {what(workitem)} back on the worklist?",
+            f"{put_back_outcome(replaces)} The reason sent is <i>Incorrect worklist entry selected</i>.",
+        )
+        form = QFormLayout()
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("Optional details")
+        self.text.setAccessibleName("Details")
+        form.addRow("Details", self.text)
+        layout.addLayout(form)
+        self.confirm = _confirmed_by_enter(self, layout, "Put back", "primary")

@@ -32,17 +32,22 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.console import why_not
+from app.console.orders import put_back_refusal, series_recorded
 from app.domain.draft import ProcedureDraft
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
 
 from . import wheel
 from .performed_form import PerformedForm
-from .procedure_dialogs import CompleteDialog, ReasonDialog
+from .procedure_dialogs import CompleteDialog, PutBackDialog, ReasonDialog, StartDialog
 from .rich_text import plain
 
 DRAFT_DELAY_MS = 400  # typing pauses this long before the draft is written to the local store
-WAITING_WORDS = {"complete": ("COMPLETED", "the completion"), "discontinue": ("CANCELED", "the discontinuation")}
+WAITING_WORDS = {
+    "complete": ("COMPLETED", "the completion"),
+    "discontinue": ("CANCELED", "the discontinuation"),
+    "put_back": ("PUT BACK", "the return to the worklist"),
+}
 
 
 def _button(text: str, shortcut: str, tip: str, name: str, role: str = "") -> QPushButton:
@@ -75,6 +80,8 @@ class PanelState:
     cancel_requested: Code | None = None  # the reason a cancellation request gave
     # the backend can ask the performing station to stop (UPS-RS can; MWL/MPPS has no such message)
     can_request_cancellation: bool = True
+    # a put-back creates the order's replacement (UPS-RS); else the RIS keeps the order (MWL/MPPS)
+    put_back_replaces: bool = True
 
 
 class ProcedurePanel(QWidget):
@@ -84,6 +91,9 @@ class ProcedurePanel(QWidget):
     complete_unstarted = Signal(object, object)  # the same, for a procedure documented after the fact
     discontinue = Signal(object, object, str)
     cancel_request = Signal(object, object, str)
+    put_back = Signal(object, str)  # Workitem, details: the start was a mistake
+    refused = Signal(str)  # why an action asked for (a key) does nothing now, for the status bar
+    actions_changed = Signal()  # what may be done with the shown procedure changed
     draft_changed = Signal(str, object)  # uid, ProcedureDraft
     refused = Signal(str)  # a key pressed for an action not possible now, and why (for the status bar)
 
@@ -93,6 +103,7 @@ class ProcedurePanel(QWidget):
         self.station = station  # whose worklist this console works (the scheduled station)
         self.device = device or station  # who we are: the station that performs (our AE title)
         self.staff = tuple(staff)  # the site's technologists, when the profile lists them
+        self.confirm_start = True  # Start asks "is this the patient?" first (the profile's confirm_start)
         self.workitem: Workitem | None = None
         self.state = PanelState()
         self._percent_edited = False
@@ -116,8 +127,13 @@ class ProcedurePanel(QWidget):
         self.unstarted_button.setAccessibleName("Complete without starting")
         self.unstarted_button.setToolTip("Document a procedure that was performed without the console: asks first")
         self.unstarted_button.clicked.connect(self.ask_complete_unstarted)
+        self.put_back_button = QPushButton("Put back on the worklist…")
+        self.put_back_button.setObjectName("putBackButton")
+        self.put_back_button.setAccessibleName("Put back on the worklist")
+        self.put_back_button.clicked.connect(self.ask_put_back)
         starts.addWidget(self.start_button)
         starts.addWidget(self.unstarted_button, 0, Qt.AlignmentFlag.AlignLeft)
+        starts.addWidget(self.put_back_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(starts)
 
         finish = QGridLayout()
@@ -167,6 +183,7 @@ class ProcedurePanel(QWidget):
         layout.addWidget(self.form_scroll, 1)
 
         self.form.edited.connect(self._draft_timer.start)
+        self.form.edited.connect(self._enable_put_back)  # a series added or removed decides it
         self.percent_text.textEdited.connect(lambda *_: self._draft_timer.start())
         self.percent.valueChanged.connect(self._percent_changed)
         self._wheel = wheel.guard(self)
@@ -334,6 +351,22 @@ class ProcedurePanel(QWidget):
         _emphasize(self.start_button, scheduled)
         _emphasize(self.complete_button, active)
         _emphasize(self.discontinue_button, active, "danger")
+        self._enable_put_back()
+
+    def _enable_put_back(self) -> None:
+        why = self.put_back_refusal()
+        self.put_back_button.setVisible(self.active())
+        self.put_back_button.setEnabled(why is None)
+        self.put_back_button.setToolTip(
+            why or "The start was a mistake: the order goes back on the worklist (no series recorded) — Shift+F6"
+        )
+        self.actions_changed.emit()
+
+    def put_back_refusal(self) -> str | None:
+        """Why the shown procedure cannot go back on the worklist now; None when it can."""
+        w = self.workitem
+        series = max(series_recorded(w), self.form.series.rowCount() if self.state.mine else 0) if w else 0
+        return put_back_refusal(w, self.active(), self.state.waiting, series)
 
     # -- drafts -----------------------------------------------------------------------------------
     def _percent_changed(self) -> None:
@@ -362,8 +395,24 @@ class ProcedurePanel(QWidget):
 
     # -- asking, then emitting -------------------------------------------------------------------------
     def _emit_start(self) -> None:
-        if self.workitem is not None and self.start_button.isEnabled():
-            self.start.emit(self.workitem)
+        if self.workitem is None or not self.start_button.isEnabled():
+            return
+        w = self.workitem
+        if not self.confirm_start or self._confirm(StartDialog(w, parent=self)):
+            self.start.emit(w)
+
+    def ask_put_back(self) -> None:
+        """Put a start made by mistake back on the worklist, after saying what becomes of the order;
+        where it cannot be, say why (the key was pressed, or the menu chosen, on purpose)."""
+        why = self.put_back_refusal()
+        if why is not None:
+            self.refused.emit(why)
+            return
+        w = self.workitem
+        assert w is not None  # put_back_refusal() says there is one
+        dialog = PutBackDialog(w, self.state.put_back_replaces, parent=self)
+        if self._confirm(dialog):
+            self.put_back.emit(w, dialog.text.text().strip())
 
     def _emit_progress(self) -> None:
         if self.workitem is not None and self.active():
@@ -397,7 +446,9 @@ class ProcedurePanel(QWidget):
         if self.workitem is None or not self.active():
             return
         w = self.workitem
-        dialog = ReasonDialog("discontinue", w, preset=self.state.cancel_requested, parent=self)
+        dialog = ReasonDialog(
+            "discontinue", w, preset=self.state.cancel_requested, parent=self, replaces=self.state.put_back_replaces
+        )
         if self._confirm(dialog):
             self.discontinue.emit(w, dialog.code(), dialog.text.text().strip())
 

@@ -147,6 +147,9 @@ class Session(QObject):
     def discontinue(self, workitem: Workitem, reason: Code, text: str) -> asyncio.Future:
         return self.workflow.discontinue(workitem, reason, text)
 
+    def put_back(self, workitem: Workitem, text: str = "") -> asyncio.Future:
+        return self.workflow.put_back(workitem, text)
+
     def request_cancellation(self, workitem: Workitem, reason: Code | None, text: str) -> asyncio.Future:
         return self.workflow.request_cancellation(workitem, reason, text)
 

@@ -219,6 +219,13 @@ class SettingsDialog(QDialog):
         self.timeout_hint = hint(CONNECT_HINT)
         self.startup = named(QCheckBox("Open this profile at start-up"), "Open this profile at start-up")
         self.startup.setObjectName("startupCheck")
+        self.confirm_start = named(
+            QCheckBox("Ask before Start (F6): name, birth date and patient ID"),
+            "Ask before Start",
+            "Start shows the patient's name, birth date and ID first; Enter starts, Esc goes back",
+        )
+        self.confirm_start.setObjectName("confirmStartCheck")
+        self.confirm_start.setToolTip("A wrong start can be put back, but a question costs one key: Enter")
         for label, widget in (
             ("Name", self.name),
             ("Backend", self.backend),
@@ -229,6 +236,7 @@ class SettingsDialog(QDialog):
             ("Connection timeout", self.timeout),
             ("", self.timeout_hint),
             ("", self.startup),
+            ("", self.confirm_start),
         ):
             general.addRow(label, widget)
         return general
@@ -448,6 +456,7 @@ class SettingsDialog(QDialog):
         self.dimse_tls.setChecked(p.tls)
         self.verify.setChecked(p.verify_tls)
         self.dcm4chee.setChecked(p.dcm4chee)
+        self.confirm_start.setChecked(p.confirm_start)
         self.mwl.set(p.mwl_host, p.mwl_port, p.mwl_aet)
         self.mpps.set(p.mpps_host, p.mpps_port, p.mpps_aet)
         self.dimse_timeout.setValue(p.dimse_timeout)
@@ -497,6 +506,7 @@ class SettingsDialog(QDialog):
             tls=self.dimse_tls.isChecked(),
             poll_seconds=(self.http_poll if self.backend.currentData() == "mpps-rs" else self.poll).value(),
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
+            confirm_start=self.confirm_start.isChecked(),
         )
 
     # -- marking what is wrong -----------------------------------------------------------------------

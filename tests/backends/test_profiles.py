@@ -50,6 +50,15 @@ def test_the_staff_list_is_saved_and_a_file_without_one_has_none(tmp_path):
     assert profile_store.load(path).get("Old").staff == []
 
 
+def test_start_asks_first_unless_a_profile_says_otherwise_and_older_files_ask_too(tmp_path):
+    path = tmp_path / "profiles.toml"
+    assert Profile().confirm_start  # a new profile asks
+    profile_store.save(ProfileBook([Profile(name="Fast", ae_title="CT1", confirm_start=False)], "Fast"), path)
+    assert profile_store.load(path).get("Fast").confirm_start is False
+    path.write_text('[profiles."Old"]\nae_title = "CT1"\nurl = "http://ris/dicom-web"\n', encoding="utf-8")
+    assert profile_store.load(path).get("Old").confirm_start is True  # written before the setting: the safer side
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

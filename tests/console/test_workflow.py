@@ -165,3 +165,21 @@ async def test_a_completion_made_while_the_server_is_down_is_kept_and_sent_when_
     finally:
         await console.workflow.close()
         server.stop()
+
+
+async def test_put_back_cancels_the_start_and_lists_its_replacement_scheduled(console: Console):
+    uid = console.schedule("Wrong^Patient")
+    await console.workflow.refresh(console.query())
+    (item,) = console.heard.lists[-1]
+    await console.workflow.claim(item)
+
+    replacement = await console.workflow.put_back(item, "the patient in the next room")
+    (said,) = console.heard.said("info", procedure_key(uid))[-1:]
+    assert said == (
+        "Put back on the worklist: CT chest for Wrong, Patient. "
+        "The order goes back on the worklist as a new scheduled step; the started step is canceled."
+    )
+    assert (await console.item(uid)).state is State.CANCELED
+    assert [(w.uid, w.state) for w in console.heard.lists[-1]] == [(replacement, State.SCHEDULED)]
+    assert console.heard.lists[-1][0].patient_name.display() == "Wrong, Patient"
+    assert console.workflow.mine_in_progress() == set() and console.workflow.outbox.pending() == 0

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+from conftest import answer_next_dialog, press_enter
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
 
 STATE = COLUMNS.index("State")
@@ -43,10 +48,29 @@ def live(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.live.text() == "● live", timeout=5000)
 
 
+def press_start(window, key: bool = False) -> list:
+    """Press Start (its button, or F6 on the list with `key`) and confirm the "is this the patient?"
+    question it asks (the profile's confirm_start, on by default) with Enter, as a technologist
+    does. Returns the list that receives the question, for assertions."""
+    asked = answer_next_dialog(press_enter)
+    if key:
+        QTest.keyClick(window.table, Qt.Key.Key_F6)
+    else:
+        window.procedure.start_button.click()
+    return asked
+
+
+def activate(qtbot, window) -> None:
+    """Bring `window` to the front, as a click into it does: its F-keys are the ones that act (a
+    question answered in another console leaves that console in front)."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+
+
 def start_selected(qtbot, window, sent: bool = True):
     """Press Start on the selected procedure; wait until it is ours (and, with `sent`, on the server)."""
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(
         lambda: window.procedure.complete_button.isEnabled() and (not sent or window.session.outbox.pending() == 0),
         timeout=5000,

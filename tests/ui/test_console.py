@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import answer_next_dialog, press_enter
+from console_helpers import press_start
 from PySide6.QtCore import Qt
 
 from app.console import procedure_key
@@ -48,6 +49,7 @@ def test_start_progress_complete_by_buttons(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
+    answer_next_dialog(press_enter)  # "is this the patient?", asked before a start
     qtbot.mouseClick(window.procedure.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "IN PROGRESS", timeout=5000)
     qtbot.waitUntil(lambda: window.procedure.progress_button.isEnabled(), timeout=5000)
@@ -82,7 +84,7 @@ def test_discontinue_asks_for_a_reason_and_cancels(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.discontinue_button.isEnabled(), timeout=5000)
 
     def choose(dialog):
@@ -114,7 +116,7 @@ def test_a_cancellation_request_for_my_procedure_cannot_be_missed(qtbot, open_co
     loaded(qtbot, window)
     qtbot.waitUntil(lambda: window.live.text() == "● live", timeout=5000)
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: state_shown(window, item.uid) == "IN PROGRESS", timeout=5000)
     window.demo.request_cancellation("CT1")
     qtbot.waitUntil(lambda: window.messages.containing("Cancellation requested") is not None, timeout=3000)
@@ -129,7 +131,7 @@ def test_second_console_is_told_who_already_started(qtbot, open_console):
     loaded(qtbot, second)
     item = first.selected()
     second.select(item.uid)
-    second.procedure.start_button.click()
+    press_start(second)
     qtbot.waitUntil(lambda: state_shown(second, item.uid) == "IN PROGRESS", timeout=5000)
     qtbot.waitUntil(lambda: state_shown(first, item.uid) == "IN PROGRESS", timeout=3000)
     first.select(item.uid)
@@ -177,7 +179,7 @@ def test_quick_filter_and_inspector(qtbot, open_console):
 def test_reports_wait_in_the_outbox_while_the_server_is_away(qtbot, open_console):
     window = open_console("demo")
     loaded(qtbot, window)
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.progress_button.isEnabled(), timeout=5000)
     qtbot.waitUntil(lambda: window.status_pending.text() == "outbox empty", timeout=5000)
     window.demo.server.stop()
@@ -212,7 +214,7 @@ def test_a_procedure_in_progress_when_the_console_stopped_is_offered_for_resumin
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(
         lambda: window.status_pending.text() == "outbox empty" and window.session.is_mine(item.uid), timeout=5000
     )

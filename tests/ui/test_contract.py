@@ -4,7 +4,7 @@ any server — two such windows in one process being two stations."""
 
 from __future__ import annotations
 
-from console_helpers import live, loaded, rows, state_shown
+from console_helpers import live, loaded, press_start, rows, state_shown
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -44,6 +44,8 @@ CONTRACT = (
     "completeButton",
     "discontinueButton",
     "requestCancelButton",
+    "putBackButton",
+    "putBackAction",
     "unscheduledAction",
     "cancelRequestBanner",
     "eventLog",
@@ -91,7 +93,7 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
     live(qtbot, window)
     item = next(w for w in rows(window) if w.state is State.SCHEDULED)
     window.select(item.uid)
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
     front.service.request_cancellation(item.uid, "RIS", {})  # brings the cancellation request banner
     qtbot.waitUntil(lambda: window.findChild(QObject, "cancelRequestBanner") is not None, timeout=3000)
@@ -117,7 +119,7 @@ def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_consol
     live(qtbot, second)
     item = next(w for w in rows(first) if w.state is State.SCHEDULED)
     first.select(item.uid)
-    first.procedure.start_button.click()
+    press_start(first)
     qtbot.waitUntil(lambda: state_shown(second, item.uid) == "IN PROGRESS", timeout=5000)
     second.select(item.uid)
     assert first.session.is_mine(item.uid) and not second.session.is_mine(item.uid)
@@ -134,3 +136,13 @@ def test_a_refused_profile_shows_its_banner_by_name_and_every_control_has_a_name
     qtbot.waitUntil(lambda: window.findChild(QObject, "configurationBanner") is not None, timeout=10000)
     assert [name for name in REFUSED_CONTRACT if window.findChild(QObject, name) is None] == []
     assert [type(w).__name__ for w in controls(window) if not spoken_name(w).strip()] == []
+
+
+def test_the_settings_name_the_start_question_check_box(qtbot):
+    from app.backends.profiles import Profile, ProfileBook
+    from app.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(ProfileBook([Profile(name="Site", ae_title="CT1")]))
+    qtbot.addWidget(dialog)
+    check = dialog.findChild(QObject, "confirmStartCheck")
+    assert check is not None and check.accessibleName() and check.isChecked()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import answer_next_dialog, press_enter
+from console_helpers import press_start
 
 
 def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
@@ -12,7 +13,7 @@ def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
     item = window.selected()
     cancel = window.procedure.cancel_button
     assert not cancel.isEnabled() and "ask the RIS" in cancel.toolTip()  # MWL/MPPS cannot ask a station
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(
         lambda: (
             window.procedure.complete_button.isEnabled()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from console_helpers import loaded
+from console_helpers import loaded, press_start
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QListWidget
 
 from app.backends.protocol import Exchange
@@ -187,7 +186,7 @@ def test_the_claim_shows_its_path_in_the_list_and_the_whole_url_when_selected(qt
     window.resize(1024, 768)
     loaded(qtbot, window)
     item = window.selected()
-    QTest.keyClick(window.table, Qt.Key.Key_F6)
+    press_start(window, key=True)
     claim = f"PUT /dicom-web/workitems/{item.uid}/state"
     lines = window.inspector.list
     qtbot.waitUntil(lambda: any(claim in lines.item(r).text() for r in range(lines.count())), timeout=5000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import answer_next_dialog, press_enter
+from console_helpers import press_start
 
 from app.backends.profiles import Profile, ProfileBook
 from app.domain.search import parse_search
@@ -28,7 +29,7 @@ def test_find_start_progress_complete_through_mpps_rs(qtbot, open_console, front
     cancel = window.procedure.cancel_button
     assert not cancel.isEnabled() and "ask the RIS" in cancel.toolTip()  # Sup 246 has no cancellation request
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(
         lambda: (
             window.procedure.progress_button.isEnabled()
@@ -57,7 +58,7 @@ def test_discontinue_through_mpps_rs_cancels_with_the_reason(qtbot, open_console
     window = open_console("--backend", "mpps-rs", "--url", front.base_url, "--ae-title", "US1")
     qtbot.waitUntil(lambda: window.model.rowCount() > 0 and window.selected() is not None, timeout=10000)
     item = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.discontinue_button.isEnabled(), timeout=10000)
 
     def choose(dialog):

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from conftest import answer_next_dialog, press_enter, press_escape
-from console_helpers import live, loaded, rows, start_selected, state_shown, stored, stored_state
+from console_helpers import live, loaded, press_start, rows, start_selected, state_shown, stored, stored_state
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
@@ -39,7 +39,7 @@ def test_f8_shows_a_summary_escape_keeps_the_procedure_and_enter_completes(qtbot
     window = open_console("demo")
     loaded(qtbot, window)
     item = window.selected()
-    QTest.keyClick(window.table, Qt.Key.Key_F6)
+    press_start(window, key=True)
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
     window.procedure.add_output_series("Axial")
     window.procedure.add_output_series("Coronal")
@@ -236,7 +236,7 @@ def test_the_filter_keeps_my_procedure_and_is_driven_by_keys(qtbot, open_console
     window = open_console("demo")
     loaded(qtbot, window)
     mine = window.selected()
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
     other = next(w for w in rows(window) if w.uid != mine.uid)
     QTest.keyClick(window.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import answer_next_dialog
+from console_helpers import press_start
 from door import PASSWORD, locked_server
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
@@ -119,7 +120,7 @@ def test_the_console_shows_a_refused_ae_title_in_red_as_a_setting_to_fix_and_rec
     assert window.select(item.uid)
     said: list[tuple[str, str]] = []
     window.session.message.connect(lambda level, sentence, key: said.append((level, key)))
-    qtbot.mouseClick(window.procedure.start_button, Qt.MouseButton.LeftButton)
+    press_start(window)  # and answer the start question with Enter
     qtbot.waitUntil(lambda: ("error", "configuration") in said, timeout=5000)
     assert not window.session.is_mine(item.uid) and window.session.outbox.pending() == 0
     assert Workitem(json.loads(locked.service.retrieve(item.uid))).state is State.SCHEDULED

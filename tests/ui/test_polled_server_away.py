@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import answer_next_dialog, press_enter
-from console_helpers import loaded
+from console_helpers import loaded, press_start
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -72,7 +72,7 @@ def test_a_polled_server_stopped_mid_procedure_shows_offline_keeps_the_completio
         loaded(qtbot, window)
         assert window.live.text() == "● polling"
         item = window.selected()
-        QTest.keyClick(window.table, Qt.Key.Key_F6)
+        press_start(window, key=True)
         qtbot.waitUntil(lambda: stored_state(server, item.accession_number) == "IN PROGRESS", timeout=10000)
     finally:
         server.stop()

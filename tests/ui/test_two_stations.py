@@ -5,7 +5,7 @@ what each shows stays live whatever station it looks at."""
 from __future__ import annotations
 
 from conftest import answer_next_dialog, press_enter
-from console_helpers import cell, live, loaded, rows, state_shown, stored_state
+from console_helpers import activate, cell, live, loaded, press_start, rows, state_shown, stored_state
 from embedded_server import PINNED_DAY  # noqa: F401  (the front holds today's demo day too)
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -28,7 +28,7 @@ def test_two_command_line_consoles_with_different_ae_titles_are_two_stations(qtb
     live(qtbot, ct2)
     item = next(w for w in rows(ct1) if w.state is State.SCHEDULED)
     ct1.select(item.uid)
-    ct1.procedure.start_button.click()
+    press_start(ct1)
     qtbot.waitUntil(lambda: state_shown(ct2, item.uid) == "IN PROGRESS", timeout=5000)
     ct2.select(item.uid)
     panel = ct2.procedure
@@ -36,6 +36,7 @@ def test_two_command_line_consoles_with_different_ae_titles_are_two_stations(qtb
     qtbot.waitUntil(lambda: "IN PROGRESS on CT1 (another station)" in panel.headline.text(), timeout=3000)
     assert not panel.complete_button.isEnabled() and not panel.discontinue_button.isEnabled()
     assert not panel.progress_button.isEnabled() and panel.cancel_button.isEnabled()
+    activate(qtbot, ct2)  # the technologist at CT2 presses F8 there
     QTest.keyClick(ct2.table, Qt.Key.Key_F8)
     qtbot.wait(300)
     assert stored_state(front, item.uid) == "IN PROGRESS"
@@ -82,7 +83,7 @@ def test_changing_the_station_keeps_my_procedure_in_progress_pinned_and_selected
     loaded(qtbot, window)
     item = next(w for w in rows(window) if w.state is State.SCHEDULED)
     window.select(item.uid)
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
     window.query_panel.station.setText("MR1")
     QTest.keyClick(window.query_panel.station, Qt.Key.Key_Return)
@@ -116,7 +117,7 @@ def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qt
     loaded(qtbot, window)
     item = next(w for w in rows(window) if w.state is State.SCHEDULED)
     window.select(item.uid)
-    window.procedure.start_button.click()
+    press_start(window)
     qtbot.waitUntil(
         lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0, timeout=5000
     )
