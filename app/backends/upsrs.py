@@ -272,11 +272,17 @@ class UpsRsBackend:
         await self._change_state(uid, state, transaction_uid)
 
     async def put_back(self, uid: str, transaction_uid: str, replacement_uid: str, text: str) -> None:
-        """CANCELED as a wrong entry, then the replacement created SCHEDULED from what Retrieve shows
-        (the server adds what it keeps beyond that). A retry finds the cancel already done (B304)
-        and the replacement already there, by its UID fixed when the put-back was saved."""
-        old = await self.retrieve(uid)
+        """CANCELED as a wrong entry, then the replacement created SCHEDULED. A retry finds the
+        cancel already done (B304) and the replacement already there, by its UID fixed when the
+        put-back was saved."""
         await self.finish(uid, transaction_uid, discontinuation_json(WRONG_ENTRY, text), "CANCELED")
+        await self.schedule_replacement(uid, replacement_uid)
+
+    async def schedule_replacement(self, uid: str, replacement_uid: str) -> None:
+        """A new SCHEDULED step in place of the CANCELED `uid`, naming it, made from what Retrieve
+        shows of it (the server adds what it keeps beyond that); one already made under
+        `replacement_uid` (our own Create, whose answer was lost) is taken as done."""
+        old = await self.retrieve(uid)
         query = f"workitem={replacement_uid}" if self.profile.dcm4chee else replacement_uid
         try:
             await self.send(
@@ -284,7 +290,7 @@ class UpsRsBackend:
             )
         except Conflict as exc:
             try:
-                await self.retrieve(replacement_uid)  # our own Create, whose answer was lost
+                await self.retrieve(replacement_uid)
             except BackendError:
                 raise exc from None
 

@@ -32,6 +32,7 @@ from app.domain.mapping import (
     mpps_unscheduled_ups,
     sps_id,
 )
+from app.domain.replacement import gives_wrong_entry
 from app.domain.search import parse_search
 from app.domain.status import Status, UPSError
 from app.server.service_api import MppsOutcome, UpstreamError
@@ -233,6 +234,14 @@ class UpstreamMpps:
         upstream.call(
             f"{state.lower()} {ups_uid}", lambda: upstream.backend.finish(ups_uid, transaction, performed, state)
         )
+        if status == "DISCONTINUED" and gives_wrong_entry(items(merged, PPS_DISCONTINUATION_REASON)):
+            # The modality picked the wrong entry: the order goes back upstream as it does on our own
+            # server (app/server/mpps.py), replaced by a SCHEDULED step naming the canceled one; the
+            # replacement's UID follows from the step's, so a retry finds the one already made.
+            replacement_uid = generate_uid(entropy_srcs=[f"replacement of {ups_uid}"])
+            upstream.call(
+                f"put back {ups_uid}", lambda: upstream.backend.schedule_replacement(ups_uid, replacement_uid)
+            )
 
     # -- N-GET ---------------------------------------------------------------------------------
     def get(self, uid: str) -> JsonDataset | None:

@@ -216,10 +216,28 @@ def test_discontinued_mpps_cancels_the_upstream_workitem_with_the_reason(upstrea
     mpps = generate_uid()
     assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
     assert n_set(gateway.dimse_port, completed("DISCONTINUED"), mpps).Status == 0x0000
-    canceled = by_accession(upstream.base_url, item.AccessionNumber)
-    assert value(canceled, STATE) == "CANCELED"
+    listed = upstream_items(upstream.base_url, **{"ReferencedRequestSequence.AccessionNumber": item.AccessionNumber})
+    (canceled,) = [w for w in listed if value(w, STATE) == "CANCELED"]
     reason = value(value(canceled, "00741002"), "0074100E")
     assert value(reason, "00080100") == "110514"
+    # "Incorrect worklist entry selected": the order is back upstream, as on our own server
+    (back,) = [w for w in listed if value(w, STATE) == "SCHEDULED"]
+    replaced = value(back, "00741224")
+    assert value(replaced, "00081155") == value(canceled, "00080018")
+    assert value(back, "00100010") == value(canceled, "00100010")
+
+
+def test_a_discontinued_mpps_for_another_reason_puts_nothing_back(upstream, gateway_of):
+    gateway = gateway_of(upstream.base_url)
+    item = worklist(gateway.dimse_port, "MR1")[0]
+    mpps = generate_uid()
+    assert n_create(gateway.dimse_port, in_progress(item), mpps).Status == 0x0000
+    ended = completed("DISCONTINUED")
+    ended.PerformedProcedureStepDiscontinuationReasonCodeSequence[0].CodeValue = "110500"
+    ended.PerformedProcedureStepDiscontinuationReasonCodeSequence[0].CodeMeaning = "Doctor canceled procedure"
+    assert n_set(gateway.dimse_port, ended, mpps).Status == 0x0000
+    listed = upstream_items(upstream.base_url, **{"ReferencedRequestSequence.AccessionNumber": item.AccessionNumber})
+    assert [value(w, STATE) for w in listed] == ["CANCELED"]
 
 
 def test_an_unscheduled_procedure_creates_its_workitem_upstream(upstream, gateway_of):
