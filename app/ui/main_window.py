@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app import logs
 from app.backends import check_profile
@@ -320,8 +321,8 @@ class MainWindow(QMainWindow):
         done = self.session.put_back(w, text)
 
         def select_again(future: asyncio.Future) -> None:
-            if future.cancelled() or future.exception() is not None or self.session.closed:
-                return
+            if future.cancelled() or future.exception() is not None or self.session.closed or not isValid(self):
+                return  # failed (said by the workflow), or the window closed while it went
             replacement = future.result()
             again = replacement if replacement and self.model.workitem(replacement) else None
             if again is None:
