@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -182,3 +185,24 @@ def listen(http: httpx.Client, target: str, aet: str, **params) -> Events:
     r = subscribe(http, target, aet, **params)
     assert r.status_code == 201, (r.status_code, r.headers.get("Warning"))
     return Events(r.headers["Content-Location"])
+
+
+def handshake(base_url: str, aet: str) -> socket.socket:
+    """A WebSocket opened by hand, so that the test decides what it answers (here: nothing)."""
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        answer = subscribe(http, GLOBAL, aet, deletionlock="false")
+    assert answer.status_code == 201
+    url = httpx.URL(answer.headers["Content-Location"])
+    peer = socket.create_connection((url.host, url.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    peer.sendall(
+        (
+            f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += peer.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return peer

@@ -19,6 +19,8 @@ import logging
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,18 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._deadline = None
         if self._started == started and not self.transport.is_closing():
             log.debug("Closing a connection whose request headers did not arrive in time")
+            self.transport.close()
+
+
+class ShutdownSafeWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, whose shutdown survives a channel already closing: the peer's
+    Close received but not yet answered made send_close raise, which stopped the server's
+    shutdown half-way (every connection after that one left open)."""
+
+    def shutdown(self) -> None:
+        try:
+            super().shutdown()
+        except InvalidState:
             self.transport.close()
 
 

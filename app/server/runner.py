@@ -31,6 +31,7 @@ from .http_limits import (
     WS_PING_INTERVAL_SECONDS,
     WS_PING_TIMEOUT_SECONDS,
     HeaderDeadlineProtocol,
+    ShutdownSafeWebSocketProtocol,
 )
 from .mpps import MppsService
 from .notifications import EventHub
@@ -169,7 +170,7 @@ class UPSServer:
                 timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                 limit_concurrency=self.config.max_connections,
-                ws="websockets-sansio" if _has_sansio() else "websockets",
+                ws=ShutdownSafeWebSocketProtocol,
                 ws_ping_interval=self.config.ws_ping_interval,
                 ws_ping_timeout=self.config.ws_ping_timeout,
                 ssl_certfile=str(self.tls.cert) if self.tls else None,
@@ -303,11 +304,3 @@ class UPSServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _has_sansio() -> bool:
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -8,10 +8,7 @@ pings) run on the real clock, and only a real wait shows one of them closing a q
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import socket
 import time
 from collections.abc import Iterator
 
@@ -19,7 +16,7 @@ import httpx
 import pytest
 from dimse_peers import MppsScp, Wlmscpfs, worklist_folder
 from pydicom.uid import generate_uid
-from upsrs_client import change_state, create, item, value
+from upsrs_client import change_state, create, handshake, item, value
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -109,27 +106,6 @@ def test_quiet_subscribers_stay_connected_for_a_minute_on_the_server_and_through
     finally:
         for channel in channels.values():
             channel.close()
-
-
-def handshake(base_url: str, aet: str) -> socket.socket:
-    """A WebSocket opened by hand, so that the test decides what it answers (here: nothing)."""
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        answer = http.post(f"/workitems/{GLOBAL}/subscribers/{aet}", params={"deletionlock": "false"})
-    assert answer.status_code == 201
-    url = httpx.URL(answer.headers["Content-Location"])
-    peer = socket.create_connection((url.host, url.port), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    peer.sendall(
-        (
-            f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += peer.recv(4096)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return peer
 
 
 def test_a_half_open_subscriber_is_closed_by_the_missing_pong_while_a_quiet_one_stays(tmp_path):
