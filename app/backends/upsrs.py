@@ -47,7 +47,10 @@ from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerChe
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 20000  # the console's own cap when following `offset`
-BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Pauses between attempts to reopen the event channel. Capped at 5 s: a server back after an
+# outage is live again within 5 s (the window raises its outage banner after 10 s away, and a
+# 10 s pause left that banner up for 10 s after the server was back); an attempt costs one request.
+BACKOFF = (0.5, 1.0, 2.0, 3.0, 5.0)
 
 
 def _state_body(state: str, transaction_uid: str) -> list[JsonDataset]:

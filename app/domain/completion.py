@@ -23,7 +23,8 @@ GRACE = timedelta(minutes=1)
 LONGEST = timedelta(hours=24)
 EXAMPLE_NAME = "Becker, Anna"
 # letters (of any script), with spaces, hyphens and apostrophes between them: O'Brien, Müller-Lüdenscheidt
-_NAME_PART = re.compile(r"[^\W\d_]+(?:[ '’-]+[^\W\d_]+)*")
+# words of letters, each may end in a period (St. John, Smith Jr., J.), joined by spaces, hyphens, apostrophes
+_NAME_PART = re.compile(r"[^\W\d_]+\.?(?:[ '’-]+[^\W\d_]+\.?)*")
 _SHOWN_STAFF = 5
 
 
@@ -111,7 +112,7 @@ def technologist_problem(pn: str, staff: Sequence[str] = ()) -> Problem | None:
     return Problem(
         "technologist",
         f"“{_typed(pn)}” is not a name: write the technologist as Family, Given (for example {EXAMPLE_NAME}) — "
-        "letters, spaces, hyphens and apostrophes, both parts.",
+        "letters, spaces, hyphens, apostrophes and periods, both parts.",
     )
 
 

@@ -25,7 +25,7 @@ from .status import LiveIndicator
 
 KEPT = "Reports are kept on this console and sent when the server is back."
 # the live channel reconnects within a few seconds after a server restart or a dropped
-# connection (backoff 0.5, 1, 2, 5 s): only an absence longer than this is an outage
+# connection (backoff 0.5, 1, 2, 3, then every 5 s): only an absence longer than this is an outage
 OUTAGE_BANNER_AFTER_S = 10.0
 
 

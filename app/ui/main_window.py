@@ -47,7 +47,7 @@ from app.domain.states import State
 from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from . import notices
+from . import notices, wheel
 from .about import about_text
 from .connection_view import ConnectionView
 from .detail_pane import DetailPane
@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.profile_box.setToolTip("Profile: which worklist server and protocol this console uses")
         bar.addWidget(QLabel(" Profile "))
         bar.addWidget(self.profile_box)
+        self._toolbar_wheel = wheel.guard(bar)  # a notch over it would switch the profile, or take the keyboard
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setObjectName("refreshAction")
         self.refresh_action.setShortcut(QKeySequence("F5"))

@@ -4,17 +4,21 @@ naming the patient and the procedure."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from app.backends.claim_store import Claim, Waiting
 from app.console import named, plural
 from app.domain.events import WorkitemEvent
 from app.domain.workitem import Workitem
 
 from .rich_text import plain
+from .worklist_model import scheduled_time
 
 
 def urgent_order(w: Workitem) -> str:
     start = w.scheduled_start()
-    when = f", scheduled {start:%H:%M}" if start else ""
+    # another day's order names its day: at 23:59, "scheduled 00:03" read as tonight's
+    when = f", scheduled {scheduled_time(start, date.today())}" if start else ""
     stations = ", ".join(c.value for c in w.station_names)
     priority = w.priority.value if w.priority else "HIGH"
     return f"<b>Urgent order</b>: {plain(named(w))} ({priority}{when}{', ' + plain(stations) if stations else ''})."

@@ -12,6 +12,7 @@ from app.domain.dates import RELATIVE_CHOICES, TODAY
 from app.domain.states import State
 from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
+from . import wheel
 from .qdates import qdate, to_date
 
 RANGE = "Range"
@@ -110,6 +111,8 @@ class QueryPanel(QWidget):
         for control, name, spoken in controls:
             control.setObjectName(name)
             control.setAccessibleName(spoken)
+        # a wheel notch over the Date box changed the list's dates and took the keyboard from it
+        self._wheel = wheel.guard(self)
 
     def _show_range(self, when: str) -> None:
         for edit in (self.date_from, self.date_to):

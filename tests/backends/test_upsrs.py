@@ -264,3 +264,32 @@ async def _until(condition, timeout: float = 5.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+@pytest.mark.long
+async def test_after_a_long_outage_the_channel_is_back_within_five_seconds_of_the_server(tmp_path):
+    """The window raises its outage banner after 10 s away; the channel must not then wait 10 s
+    more to see that the server is back (the banner stayed up that long after it was)."""
+    from embedded_server import start_server
+
+    server = start_server(tmp_path / "ups.db")
+    port = server.port
+    b = backend(server, "US1")
+    connections: list[tuple[bool, float]] = []
+    loop = asyncio.get_running_loop()
+    watcher = asyncio.create_task(b.watch(lambda e: None, lambda up, why: connections.append((up, loop.time()))))
+    try:
+        await _until(lambda: connections and connections[-1][0])
+        server.stop()
+        await _until(lambda: not connections[-1][0])
+        down = loop.time()
+        await _until(lambda: sum(1 for up, _ in connections if not up) >= 6, timeout=30)  # past every short pause
+        assert loop.time() - down >= 11
+        server = start_server(tmp_path / "ups.db", port=port)
+        back = loop.time()
+        await _until(lambda: connections[-1][0], timeout=15)
+        assert connections[-1][1] - back <= 5.5
+    finally:
+        watcher.cancel()
+        await b.close()
+        server.stop()

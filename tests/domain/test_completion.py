@@ -41,12 +41,24 @@ def test_a_start_that_cannot_be_read_is_a_problem():
     assert time_problems("", dt("2026-05-14 10:29"), NOW)[0].field == "started"
 
 
-@pytest.mark.parametrize("pn", ["Becker^Anna", "O'Brien^Mary Ann", "Müller-Lüdenscheidt^Jörg", "Núñez^Lucía", ""])
+@pytest.mark.parametrize(
+    "pn",
+    [
+        "Becker^Anna",
+        "O'Brien^Mary Ann",
+        "Müller-Lüdenscheidt^Jörg",
+        "Núñez^Lucía",
+        "St. John^Mary",
+        "Smith^J.",
+        "Smith Jr.^John",
+        "",
+    ],
+)
 def test_names_that_read_as_family_given_pass(pn):
     assert technologist_problem(pn) is None
 
 
-@pytest.mark.parametrize("pn", ["4", "Becker", "Becker Anna", "Becker^4nna", "^Anna", "R2^D2"])
+@pytest.mark.parametrize("pn", ["4", "Becker", "Becker Anna", "Becker^4nna", "^Anna", "R2^D2", "Becker^.", "..^Anna"])
 def test_a_name_without_both_parts_or_with_other_characters_says_what_is_expected(pn):
     problem = technologist_problem(pn)
     assert problem is not None and problem.field == "technologist"

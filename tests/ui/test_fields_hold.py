@@ -189,3 +189,18 @@ def test_after_discontinue_the_next_patient_is_selected(qtbot, open_console):
     window.refresh()  # the canceled procedure leaves the list; the selection stays where it went
     qtbot.waitUntil(lambda: item.uid not in [w.uid for w in rows(window)], timeout=5000)
     assert window.selected().uid == following.uid
+
+
+def test_the_wheel_over_the_date_box_or_the_profile_box_changes_nothing_and_takes_no_focus(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    window.table.setFocus()
+    qtbot.waitUntil(lambda: window.table.hasFocus(), timeout=3000)
+    for box in (window.query_panel.when, window.profile_box):
+        before = box.currentText()
+        over = box.mapTo(window, box.rect().center())
+        for delta in (-120, 120, -120):
+            QTest.wheelEvent(window.windowHandle(), over, QPoint(0, delta))
+        qtbot.wait(50)
+        assert box.currentText() == before and not box.hasFocus()
+        assert window.table.hasFocus()  # Down still moves the row, not the dates or the profile

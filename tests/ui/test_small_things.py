@@ -79,3 +79,30 @@ def test_a_name_with_an_apostrophe_is_shown_and_spoken_as_written(qtbot, open_co
     assert window.selected().uid == item.uid
     assert "<b>O'Neill, Patrick</b> — CT abdomen" in window.procedure.headline.text()
     assert "O'Neill, Patrick" in window.procedure.accessibleDescription()
+
+
+def test_an_urgent_order_of_another_day_names_its_day_and_todays_only_its_time():
+    from datetime import datetime, timedelta
+
+    from app.domain.build import NewWorkitem
+    from app.domain.workitem import PatientName, Workitem
+    from app.ui.notices import urgent_order
+
+    def order(start: datetime) -> Workitem:
+        return Workitem(
+            NewWorkitem(
+                uid="1.2.3.4",
+                label="STAT CT",
+                start=start.strftime("%Y%m%d%H%M%S"),
+                patient=PatientName("Ito^Ken"),
+                patient_id="P9",
+                station="CT1",
+                modality="CT",
+                priority="STAT",
+            ).to_json()
+        )
+
+    tomorrow = datetime.now().replace(hour=0, minute=3, second=0, microsecond=0) + timedelta(days=1)
+    assert f"scheduled {tomorrow.day} {tomorrow:%b} 00:03" in urgent_order(order(tomorrow))
+    today = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    assert "scheduled 12:00," in urgent_order(order(today))
