@@ -89,7 +89,9 @@ class DemoController:
     def add_urgent_order(self, station: str) -> str:
         self._counter += 1
         patient, birth, sex = PATIENTS[self._counter % len(PATIENTS)]
-        start = datetime.now() + timedelta(minutes=5)
+        now = datetime.now()
+        # in five minutes, but today: at 23:58 a STAT order still belongs on today's list
+        start = min(now + timedelta(minutes=5), now.replace(hour=23, minute=59, second=59, microsecond=0))
         modality = "".join(c for c in station if c.isalpha())[:2] or "CT"
         item = NewWorkitem(
             uid=generate_uid(),
