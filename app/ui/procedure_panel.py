@@ -190,7 +190,9 @@ class ProcedurePanel(QWidget):
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.form_scroll.setWidget(self.form)
         layout.addWidget(self.form_scroll, 1)
-        QApplication.instance().focusChanged.connect(self._show_focused)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_focused)
 
         self.form.edited.connect(self._draft_timer.start)
         self.form.edited.connect(self._enable_put_back)  # a series added or removed decides it
@@ -272,7 +274,7 @@ class ProcedurePanel(QWidget):
         if new:
             self.save_draft()  # what was typed for the previous procedure is kept, not lost
         focus = QApplication.focusWidget()
-        focused_here = focus is not None and self.isAncestorOf(focus)
+        held = focus if focus is not None and self.isAncestorOf(focus) else None  # the keyboard is here
         self.workitem, self.state = w, state
         self._show_title()
         editable = self._editable()
@@ -282,8 +284,9 @@ class ProcedurePanel(QWidget):
         elif claimed_now:
             self.form.started_at(state.claimed_at)
         self._enable()
-        kept = focused_here and isValid(focus) and focus.isEnabled() and focus.isVisible()
-        if focused_here and not (kept and QApplication.focusWidget() is focus):
+        if held is not None and not (
+            isValid(held) and held.isEnabled() and held.isVisible() and QApplication.focusWidget() is held
+        ):
             self.focus_left.emit()  # the field the keyboard was in took its last input (Complete, Discontinue)
         if new:
             self.form_scroll.verticalScrollBar().setValue(0)  # the next patient's form from its top

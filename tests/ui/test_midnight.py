@@ -68,7 +68,7 @@ def test_today_moves_on_at_midnight_with_my_procedure_pinned_and_selected(qtbot,
         assert cell(window, stat.uid, "Time") == "00:02"
 
 
-def test_another_days_time_shows_its_date_and_the_whole_time_at_1024_pixels_and_moves_no_column(qtbot, open_console, fresh_server):
+def test_another_days_time_shows_its_date_whole_at_1024_pixels_and_moves_no_column(qtbot, open_console, fresh_server):
     from datetime import date
 
     from PySide6.QtCore import Qt

@@ -79,7 +79,7 @@ def test_tab_scrolls_the_field_into_view_and_the_next_patient_starts_at_the_top(
     technologist = window.procedure.technologist
     tab_to(window, technologist)
     top = technologist.mapTo(scroll.viewport(), QPoint(0, 0)).y()
-    assert 0 <= top and top + technologist.height() <= scroll.viewport().height()
+    assert top >= 0 and top + technologist.height() <= scroll.viewport().height()
     bar.setValue(bar.maximum())
     QTest.keyClick(technologist, Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     window.table.setFocus()  # back on the list (Shift+Tab through the panel, or a click)
