@@ -5,7 +5,7 @@ move between a short and a long patient name."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time
 
 from conftest import answer_next_dialog, press_enter
 from console_helpers import loaded, row_of, rows, start_selected, stored_state
@@ -41,9 +41,10 @@ def test_complete_from_the_technologist_field_gives_the_keyboard_back_to_the_lis
     QTest.keyClick(window.procedure.technologist, Qt.Key.Key_F8)
     qtbot.waitUntil(lambda: stored_state(window.demo.server, item.uid) == "COMPLETED", timeout=5000)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.table, timeout=3000)
-    at = row_of(window, item.uid)
-    QTest.keyClick(window.table, Qt.Key.Key_Down)  # the next patient, with the arrow
-    assert window.selected().uid == rows(window)[at + 1].uid
+    at, listed = row_of(window, item.uid), rows(window)
+    step, key = (1, Qt.Key.Key_Down) if at + 1 < len(listed) else (-1, Qt.Key.Key_Up)
+    QTest.keyClick(window.table, key)  # the next patient, with the arrow
+    assert window.selected().uid == listed[at + step].uid
 
 
 def test_discontinue_from_the_progress_text_gives_the_keyboard_back_to_the_list(qtbot, open_console):
@@ -108,7 +109,7 @@ def test_the_buttons_stay_put_between_a_short_and_a_long_patient_name(qtbot, ope
     window.show()
     loaded(qtbot, window)
     window._after_start()
-    order = long_named_order(datetime.now().replace(second=0, microsecond=0) + timedelta(minutes=1))
+    order = long_named_order(datetime.combine(date.today(), time(12)))  # today, whatever the clock says
     window.demo.server.service.create(order.to_json())
     window.refresh()
     qtbot.waitUntil(lambda: row_of(window, order.uid) >= 0, timeout=5000)
