@@ -383,6 +383,7 @@ class MainWindow(QMainWindow):
         self.procedure.refused.connect(lambda sentence: self.statusBar().showMessage(sentence, 10000))
         self.procedure.cancel_request.connect(s.request_cancellation)
         self.procedure.draft_changed.connect(s.save_draft)
+        self.procedure.focus_left.connect(lambda: self.table.setFocus(Qt.FocusReason.OtherFocusReason))
         self.settings_action.triggered.connect(self.open_settings)
         self.unscheduled_action.triggered.connect(self.open_unscheduled)
         find = QAction(self)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -42,6 +42,7 @@ from .performed_form import PerformedForm
 from .procedure_dialogs import CompleteDialog, PutBackDialog, ReasonDialog, StartDialog
 from .rich_text import plain
 
+HEADLINE_LINES = 3
 DRAFT_DELAY_MS = 400  # typing pauses this long before the draft is written to the local store
 WAITING_WORDS = {
     "complete": ("COMPLETED", "the completion"),
@@ -95,6 +96,7 @@ class ProcedurePanel(QWidget):
     refused = Signal(str)  # why an action asked for (a key) does nothing now, for the status bar
     actions_changed = Signal()  # what may be done with the shown procedure changed
     draft_changed = Signal(str, object)  # uid, ProcedureDraft
+    focus_left = Signal()  # the keyboard was in a field that no longer takes input: the window places it
     refused = Signal(str)  # a key pressed for an action not possible now, and why (for the status bar)
 
     def __init__(self, station: str, device: str | None = None, staff: Sequence[str] = ()) -> None:
@@ -106,6 +108,7 @@ class ProcedurePanel(QWidget):
         self.confirm_start = True  # Start asks "is this the patient?" first (the profile's confirm_start)
         self.workitem: Workitem | None = None
         self.state = PanelState()
+        self._title: tuple[str, str, str] | None = None  # patient, procedure, state line: the headline
         self._percent_edited = False
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -117,6 +120,11 @@ class ProcedurePanel(QWidget):
         self.headline.setWordWrap(True)
         self.headline.setObjectName("procedureTitle")
         self.headline.setAccessibleName("Selected procedure")
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # three lines whatever it says, so the buttons beneath never move between selections
+        self.headline.ensurePolished()  # measured in the font the style gives it
+        self.headline.setText("<br>".join(["<b>X</b>"] * HEADLINE_LINES))
+        self.headline.setFixedHeight(self.headline.heightForWidth(400))
         layout.addWidget(self.headline)
 
         starts = QVBoxLayout()
@@ -168,9 +176,10 @@ class ProcedurePanel(QWidget):
         )
         self.progress_button.clicked.connect(self._emit_progress)
         progress_row.addWidget(self.percent)
-        progress_row.addWidget(self.percent_text, 1)
         progress_row.addWidget(self.progress_button)
+        progress_row.addStretch(1)
         layout.addLayout(progress_row)
+        layout.addWidget(self.percent_text)  # a row of its own: what is typed stays readable on a narrow panel
 
         self.form = PerformedForm(self.device)
         # the actions stay in view; what was performed scrolls beneath them when room is short
@@ -181,6 +190,9 @@ class ProcedurePanel(QWidget):
         self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.form_scroll.setWidget(self.form)
         layout.addWidget(self.form_scroll, 1)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_focused)
 
         self.form.edited.connect(self._draft_timer.start)
         self.form.edited.connect(self._enable_put_back)  # a series added or removed decides it
@@ -261,6 +273,8 @@ class ProcedurePanel(QWidget):
         claimed_now = not new and state.mine and not self.state.mine
         if new:
             self.save_draft()  # what was typed for the previous procedure is kept, not lost
+        focus = QApplication.focusWidget()
+        held = focus if focus is not None and self.isAncestorOf(focus) else None  # the keyboard is here
         self.workitem, self.state = w, state
         self._show_title()
         editable = self._editable()
@@ -270,6 +284,17 @@ class ProcedurePanel(QWidget):
         elif claimed_now:
             self.form.started_at(state.claimed_at)
         self._enable()
+        if held is not None and not (
+            isValid(held) and held.isEnabled() and held.isVisible() and QApplication.focusWidget() is held
+        ):
+            self.focus_left.emit()  # the field the keyboard was in took its last input (Complete, Discontinue)
+        if new:
+            self.form_scroll.verticalScrollBar().setValue(0)  # the next patient's form from its top
+
+    def _show_focused(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """A field reached with Tab is scrolled into view, from wherever the keyboard came."""
+        if new is not None and isValid(self) and self.form.isAncestorOf(new):
+            self.form_scroll.ensureWidgetVisible(new)
 
     def _editable(self) -> bool:
         """Only a procedure this station performs takes what was performed: typed before Start,
@@ -294,7 +319,9 @@ class ProcedurePanel(QWidget):
     def _show_title(self) -> None:
         w, s = self.workitem, self.state
         if w is None:
+            self._title = None
             self.headline.setText("No procedure selected.")
+            self.headline.setToolTip("")
             self.setAccessibleDescription("")
             return
         state = w.state.value if w.state else ""
@@ -324,8 +351,29 @@ class ProcedurePanel(QWidget):
             line = state
         if s.cancel_requested is not None and w.state is State.IN_PROGRESS:
             line += "<br><span style='color:#b91c1c'><b>Cancellation requested</b></span>"
-        self.headline.setText(f"<b>{plain(w.patient_name.display())}</b> — {plain(w.label)}<br>{line}")
-        self.setAccessibleDescription(self.headline.text())
+        self._title = (w.patient_name.display(), w.label, line)
+        self._fit_title()
+        self.setAccessibleDescription(f"<b>{plain(w.patient_name.display())}</b> — {plain(w.label)}<br>{line}")
+
+    def _fit_title(self) -> None:
+        """Patient and procedure on as many lines as the headline's fixed height leaves them; a
+        longer name is cut with an ellipsis to one line (the whole of it in the tooltip)."""
+        if self._title is None:
+            return
+        name, label, line = self._title
+        headline = self.headline
+        headline.setText(f"<b>{plain(name)}</b> — {plain(label)}<br>{line}")
+        headline.setToolTip(f"{name} — {label}")
+        if headline.heightForWidth(headline.width()) > headline.height():
+            bold = QFont(headline.font())
+            bold.setBold(True)
+            room = headline.contentsRect().width() - 12  # the rich text's own margins
+            cut = QFontMetrics(bold).elidedText(f"{name} — {label}", Qt.TextElideMode.ElideRight, room)
+            headline.setText(f"<b>{plain(cut)}</b><br>{line}")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_title()
 
     def _enable(self) -> None:
         w, s = self.workitem, self.state

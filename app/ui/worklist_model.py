@@ -38,12 +38,12 @@ COLUMNS = (
     "Progress",
 )
 WIDTHS = {
-    "Time": 56,
-    "State": 118,
-    "Priority": 76,
-    "Patient": 140,
-    "Accession": 116,
-    "Procedure": 150,
+    "Time": 56,  # at least: the view widens it for another day's date (WorklistView.fit_time_column)
+    "State": 112,
+    "Priority": 70,
+    "Patient": 128,
+    "Accession": 110,
+    "Procedure": 134,
     "Patient ID": 84,
     "Born / Sex": 110,
     "Modality": 66,
@@ -244,12 +244,6 @@ class WorklistModel(QAbstractTableModel):
         if row is None:
             row = self._rows[i] = make_row(self._items[i], today)
         return row
-
-    def other_days(self) -> bool:
-        """Is anything listed scheduled on another day than today (its Time shows the date)?
-        Read from the DT text, so a long list is not parsed for it."""
-        today = f"{date.today():%Y%m%d}"
-        return any((text := w.text(t.SPS_START_DATETIME)) and not text.startswith(today) for w in self._items)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

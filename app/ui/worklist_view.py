@@ -64,20 +64,17 @@ class WorklistView(QWidget):
         table.setAlternatingRowColors(True)
         table.setMinimumWidth(240)
         layout.addWidget(table)
-        self.model.modelReset.connect(self.fit_time_column)
-        self.model.rowsInserted.connect(lambda *_: self.fit_time_column(grow_only=True))
+        self.fit_time_column()
 
-    def fit_time_column(self, grow_only: bool = False) -> None:
-        """The Time column as wide as its texts: another day's date and time are never elided. A
-        row that arrives only widens it; a new list may narrow it back to today's times."""
+    def fit_time_column(self) -> None:
+        """The Time column as wide as its widest text, once: another day's date and time are never
+        elided, and rows of another day arriving at midnight shift no column under the pointer."""
         bold = QFont(self.table.font())
         bold.setBold(True)  # the rows of my procedures in progress are bold
         metrics = QFontMetrics(bold)
-        texts = ["00:00", *(widest_times() if self.model.other_days() else [])]
         margin = 2 * (self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 1)
-        width = max(WIDTHS["Time"], max(metrics.horizontalAdvance(text) for text in texts) + margin + 6)
-        if not grow_only or width > self.table.columnWidth(TIME):
-            self.table.setColumnWidth(TIME, width)
+        widest = max(metrics.horizontalAdvance(text) for text in ["00:00", *widest_times()])
+        self.table.setColumnWidth(TIME, max(WIDTHS["Time"], widest + margin + 6))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The filter field from the keyboard: Escape empties it, Down or Enter goes to the list."""

@@ -52,6 +52,7 @@ CONTRACT = (
     "inspector",
     "connectionStatus",
     "outboxStatus",
+    "statusMessage",
 )
 # shown only when the server refuses the profile's user or AE title (HTTP 403)
 REFUSED_CONTRACT = ("configurationBanner",)

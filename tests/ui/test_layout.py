@@ -3,7 +3,8 @@ time, state, priority, patient, accession and procedure without scrolling, the s
 moves, and nothing — a long banner included — forces the window wider than the screen.
 Banners lie over the list: raising or dismissing one moves nothing and resizes nothing. At
 960 px (two consoles side by side on a 1920 screen), 1024 and 1280, every button of the
-procedure panel is whole and the performed box needs no sideways scrolling."""
+procedure panel is whole, the performed box needs no sideways scrolling and what is typed as
+the progress's description can be read."""
 
 from __future__ import annotations
 
@@ -124,3 +125,18 @@ def test_every_button_of_the_panel_is_whole_and_the_performed_box_keeps_its_heig
         if button.width() < button.minimumSizeHint().width() or left < 0 or left + button.width() > inside.width():
             clipped.append(button.text())
     assert clipped == []
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768), (960, 768)], ids=["1280x800", "1024x768", "960x768"])
+def test_what_is_happening_is_wide_enough_to_read_what_is_typed(qtbot, open_console, size):
+    window = open_console("demo")
+    window.resize(*size)
+    loaded(qtbot, window)
+    window._after_start()
+    start_selected(qtbot, window)
+    qtbot.wait(50)
+    panel = window.procedure
+    assert panel.percent_text.isVisible() and panel.percent_text.width() >= 180
+    left = panel.percent_text.mapTo(panel, QPoint(0, 0)).x()
+    assert left >= 0 and left + panel.percent_text.width() <= panel.width()
+    assert panel.form_scroll.horizontalScrollBar().maximum() == 0

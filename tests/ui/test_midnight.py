@@ -68,7 +68,7 @@ def test_today_moves_on_at_midnight_with_my_procedure_pinned_and_selected(qtbot,
         assert cell(window, stat.uid, "Time") == "00:02"
 
 
-def test_another_days_time_shows_its_date_and_the_whole_time_at_1024_pixels(qtbot, open_console, fresh_server):
+def test_another_days_time_shows_its_date_whole_at_1024_pixels_and_moves_no_column(qtbot, open_console, fresh_server):
     from datetime import date
 
     from PySide6.QtCore import Qt
@@ -90,7 +90,8 @@ def test_another_days_time_shows_its_date_and_the_whole_time_at_1024_pixels(qtbo
     day = today + timedelta(days=1)
     assert cell(window, tomorrow.uid, "Time") == f"{day.day} {day:%b} 08:05"
     assert cell(window, later.uid, "Time") == "12:00"
-    assert window.table.columnWidth(TIME) >= window.table.sizeHintForColumn(TIME) > narrow
+    # sized once for another day's date: the column did not widen under the pointer as it came
+    assert window.table.columnWidth(TIME) == narrow >= window.table.sizeHintForColumn(TIME)
 
 
 def test_a_night_shift_profile_opens_on_today_and_the_next_12_hours(qtbot, open_console, fresh_server, tmp_path):
