@@ -56,6 +56,7 @@ class Workflow:
         self.query = WorklistQuery(station=profile.station_code, dates=profile.opening_dates)
         self.searched = self.query.at(datetime.now())
         self.listed_query: WorklistQuery | None = None  # the search the last list told answers
+        self._searches = 0  # searches asked for so far: an answer overtaken by a newer question is dropped
         self.backend = make_backend(profile, self._observe)
         self.outbox = Outbox(
             self.backend,
@@ -216,6 +217,8 @@ class Workflow:
         return self.spawn(self._refresh, "Searching the worklist…", CONNECTION)
 
     async def _refresh(self) -> None:
+        self._searches += 1
+        asked = self._searches
         query = self.searched = self.query.at(datetime.now())
         # our own station's events, or every station's while another's list is shown: an urgent
         # order for this station is still announced
@@ -224,7 +227,11 @@ class Workflow:
             await self._follow(wanted)
         items = await self.backend.search(query)
         items += await self._pinned(items)
-        self.listed_query = query  # another search may have been asked for meanwhile
+        if asked != self._searches:
+            # a newer search was asked for while this one went (a filter typed while the list was
+            # refreshed): its answer is the one to show, never this older one after it
+            return
+        self.listed_query = query
         self.tell.worklist(items)
         self.tell.refreshed(datetime.now())
         if self.outbox.pending():

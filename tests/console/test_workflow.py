@@ -183,3 +183,30 @@ async def test_put_back_cancels_the_start_and_lists_its_replacement_scheduled(co
     assert [(w.uid, w.state) for w in console.heard.lists[-1]] == [(replacement, State.SCHEDULED)]
     assert console.heard.lists[-1][0].patient_name.display() == "Wrong, Patient"
     assert console.workflow.mine_in_progress() == set() and console.workflow.outbox.pending() == 0
+
+
+async def test_an_answer_overtaken_by_a_newer_search_is_never_shown_after_it(console: Console):
+    """A filter typed while the list is being refreshed: the slower, older answer must not land
+    after the newer one and put back what the filter left out."""
+    import asyncio
+
+    wanted = console.schedule("Núñez^Lucía")
+    console.schedule("Jensen^Søren")
+    backend = console.workflow.backend
+    search = backend.search
+    first = asyncio.Event()
+
+    async def slow_first(query):
+        if not first.is_set():
+            first.set()
+            found = await search(query)
+            await asyncio.sleep(0.5)  # the whole list comes back late
+            return found
+        return await search(query)
+
+    backend.search = slow_first  # type: ignore[method-assign]
+    older = console.workflow.refresh(console.query())
+    await first.wait()
+    newer = console.workflow.refresh(replace(console.query(), patient_name="Núñez*"))
+    await asyncio.gather(older, newer)
+    assert [w.uid for w in console.heard.lists[-1]] == [wanted]
