@@ -279,7 +279,13 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
         dead = [name for name, (p, _) in consoles.items() if p.poll() is not None]
         if dead or server.poll() is not None:
             break
-    time.sleep(SEEN_WITHIN_SECONDS)
+    # what the RIS changed last has reached both consoles, or the time for it is up
+    deadline = time.monotonic() + SEEN_WITHIN_SECONDS
+    while time.monotonic() < deadline and not all(
+        all(shown_at(read(report), uid, mark, when) is not None for when, uid, mark in ris.changes[-20:])
+        for _, report in consoles.values()
+    ):
+        time.sleep(0.5)
     memory_end = {name: (time.monotonic(), rss_kib(pid)) for name, pid in pids.items()}
     alive = {name: (p.poll() is None) for name, (p, _) in consoles.items()}
     server_alive = server.poll() is None

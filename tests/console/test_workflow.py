@@ -194,19 +194,20 @@ async def test_an_answer_overtaken_by_a_newer_search_is_never_shown_after_it(con
     console.schedule("Jensen^Søren")
     backend = console.workflow.backend
     search = backend.search
-    first = asyncio.Event()
+    first, release = asyncio.Event(), asyncio.Event()
 
     async def slow_first(query):
         if not first.is_set():
             first.set()
             found = await search(query)
-            await asyncio.sleep(0.5)  # the whole list comes back late
+            await release.wait()  # the whole list comes back only after the filtered one
             return found
         return await search(query)
 
     backend.search = slow_first  # type: ignore[method-assign]
     older = console.workflow.refresh(console.query())
     await first.wait()
-    newer = console.workflow.refresh(replace(console.query(), patient_name="Núñez*"))
-    await asyncio.gather(older, newer)
+    await console.workflow.refresh(replace(console.query(), patient_name="Núñez*"))
+    release.set()
+    await older
     assert [w.uid for w in console.heard.lists[-1]] == [wanted]
