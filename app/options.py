@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 
 from app import __version__
+from app.domain.access import ROLES
 
 
 def _serve_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,11 +58,13 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--allow-ae",
-        type=ae_title,
+        type=ae_binding,
         action="append",
         default=[],
-        metavar="AET",
-        help="accept DIMSE associations only from this calling AE title (repeatable; default: any)",
+        metavar="AET[@HOST]",
+        help="accept DIMSE associations only from this calling AE title, and with @HOST only from that "
+        "host address; with --users, an AE title bound to its host acts as a modality without a password "
+        "(repeatable; default: any)",
     )
     p.add_argument(
         "--dimse-tls",
@@ -156,6 +160,13 @@ def _users_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="AET",
         help="the user may act only as this AE title (repeatable)",
+    )
+    add.add_argument(
+        "--role",
+        choices=ROLES,
+        default=None,
+        help="modality: acts only as its AE titles, on work scheduled for them or for no station; "
+        "ris: creates, changes and cancels any work; admin: as ris (default: modality with --ae, else ris)",
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     token = actions.add_parser("token", help="make a bearer token for a user and print it (only this once)")
@@ -281,6 +292,21 @@ def ae_title(text: str) -> str:
     if not 0 < len(aet) <= 16 or "\\" in aet or not aet.isprintable():
         raise argparse.ArgumentTypeError(f"{text!r} is not an AE title (1 to 16 characters, no backslash)")
     return aet
+
+
+def ae_binding(text: str) -> str:
+    """AET or AET@HOST (an IP address: a name could be made to resolve elsewhere)."""
+    aet, sep, host = text.strip().partition("@")
+    aet = ae_title(aet)
+    if not sep:
+        return aet
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: after @ give the host's IP address (for example CT1@10.0.0.7), not a name"
+        ) from None
+    return f"{aet}@{address}"
 
 
 def event_peer(text: str) -> tuple[str, tuple[str, int]]:

@@ -35,12 +35,12 @@ def main(args: argparse.Namespace) -> int:
             for name, user in sorted(users.users.items()):
                 tokens = sum(1 for token in users.tokens.values() if token.user == name)
                 aes = ", ".join(user.aes) or "any AE title"
-                print(f"{name}: {aes}; {tokens} token{'s' if tokens != 1 else ''}")
+                print(f"{name}: {user.role}, {aes}; {tokens} token{'s' if tokens != 1 else ''}")
             return 0
         if args.users_action == "add":
-            users.add(args.name, _password(args.password_stdin), args.ae)
+            users.add(args.name, _password(args.password_stdin), args.ae, args.role)
             users.save(path)
-            print(f"User {args.name} saved in {path}.")
+            print(f"User {args.name} ({users.users[args.name].role}) saved in {path}.")
         elif args.users_action == "token":
             token = users.new_token(args.name, args.ae)
             users.save(path)

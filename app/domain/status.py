@@ -25,6 +25,7 @@ class Status(IntEnum):
     MISSING_ATTRIBUTE_VALUE = 0x0121
     NO_SUCH_SOP_INSTANCE = 0x0112
     NO_SUCH_ACTION_TYPE = 0x0123
+    NOT_AUTHORIZED = 0x0124  # PS3.7 C.5: the requester may not do it
     UNRECOGNIZED_OPERATION = 0x0211
     OUT_OF_RESOURCES = 0xA700
     IDENTIFIER_DOES_NOT_MATCH = 0xA900
@@ -89,6 +90,7 @@ STATUS_TEXT: dict[Status, str] = {
     Status.MISSING_ATTRIBUTE_VALUE: "Missing attribute value.",
     Status.NO_SUCH_SOP_INSTANCE: "No such SOP Instance.",
     Status.NO_SUCH_ACTION_TYPE: "No such action type.",
+    Status.NOT_AUTHORIZED: "Refused: not authorized.",
     Status.UNRECOGNIZED_OPERATION: "The operation is not supported for this SOP Class.",
     Status.OUT_OF_RESOURCES: "Out of resources.",
     Status.IDENTIFIER_DOES_NOT_MATCH: "The query does not match the information model.",

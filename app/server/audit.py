@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from app.domain import tags as t
+from app.domain.access import Identity
 from app.domain.dicomjson import JsonDataset, text_value
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,14 @@ Record = dict[str, Any]
 @dataclass(frozen=True)
 class Actor:
     """Who is behind a request: the AE title it came with, the authenticated user, the peer's
-    address, and the door it came through (UPS-RS, DIMSE UPS, DIMSE MPPS)."""
+    address, the door it came through (UPS-RS, Sup 246, DIMSE UPS, DIMSE MPPS), and the identity
+    the access rule judges (None where the server runs without users)."""
 
     ae: str | None = None
     user: str | None = None
     peer: str | None = None
     door: str | None = None
+    identity: Identity | None = None
 
 
 _ACTOR: ContextVar[Actor | Callable[[], Actor] | None] = ContextVar("audit_actor", default=None)
@@ -76,6 +79,14 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
+# The door an HTTP request came through, by the path it asks for (the audit names the real one).
+SUP246_PATHS = ("/modality-scheduled-procedure-steps", "/modality-performed-procedure-steps")
+
+
+def http_door(path: str) -> str:
+    return "Sup 246" if any(marker in path for marker in SUP246_PATHS) else "UPS-RS"
+
+
 def http_actor(scope: Scope) -> Actor:
     """The actor of an HTTP request: its peer address and, once authenticated, its user and the one
     AE title that user acts as."""
@@ -85,7 +96,8 @@ def http_actor(scope: Scope) -> Actor:
         ae=getattr(principal, "own_ae", None),
         user=getattr(principal, "name", None),
         peer=f"{client[0]}:{client[1]}" if client else None,
-        door="UPS-RS",
+        door="WebSocket" if scope.get("type") == "websocket" else http_door(str(scope.get("path", ""))),
+        identity=principal,
     )
 
 
@@ -153,8 +165,9 @@ class AuditLog:
             "uid": uid,
             "before": before,
             "after": after,
-            # The AE title the request acted as: its association's, else the one it named.
-            "ae": actor.ae or details.get("performer") or details.get("requester") or details.get("subscriber"),
+            # The one AE title the request acted as: the one the transaction named (the access rule
+            # bound it to the user), else the association's or the user's own.
+            "ae": details.get("performer") or details.get("requester") or details.get("subscriber") or actor.ae,
             "user": actor.user,
             "peer": actor.peer,
             "door": actor.door,

@@ -9,9 +9,11 @@ indexes, and the mapped MWL items are matched exactly.
 
 The door: an association must call our AE title, and, with an allow-list, come from one of
 its AE titles (PS3.8 9.3.4: A-ASSOCIATE-RJ with "called" or "calling AE title not
-recognized"); each refusal is logged in a sentence naming both titles. With a certificate
-the front speaks DICOM over TLS (PS3.15 B.1) and nothing else. Every request that changes
-something runs as its association's `Actor`, so the audit file says who it came from.
+recognized"); each refusal is logged in a sentence naming both titles. Who it is — a user
+of the users file through User Identity Negotiation, or an AE title bound to its host — is
+dimse_door.py's. With a certificate the front speaks DICOM over TLS (PS3.15 B.1) and nothing
+else. Every request runs as its association's `Actor`, identity included, so the access rule
+decides what it may do and the audit file says who did it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import weakref
 from collections.abc import Callable, Collection, Iterator
 from io import BytesIO
 
@@ -42,6 +45,7 @@ from app.domain.values import describe
 from app.domain.writable import writable
 
 from .audit import Actor, acting_as
+from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
 from .mwl_search import candidates
 from .service_api import MppsOutcome, PerformedStepService, UpstreamError, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
@@ -129,19 +133,9 @@ def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
     return context
 
 
-def association_actor(event: evt.Event, door: str) -> Actor:
-    requestor = event.assoc.requestor
-    return Actor(ae=requestor.ae_title, peer=f"{requestor.address}:{requestor.port}", door=door)
-
-
-def acting(handler: Handler, door: str) -> Handler:
-    """`handler` run as the association's actor, so that what it changes is audited as theirs."""
-
-    def run(event: evt.Event) -> object:
-        with acting_as(association_actor(event, door)):
-            return handler(event)
-
-    return run
+def _found_as(actor: Actor, handler: Handler, event: evt.Event) -> Iterator[object]:
+    with acting_as(actor):
+        yield from handler(event)
 
 
 def _encodable(answer: JsonDataset, uid: str | None) -> Dataset | None:
@@ -175,12 +169,15 @@ class DimseFront:
         idle_timeout: float = 15.0,
         allowed_calling: Collection[str] = (),
         tls: ssl.SSLContext | None = None,
+        door: DimsePolicy | None = None,
     ) -> None:
         self.service = service
         _spare_pynetdicom_logging()
         self.ae = AE(ae_title)
         self.ae_title = ae_title
-        self.allowed_calling = frozenset(allowed_calling)
+        self.door = door or DimsePolicy.from_entries(allowed_calling)
+        self.allowed_calling = self.door.allowed
+        self._identities: weakref.WeakKeyDictionary[object, Actor] = weakref.WeakKeyDictionary()
         self.tls = tls
         # Accepting any called AE title hides a misconfigured modality until the day its
         # worklist is wrong; a rejection tells the installer at the first echo.
@@ -201,17 +198,22 @@ class DimseFront:
         self.ups = UpsScp(service, event_peers)
         # MWL and UPS share C-FIND, MPPS and UPS share N-CREATE and N-SET: one handler each, routed by SOP class.
         ups, mpps_door = "DIMSE UPS", "DIMSE MPPS"
+        acting = self._acting
         handlers = [
             (evt.EVT_REQUESTED, _answer_promptly),
+            (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_C_ECHO, self._on_echo),
-            (evt.EVT_C_FIND, by_sop_class(self.ups.on_find, self._on_find)),
+            (
+                evt.EVT_C_FIND,
+                by_sop_class(acting(self.ups.on_find, ups, find=True), acting(self._on_find, "DIMSE MWL", find=True)),
+            ),
             (
                 evt.EVT_N_CREATE,
                 by_sop_class(acting(self.ups.on_n_create, ups), acting(self._on_n_create, mpps_door)),
             ),
             (evt.EVT_N_SET, by_sop_class(acting(self.ups.on_n_set, ups), acting(self._on_n_set, mpps_door))),
-            (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
+            (evt.EVT_N_GET, by_sop_class(acting(self.ups.on_n_get, ups), unsupported)),
             (evt.EVT_N_ACTION, by_sop_class(acting(self.ups.on_n_action, ups), unsupported)),
         ]
         self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers, ssl_context=tls)
@@ -219,6 +221,57 @@ class DimseFront:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+    # -- the door --------------------------------------------------------------------------------
+    def _on_requested(self, event: evt.Event) -> None:
+        """Admit the association as who it proves to be, or reject it (PS3.8 9.3.4) before any
+        negotiation; pynetdicom skips the negotiation of an association rejected here."""
+        assoc = event.assoc
+        requestor = assoc.requestor
+        where = f"{requestor.address}:{requestor.port}"
+        calling = str(requestor.primitive.calling_ae_title or "").strip()
+        try:
+            admission = self.door.admit(calling, str(requestor.address), requestor.user_identity)
+        except Exception:
+            log.exception("Could not check the identity of the association from %s at %s", calling, where)
+            admission = None
+        if admission is None or admission.rejection is not None:
+            reason = admission.rejection if admission is not None else "its identity could not be checked"
+            log.warning("Refused an association from %s at %s: %s.", calling, where, reason)
+            assoc.acse.send_reject(0x01, 0x01, 0x03)  # permanent, calling AE title not recognized
+            assoc.is_rejected = True
+            assoc.kill()
+            return
+        identity = admission.identity
+        self._identities[assoc] = Actor(
+            ae=calling, user=identity.name if identity else None, peer=where, identity=identity
+        )
+
+    def _acting(self, handler: Handler, door: str, *, find: bool = False) -> Handler:
+        """`handler` run as the association's actor, so that the access rule judges its identity and
+        the audit names it; with users on, an association with no identity is refused here.
+        `find`: a C-FIND handler, whose answers are a generator run inside the actor too."""
+
+        def run(event: evt.Event) -> object:
+            known = self._identities.get(event.assoc)
+            actor = Actor(
+                ae=event.assoc.requestor.ae_title,
+                peer=known.peer if known else None,
+                user=known.user if known else None,
+                door=door,
+                identity=known.identity if known else None,
+            )
+            if self.door.needs_identity and actor.identity is None:
+                log.info("%s from %s refused: %s", door, actor.ae, NO_IDENTITY)
+                if find:
+                    return iter([(dimse_status(Status.UNABLE_TO_PROCESS, NO_IDENTITY_COMMENT), None)])
+                return dimse_status(Status.NOT_AUTHORIZED, NO_IDENTITY_COMMENT), None
+            if find:
+                return _found_as(actor, handler, event)
+            with acting_as(actor):
+                return handler(event)
+
+        return run
 
     def _on_rejected(self, event: evt.Event) -> None:
         """Say why an association was refused, in words an installer can act on."""

@@ -58,6 +58,7 @@ HTTP_STATUS: dict[Status, int] = {
     Status.PERFORMER_REFUSES_CANCEL: 409,
     Status.ACTION_NOT_APPROPRIATE: 409,
     Status.NO_EVENT_REPORTS: 403,
+    Status.NOT_AUTHORIZED: 403,
 }
 # Update (11.6.2): a final-state workitem "may no longer be updated" is a 400, not a 409.
 UPDATE_STATUS = {**HTTP_STATUS, Status.MAY_NO_LONGER_BE_UPDATED: 400}

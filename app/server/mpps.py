@@ -17,7 +17,8 @@ from pydicom.uid import generate_uid
 
 from app.domain import mpps_rules as rules
 from app.domain import tags as t
-from app.domain.dicomjson import JsonDataset, first_value, items
+from app.domain.access import Act
+from app.domain.dicomjson import JsonDataset, first_value, items, text_value
 from app.domain.mapping import (
     PPS_DISCONTINUATION_REASON,
     SCHEDULED_STEP_ATTRIBUTES_SEQ,
@@ -30,6 +31,7 @@ from app.domain.replacement import gives_wrong_entry, replaced_reference
 from app.domain.search import parse_search
 from app.domain.status import Status, UPSError
 
+from .guard import PERFORMED_STATION_AE, authorize, mpps_refusal
 from .service import MppsRecord, Transaction, UPSService
 from .service_api import MppsOutcome
 
@@ -72,7 +74,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-CREATE %s refused: %s", uid, exc.message)
-            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message)
+            return MppsOutcome(_mpps_status(exc), exc.message)
         return MppsOutcome(Status.SUCCESS)
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
@@ -81,6 +83,9 @@ class MppsService:
                 record = work.mpps(uid)
                 if record is None:
                     raise _Refused(MppsOutcome.refused(rules.UNKNOWN))
+                refused_here = mpps_refusal(Act.PERFORMED_STEP, performer=_performer(work, record))
+                if refused_here is not None:
+                    raise _Refused(refused_here)
                 merged, status = rules.status_after(record.dataset, changes)
                 refused = rules.update_refusal(record.status, changes, merged)
                 if refused is not None:
@@ -92,12 +97,15 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
+            return MppsOutcome(_mpps_status(exc), exc.message, gone=exc.gone)
         return MppsOutcome(Status.SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:
+        """The MPPS, to the station that performs it (and a ris or admin); NotAuthorized to others."""
         with self.ups.transaction() as work:
             record = work.mpps(uid)
+            if record is not None:
+                authorize(Act.PERFORMED_STEP, performer=_performer(work, record))
         return record.dataset if record else None
 
     # -- the UPS side ------------------------------------------------------------------------
@@ -154,6 +162,19 @@ def scheduled_ups(work: Transaction, mpps: JsonDataset) -> str | None:
             if not step_id and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
                 return str(first_value(ups, t.SOP_INSTANCE_UID))
     return None
+
+
+def _performer(work: Transaction, record: MppsRecord) -> str | None:
+    """The station performing an MPPS: the one that claimed its workitem (kept with the workitem),
+    else the Performed Station AE Title it was created with."""
+    row = work.service.store.get(work.db, record.ups_uid)
+    performer = row.performer_ae if row is not None else None
+    return performer or text_value(record.dataset, PERFORMED_STATION_AE) or None
+
+
+def _mpps_status(exc: UPSError) -> int:
+    """A refusal of the access rule stays one (0124); any other failure of the workitem is a processing failure."""
+    return Status.NOT_AUTHORIZED if exc.status == Status.NOT_AUTHORIZED else Status.PROCESSING_FAILURE
 
 
 def _scheduled_codes(work: Transaction, ups_uid: str) -> list[JsonDataset]:

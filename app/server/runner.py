@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
+from .guard import GuardedPerformedSteps, GuardedWorkitems
 from .http import BASE_PATH, create_app, endpoint, service_base
 from .http_limits import (
     KEEP_ALIVE_SECONDS,
@@ -67,7 +68,8 @@ class ServerConfig:
     max_connections: int = MAX_CONNECTIONS  # HTTP and WebSocket together; beyond it, 503 at once
     # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
     event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
-    allow_ae: tuple[str, ...] = ()  # calling AE titles the DIMSE front accepts; empty: any
+    # calling AE titles the DIMSE front accepts (empty: any); AET@ADDRESS binds one to a host
+    allow_ae: tuple[str, ...] = ()
     tls_cert: str | None = None  # PEM certificate (chain) and key of the server, for HTTPS and DICOM TLS
     tls_key: str | None = None
     dimse_tls: bool = False  # the DIMSE front speaks TLS only (needs tls_cert and tls_key)
@@ -123,7 +125,8 @@ class UPSServer:
         self.local: UPSService | None = None
         self.audit: AuditLog | None = None
         if upstream is not None:
-            self.service, self.mpps = upstream
+            # a gateway keeps no worklist: the access rule reads the facts from the upstream
+            self.service, self.mpps = GuardedWorkitems(upstream[0]), GuardedPerformedSteps(upstream[1])
         else:
             self.store = Store(db_path, local)
             self.audit = (
@@ -189,6 +192,7 @@ class UPSServer:
         self.dimse = None
         if self.config.dimse_port is not None:
             from .dimse import DimseFront, tls_context
+            from .dimse_door import DimsePolicy
 
             try:
                 tls = None
@@ -215,8 +219,8 @@ class UPSServer:
                     event_peers=frozenset(self.config.event_peers),
                     max_associations=self.config.max_associations,
                     idle_timeout=self.config.dimse_idle_timeout,
-                    allowed_calling=self.config.allow_ae,
                     tls=tls,
+                    door=DimsePolicy.from_entries(self.config.allow_ae, self.policy.users),
                 )
             except (OSError, ValueError):
                 self.socket.close()

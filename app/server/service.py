@@ -20,6 +20,7 @@ from pydicom.uid import generate_uid
 
 from app.domain import events as ev
 from app.domain import tags as t
+from app.domain.access import Act
 from app.domain.dicomjson import JsonDataset, first_value
 from app.domain.identifiers import check_ae_title, check_uid
 from app.domain.query import Query
@@ -30,6 +31,7 @@ from app.domain.states import State, change_state, check_update_allowed, parse_s
 from app.domain.status import InvalidRequest, Status, UPSError
 
 from .audit import AuditLog, Record, current_actor
+from .guard import authorize, state_act
 from .notifications import Channel, EventHub
 from .service_api import Created, Deliver, SearchResult
 from .store import Row, Store, Subscription
@@ -112,6 +114,7 @@ class Transaction:
             raise InvalidRequest(f"The URL names Workitem {uid} but the dataset carries SOP Instance UID {in_dataset}.")
         uid = check_uid(str(uid or in_dataset or generate_uid()))
         prepared = prepare_create(self._with_replaced(dataset), uid, self.service.now_dt())
+        authorize(Act.CREATE, dataset=prepared.dataset)
         if self.store.get(self.db, uid) is not None or self.store.was_deleted(self.db, uid):
             raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
         wid = self.store.insert(self.db, prepared.dataset)
@@ -137,9 +140,12 @@ class Transaction:
         transaction_uid = transaction_uid or first_value(changes, t.TRANSACTION_UID)
         changes = check_set(changes)
         row = self.get(uid)
+        authorize(Act.UPDATE, dataset=row.dataset, performer=row.performer_ae)
         check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
         before = row.dataset
         row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.service.now_dt()]}}
+        # nor may a change hand the work to a station the requester may not act for
+        authorize(Act.UPDATE, dataset=row.dataset, performer=row.performer_ae)
         self.store.save(self.db, row)
         aets = self.service._recipients(self.db, row, before)
         if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
@@ -157,6 +163,7 @@ class Transaction:
     ) -> Status:
         target = parse_state(requested)
         row = self.get(uid)
+        authorize(state_act(requested), acting_ae=requester_ae, dataset=row.dataset, performer=row.performer_ae)
         before_state = row.state
         transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
         if transition.new_state is None:
@@ -308,6 +315,7 @@ class UPSService:
         with self.store.write() as db:
             work = Transaction(self, db)
             row = work.get(uid)
+            authorize(Act.CANCEL_REQUEST, acting_ae=requester_ae, dataset=row.dataset)
             before = row.state
             outcome = request_cancellation(State(row.state))
             if outcome.status is not Status.SUCCESS:
@@ -348,6 +356,7 @@ class UPSService:
         self, aet: str, target: str, deletion_lock: bool = False, criteria: SubscriptionFilter | None = None
     ) -> Status:
         aet = check_ae_title(aet)
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
         events: EventList = []
         with self._changing_subscriptions() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
@@ -400,6 +409,7 @@ class UPSService:
             self.audit.write(lines)
 
     def unsubscribe(self, aet: str, target: str) -> None:
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
         with self._changing_subscriptions() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 # CC.2.3.2: a global unsubscribe ends every subscription of the AE
@@ -420,6 +430,7 @@ class UPSService:
         self._note_subscription("unsubscribe", aet, target)
 
     def suspend(self, aet: str, target: str) -> None:
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
         if target not in GLOBAL_TARGETS:
             raise InvalidRequest("Only a global or filtered global subscription can be suspended.")
         with self._changing_subscriptions() as db:

@@ -5,6 +5,7 @@ TOML, written with mode 0600:
 
     [users.alice]
     password = "scrypt$16384$8$1$<salt>$<hash>"
+    role = "modality"               # modality, ris or admin (app/domain/access.py)
     aes = ["CT1"]                   # empty or absent: any AE title
 
     [tokens.3f9a0c1d2e4b]
@@ -15,6 +16,9 @@ TOML, written with mode 0600:
 A token is `<id>.<secret>`; only the hash of the secret is stored, so the file holds nothing
 that opens the door. Tokens are long random strings, so one SHA-256 suffices for them;
 passwords are what people choose, so they get scrypt.
+
+A file written before roles existed has none: a user bound to AE titles is then a `modality`,
+one bound to none a `ris` (it could already do anything).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from pathlib import Path
 
 import tomli_w
 
+from app.domain.access import ROLES, Identity, Role
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
 
@@ -39,20 +45,8 @@ class UsersFileError(Exception):
     """The users file cannot be read or does not say what it must; the message is a sentence."""
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who a request comes from, and the AE titles it may act as (empty: any)."""
-
-    name: str
-    aes: frozenset[str] = frozenset()
-
-    def may_act_as(self, aet: str) -> bool:
-        return not self.aes or aet in self.aes
-
-    @property
-    def own_ae(self) -> str | None:
-        """The one AE title this principal acts as when a request names none."""
-        return next(iter(self.aes)) if len(self.aes) == 1 else None
+# Who a request comes from: the domain's identity, named as the HTTP front has always named it.
+Principal = Identity
 
 
 def _b64(data: bytes) -> str:
@@ -93,6 +87,14 @@ def _token_hash(secret: str) -> str:
 class User:
     password: str = ""  # the scrypt hash
     aes: list[str] = field(default_factory=list)
+    role: str = Role.MODALITY.value
+
+
+def _role(entry: dict, aes: list[str], where: str) -> str:
+    role = str(entry.get("role") or (Role.MODALITY.value if aes else Role.RIS.value))
+    if role not in ROLES:
+        raise UsersFileError(f"{where}: the role {role!r} is not one of {', '.join(ROLES)}.")
+    return role
 
 
 @dataclass
@@ -124,10 +126,10 @@ class Users:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsersFileError(f"Cannot read the users file {path}: {exc}") from None
         try:
-            users = {
-                str(name): User(str(entry["password"]), [str(a) for a in entry.get("aes", [])])
-                for name, entry in data.get("users", {}).items()
-            }
+            users = {}
+            for name, entry in data.get("users", {}).items():
+                aes = [str(a) for a in entry.get("aes", [])]
+                users[str(name)] = User(str(entry["password"]), aes, _role(entry, aes, f"The user {name} in {path}"))
             tokens = {
                 str(tid): Token(str(entry["user"]), str(entry["hash"]), [str(a) for a in entry.get("aes", [])])
                 for tid, entry in data.get("tokens", {}).items()
@@ -140,7 +142,9 @@ class Users:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {
-            "users": {name: {"password": u.password, "aes": u.aes} for name, u in sorted(self.users.items())},
+            "users": {
+                name: {"password": u.password, "role": u.role, "aes": u.aes} for name, u in sorted(self.users.items())
+            },
             "tokens": {tid: {"user": t.user, "hash": t.hash, "aes": t.aes} for tid, t in sorted(self.tokens.items())},
         }
         temporary = path.with_name(path.name + ".new")
@@ -151,12 +155,18 @@ class Users:
         os.replace(temporary, path)
 
     # -- changes -------------------------------------------------------------------------------
-    def add(self, name: str, password: str, aes: list[str] | None = None) -> None:
+    def add(self, name: str, password: str, aes: list[str] | None = None, role: str | None = None) -> None:
+        """Add or replace a user. No role: a `modality` when bound to AE titles, else a `ris`."""
+        role = role or (Role.MODALITY.value if aes else Role.RIS.value)
         if not name or ":" in name or not name.isprintable():
             raise UsersFileError(f"{name!r} cannot be a user name (printable, no colon).")
         if len(password) < MIN_PASSWORD:
             raise UsersFileError(f"A password needs at least {MIN_PASSWORD} characters.")
-        self.users[name] = User(hash_password(password), list(aes or []))
+        if role not in ROLES:
+            raise UsersFileError(f"The role {role!r} is not one of {', '.join(ROLES)}.")
+        if role == Role.MODALITY and not aes:
+            raise UsersFileError(f"A modality user acts as its AE titles: give {name} at least one (--ae CT1).")
+        self.users[name] = User(hash_password(password), list(aes or []), role)
 
     def remove(self, name: str) -> None:
         if name not in self.users:
@@ -173,7 +183,7 @@ class Users:
         return f"{tid}.{secret}"
 
     # -- checks --------------------------------------------------------------------------------
-    def by_password(self, name: str, password: str) -> Principal | None:
+    def by_password(self, name: str, password: str) -> Identity | None:
         user = self.users.get(name)
         if user is None:
             return None
@@ -185,9 +195,9 @@ class Users:
                 return None
             with self._lock:
                 self._verified.add(key)
-        return Principal(name, frozenset(user.aes))
+        return Identity(name, Role(user.role), frozenset(user.aes))
 
-    def by_token(self, text: str) -> Principal | None:
+    def by_token(self, text: str) -> Identity | None:
         tid, _, secret = text.partition(".")
         token = self.tokens.get(tid)
         if token is None or not secret or not hmac.compare_digest(_token_hash(secret), token.hash):
@@ -195,4 +205,4 @@ class Users:
         user = self.users.get(token.user)
         if user is None:
             return None
-        return Principal(token.user, frozenset(token.aes or user.aes))
+        return Identity(token.user, Role(user.role), frozenset(token.aes or user.aes))

@@ -82,10 +82,12 @@ def test_an_ae_bound_user_may_not_claim_subscribe_or_request_cancellation_as_ano
         assert r.status_code == 403
         assert "ct1 may not act as the AE title CT2" in r.headers["Warning"]
         assert state_of(trainer, uid) == "SCHEDULED"
-        # as its own AE title, named or not, it may
+        # as its own AE title, named or not, it may — on its own station's work (a modality's role)
         assert ct1.post(f"/workitems/{GLOBAL}/subscribers/CT1").status_code == 201
-        assert change_state(ct1, uid, "IN PROGRESS", "1.2.3.4").status_code == 200
-        assert state_of(trainer, uid) == "IN PROGRESS"
+        assert change_state(ct1, uid, "IN PROGRESS", "1.2.3.4").status_code == 403
+        own = create(trainer, item("CT1"))
+        assert change_state(ct1, own, "IN PROGRESS", "1.2.3.4").status_code == 200
+        assert state_of(trainer, own) == "IN PROGRESS"
 
 
 def test_a_client_naming_an_ae_title_its_user_is_not_bound_to_is_refused_by_every_door(locked):

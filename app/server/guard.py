@@ -1,0 +1,200 @@
+"""The access rule (app/domain/access.py) applied to the request at hand, and to a gateway.
+
+Every front sets the `Actor` of its request (audit.py), whose identity is what its door
+established. The local service asks `authorize` inside each write transaction, with the
+workitem as that transaction reads it, so that no other write can change the facts between
+the check and the change. A gateway keeps no worklist: `GuardedWorkitems` and
+`GuardedPerformedSteps` read the facts from the upstream first and ask the same rule before
+forwarding, so that a modality behind a gateway has no more rights than one on the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from app.domain import tags as t
+from app.domain.access import Act, Identity, refusal
+from app.domain.dicomjson import JsonDataset, items, text_value
+from app.domain.search import SearchRequest, SubscriptionFilter
+from app.domain.states import State, parse_state
+from app.domain.status import Status, UPSError
+
+from .audit import current_actor
+from .service_api import (
+    Created,
+    Deliver,
+    MppsOutcome,
+    NotificationChannel,
+    PerformedStepService,
+    SearchResult,
+    WorkitemService,
+)
+
+STATE_ACTS = {State.IN_PROGRESS: Act.CLAIM, State.COMPLETED: Act.COMPLETE, State.CANCELED: Act.CANCEL}
+PERFORMED_STATION_AE = "00400241"
+
+
+class NotAuthorized(UPSError):
+    """The access rule refused: 403 over HTTP, 0124 over DIMSE; the message is the rule's sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Status.NOT_AUTHORIZED, message)
+
+
+def identity() -> Identity | None:
+    return current_actor().identity
+
+
+def stations(dataset: JsonDataset) -> tuple[str, ...]:
+    """Every station a workitem is scheduled for: the code values of its Scheduled Station Name
+    Code Sequence, which hold AE titles (app/domain/mapping.py). Any of them makes it that
+    station's work."""
+    return tuple(value for item in items(dataset, t.STATION_NAME_CODE_SEQ) if (value := text_value(item, t.CODE_VALUE)))
+
+
+def authorize(
+    act: Act,
+    *,
+    acting_ae: str | None = None,
+    dataset: JsonDataset | None = None,
+    performer: str | None = None,
+    extra_stations: Collection[str] = (),
+) -> None:
+    """NotAuthorized unless the request's identity may do `act` (to the workitem `dataset`)."""
+    found = refusal(
+        identity(),
+        act,
+        acting_ae=acting_ae,
+        stations=(*(stations(dataset) if dataset else ()), *extra_stations),
+        performer=performer,
+    )
+    if found is not None:
+        raise NotAuthorized(found.text)
+
+
+def state_act(requested: str | None) -> Act:
+    try:
+        return STATE_ACTS.get(parse_state(requested), Act.UPDATE)
+    except UPSError:
+        return Act.UPDATE  # the service refuses the state itself
+
+
+def mpps_refusal(act: Act, *, acting_ae: str | None = None, performer: str | None = None) -> MppsOutcome | None:
+    """The rule's answer to an MPPS request, as an MPPS outcome (None: allowed)."""
+    try:
+        authorize(act, acting_ae=acting_ae, performer=performer)
+    except NotAuthorized as exc:
+        return MppsOutcome(Status.NOT_AUTHORIZED, exc.message)
+    return None
+
+
+@dataclass
+class GuardedWorkitems:
+    """A gateway's upstream service with the access rule in front of every change."""
+
+    inner: WorkitemService
+
+    def __post_init__(self) -> None:
+        self.serves_ups_rs = self.inner.serves_ups_rs
+
+    @property
+    def local(self) -> tzinfo:
+        return self.inner.local
+
+    def now_dt(self) -> str:
+        return self.inner.now_dt()
+
+    def _facts(self, uid: str) -> JsonDataset:
+        if identity() is None:
+            return {}
+        return json.loads(self.inner.retrieve(uid))
+
+    def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
+        authorize(Act.CREATE, dataset=dataset)
+        return self.inner.create(dataset, uid)
+
+    def retrieve(self, uid: str) -> str:
+        return self.inner.retrieve(uid)
+
+    def update(self, uid: str, transaction_uid: str | None, changes: JsonDataset) -> Status:
+        if identity() is not None:
+            authorize(Act.UPDATE, dataset=self._facts(uid))
+        return self.inner.update(uid, transaction_uid, changes)
+
+    def change_state(
+        self, uid: str, requested: str | None, transaction_uid: str | None, requester_ae: str | None = None
+    ) -> Status:
+        if identity() is not None:
+            authorize(state_act(requested), acting_ae=requester_ae, dataset=self._facts(uid))
+        return self.inner.change_state(uid, requested, transaction_uid, requester_ae)
+
+    def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
+        if identity() is not None:
+            authorize(Act.CANCEL_REQUEST, acting_ae=requester_ae, dataset=self._facts(uid))
+        return self.inner.request_cancellation(uid, requester_ae, request)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return self.inner.search(request)
+
+    def search_all(self, request: SearchRequest) -> list[str]:
+        return self.inner.search_all(request)
+
+    def subscribe(
+        self, aet: str, target: str, deletion_lock: bool = False, criteria: SubscriptionFilter | None = None
+    ) -> Status:
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
+        return self.inner.subscribe(aet, target, deletion_lock, criteria)
+
+    def unsubscribe(self, aet: str, target: str) -> None:
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
+        self.inner.unsubscribe(aet, target)
+
+    def suspend(self, aet: str, target: str) -> None:
+        authorize(Act.SUBSCRIBE, acting_ae=aet)
+        self.inner.suspend(aet, target)
+
+    def connect(self, aet: str) -> NotificationChannel:
+        return self.inner.connect(aet)
+
+    def divert(self, aets: Collection[str], deliver: Deliver) -> None:
+        self.inner.divert(aets, deliver)
+
+    def announce(self, status: str) -> int:
+        return self.inner.announce(status)
+
+    def __getattr__(self, name: str) -> object:
+        # what a gateway's service offers beyond the interface (its close, its status) stays reachable
+        return getattr(self.inner, name)
+
+
+@dataclass
+class GuardedPerformedSteps:
+    """A gateway's upstream MPPS service with the access rule in front: the performing station on
+    create, and the station that performs it on every later set and retrieve."""
+
+    inner: PerformedStepService
+
+    def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
+        refused = mpps_refusal(Act.CLAIM, acting_ae=calling_ae)
+        return refused or self.inner.create(uid, attributes, calling_ae)
+
+    def _performer(self, uid: str) -> str | None:
+        if identity() is None:
+            return None
+        dataset = self.inner.get(uid) or {}
+        return text_value(dataset, PERFORMED_STATION_AE) or None
+
+    def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
+        refused = mpps_refusal(Act.PERFORMED_STEP, performer=self._performer(uid))
+        return refused or self.inner.set(uid, changes)
+
+    def get(self, uid: str) -> JsonDataset | None:
+        if mpps_refusal(Act.PERFORMED_STEP, performer=self._performer(uid)) is not None:
+            raise NotAuthorized("This procedure step is performed by another station.")
+        return self.inner.get(uid)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
