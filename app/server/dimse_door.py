@@ -2,8 +2,8 @@
 
 An association proves who it is in one of two ways (with `serve --users`):
 - **User Identity Negotiation** (PS3.7 D.3.3.7), username and passcode: checked against the
-  users file exactly as HTTP basic credentials are (DCMTK's tools send it with `--user` and
-  `--password`). A wrong passcode, or an identity of a kind this server cannot check, rejects
+  users file exactly as HTTP basic credentials are (DCMTK's storescu sends it with `-usr` and
+  `-pwd`). A wrong passcode, or an identity of a kind this server cannot check, rejects
   the association.
 - **An AE title bound to its host**: `--allow-ae CT1@10.0.0.7` lets an association calling as
   CT1 from that address act as a modality bound to CT1, for modalities that cannot send a
@@ -88,6 +88,12 @@ class DimsePolicy:
             identity = self.users.by_password(name, passcode) if name is not None and passcode is not None else None
             if identity is None:
                 return Admission(rejection=f"the username or passcode of {name or 'its User Identity'} is wrong")
+            if not identity.may_act_as(calling):
+                # as over HTTP with a Calling-AE-Title the user is not bound to: nothing at all
+                return Admission(
+                    rejection=f"the user {identity.name} may not act as the AE title {calling}; "
+                    f"it is bound to {', '.join(sorted(identity.aes))}"
+                )
             return Admission(identity)
         if bound is not None:
             return Admission(Identity(f"{calling}@{_normal(address)}", Role.MODALITY, frozenset({calling})))

@@ -160,6 +160,10 @@ class Door:
         status, text = refusal
         log.info("Refused %s %s: %s", scope.get("method", "WebSocket"), scope.get("path"), text)
         if scope["type"] == "websocket":
+            if "websocket.http.response" in scope.get("extensions", {}):
+                # the handshake refused with the HTTP status a plain request gets (401 asks for credentials)
+                await _answer(send, status, text, challenge=status == 401, prefix="websocket.http.response")
+                return
             # before the handshake is accepted, a close makes the server answer 403
             await send({"type": "websocket.close", "code": 1008})
             return
@@ -219,12 +223,12 @@ def _origin_key(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
-async def _answer(send: Send, status: int, text: str, *, challenge: bool) -> None:
+async def _answer(send: Send, status: int, text: str, *, challenge: bool, prefix: str = "http.response") -> None:
     headers = [(b"warning", f"299 worklist-console: {text}".encode("latin-1", "replace")), (b"content-length", b"0")]
     if challenge:
         headers.append((b"www-authenticate", CHALLENGE.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+    await send({"type": f"{prefix}.start", "status": status, "headers": headers})
+    await send({"type": f"{prefix}.body", "body": b""})
 
 
 def principal_of(scope: Scope) -> Principal | None:
