@@ -79,10 +79,10 @@ def expected(door: str, identity: str, action: str) -> str:
         return "unauthenticated" if http else "rejected"
     if identity.startswith("foreign AE"):
         return "forbidden" if http else "rejected"
-    if identity in ("modality CT1", "CT1 bound to its host"):
-        # reading is open to every identity; an MPPS is read only by the station performing it
-        if action in CHANGES or (door == "Sup 246" and action == "retrieve"):
-            return "forbidden"
+    # reading is open to every identity; an MPPS is read only by the station performing it
+    changes = action in CHANGES or (door == "Sup 246" and action == "retrieve")
+    if identity in ("modality CT1", "CT1 bound to its host") and changes:
+        return "forbidden"
     return "allowed"
 
 
