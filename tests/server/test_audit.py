@@ -178,3 +178,28 @@ def test_the_audit_file_rotates_and_is_read_back_whole_in_order(tmp_path):
         audit.close()
     assert len(list(tmp_path.glob("w.audit.jsonl.*"))) > 2
     assert [x["uid"] for x in read(tmp_path / "w.audit.jsonl")] == [f"1.2.{n}" for n in range(60)]
+
+
+def test_a_supplement_246_change_is_audited_as_sup_246_with_the_one_ae_that_acted(tmp_path):
+    from app.domain.dicomjson import from_dataset
+
+    server, _ = locked_server(tmp_path, tech1=["CT1", "CT3"])
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=10, auth=("tech1", PASSWORD)) as http:
+            dataset = item("CT1")
+            uid = create(http, dataset)
+            request = dataset["0040A370"]["Value"][0]
+            mpps = in_progress(None, "CT1", "CT")
+            mpps.ScheduledStepAttributesSequence[0].StudyInstanceUID = request["0020000D"]["Value"][0]
+            mpps.ScheduledStepAttributesSequence[0].AccessionNumber = request["00080050"]["Value"][0]
+            # the header says CT3, the MPPS names CT1: the MPPS's performing station is the one that acts
+            r = http.post(
+                f"/modality-performed-procedure-steps/{generate_uid()}",
+                content=json.dumps(from_dataset(mpps)),
+                headers={"Content-Type": "application/dicom+json", "Calling-AE-Title": "CT3"},
+            )
+            assert r.status_code == 201, r.headers.get("Warning")
+        claimed = next(line for line in lines(server, uid) if line["action"] == "claim")
+    finally:
+        server.stop()
+    assert (claimed["door"], claimed["ae"], claimed["performer"], claimed["user"]) == ("Sup 246", "CT1", "CT1", "tech1")
