@@ -159,11 +159,14 @@ class Door:
             return
         status, text = refusal
         log.info("Refused %s %s: %s", scope.get("method", "WebSocket"), scope.get("path"), text)
-        if scope["type"] == "websocket":
+        if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
             # before the handshake is accepted, a close makes the server answer 403
             await send({"type": "websocket.close", "code": 1008})
             return
-        await _answer(send, status, text, challenge=status == 401)
+        # a handshake is refused as any request is: 401 with the challenge, or the status and why
+        await _answer(
+            send, status, text, challenge=status == 401, prefix="websocket." if scope["type"] == "websocket" else ""
+        )
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         host = _split_host(headers.get("host", ""))
@@ -219,12 +222,13 @@ def _origin_key(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
-async def _answer(send: Send, status: int, text: str, *, challenge: bool) -> None:
+async def _answer(send: Send, status: int, text: str, *, challenge: bool, prefix: str = "") -> None:
+    """`prefix` "websocket.": the answer to a handshake (the ASGI WebSocket Denial Response)."""
     headers = [(b"warning", f"299 worklist-console: {text}".encode("latin-1", "replace")), (b"content-length", b"0")]
     if challenge:
         headers.append((b"www-authenticate", CHALLENGE.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+    await send({"type": prefix + "http.response.start", "status": status, "headers": headers})
+    await send({"type": prefix + "http.response.body", "body": b""})
 
 
 def principal_of(scope: Scope) -> Principal | None:
