@@ -5,13 +5,14 @@ and the workitem it starts, so that UPS-RS subscribers see that step go IN PROGR
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from app.backends.errors import AlreadyFinished, BackendError, Refused, TimedOut, Unreachable
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items, to_dataset
 from app.domain.mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, SPS_SEQ, mwl_to_ups
-from app.domain.status import ErrorID, Status
+from app.domain.status import ErrorID, Status, UPSError
 from app.server.service_api import MppsOutcome
 
 from .dimse_state import PassedMpps
@@ -62,6 +63,19 @@ class DimseMpps:
         if workitem is not None:
             self.gateway.performed_elsewhere(workitem, "IN PROGRESS", uid, calling_ae)
         return MppsOutcome(Status.SUCCESS)
+
+    def workitem_for(self, attributes: JsonDataset) -> JsonDataset | None:
+        """The step an N-CREATE would start, for the access rule (app/server/guard.py); None for an
+        unscheduled procedure or a step the RIS does not list."""
+        uid, _ = self._for_the_ris(attributes)
+        if uid is None:
+            return None
+        try:
+            return json.loads(self.gateway.retrieve(uid))
+        except UPSError as exc:
+            if exc.status is Status.NO_SUCH_UPS:
+                return None  # the RIS decides about a step it does not list
+            raise
 
     def _for_the_ris(self, attributes: JsonDataset) -> tuple[str | None, JsonDataset]:
         """The workitem an MPPS starts, and the MPPS as the RIS must see it: a client that read the

@@ -93,6 +93,11 @@ class UpstreamMpps:
         self.links.save(MppsLink(uid, link.ups_uid, link.transaction_uid, "IN PROGRESS", attributes, calling_ae, codes))
         return MppsOutcome(Status.SUCCESS)
 
+    def workitem_for(self, attributes: JsonDataset) -> JsonDataset | None:
+        """The upstream workitem an N-CREATE would claim, for the access rule (app/server/guard.py);
+        None for an unscheduled procedure."""
+        return self._scheduled(attributes)
+
     def _codes(self, link: MppsLink) -> list[JsonDataset]:
         """The workitem's scheduled codes: kept when it was found, else (a record of an earlier
         gateway) read upstream."""

@@ -14,6 +14,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Protocol, runtime_checkable
 
 from app.domain import tags as t
 from app.domain.access import Act, Identity, refusal
@@ -82,10 +83,12 @@ def state_act(requested: str | None) -> Act:
         return Act.UPDATE  # the service refuses the state itself
 
 
-def mpps_refusal(act: Act, *, acting_ae: str | None = None, performer: str | None = None) -> MppsOutcome | None:
+def mpps_refusal(
+    act: Act, *, acting_ae: str | None = None, performer: str | None = None, dataset: JsonDataset | None = None
+) -> MppsOutcome | None:
     """The rule's answer to an MPPS request, as an MPPS outcome (None: allowed)."""
     try:
-        authorize(act, acting_ae=acting_ae, performer=performer)
+        authorize(act, acting_ae=acting_ae, performer=performer, dataset=dataset)
     except NotAuthorized as exc:
         return MppsOutcome(Status.NOT_AUTHORIZED, exc.message)
     return None
@@ -170,6 +173,15 @@ class GuardedWorkitems:
         return getattr(self.inner, name)
 
 
+@runtime_checkable
+class StartsWorkitems(Protocol):
+    """A gateway's MPPS service that can say which workitem an N-CREATE would start."""
+
+    def workitem_for(self, attributes: JsonDataset) -> JsonDataset | None:
+        """The workitem the MPPS names (None: an unscheduled procedure); UPSError when unknowable."""
+        ...
+
+
 @dataclass
 class GuardedPerformedSteps:
     """A gateway's upstream MPPS service with the access rule in front: the performing station on
@@ -178,7 +190,16 @@ class GuardedPerformedSteps:
     inner: PerformedStepService
 
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
-        refused = mpps_refusal(Act.CLAIM, acting_ae=calling_ae)
+        # an N-CREATE claims the step it names: whose step that is decides, as for a UPS claim
+        starts = None
+        if identity() is not None and isinstance(self.inner, StartsWorkitems):
+            try:
+                starts = self.inner.workitem_for(attributes)
+            except UPSError as exc:  # unknown whose step it is: not started
+                return MppsOutcome(
+                    Status.PROCESSING_FAILURE, exc.message, http_status=getattr(exc, "http_status", None)
+                )
+        refused = mpps_refusal(Act.CLAIM, acting_ae=calling_ae, dataset=starts)
         return refused or self.inner.create(uid, attributes, calling_ae)
 
     def _performer(self, uid: str) -> str | None:

@@ -152,7 +152,9 @@ def test_the_notification_socket_needs_credentials_and_the_right_ae(locked):
     for headers in ({}, {"Authorization": f"Bearer {tokens['ct1']}x"}):
         with pytest.raises(InvalidStatus) as refused:
             connect(url, additional_headers=headers, open_timeout=5)
-        assert refused.value.response.status_code == 403
+        # refused as a request is: 401 with the challenge, so a client knows to send credentials
+        assert refused.value.response.status_code == 401
+        assert "Basic" in refused.value.response.headers["WWW-Authenticate"]
     with pytest.raises(InvalidStatus):
         connect(url.replace("CT1", "CT2"), additional_headers={"Authorization": f"Bearer {tokens['ct1']}"})
     with client(server, auth=("ct1", PASSWORD)) as ct1, client(server, auth=("trainer", PASSWORD)) as trainer:
