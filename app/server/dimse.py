@@ -42,6 +42,7 @@ from app.domain.values import describe
 from app.domain.writable import writable
 
 from .audit import Actor, acting_as
+from .dimse_tls import start_server
 from .mwl_search import candidates
 from .service_api import MppsOutcome, PerformedStepService, UpstreamError, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
@@ -214,7 +215,7 @@ class DimseFront:
             (evt.EVT_N_GET, by_sop_class(self.ups.on_n_get, unsupported)),
             (evt.EVT_N_ACTION, by_sop_class(acting(self.ups.on_n_action, ups), unsupported)),
         ]
-        self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers, ssl_context=tls)
+        self.server = start_server(self.ae, (host, port), handlers, tls)
         self.port: int = self.server.server_address[1]
 
     def stop(self) -> None:

@@ -4,7 +4,9 @@ TLS front when it trusts the server's certificate (DCMTK built with OpenSSL)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +75,18 @@ def test_echoscu_over_tls_is_answered_and_turned_away_off_the_allow_list_or_with
 
     plain = dcmtk("echoscu", "-aet", "CT1", "-aec", "RIS_WL", "127.0.0.1", port)
     assert plain.returncode != 0
+
+
+def test_echoscu_over_tls_is_answered_at_once_while_ten_connections_never_start_their_handshake(locked):
+    server, cert = locked
+    held = [socket.create_connection(("127.0.0.1", server.dimse.port), timeout=10) for _ in range(10)]
+    try:
+        began = time.monotonic()
+        echo = dcmtk(
+            "echoscu", "+tla", "+cf", str(cert), "-aet", "CT1", "-aec", "RIS_WL", "127.0.0.1", str(server.dimse.port)
+        )
+        assert echo.returncode == 0, echo.stdout + echo.stderr
+        assert time.monotonic() - began < 2
+    finally:
+        for connection in held:
+            connection.close()
