@@ -46,6 +46,7 @@ from app.domain.writable import writable
 
 from .audit import Actor, acting_as
 from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
+from .dimse_tls import start_server
 from .mwl_search import candidates
 from .service_api import MppsOutcome, PerformedStepService, UpstreamError, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
@@ -216,7 +217,7 @@ class DimseFront:
             (evt.EVT_N_GET, by_sop_class(acting(self.ups.on_n_get, ups), unsupported)),
             (evt.EVT_N_ACTION, by_sop_class(acting(self.ups.on_n_action, ups), unsupported)),
         ]
-        self.server = self.ae.start_server((host, port), block=False, evt_handlers=handlers, ssl_context=tls)
+        self.server = start_server(self.ae, (host, port), handlers, tls)
         self.port: int = self.server.server_address[1]
 
     def stop(self) -> None:

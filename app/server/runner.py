@@ -17,21 +17,31 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
+from .connection_limits import (
+    PER_ADDRESS,
+    UNAUTHENTICATED_PER_ADDRESS,
+    ConnectionLimits,
+    Ledger,
+    connection_cap,
+    open_file_limit,
+)
 from .guard import GuardedPerformedSteps, GuardedWorkitems
 from .http import BASE_PATH, create_app, endpoint, service_base
 from .http_limits import (
     KEEP_ALIVE_SECONDS,
-    MAX_CONNECTIONS,
     MAX_HEADER_BYTES,
+    TLS_HANDSHAKE_SECONDS,
     WS_PING_INTERVAL_SECONDS,
     WS_PING_TIMEOUT_SECONDS,
     HeaderDeadlineProtocol,
+    LimitedConfig,
     ShutdownSafeWebSocketProtocol,
 )
 from .mpps import MppsService
@@ -65,7 +75,12 @@ class ServerConfig:
     dimse_port: int | None = None  # None: no DIMSE front; 0: a free port
     max_associations: int = 64  # a site's modalities together; pynetdicom's own default is 10
     dimse_idle_timeout: float = 15.0
-    max_connections: int = MAX_CONNECTIONS  # HTTP and WebSocket together; beyond it, 503 at once
+    # HTTP and WebSocket together; beyond it, 503 at once. None: from the open-file limit.
+    max_connections: int | None = None
+    # One client address's share of them, and of those not yet authenticated (connection_limits.py);
+    # behind a reverse proxy every client has the proxy's address.
+    max_connections_per_address: int = PER_ADDRESS
+    max_unauthenticated_per_address: int = UNAUTHENTICATED_PER_ADDRESS
     # AE title -> (host, port): subscribers that get N-EVENT-REPORTs rather than WebSocket frames
     event_peers: dict[str, tuple[str, int]] = field(default_factory=dict)
     # calling AE titles the DIMSE front accepts (empty: any); AET@ADDRESS binds one to a host
@@ -88,6 +103,25 @@ class _Uvicorn(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, service: WorkitemService) -> None:
         super().__init__(config)
         self.service = service
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn has no setting for the TLS handshake's deadline, and asyncio's default is 60 s,
+        # during which a connection that never sends a ClientHello holds a descriptor no cap
+        # counts. uvicorn creates its listening servers with loop.create_server, whose own
+        # `ssl_handshake_timeout` is filled in here for the time of the startup.
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        def bounded(*args: Any, **options: Any) -> Any:
+            if options.get("ssl") is not None:
+                options.setdefault("ssl_handshake_timeout", TLS_HANDSHAKE_SECONDS)
+            return create_server(*args, **options)
+
+        loop.create_server = bounded  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server  # the loop's own method again
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Event 4 GOING DOWN must reach open channels before uvicorn closes them.
@@ -162,9 +196,15 @@ class UPSServer:
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.bind((self.config.host, self.config.http_port))
         self.port: int = self.socket.getsockname()[1]
+        self.limits = ConnectionLimits(
+            total=self.config.max_connections or connection_cap(open_file_limit()),
+            per_address=self.config.max_connections_per_address,
+            unauthenticated=self.config.max_unauthenticated_per_address,
+        )
         self._uvicorn = _Uvicorn(
-            uvicorn.Config(
+            LimitedConfig(
                 self.app,
+                ledger=Ledger(self.limits, credentials_required=self.policy.users is not None),
                 log_config=None,
                 access_log=False,
                 lifespan="on",
@@ -172,7 +212,7 @@ class UPSServer:
                 http=HeaderDeadlineProtocol,
                 timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                limit_concurrency=self.config.max_connections,
+                limit_concurrency=self.limits.total,
                 ws=ShutdownSafeWebSocketProtocol,
                 ws_ping_interval=self.config.ws_ping_interval,
                 ws_ping_timeout=self.config.ws_ping_timeout,

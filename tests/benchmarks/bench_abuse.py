@@ -8,7 +8,9 @@ Prints, in one run:
   - the server's resident memory before and after a subscriber that never reads gets N events;
   - Create p50 (in process) at 0, 1 000 and 3 000 subscriptions;
   - Create throughput over HTTP with synchronous=FULL, 1 and 8 clients (group commit);
-  - of 32 simultaneous claims of one workitem, how many won, over HTTP and over DIMSE.
+  - of 32 simultaneous claims of one workitem, how many won, over HTTP and over DIMSE;
+  - DCMTK's echoscu +tls with 1, 10 and 100 TCP connections that never start TLS (goal: under 1 s);
+  - probes from 127.0.0.2 answered while 127.0.0.1 keeps reopening 1 000 idle sockets (goal: all).
 
 The server runs in a process of its own (`worklist-console serve`), so that its memory and its
 interpreter lock are its own. Needs DCMTK for the echoscu line (apt-get install dcmtk).
@@ -226,6 +228,104 @@ def claims(base: str, dimse: int) -> None:
     print(f"32 simultaneous claims over DIMSE: {statuses.count(0)} won, {len(statuses) - statuses.count(0)} refused")
 
 
+def tls_echo_beside_silent_sockets() -> None:
+    """echoscu over DICOM TLS while N bare TCP connections sit on the TLS port sending nothing."""
+    if not Path(ECHOSCU).exists():
+        print("echoscu +tls beside silent sockets: skipped (DCMTK not installed)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        dimse = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", str(dimse)]
+            + ["--db", str(Path(folder) / "w.db"), "--tls-self-signed", "--dimse-tls"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            for line in process.stdout:  # type: ignore[union-attr]
+                if "ready at https://" in line:
+                    break
+            ca = str(Path(folder) / "tls" / "ca.pem")
+            figures = []
+            for silent in (1, 10, 100):
+                held = []
+                for _ in range(silent):
+                    try:  # a front whose accepting thread is stuck lets only its backlog connect
+                        held.append(socket.create_connection(("127.0.0.1", dimse), timeout=2))
+                    except OSError:
+                        break
+                began = time.perf_counter()
+                echo = subprocess.run(
+                    [ECHOSCU, "+tla", "+cf", ca, "-aec", "WORKLIST", "-to", "10", "127.0.0.1", str(dimse)],
+                    capture_output=True,
+                )
+                took = time.perf_counter() - began
+                outcome = "" if echo.returncode == 0 else " FAILED"
+                opened = "" if len(held) == silent else f" (only {len(held)} connected)"
+                figures.append(f"{silent}: {took * 1000:.0f} ms{outcome}{opened}")
+                for connection in held:
+                    connection.close()
+            print("echoscu +tls (DCMTK) beside N silent TCP connections: " + ", ".join(figures))
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def probes_beside_a_hog(base: str, sockets: int = 1000, seconds: float = 10.0) -> None:
+    """One address (127.0.0.1) reopens `sockets` idle connections as fast as the server closes them;
+    another (127.0.0.2) sends a search every quarter second."""
+    port = int(base.split(":")[2].split("/")[0])
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def hog() -> None:
+        while not stop.is_set():
+            alive = []
+            for connection in held:
+                try:
+                    closed = connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                except BlockingIOError:
+                    closed = False
+                except OSError:
+                    closed = True
+                if closed:
+                    connection.close()
+                else:
+                    alive.append(connection)
+            while len(alive) < sockets and not stop.is_set():
+                try:
+                    alive.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+                except OSError:
+                    break
+            held[:] = alive
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    time.sleep(1.0)  # the hog has its sockets open
+    answered, times = 0, []
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=base, timeout=10, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as probe:
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            try:
+                code = probe.get("/workitems", params={"limit": "1"}, headers={"Connection": "close"}).status_code
+            except httpx.HTTPError:
+                code = 0
+            times.append(time.perf_counter() - began)
+            answered += code in (200, 204)
+            time.sleep(0.25)
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    print(
+        f"probes from another address while one holds {sockets} idle sockets: {answered} of {len(times)} answered, "
+        f"p95 {statistics.quantiles(times, n=20)[-1] * 1000:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscriptions", type=int, default=3000)
@@ -239,6 +339,7 @@ def main() -> None:
             silent_subscriber(process, base, args.events)
             throughput(base)
             claims(base, dimse)
+            probes_beside_a_hog(base)
         finally:
             process.terminate()
             process.wait(10)
@@ -249,6 +350,7 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(10)
+    tls_echo_beside_silent_sockets()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ TLS front when it trusts the server's certificate (DCMTK built with OpenSSL)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +113,18 @@ def test_dcmtk_user_identity_opens_a_locked_front_and_a_wrong_password_is_reject
         assert "Final Find Response (Failed: UnableToProcess)" in said, said
     finally:
         server.stop()
+
+
+def test_echoscu_over_tls_is_answered_at_once_while_ten_connections_never_start_their_handshake(locked):
+    server, cert = locked
+    held = [socket.create_connection(("127.0.0.1", server.dimse.port), timeout=10) for _ in range(10)]
+    try:
+        began = time.monotonic()
+        echo = dcmtk(
+            "echoscu", "+tla", "+cf", str(cert), "-aet", "CT1", "-aec", "RIS_WL", "127.0.0.1", str(server.dimse.port)
+        )
+        assert echo.returncode == 0, echo.stdout + echo.stderr
+        assert time.monotonic() - began < 2
+    finally:
+        for connection in held:
+            connection.close()

@@ -5,6 +5,7 @@ installer can act on."""
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -137,3 +138,32 @@ def test_a_tls_front_without_a_usable_certificate_does_not_start_and_says_why(tm
                 tls_key=str(tmp_path / "missing.key"),
             )
         )
+
+
+@pytest.mark.parametrize("silent", [1, 10])
+def test_tcp_connections_that_never_start_tls_do_not_hold_back_an_scu_that_does(tls_server, silent):
+    """pynetdicom shook hands on its one accepting thread, without a timeout: a single
+    connection that sent no ClientHello stopped every association after it."""
+    server, cert = tls_server
+    trusting = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert))
+    held = [socket.create_connection(("127.0.0.1", server.dimse.port), timeout=10) for _ in range(silent)]
+    try:
+        began = time.monotonic()
+        assoc, _ = associate(server.dimse.port, "CT1", "WORKLIST", tls=(trusting, "localhost"))
+        assert assoc.is_established
+        assert echo(assoc) == 0
+        assert time.monotonic() - began < 2
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_a_connection_that_never_finishes_its_tls_handshake_is_closed_in_a_few_seconds(tls_server, monkeypatch):
+    from app.server import dimse_tls
+
+    monkeypatch.setattr(dimse_tls, "HANDSHAKE_SECONDS", 1.0)
+    server, _ = tls_server
+    with socket.create_connection(("127.0.0.1", server.dimse.port), timeout=10) as silent:
+        began = time.monotonic()
+        assert silent.recv(1) == b""  # closed by the server
+        assert time.monotonic() - began < 4
