@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 from app.server import ServerConfig, UPSServer
 from app.server.password_checks import FailedLogins, ThrottleRules
 
-RULES = ThrottleRules(free=3, first_wait=1.5, longest_wait=3.0, hold=0.1)
+RULES = ThrottleRules(free=3, first_wait=2.0, longest_wait=4.0, hold=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,9 @@ def test_wrong_passwords_from_many_clients_do_not_delay_an_authenticated_request
             thread.join(30)
     p95 = statistics.quantiles(times, n=20)[-1]
     assert answers[401] > 0 and answers[401] + answers[429] + answers[503] == answers.total(), answers
-    assert p95 < 0.25, f"p95 {p95 * 1000:.0f} ms while wrong passwords were sent: {answers}"
+    assert p95 < 0.25, (
+        f"p95 {p95 * 1000:.0f} ms, slowest {max(times) * 1000:.0f} ms, while wrong passwords got {answers}"
+    )
 
 
 def test_repeated_wrong_passwords_from_one_address_wait_even_for_the_right_one(server):
