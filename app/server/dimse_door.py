@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from app.domain.access import Identity, Role
 
+from .password_checks import Busy, PasswordChecks, Throttled, address_key
 from .users import Users
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,14 @@ class Admission:
 class DimsePolicy:
     users: Users | None = None
     allowed: frozenset[str] = frozenset()  # calling AE titles accepted (empty: any)
+    # HTTP's checks of basic logins (their pool and throttle): a guess costs the same on either door
+    passwords: PasswordChecks | None = None
     hosts: dict[str, frozenset[str]] = field(default_factory=dict)  # AE title -> the addresses it may call from
 
     @classmethod
-    def from_entries(cls, entries: Collection[str], users: Users | None = None) -> DimsePolicy:
+    def from_entries(
+        cls, entries: Collection[str], users: Users | None = None, passwords: PasswordChecks | None = None
+    ) -> DimsePolicy:
         """From `--allow-ae` values: `AET` or `AET@ADDRESS` (an AE title may be bound to several)."""
         allowed: set[str] = set()
         hosts: dict[str, set[str]] = {}
@@ -62,7 +67,7 @@ class DimsePolicy:
             allowed.add(aet)
             if sep:
                 hosts.setdefault(aet, set()).add(str(ipaddress.ip_address(host.strip("[]"))))
-        return cls(users, frozenset(allowed), {aet: frozenset(h) for aet, h in hosts.items()})
+        return cls(users, frozenset(allowed), passwords, {aet: frozenset(h) for aet, h in hosts.items()})
 
     @property
     def needs_identity(self) -> bool:
@@ -85,7 +90,9 @@ class DimsePolicy:
                 )
             name = _text(getattr(user_identity, "primary_field", b""))
             passcode = _text(getattr(user_identity, "secondary_field", b""))
-            identity = self.users.by_password(name, passcode) if name is not None and passcode is not None else None
+            identity = self._check(address, name, passcode) if name is not None and passcode is not None else None
+            if isinstance(identity, str):
+                return Admission(rejection=identity)
             if identity is None:
                 return Admission(rejection=f"the username or passcode of {name or 'its User Identity'} is wrong")
             if not identity.may_act_as(calling):
@@ -98,6 +105,18 @@ class DimsePolicy:
         if bound is not None:
             return Admission(Identity(f"{calling}@{_normal(address)}", Role.MODALITY, frozenset({calling})))
         return Admission()
+
+    def _check(self, address: str, name: str, passcode: str) -> Identity | str | None:
+        """The user, None for a wrong pair, or why it was not checked (throttled, busy)."""
+        assert self.users is not None
+        if self.passwords is None:
+            return self.users.by_password(name, passcode)
+        try:
+            return self.passwords.principal_now(address_key((address, 0)), name, passcode)
+        except Throttled as exc:
+            return f"too many wrong passwords from this address or for {name}: it may try again in {exc.retry_after} s"
+        except Busy:
+            return "the server is checking too many passwords at once"
 
 
 def _normal(address: str) -> str:

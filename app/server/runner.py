@@ -46,6 +46,7 @@ from .http_limits import (
 )
 from .mpps import MppsService
 from .notifications import EventHub
+from .password_checks import ThrottleRules
 from .security import door_policy
 from .service import UPSService
 from .service_api import PerformedStepService, WorkitemService
@@ -94,6 +95,7 @@ class ServerConfig:
     users_file: str | None = None  # HTTP users and tokens (app/server/users.py); None: no authentication
     no_auth: bool = False  # serve beyond loopback without users, knowingly
     public_url: str | None = None  # the base URL clients use (scheme, host, port): absolute URLs and Host
+    password_throttle: ThrottleRules = field(default_factory=ThrottleRules)  # wrong passwords: waits, pool
     # A WebSocket subscriber is pinged this often and closed when its pong is this late (half-open).
     ws_ping_interval: float = WS_PING_INTERVAL_SECONDS
     ws_ping_timeout: float = WS_PING_TIMEOUT_SECONDS
@@ -148,7 +150,11 @@ class UPSServer:
         db_path = self.config.db_path or str(default_db_path())
         # the door first: a server that must not open must not touch its database either
         self.policy = door_policy(
-            self.config.host, self.config.users_file, no_auth=self.config.no_auth, public_url=self.config.public_url
+            self.config.host,
+            self.config.users_file,
+            no_auth=self.config.no_auth,
+            public_url=self.config.public_url,
+            throttle=self.config.password_throttle,
         )
         self.tls = https_files(
             self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, db_path, self.config.host
@@ -208,6 +214,9 @@ class UPSServer:
                 log_config=None,
                 access_log=False,
                 lifespan="on",
+                # the peer's own address, never an X-Forwarded-For that any loopback client may
+                # write (uvicorn trusts loopback by default): logins are throttled by address
+                proxy_headers=False,
                 timeout_graceful_shutdown=3,
                 http=HeaderDeadlineProtocol,
                 timeout_keep_alive=KEEP_ALIVE_SECONDS,
@@ -260,7 +269,7 @@ class UPSServer:
                     max_associations=self.config.max_associations,
                     idle_timeout=self.config.dimse_idle_timeout,
                     tls=tls,
-                    door=DimsePolicy.from_entries(self.config.allow_ae, self.policy.users),
+                    door=DimsePolicy.from_entries(self.config.allow_ae, self.policy.users, self.policy.passwords),
                 )
             except (OSError, ValueError):
                 self.socket.close()
@@ -316,6 +325,8 @@ class UPSServer:
                 self.store.close()
             if self.audit is not None:
                 self.audit.close()
+            if self.policy.passwords is not None:
+                self.policy.passwords.close()
 
     def start(self, timeout: float = 15.0) -> UPSServer:
         """Serve on a thread with its own event loop; returns once the server accepts."""

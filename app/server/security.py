@@ -10,7 +10,8 @@
   (or with no type at all); every POST and PUT here either carries DICOM JSON or, with no
   body (Subscribe, Suspend), no form type. The body itself is checked where it is read.
 - Users: basic or bearer credentials from the users file, when one is configured. The
-  principal is left in the scope for the handlers.
+  principal is left in the scope for the handlers. Passwords are checked on a pool of their
+  own and wrong ones throttled (password_checks.py): 429 or 503 with Retry-After.
 - AE titles: one rule, `acting_ae`, for every HTTP door (UPS-RS, Sup 246, the WebSocket). A
   request may name the AE title it acts as in the `Calling-AE-Title` header, and a transaction
   may name one (the requester of a state change, a subscriber, an MPPS's performing station);
@@ -30,11 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
-
 from app.domain.identifiers import CALLING_AE_HEADER, check_ae_title
 from app.domain.status import InvalidRequest
 
+from .password_checks import Busy, PasswordChecks, Throttled, ThrottleRules
 from .users import Principal, Users, UsersFileError
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class Policy:
     names: frozenset[str] | None
     users: Users | None = None
     public_base: str | None = None
+    passwords: PasswordChecks | None = None  # with users: how basic logins are checked
 
     def host_allowed(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -139,6 +140,9 @@ class Door:
     def __init__(self, app: ASGIApp, policy: Policy) -> None:
         self.app = app
         self.policy = policy
+        self.passwords = policy.passwords
+        if policy.users is not None and self.passwords is None:
+            self.passwords = PasswordChecks(policy.users)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -146,11 +150,22 @@ class Door:
             return
         headers = _headers(scope)
         refusal = self._refusal(scope, headers)
+        retry_after = None
         if refusal is None and self.policy.users is not None:
-            principal = await self._authenticate(headers.get("authorization", ""))
-            if principal is None:
+            try:
+                principal = await self._authenticate(headers.get("authorization", ""), scope.get("client"))
+            except Throttled as exc:
+                principal, retry_after = None, exc.retry_after
+                refusal = (
+                    429,
+                    f"Too many wrong passwords from this address or for this user: try again in {retry_after} s.",
+                )
+            except Busy as exc:
+                principal, retry_after = None, exc.retry_after
+                refusal = (503, "The server is checking too many passwords at once: try again in a second.")
+            if refusal is None and principal is None:
                 refusal = (401, "Credentials are missing or wrong: give a user and password, or a bearer token.")
-            else:
+            elif principal is not None:
                 scope[PRINCIPAL] = principal
         if refusal is None:
             refusal = _ae_refusal(scope)
@@ -158,16 +173,25 @@ class Door:
             await self.app(scope, receive, send)
             return
         status, text = refusal
-        log.info("Refused %s %s: %s", scope.get("method", "WebSocket"), scope.get("path"), text)
+        # throttled attempts come by the thousand and cost nothing; password_checks logs the waits
+        level = logging.DEBUG if retry_after is not None else logging.INFO
+        log.log(level, "Refused %s %s: %s", scope.get("method", "WebSocket"), scope.get("path"), text)
         if scope["type"] == "websocket":
             if "websocket.http.response" in scope.get("extensions", {}):
                 # the handshake refused with the HTTP status a plain request gets (401 asks for credentials)
-                await _answer(send, status, text, challenge=status == 401, prefix="websocket.http.response")
+                await _answer(
+                    send,
+                    status,
+                    text,
+                    challenge=status == 401,
+                    retry_after=retry_after,
+                    prefix="websocket.http.response",
+                )
                 return
             # before the handshake is accepted, a close makes the server answer 403
             await send({"type": "websocket.close", "code": 1008})
             return
-        await _answer(send, status, text, challenge=status == 401)
+        await _answer(send, status, text, challenge=status == 401, retry_after=retry_after)
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         host = _split_host(headers.get("host", ""))
@@ -193,9 +217,9 @@ class Door:
             own.add(_origin_key(self.policy.public_base))
         return _origin_key(origin) in own - {None}
 
-    async def _authenticate(self, authorization: str) -> Principal | None:
-        users = self.policy.users
-        if users is None:
+    async def _authenticate(self, authorization: str, client: tuple[str, int] | None) -> Principal | None:
+        users, passwords = self.policy.users, self.passwords
+        if users is None or passwords is None:
             return None
         kind, _, credentials = authorization.strip().partition(" ")
         credentials = credentials.strip()
@@ -208,7 +232,7 @@ class Door:
                 return None
             if not sep:
                 return None
-            return await run_in_threadpool(users.by_password, name, password)  # scrypt takes its time
+            return await passwords.principal(client, name, password)
         return None
 
 
@@ -223,10 +247,21 @@ def _origin_key(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
-async def _answer(send: Send, status: int, text: str, *, challenge: bool, prefix: str = "http.response") -> None:
+async def _answer(
+    send: Send,
+    status: int,
+    text: str,
+    *,
+    challenge: bool,
+    retry_after: int | None = None,
+    prefix: str = "http.response",
+) -> None:
+    """`prefix` "websocket.http.response": the answer to a handshake (the ASGI WebSocket Denial Response)."""
     headers = [(b"warning", f"299 worklist-console: {text}".encode("latin-1", "replace")), (b"content-length", b"0")]
     if challenge:
         headers.append((b"www-authenticate", CHALLENGE.encode()))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": f"{prefix}.start", "status": status, "headers": headers})
     await send({"type": f"{prefix}.body", "body": b""})
 
@@ -268,7 +303,14 @@ def _ae_refusal(scope: Scope) -> tuple[int, str] | None:
     return None
 
 
-def door_policy(bind_host: str, users_file: str | None, *, no_auth: bool, public_url: str | None) -> Policy:
+def door_policy(
+    bind_host: str,
+    users_file: str | None,
+    *,
+    no_auth: bool,
+    public_url: str | None,
+    throttle: ThrottleRules | None = None,
+) -> Policy:
     """The policy of a server bound to `bind_host`. Beyond loopback it needs users, or `no_auth`
     said out loud; DoorError says what is missing."""
     users = None
@@ -292,4 +334,4 @@ def door_policy(bind_host: str, users_file: str | None, *, no_auth: bool, public
             raise DoorError(str(exc)) from None
     # credentials stand in for the name only where the server is open to every name anyway
     names = None if users is not None and is_wildcard(bind_host) and not base else host_names(bind_host, base)
-    return Policy(names, users, base)
+    return Policy(names, users, base, PasswordChecks(users, throttle) if users is not None else None)

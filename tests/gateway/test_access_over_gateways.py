@@ -45,7 +45,12 @@ from app.domain.mapping import sps_id
 from app.gateway import close_upstream, open_upstream
 from app.server import ServerConfig, UPSServer
 from app.server.dimse_door import NO_IDENTITY_COMMENT
+from app.server.password_checks import ThrottleRules
 from app.server.users import Users
+
+# The table tries each wrong password once per cell, all from 127.0.0.1: the throttle (tested in
+# tests/server/test_password_abuse.py) is set aside here, or it would answer 429 for everyone.
+GUESSES_ALLOWED = ThrottleRules(free=100_000)
 
 ALLOWED, UNAUTHENTICATED, FORBIDDEN, NA = "allowed", "unauthenticated", "forbidden", "n/a"
 ACTIONS = ("search", "retrieve", "claim", "update", "complete", "cancel", "cancel-request", "subscribe")
@@ -361,6 +366,7 @@ class ScpUa:
             db_path=str(folder / "gateway.db"),
             purge_interval=3600,
             users_file=str(users),
+            password_throttle=GUESSES_ALLOWED,
             allow_ae=("CT1@127.0.0.1", "CT2"),
             # subscribers over DIMSE need an address; nobody listens there, and nothing waits for it
             event_peers={"CT1": ("127.0.0.1", 9), "CT2": ("127.0.0.1", 9)},
@@ -480,7 +486,12 @@ class OsScu:
         spec = f"dimse:MWL={ris},MPPS={ris},POLL=60,TIMEOUT=5"
         self.services = open_upstream(spec, str(folder / "gateway.db"))
         config = ServerConfig(
-            http_port=0, db_path=str(folder / "gateway.db"), purge_interval=3600, users_file=str(users), audit=False
+            http_port=0,
+            db_path=str(folder / "gateway.db"),
+            purge_interval=3600,
+            users_file=str(users),
+            audit=False,
+            password_throttle=GUESSES_ALLOWED,
         )
         self.gateway = UPSServer(config, upstream=self.services).start()
         self.http = httpx.Client(base_url=self.gateway.base_url, timeout=20)

@@ -42,7 +42,12 @@ from app.domain.dicomjson import from_dataset
 from app.server import ServerConfig, UPSServer
 from app.server.audit import Actor, acting_as
 from app.server.dimse_door import NO_IDENTITY_COMMENT
+from app.server.password_checks import ThrottleRules
 from app.server.users import Users
+
+# The table tries each wrong password once per cell, all from 127.0.0.1: the throttle (tested in
+# tests/server/test_password_abuse.py) is set aside here, or it would answer 429 for everyone.
+GUESSES_ALLOWED = ThrottleRules(free=100_000)
 
 DOORS = ("UPS-RS", "Sup 246", "WebSocket", "DIMSE UPS", "DIMSE MWL", "DIMSE MPPS")
 ACTIONS = ("search", "retrieve", "claim", "update", "complete", "cancel", "cancel-request", "subscribe")
@@ -136,6 +141,7 @@ def setup(tmp_path_factory) -> Iterator[Setup]:
         db_path=str(folder / "ups.db"),
         purge_interval=3600,
         users_file=str(folder / "users.toml"),
+        password_throttle=GUESSES_ALLOWED,
         allow_ae=("CT1@127.0.0.1", "CT2"),
         event_peers={"CT1": ("127.0.0.1", 9), "CT2": ("127.0.0.1", 9)},
     )
