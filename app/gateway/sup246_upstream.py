@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Coroutine, Iterator
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from app.backends.errors import BackendError
 from app.backends.mpps_rs import MppsRsBackend
@@ -39,7 +38,7 @@ from app.server.service_api import (
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
-from .ups_upstream import TIMEOUT_SECONDS, upstream_error
+from .ups_upstream import TIMEOUT_SECONDS, upstream_error, upstream_host
 
 T = TypeVar("T")
 
@@ -92,10 +91,7 @@ class Sup246Upstream:
         trace: bool = False,
         page: int = PAGE,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"The upstream {url!r} is not an http:// or https:// URL of a Supplement 246 service.")
-        self.host = parts.netloc.rpartition("@")[2]
+        self.host = upstream_host(url, "a Supplement 246 service")
         self.name = f"the upstream Supplement 246 server at {self.host}"
         profile = Profile(name="gateway upstream", backend="mpps-rs", url=url, ae_title=ae_title, timeout=timeout)
         self.profile = (access or UpstreamAccess()).apply(profile)

@@ -66,6 +66,21 @@ def upstream_error(exc: BackendError, upstream: str) -> UpstreamError:
     return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} cannot be reached: {exc.sentence}", 502)
 
 
+def upstream_host(url: str, service: str) -> str:
+    """HOST[:PORT] of an upstream's URL; ValueError in a sentence when it is not an http:// or
+    https:// URL naming a host and, if any, a port from 1 to 65535."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError(
+            f"The upstream {url!r} is not an http:// or https:// URL of {service} (a host, a port from 1 to 65535)."
+        )
+    return parts.netloc.rpartition("@")[2]
+
+
 class UpsRsUpstream:
     """A `WorkitemService` whose worklist is an upstream UPS-RS origin server."""
 
@@ -82,10 +97,7 @@ class UpsRsUpstream:
         trace: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"The upstream {url!r} is not an http:// or https:// URL of a UPS-RS service.")
-        self.host = parts.netloc.rpartition("@")[2]
+        self.host = upstream_host(url, "a UPS-RS service")
         self.name = f"the upstream UPS-RS server at {self.host}"
         self.profile = (access or UpstreamAccess()).apply(
             Profile(

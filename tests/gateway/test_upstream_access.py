@@ -160,3 +160,12 @@ def test_find_refuses_a_password_in_its_url(capsys):
     assert main(["find", "--url", f"http://ct1:{PASSWORD}@127.0.0.1:1/dicom-web"]) == 2
     err = capsys.readouterr().err
     assert "--profile" in err and PASSWORD not in err
+
+
+@pytest.mark.parametrize("kind", ["upsrs", "upsrs+dcm4chee", "sup246"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/dicom-web", "http://127.0.0.1:0/dicom-web", "http://:8080/x"])
+def test_an_http_upstream_names_a_host_and_a_port_that_exists(tmp_path, kind, url):
+    from app.gateway import open_upstream
+
+    with pytest.raises(ValueError, match="a host, a port from 1 to 65535"):
+        open_upstream(f"{kind}:{url}", str(tmp_path / "g.db"))
