@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from starlette.applications import Starlette
 
 from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
+from .audited import AuditedMpps, AuditedService
 from .http import BASE_PATH, create_app, endpoint, service_base
 from .http_limits import (
     KEEP_ALIVE_SECONDS,
@@ -124,13 +126,13 @@ class UPSServer:
         self.audit: AuditLog | None = None
         if upstream is not None:
             self.service, self.mpps = upstream
+            self.audit = self._audit_log(db_path)
+            if self.audit is not None:  # what passes through a gateway is audited as what changes here
+                self.service = AuditedService(self.service, self.audit, time.time)
+                self.mpps = AuditedMpps(self.mpps, self.audit, time.time)
         else:
             self.store = Store(db_path, local)
-            self.audit = (
-                AuditLog(audit_path(db_path), phi=self.config.audit_phi)
-                if self.config.audit and db_path != ":memory:"
-                else None
-            )
+            self.audit = self._audit_log(db_path)
             self.local = UPSService(
                 self.store,
                 EventHub(self.config.event_backlog),
@@ -225,6 +227,12 @@ class UPSServer:
                 if self.notifier is not None:
                     self.notifier.stop(0)
                 raise
+
+    def _audit_log(self, db_path: str) -> AuditLog | None:
+        """The audit file beside the database (of the worklist, or of a gateway's records)."""
+        if not self.config.audit or db_path == ":memory:":
+            return None
+        return AuditLog(audit_path(db_path), phi=self.config.audit_phi)
 
     @property
     def base_url(self) -> str:
