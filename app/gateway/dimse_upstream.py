@@ -38,7 +38,7 @@ from app.domain.mapping import sps_id, ups_to_mwl
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
-from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.status import InvalidRequest, Status, UPSError, fitting
 from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
 from app.server.notifications import Channel, EventHub
@@ -46,7 +46,7 @@ from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
-from .dimse_mpps import DimseMpps
+from .dimse_mpps import DimseMpps, peer_comment
 from .dimse_pool import AssociationPool
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
@@ -264,7 +264,11 @@ class DimseUpstream:
             with self._seen_lock:
                 seen = self._seen.get(uid)
         if seen is None:
-            raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid} on {self.upstream}.")
+            raise UPSError(
+                Status.NO_SUCH_UPS,
+                f"There is no Workitem {uid} on {self.upstream}.",
+                short="There is no such workitem on the RIS.",
+            )
         mwl, view = seen
         return Step(uid, mwl, view, str(first_value(view, t.PROCEDURE_STEP_STATE) or "SCHEDULED"))
 
@@ -285,7 +289,11 @@ class DimseUpstream:
         prepared = prepare_create(dataset, uid, self.now_dt())
         with self._holding(uid):
             if self.state.step(uid) is not None:
-                raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
+                raise UPSError(
+                    Status.DUPLICATE_INSTANCE,
+                    f"A Workitem with UID {uid} already exists.",
+                    short="A workitem with this UID already exists.",
+                )
             step = Step(uid, ups_to_mwl(prepared.dataset), prepared.dataset, State.SCHEDULED.value, unscheduled=True)
             self._remember(step, None)
         self.subscribers.report_state(uid, step.dataset)
@@ -305,6 +313,7 @@ class DimseUpstream:
                     Status.NOT_IN_PROGRESS,
                     f"{self.upstream} schedules its own steps: a step can be changed through the gateway "
                     "only once it is IN PROGRESS.",
+                    short="The RIS schedules it: change it once it is IN PROGRESS.",
                 )
             before = step.dataset
             after = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
@@ -361,6 +370,10 @@ class DimseUpstream:
                         Status.FINAL_STATE_NOT_MET,
                         "The submitted request is inconsistent with the state of the UPS Instance: "
                         f"to be COMPLETED it needs {', '.join(missing)}.",
+                        short=fitting(
+                            f"To be COMPLETED it needs {', '.join(missing)}.",
+                            "It lacks what COMPLETED needs; the gateway's log names it.",
+                        ),
                     )
                 performed = performed_of(dataset, step.performer_ae or "", self.now_dt())
                 self._call(
@@ -432,6 +445,7 @@ class DimseUpstream:
             raise UPSError(
                 Status.PERFORMER_REFUSES_CANCEL,
                 f"{self.upstream} cancels its own orders: ask the RIS to cancel this step.",
+                short="The RIS cancels its own orders: ask the RIS to cancel it.",
             )
         aets = self.subscribers.recipients(uid, step.dataset)
         self.subscribers.post(
@@ -559,13 +573,14 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
     when it cannot be reached, 502 when it answered with a refusal or broke off."""
     sentence = exc.sentence.rstrip(".")
     message = f"Upstream {upstream}: {sentence}."
+    short = peer_comment(exc, upstream)
     if isinstance(exc, TimedOut):
-        return UpstreamError(Status.PROCESSING_FAILURE, message, 504)
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 504, short=short)
     if isinstance(exc, Unreachable) and type(exc) is Unreachable:
-        return UpstreamError(Status.PROCESSING_FAILURE, message, 503)
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 503, short=short)
     if isinstance(exc, Refused) and exc.status == Status.DUPLICATE_INSTANCE:
-        return UpstreamError(Status.DUPLICATE_INSTANCE, message, 409)
-    return UpstreamError(Status.PROCESSING_FAILURE, message, 502)
+        return UpstreamError(Status.DUPLICATE_INSTANCE, message, 409, short=short)
+    return UpstreamError(Status.PROCESSING_FAILURE, message, 502, short=short)
 
 
 def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, DimseMpps]:

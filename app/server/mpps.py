@@ -72,7 +72,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-CREATE %s refused: %s", uid, exc.message)
-            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message)
+            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, short=exc.comment)
         return MppsOutcome(Status.SUCCESS)
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
@@ -92,7 +92,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
+            return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone, short=exc.comment)
         return MppsOutcome(Status.SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:
