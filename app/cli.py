@@ -44,6 +44,10 @@ def serve(args: argparse.Namespace) -> int:
     raise_file_limit()  # many connections must exhaust the server's limits, not the process's
     upstream = None
     try:
+        from app.options import refuse_url_credentials
+
+        refuse_url_credentials("--upstream", (args.upstream or "").partition(":")[2])
+        refuse_url_credentials("--public-url", args.public_url)
         if args.upstream_secret_in_clear is not None:
             raise ValueError(
                 "A password or token on the command line can be read by every user of this machine: put it alone "

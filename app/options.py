@@ -321,6 +321,35 @@ def event_peer(text: str) -> tuple[str, tuple[str, int]]:
     return aet, (host.strip("[]"), int(port))
 
 
+def refuse_url_credentials(option: str, url: str | None) -> None:
+    """ValueError in a sentence when `url` carries user information (a user, a password): the
+    command line of a process can be read by every user of the machine, and a ready line or a log
+    would repeat it. The sentence never repeats the URL, whose password it would show."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return
+    try:
+        netloc = urlsplit(url.strip()).netloc
+    except ValueError:
+        return  # not a URL at all: whoever reads it says so
+    if "@" not in netloc:
+        return
+    if option == "--upstream":
+        where = (
+            "give the user with --upstream-user and the password alone in a file with --upstream-password-file "
+            "(or a token with --upstream-token-file)"
+        )
+    elif option == "--url":
+        where = "save the user and password in a profile (Settings) and give --profile NAME"
+    else:
+        where = "clients give their own user and password; the URL names only scheme, host and port"
+    raise ValueError(
+        f"The URL of {option} holds a user or password, which every user of this machine could read on its "
+        f"command line: {where}."
+    )
+
+
 def peer(text: str | None) -> tuple[str, int, str] | None:
     """HOST:PORT:AET as a tuple; None when not given. ValueError says what is wrong."""
     if not text:
@@ -339,6 +368,10 @@ def ad_hoc_profile(args: argparse.Namespace):
     url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
     if not (url or backend or mwl):
         return None
+    try:
+        refuse_url_credentials("--url", url)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
     profile = Profile(
         name="Command line",
         backend=backend or ("dimse" if mwl else "upsrs"),

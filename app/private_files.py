@@ -1,5 +1,5 @@
 """Files and folders that only their user may read: profiles (passwords, tokens), the local claim
-store, the server's database and the log.
+store, the server's and the gateway's databases and the log.
 
 On POSIX a folder the program creates is 0700 and a file it creates is 0600, whatever the umask.
 A file or folder that already exists keeps its mode: an administrator who set it knows better,
@@ -10,6 +10,7 @@ replaces. Elsewhere (Windows) the user's profile folder is already private, and 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -72,3 +73,19 @@ def write_text(path: Path, text: str, mode: int = FILE_MODE) -> None:
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def open_database(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection to the SQLite database at `path` as every database of the program is opened:
+    the file (and so its -wal and -shm) private to the user, WAL, and `synchronous=FULL` — a commit
+    is on disk before it is acknowledged (NORMAL can lose the last commits of a WAL database on a
+    power cut). Autocommit (`isolation_level=None`): callers say BEGIN themselves. ":memory:" is a
+    private database already, without a file or a journal."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        create_file(Path(path))
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=timeout)
+    if not memory:
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    return db

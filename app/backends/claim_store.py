@@ -12,7 +12,6 @@ must survive a power cut.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,10 +148,7 @@ class ClaimStore:
         self.owner = owner
         self.clock = clock
         # claims, patients' names and reports waiting to be sent: the user's alone (-wal and -shm follow)
-        private_files.create_file(self.path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = private_files.open_database(self.path, timeout=10)
         self._migrate()
         self.db.execute(
             "INSERT INTO owner (owner, profile, description, seen_at) VALUES (?, ?, ?, ?) "

@@ -132,6 +132,29 @@ ERROR_ID_TEXT: dict[ErrorID, str] = {
 }
 
 ERROR_COMMENT_LENGTH = 64  # Error Comment (0000,0902) is LO
+_CUT = "..."
+
+
+def fitting(*sentences: str) -> str:
+    """The first of `sentences` (longest and clearest first) that fits an Error Comment; the last
+    one when none does (`error_comment` cuts it then)."""
+    for sentence in sentences:
+        if len(sentence) <= ERROR_COMMENT_LENGTH:
+            return sentence
+    return sentences[-1] if sentences else ""
+
+
+def error_comment(text: str) -> str:
+    """`text` as an Error Comment: ASCII without backslash or control characters, 64 at most.
+    A longer text is cut at the last word that fits, and says so with "..."; refusals that are
+    meant for a modality bring a short sentence of their own (`UPSError.comment`) instead."""
+    text = text.encode("ascii", "replace").decode().replace("\\", "/")
+    text = "".join(c if 32 <= ord(c) < 127 else " " for c in text)
+    if len(text) <= ERROR_COMMENT_LENGTH:
+        return text
+    kept = text[: ERROR_COMMENT_LENGTH - len(_CUT) + 1]
+    head, space, _ = kept.rpartition(" ")
+    return (head if space and head.strip() else kept[:-1]).rstrip(" ,;:.") + _CUT
 
 
 def dimse_status(
@@ -149,8 +172,7 @@ def dimse_status(
     out = Dataset()
     out.Status = int(status)
     if comment:
-        text = comment.encode("ascii", "replace").decode().replace("\\", "/")
-        out.ErrorComment = "".join(c if 32 <= ord(c) < 127 else " " for c in text)[:ERROR_COMMENT_LENGTH]
+        out.ErrorComment = error_comment(comment)
     tags = [int(tag, 16) for tag in offending]
     if tags:
         out.OffendingElement = tags
@@ -166,14 +188,23 @@ class UPSError(Exception):
     """A refusal of the UPS service: a DIMSE status and a sentence that says what was wrong.
 
     `gone` marks a workitem that existed and was deleted (HTTP 410 rather than 404); `offending`
-    names the attributes at fault (8-hex-digit tags), for a DIMSE response's Offending Element.
+    names the attributes at fault (8-hex-digit tags), for a DIMSE response's Offending Element;
+    `short` is the sentence for a DIMSE Error Comment (64 characters) when `message` is longer —
+    the DIMSE fronts log the whole one.
     """
 
     def __init__(
-        self, status: Status, message: str | None = None, *, gone: bool = False, offending: Iterable[str] = ()
+        self,
+        status: Status,
+        message: str | None = None,
+        *,
+        gone: bool = False,
+        offending: Iterable[str] = (),
+        short: str = "",
     ) -> None:
         self.status = status
         self.message = message or status.text
+        self.comment = short or self.message
         self.gone = gone
         self.offending = tuple(offending)
         super().__init__(f"{self.message} (status {status:04X})")
@@ -183,6 +214,11 @@ class InvalidRequest(UPSError):
     """The request itself is malformed: bad JSON, bad values, an unknown query key."""
 
     def __init__(
-        self, message: str, status: Status = Status.INVALID_ATTRIBUTE_VALUE, *, offending: Iterable[str] = ()
+        self,
+        message: str,
+        status: Status = Status.INVALID_ATTRIBUTE_VALUE,
+        *,
+        offending: Iterable[str] = (),
+        short: str = "",
     ) -> None:
-        super().__init__(status, message, offending=offending)
+        super().__init__(status, message, offending=offending, short=short)

@@ -12,7 +12,7 @@ from app.backends.errors import AlreadyFinished, BackendError, Refused, TimedOut
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items, to_dataset
 from app.domain.mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, SPS_SEQ, mwl_to_ups
-from app.domain.status import ErrorID, Status, UPSError
+from app.domain.status import ErrorID, Status, UPSError, fitting
 from app.server.service_api import MppsOutcome
 
 from .dimse_state import PassedMpps
@@ -45,15 +45,20 @@ class DimseMpps:
         """The RIS's refusal with its own DIMSE status; over HTTP, as every failure of the gateway's
         upstream: 409 for a UID in use, 503 unreachable, 504 silent, else 502 — naming the RIS."""
         upstream = self.gateway.mpps_upstream
+        message, short = f"Upstream {upstream}: {exc.sentence}", peer_comment(exc, upstream)
         if isinstance(exc, Refused) and exc.status:
             http = 409 if exc.status == Status.DUPLICATE_INSTANCE else 502
-            return MppsOutcome(exc.status, f"Upstream {upstream}: {exc.sentence}", http_status=http)
+            return MppsOutcome(exc.status, message, http_status=http, short=short)
         http = 504 if isinstance(exc, TimedOut) else 503 if isinstance(exc, Unreachable) else 502
-        return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {upstream}: {exc.sentence}", http_status=http)
+        return MppsOutcome(Status.PROCESSING_FAILURE, message, http_status=http, short=short)
 
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
         if self.gateway.state.mpps(uid) is not None:
-            return MppsOutcome(Status.DUPLICATE_INSTANCE, f"An MPPS with UID {uid} already exists.")
+            return MppsOutcome(
+                Status.DUPLICATE_INSTANCE,
+                f"An MPPS with UID {uid} already exists.",
+                short="An MPPS with this UID already exists.",
+            )
         workitem, attributes = self._for_the_ris(attributes)
         try:
             self.gateway.run(self.gateway.mpps_client().send_n_create(uid, to_dataset(attributes)), "MPPS N-CREATE")
@@ -95,11 +100,14 @@ class DimseMpps:
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         record = self.gateway.state.mpps(uid)
         if record is None:
-            return MppsOutcome(Status.NO_SUCH_SOP_INSTANCE, f"There is no MPPS {uid}.")
+            return MppsOutcome(
+                Status.NO_SUCH_SOP_INSTANCE, f"There is no MPPS {uid}.", short="There is no MPPS with this UID."
+            )
         if record.status in FINAL:
             return MppsOutcome(
                 Status.PROCESSING_FAILURE,
                 f"The MPPS {uid} is already {record.status}.",
+                short=f"The MPPS is already {record.status}.",
                 error_id=ErrorID.MPPS_NO_LONGER_UPDATABLE,
             )
         try:
@@ -108,6 +116,7 @@ class DimseMpps:
             return MppsOutcome(
                 Status.PROCESSING_FAILURE,
                 f"Upstream {self.gateway.mpps_upstream}: the MPPS {uid} is already finished.",
+                short="The RIS says the MPPS is already finished.",
                 error_id=ErrorID.MPPS_NO_LONGER_UPDATABLE,
             )
         except BackendError as exc:
@@ -124,3 +133,23 @@ class DimseMpps:
 
     def close(self) -> None:
         return None  # the gateway it belongs to closes what they share
+
+
+def peer_comment(exc: BackendError, upstream: str) -> str:
+    """A failure of the RIS `upstream` ("the worklist server RIS at host:port") as a modality's
+    Error Comment: a whole sentence within 64 characters, naming the RIS's AE title where it fits."""
+    who = upstream.rpartition(" at ")[0] or upstream
+    who = who[:1].upper() + who[1:]
+    if isinstance(exc, Refused):
+        return fitting(
+            f"{who} refused it: {exc.reason.rstrip('.')}." if exc.reason else "",
+            f"{who} refused it; the gateway's log says why.",
+            "The RIS refused it; the gateway's log says why.",
+        )
+    if isinstance(exc, TimedOut):
+        tail = "did not answer in time."
+    elif type(exc) is Unreachable:
+        tail = "cannot be reached."
+    else:
+        tail = "failed; the gateway's log says how."
+    return fitting(f"{who} {tail}", f"The RIS {tail}")

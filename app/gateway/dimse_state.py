@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from app import private_files
 from app.domain.dicomjson import JsonDataset
 
 SCHEMA = """
@@ -91,14 +92,11 @@ class GatewayState:
     """The gateway's tables. One connection, used under a lock: the fronts call from many threads."""
 
     def __init__(self, path: str) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # a lost claim leaves a procedure nobody can finish: every write reaches the disk; the
+        # steps name patients: the file is the user's alone
+        self._db = private_files.open_database(path, timeout=5.0)
         self._lock = threading.Lock()
         with self._lock:
-            if path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            # a lost claim leaves a procedure nobody can finish: every write reaches the disk
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
 
     @contextmanager

@@ -91,7 +91,10 @@ class Subscribers:
                 reports = list(known().items())
         elif target == t.FILTERED_SUBSCRIPTION_UID:
             if criteria is None or not criteria.terms:
-                raise InvalidRequest("A Filtered Global Subscription needs a filter (filter=attribute=value).")
+                raise InvalidRequest(
+                    "A Filtered Global Subscription needs a filter (filter=attribute=value).",
+                    short="A filtered global subscription needs a filter.",
+                )
             query = self._filter(criteria.text())
             sub = Subscription(aet, target, "filtered", deletion_lock, criteria.text())
             if deletion_lock:
@@ -138,7 +141,11 @@ class Subscribers:
             with self._lock:
                 self._subs[(aet, target)] = excluded
         elif not dropped:
-            raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} is not subscribed to Workitem {target}.")
+            raise UPSError(
+                Status.UNKNOWN_RECEIVING_AE,
+                f"{aet} is not subscribed to Workitem {target}.",
+                short=f"{aet} is not subscribed to this workitem.",
+            )
 
     def suspend(self, aet: str, target: str, known: Callable[[], dict[str, JsonDataset]]) -> None:
         """No events for new workitems; those it covers now stay followed, one by one."""

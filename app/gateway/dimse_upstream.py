@@ -33,11 +33,12 @@ from app.backends.profiles import Profile, ProfileError
 from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
+from app.domain.identifiers import check_ae_title
 from app.domain.mapping import sps_id, ups_to_mwl
 from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
-from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.status import InvalidRequest, Status, UPSError, fitting
 from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
 from app.server.notifications import Channel, EventHub
@@ -45,7 +46,7 @@ from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
-from .dimse_mpps import DimseMpps
+from .dimse_mpps import DimseMpps, peer_comment
 from .dimse_pool import AssociationPool
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
@@ -61,6 +62,15 @@ SEARCH_CLIENT_SECONDS = 3600.0
 MAX_SEEN = 50_000
 
 
+# The bounds of POLL= and TIMEOUT= (seconds): a poll more often than each second is a C-FIND the
+# RIS answers back to back, one rarer than hourly reports nothing; an answer waited for longer
+# than five minutes holds the modality that asked.
+POLL_BOUNDS = (1.0, 3600.0)
+TIMEOUT_BOUNDS = (1.0, 300.0)
+_KEYS = ("MWL", "MPPS", "AE", "POLL", "TIMEOUT")
+_FORM = "dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS]"
+
+
 def parse_spec(spec: str) -> Profile:
     """`MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OURS][,POLL=SECONDS][,TIMEOUT=SECONDS]`, with or
     without a leading `dimse:`, as the profile of the console's DIMSE client; POLL lands in
@@ -69,45 +79,66 @@ def parse_spec(spec: str) -> Profile:
     values: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in body.split(","))):
         name, sep, value = part.partition("=")
-        if not sep or name.upper() not in ("MWL", "MPPS", "AE", "POLL", "TIMEOUT"):
-            raise ValueError(
-                f"{part!r} is not understood: the upstream is dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]"
-                "[,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS]."
-            )
-        values[name.upper()] = value.strip()
+        key = name.strip().upper()
+        if not sep or key not in _KEYS:
+            raise ValueError(f"{part!r} is not understood: the upstream is {_FORM}.")
+        if key in values:
+            raise ValueError(f"{key}= is given twice in the upstream: give each of {', '.join(_KEYS)} once at most.")
+        values[key] = value.strip()
     if "MWL" not in values:
         raise ValueError("The DIMSE upstream needs its worklist peer: dimse:MWL=HOST:PORT:AET.")
     peers = {name: _peer(name, values[name]) for name in ("MWL", "MPPS") if name in values}
     mwl = peers["MWL"]
     mpps = peers.get("MPPS", ("", 0, ""))
+    poll = _seconds("POLL", values.get("POLL", "10"), POLL_BOUNDS)
+    timeout = _seconds("TIMEOUT", values.get("TIMEOUT", "10"), TIMEOUT_BOUNDS)
     try:
         profile = Profile(
             name="gateway upstream",
             backend="dimse",
-            ae_title=values.get("AE", "WORKLIST_GW"),
+            ae_title=_ae_title("AE", values.get("AE", "WORKLIST_GW")),
             mwl_host=mwl[0],
             mwl_port=mwl[1],
             mwl_aet=mwl[2],
             mpps_host=mpps[0],
             mpps_port=mpps[1],
             mpps_aet=mpps[2],
-            poll_seconds=float(values.get("POLL", "10")),
-            timeout=float(values.get("TIMEOUT", "10")),
-            dimse_timeout=float(values.get("TIMEOUT", "10")),
+            poll_seconds=poll,
+            timeout=timeout,
+            dimse_timeout=timeout,
         ).check()
     except ProfileError as exc:
         raise ValueError(str(exc)) from None
-    if profile.poll_seconds <= 0 or profile.timeout <= 0:
-        raise ValueError("POLL and TIMEOUT must be more than 0 seconds.")
     return profile
 
 
+def _seconds(name: str, text: str, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:  # NaN compares false: refused with the rest
+        raise ValueError(f"{name}={text} must be a number of seconds from {low:g} to {high:g}.")
+    return seconds
+
+
+def _ae_title(name: str, text: str) -> str:
+    try:
+        return check_ae_title(text)
+    except InvalidRequest:
+        raise ValueError(f"{name}={text!r} is not an AE title (1 to 16 characters, no backslash).") from None
+
+
 def _peer(name: str, text: str) -> tuple[str, int, str]:
-    host, _, rest = text.rpartition(":")
+    host, _, aet = text.rpartition(":")
     host, _, port = host.rpartition(":")
-    if not host or not port.isdigit() or not rest:
+    host = host.strip().strip("[]")
+    if not host or not port.isdigit() or not aet:
         raise ValueError(f"{name}={text} must be HOST:PORT:AET.")
-    return host.strip("[]"), int(port), rest
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{name}={text}: the port must be from 1 to 65535.")
+    return host, int(port), _ae_title(f"{name}'s AE title", aet)
 
 
 class DimseUpstream:
@@ -233,7 +264,11 @@ class DimseUpstream:
             with self._seen_lock:
                 seen = self._seen.get(uid)
         if seen is None:
-            raise UPSError(Status.NO_SUCH_UPS, f"There is no Workitem {uid} on {self.upstream}.")
+            raise UPSError(
+                Status.NO_SUCH_UPS,
+                f"There is no Workitem {uid} on {self.upstream}.",
+                short="There is no such workitem on the RIS.",
+            )
         mwl, view = seen
         return Step(uid, mwl, view, str(first_value(view, t.PROCEDURE_STEP_STATE) or "SCHEDULED"))
 
@@ -254,7 +289,11 @@ class DimseUpstream:
         prepared = prepare_create(dataset, uid, self.now_dt())
         with self._holding(uid):
             if self.state.step(uid) is not None:
-                raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
+                raise UPSError(
+                    Status.DUPLICATE_INSTANCE,
+                    f"A Workitem with UID {uid} already exists.",
+                    short="A workitem with this UID already exists.",
+                )
             step = Step(uid, ups_to_mwl(prepared.dataset), prepared.dataset, State.SCHEDULED.value, unscheduled=True)
             self._remember(step, None)
         self.subscribers.report_state(uid, step.dataset)
@@ -274,6 +313,7 @@ class DimseUpstream:
                     Status.NOT_IN_PROGRESS,
                     f"{self.upstream} schedules its own steps: a step can be changed through the gateway "
                     "only once it is IN PROGRESS.",
+                    short="The RIS schedules it: change it once it is IN PROGRESS.",
                 )
             before = step.dataset
             after = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
@@ -330,6 +370,10 @@ class DimseUpstream:
                         Status.FINAL_STATE_NOT_MET,
                         "The submitted request is inconsistent with the state of the UPS Instance: "
                         f"to be COMPLETED it needs {', '.join(missing)}.",
+                        short=fitting(
+                            f"To be COMPLETED it needs {', '.join(missing)}.",
+                            "It lacks what COMPLETED needs; the gateway's log names it.",
+                        ),
                     )
                 performed = performed_of(dataset, step.performer_ae or "", self.now_dt())
                 self._call(
@@ -401,6 +445,7 @@ class DimseUpstream:
             raise UPSError(
                 Status.PERFORMER_REFUSES_CANCEL,
                 f"{self.upstream} cancels its own orders: ask the RIS to cancel this step.",
+                short="The RIS cancels its own orders: ask the RIS to cancel it.",
             )
         aets = self.subscribers.recipients(uid, step.dataset)
         self.subscribers.post(
@@ -528,13 +573,14 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
     when it cannot be reached, 502 when it answered with a refusal or broke off."""
     sentence = exc.sentence.rstrip(".")
     message = f"Upstream {upstream}: {sentence}."
+    short = peer_comment(exc, upstream)
     if isinstance(exc, TimedOut):
-        return UpstreamError(Status.PROCESSING_FAILURE, message, 504)
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 504, short=short)
     if isinstance(exc, Unreachable) and type(exc) is Unreachable:
-        return UpstreamError(Status.PROCESSING_FAILURE, message, 503)
+        return UpstreamError(Status.PROCESSING_FAILURE, message, 503, short=short)
     if isinstance(exc, Refused) and exc.status == Status.DUPLICATE_INSTANCE:
-        return UpstreamError(Status.DUPLICATE_INSTANCE, message, 409)
-    return UpstreamError(Status.PROCESSING_FAILURE, message, 502)
+        return UpstreamError(Status.DUPLICATE_INSTANCE, message, 409, short=short)
+    return UpstreamError(Status.PROCESSING_FAILURE, message, 502, short=short)
 
 
 def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, DimseMpps]:

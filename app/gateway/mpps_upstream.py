@@ -34,7 +34,7 @@ from app.domain.mapping import (
 )
 from app.domain.replacement import gives_wrong_entry
 from app.domain.search import parse_search
-from app.domain.status import Status, UPSError
+from app.domain.status import Status, UPSError, fitting
 from app.server.service_api import MppsOutcome, UpstreamError
 
 from .records import MppsLink, MppsLinks
@@ -53,13 +53,14 @@ CLAIMING = "CLAIMING"
 
 def _refusal(exc: UPSError, upstream: UpsRsUpstream) -> MppsOutcome:
     """The modality's answer: an Error Comment is 64 characters, so an upstream that failed is
-    named in a short sentence; a refusal keeps the upstream's reason."""
+    named in a short sentence (the whole one goes to the log and over HTTP); a refusal keeps the
+    upstream's reason."""
     if isinstance(exc, UpstreamError) and exc.http_status >= 500:
-        what = "did not answer" if exc.http_status == 504 else "unreachable"
-        return MppsOutcome(
-            Status.PROCESSING_FAILURE, f"Upstream {upstream.host} {what}; nothing changed", http_status=exc.http_status
-        )
-    return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone)
+        what = "did not answer" if exc.http_status == 504 else "is unreachable"
+        short = fitting(f"Upstream {upstream.host} {what}; nothing changed.", f"The upstream {what}; nothing changed.")
+        whole = f"{exc.message[:1].upper()}{exc.message[1:]} Nothing changed."
+        return MppsOutcome(Status.PROCESSING_FAILURE, whole, http_status=exc.http_status, short=short)
+    return MppsOutcome(Status.PROCESSING_FAILURE, exc.message, gone=exc.gone, short=exc.comment)
 
 
 class UpstreamMpps:
@@ -153,10 +154,13 @@ class UpstreamMpps:
 
     def _taken(self, ups_uid: str, otherwise: str) -> _Refused:
         state = self._state(ups_uid)
+        if not state:
+            return _Refused(MppsOutcome(Status.PROCESSING_FAILURE, otherwise))
         return _Refused(
             MppsOutcome(
                 Status.PROCESSING_FAILURE,
-                f"The scheduled step is already {state.lower()}; it cannot be started again." if state else otherwise,
+                f"The scheduled step is already {state.lower()}; it cannot be started again.",
+                short=f"The step is already {state.lower()}; it cannot start again.",
             )
         )
 

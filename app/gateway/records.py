@@ -6,10 +6,10 @@ workitem's scheduled codes as found when it was claimed (what the performed data
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 
+from app import private_files
 from app.domain.dicomjson import JsonDataset
 
 SCHEMA = """
@@ -42,8 +42,8 @@ class MppsLinks:
 
     def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        # the Transaction UIDs of claims and the patients of their MPPS: private, and on disk when acknowledged
+        self.db = private_files.open_database(path, timeout=5.0)
         self.db.execute(SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(ua_mpps)")}
         if "codes" not in columns:  # a file of an earlier gateway: its links have no codes kept

@@ -17,7 +17,6 @@ from collections.abc import Callable, Collection, Coroutine, Iterator
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from app.backends.errors import BackendError
 from app.backends.mpps_rs import MppsRsBackend
@@ -26,7 +25,7 @@ from app.domain.dicomjson import JsonDataset
 from app.domain.mapping import SPS_SEQ, SPS_STATUS
 from app.domain.query import CombinedMatch, KeyMatch, MatchKind, Query, SequenceMatch
 from app.domain.search import SearchRequest, SubscriptionFilter
-from app.domain.status import Status
+from app.domain.status import Status, fitting
 from app.server.notifications import EventHub
 from app.server.service_api import (
     Created,
@@ -39,7 +38,7 @@ from app.server.service_api import (
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
-from .ups_upstream import TIMEOUT_SECONDS, upstream_error
+from .ups_upstream import TIMEOUT_SECONDS, upstream_error, upstream_host
 
 T = TypeVar("T")
 
@@ -92,10 +91,7 @@ class Sup246Upstream:
         trace: bool = False,
         page: int = PAGE,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"The upstream {url!r} is not an http:// or https:// URL of a Supplement 246 service.")
-        self.host = parts.netloc.rpartition("@")[2]
+        self.host = upstream_host(url, "a Supplement 246 service")
         self.name = f"the upstream Supplement 246 server at {self.host}"
         profile = Profile(name="gateway upstream", backend="mpps-rs", url=url, ae_title=ae_title, timeout=timeout)
         self.profile = (access or UpstreamAccess()).apply(profile)
@@ -110,7 +106,7 @@ class Sup246Upstream:
         try:
             return self.bridge.run(work(), what)
         except BackendError as exc:
-            raise upstream_error(exc, self.name) from None
+            raise upstream_error(exc, self.name, self.host) from None
 
     # -- the worklist --------------------------------------------------------------------------
     @property
@@ -139,6 +135,10 @@ class Sup246Upstream:
             f"{self.name[0].upper()}{self.name[1:]} offers the worklist and MPPS (Supplement 246), not UPS-RS: "
             f"{what} is not available through this gateway.",
             501,
+            short=fitting(
+                f"The upstream has no UPS-RS: {what} is not available here.",
+                "The upstream has no UPS-RS (Supplement 246 only).",
+            ),
         )
 
     def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
@@ -199,10 +199,12 @@ class Sup246Mpps:
         its Error Comment (64 characters) naming it."""
         host = self.upstream.host
         if exc.http_status >= 500:
-            what = "did not answer; send it again" if exc.http_status == 504 else "unreachable; nothing changed"
-            return MppsOutcome(Status.PROCESSING_FAILURE, f"Upstream {host} {what}", http_status=exc.http_status)
+            what = "did not answer; send it again" if exc.http_status == 504 else "is unreachable; nothing changed"
+            short = fitting(f"Upstream {host} {what}.", f"The upstream {what}.")
+            whole = f"{exc.message[:1].upper()}{exc.message[1:]}"
+            return MppsOutcome(Status.PROCESSING_FAILURE, whole, http_status=exc.http_status, short=short)
         status = _MPPS_STATUS_OF_HTTP.get(exc.http_status, Status.PROCESSING_FAILURE)
-        return MppsOutcome(status, exc.message[:200], http_status=exc.http_status)
+        return MppsOutcome(status, exc.message[:200], http_status=exc.http_status, short=exc.comment)
 
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
         backend = self.upstream.backend

@@ -25,7 +25,7 @@ from app.backends.upsrs import UpsRsBackend
 from app.domain import tags as t
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, parse_datasets
 from app.domain.search import SearchRequest, SubscriptionFilter
-from app.domain.status import STATUS_TEXT, InvalidRequest, Status
+from app.domain.status import STATUS_TEXT, InvalidRequest, Status, fitting
 from app.server.notifications import EventHub
 from app.server.service_api import Created, Deliver, NotificationChannel, SearchResult, UpstreamError
 
@@ -51,19 +51,48 @@ _STATUS_OF_HTTP = {
 _STATUS_OF_TEXT = {text: status for status, text in STATUS_TEXT.items()}
 
 
-def upstream_error(exc: BackendError, upstream: str) -> UpstreamError:
+def upstream_error(exc: BackendError, upstream: str, host: str = "") -> UpstreamError:
     """What an upstream's failure is for our callers: its refusal with its own status and reason,
-    or a 502/503/504 processing failure saying the upstream did not do it."""
+    or a 502/503/504 processing failure saying the upstream did not do it. The whole sentence
+    names `upstream`; the Error Comment a modality gets (64 characters) names its `host`."""
+    short_name = f"Upstream {host}" if host else "The upstream"
     if isinstance(exc, Refused) and exc.status:
         reason = exc.reason or exc.sentence
         status = _STATUS_OF_TEXT.get(reason, _STATUS_OF_HTTP.get(exc.status, Status.PROCESSING_FAILURE))
-        return UpstreamError(status, f"{reason} ({upstream})", exc.status, gone=exc.status == 410)
+        message = f"{reason} ({upstream})"
+        return UpstreamError(
+            status, message, exc.status, gone=exc.status == 410, short=fitting(message, f"{reason} ({host})", reason)
+        )
     if isinstance(exc, TimedOut):
-        return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} did not answer in time.", 504)
+        short = fitting(f"{short_name} did not answer in time.", "The upstream did not answer in time.")
+        return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} did not answer in time.", 504, short=short)
     if isinstance(exc, ServerFault):
         code = 503 if "HTTP 503" in exc.detail else 502
-        return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} failed: {exc.sentence}", code)
-    return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} cannot be reached: {exc.sentence}", 502)
+        short = fitting(
+            f"{short_name} failed; the gateway's log says how.", "The upstream failed; see the gateway's log."
+        )
+        return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} failed: {exc.sentence}", code, short=short)
+    short = fitting(
+        f"{short_name} cannot be reached; the gateway's log says why.",
+        f"{short_name} cannot be reached.",
+        "The upstream cannot be reached; see the gateway's log.",
+    )
+    return UpstreamError(Status.PROCESSING_FAILURE, f"{upstream} cannot be reached: {exc.sentence}", 502, short=short)
+
+
+def upstream_host(url: str, service: str) -> str:
+    """HOST[:PORT] of an upstream's URL; ValueError in a sentence when it is not an http:// or
+    https:// URL naming a host and, if any, a port from 1 to 65535."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError(
+            f"The upstream {url!r} is not an http:// or https:// URL of {service} (a host, a port from 1 to 65535)."
+        )
+    return parts.netloc.rpartition("@")[2]
 
 
 class UpsRsUpstream:
@@ -82,10 +111,7 @@ class UpsRsUpstream:
         trace: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"The upstream {url!r} is not an http:// or https:// URL of a UPS-RS service.")
-        self.host = parts.netloc.rpartition("@")[2]
+        self.host = upstream_host(url, "a UPS-RS service")
         self.name = f"the upstream UPS-RS server at {self.host}"
         self.profile = (access or UpstreamAccess()).apply(
             Profile(
@@ -105,7 +131,7 @@ class UpsRsUpstream:
         try:
             return self.bridge.run(work(), what)
         except BackendError as exc:
-            raise upstream_error(exc, self.name) from None
+            raise upstream_error(exc, self.name, self.host) from None
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await self.backend.send(method, path, **kwargs)

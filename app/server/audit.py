@@ -25,6 +25,7 @@ from io import TextIOWrapper
 from pathlib import Path
 from typing import Any
 
+from app import private_files
 from app.domain import tags as t
 from app.domain.access import Identity
 from app.domain.dicomjson import JsonDataset, text_value
@@ -137,7 +138,7 @@ class AuditLog:
     def __init__(self, path: str | Path, *, phi: bool = False, max_bytes: int = MAX_BYTES, backups: int = BACKUPS):
         self.path = Path(path)
         self.phi = phi
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(self.path.parent)
         self._handler = _PrivateRotatingFileHandler(
             self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
@@ -226,6 +227,8 @@ VERBS = {
     "unsubscribe": "unsubscribed from",
     "suspend": "suspended the subscription to",
     "delete": "deleted",
+    "mpps-create": "created MPPS",
+    "mpps-set": "set MPPS",
 }
 
 

@@ -39,7 +39,7 @@ from app.domain.mapping import (
     identifier_keys,
 )
 from app.domain.query import build_query
-from app.domain.status import Status, UPSError, dimse_status
+from app.domain.status import Status, UPSError, dimse_status, error_comment
 from app.domain.tags import SOP_INSTANCE_UID, STUDY_INSTANCE_UID
 from app.domain.values import describe
 from app.domain.writable import writable
@@ -315,7 +315,7 @@ class DimseFront:
             query = build_query(identifier_keys(identifier), self.service.local)
         except UPSError as exc:
             log.info("MWL C-FIND refused: %s", exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
             return
         except Exception:
             log.exception("MWL C-FIND failed")
@@ -341,16 +341,20 @@ class DimseFront:
                         yield pending, dataset
         except UpstreamError as exc:
             log.info("MWL C-FIND failed upstream: %s", exc.message)
-            yield dimse_status(Status.UNABLE_TO_PROCESS, exc.message), None
+            yield dimse_status(Status.UNABLE_TO_PROCESS, exc.comment), None
         except UPSError as exc:
             log.info("MWL C-FIND refused: %s", exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
         except Exception:
             log.exception("MWL C-FIND failed")
             yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
 
-    def _status(self, outcome: MppsOutcome) -> Dataset:
-        return dimse_status(outcome.status, outcome.comment, error_id=outcome.error_id)
+    def _status(self, outcome: MppsOutcome, what: str) -> Dataset:
+        sent = error_comment(outcome.error_comment)
+        if outcome.status != Status.SUCCESS and sent != outcome.comment:
+            # the modality got 64 characters: the log keeps the whole sentence
+            log.info("MPPS %s refused (%04X): %s", what, outcome.status, outcome.comment)
+        return dimse_status(outcome.status, sent, error_id=outcome.error_id)
 
     def _on_n_create(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
         request = event.request
@@ -362,18 +366,21 @@ class DimseFront:
             log.exception("MPPS N-CREATE failed")
             outcome = MppsOutcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
         if outcome.status != Status.SUCCESS:
-            return self._status(outcome), None
+            return self._status(outcome, f"N-CREATE {uid}"), None
         answer = event.attribute_list
         if request.AffectedSOPInstanceUID is None:
             # an SCU may leave the UID to us (PS3.7 10.1.5.1.4); pynetdicom moves it to the response command
             answer.AffectedSOPInstanceUID = uid
-        return self._status(outcome), answer
+        return self._status(outcome, f"N-CREATE {uid}"), answer
 
     def _on_n_set(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
+        uid = str(event.request.RequestedSOPInstanceUID)
         try:
             changes = from_dataset(event.modification_list)
-            outcome = self.mpps.set(str(event.request.RequestedSOPInstanceUID), changes)
+            outcome = self.mpps.set(uid, changes)
         except Exception:
             log.exception("MPPS N-SET failed")
             outcome = MppsOutcome(Status.PROCESSING_FAILURE, MPPS_FAILED)
-        return self._status(outcome), (event.modification_list if outcome.status == Status.SUCCESS else None)
+        return self._status(outcome, f"N-SET {uid}"), (
+            event.modification_list if outcome.status == Status.SUCCESS else None
+        )

@@ -74,7 +74,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-CREATE %s refused: %s", uid, exc.message)
-            return MppsOutcome(_mpps_status(exc), exc.message)
+            return MppsOutcome(_mpps_status(exc), exc.message, short=exc.comment)
         return MppsOutcome(Status.SUCCESS)
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
@@ -97,7 +97,7 @@ class MppsService:
             return refusal.outcome
         except UPSError as exc:
             log.info("MPPS N-SET %s refused: %s", uid, exc.message)
-            return MppsOutcome(_mpps_status(exc), exc.message, gone=exc.gone)
+            return MppsOutcome(_mpps_status(exc), exc.message, gone=exc.gone, short=exc.comment)
         return MppsOutcome(Status.SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from starlette.applications import Starlette
 
 from . import capabilities, sup246
 from .audit import AuditLog, HttpActors, audit_path
+from .audited import AuditedMpps, AuditedService
 from .connection_limits import (
     PER_ADDRESS,
     UNAUTHENTICATED_PER_ADDRESS,
@@ -165,15 +167,17 @@ class UPSServer:
         self.local: UPSService | None = None
         self.audit: AuditLog | None = None
         if upstream is not None:
-            # a gateway keeps no worklist: the access rule reads the facts from the upstream
-            self.service, self.mpps = GuardedWorkitems(upstream[0]), GuardedPerformedSteps(upstream[1])
+            self.service, self.mpps = upstream
+            self.audit = self._audit_log(db_path)
+            if self.audit is not None:  # what passes through a gateway is audited as what changes here
+                self.service = AuditedService(self.service, self.audit, time.time)
+                self.mpps = AuditedMpps(self.mpps, self.audit, time.time)
+            # a gateway keeps no worklist: the access rule reads the facts from the upstream, before
+            # anything is forwarded (or audited)
+            self.service, self.mpps = GuardedWorkitems(self.service), GuardedPerformedSteps(self.mpps)
         else:
             self.store = Store(db_path, local)
-            self.audit = (
-                AuditLog(audit_path(db_path), phi=self.config.audit_phi)
-                if self.config.audit and db_path != ":memory:"
-                else None
-            )
+            self.audit = self._audit_log(db_path)
             self.local = UPSService(
                 self.store,
                 EventHub(self.config.event_backlog),
@@ -278,6 +282,12 @@ class UPSServer:
                 if self.notifier is not None:
                     self.notifier.stop(0)
                 raise
+
+    def _audit_log(self, db_path: str) -> AuditLog | None:
+        """The audit file beside the database (of the worklist, or of a gateway's records)."""
+        if not self.config.audit or db_path == ":memory:":
+            return None
+        return AuditLog(audit_path(db_path), phi=self.config.audit_phi)
 
     @property
     def base_url(self) -> str:

@@ -29,8 +29,8 @@ class UpstreamError(UPSError):
     fronts answer `http_status` (502, 503, 504, or the upstream's own refusal); the DIMSE fronts
     answer `status`; the message names the upstream."""
 
-    def __init__(self, status: Status, message: str, http_status: int, *, gone: bool = False) -> None:
-        super().__init__(status, message, gone=gone)
+    def __init__(self, status: Status, message: str, http_status: int, *, gone: bool = False, short: str = "") -> None:
+        super().__init__(status, message, gone=gone, short=short)
         self.http_status = http_status
 
 
@@ -121,6 +121,12 @@ class MppsOutcome:
     gone: bool = False  # the workitem behind it was deleted (HTTP 410)
     # a gateway's upstream that failed (502, 503, 504) or refused with its own code: what HTTP answers
     http_status: int | None = None
+    # the Error Comment (64 characters) when `comment` is longer; DIMSE logs the whole comment
+    short: str = ""
+
+    @property
+    def error_comment(self) -> str:
+        return self.short or self.comment
 
     @classmethod
     def refused(cls, refusal: Refusal) -> MppsOutcome:

@@ -100,11 +100,8 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         if self.path == ":memory:" and self._connections:
             return self._connections[0]  # a private in-memory database exists once, on one connection
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before the server acknowledges it (NORMAL can lose the last
-        # commits of a WAL database on a power cut); group commit pays for it (group_commit.py).
-        db.execute("PRAGMA synchronous=FULL")
+        # FULL sync (private_files.open_database): group commit pays for it (group_commit.py)
+        db = private_files.open_database(self.path)
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA mmap_size=2147483648")  # pages straight from the OS cache, no copies
         db.execute("PRAGMA cache_size=-65536")  # 64 MiB per connection

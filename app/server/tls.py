@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import private_files
+
 if TYPE_CHECKING:  # cryptography is loaded only by a server that makes or shows certificates
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -63,7 +65,7 @@ def self_signed(folder: Path, names: list[str]) -> TlsFiles:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    folder.mkdir(parents=True, exist_ok=True)
+    private_files.make_folder(folder)  # it holds the CA's key: 0700 whatever the umask
     ca_path, ca_key_path = folder / CA_FILE, folder / CA_KEY
     cert_path, key_path = folder / CERT_FILE, folder / KEY_FILE
     now = dt.datetime.now(dt.UTC)

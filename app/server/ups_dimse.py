@@ -177,7 +177,7 @@ class UpsScp:
             status, reply = run()
         except UPSError as exc:
             log.info("UPS %s refused (%04X): %s", what, exc.status, exc.message)
-            return dimse_status(exc.status, exc.message, attributes=exc.offending if listed else ()), None
+            return dimse_status(exc.status, exc.comment, attributes=exc.offending if listed else ()), None
         except Exception:
             log.exception("UPS %s failed", what)
             return dimse_status(Status.PROCESSING_FAILURE, FAILED), None
@@ -296,7 +296,7 @@ class UpsScp:
             wanted = {tag: el for tag, el in identifier.items() if tag not in NOT_FOUND_BY_FIND}
         except UPSError as exc:
             log.info("UPS %s refused: %s", what, exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.message, offending=exc.offending), None
+            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
             return
         except Exception:
             log.exception("UPS %s failed", what)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -28,6 +30,7 @@ from app.domain.events import WorkitemEvent
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code
 from app.domain.worklist_query import WorklistQuery
+from app.gateway.dimse_mpps import DimseMpps
 from app.gateway.dimse_upstream import DimseUpstream, make, parse_spec
 from app.server import ServerConfig, UPSServer
 
@@ -57,7 +60,11 @@ def spec(mwl_port: int, mpps_port: int, mwl_aet: str = "OFFIS", poll: float = 0.
 
 @contextlib.contextmanager
 def gateway(upstream_spec: str, db_path) -> Iterator[tuple[UPSServer, DimseUpstream]]:
-    service, performed = make(upstream_spec, str(db_path), False)
+    # tests look more often than `serve` lets an operator (POLL from 1 s): the profile is made here
+    poll = float(re.search(r"POLL=([0-9.]+)", upstream_spec).group(1)) if "POLL=" in upstream_spec else 10.0
+    profile = parse_spec(re.sub(r"POLL=[0-9.]+", "POLL=1", upstream_spec))
+    service = DimseUpstream(replace(profile, poll_seconds=poll), str(db_path))
+    performed = DimseMpps(service)
     server = UPSServer(ServerConfig(http_port=0, db_path=str(db_path), audit=False), upstream=(service, performed))
     server.start()
     try:
@@ -286,6 +293,37 @@ async def test_orthanc_worklists_as_the_ris(mpps, tmp_path):
 def test_an_upstream_spec_that_cannot_be_used_says_why(bad):
     with pytest.raises(ValueError, match="MWL|POLL|HOST:PORT:AET|not understood"):
         parse_spec(bad)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (",POLL=nan", "POLL=nan must be a number of seconds from 1 to 3600"),
+        (",POLL=1e-9", "POLL=1e-9 must be a number of seconds from 1 to 3600"),
+        (",POLL=inf", "from 1 to 3600"),
+        (",POLL=7200", "from 1 to 3600"),
+        (",TIMEOUT=1e9", "TIMEOUT=1e9 must be a number of seconds from 1 to 300"),
+        (",TIMEOUT=-5", "from 1 to 300"),
+        (",TIMEOUT=ten", "from 1 to 300"),
+        (",MWL=127.0.0.1:104:OTHER", "MWL= is given twice"),
+        (",POLL=5,poll=6", "POLL= is given twice"),
+        (",MPPS=127.0.0.1:105:ABCDEFGHIJKLMNOPQRSTUVWXYZA", "is not an AE title"),
+        (",MPPS=127.0.0.1:105:A\\B", "is not an AE title"),
+        (",AE=GW\\X", "AE='GW\\\\X' is not an AE title"),
+        (",MPPS=127.0.0.1:70000:RIS", "port must be from 1 to 65535"),
+    ],
+)
+def test_poll_timeout_ae_titles_and_keys_are_bounded_checked_and_given_once(extra, said):
+    with pytest.raises(ValueError) as refused:
+        parse_spec("dimse:MWL=127.0.0.1:104:RIS" + extra)
+    assert said in str(refused.value)
+
+
+def test_the_mwl_peers_ae_title_is_checked_too():
+    with pytest.raises(ValueError, match="not an AE title"):
+        parse_spec("dimse:MWL=127.0.0.1:104:ABCDEFGHIJKLMNOPQRSTUVWXYZA")
+    profile = parse_spec("dimse:MWL=127.0.0.1:104:RIS,POLL=1,TIMEOUT=300,AE=GW")
+    assert (profile.poll_seconds, profile.timeout, profile.ae_title) == (1.0, 300.0, "GW")
 
 
 async def test_a_supplement_246_console_passes_its_mpps_through_to_the_ris_and_ups_rs_subscribers_see_it(

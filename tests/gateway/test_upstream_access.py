@@ -128,3 +128,44 @@ def test_a_secret_is_never_taken_from_the_command_line(tmp_path, capsys):
         assert main([*args, option, PASSWORD]) == 2
         said = capsys.readouterr().err
         assert "--upstream-password-file" in said and PASSWORD not in said
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--upstream", f"upsrs:http://trainer:{PASSWORD}@127.0.0.1:1/dicom-web"], "--upstream-password-file"),
+        (["--upstream", f"upsrs+dcm4chee:https://trainer:{PASSWORD}@127.0.0.1:1/aets/X/rs"], "--upstream-user"),
+        (["--upstream", f"sup246:http://{PASSWORD}@127.0.0.1:1/dicom-web"], "--upstream-token-file"),
+        (["--public-url", f"https://trainer:{PASSWORD}@worklist.example:8443"], "--public-url"),
+    ],
+    ids=["upsrs", "dcm4chee", "sup246-token", "public-url"],
+)
+def test_a_user_or_password_in_a_url_option_is_refused_without_repeating_it(tmp_path, options, said):
+    import subprocess
+    import sys
+
+    args = ["serve", "--http-port", "0", "--dimse-port", "0", "--db", str(tmp_path / "g.db"), *options]
+    # a process of its own: a server that took the URL would serve on instead of returning
+    proc = subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2
+    err = proc.stderr + proc.stdout
+    assert said in err and "user or password" in err
+    assert PASSWORD not in err and "Traceback" not in err
+    assert not (tmp_path / "g.db").exists()  # refused before anything was opened
+
+
+def test_find_refuses_a_password_in_its_url(capsys):
+    from app.cli import main
+
+    assert main(["find", "--url", f"http://ct1:{PASSWORD}@127.0.0.1:1/dicom-web"]) == 2
+    err = capsys.readouterr().err
+    assert "--profile" in err and PASSWORD not in err
+
+
+@pytest.mark.parametrize("kind", ["upsrs", "upsrs+dcm4chee", "sup246"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/dicom-web", "http://127.0.0.1:0/dicom-web", "http://:8080/x"])
+def test_an_http_upstream_names_a_host_and_a_port_that_exists(tmp_path, kind, url):
+    from app.gateway import open_upstream
+
+    with pytest.raises(ValueError, match="a host, a port from 1 to 65535"):
+        open_upstream(f"{kind}:{url}", str(tmp_path / "g.db"))

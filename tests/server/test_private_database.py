@@ -50,3 +50,13 @@ def test_an_existing_database_keeps_the_mode_it_was_given(tmp_path, umask):
         assert mode(path) == 0o640
     finally:
         server.stop()
+
+
+def test_the_folder_of_the_classroom_ca_and_its_key_is_private(tmp_path, umask):
+    from app.server.tls import https_files
+
+    files = https_files(None, None, True, str(tmp_path / "worklist.db"), "127.0.0.1")
+    assert files is not None and files.ca is not None
+    assert files.ca.parent == tmp_path / "tls"
+    assert mode(tmp_path / "tls") == 0o700
+    assert mode(files.key) == 0o600
