@@ -36,6 +36,7 @@ def serve(args: argparse.Namespace) -> int:
     config.tls_key = args.tls_key
     config.tls_self_signed = args.tls_self_signed
     config.users_file = args.users
+    config.client_ca = args.client_ca
     config.no_auth = args.no_auth
     config.public_url = args.public_url
     from app.server.http_limits import raise_file_limit

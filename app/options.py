@@ -73,6 +73,12 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         "(--tls-cert and --tls-key, or --tls-self-signed)",
     )
     p.add_argument(
+        "--client-ca",
+        metavar="PEM",
+        help="with --dimse-tls, ask each DICOM client for a certificate this CA signed; one the users "
+        "file names (`users certificate NAME PEM`) acts as that user",
+    )
+    p.add_argument(
         "--audit-phi",
         action="store_true",
         help="audit lines name the patient (name and ID); by default they hold workitem UIDs only",
@@ -179,6 +185,11 @@ def _users_arguments(p: argparse.ArgumentParser) -> None:
         metavar="AET",
         help="the token may act only as this AE title",
     )
+    certificate = actions.add_parser(
+        "certificate", help="make the holder of a client certificate (PEM) this user over DICOM TLS"
+    )
+    certificate.add_argument("name")
+    certificate.add_argument("pem", metavar="PEM")
     remove = actions.add_parser("remove", help="remove a user and its tokens")
     remove.add_argument("name")
     actions.add_parser("list", help="list the users, their AE titles and how many tokens each has")

@@ -25,6 +25,18 @@ def _password(from_stdin: bool) -> str:
     return first
 
 
+def _der(pem_file: str) -> bytes:
+    import ssl
+
+    try:
+        text = Path(pem_file).read_text(encoding="ascii")
+        return ssl.PEM_cert_to_DER_cert(text[text.index("-----BEGIN CERTIFICATE-----") :])
+    except OSError as exc:
+        raise UsersFileError(f"Cannot read the certificate {pem_file}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsersFileError(f"{pem_file} holds no PEM certificate.") from None
+
+
 def main(args: argparse.Namespace) -> int:
     path = Path(args.users_file) if args.users_file else default_users_file()
     try:
@@ -46,6 +58,10 @@ def main(args: argparse.Namespace) -> int:
             users.save(path)
             print(token)
             print(f"A token for {args.name}, saved (as a hash) in {path}; it is shown only now.", file=sys.stderr)
+        elif args.users_action == "certificate":
+            fingerprint = users.add_certificate(args.name, _der(args.pem))
+            users.save(path)
+            print(f"The holder of the certificate SHA-256 {fingerprint} is now {args.name} over DICOM TLS.")
         elif args.users_action == "remove":
             users.remove(args.name)
             users.save(path)

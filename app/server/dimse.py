@@ -125,13 +125,29 @@ def _pending_sender(event: evt.Event, status: Status) -> Callable[[JsonDataset],
     return send
 
 
-def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
-    """The server side of DICOM over TLS from a PEM certificate (chain) and its key. OSError or
-    ssl.SSLError when they cannot be read or do not belong together."""
+def tls_context(cert_file: str, key_file: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """The server side of DICOM over TLS from a PEM certificate (chain) and its key; with
+    `client_ca`, each client is asked for a certificate that CA signed (one without is still
+    accepted: it proves who it is another way). OSError or ssl.SSLError when the files cannot be
+    read or do not belong together."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # PS3.15 B.9 (BCP 195)
     context.load_cert_chain(cert_file, key_file)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
+
+
+def _client_certificate(assoc: object) -> bytes | None:
+    """The client certificate the association's TLS handshake verified, if any (DER)."""
+    sock = getattr(getattr(getattr(assoc, "dul", None), "socket", None), "socket", None)
+    if isinstance(sock, ssl.SSLSocket):
+        try:
+            return sock.getpeercert(binary_form=True)
+        except ValueError:  # no handshake (yet)
+            return None
+    return None
 
 
 def _found_as(actor: Actor, handler: Handler, event: evt.Event) -> Iterator[object]:
@@ -232,7 +248,9 @@ class DimseFront:
         where = f"{requestor.address}:{requestor.port}"
         calling = str(requestor.primitive.calling_ae_title or "").strip()
         try:
-            admission = self.door.admit(calling, str(requestor.address), requestor.user_identity)
+            admission = self.door.admit(
+                calling, str(requestor.address), requestor.user_identity, _client_certificate(assoc)
+            )
         except Exception:
             log.exception("Could not check the identity of the association from %s at %s", calling, where)
             admission = None

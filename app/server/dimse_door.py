@@ -5,6 +5,9 @@ An association proves who it is in one of two ways (with `serve --users`):
   users file exactly as HTTP basic credentials are (DCMTK's storescu sends it with `-usr` and
   `-pwd`). A wrong passcode, or an identity of a kind this server cannot check, rejects
   the association.
+- **A client certificate** (`--dimse-tls` with `--client-ca`): one the CA signed and the users
+  file names (`users certificate NAME PEM`) is that user, for modalities that hold a certificate
+  but send no User Identity.
 - **An AE title bound to its host**: `--allow-ae CT1@10.0.0.7` lets an association calling as
   CT1 from that address act as a modality bound to CT1, for modalities that cannot send a
   User Identity. The same AE title from any other address is rejected, users or not.
@@ -73,8 +76,11 @@ class DimsePolicy:
     def needs_identity(self) -> bool:
         return self.users is not None
 
-    def admit(self, calling: str, address: str, user_identity: object | None) -> Admission:
-        """`user_identity`: the requestor's User Identity Negotiation item, if it sent one."""
+    def admit(
+        self, calling: str, address: str, user_identity: object | None, certificate: bytes | None = None
+    ) -> Admission:
+        """`user_identity`: the requestor's User Identity Negotiation item, if it sent one;
+        `certificate`: the (DER) client certificate its TLS handshake verified, if any."""
         calling = calling.strip()
         bound = self.hosts.get(calling)
         if bound is not None and _normal(address) not in bound:
@@ -95,16 +101,23 @@ class DimsePolicy:
                 return Admission(rejection=identity)
             if identity is None:
                 return Admission(rejection=f"the username or passcode of {name or 'its User Identity'} is wrong")
-            if not identity.may_act_as(calling):
-                # as over HTTP with a Calling-AE-Title the user is not bound to: nothing at all
-                return Admission(
-                    rejection=f"the user {identity.name} may not act as the AE title {calling}; "
-                    f"it is bound to {', '.join(sorted(identity.aes))}"
-                )
-            return Admission(identity)
+            return self._acting(identity, calling)
+        held = self.users.by_certificate(certificate) if certificate and self.users is not None else None
+        if held is not None:
+            return self._acting(held, calling)
         if bound is not None:
             return Admission(Identity(f"{calling}@{_normal(address)}", Role.MODALITY, frozenset({calling})))
         return Admission()
+
+    @staticmethod
+    def _acting(identity: Identity, calling: str) -> Admission:
+        if not identity.may_act_as(calling):
+            # as over HTTP with a Calling-AE-Title the user is not bound to: nothing at all
+            return Admission(
+                rejection=f"the user {identity.name} may not act as the AE title {calling}; "
+                f"it is bound to {', '.join(sorted(identity.aes))}"
+            )
+        return Admission(identity)
 
     def _check(self, address: str, name: str, passcode: str) -> Identity | str | None:
         """The user, None for a wrong pair, or why it was not checked (throttled, busy)."""

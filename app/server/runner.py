@@ -91,6 +91,7 @@ class ServerConfig:
     tls_cert: str | None = None  # PEM certificate (chain) and key of the server, for HTTPS and DICOM TLS
     tls_key: str | None = None
     dimse_tls: bool = False  # the DIMSE front speaks TLS only (needs tls_cert and tls_key)
+    client_ca: str | None = None  # DICOM TLS asks clients for a certificate this CA signed (users certificate)
     audit: bool = True  # the audit file beside the database (none for an in-memory one)
     audit_phi: bool = False  # audit lines name the patient (name and ID)
     tls_self_signed: bool = False  # HTTPS with a classroom CA and certificate made beside the database
@@ -249,6 +250,10 @@ class UPSServer:
 
             try:
                 tls = None
+                if self.config.client_ca and not self.config.dimse_tls:
+                    raise ValueError("--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-tls.")
+                if self.config.client_ca and not Path(self.config.client_ca).is_file():
+                    raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
                 if self.config.dimse_tls:
                     # The pair HTTPS uses, the site's or the classroom's made by --tls-self-signed.
                     if self.tls is None:
@@ -257,7 +262,7 @@ class UPSServer:
                             "(--tls-cert and --tls-key, or --tls-self-signed)."
                         )
                     try:
-                        tls = tls_context(str(self.tls.cert), str(self.tls.key))
+                        tls = tls_context(str(self.tls.cert), str(self.tls.key), self.config.client_ca)
                     except OSError as exc:  # ssl.SSLError included
                         raise ValueError(
                             f"Cannot use the certificate {self.tls.cert} with the key {self.tls.key} "

@@ -7,6 +7,7 @@ TOML, written with mode 0600:
     password = "scrypt$16384$8$1$<salt>$<hash>"
     role = "modality"               # modality, ris or admin (app/domain/access.py)
     aes = ["CT1"]                   # empty or absent: any AE title
+    certificates = ["<sha256>"]     # DICOM TLS client certificates that are this user (optional)
 
     [tokens.3f9a0c1d2e4b]
     user = "alice"
@@ -83,6 +84,10 @@ def check_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
 
 
+def certificate_fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
 def _token_hash(secret: str) -> str:
     return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
 
@@ -92,6 +97,7 @@ class User:
     password: str = ""  # the scrypt hash
     aes: list[str] = field(default_factory=list)
     role: str = Role.MODALITY.value
+    certificates: list[str] = field(default_factory=list)  # SHA-256 fingerprints (hex) of client certificates
 
 
 def _role(entry: dict, aes: list[str], where: str) -> str:
@@ -133,7 +139,12 @@ class Users:
             users = {}
             for name, entry in data.get("users", {}).items():
                 aes = [str(a) for a in entry.get("aes", [])]
-                users[str(name)] = User(str(entry["password"]), aes, _role(entry, aes, f"The user {name} in {path}"))
+                users[str(name)] = User(
+                    str(entry["password"]),
+                    aes,
+                    _role(entry, aes, f"The user {name} in {path}"),
+                    [str(c).lower() for c in entry.get("certificates", [])],
+                )
             tokens = {
                 str(tid): Token(str(entry["user"]), str(entry["hash"]), [str(a) for a in entry.get("aes", [])])
                 for tid, entry in data.get("tokens", {}).items()
@@ -147,7 +158,9 @@ class Users:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "users": {
-                name: {"password": u.password, "role": u.role, "aes": u.aes} for name, u in sorted(self.users.items())
+                name: {"password": u.password, "role": u.role, "aes": u.aes}
+                | ({"certificates": u.certificates} if u.certificates else {})
+                for name, u in sorted(self.users.items())
             },
             "tokens": {tid: {"user": t.user, "hash": t.hash, "aes": t.aes} for tid, t in sorted(self.tokens.items())},
         }
@@ -177,6 +190,18 @@ class Users:
             raise UsersFileError(f"There is no user {name!r}.")
         del self.users[name]
         self.tokens = {tid: tok for tid, tok in self.tokens.items() if tok.user != name}
+
+    def add_certificate(self, name: str, der: bytes) -> str:
+        """Make the holder of this (DER) client certificate the user `name`; its fingerprint."""
+        if name not in self.users:
+            raise UsersFileError(f"There is no user {name!r}; add it first.")
+        fingerprint = certificate_fingerprint(der)
+        for other, user in self.users.items():
+            if fingerprint in user.certificates and other != name:
+                raise UsersFileError(f"That certificate is already the user {other}'s.")
+        if fingerprint not in self.users[name].certificates:
+            self.users[name].certificates.append(fingerprint)
+        return fingerprint
 
     def new_token(self, name: str, aes: list[str] | None = None) -> str:
         """A new bearer token for the user; the only time it is shown."""
@@ -210,6 +235,14 @@ class Users:
 
     def _pair_key(self, name: str, password: str, stored: str) -> bytes:
         return hmac.new(self._key, f"{name}\0{password}\0{stored}".encode(), "sha256").digest()
+
+    def by_certificate(self, der: bytes) -> Identity | None:
+        """The user a verified client certificate stands for, if the file names it."""
+        fingerprint = certificate_fingerprint(der)
+        for name, user in self.users.items():
+            if fingerprint in user.certificates:
+                return Identity(name, Role(user.role), frozenset(user.aes))
+        return None
 
     def by_token(self, text: str) -> Identity | None:
         tid, _, secret = text.partition(".")

@@ -460,3 +460,60 @@ def test_every_identity_gets_the_same_answer_to_every_action_through_every_door(
 def test_the_readme_prints_the_same_table():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert render() in readme, "README.md's Security section must hold render()'s table:\n" + render()
+
+
+# -- a client certificate (DICOM TLS): the same rule as the user it stands for ------------------------
+def test_a_client_certificate_is_its_user_on_every_dimse_door(tmp_path):
+    """Under --dimse-tls with --client-ca, a certificate the users file names acts as that user
+    (here a modality bound to CT1): its cells are the modality's; without one, echo only."""
+    import ssl
+
+    from certificates import make_certificate
+
+    server_cert, server_key = make_certificate(tmp_path)
+    client_cert, client_key = make_certificate(tmp_path, "ct1-modality")  # self-signed: its own CA
+    users = Users()
+    users.add("ct1", PASSWORD, ["CT1"], "modality")
+    users.add_certificate("ct1", ssl.PEM_cert_to_DER_cert(client_cert.read_text()))
+    users.save(tmp_path / "users.toml")
+    config = ServerConfig(
+        http_port=0,
+        dimse_port=0,
+        db_path=str(tmp_path / "ups.db"),
+        purge_interval=3600,
+        users_file=str(tmp_path / "users.toml"),
+        tls_cert=str(server_cert),
+        tls_key=str(server_key),
+        dimse_tls=True,
+        client_ca=str(client_cert),
+        event_peers={"CT1": ("127.0.0.1", 9)},
+    )
+    server = UPSServer(config).start()
+    setup = Setup(server, {})
+
+    def tls(with_certificate: bool) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(server_cert))
+        if with_certificate:
+            context.load_cert_chain(str(client_cert), str(client_key))
+        return context
+
+    def attempt(door: str, action: str, target: str, with_certificate: bool = True) -> str:
+        original = AE.associate
+
+        def over_tls(self, *args, **kw):
+            return original(self, *args, tls_args=(tls(with_certificate), "localhost"), **kw)
+
+        AE.associate = over_tls  # the door functions above associate in the clear
+        try:
+            return ATTEMPTS[door](setup, "CT1 bound to its host", action, target)  # sends no User Identity
+        finally:
+            AE.associate = original
+
+    try:
+        for door in ("DIMSE UPS", "DIMSE MWL", "DIMSE MPPS"):
+            for action in sorted(OFFERED[door]):
+                assert attempt(door, action, "CT2") == EXPECTED[door, "modality CT1", action], (door, action)
+                assert attempt(door, action, "CT1") == "allowed", (door, action)
+        assert attempt("DIMSE MWL", "search", "CT1", with_certificate=False) == "unauthenticated"
+    finally:
+        server.stop()

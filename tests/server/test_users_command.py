@@ -45,3 +45,20 @@ def test_a_file_written_before_roles_reads_as_modality_when_bound_and_ris_when_n
     (tmp_path / "users.toml").write_text(text)
     loaded = Users.load(tmp_path / "users.toml")
     assert loaded.users["ct1"].role == "modality" and loaded.users["ris"].role == "ris"
+
+
+def test_a_client_certificate_is_given_to_a_user_and_a_file_without_one_is_refused(tmp_path):
+    from certificates import make_certificate
+
+    cert, _ = make_certificate(tmp_path, "ct1")
+    assert users(tmp_path, "add", "ct1", "--ae", "CT1", "--password-stdin").returncode == 0
+    given = users(tmp_path, "certificate", "ct1", str(cert))
+    assert given.returncode == 0 and "is now ct1 over DICOM TLS" in given.stdout
+    (tmp_path / "not.pem").write_text("hello")
+    refused = users(tmp_path, "certificate", "ct1", str(tmp_path / "not.pem"))
+    assert refused.returncode == 2 and "holds no PEM certificate" in refused.stderr
+    assert users(tmp_path, "certificate", "nobody", str(cert)).returncode == 2
+    import ssl
+
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    assert Users.load(tmp_path / "users.toml").by_certificate(der).name == "ct1"
