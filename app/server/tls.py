@@ -66,6 +66,9 @@ def self_signed(folder: Path, names: list[str]) -> TlsFiles:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     private_files.make_folder(folder)  # it holds the CA's key: 0700 whatever the umask
+    if os.name == "posix" and folder.stat().st_mode & 0o077:
+        # one an older version made 0755: the folder is ours alone, so it is made private now
+        os.chmod(folder, 0o700)
     ca_path, ca_key_path = folder / CA_FILE, folder / CA_KEY
     cert_path, key_path = folder / CERT_FILE, folder / KEY_FILE
     now = dt.datetime.now(dt.UTC)

@@ -60,3 +60,13 @@ def test_the_folder_of_the_classroom_ca_and_its_key_is_private(tmp_path, umask):
     assert files.ca.parent == tmp_path / "tls"
     assert mode(tmp_path / "tls") == 0o700
     assert mode(files.key) == 0o600
+
+
+def test_a_classroom_ca_folder_an_older_version_left_open_is_made_private(tmp_path):
+    from app.server.tls import https_files
+
+    (tmp_path / "tls").mkdir()
+    os.chmod(tmp_path / "tls", 0o755)
+    files = https_files(None, None, True, str(tmp_path / "worklist.db"), "127.0.0.1")
+    assert files is not None
+    assert mode(tmp_path / "tls") == 0o700
