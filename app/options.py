@@ -98,8 +98,8 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--upstream-user",
         metavar="NAME",
-        help="with an HTTP --upstream (upsrs, sup246): basic authentication as this user; the password "
-        "comes from --upstream-password-file",
+        help="with --upstream: basic authentication as this user (upsrs, sup246), or its User Identity "
+        "towards a dimse: RIS; the password comes from --upstream-password-file",
     )
     p.add_argument(
         "--upstream-password-file",

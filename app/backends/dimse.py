@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -22,6 +23,7 @@ from pydicom import Dataset
 from pydicom.charset import CUSTOMIZABLE_CHARSET_VR
 from pydicom.valuerep import PersonName
 from pynetdicom import AE, evt
+from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import mpps_build
@@ -33,12 +35,17 @@ from app.domain.status import ErrorID, Status
 from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
-from .errors import Aborted, AlreadyFinished, BackendError, Conflict, Refused, TimedOut, Unreachable
+from .errors import Aborted, AlreadyFinished, BackendError, Conflict, NotPermitted, Refused, TimedOut, Unreachable
 from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Exchange, Observer, PeerCheck
 from .scheduled_steps import ScheduledSteps
 
 log = logging.getLogger(__name__)
+
+USERNAME_AND_PASSCODE = 2  # PS3.7 Table D.3-14, User-Identity-Type
+# The Error Comment a locked peer (our own server's DIMSE front) gives a request that came without
+# a User Identity; matched loosely, as a peer may word it in its own case
+NO_IDENTITY_WORDS = "send a username and passcode"
 
 RETURN_KEYS = (
     "PatientName",
@@ -202,6 +209,17 @@ class DimseBackend:
         except OSError:
             return None
 
+    def _user_identity(self) -> list[UserIdentityNegotiation]:
+        """The User Identity Negotiation item (PS3.7 D.3.3.7) of a profile with a user: its name and
+        password as username and passcode, on every association this backend opens."""
+        if self.profile.auth != "basic" or not self.profile.username:
+            return []
+        item = UserIdentityNegotiation()
+        item.user_identity_type = USERNAME_AND_PASSCODE
+        item.primary_field = self.profile.username.encode("utf-8")
+        item.secondary_field = self.profile.password.encode("utf-8")
+        return [item]
+
     def _associate(self, peer: tuple[str, int, str], what: str, attempts: int = 2):
         host, port, called = peer
         where = f"{host}:{port}"
@@ -218,6 +236,7 @@ class DimseBackend:
                     (evt.EVT_FSM_TRANSITION, lambda e: garbled.append(e) if e.fsm_event == "Evt19" else None),
                 ],
                 tls_args=(tls, host) if tls else None,
+                ext_neg=self._user_identity(),
             )
         except OSError as exc:
             raise Unreachable(f"Cannot reach the {what} server at {where}.", repr(exc)) from None
@@ -239,6 +258,14 @@ class DimseBackend:
         if rejected:
             reason = next((getattr(p, "diagnostic", None) for p in received if getattr(p, "result", 0) in (1, 2)), None)
             ours = self.profile.ae_title
+            user = self.profile.username if self._user_identity() else ""
+            if user and reason != 7:
+                # ACSE has no reason for a wrong passcode: a locked peer says "calling AE title not recognized"
+                raise NotPermitted(
+                    f"The {what} server at {where} refused the user {user}: check the user and password in the "
+                    f"profile (or the AE title {ours}, if the user is bound to another one).",
+                    f"association with User Identity {user!r} rejected by {called}@{where} (reason {reason})",
+                )
             if reason == 7:  # PS3.8 Table 9-21: called AE title not recognized
                 sentence = (
                     f"The {what} server at {where} does not answer to the AE title {called} that {ours} called: "
@@ -281,6 +308,24 @@ class DimseBackend:
             )
         return Aborted(f"The {what} server at {where} closed the association before it answered ({during}).", detail)
 
+    def _refuse_unidentified(self, what: str, peer: tuple[str, int, str], code: int, comment: str) -> None:
+        """A locked peer answers a request of an association that proved no identity with a refusal
+        whose Error Comment asks for a User Identity: a setting to fix, said as one."""
+        if NO_IDENTITY_WORDS not in str(comment).lower():
+            return
+        where = f"{peer[0]}:{peer[1]}"
+        if self._user_identity():  # sent, yet not taken: the peer does not read User Identity
+            sentence = (
+                f"The {what} server at {where} did not take the user {self.profile.username} and asks who this "
+                "station is: ask its administrator how this station must identify itself."
+            )
+        else:
+            sentence = (
+                f"The {what} server at {where} needs to know who this station is: in Settings, give this profile "
+                "the user and password its administrator gave this station."
+            )
+        raise NotPermitted(sentence, f"status 0x{code:04X} from {peer[2]}@{where}: {comment}", code, str(comment))
+
     @staticmethod
     def _require_context(assoc, sop_class: str, what: str, peer: tuple[str, int, str], service: str) -> None:
         """pynetdicom raises ValueError for a service the peer did not accept: say it instead."""
@@ -321,6 +366,7 @@ class DimseBackend:
                 found.append(answer)
             elif code != Status.SUCCESS:
                 comment = getattr(status, "ErrorComment", "")
+                self._refuse_unidentified("worklist", peer, code, comment)
                 raise Refused(
                     f"The worklist server refused the query (status 0x{code:04X}{': ' + comment if comment else ''})."
                 )
@@ -342,6 +388,7 @@ class DimseBackend:
             raise AlreadyFinished("The performed procedure step was already finished.", status=code)
         if code != Status.SUCCESS:
             comment = getattr(status, "ErrorComment", "")
+            self._refuse_unidentified("MPPS", peer, code, comment)
             error = Conflict if code in (Status.PROCESSING_FAILURE, Status.DUPLICATE_INSTANCE) else Refused
             raise error(
                 f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
@@ -470,6 +517,12 @@ class DimseBackend:
                 if status is None or "Status" not in status:
                     return PeerCheck(False, self._silence(what, peer, since, "C-ECHO").sentence)
                 echoed = int(status.Status) == 0
+            if ModalityWorklistInformationFind in services and ModalityWorklistInformationFind in accepted:
+                # an echo passes where queries are refused (a locked server, no user given): one query
+                # that matches nothing proves the worklist answers this station
+                self._find_with(assoc, peer, _probe())
+        except BackendError as exc:
+            return PeerCheck(False, exc.sentence)
         finally:
             assoc.release()
         answers = "answers C-ECHO and " if echoed else ""
@@ -491,6 +544,14 @@ class DimseBackend:
 
     async def close(self) -> None:
         return None
+
+
+def _probe() -> Dataset:
+    """A worklist query that matches nothing: an accession number no order has."""
+    ds = Dataset()
+    ds.AccessionNumber = f"TEST{uuid.uuid4().hex[:12].upper()}"
+    ds.PatientID = ""
+    return ds
 
 
 class _KeptGone(Exception):

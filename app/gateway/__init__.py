@@ -8,10 +8,10 @@
     dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]
                                a RIS over DIMSE (the Origin-Server / SCU gateway)
 
-Each kind is a module with `make(spec, db_path, trace)` (HTTP kinds also take an
-`UpstreamAccess`: credentials and a CA file) returning the `WorkitemService` and the
-`PerformedStepService` the fronts are built on; a service with a `close()` is closed by
-`close_upstream`. The modules are imported when named, so each kind is optional.
+Each kind is a module with `make(spec, db_path, trace, access)` (an `UpstreamAccess`: credentials
+and a CA file for HTTP kinds, a user and password sent as a User Identity for `dimse:`) returning
+the `WorkitemService` and the `PerformedStepService` the fronts are built on; a service with a
+`close()` is closed by `close_upstream`. The modules are imported when named, so each kind is optional.
 """
 
 from __future__ import annotations
@@ -57,12 +57,12 @@ def kind_of(spec: str) -> str:
 
 def open_upstream(spec: str, db_path: str, trace: bool = False, access: UpstreamAccess | None = None) -> Upstream:
     """The services of the upstream `spec` names, reached with `access` (credentials and CA file
-    of an HTTP upstream); UpstreamSpecError (a ValueError) when it cannot be used."""
+    of an HTTP upstream; the user and password of a DIMSE one); UpstreamSpecError (a ValueError) when it cannot be used."""
     kind = kind_of(spec)
-    if access is not None and access.given and kind not in HTTP_KINDS:
+    if access is not None and (access.token or access.ca_file) and kind not in HTTP_KINDS:
         raise UpstreamSpecError(
-            f"--upstream-user, --upstream-password-file, --upstream-token-file and --upstream-ca are for an HTTP "
-            f"upstream ({', '.join(sorted(HTTP_KINDS))}), not {kind!r}."
+            f"--upstream-token-file and --upstream-ca are for an HTTP upstream ({', '.join(sorted(HTTP_KINDS))}), "
+            f"not {kind!r}: a DIMSE RIS takes --upstream-user with --upstream-password-file (a User Identity)."
         )
     try:
         module = importlib.import_module(UPSTREAMS[kind])
@@ -70,9 +70,7 @@ def open_upstream(spec: str, db_path: str, trace: bool = False, access: Upstream
         if exc.name != UPSTREAMS[kind]:
             raise
         raise UpstreamSpecError(f"This build has no {kind!r} upstream yet.") from None
-    if kind in HTTP_KINDS:
-        return module.make(spec, db_path, trace, access)
-    return module.make(spec, db_path, trace)
+    return module.make(spec, db_path, trace, access)
 
 
 def close_upstream(upstream: Upstream) -> None:

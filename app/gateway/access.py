@@ -1,5 +1,6 @@
-"""How a gateway proves itself to an HTTP upstream, and whom it trusts there: `serve
---upstream-user` with `--upstream-password-file`, or `--upstream-token-file`, and `--upstream-ca`.
+"""How a gateway proves itself to its upstream, and whom it trusts there: `serve
+--upstream-user` with `--upstream-password-file`, or `--upstream-token-file`, and `--upstream-ca`
+(an HTTP upstream); the user and password alone for a DIMSE RIS, sent as a User Identity.
 Secrets come from files (never the command line, where any user of the machine may read them)
 and stay out of every log and sentence."""
 

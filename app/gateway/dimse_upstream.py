@@ -44,6 +44,7 @@ from app.domain.worklist_query import WorklistQuery
 from app.server.notifications import Channel, EventHub
 from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 
+from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
 from .dimse_mpps import DimseMpps, peer_comment
@@ -583,7 +584,8 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
     return UpstreamError(Status.PROCESSING_FAILURE, message, 502, short=short)
 
 
-def make(spec: str, db_path: str, trace: bool) -> tuple[DimseUpstream, DimseMpps]:
-    """The gateway's services for `serve --upstream dimse:…`."""
-    service = DimseUpstream(parse_spec(spec), db_path, trace=trace)
+def make(spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None) -> tuple[DimseUpstream, DimseMpps]:
+    """The gateway's services for `serve --upstream dimse:…`; `access`'s user and password go to the
+    RIS as a User Identity on every association (the console's DIMSE client sends them so)."""
+    service = DimseUpstream((access or UpstreamAccess()).apply(parse_spec(spec)), db_path, trace=trace)
     return service, DimseMpps(service)

@@ -1,9 +1,9 @@
 """Settings: the profiles of this workstation, each with Test connection.
 
 A profile names one way to the worklist: UPS-RS (a URL, credentials, TLS), MWL + MPPS
-over DIMSE (two peers, which sites often run on different systems), or MWL + MPPS over
-DICOMweb (Supplement 246: a URL like UPS-RS, polled like DIMSE). Only the fields of the
-chosen backend are shown; the others are kept as they were.
+over DIMSE (two peers, which sites often run on different systems, and a user sent as a DICOM
+User Identity), or MWL + MPPS over DICOMweb (Supplement 246: a URL like UPS-RS, polled like
+DIMSE). Only the fields of the chosen backend are shown; the others are kept as they were.
 
 The dialog edits a copy of the book: New, Duplicate and Delete show at once in the list, and
 Save hands the whole copy back, so Cancel undoes a deletion too.
@@ -58,6 +58,10 @@ OPENING_DATES_HINT = (
 )
 FAILED_STYLE = "color:#b91c1c"  # a failed Test connection, as the other errors of the console
 DIMSE_TLS_HINT = "Both peers are called over TLS; the CA file says whose certificates to trust"
+DIMSE_USER_HINT = (
+    "Sent to both peers as a DICOM User Identity (username and passcode) on every association; "
+    "empty: none (a server with users then lets this station only echo)"
+)
 
 
 def named(widget: W, name: str, description: str = "") -> W:
@@ -302,6 +306,7 @@ class SettingsDialog(QDialog):
         # the profile has one CA file: typed on either page, the other shows it when the backend changes
         self.dimse_ca_file.textEdited.connect(self.ca_file.setText)
         self.ca_file.textEdited.connect(self.dimse_ca_file.setText)
+        user_row = self._dimse_user_row()
         self.dimse_timeout = named(QDoubleSpinBox(), "Answer timeout", ANSWER_HINT)
         self.dimse_timeout.setRange(1, 600)
         self.dimse_timeout.setSuffix(" s")
@@ -318,6 +323,7 @@ class SettingsDialog(QDialog):
             ("Worklist", self.mwl),
             ("MPPS", self.mpps),
             ("TLS", tls_row),
+            ("User", user_row),
             ("Answer timeout", self.dimse_timeout),
             ("", self.dimse_timeout_hint),
             ("Refresh every", self.poll),
@@ -325,6 +331,38 @@ class SettingsDialog(QDialog):
         ):
             form.addRow(label, widget)
         return box
+
+    def _dimse_user_row(self) -> QWidget:
+        """User and password on one line: the profile's own `username` and `password`, which the UPS-RS
+        page edits too (each page shows what the other typed)."""
+        self.dimse_username = named(QLineEdit(), "DIMSE user", DIMSE_USER_HINT)
+        self.dimse_username.setObjectName("dimseUser")
+        self.dimse_username.setPlaceholderText("none")
+        self.dimse_username.setToolTip(DIMSE_USER_HINT)
+        self.dimse_password = named(QLineEdit(), "DIMSE password")
+        self.dimse_password.setObjectName("dimsePassword")
+        self.dimse_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.dimse_username.textEdited.connect(self._dimse_user_typed)
+        self.dimse_password.textEdited.connect(self.password.setText)
+        self.username.textEdited.connect(self.dimse_username.setText)
+        self.password.textEdited.connect(self.dimse_password.setText)
+        row_widget = QWidget()
+        row = QHBoxLayout(row_widget)
+        row.setContentsMargins(0, 0, 0, 0)
+        password_label = QLabel("Password")
+        password_label.setBuddy(self.dimse_password)
+        row.addWidget(self.dimse_username, 1)
+        row.addWidget(password_label)
+        row.addWidget(self.dimse_password, 1)
+        return row_widget
+
+    def _dimse_user_typed(self, text: str) -> None:
+        """A user given on the DIMSE page is a basic login (sent as a User Identity), none once cleared:
+        the UPS-RS page shows the same if the backend changes."""
+        self.username.setText(text)
+        kind = "basic" if text.strip() else "none"
+        if self.auth.currentData() != kind:
+            self.auth.setCurrentIndex(self.auth.findData(kind))
 
     def _field_widgets(self) -> dict[str, list[QWidget]]:
         """Each Profile attribute and the widget(s) that edit it, for marking what a check blames."""
@@ -338,8 +376,8 @@ class SettingsDialog(QDialog):
             "timeout": [self.timeout],
             "url": [self.url],
             "auth": [self.auth],
-            "username": [self.username],
-            "password": [self.password],
+            "username": [self.username, self.dimse_username],
+            "password": [self.password, self.dimse_password],
             "token": [self.token],
             "ca_file": [self.ca_file, self.dimse_ca_file],
             "mwl_host": [self.mwl.host],
@@ -450,6 +488,8 @@ class SettingsDialog(QDialog):
         self.auth.setCurrentIndex(max(0, self.auth.findData(p.auth)))
         self.username.setText(p.username)
         self.password.setText(p.password)
+        self.dimse_username.setText(p.username)
+        self.dimse_password.setText(p.password)
         self.token.setText(p.token)
         self.ca_file.setText(p.ca_file)
         self.dimse_ca_file.setText(p.ca_file)
@@ -478,6 +518,9 @@ class SettingsDialog(QDialog):
         mwl_host, mwl_port, mwl_aet = self.mwl.value()
         mpps_host, mpps_port, mpps_aet = self.mpps.value()
         dimse = self.backend.currentData() == "dimse"
+        # DIMSE has one way to say who we are: a user (sent as a User Identity), or none
+        dimse_user = self.dimse_username.text().strip()
+        auth = ("basic" if dimse_user else "none") if dimse else self.auth.currentData()
         return Profile(
             name=self.name.text().strip(),
             backend=self.backend.currentData(),
@@ -488,9 +531,9 @@ class SettingsDialog(QDialog):
             staff=list(self._staff),
             timeout=self.timeout.value(),
             url=self.url.text().strip(),
-            auth=self.auth.currentData(),
-            username=self.username.text(),
-            password=self.password.text(),
+            auth=auth,
+            username=dimse_user if dimse else self.username.text(),
+            password=(self.dimse_password if dimse else self.password).text(),
             token=self.token.text(),
             # one CA file per profile, typed on the page of its backend
             ca_file=(self.dimse_ca_file if dimse else self.ca_file).text().strip(),

@@ -147,3 +147,19 @@ def test_the_settings_name_the_start_question_check_box(qtbot):
     qtbot.addWidget(dialog)
     check = dialog.findChild(QObject, "confirmStartCheck")
     assert check is not None and check.accessibleName() and check.isChecked()
+
+
+# the DIMSE page's user and password (sent as a DICOM User Identity)
+SETTINGS_CONTRACT = {"dimseUser": "DIMSE user", "dimsePassword": "DIMSE password"}
+
+
+def test_the_settings_name_the_dimse_user_and_password(qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    from app.backends.profiles import Profile, ProfileBook
+    from app.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(ProfileBook([Profile(name="Site", backend="dimse", ae_title="CT1")]))
+    qtbot.addWidget(dialog)
+    found = {name: dialog.findChild(QLineEdit, name) for name in SETTINGS_CONTRACT}
+    assert {name: field.accessibleName() if field else None for name, field in found.items()} == SETTINGS_CONTRACT
