@@ -159,6 +159,10 @@ class UPSServer:
             public_url=self.config.public_url,
             throttle=self.config.password_throttle,
         )
+        if self.config.client_ca and not (self.config.dimse_tls and self.config.dimse_port is not None):
+            raise ValueError("--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-port and --dimse-tls.")
+        if self.config.client_ca and not Path(self.config.client_ca).is_file():
+            raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
         self.tls = https_files(
             self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, db_path, self.config.host
         )
@@ -250,10 +254,6 @@ class UPSServer:
 
             try:
                 tls = None
-                if self.config.client_ca and not self.config.dimse_tls:
-                    raise ValueError("--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-tls.")
-                if self.config.client_ca and not Path(self.config.client_ca).is_file():
-                    raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
                 if self.config.dimse_tls:
                     # The pair HTTPS uses, the site's or the classroom's made by --tls-self-signed.
                     if self.tls is None:

@@ -517,3 +517,20 @@ def test_a_client_certificate_is_its_user_on_every_dimse_door(tmp_path):
         assert attempt("DIMSE MWL", "search", "CT1", with_certificate=False) == "unauthenticated"
     finally:
         server.stop()
+
+
+def test_a_client_ca_without_dicom_tls_or_a_file_is_refused_in_a_sentence(tmp_path):
+    with pytest.raises(ValueError, match="needs --dimse-port and --dimse-tls"):
+        UPSServer(ServerConfig(http_port=0, db_path=str(tmp_path / "a.db"), client_ca=str(tmp_path / "ca.pem")))
+    with pytest.raises(ValueError, match="There is no client CA file"):
+        UPSServer(
+            ServerConfig(
+                http_port=0,
+                dimse_port=0,
+                dimse_tls=True,
+                tls_self_signed=True,
+                db_path=str(tmp_path / "b.db"),
+                client_ca=str(tmp_path / "ca.pem"),
+            )
+        )
+    assert not (tmp_path / "a.db").exists()
