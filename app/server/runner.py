@@ -160,7 +160,9 @@ class UPSServer:
             throttle=self.config.password_throttle,
         )
         if self.config.client_ca and not (self.config.dimse_tls and self.config.dimse_port is not None):
-            raise ValueError("--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-port and --dimse-tls.")
+            raise ValueError(
+                "--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-port and --dimse-tls."
+            )
         if self.config.client_ca and not Path(self.config.client_ca).is_file():
             raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
         self.tls = https_files(
