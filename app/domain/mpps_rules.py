@@ -5,11 +5,13 @@ the gateway ask the same questions here and answer with the same statuses and co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .dicomjson import JsonDataset, first_value
-from .mapping import MPPS_STATUS, mpps_missing_for_completion
+from .dicomjson import JsonDataset, first_value, items
+from .mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, mpps_missing_for_completion, sps_id
 from .status import ERROR_ID_TEXT, ErrorID, Status
+from .tags import ACCESSION_NUMBER, PATIENT_ID, REFERENCED_REQUEST_SEQ, SOP_INSTANCE_UID, STUDY_INSTANCE_UID
 from .values import InvalidValue, check_values
 
 IN_PROGRESS = "IN PROGRESS"
@@ -69,4 +71,75 @@ def _value_refusal(dataset: JsonDataset) -> Refusal | None:
         check_values(dataset)
     except InvalidValue as exc:
         return Refusal(Status.INVALID_ATTRIBUTE_VALUE, exc.message)
+    return None
+
+
+# -- which scheduled step an MPPS performs ---------------------------------------------------------
+@dataclass(frozen=True)
+class StepReference:
+    """How one item of an MPPS's Scheduled Step Attributes Sequence names its scheduled step."""
+
+    study: str
+    step_id: str
+    accession: str
+    patient: str
+
+    def searches(self) -> list[list[tuple[str, str]]]:
+        """The Searches (UPS-RS query parameters) whose answers hold the step, best first."""
+        searches = [
+            [("StudyInstanceUID", self.study)] if self.study else None,
+            [("ReferencedRequestSequence.AccessionNumber", self.accession)] if self.accession else None,
+            [("PatientID", self.patient), ("ProcedureStepState", "SCHEDULED")]
+            if self.patient and self.step_id
+            else None,
+        ]
+        return [search for search in searches if search]
+
+    def pick(self, candidates: list[JsonDataset]) -> JsonDataset | None:
+        """The workitem among `candidates` that this reference names, or None.
+
+        A step ID we issued (the one our MWL answers give) names its workitem alone. A step ID of
+        another system (the modality read another MWL) is placed by its study and accession, and
+        only when exactly one workitem fits: an MPPS must never start a step it may not mean."""
+        if self.step_id:
+            for ups in candidates:
+                if sps_id(str(first_value(ups, SOP_INSTANCE_UID))) == self.step_id:
+                    return ups
+            if not self.study:
+                return None
+        fits = [ups for ups in candidates if self._same_order(ups)]
+        if self.step_id:
+            return fits[0] if len(fits) == 1 else None
+        return fits[0] if fits else None
+
+    def _same_order(self, ups: JsonDataset) -> bool:
+        request = (items(ups, REFERENCED_REQUEST_SEQ) or [{}])[0]
+        same_study = not self.study or first_value(ups, STUDY_INSTANCE_UID) == self.study
+        return same_study and (not self.accession or first_value(request, ACCESSION_NUMBER) == self.accession)
+
+
+def step_references(mpps: JsonDataset) -> list[StepReference]:
+    """The scheduled steps an MPPS names (PS3.4 F.7.2.1.1), one per Scheduled Step Attributes item."""
+    patient = str(first_value(mpps, PATIENT_ID) or "")
+    return [
+        StepReference(
+            str(first_value(step, STUDY_INSTANCE_UID) or ""),
+            str(first_value(step, SPS_ID) or ""),
+            str(first_value(step, ACCESSION_NUMBER) or ""),
+            patient,
+        )
+        for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ)
+    ]
+
+
+def scheduled_step(
+    mpps: JsonDataset, search: Callable[[list[tuple[str, str]]], list[JsonDataset]]
+) -> JsonDataset | None:
+    """The workitem an MPPS performs, found through `search` (a Search by query parameters on
+    whatever holds the workitems), or None for an unscheduled procedure."""
+    for reference in step_references(mpps):
+        for params in reference.searches():
+            found = reference.pick(search(params))
+            if found is not None:
+                return found
     return None

@@ -35,10 +35,11 @@ from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
 from app.domain.identifiers import check_ae_title
 from app.domain.mapping import sps_id, ups_to_mwl
-from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
+from app.domain.requirements import check_set, complete_cancellation, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
-from app.domain.status import InvalidRequest, Status, UPSError, fitting
+from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.transitions import Event, check_completable, created_events, entered, updated, updated_events
 from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
 from app.server.notifications import Channel, EventHub
@@ -297,7 +298,7 @@ class DimseUpstream:
                 )
             step = Step(uid, ups_to_mwl(prepared.dataset), prepared.dataset, State.SCHEDULED.value, unscheduled=True)
             self._remember(step, None)
-        self.subscribers.report_state(uid, step.dataset)
+        self._tell(uid, created_events(step.dataset), step.dataset)
         return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
 
     def retrieve(self, uid: str) -> str:
@@ -317,7 +318,7 @@ class DimseUpstream:
                     short="The RIS schedules it: change it once it is IN PROGRESS.",
                 )
             before = step.dataset
-            after = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.now_dt()]}}
+            after = updated(before, changes, self.now_dt())
             progress_changed = ev.progress_fingerprint(before) != ev.progress_fingerprint(after)
             mpps_uid = step.mpps_uid or ""
             if progress_changed:
@@ -340,14 +341,14 @@ class DimseUpstream:
                     )
             step.dataset = after
             self._remember(step, before)
-        aets = self.subscribers.recipients(uid, after, before)
-        if progress_changed:
-            self.subscribers.post(uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(after), aets)
-        if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(after):
-            assignment = ev.assigned(after)
-            if assignment:
-                self.subscribers.post(uid, ev.EventType.ASSIGNED, assignment, aets)
+        self._tell(uid, updated_events(before, after), after, before)
         return Status.SUCCESS
+
+    def _tell(self, uid: str, events: list[Event], dataset: JsonDataset, before: JsonDataset | None = None) -> None:
+        if events:
+            aets = self.subscribers.recipients(uid, dataset, before)
+            for kind, attrs in events:
+                self.subscribers.post(uid, kind, attrs, aets)
 
     # -- state -----------------------------------------------------------------------------------
     def change_state(
@@ -365,17 +366,7 @@ class DimseUpstream:
             if new is State.IN_PROGRESS:
                 self._claim(step, str(transaction_uid), requester_ae)
             elif new is State.COMPLETED:
-                missing = missing_for_completion(dataset)
-                if missing:
-                    raise UPSError(
-                        Status.FINAL_STATE_NOT_MET,
-                        "The submitted request is inconsistent with the state of the UPS Instance: "
-                        f"to be COMPLETED it needs {', '.join(missing)}.",
-                        short=fitting(
-                            f"To be COMPLETED it needs {', '.join(missing)}.",
-                            "It lacks what COMPLETED needs; the gateway's log names it.",
-                        ),
-                    )
+                check_completable(dataset)  # before the RIS hears of it
                 performed = performed_of(dataset, step.performer_ae or "", self.now_dt())
                 self._call(
                     self._backend().complete(uid, step.mpps_uid or "", performed),
@@ -389,8 +380,7 @@ class DimseUpstream:
                     "MPPS N-SET DISCONTINUED",
                     self.mpps_upstream,
                 )
-                dataset = complete_cancellation(dataset, self.now_dt())
-            dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [new.value]}
+            dataset = entered(dataset, new, self.now_dt())
             step.dataset, step.state = dataset, new.value
             self._remember(step, before)
         self.subscribers.report_state(uid, dataset, before)

@@ -26,11 +26,8 @@ from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value, items
 from app.domain.mapping import (
     PPS_DISCONTINUATION_REASON,
-    SCHEDULED_STEP_ATTRIBUTES_SEQ,
-    SPS_ID,
     mpps_performed,
     mpps_unscheduled_ups,
-    sps_id,
 )
 from app.domain.replacement import gives_wrong_entry
 from app.domain.search import parse_search
@@ -175,36 +172,11 @@ class UpstreamMpps:
 
     def _scheduled(self, mpps: JsonDataset) -> JsonDataset | None:
         """The upstream workitem the MPPS names through its Scheduled Step Attributes Sequence."""
-        for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
-            study = str(first_value(step, t.STUDY_INSTANCE_UID) or "")
-            step_id = str(first_value(step, SPS_ID) or "")
-            accession = str(first_value(step, t.ACCESSION_NUMBER) or "")
-            patient = str(first_value(mpps, t.PATIENT_ID) or "")
-            searches = [
-                [("StudyInstanceUID", study)] if study else None,
-                [("ReferencedRequestSequence.AccessionNumber", accession)] if accession else None,
-                [("PatientID", patient), ("ProcedureStepState", "SCHEDULED")] if patient and step_id else None,
-            ]
-            for params in filter(None, searches):
-                found = self._match(params, study, step_id, accession)
-                if found:
-                    return found
-        return None
 
-    def _match(self, params: list[tuple[str, str]], study: str, step_id: str, accession: str) -> JsonDataset | None:
-        candidates = [json.loads(text) for text in self.upstream.search_all(parse_search(params))]
-        for ups in candidates:
-            uid = str(first_value(ups, t.SOP_INSTANCE_UID))
-            if step_id and sps_id(uid) == step_id:
-                return ups
-        if step_id and not study:
-            return None  # a step ID we do not know, outside the study named: not this one
-        for ups in candidates:
-            request = (items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
-            same_study = not study or first_value(ups, t.STUDY_INSTANCE_UID) == study
-            if same_study and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
-                return ups
-        return None
+        def search(params: list[tuple[str, str]]) -> list[JsonDataset]:
+            return [json.loads(text) for text in self.upstream.search_all(parse_search(params))]
+
+        return rules.scheduled_step(mpps, search)
 
     # -- N-SET ---------------------------------------------------------------------------------
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:

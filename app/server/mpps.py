@@ -21,11 +21,8 @@ from app.domain.access import Act
 from app.domain.dicomjson import JsonDataset, first_value, items, text_value
 from app.domain.mapping import (
     PPS_DISCONTINUATION_REASON,
-    SCHEDULED_STEP_ATTRIBUTES_SEQ,
-    SPS_ID,
     mpps_performed,
     mpps_unscheduled_ups,
-    sps_id,
 )
 from app.domain.replacement import gives_wrong_entry, replaced_reference
 from app.domain.search import parse_search
@@ -145,23 +142,12 @@ class MppsService:
 
 def scheduled_ups(work: Transaction, mpps: JsonDataset) -> str | None:
     """The UPS an MPPS names through its Scheduled Step Attributes Sequence, if any."""
-    for step in items(mpps, SCHEDULED_STEP_ATTRIBUTES_SEQ):
-        study = str(first_value(step, t.STUDY_INSTANCE_UID) or "")
-        step_id = str(first_value(step, SPS_ID) or "")
-        accession = str(first_value(step, t.ACCESSION_NUMBER) or "")
-        if not study:
-            continue
-        same_study = parse_search([("StudyInstanceUID", study)], work.service.local)
-        candidates = [json.loads(text) for text in work.search_all(same_study)]
-        for ups in candidates:
-            uid = str(first_value(ups, t.SOP_INSTANCE_UID))
-            if step_id and sps_id(uid) == step_id:
-                return uid
-        for ups in candidates:
-            request = (items(ups, t.REFERENCED_REQUEST_SEQ) or [{}])[0]
-            if not step_id and (not accession or first_value(request, t.ACCESSION_NUMBER) == accession):
-                return str(first_value(ups, t.SOP_INSTANCE_UID))
-    return None
+
+    def search(params: list[tuple[str, str]]) -> list[JsonDataset]:
+        return [json.loads(text) for text in work.search_all(parse_search(params, work.service.local))]
+
+    found = rules.scheduled_step(mpps, search)
+    return str(first_value(found, t.SOP_INSTANCE_UID)) if found is not None else None
 
 
 def _performer(work: Transaction, record: MppsRecord) -> str | None:

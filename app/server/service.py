@@ -25,10 +25,11 @@ from app.domain.dicomjson import JsonDataset, first_value
 from app.domain.identifiers import check_ae_title, check_uid
 from app.domain.query import Query
 from app.domain.replacement import fill_from_replaced, replaced_uid
-from app.domain.requirements import check_set, complete_cancellation, missing_for_completion, prepare_create
+from app.domain.requirements import check_set, complete_cancellation, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
 from app.domain.status import InvalidRequest, Status, UPSError
+from app.domain.transitions import created_events, entered, updated, updated_events
 
 from .audit import AuditLog, Record, current_actor
 from .guard import authorize, state_act
@@ -121,10 +122,7 @@ class Transaction:
         row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
         self.note("create", uid, None, State.SCHEDULED.value, prepared.dataset)
         aets = self.service._recipients(self.db, row)
-        self.events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
-        assignment = ev.assigned(row.dataset)
-        if assignment:
-            self.events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        self.events.extend((aets, uid, kind, attrs) for kind, attrs in created_events(row.dataset))
         return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
 
     def _with_replaced(self, dataset: JsonDataset) -> JsonDataset:
@@ -143,19 +141,12 @@ class Transaction:
         authorize(Act.UPDATE, dataset=row.dataset, performer=row.performer_ae)
         check_update_allowed(State(row.state), transaction_uid, row.transaction_uid)
         before = row.dataset
-        row.dataset = {**before, **changes, t.SPS_MODIFICATION_DATETIME: {"vr": "DT", "Value": [self.service.now_dt()]}}
+        row.dataset = updated(before, changes, self.service.now_dt())
         # nor may a change hand the work to a station the requester may not act for
         authorize(Act.UPDATE, dataset=row.dataset, performer=row.performer_ae)
         self.store.save(self.db, row)
         aets = self.service._recipients(self.db, row, before)
-        if ev.progress_fingerprint(before) != ev.progress_fingerprint(row.dataset):
-            self.events.append((aets, uid, ev.EventType.PROGRESS_REPORT, ev.progress_report(row.dataset)))
-        if first_value(before, t.INPUT_READINESS_STATE) != first_value(row.dataset, t.INPUT_READINESS_STATE):
-            self.events.append((aets, uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
-        if ev.assignment_fingerprint(before) != ev.assignment_fingerprint(row.dataset):
-            assignment = ev.assigned(row.dataset)
-            if assignment:
-                self.events.append((aets, uid, ev.EventType.ASSIGNED, assignment))
+        self.events.extend((aets, uid, kind, attrs) for kind, attrs in updated_events(before, row.dataset))
         return Status.SUCCESS
 
     def change_state(
@@ -168,18 +159,7 @@ class Transaction:
         transition = change_state(State(row.state), target, transaction_uid, row.transaction_uid)
         if transition.new_state is None:
             return transition.status
-        dataset = dict(row.dataset)
-        if transition.new_state is State.COMPLETED:
-            missing = missing_for_completion(dataset)
-            if missing:
-                raise UPSError(
-                    Status.FINAL_STATE_NOT_MET,
-                    "The submitted request is inconsistent with the state of the UPS Instance: "
-                    f"to be COMPLETED it needs {', '.join(missing)}.",
-                )
-        if transition.new_state is State.CANCELED:
-            dataset = complete_cancellation(dataset, self.service.now_dt())
-        dataset[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [transition.new_state.value]}
+        dataset = entered(row.dataset, transition.new_state, self.service.now_dt())
         row.dataset = dataset
         self.store.save(
             self.db,

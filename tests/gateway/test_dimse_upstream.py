@@ -26,7 +26,7 @@ from app.backends.errors import BackendError
 from app.backends.mpps_rs import MppsRsBackend
 from app.backends.profiles import Profile
 from app.backends.upsrs import UpsRsBackend
-from app.domain.events import WorkitemEvent
+from app.domain.events import EventType, WorkitemEvent
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code
 from app.domain.worklist_query import WorklistQuery
@@ -443,3 +443,32 @@ def test_sup246_mpps_to_an_mpps_scp_that_cannot_be_reached_is_a_503_naming_it(wo
         )
     assert response.status_code == 503, response.headers.get("Warning")
     assert f"MPPSSCP at 127.0.0.1:{dead}" in response.headers["warning"]
+
+
+async def test_an_input_readiness_change_through_the_gateway_reaches_subscribers_as_a_state_report(
+    worklist, mpps, tmp_path
+):
+    # the service and the gateway apply an Update through one rule (app/domain/transitions.py)
+    with gateway(spec(worklist.port, mpps.port, poll=600), tmp_path / "gw.db") as (server, _):
+        ct1, ct2 = console(server, "CT1"), console(server, "CT2")
+        events: list[WorkitemEvent] = []
+        watcher = await watching(ct2, events)
+        try:
+            target = (await ct1.search(WorklistQuery(states=())))[0]
+            transaction = generate_uid()
+            await ct1.claim(target.uid, transaction)
+            await ct1.update_workitem(target.uid, transaction, {"00404041": {"vr": "CS", "Value": ["INCOMPLETE"]}})
+
+            def told() -> bool:
+                return any(
+                    e.workitem_uid == target.uid
+                    and e.event_type == EventType.STATE_REPORT
+                    and e.attributes.get("00404041", {}).get("Value") == ["INCOMPLETE"]
+                    for e in events
+                )
+
+            await until(told, 5)
+        finally:
+            watcher.cancel()
+            await ct1.close()
+            await ct2.close()

@@ -329,3 +329,19 @@ def test_an_mpps_with_a_value_its_vr_does_not_allow_is_refused_with_0106_and_cha
         assoc.release()
     with httpx.Client(base_url=front.base_url) as http:
         assert http.get("/workitems", params={"PatientID": "DOC-BADDATE"}).status_code == 204
+
+
+def test_an_mpps_naming_its_step_by_accession_alone_claims_that_workitem(front):
+    # a modality that kept only the accession: the same rule as through the gateway finds the step
+    assoc = associate(front.dimse.port)
+    try:
+        item = next(i for i in worklist(assoc, "MR1") if value(ups_of(front, i), "00741000") == "SCHEDULED")
+        mpps = in_progress(item, "MR1")
+        step = mpps.ScheduledStepAttributesSequence[0]
+        del step.StudyInstanceUID
+        del step.ScheduledProcedureStepID
+        status, _ = assoc.send_n_create(mpps, ModalityPerformedProcedureStep, generate_uid())
+        assert status.Status == 0x0000
+    finally:
+        assoc.release()
+    assert value(ups_of(front, item), "00741000") == "IN PROGRESS"
