@@ -39,16 +39,17 @@ from app.domain.mapping import (
     identifier_keys,
 )
 from app.domain.query import build_query
-from app.domain.status import Status, UPSError, dimse_status, error_comment
+from app.domain.status import Status, dimse_status, error_comment
 from app.domain.tags import SOP_INSTANCE_UID, STUDY_INSTANCE_UID
 from app.domain.values import describe
 from app.domain.writable import writable
 
 from .audit import Actor, acting_as
 from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
+from .dimse_failures import find_failure
 from .dimse_tls import start_server
 from .mwl_search import candidates
-from .service_api import MppsOutcome, PerformedStepService, UpstreamError, WorkitemService
+from .service_api import MppsOutcome, PerformedStepService, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
 log = logging.getLogger(__name__)
@@ -331,13 +332,8 @@ class DimseFront:
             if screened.ignored:
                 log.debug("MWL C-FIND: keys outside the information model ignored: %s", ", ".join(screened.ignored))
             query = build_query(identifier_keys(identifier), self.service.local)
-        except UPSError as exc:
-            log.info("MWL C-FIND refused: %s", exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
-            return
-        except Exception:
-            log.exception("MWL C-FIND failed")
-            yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
+        except Exception as exc:  # noqa: BLE001 -- find_failure logs it whole
+            yield find_failure("MWL C-FIND", exc), None
             return
         pending = Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING
         send = _pending_sender(event, pending)
@@ -357,15 +353,8 @@ class DimseFront:
                     dataset = _encodable(answer, named)
                     if dataset is not None:
                         yield pending, dataset
-        except UpstreamError as exc:
-            log.info("MWL C-FIND failed upstream: %s", exc.message)
-            yield dimse_status(Status.UNABLE_TO_PROCESS, exc.comment), None
-        except UPSError as exc:
-            log.info("MWL C-FIND refused: %s", exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
-        except Exception:
-            log.exception("MWL C-FIND failed")
-            yield dimse_status(Status.UNABLE_TO_PROCESS, "The server failed; the details are in its log."), None
+        except Exception as exc:  # noqa: BLE001 -- find_failure logs it whole
+            yield find_failure("MWL C-FIND", exc), None
 
     def _status(self, outcome: MppsOutcome, what: str) -> Dataset:
         sent = error_comment(outcome.error_comment)

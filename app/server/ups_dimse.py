@@ -47,6 +47,7 @@ from app.domain.status import InvalidRequest, Status, UPSError, dimse_status
 from app.domain.values import describe
 from app.domain.writable import writable
 
+from .dimse_failures import FAILED, find_failure
 from .service_api import WorkitemService
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ SCP_SOP_CLASSES = (
 )
 UPS_SOP_CLASSES = frozenset(str(uid) for uid in (*SCP_SOP_CLASSES, UnifiedProcedureStepEvent))
 
-FAILED = "The server failed; the details are in its log."
 
 # C-FIND never matches nor returns these ("-/-" and the access lock, Table CC.2.5-3); N-GET
 # never returns the Transaction UID (CC.2.7.3).
@@ -294,13 +294,8 @@ class UpsScp:
             ]
             items = self.service.search_all(parse_search(params, self.service.local))
             wanted = {tag: el for tag, el in identifier.items() if tag not in NOT_FOUND_BY_FIND}
-        except UPSError as exc:
-            log.info("UPS %s refused: %s", what, exc.message)
-            yield dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending), None
-            return
-        except Exception:
-            log.exception("UPS %s failed", what)
-            yield dimse_status(Status.UNABLE_TO_PROCESS, FAILED), None
+        except Exception as exc:  # noqa: BLE001 -- find_failure logs it whole
+            yield find_failure(f"UPS {what}", exc), None
             return
         log.debug("UPS %s: %d matches", what, len(items))
         for text in items:

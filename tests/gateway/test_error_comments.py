@@ -9,7 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from dimse_peers import free_port
+from pydicom import Dataset
 from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import UnifiedProcedureStepPull
 from test_ups_upstream import completed, in_progress, n_create, n_set, worklist
 from test_upstream_access import c_find_status
 
@@ -83,3 +86,21 @@ def test_an_upstream_that_went_away_is_named_in_a_sentence_that_fits(upstream, g
     status = n_set(gateway.dimse_port, completed(), mpps)
     assert status.Status == 0x0110
     assert status.ErrorComment == f"Upstream 127.0.0.1:{port} is unreachable; nothing changed."
+
+
+def test_a_ups_c_find_with_the_ris_away_is_unable_to_process_as_the_mwl_c_find_is(ris_away):
+    # one translation of failures for every C-FIND of the front (app/server/dimse_failures.py)
+    assert ris_away.dimse is not None
+    ae = AE("CT1")
+    ae.add_requested_context(UnifiedProcedureStepPull)
+    assoc = ae.associate("127.0.0.1", ris_away.dimse.port, ae_title="WORKLIST")
+    assert assoc.is_established
+    try:
+        query = Dataset()
+        query.ProcedureStepState = "SCHEDULED"
+        query.SOPInstanceUID = ""
+        statuses = [status for status, _ in assoc.send_c_find(query, UnifiedProcedureStepPull)]
+    finally:
+        assoc.release()
+    assert statuses[-1].Status == 0xC000
+    assert statuses[-1].ErrorComment == "The worklist server RIS_MWL cannot be reached."
