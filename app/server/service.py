@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -23,7 +23,6 @@ from app.domain import tags as t
 from app.domain.access import Act
 from app.domain.dicomjson import JsonDataset, first_value
 from app.domain.identifiers import check_ae_title, check_uid
-from app.domain.query import Query
 from app.domain.replacement import fill_from_replaced, replaced_uid
 from app.domain.requirements import check_set, complete_cancellation, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
@@ -36,6 +35,7 @@ from .guard import authorize, state_act
 from .notifications import Channel, EventHub
 from .service_api import Created, Deliver, SearchResult
 from .store import Row, Store, Subscription
+from .subscription_index import SubscriptionIndex
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Transaction:
         wid = self.store.insert(self.db, prepared.dataset)
         row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
         self.note("create", uid, None, State.SCHEDULED.value, prepared.dataset)
-        aets = self.service._recipients(self.db, row)
+        aets = self.service.subscriptions.recipients(self.db, row)
         self.events.extend((aets, uid, kind, attrs) for kind, attrs in created_events(row.dataset))
         return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
 
@@ -145,7 +145,7 @@ class Transaction:
         # nor may a change hand the work to a station the requester may not act for
         authorize(Act.UPDATE, dataset=row.dataset, performer=row.performer_ae)
         self.store.save(self.db, row)
-        aets = self.service._recipients(self.db, row, before)
+        aets = self.service.subscriptions.recipients(self.db, row, before)
         self.events.extend((aets, uid, kind, attrs) for kind, attrs in updated_events(before, row.dataset))
         return Status.SUCCESS
 
@@ -169,7 +169,12 @@ class Transaction:
             final_at=self.service.clock() if transition.new_state.is_final else None,
         )
         self.events.append(
-            (self.service._recipients(self.db, row), uid, ev.EventType.STATE_REPORT, ev.state_report(dataset))
+            (
+                self.service.subscriptions.recipients(self.db, row),
+                uid,
+                ev.EventType.STATE_REPORT,
+                ev.state_report(dataset),
+            )
         )
         self.note(
             STATE_ACTIONS[transition.new_state],
@@ -188,31 +193,6 @@ class Transaction:
 
     def save_mpps(self, record: MppsRecord) -> None:
         self.store.put_mpps(self.db, record.uid, record.ups_uid, record.transaction_uid, record.status, record.dataset)
-
-
-@dataclass
-class _GlobalIndex:
-    """The global subscriptions, and the filtered ones grouped by their filter; beside them, the
-    AE titles of those not suspended, as sets, so that a write finds its recipients by set
-    union rather than a loop over thousands of subscriptions."""
-
-    everything: list[Subscription] = field(default_factory=list)
-    filtered: dict[str, list[Subscription]] = field(default_factory=dict)
-    everyone: frozenset[str] = frozenset()
-    by_filter: dict[str, frozenset[str]] = field(default_factory=dict)
-    suspended: list[Subscription] = field(default_factory=list)  # global or filtered
-
-    def seal(self) -> _GlobalIndex:
-        self.everyone = frozenset(s.aet for s in self.everything if s.suspended_after is None)
-        self.by_filter = {
-            text: frozenset(s.aet for s in subs if s.suspended_after is None) for text, subs in self.filtered.items()
-        }
-        self.suspended = [
-            s
-            for s in [*self.everything, *(s for subs in self.filtered.values() for s in subs)]
-            if s.suspended_after is not None
-        ]
-        return self
 
 
 # An AE may subscribe to this many workitems one by one; past it, a global or filtered
@@ -243,8 +223,7 @@ class UPSService:
         self.remember_deleted_seconds = remember_deleted_seconds
         self.max_results = max_results
         self.clock = clock
-        self._filters: dict[str, Query] = {}
-        self._index: _GlobalIndex | None = None
+        self.subscriptions = SubscriptionIndex(store)
 
     @property
     def local(self) -> tzinfo:
@@ -300,7 +279,7 @@ class UPSService:
             outcome = request_cancellation(State(row.state))
             if outcome.status is not Status.SUCCESS:
                 return outcome.status
-            aets = self._recipients(db, row)
+            aets = self.subscriptions.recipients(db, row)
             requester = requester_ae or "UNKNOWN"
             if outcome.cancel_now:
                 # PS3.4 CC.2.2.3: the SCP cancels a SCHEDULED item itself, reporting it as it would
@@ -338,7 +317,7 @@ class UPSService:
         aet = check_ae_title(aet)
         authorize(Act.SUBSCRIBE, acting_ae=aet)
         events: EventList = []
-        with self._changing_subscriptions() as db:
+        with self.subscriptions.changing() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 self.store.put_subscription(db, Subscription(aet, target, "global", deletion_lock, None, None))
                 if deletion_lock:  # Table CC.2.3-2: a report for every existing item
@@ -349,7 +328,7 @@ class UPSService:
             elif target == t.FILTERED_SUBSCRIPTION_UID:
                 if criteria is None or not criteria.terms:
                     raise InvalidRequest("A Filtered Global Subscription needs a filter (filter=attribute=value).")
-                query = self._filter(criteria.text())
+                query = self.subscriptions.filter(criteria.text())
                 self.store.put_subscription(
                     db, Subscription(aet, target, "filtered", deletion_lock, criteria.text(), None)
                 )
@@ -390,7 +369,7 @@ class UPSService:
 
     def unsubscribe(self, aet: str, target: str) -> None:
         authorize(Act.SUBSCRIBE, acting_ae=aet)
-        with self._changing_subscriptions() as db:
+        with self.subscriptions.changing() as db:
             if target == t.GLOBAL_SUBSCRIPTION_UID:
                 # CC.2.3.2: a global unsubscribe ends every subscription of the AE
                 if not self.store.drop_subscriptions(db, aet):
@@ -402,7 +381,7 @@ class UPSService:
             else:
                 row = self.store.get(db, target)
                 dropped = self.store.drop_subscriptions(db, aet, target)
-                covered = row is not None and aet in self._recipients(db, row)
+                covered = row is not None and aet in self.subscriptions.recipients(db, row)
                 if covered:
                     self.store.put_subscription(db, Subscription(aet, target, "excluded", False, None, None))
                 elif not dropped:
@@ -413,7 +392,7 @@ class UPSService:
         authorize(Act.SUBSCRIBE, acting_ae=aet)
         if target not in GLOBAL_TARGETS:
             raise InvalidRequest("Only a global or filtered global subscription can be suspended.")
-        with self._changing_subscriptions() as db:
+        with self.subscriptions.changing() as db:
             subs = [s for s in self.store.subscriptions(db, aet) if s.target == target]
             if not subs:
                 raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no such global subscription.")
@@ -424,79 +403,11 @@ class UPSService:
                 )
         self._note_subscription("suspend", aet, target)
 
-    def _filter(self, text: str) -> Query:
-        query = self._filters.get(text)
-        if query is None:
-            query = self._filters[text] = SubscriptionFilter.from_text(text).query(self.local)
-        return query
-
     def connect(self, aet: str) -> Channel:
         return self.hub.connect(aet)
 
     def divert(self, aets: Collection[str], deliver: Deliver) -> None:
         self.hub.divert(aets, deliver)
-
-    def _covering(self, db, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
-        """The subscriptions that cover a workitem (a filter counts if it matched before or after).
-
-        The workitem's own rows come from the store's index on the target; the global and
-        filtered ones from an index in memory, where each distinct filter is matched once."""
-        own = self.store.subscriptions_of(db, row.uid)
-        excluded = {s.aet for s in own if s.kind == "excluded"}
-        out = [s for s in own if s.kind == "item"]
-
-        def active(s: Subscription) -> bool:
-            return s.aet not in excluded and (s.suspended_after is None or row.id <= s.suspended_after)
-
-        index = self._global_index(db)
-        out += [s for s in index.everything if active(s)]
-        for text, subs in index.filtered.items():
-            query = self._filter(text)
-            if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
-                out += [s for s in subs if active(s)]
-        return out
-
-    def _global_index(self, db) -> _GlobalIndex:
-        # Built inside a write transaction (every caller holds the writer), from what it sees.
-        if self._index is None:
-            index = _GlobalIndex()
-            for s in self.store.subscriptions(db):
-                if s.kind == "global":
-                    index.everything.append(s)
-                elif s.kind == "filtered" and s.filter:
-                    index.filtered.setdefault(s.filter, []).append(s)
-            self._index = index.seal()
-        return self._index
-
-    @contextmanager
-    def _changing_subscriptions(self) -> Iterator[sqlite3.Connection]:
-        """A write that changes subscriptions: the in-memory index is rebuilt after it, whether
-        it committed or rolled back."""
-        self._index = None
-        try:
-            with self.store.write() as db:
-                yield db
-        finally:
-            self._index = None
-
-    def _recipients(self, db, row: Row, before: JsonDataset | None = None) -> set[str]:
-        """The AE titles a change of the workitem reaches: what `_covering` finds, by set union."""
-        own = self.store.subscriptions_of(db, row.uid)
-        index = self._global_index(db)
-        aets = set(index.everyone)
-        matched = set()
-        for text in index.by_filter:
-            query = self._filter(text)
-            if query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local)):
-                aets |= index.by_filter[text]
-                matched.add(text)
-        aets |= {
-            s.aet
-            for s in index.suspended
-            if row.id <= (s.suspended_after or 0) and (s.kind == "global" or s.filter in matched)
-        }
-        aets -= {s.aet for s in own if s.kind == "excluded"}
-        return aets | {s.aet for s in own if s.kind == "item"}
 
     def _publish(self, events: EventList) -> None:
         for aets, uid, event_type, attrs in events:
@@ -519,7 +430,7 @@ class UPSService:
         with self.store.write() as db:
             cutoff = now - self.keep_final_seconds
             for row in list(self.store.all_rows(db, "final_at IS NOT NULL AND final_at <= ?", (cutoff,))):
-                if any(s.deletion_lock for s in self._covering(db, row)):
+                if any(s.deletion_lock for s in self.subscriptions.covering(db, row)):
                     continue
                 self.store.delete(db, row, now)
                 deleted.append(row.uid)

@@ -201,7 +201,7 @@ def test_the_recipients_found_by_set_union_are_those_the_subscriptions_cover(tmp
     with store.write() as db:
         for uid in uids:
             row = store.get(db, uid)
-            assert service._recipients(db, row) == {s.aet for s in service._covering(db, row)}
+            assert service.subscriptions.recipients(db, row) == {s.aet for s in service.subscriptions.covering(db, row)}
     store.close()
 
 
