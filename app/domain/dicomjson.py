@@ -214,6 +214,12 @@ def person_name_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def person_name_json(text: str) -> dict[str, str]:
+    """A DICOM person name string as its DICOM JSON value: each `=`-separated group in its place."""
+    groups = text.split("=")[:3]
+    return {key: group for key, group in zip(("Alphabetic", "Ideographic", "Phonetic"), groups) if group}
+
+
 def text_value(dataset: JsonDataset, tag: str) -> str | None:
     value = first_value(dataset, tag)
     if value is None:
