@@ -54,15 +54,16 @@ def worklist_folder(root: Path) -> Path:
 
 
 class Wlmscpfs:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *options: str) -> None:
         self.folder = folder
+        self.options = options  # more of wlmscpfs's own, e.g. -csk (answer in the file's character set)
         self.port = free_port()
         self.aet = "OFFIS"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Wlmscpfs:
         self.process = subprocess.Popen(
-            [str(WLMSCPFS), "-dfp", str(self.folder.parent), "-dfr", str(self.port)],
+            [str(WLMSCPFS), *self.options, "-dfp", str(self.folder.parent), "-dfr", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -149,3 +150,103 @@ class MppsScp:
     def status(self, uid: str) -> str:
         with self.lock:
             return str(self.created[uid].PerformedProcedureStepStatus)
+
+
+YAMADA = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+
+
+def japanese_worklist(root: Path, day: str) -> Path:
+    """One worklist file in ISO 2022 IR 87, as a Japanese RIS keeps it (the patient's name in its
+    alphabetic, ideographic and phonetic groups), in `root`/JAPAN; served with -csk, wlmscpfs
+    answers in that character set."""
+    if not (WLMSCPFS.exists() and DUMP2DCM.exists()):
+        pytest.skip("DCMTK is not installed (apt-get install dcmtk)")
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    folder = root / "JAPAN"
+    folder.mkdir(parents=True)
+    ds = Dataset()
+    ds.SpecificCharacterSet = ["", "ISO 2022 IR 87"]
+    ds.AccessionNumber = "J0001"
+    ds.PatientName = YAMADA
+    ds.PatientID = "JP0001"
+    ds.PatientBirthDate = "19630611"
+    ds.PatientSex = "M"
+    ds.StudyInstanceUID = "1.2.276.0.7230010.3.2.8701"
+    ds.RequestedProcedureID = "RP8701"
+    ds.RequestedProcedureDescription = "頭部CT"
+    sps = Dataset()
+    sps.Modality = "CT"
+    sps.ScheduledStationAETitle = "CT1"
+    sps.ScheduledProcedureStepStartDate = day
+    sps.ScheduledProcedureStepStartTime = "090000"
+    sps.ScheduledProcedureStepDescription = "頭部CT 単純"
+    sps.ScheduledProcedureStepID = "SPS8701"
+    sps.ScheduledProcedureStepStatus = "SCHEDULED"
+    ds.ScheduledProcedureStepSequence = [sps]
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.276.0.7230010.3.1.0.1"  # DCMTK's private worklist file class
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.276.0.7230010.3.2.8701.1"
+    ds.save_as(folder / "yamada.wl", enforce_file_format=True)
+    (folder / "lockfile").touch()
+    return folder
+
+
+@dataclass
+class RecordingMppsScp:
+    """An MPPS SCP that keeps the bytes of every N-CREATE and N-SET data set as they arrived, so a
+    test reads them by the Specific Character Set each message declares, not by what pynetdicom
+    or an earlier message made of them."""
+
+    port: int = 0
+    received: list[tuple[str, str, bytes, bool]] = field(default_factory=list)  # (N-CREATE|N-SET, UID, bytes, implicit)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: object = None
+
+    def start(self) -> RecordingMppsScp:
+        ae = AE("MPPSSCP")
+        ae.add_supported_context(Verification)
+        ae.add_supported_context(ModalityPerformedProcedureStep)
+        self.server = ae.start_server(
+            ("127.0.0.1", 0),
+            block=False,
+            evt_handlers=[(evt.EVT_N_CREATE, self._create), (evt.EVT_N_SET, self._set)],
+        )
+        self.port = self.server.server_address[1]  # type: ignore[attr-defined]
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()  # type: ignore[attr-defined]
+
+    def _keep(self, what: str, uid: str, raw: bytes, event) -> None:
+        implicit = event.context.transfer_syntax.is_implicit_VR
+        with self.lock:
+            self.received.append((what, uid, raw, implicit))
+
+    def _create(self, event) -> tuple[int, Dataset | None]:
+        self._keep("N-CREATE", str(event.request.AffectedSOPInstanceUID), event.request.AttributeList.getvalue(), event)
+        return 0x0000, None
+
+    def _set(self, event) -> tuple[int, Dataset | None]:
+        self._keep(
+            "N-SET", str(event.request.RequestedSOPInstanceUID), event.request.ModificationList.getvalue(), event
+        )
+        return 0x0000, None
+
+    def datasets(self, what: str) -> list[Dataset]:
+        """The data sets of every `what` received, in order, each decoded by the character set it
+        declares itself (none: the default repertoire)."""
+        from io import BytesIO
+
+        from pydicom.filereader import read_dataset
+
+        with self.lock:
+            kept = [(raw, implicit) for kind, _, raw, implicit in self.received if kind == what]
+        out = []
+        for raw, implicit in kept:
+            ds = read_dataset(BytesIO(raw), implicit, True)
+            ds.decode()
+            out.append(ds)
+        return out

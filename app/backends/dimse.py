@@ -26,7 +26,7 @@ from pynetdicom import AE, evt
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
-from app.domain import mpps_build
+from app.domain import charsets, mpps_build
 from app.domain.build import NewWorkitem
 from app.domain.dicomjson import from_dataset
 from app.domain.procedure import PerformedProcedure
@@ -354,6 +354,7 @@ class DimseBackend:
 
     def _find_with(self, assoc: Any, peer: tuple[str, int, str], identifier: Dataset) -> list[Dataset]:
         found: list[Dataset] = []
+        charsets.declare(identifier)  # the keys' character set, and the one the answers are asked in
         self._observe("→", f"C-FIND MWL to {peer[2]}@{peer[0]}:{peer[1]}", identifier)
         since = time.monotonic()
         for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
@@ -424,6 +425,7 @@ class DimseBackend:
             station_name=self.profile.station_code,
             unscheduled=self.steps.unscheduled(uid),
         )
+        charsets.declare(ds, mpps_build.character_set(mwl))
         self._observe("→", f"MPPS N-CREATE {mpps_uid}", ds)
         try:
             self._mpps(lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid))
@@ -431,13 +433,18 @@ class DimseBackend:
             if exc.status != Status.DUPLICATE_INSTANCE:  # our own N-CREATE, retried after a lost answer
                 raise
 
-    def _n_set(self, mpps_uid: str, ds: Dataset) -> None:
+    def _n_set(self, mpps_uid: str, ds: Dataset, uid: str | None = None) -> None:
+        """An N-SET declaring its own character set (an N-SET does not inherit the N-CREATE's): the
+        worklist item's, of step `uid`, where that carries its text."""
+        mwl = self.steps.item(uid) if uid else None
+        charsets.declare(ds, mpps_build.character_set(mwl) if mwl else None)
         self._observe("→", f"MPPS N-SET {mpps_uid}", ds)
         self._mpps(lambda assoc: assoc.send_n_set(ds, ModalityPerformedProcedureStep, mpps_uid))
 
     async def send_n_create(self, mpps_uid: str, ds: Dataset) -> None:
         """An MPPS N-CREATE of a dataset made elsewhere (a gateway passing a Supplement 246 Create on);
         a duplicate is the peer's to report, not taken for a retry of ours."""
+        charsets.declare(ds)
         self._observe("→", f"MPPS N-CREATE {mpps_uid}", ds)
         await asyncio.to_thread(
             self._mpps, lambda assoc: assoc.send_n_create(ds, ModalityPerformedProcedureStep, mpps_uid)
@@ -457,15 +464,15 @@ class DimseBackend:
 
     async def report_progress(self, uid: str, transaction_uid: str, percent: float | None, description: str) -> None:
         ds = mpps_build.progress(percent, description)
-        await asyncio.to_thread(self._n_set, transaction_uid, ds)
+        await asyncio.to_thread(self._n_set, transaction_uid, ds, uid)
 
     async def set_performed(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
-        await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.performed_set(performed))
+        await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.performed_set(performed), uid)
 
     async def complete(self, uid: str, transaction_uid: str, performed: PerformedProcedure) -> None:
         ds = mpps_build.completed(performed)
         try:
-            await asyncio.to_thread(self._n_set, transaction_uid, ds)
+            await asyncio.to_thread(self._n_set, transaction_uid, ds, uid)
         except AlreadyFinished:
             pass  # a retry of a completion whose answer was lost is done
         self.steps.mark(uid, "COMPLETED")
@@ -473,7 +480,7 @@ class DimseBackend:
     async def discontinue(self, uid: str, transaction_uid: str, reason: Code, text: str) -> None:
         ds = mpps_build.discontinued(reason, text)
         try:
-            await asyncio.to_thread(self._n_set, transaction_uid, ds)
+            await asyncio.to_thread(self._n_set, transaction_uid, ds, uid)
         except AlreadyFinished:
             pass  # a retry of a discontinuation whose answer was lost is done
         self.steps.mark(uid, "CANCELED")
@@ -482,7 +489,7 @@ class DimseBackend:
         """DISCONTINUED as a wrong entry: the RIS keeps the order (PS3.4 F.7 has no way back to
         SCHEDULED), so what the worklist shows of the step is its again."""
         try:
-            await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.discontinued(WRONG_ENTRY, text))
+            await asyncio.to_thread(self._n_set, transaction_uid, mpps_build.discontinued(WRONG_ENTRY, text), uid)
         except AlreadyFinished:
             pass  # a retry whose first answer was lost is done
         self.steps.forget(uid)

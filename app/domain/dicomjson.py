@@ -203,6 +203,23 @@ def element(vr: str, value: Any) -> dict[str, Any]:
     return {"vr": vr, "Value": [value]} if value not in (None, "") else {"vr": vr}
 
 
+def person_name_text(value: Any) -> str:
+    """A DICOM JSON person name as its DICOM string: every component group, `=` between them
+    (PS3.5 6.2.1), the empty ones at the end left off."""
+    if isinstance(value, dict):
+        groups = [str(value.get(key) or "") for key in ("Alphabetic", "Ideographic", "Phonetic")]
+        while groups and not groups[-1]:
+            groups.pop()
+        return "=".join(groups)
+    return "" if value is None else str(value)
+
+
+def person_name_json(text: str) -> dict[str, str]:
+    """A DICOM person name string as its DICOM JSON value: each `=`-separated group in its place."""
+    groups = text.split("=")[:3]
+    return {key: group for key, group in zip(("Alphabetic", "Ideographic", "Phonetic"), groups) if group}
+
+
 def text_value(dataset: JsonDataset, tag: str) -> str | None:
     value = first_value(dataset, tag)
     if value is None:

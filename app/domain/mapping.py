@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 
 from . import tags as t
 from .build import MODALITIES, STATION_SCHEME
+from .charsets import declare_json
 from .dicomjson import JsonDataset
 from .dicomjson import element as _element
 from .dicomjson import first_value as _first
@@ -241,10 +242,16 @@ def _code(value: str, scheme: str, meaning: str) -> JsonDataset:
 
 def answer_keys(item: JsonDataset, identifier: JsonDataset) -> JsonDataset:
     """The requested keys of a C-FIND answer (K.2.2.1.2): every key asked for, nothing more, but
-    Specific Character Set. An empty requested sequence returns the whole stored sequence."""
-    out: JsonDataset = {}
+    the Specific Character Set its text needs (the stored one where it carries it, `charsets`).
+    An empty requested sequence returns the whole stored sequence."""
+    out = _answer_keys(item, identifier)
     if t.SPECIFIC_CHARACTER_SET in item:
         out[t.SPECIFIC_CHARACTER_SET] = item[t.SPECIFIC_CHARACTER_SET]
+    return declare_json(out)
+
+
+def _answer_keys(item: JsonDataset, identifier: JsonDataset) -> JsonDataset:
+    out: JsonDataset = {}
     for tag, element in identifier.items():
         if tag == t.SPECIFIC_CHARACTER_SET:
             continue
@@ -255,7 +262,7 @@ def answer_keys(item: JsonDataset, identifier: JsonDataset) -> JsonDataset:
             if wanted and wanted[0]:
                 stored_items = _items(item, tag)
                 out[tag] = (
-                    {"vr": "SQ", "Value": [answer_keys(i, wanted[0]) for i in stored_items]}
+                    {"vr": "SQ", "Value": [_answer_keys(i, wanted[0]) for i in stored_items]}
                     if stored_items
                     else {"vr": "SQ"}
                 )

@@ -13,8 +13,9 @@ from datetime import datetime
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 
+from . import charsets
 from . import tags as t
-from .dicomjson import JsonDataset
+from .dicomjson import JsonDataset, person_name_text
 from .mapping import MODALITY, SPS_DESCRIPTION, SPS_ID, SPS_SEQ
 from .procedure import OutputSeries, PerformedProcedure
 from .workitem import Code
@@ -27,6 +28,19 @@ def text(ds: JsonDataset, tag: str) -> str:
     if isinstance(value, dict):
         return str(value.get("Alphabetic", ""))
     return "" if value is None else str(value)
+
+
+def person_name(ds: JsonDataset, tag: str) -> str:
+    """The first person name of a DICOM JSON element whole: its ideographic and phonetic groups
+    are the patient's name as much as its alphabetic one (a Japanese RIS matches on them)."""
+    values = (ds.get(tag) or {}).get("Value") or []
+    return person_name_text(values[0]) if values else ""
+
+
+def character_set(mwl: JsonDataset) -> list[str]:
+    """The Specific Character Set of the worklist item an MPPS reports on: each of its messages
+    uses it where it can carry their text (`charsets.declare`), as the RIS sent the item."""
+    return charsets.declared_in(mwl)
 
 
 def scheduled_step(mwl: JsonDataset) -> JsonDataset:
@@ -47,7 +61,6 @@ def in_progress(
     now = now or datetime.now()
     sps = scheduled_step(mwl)
     ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"
     step = Dataset()
     step.StudyInstanceUID = text(mwl, t.STUDY_INSTANCE_UID) or generate_uid()
     step.AccessionNumber = text(mwl, t.ACCESSION_NUMBER)
@@ -60,7 +73,7 @@ def in_progress(
     step.ReferencedStudySequence = []
     step.ScheduledProtocolCodeSequence = []
     ds.ScheduledStepAttributesSequence = [step]
-    ds.PatientName = text(mwl, t.PATIENT_NAME)
+    ds.PatientName = person_name(mwl, t.PATIENT_NAME)
     ds.PatientID = text(mwl, t.PATIENT_ID)
     ds.PatientBirthDate = text(mwl, t.BIRTH_DATE)
     ds.PatientSex = text(mwl, t.SEX)
@@ -81,7 +94,7 @@ def in_progress(
     ds.StudyID = ""
     ds.PerformedProtocolCodeSequence = []
     ds.PerformedSeriesSequence = []
-    return ds
+    return charsets.declare(ds, character_set(mwl))
 
 
 def progress(percent: float | None, description: str) -> Dataset:

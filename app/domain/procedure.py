@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from . import tags as t
 from .build import code_item
-from .dicomjson import JsonDataset
+from .dicomjson import JsonDataset, person_name_json
 from .workitem import Code
 
 
@@ -76,7 +76,7 @@ class PerformedProcedure:
                 "Value": [
                     {
                         t.HUMAN_PERFORMER_CODE_SEQ: {"vr": "SQ", "Value": [code_item(code)]},
-                        t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": self.technologist}]}
+                        t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [person_name_json(self.technologist)]}
                         if self.technologist
                         else {"vr": "PN"},
                     }

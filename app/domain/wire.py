@@ -14,7 +14,7 @@ from typing import Any
 from pydicom.charset import convert_encodings, encode_string
 from pydicom.valuerep import PersonName
 
-JsonDataset = dict[str, Any]
+from .dicomjson import JsonDataset, person_name_text
 
 # Explicit VR: these VRs have two reserved bytes and a 4-byte length (PS3.5 Table 7.1-1).
 _LONG_VRS = frozenset(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"])
@@ -80,7 +80,7 @@ def _value(vr: str, values: list[Any], encodings: list[str]) -> bytes:
     if vr == "AT":
         return b"".join(struct.pack("<HH", int(v[:4], 16), int(v[4:], 16)) for v in values)
     if vr == "PN":
-        raw = b"\\".join(PersonName(_person_name(v)).encode(encodings) for v in values)
+        raw = b"\\".join(PersonName(person_name_text(v)).encode(encodings) for v in values)
     elif vr in _TEXT_VRS:
         raw = encode_string("\\".join("" if v is None else str(v) for v in values), encodings)
     elif vr in _ASCII_VRS:
@@ -94,12 +94,3 @@ def _value(vr: str, values: list[Any], encodings: list[str]) -> bytes:
     if len(raw) % 2:
         raw += b"\x00" if vr == "UI" else b" "
     return raw
-
-
-def _person_name(value: Any) -> str:
-    if isinstance(value, dict):
-        groups = [value.get("Alphabetic", ""), value.get("Ideographic", ""), value.get("Phonetic", "")]
-        while groups and not groups[-1]:
-            groups.pop()
-        return "=".join(groups)
-    return "" if value is None else str(value)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from app.domain import tags as t
 from app.domain.codes import UNSPECIFIED_REASON
-from app.domain.dicomjson import JsonDataset, first_value, items
+from app.domain.dicomjson import JsonDataset, first_value, items, person_name_text
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.query import MatchKind, Query
 from app.domain.workitem import Code
@@ -45,10 +45,8 @@ def worklist_query(query: Query) -> WorklistQuery:
 
 
 def _text(data: JsonDataset, tag: str) -> str:
-    value = first_value(data, tag)
-    if isinstance(value, dict):
-        return str(value.get("Alphabetic", ""))
-    return "" if value is None else str(value)
+    """The first value as text; a person name whole (an operator named in Kanji stays so)."""
+    return person_name_text(first_value(data, tag))
 
 
 def _code(item: JsonDataset) -> Code:

@@ -212,6 +212,13 @@ class DimseUpstream:
         profile = replace(self.profile, station=station[:16]) if station else self.profile
         return DimseBackend(profile, trace_exchange if self.trace else None, self.associations)
 
+    def _reporter(self, step: Step) -> DimseBackend:
+        """The MPPS client of a claimed step's N-SETs, knowing its worklist item: they declare its
+        character set where it carries their text, as the N-CREATE did."""
+        backend = self._backend()
+        backend.steps.restore(step.uid, {"mwl": step.mwl, "unscheduled": step.unscheduled})
+        return backend
+
     def _call(self, coroutine: Coroutine[Any, Any, T], what: str, upstream: str) -> T:
         try:
             return self.bridge.run(coroutine, what)
@@ -325,7 +332,7 @@ class DimseUpstream:
                 percent, description = progress_of(after)
                 if percent is not None or description:
                     self._call(
-                        self._backend().report_progress(uid, mpps_uid, percent, description),
+                        self._reporter(step).report_progress(uid, mpps_uid, percent, description),
                         "MPPS N-SET (progress)",
                         self.mpps_upstream,
                     )
@@ -335,7 +342,7 @@ class DimseUpstream:
                 performed = performed_of(after, step.performer_ae or "", self.now_dt())
                 if tells_mpps(performed):
                     self._call(
-                        self._backend().set_performed(uid, mpps_uid, performed),
+                        self._reporter(step).set_performed(uid, mpps_uid, performed),
                         "MPPS N-SET (performed data)",
                         self.mpps_upstream,
                     )
@@ -369,14 +376,14 @@ class DimseUpstream:
                 check_completable(dataset)  # before the RIS hears of it
                 performed = performed_of(dataset, step.performer_ae or "", self.now_dt())
                 self._call(
-                    self._backend().complete(uid, step.mpps_uid or "", performed),
+                    self._reporter(step).complete(uid, step.mpps_uid or "", performed),
                     "MPPS N-SET COMPLETED",
                     self.mpps_upstream,
                 )
             else:
                 reason, text = discontinuation_of(dataset)
                 self._call(
-                    self._backend().discontinue(uid, step.mpps_uid or "", reason, text),
+                    self._reporter(step).discontinue(uid, step.mpps_uid or "", reason, text),
                     "MPPS N-SET DISCONTINUED",
                     self.mpps_upstream,
                 )

@@ -28,6 +28,7 @@ from pynetdicom.sop_class import (
     UnifiedProcedureStepWatch,
 )
 
+from app.domain import charsets
 from app.domain import tags as t
 from app.domain.dicomjson import (
     DicomJsonError,
@@ -118,10 +119,9 @@ def incoming(read: Callable[[], Dataset]) -> JsonDataset:
 
 
 def wire(dataset: JsonDataset) -> Dataset:
-    """A DICOM JSON dataset for the network. Its text is Unicode whatever character set it came
-    in, so it goes out as UTF-8 (ISO_IR 192) when it is not plain ASCII."""
-    out = {tag: element for tag, element in dataset.items() if tag != t.SPECIFIC_CHARACTER_SET}
-    out, faults = writable(out)
+    """A DICOM JSON dataset for the network, declaring the character set its text needs
+    (`charsets.declare_json`): the stored one where it still carries the text, else UTF-8."""
+    out, faults = writable({tag: element for tag, element in dataset.items() if tag != t.SPECIFIC_CHARACTER_SET})
     if faults:
         # stored by an older version or behind the checks' back: it costs its attribute, not the answer
         log.warning(
@@ -129,9 +129,7 @@ def wire(dataset: JsonDataset) -> Dataset:
             first_value(dataset, t.SOP_INSTANCE_UID),
             "; ".join(map(describe, faults)),
         )
-    if not json.dumps(out, ensure_ascii=False).isascii():
-        out = {t.SPECIFIC_CHARACTER_SET: {"vr": "CS", "Value": ["ISO_IR 192"]}, **out}
-    return to_dataset(out)
+    return to_dataset(charsets.declare_json(out, charsets.declared_in(dataset)))
 
 
 def subscription_filter(keys: JsonDataset) -> SubscriptionFilter:
