@@ -84,6 +84,13 @@ STEP_KEYS: dict[str, tuple[str, str]] = {
 }
 ALWAYS = frozenset({"1", "2"})
 
+
+def always(table: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    """The tags of a table that every answer holds (return key type 1 or 2): what a C-FIND SCU
+    asks for, so that what the SCP knows of them arrives."""
+    return tuple(tag for tag, (_, kind) in table.items() if kind in ALWAYS)
+
+
 Path = tuple[str, ...]
 
 
