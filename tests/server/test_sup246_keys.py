@@ -14,7 +14,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 from test_mpps_front import associate
-from upsrs_client import create, item, value
+from upsrs_client import create, value
+from upsrs_client import item as new_item
 
 from app.domain.dicomjson import from_dataset
 
@@ -100,7 +101,7 @@ def test_every_type_2_key_is_returned_as_mwl_c_find_returns_it_empty_when_unknow
 
 def test_a_known_type_2_value_is_returned_and_the_xml_form_holds_the_empty_ones(http):
     patient = f"K6-{generate_uid()[-10:]}"
-    scheduled = item("MR1", patient_id=patient, start=datetime.combine(PINNED_DAY, time(10)))
+    scheduled = new_item("MR1", patient_id=patient, start=datetime.combine(PINNED_DAY, time(10)))
     create(http, {**scheduled, "00101030": {"vr": "DS", "Value": [72.5]}})
     [answer] = steps(http, {"PatientID": patient}).json()
     assert value(answer, "00101030") == 72.5 and answer["00102000"] == {"vr": "LO"}
