@@ -27,8 +27,11 @@ from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
 from app.domain import charsets, mpps_build
+from app.domain import tags as t
 from app.domain.build import NewWorkitem
 from app.domain.dicomjson import from_dataset
+from app.domain.mapping import MODALITY, SPS_DESCRIPTION, SPS_SEQ, SPS_START_DATE, SPS_STATION_AE, SPS_STATUS
+from app.domain.mwl_keys import ENTRY_KEYS, STEP_KEYS, always
 from app.domain.procedure import PerformedProcedure
 from app.domain.replacement import WRONG_ENTRY
 from app.domain.status import ErrorID, Status
@@ -47,37 +50,32 @@ USERNAME_AND_PASSCODE = 2  # PS3.7 Table D.3-14, User-Identity-Type
 # a User Identity; matched loosely, as a peer may word it in its own case
 NO_IDENTITY_WORDS = "send a username and passcode"
 
+# Every return key of type 1 and 2 of Table K.6-1 (one list, `domain.mwl_keys`), and the others
+# the console shows; the matching keys are set apart below
 RETURN_KEYS = (
-    "PatientName",
-    "PatientID",
-    "IssuerOfPatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "AccessionNumber",
-    "RequestedProcedureID",
-    "RequestedProcedureDescription",
-    "StudyInstanceUID",
-    "AdmissionID",
-    "RequestedProcedurePriority",
-    "ReferringPhysicianName",
+    *(tag for tag in always(ENTRY_KEYS) if tag != SPS_SEQ),
+    t.ISSUER_OF_PATIENT_ID,
+    t.REQUESTED_PROCEDURE_DESCRIPTION,
 )
 SPS_RETURN_KEYS = (
-    "ScheduledProcedureStepStartTime",
-    "ScheduledPerformingPhysicianName",
-    "ScheduledProcedureStepDescription",
-    "ScheduledProcedureStepID",
-    "ScheduledStationName",
-    "ScheduledProcedureStepLocation",
-    "ScheduledProcedureStepStatus",
+    *(tag for tag in always(STEP_KEYS) if tag not in (SPS_STATION_AE, SPS_START_DATE, MODALITY)),
+    SPS_DESCRIPTION,
+    SPS_STATUS,
 )
+
+
+def _ask(ds: Dataset, tags: tuple[str, ...], table: dict[str, tuple[str, str]]) -> None:
+    """Zero-length return keys (K.2.2.1.2), an empty sequence for a sequence."""
+    for tag in tags:
+        vr = table[tag][0]
+        ds.add_new(int(tag, 16), vr, [] if vr == "SQ" else None)
 
 
 def mwl_identifier(query: WorklistQuery) -> Dataset:
     """The C-FIND identifier of a worklist query: Table K.6-1 matching keys plus return keys."""
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 192"
-    for keyword in RETURN_KEYS:
-        setattr(ds, keyword, "")
+    _ask(ds, RETURN_KEYS, ENTRY_KEYS)
     ds.PatientName = query.patient_name
     ds.PatientID = query.patient_id
     ds.AccessionNumber = query.accession
@@ -91,8 +89,7 @@ def mwl_identifier(query: WorklistQuery) -> Dataset:
     # backend narrows the answers to the hours (`WorklistQuery.holds`)
     sps.ScheduledProcedureStepStartDate = low if low == high else (f"{low}-{high}" if low or high else "")
     sps.Modality = query.modality
-    for keyword in SPS_RETURN_KEYS:
-        setattr(sps, keyword, "")
+    _ask(sps, SPS_RETURN_KEYS, STEP_KEYS)
     sps.ScheduledProtocolCodeSequence = []
     ds.ScheduledProcedureStepSequence = [sps]
     return ds

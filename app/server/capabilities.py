@@ -24,6 +24,15 @@ SEARCH_MEDIA_TYPES = (
     'multipart/related; type="application/dicom+json"',
     'multipart/related; type="application/dicom+xml"',
 )
+# How the Sup 246 Search reads its keys and what it returns (the rule is `domain.mwl_keys`)
+MWL_SEARCH_NOTES = (
+    "A worklist entry has exactly one Scheduled Procedure Step item, so a key of that item given "
+    "without its sequence (ScheduledStationAETitle, Modality, 00400001) is matched inside it, as "
+    "00400100.00400001. A key with a value that this server cannot match is refused with 400, "
+    "naming it. Every return key of type 1 and 2 of PS3.4 Table K.6-1 is in each answer, empty when "
+    "unknown; the other attributes of the table are in it when known, and empty when unknown if "
+    "includefield (all, or naming them) or a key asks for them."
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class Method:
     transaction: str
     accepts: tuple[str, ...] = ()
     answers: tuple[str, ...] = ()
+    notes: str = ""  # what a client cannot guess from the standard: how this server reads it
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,11 @@ RESOURCES = (
         (Method("POST", "Suspend Global Subscription"),),
     ),
     Resource(UPS_RS, "/ws/subscribers/{aet}", (Method("GET", "Open Notification Connection (WebSocket)"),)),
-    Resource(MWL_RS, "/modality-scheduled-procedure-steps", (Method("GET", "Search", answers=SEARCH_MEDIA_TYPES),)),
+    Resource(
+        MWL_RS,
+        "/modality-scheduled-procedure-steps",
+        (Method("GET", "Search", answers=SEARCH_MEDIA_TYPES, notes=MWL_SEARCH_NOTES),),
+    ),
     Resource(
         MPPS_RS,
         "/modality-performed-procedure-steps/{uid}",
@@ -104,6 +118,7 @@ def _offered(resources: tuple[Resource, ...]) -> dict[str, object]:
                         "transaction": m.transaction,
                         "accepts": list(m.accepts),
                         "answers": list(m.answers),
+                        **({"notes": m.notes} if m.notes else {}),
                     }
                     for m in r.methods
                 ],
@@ -126,7 +141,7 @@ def as_wadl(base: str, resources: tuple[Resource, ...] = RESOURCES) -> bytes:
         ET.SubElement(resource, f"{{{WADL_NS}}}doc", title=r.service)
         for m in r.methods:
             method = ET.SubElement(resource, f"{{{WADL_NS}}}method", name=m.name, id=_id(r, m))
-            ET.SubElement(method, f"{{{WADL_NS}}}doc", title=m.transaction)
+            ET.SubElement(method, f"{{{WADL_NS}}}doc", title=m.transaction).text = m.notes or None
             if m.accepts:
                 request = ET.SubElement(method, f"{{{WADL_NS}}}request")
                 for kind in m.accepts:

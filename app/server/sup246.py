@@ -21,8 +21,8 @@ from starlette.routing import Route
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
 from app.domain.identifiers import check_uid
-from app.domain.information_model import MWL_MODEL
 from app.domain.mapping import SPS_SEQ, SPS_STATUS
+from app.domain.mwl_keys import answer, search_keys
 from app.domain.search import CONTROL_PARAMETERS, parse_path, parse_search
 from app.domain.status import Status, UPSError
 
@@ -54,30 +54,16 @@ MPPS_HTTP = {
 }
 
 
-def _supported(path: tuple[str, ...]) -> bool:
-    """Is this key part of Table K.6-1 as this server answers it?"""
-    model = MWL_MODEL
-    for tag in path:
-        if model is None or tag not in model:
-            return False
-        model = model[tag]  # type: ignore[assignment]
-    return True
-
-
 async def search(request: Request, service: WorkitemService) -> Response:
     form = front.check_accept(request, many=True)
     pairs = front.query_pairs(request, SEARCH_PARAMETERS)
-    ignored: list[str] = []
-    wanted: list[tuple[str, str]] = []
-    for name, value in pairs:
-        if name in SEARCH_PARAMETERS:
-            wanted.append((name, value))
-            continue
-        path = tuple(".".join(parse_path(name)).split("."))
-        if not _supported(path):
-            ignored.append(name)
-            continue
-        wanted.append((".".join(path), value))
+    # an attribute key names its place in the entry (an SPS key given un-nested is the one inside
+    # the item), and one with a value this server cannot match is refused: never widened
+    keys = search_keys(
+        [(name, value) for name, value in pairs if name not in CONTROL_PARAMETERS or name == "includefield"]
+    )
+    wanted = [(name, value) for name, value in pairs if name in CONTROL_PARAMETERS and name != "includefield"]
+    wanted += list(keys.matches)
     if not any(name == STATUS_KEY for name, _ in wanted):
         wanted.append((STATUS_KEY, "SCHEDULED"))  # the worklist: steps still to be done
     request_ = parse_search(wanted, service.local)
@@ -90,8 +76,8 @@ async def search(request: Request, service: WorkitemService) -> Response:
 
     items, more = await run_in_threadpool(run)
     warnings = list(request_.warnings)
-    if ignored:
-        warnings.append(f"Not supported as matching keys, ignored: {', '.join(ignored)}")
+    if keys.ignored:
+        warnings.append(f"Not attributes of a worklist entry, ignored: {', '.join(keys.ignored)}")
     if more and limit is None:
         return front.refuse(
             request, 413, f"More than {MAX_ANSWERS} scheduled steps match: narrow the query or page it with limit."
@@ -100,7 +86,7 @@ async def search(request: Request, service: WorkitemService) -> Response:
         warnings.append("There are additional results that can be requested")
     if not items:
         return front.answer(request, 204, warnings=warnings)
-    return _datasets(request, form, items, many=True, warnings=warnings)
+    return _datasets(request, form, [answer(item, keys) for item in items], many=True, warnings=warnings)
 
 
 def _datasets(
