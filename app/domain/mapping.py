@@ -395,7 +395,8 @@ def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None 
         item["00400254"] = mpps[PPS_DESCRIPTION]
     if _first(mpps, PPS_COMMENTS):
         item["00400280"] = mpps[PPS_COMMENTS]
-    names = list(dict.fromkeys(str(p.get("Alphabetic", "")) if isinstance(p, dict) else str(p) for p in people))
+    # every component group of a name is kept: an operator known only by an ideographic name is one
+    names = {repr(sorted(n.items())): n for n in map(_person_name, people) if n}
     if names:
         item[t.ACTUAL_HUMAN_PERFORMERS_SEQ] = {
             "vr": "SQ",
@@ -403,14 +404,28 @@ def mpps_performed(mpps: JsonDataset, scheduled_codes: list[JsonDataset] | None 
                 {
                     t.HUMAN_PERFORMER_CODE_SEQ: {
                         "vr": "SQ",
-                        "Value": [_code(n.replace("^", " ")[:16] or "TECH", "99WLSTAFF", n)],
+                        "Value": [_code(_shown(n).replace("^", " ")[:16] or "TECH", "99WLSTAFF", _shown(n))],
                     },
-                    t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [{"Alphabetic": n}]},
+                    t.HUMAN_PERFORMER_NAME: {"vr": "PN", "Value": [n]},
                 }
-                for n in names
+                for n in names.values()
             ],
         }
     return {t.PERFORMED_PROCEDURE_SEQ: {"vr": "SQ", "Value": [item]}}
+
+
+def _person_name(value: object) -> dict[str, str]:
+    """A PN value as DICOM JSON's groups, whether it came as an object or as plain text."""
+    if isinstance(value, dict):
+        return {group: str(text) for group, text in value.items() if group in PN_GROUPS and text}
+    return {"Alphabetic": str(value)} if value else {}
+
+
+def _shown(name: dict[str, str]) -> str:
+    return next((name[group] for group in PN_GROUPS if name.get(group)), "")
+
+
+PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
 
 def mpps_unscheduled_ups(mpps: JsonDataset, uid: str, now: str) -> JsonDataset:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.domain import tags as t
 from app.domain.build import NewWorkitem
-from app.domain.mapping import answer_keys, identifier_keys, mwl_to_ups, sps_id, ups_to_mwl
+from app.domain.mapping import answer_keys, identifier_keys, mpps_performed, mwl_to_ups, sps_id, ups_to_mwl
 from app.domain.query import build_query
 from app.domain.workitem import Code, PatientName, Workitem
 
@@ -72,3 +72,25 @@ def test_answer_holds_requested_keys_and_the_character_set_only():
     answer = answer_keys(ups_to_mwl(ups()), identifier)
     assert set(answer) == {t.SPECIFIC_CHARACTER_SET, t.PATIENT_ID, "00400100"}
     assert set(answer["00400100"]["Value"][0]) == {"00400001"}
+
+
+def test_an_operator_known_only_by_an_ideographic_name_is_kept_as_performer():
+
+    mpps = {
+        "00400340": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00081070": {"vr": "PN", "Value": [{"Ideographic": "山田^花子"}, {"Alphabetic": "Becker^Anna"}]},
+                    "00081050": {"vr": "PN", "Value": [{"Alphabetic": "Becker^Anna"}]},
+                }
+            ],
+        }
+    }
+    performed = mpps_performed(mpps)[t.PERFORMED_PROCEDURE_SEQ]["Value"][0]
+    people = performed[t.ACTUAL_HUMAN_PERFORMERS_SEQ]["Value"]
+    assert [p[t.HUMAN_PERFORMER_NAME]["Value"] for p in people] == [
+        [{"Ideographic": "山田^花子"}],
+        [{"Alphabetic": "Becker^Anna"}],
+    ]
+    assert people[0][t.HUMAN_PERFORMER_CODE_SEQ]["Value"][0]["00080104"]["Value"] == ["山田^花子"]
