@@ -20,9 +20,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydicom import Dataset
-from pydicom.charset import CUSTOMIZABLE_CHARSET_VR
+from pydicom.charset import CUSTOMIZABLE_CHARSET_VR, convert_encodings
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.valuerep import PersonName
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
 
@@ -95,43 +97,78 @@ def mwl_identifier(query: WorklistQuery) -> Dataset:
     return ds
 
 
-def _received_texts(answer: Dataset) -> list[bytes]:
-    """Every text value of an answer without a Specific Character Set, turned back into the bytes
-    that were received (pynetdicom has often decoded them already, with the default ISO 646 / Latin-1
-    reading, which maps each byte to one character and so loses nothing). Person names keep theirs."""
+def _received_texts(answer: Dataset, datasets: list[Dataset]) -> list[bytes]:
+    """Every text value of an answer without a Specific Character Set, as the bytes received.
+
+    A value not read yet stays as it came and is read once the character set is chosen: reading it
+    by the default repertoire would drop the ISO 2022 escapes back to ASCII that part its words and
+    name components. One pynetdicom has read already (with the default ISO 646 / Latin-1 reading,
+    which maps each byte to one character) is turned back into its bytes; a person name keeps its
+    own."""
+    datasets.append(answer)
     original = answer.original_character_set or "iso8859"
     codec = original if isinstance(original, str) else original[0]
     texts: list[bytes] = []
-    for element in answer.iterall():
-        if element.VR == "PN":
+    for tag in list(answer.keys()):
+        raw = answer.get_item(tag)
+        if isinstance(raw, RawDataElement) and _text_vr(raw) and raw.value:
+            texts.append(bytes(raw.value))
+            continue
+        element = answer[tag]
+        if element.VR == "SQ":
+            for item in element.value:
+                texts += _received_texts(item, datasets)
+        elif element.VR == "PN":
             names = element.value if element.VM > 1 else [element.value]
             texts += [n.original_string for n in names if isinstance(n, PersonName) and n.original_string]
         elif element.VR in CUSTOMIZABLE_CHARSET_VR and not element.is_empty:
             value = element.value
             parts = [value] if isinstance(value, (str, bytes)) else list(value)
             try:
-                raw = b"\\".join(p if isinstance(p, bytes) else p.encode(codec) for p in parts)
+                raw_text = b"\\".join(p if isinstance(p, bytes) else p.encode(codec) for p in parts)
             except UnicodeEncodeError:
                 continue
-            element.value = raw  # decoded again below, by the character set chosen
-            texts.append(raw)
+            element.value = raw_text  # decoded again below, by the character set chosen
+            texts.append(raw_text)
     return texts
+
+
+def _text_vr(raw: RawDataElement) -> bool:
+    try:
+        return (raw.VR or dictionary_VR(raw.tag)) in CUSTOMIZABLE_CHARSET_VR
+    except KeyError:  # a private element of an implicit VR answer: nothing to say of it
+        return False
 
 
 def decode_answer(answer: Dataset, fallback_charset: str) -> dict:
     """A C-FIND answer as DICOM JSON, its text decoded by its Specific Character Set. For SCPs
     that omit it: UTF-8 when the text is valid UTF-8 and not plain ASCII (DCMTK's wlmscpfs sends
-    its UTF-8 worklist files so; Latin-1 letters beyond ASCII practically never form valid UTF-8,
-    ISO 2022 text is ASCII bytes), else the fallback (the profile's or `find --charset`)."""
+    its UTF-8 worklist files so; Latin-1 letters beyond ASCII practically never form valid UTF-8),
+    the ISO 2022 sets whose escape sequences the text holds (its ISO 2022 files, unless run with
+    `-csk`), else the fallback (the profile's or `find --charset`)."""
     if "SpecificCharacterSet" not in answer:
-        wide = [text for text in _received_texts(answer) if not text.isascii()]
-        charset = "ISO_IR 192" if wide and all(_is_utf8(text) for text in wide) else fallback_charset
-        if charset != fallback_charset:
+        datasets: list[Dataset] = []
+        received = _received_texts(answer, datasets)
+        wide = [text for text in received if not text.isascii()]
+        charset: str | list[str] = fallback_charset
+        escaped = charsets.announced_by_escapes(received)
+        if escaped:
+            charset = escaped
+            log.info(
+                "A worklist answer names no character set and its text holds ISO 2022 escapes: read as %s", escaped
+            )
+        elif wide and all(_is_utf8(text) for text in wide):
+            charset = "ISO_IR 192"
             log.info(
                 "A worklist answer names no character set and its text is UTF-8: read as UTF-8, not %s",
                 fallback_charset,
             )
         answer.SpecificCharacterSet = charset
+        # pydicom reads a value still as received by the character set the data set was read with
+        encodings = convert_encodings(charset)
+        for dataset in datasets:
+            implicit, little = dataset.original_encoding
+            dataset.set_original_encoding(implicit, little, encodings)
     answer.decode()
     return from_dataset(answer)
 
@@ -170,6 +207,9 @@ class DimseBackend:
             ],
         )
         self.steps = ScheduledSteps(profile.mwl_aet)
+        # pynetdicom would read every answer to log it, before `decode_answer` sees the bytes the
+        # RIS sent (and a patient's name has no place in its log); the message log is `observer`
+        _config.LOG_RESPONSE_IDENTIFIERS = False
 
     # -- associations, on a worker thread -------------------------------------------------------------
     def _ae(self) -> AE:

@@ -140,3 +140,31 @@ def declare_json(dataset: JsonDataset, *sources: Declared) -> JsonDataset:
     if chosen:
         out = {SPECIFIC_CHARACTER_SET: {"vr": "CS", "Value": chosen}, **out}
     return out
+
+
+def _iso2022_escapes() -> dict[bytes, str]:
+    """Each ISO 2022 designation escape sequence and the DICOM defined term it announces."""
+    from pydicom.charset import ENCODINGS_TO_CODES
+
+    found: dict[bytes, str] = {}
+    for term, codec in python_encoding.items():
+        if term.startswith("ISO 2022 IR ") and term != "ISO 2022 IR 6" and codec in ENCODINGS_TO_CODES:
+            found.setdefault(ENCODINGS_TO_CODES[codec], term)
+    return found
+
+
+ISO2022_ESCAPES = _iso2022_escapes()
+
+
+def announced_by_escapes(texts: Iterable[bytes]) -> list[str]:
+    """The character set that undeclared text written with ISO 2022 escape sequences uses (DCMTK's
+    wlmscpfs sends an ISO 2022 IR 87 worklist file so, unless told `-csk`): the default repertoire
+    first, then each set an escape designates; [] when no text holds one."""
+    designated: list[str] = []
+    for text in texts:
+        if b"\x1b" not in text:
+            continue
+        for escape, term in ISO2022_ESCAPES.items():
+            if escape in text and term not in designated:
+                designated.append(term)
+    return ["ISO 2022 IR 6", *designated] if designated else []

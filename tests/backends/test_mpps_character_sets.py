@@ -105,3 +105,17 @@ async def test_a_discontinuation_declares_its_character_set(ris):
     assert stopped.SpecificCharacterSet == "ISO_IR 192"
     assert stopped.CommentsOnThePerformedProcedureStep == "患者 – 中止"
     assert stopped.PerformedProcedureStepStatus == "DISCONTINUED"
+
+
+async def test_an_iso_2022_item_served_without_its_character_set_is_read_by_its_escapes(tmp_path):
+    # DCMTK's wlmscpfs leaves (0008,0005) out of its answers unless run with -csk
+    worklist = Wlmscpfs(japanese_worklist(tmp_path / "wlistdb", f"{PINNED_DAY:%Y%m%d}")).start()
+    mpps = RecordingMppsScp().start()
+    try:
+        [item] = await backend(worklist, mpps).search(WorklistQuery(states=()))
+    finally:
+        mpps.stop()
+        worklist.stop()
+    assert item.patient_name.ideographic == "山田^太郎"
+    assert item.patient_name.phonetic == "やまだ^たろう"
+    assert item.requested_procedure_description == "頭部CT"

@@ -37,3 +37,14 @@ def test_a_json_dataset_declares_it_for_every_person_name_group():
     name = {"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Yamada", "Ideographic": "山田"}]}}
     assert declare_json(name)["00080005"] == {"vr": "CS", "Value": ["ISO_IR 192"]}
     assert "00080005" not in declare_json({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Yamada"}]}})
+
+
+def test_undeclared_text_with_iso_2022_escapes_names_the_sets_they_designate():
+    from app.domain.charsets import announced_by_escapes
+
+    assert announced_by_escapes([b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B"]) == [
+        "ISO 2022 IR 6",
+        "ISO 2022 IR 87",
+    ]
+    assert announced_by_escapes([b"\x1b$)C\xc8\xab\x1b(B"]) == ["ISO 2022 IR 6", "ISO 2022 IR 149"]
+    assert announced_by_escapes([b"plain", "Müller".encode("latin-1")]) == []
