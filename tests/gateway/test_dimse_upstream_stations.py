@@ -191,6 +191,10 @@ async def test_what_the_ris_matched_for_a_station_is_not_matched_again(mpps, tmp
         [found] = await ct1.search(WorklistQuery(station="CT1", states=()))
         assert found.patient_name.alphabetic == "ROOM^PATIENT"
         assert [c.value for c in found.station_names] == ["CTROOM"]
+        # nor by the gateway's own MWL front, which a DIMSE modality asks
+        assert gateway.server.dimse is not None
+        [answer] = c_find(gateway.server.dimse.port, "WORKLIST", "CT1")
+        assert str(answer.PatientName) == "ROOM^PATIENT" and stations_of(answer) == ["CTROOM"]
         # what the MWL C-FIND does not carry is still matched here: the state
         assert await ct1.search(WorklistQuery(station="CT1")) != []
         response = httpx.get(
