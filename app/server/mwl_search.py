@@ -37,7 +37,9 @@ def _narrowed(query: Query) -> list[tuple[tuple[str, ...], str, str]]:
     day = query.key_at((SPS_SEQ, SPS_START_DATE))
     if day and day.kind is MatchKind.RANGE and day.interval is not None:
         low, high = day.interval
-        days = f"{sortable(low)[:8] if low != datetime.min else ''}-{sortable(high)[:8] if high != datetime.max else ''}"
+        first = sortable(low)[:8] if low != datetime.min else ""
+        last = sortable(high)[:8] if high != datetime.max else ""
+        days = f"{first}-{last}"
         keys.append(((SPS_SEQ, SPS_START_DATE), "ScheduledProcedureStepStartDateTime", days))
     return keys
 
