@@ -120,6 +120,16 @@ def _first_code(ds: JsonDataset, tag: str, field: str = t.CODE_VALUE) -> str:
     return str(_first(items[0], field) or "") if items else ""
 
 
+def _code_values(ds: JsonDataset, tag: str) -> list[str]:
+    """The code value of every item of a code sequence, in order, the empty ones left out."""
+    return [value for item in _items(ds, tag) if (value := str(_first(item, t.CODE_VALUE) or ""))]
+
+
+def _texts(ds: JsonDataset, tag: str) -> list[str]:
+    """Every value of an attribute, the empty ones left out."""
+    return [text for value in _values(ds, tag) if value is not None and (text := str(value).strip())]
+
+
 def sps_id(ups_uid: str) -> str:
     """A stable Scheduled Procedure Step ID (SH, 16 characters) for a UPS."""
     return hashlib.sha1(ups_uid.encode()).hexdigest()[:16].upper()
@@ -141,7 +151,8 @@ def ups_to_mwl(ups: JsonDataset) -> JsonDataset:
     performer = _first(performers[0], t.HUMAN_PERFORMER_NAME) if performers else None
     state = str(_first(ups, t.PROCEDURE_STEP_STATE) or "")
     sps: JsonDataset = {
-        SPS_STATION_AE: _element("AE", _first_code(ups, t.STATION_NAME_CODE_SEQ)),
+        # (0040,0001) is VM 1-n (Table K.6-1): a step scheduled for several stations names them all
+        SPS_STATION_AE: _many("AE", [value[:16] for value in _code_values(ups, t.STATION_NAME_CODE_SEQ)]),
         SPS_START_DATE: _element("DA", start[:8]),
         SPS_START_TIME: _element("TM", start[8:14]),
         MODALITY: _element("CS", _first_code(ups, t.STATION_CLASS_CODE_SEQ)),
@@ -169,7 +180,7 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
     time = time.replace(":", "").split(".")[0].ljust(6, "0")[:6] if time else "000000"
     # some RIS send only the Scheduled Station Name: it then names the station too
     station_name = str(_first(sps, SPS_STATION_NAME) or "")
-    station = str(_first(sps, SPS_STATION_AE) or "") or station_name
+    stations = list(dict.fromkeys(_texts(sps, SPS_STATION_AE))) or ([station_name] if station_name else [])
     modality = str(_first(sps, MODALITY) or "")
     label = str(_first(sps, SPS_DESCRIPTION) or _first(mwl, t.REQUESTED_PROCEDURE_DESCRIPTION) or "")
     request = {tag: mwl[tag] for tag in IN_REQUEST if tag in mwl}
@@ -202,7 +213,7 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
             t.PROCEDURE_STEP_LABEL: _element("LO", label),
             t.SPS_START_DATETIME: _element("DT", f"{date}{time}" if date else ""),
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-            **_station_codes(station, modality, station_scheme, station_name),
+            **_station_codes(stations, modality, station_scheme, station_name),
             t.SCHEDULED_WORKITEM_CODE_SEQ: sps.get(SPS_PROTOCOL_CODE_SEQ) or {"vr": "SQ"},
             t.HUMAN_PERFORMERS_SEQ: {
                 "vr": "SQ",
@@ -219,17 +230,25 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
     return ups
 
 
-def _station_codes(station: str, modality: str, scheme: str = STATION_SCHEME, name: str = "") -> JsonDataset:
-    """The scheduled station's name code (its AE title under a local scheme) and class code (the
-    modality, CID 29), each empty when unknown."""
+def _station_codes(stations: list[str], modality: str, scheme: str = STATION_SCHEME, name: str = "") -> JsonDataset:
+    """The scheduled stations' name codes (one item per AE title, under a local scheme) and class
+    code (the modality, CID 29), each empty when unknown. The Scheduled Station Name is the one name
+    the RIS gives the step's stations, so it is each item's meaning."""
     return {
-        t.STATION_NAME_CODE_SEQ: {"vr": "SQ", "Value": [_code(station, scheme, name or station)]}
-        if station
+        t.STATION_NAME_CODE_SEQ: {
+            "vr": "SQ",
+            "Value": [_code(station, scheme, name or station) for station in stations],
+        }
+        if stations
         else {"vr": "SQ"},
         t.STATION_CLASS_CODE_SEQ: {"vr": "SQ", "Value": [_code(modality, "DCM", MODALITIES.get(modality, modality))]}
         if modality
         else {"vr": "SQ"},
     }
+
+
+def _many(vr: str, values: list[str]) -> JsonDataset:
+    return {"vr": vr, "Value": values} if values else {"vr": vr}
 
 
 def _code(value: str, scheme: str, meaning: str) -> JsonDataset:
@@ -443,7 +462,7 @@ def mpps_unscheduled_ups(mpps: JsonDataset, uid: str, now: str) -> JsonDataset:
             t.PROCEDURE_STEP_LABEL: _element("LO", str(_first(mpps, PPS_DESCRIPTION) or "Unscheduled procedure")),
             t.SPS_START_DATETIME: _element("DT", _datetime(mpps, PPS_START_DATE, PPS_START_TIME) or now),
             t.INPUT_READINESS_STATE: {"vr": "CS", "Value": ["READY"]},
-            **_station_codes(station, modality),
+            **_station_codes([station] if station else [], modality),
             t.STUDY_INSTANCE_UID: study,
             t.REFERENCED_REQUEST_SEQ: {
                 "vr": "SQ",

@@ -10,6 +10,7 @@ sequence — any item, not just the first.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
@@ -229,6 +230,11 @@ class Query:
             keys = seq.keys
         return next((k for k in keys if isinstance(k, KeyMatch) and k.tag == path[-1]), None)
 
+    def without(self, paths: Collection[tuple[str, ...]]) -> Query:
+        """The query less the plain keys at `paths` (a sequence left with no key is dropped): what
+        remains to be matched once another party has matched those keys."""
+        return Query(_without(self.keys, [tuple(p) for p in paths]))
+
     def tags(self) -> set[str]:
         """Top-level tags named by the query (what a search result must include)."""
         out: set[str] = set()
@@ -238,6 +244,22 @@ class Query:
             else:
                 out.add(key.tag)
         return out
+
+
+def _without(keys: tuple[Key, ...], paths: list[tuple[str, ...]]) -> tuple[Key, ...]:
+    kept: list[Key] = []
+    for key in keys:
+        if isinstance(key, KeyMatch) and (key.tag,) in paths:
+            continue
+        if isinstance(key, SequenceMatch):
+            inner = [p[1:] for p in paths if len(p) > 1 and p[0] == key.tag]
+            if inner:
+                rest = _without(key.keys, inner)
+                if rest:
+                    kept.append(SequenceMatch(key.tag, rest))
+                continue
+        kept.append(key)
+    return tuple(kept)
 
 
 def key_match(tag: str, raw: str, local: tzinfo = UTC, vr: str | None = None) -> KeyMatch:

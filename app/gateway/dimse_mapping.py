@@ -15,11 +15,27 @@ from app.domain.workitem import Code
 from app.domain.worklist_query import WorklistQuery
 
 _PASSED = (MatchKind.SINGLE, MatchKind.WILDCARD)
+# The UPS keys the MWL C-FIND carries whole, and what each becomes there. The scheduled day is
+# not among them: it goes by whole days, so its hours are still matched here.
+UPSTREAM_KEYS: tuple[tuple[str, ...], ...] = (
+    (t.STATION_NAME_CODE_SEQ, t.CODE_VALUE),
+    (t.STATION_CLASS_CODE_SEQ, t.CODE_VALUE),
+    (t.PATIENT_NAME,),
+    (t.PATIENT_ID,),
+    (t.REFERENCED_REQUEST_SEQ, t.ACCESSION_NUMBER),
+)
 
 
 def _raw(query: Query, *path: str) -> str:
     key = query.key_at(path)
     return key.raw if key is not None and key.kind in _PASSED else ""
+
+
+def left_to_match(query: Query) -> Query:
+    """What of a UPS query the gateway still matches on an item the RIS answered: the keys the
+    C-FIND carried the RIS has matched, by its own rules (a multi-valued Scheduled Station AE Title
+    matches when any value does), and matching them again could only lose what it found."""
+    return query.without([path for path in UPSTREAM_KEYS if _raw(query, *path)])
 
 
 def worklist_query(query: Query) -> WorklistQuery:
@@ -32,14 +48,15 @@ def worklist_query(query: Query) -> WorklistQuery:
         start, end = moment.interval
         low = start.date() if start != datetime.min else None
         high = end.date() if end != datetime.max else None
+    station, modality, patient_name, patient_id, accession = (_raw(query, *path) for path in UPSTREAM_KEYS)
     return WorklistQuery(
-        station=_raw(query, t.STATION_NAME_CODE_SEQ, t.CODE_VALUE),
-        modality=_raw(query, t.STATION_CLASS_CODE_SEQ, t.CODE_VALUE),
+        station=station,
+        modality=modality,
         date_from=low,
         date_to=high,
-        patient_name=_raw(query, t.PATIENT_NAME),
-        patient_id=_raw(query, t.PATIENT_ID),
-        accession=_raw(query, t.REFERENCED_REQUEST_SEQ, t.ACCESSION_NUMBER),
+        patient_name=patient_name,
+        patient_id=patient_id,
+        accession=accession,
         states=(),
     )
 

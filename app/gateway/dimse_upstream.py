@@ -47,7 +47,7 @@ from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
-from .dimse_mapping import discontinuation_of, performed_of, progress_of, tells_mpps, worklist_query
+from .dimse_mapping import discontinuation_of, left_to_match, performed_of, progress_of, tells_mpps, worklist_query
 from .dimse_mpps import DimseMpps, peer_comment
 from .dimse_pool import AssociationPool
 from .dimse_state import GatewayState, Step
@@ -455,11 +455,13 @@ class DimseUpstream:
     def _matching(self, request: SearchRequest) -> list[JsonDataset]:
         answers = self._find(worklist_query(request.query))
         held = {step.uid: step for step in self.state.steps()}
+        rest = left_to_match(request.query)
         found = [held[uid].dataset if uid in held else view for uid, _, view in answers]
         listed = {uid for uid, _, _ in answers}
+        matched = [item for item in found if rest.matches(item, self.local)]
         # steps the RIS no longer lists (many drop a step once its MPPS is IN PROGRESS) stay visible
-        found += [step.dataset for uid, step in held.items() if uid not in listed]
-        return [item for item in found if request.query.matches(item, self.local)]
+        unlisted = [step.dataset for uid, step in held.items() if uid not in listed]
+        return matched + [item for item in unlisted if request.query.matches(item, self.local)]
 
     def search(self, request: SearchRequest) -> SearchResult:
         limit = self.max_results if request.limit is None else min(request.limit, self.max_results)

@@ -48,7 +48,7 @@ from .audit import Actor, acting_as
 from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
 from .dimse_failures import find_failure
 from .dimse_tls import start_server
-from .mwl_search import candidates
+from .mwl_search import candidates, deciding
 from .service_api import MppsOutcome, PerformedStepService, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
 
@@ -339,11 +339,12 @@ class DimseFront:
         send = _pending_sender(event, pending)
         try:
             # each answer goes out as it comes: a gateway's upstream gives its pages one by one
+            rest = deciding(self.service, query)
             for item, workitem in candidates(self.service, query):
                 if event.is_cancelled:
                     yield Status.CANCELED, None
                     return
-                if not query.matches(item, self.service.local):
+                if not rest.matches(item, self.service.local):
                     continue
                 answer = answer_keys(item, identifier)
                 if send is None or not send(answer):

@@ -22,28 +22,42 @@ from app.domain.search import SearchRequest, parse_search
 from .service_api import WorkitemService
 
 
-def narrowing(query: Query) -> SearchRequest:
-    """UPS Search keys that select a superset of what the MWL query matches."""
-    params: list[tuple[str, str]] = []
+def _narrowed(query: Query) -> list[tuple[tuple[str, ...], str, str]]:
+    """The MWL keys a UPS search can carry whole: (their MWL path, the UPS key, its value)."""
+    keys: list[tuple[tuple[str, ...], str, str]] = []
     station = query.key_at((SPS_SEQ, SPS_STATION_AE))
     if station and station.kind is MatchKind.SINGLE:
-        params.append(("ScheduledStationNameCodeSequence.CodeValue", station.raw))
+        keys.append(((SPS_SEQ, SPS_STATION_AE), "ScheduledStationNameCodeSequence.CodeValue", station.raw))
     modality = query.key_at((SPS_SEQ, MODALITY))
     if modality and modality.kind is MatchKind.SINGLE:
-        params.append(("ScheduledStationClassCodeSequence.CodeValue", modality.raw))
+        keys.append(((SPS_SEQ, MODALITY), "ScheduledStationClassCodeSequence.CodeValue", modality.raw))
     patient = query.key_at((t.PATIENT_ID,))
     if patient and patient.kind is MatchKind.SINGLE:
-        params.append(("PatientID", patient.raw))
+        keys.append(((t.PATIENT_ID,), "PatientID", patient.raw))
     day = query.key_at((SPS_SEQ, SPS_START_DATE))
     if day and day.kind is MatchKind.RANGE and day.interval is not None:
         low, high = day.interval
-        params.append(
-            (
-                "ScheduledProcedureStepStartDateTime",
-                f"{sortable(low)[:8] if low != datetime.min else ''}-{sortable(high)[:8] if high != datetime.max else ''}",
-            )
-        )
-    return parse_search(params)
+        first = sortable(low)[:8] if low != datetime.min else ""
+        last = sortable(high)[:8] if high != datetime.max else ""
+        days = f"{first}-{last}"
+        keys.append(((SPS_SEQ, SPS_START_DATE), "ScheduledProcedureStepStartDateTime", days))
+    return keys
+
+
+def narrowing(query: Query) -> SearchRequest:
+    """UPS Search keys that select a superset of what the MWL query matches."""
+    return parse_search([(name, value) for _, name, value in _narrowed(query)])
+
+
+def deciding(service: WorkitemService, query: Query) -> Query:
+    """What decides on the `candidates`: the MWL query less the keys the UPS search `narrowing`
+    already matched on the workitems themselves (a workitem scheduled for several stations by any
+    of them) or that a gateway's upstream matched by its own rules — matching them again on the MWL
+    item shaped from the answer could only lose what was found. Items an upstream gives as they are
+    (`mwl_items`) meet the whole query."""
+    if getattr(service, "mwl_items", None) is not None:
+        return query
+    return query.without([path for path, _, _ in _narrowed(query)])
 
 
 def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDataset, JsonDataset | None]]:
@@ -64,6 +78,7 @@ def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDat
 
 def scheduled_steps(service: WorkitemService, query: Query) -> Iterator[JsonDataset]:
     """Every MWL item the query matches, in the store's order, as full K.6-1 items."""
+    rest = deciding(service, query)
     for item, _ in candidates(service, query):
-        if query.matches(item, service.local):
+        if rest.matches(item, service.local):
             yield item

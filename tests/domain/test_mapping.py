@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.domain import tags as t
+from app.domain.access import Act, Identity, Role, refusal
 from app.domain.build import NewWorkitem
 from app.domain.mapping import answer_keys, identifier_keys, mpps_performed, mwl_to_ups, sps_id, ups_to_mwl
 from app.domain.query import build_query
@@ -94,3 +95,55 @@ def test_an_operator_known_only_by_an_ideographic_name_is_kept_as_performer():
         [{"Alphabetic": "Becker^Anna"}],
     ]
     assert people[0][t.HUMAN_PERFORMER_CODE_SEQ]["Value"][0]["00080104"]["Value"] == ["山田^花子"]
+
+
+def _mwl_for(*stations: str, name: str = "") -> dict:
+    """An MWL item as an RIS sends it, scheduled for `stations` ((0040,0001) is VM 1-n)."""
+    step: dict = {
+        "00400001": {"vr": "AE", "Value": list(stations)},
+        "00400002": {"vr": "DA", "Value": ["20261123"]},
+        "00400003": {"vr": "TM", "Value": ["081500"]},
+        "00080060": {"vr": "CS", "Value": ["MR"]},
+        "00400009": {"vr": "SH", "Value": ["SPD3445"]},
+        "00400011": {"vr": "SH", "Value": ["B34F56"]},
+    }
+    if name:
+        step["00400010"] = {"vr": "SH", "Value": [name]}
+    return {
+        t.STUDY_INSTANCE_UID: {"vr": "UI", "Value": ["1.2.276.0.7230010.3.2.101"]},
+        t.ACCESSION_NUMBER: {"vr": "SH", "Value": ["00000"]},
+        "00400100": {"vr": "SQ", "Value": [step]},
+    }
+
+
+def test_every_scheduled_station_becomes_a_station_name_code_and_goes_back_as_one_multi_valued_ae():
+    workitem = Workitem(mwl_to_ups(_mwl_for("AA32", "AA33", name="STN456")))
+    assert [c.value for c in workitem.station_names] == ["AA32", "AA33"]
+    assert {c.meaning for c in workitem.station_names} == {"STN456"}  # the one name the RIS gives them
+    assert [c.value for c in workitem.station_classes] == ["MR"]  # (0008,0060) and (0040,0011) are VM 1
+    assert [c.meaning for c in workitem.station_locations] == ["B34F56"]
+
+    sps = ups_to_mwl(workitem.json)["00400100"]["Value"][0]
+    assert sps["00400001"] == {"vr": "AE", "Value": ["AA32", "AA33"]}
+    assert sps["00400010"]["Value"] == ["STN456"]
+    assert [c.value for c in Workitem(mwl_to_ups(ups_to_mwl(workitem.json))).station_names] == ["AA32", "AA33"]
+
+
+def test_a_step_scheduled_for_several_stations_matches_a_key_naming_any_of_them():
+    mwl = ups_to_mwl(mwl_to_ups(_mwl_for("FG56", "ER67", "JJ56")))
+    for station in ("FG56", "ER67", "JJ56", "ER*"):
+        identifier = {"00400100": {"vr": "SQ", "Value": [{"00400001": {"vr": "AE", "Value": [station]}}]}}
+        assert build_query(identifier_keys(identifier)).matches(mwl), station
+    identifier = {"00400100": {"vr": "SQ", "Value": [{"00400001": {"vr": "AE", "Value": ["TZ77"]}}]}}
+    assert not build_query(identifier_keys(identifier)).matches(mwl)
+
+
+def test_the_access_rule_takes_a_workitem_scheduled_for_several_stations_as_scheduled_for_each():
+    scheduled = tuple(c.value for c in Workitem(mwl_to_ups(_mwl_for("AA32", "AA33"))).station_names)
+    assert scheduled == ("AA32", "AA33")
+    for ae in ("AA32", "AA33"):
+        assert (
+            refusal(Identity(ae, Role.MODALITY, frozenset({ae})), Act.CLAIM, acting_ae=ae, stations=scheduled) is None
+        )
+    other = refusal(Identity("CT1", Role.MODALITY, frozenset({"CT1"})), Act.CLAIM, acting_ae="CT1", stations=scheduled)
+    assert other is not None and "AA32, AA33" in other.text

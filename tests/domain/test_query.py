@@ -579,3 +579,22 @@ def test_a_pattern_of_many_stars_matches_like_one_star_and_a_too_long_value_is_r
     assert not wildcard_match("*A" * 500 + "*Z", "A" * 64)
     with pytest.raises(InvalidRequest):
         key_match(t.PATIENT_ID, "A?" * 600)
+
+
+def test_a_query_without_the_keys_another_party_matched_keeps_the_rest():
+    query = build_query(
+        [
+            ((t.STATION_NAME_CODE_SEQ, t.CODE_VALUE), "CT1"),
+            ((t.STATION_NAME_CODE_SEQ, t.CODING_SCHEME), "99WLSTATION"),
+            ((t.STATION_CLASS_CODE_SEQ, t.CODE_VALUE), "CT"),
+            ((t.PATIENT_ID,), "P1"),
+            ((t.PROCEDURE_STEP_STATE,), "SCHEDULED"),
+        ]
+    )
+    rest = query.without(
+        [(t.STATION_NAME_CODE_SEQ, t.CODE_VALUE), (t.STATION_CLASS_CODE_SEQ, t.CODE_VALUE), (t.PATIENT_ID,)]
+    )
+    assert rest.key_at((t.STATION_NAME_CODE_SEQ, t.CODE_VALUE)) is None
+    assert rest.key_at((t.STATION_NAME_CODE_SEQ, t.CODING_SCHEME)) is not None  # not matched elsewhere
+    assert rest.key_at((t.STATION_CLASS_CODE_SEQ, t.CODE_VALUE)) is None and rest.key_at((t.PATIENT_ID,)) is None
+    assert {k.tag for k in rest.keys} == {t.STATION_NAME_CODE_SEQ, t.PROCEDURE_STEP_STATE}  # an emptied sequence goes
