@@ -56,9 +56,10 @@ def serve(args: argparse.Namespace) -> int:
             )
         if args.upstream:
             upstream = gateway_upstream(args)
-        elif args.upstream_user or args.upstream_password_file or args.upstream_token_file or args.upstream_ca:
+        elif any(getattr(args, f"upstream_{name}") for name in UPSTREAM_ACCESS):
             raise ValueError(
-                "--upstream-user, --upstream-password-file, --upstream-token-file and --upstream-ca go with --upstream."
+                "--upstream-user, --upstream-password-file, --upstream-token-file, --upstream-ca, --upstream-cert "
+                "and --upstream-key go with --upstream."
             )
         server = UPSServer(config, upstream=upstream)
     except OSError as exc:
@@ -103,6 +104,10 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# the options that say how a gateway reaches its upstream: meaningless without --upstream
+UPSTREAM_ACCESS = ("user", "password_file", "token_file", "ca", "cert", "key")
+
+
 def gateway_upstream(args: argparse.Namespace):
     """The services of `serve --upstream SPEC`; ValueError in a sentence when they cannot be made."""
     from app.gateway import UpstreamAccess, open_upstream
@@ -111,7 +116,12 @@ def gateway_upstream(args: argparse.Namespace):
     if args.seed != "none":
         raise ValueError("A gateway serves its upstream's worklist: --seed does not go with --upstream.")
     access = UpstreamAccess.from_files(
-        args.upstream_user, args.upstream_password_file, args.upstream_token_file, args.upstream_ca
+        args.upstream_user,
+        args.upstream_password_file,
+        args.upstream_token_file,
+        args.upstream_ca,
+        args.upstream_cert,
+        args.upstream_key,
     )
     db_path = args.db or str(default_db_path())
     return open_upstream(args.upstream, db_path, trace=args.trace, access=access)

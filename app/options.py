@@ -88,7 +88,7 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="be a gateway: serve every door over this upstream instead of the local worklist — "
         "upsrs:URL (a UPS-RS origin server), upsrs+dcm4chee:URL (dcm4chee-arc's forms), sup246:URL, "
-        "or dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]; the database then keeps the gateway's mappings",
+        "or dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,TLS=1]; the database then keeps the gateway's mappings",
     )
     p.add_argument(
         "--trace",
@@ -117,7 +117,18 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--upstream-ca",
         metavar="PEM",
-        help="with an https:// --upstream: trust this CA file (a private CA, or serve --tls-self-signed's)",
+        help="with an https:// --upstream, or a dimse: one with TLS=1: trust this CA file (a private CA, "
+        "or serve --tls-self-signed's)",
+    )
+    p.add_argument(
+        "--upstream-cert",
+        metavar="PEM",
+        help="with a dimse: --upstream and TLS=1: the client certificate to show a RIS that asks for one",
+    )
+    p.add_argument(
+        "--upstream-key",
+        metavar="PEM",
+        help="the private key of --upstream-cert, in a file only the server's user can read (no passphrase)",
     )
 
 

@@ -73,6 +73,25 @@ def _ask(ds: Dataset, tags: tuple[str, ...], table: dict[str, tuple[str, str]]) 
         ds.add_new(int(tag, 16), vr, [] if vr == "SQ" else None)
 
 
+def client_tls(profile: Profile) -> ssl.SSLContext:
+    """The client side of DICOM over TLS (PS3.15 B.9, TLS 1.2 at least): `ca_file` trusted, else the
+    system's store; `client_cert` and `client_key` shown to a peer that asks. OSError or ssl.SSLError
+    when a file cannot be read or the certificate and key do not belong together."""
+    context = ssl.create_default_context(cafile=profile.ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not profile.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if profile.client_cert:
+        # a key under a passphrase fails here rather than asking for it on a terminal nobody watches
+        context.load_cert_chain(profile.client_cert, profile.client_key or None, password=_no_passphrase)
+    return context
+
+
+def _no_passphrase() -> str:
+    raise ssl.SSLError("the key is protected by a passphrase")
+
+
 def mwl_identifier(query: WorklistQuery) -> Dataset:
     """The C-FIND identifier of a worklist query: Table K.6-1 matching keys plus return keys."""
     ds = Dataset()
@@ -193,9 +212,16 @@ class Associations(Protocol):
 
 class DimseBackend:
     def __init__(
-        self, profile: Profile, observer: Observer | None = None, associations: Associations | None = None
+        self,
+        profile: Profile,
+        observer: Observer | None = None,
+        associations: Associations | None = None,
+        *,
+        ca_hint: str = "give the profile the CA file that signed it",
     ) -> None:
+        """`ca_hint`: what to do when the peer's certificate is not trusted (a gateway names its option)."""
         self.profile = profile
+        self.ca_hint = ca_hint
         self.observer = observer
         self.associations = associations
         self.capabilities = Capabilities(
@@ -222,13 +248,9 @@ class DimseBackend:
         return ae
 
     def _tls(self) -> ssl.SSLContext:
-        """The client side of DICOM over TLS: the profile's CA file, else the system's trust store."""
-        context = ssl.create_default_context(cafile=self.profile.ca_file or None)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        if not self.profile.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        """The client side of DICOM over TLS: the profile's CA file, else the system's trust store,
+        and its client certificate for a peer that asks for one."""
+        return client_tls(self.profile)
 
     def _tls_failure(self, host: str, port: int, context: ssl.SSLContext) -> str | None:
         """Why a TLS handshake with the peer fails, in words; None when it succeeds (or the peer is not
@@ -236,12 +258,21 @@ class DimseBackend:
         try:
             with (
                 socket.create_connection((host, port), timeout=self.profile.timeout) as raw,
-                context.wrap_socket(raw, server_hostname=host),
+                context.wrap_socket(raw, server_hostname=host) as tls,
             ):
+                # TLS 1.3 ends the handshake before the server has checked our certificate: a refusal
+                # of it comes as an alert right after, while an accepting DICOM peer sends nothing
+                tls.settimeout(min(self.profile.timeout, 1.0))
+                tls.recv(1)
                 return None
         except ssl.SSLCertVerificationError as exc:
-            return f"its certificate is not trusted ({exc.verify_message}); give the profile the CA file that signed it"
+            return f"its certificate is not trusted ({exc.verify_message}); {self.ca_hint}"
         except ssl.SSLError as exc:
+            if "ALERT" in str(exc.reason):  # the server refused us
+                said = str(exc.reason).replace("_", " ").lower()
+                if self.profile.client_cert:
+                    return f"it did not accept our client certificate ({said}); it wants one from a CA it trusts"
+                return f"it wants a client certificate from a CA it trusts ({said})"
             return f"the TLS handshake failed ({exc.reason or exc}); is DICOM over TLS on at that port?"
         except OSError:
             return None
@@ -284,7 +315,8 @@ class DimseBackend:
                 f"The {what} server at {where} answered, but not as a DICOM peer: {hint}",
                 f"no DICOM PDU from {called}@{where}",
             )
-        if tls and not assoc.is_established and not received:
+        if tls and not assoc.is_established and not assoc.is_rejected:
+            # a refusal in the handshake may come as an abort after it (TLS 1.3): asked on its own
             failure = self._tls_failure(host, port, tls)
             if failure:
                 raise Unreachable(f"Cannot talk TLS with the {what} server at {where}: {failure}.", failure)

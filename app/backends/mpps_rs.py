@@ -11,6 +11,7 @@ and `?update` first, `/update` when the server does not know the first form (404
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,11 +43,61 @@ from .profiles import Profile
 from .protocol import Capabilities, ConnectionSink, EventSink, Observer, PeerCheck
 from .scheduled_steps import ScheduledSteps
 
+log = logging.getLogger(__name__)
+
 MWL_PATH = RESOURCES[MWL_SEARCH]
 MPPS_PATH = RESOURCES[MPPS]
 PAGE = 500  # a limit on every Search: a server may refuse a large unpaged answer (413)
-MAX_RESULTS = 20000
+MAX_RESULTS = 20000  # what one search may hold: a server that offers more is refused in a sentence
 FINAL = {"COMPLETED": "COMPLETED", "DISCONTINUED": "CANCELED"}
+
+
+class Paging:
+    """Where the next page of a Supplement 246 Search starts, and whether there is one. The
+    supplement leaves the page size to the server and prescribes no Warning: DICOM-RST answers 200
+    at a time whatever `limit` asks, warns of nothing and ends with `200 []`. So after every page
+    that holds items the next is asked for, until one is empty or shorter than an earlier one; a 299
+    "additional results" Warning only confirms. A server that ignores `offset` repeats its first
+    page: that ends the search too. The console and the Sup 246 gateway both page so."""
+
+    def __init__(self, host: str, bound: int | None = None) -> None:
+        self.host = host
+        self.bound = MAX_RESULTS if bound is None else bound
+        self.offset = 0
+        self.done = False
+        self._largest = 0
+        self._first: JsonDataset | None = None
+
+    def take(self, found: list[JsonDataset], warned: bool) -> list[JsonDataset]:
+        """The items of this page that belong to the answer; `done` says whether it was the last.
+        Refused when the server has given `bound` items and would still give more."""
+        if not found:
+            self.done = True
+            return []
+        if self.offset and found[0] == self._first:
+            log.warning(
+                "The worklist server %s answered the same page again for offset %d: it does not page, "
+                "its first %d items are taken as the whole answer",
+                self.host,
+                self.offset,
+                self.offset,
+            )
+            self.done = True
+            return []
+        if self._first is None:
+            self._first = found[0]
+        self.offset += len(found)
+        short = len(found) < self._largest
+        self._largest = max(self._largest, len(found))
+        self.done = short and not warned
+        if not self.done and self.offset >= self.bound:
+            raise Refused(
+                f"The worklist server at {self.host} had {self.offset} procedure steps for this search and "
+                "was still sending more: narrow the search (a station, a day), or ask its administrator "
+                "whether it pages with offset.",
+                f"Supplement 246 Search stopped at {self.offset} items (bound {self.bound})",
+            )
+        return found
 
 
 def search_params(query: WorklistQuery) -> list[tuple[str, str]]:
@@ -145,7 +196,9 @@ class MppsRsBackend:
     async def search_page(
         self, params: list[tuple[str, str]], offset: int = 0, limit: int = PAGE
     ) -> tuple[list[JsonDataset], bool]:
-        """One page of a Search with these matching keys: its MWL items, and whether more follow."""
+        """One page of a Search with these matching keys: its MWL items, and whether a Warning says
+        more follow (`Paging` decides; many servers never say). Any JSON media type is read:
+        DICOM-RST labels its answer application/json."""
         page = [*params, ("limit", str(limit)), ("offset", str(offset))]
         response = await self._send("GET", MWL_PATH, params=page, expect=(200, 204))
         return self._datasets(response), "additional results" in warning_text(response)
@@ -153,12 +206,11 @@ class MppsRsBackend:
     async def search(self, query: WorklistQuery) -> list[Workitem]:
         params = search_params(query)
         answers: list[JsonDataset] = []
+        paging = Paging(self.host)
         try:
-            while len(answers) < MAX_RESULTS:
-                found, more = await self.search_page(params, len(answers))
-                answers.extend(found)
-                if not found or not more:
-                    break
+            while not paging.done:
+                found, warned = await self.search_page(params, paging.offset)
+                answers.extend(paging.take(found, warned))
         except Refused as exc:
             if exc.status in (404, 405) and not exc.reason:
                 raise await self._without_search(exc) from None

@@ -61,6 +61,10 @@ class Profile:
     mpps_aet: str = ""
     dimse_timeout: float = 30.0
     tls: bool = False  # DICOM over TLS to the MWL and MPPS peers, trusting ca_file (else the system store)
+    # with tls, the certificate (PEM, its chain after it) and the key this station proves itself with,
+    # for a peer that asks for one; both files or neither
+    client_cert: str = ""
+    client_key: str = ""
     fallback_charset: str = "ISO_IR 100"  # for SCPs that omit Specific Character Set
     # the query bar's date choice when the console opens: a site's choice, not the time of day's
     # (a console opened at 19:55 for the night shift would otherwise open on "Today" alone)
@@ -129,6 +133,17 @@ class Profile:
                 raise ProfileError(f"Profile {self.name!r}: {peer} a port from 1 to 65535.", "mwl_port")
             if not self.mwl_aet:
                 raise ProfileError(f"Profile {self.name!r}: {peer} a called AE title.", "mwl_aet")
+            if bool(self.client_cert) != bool(self.client_key):
+                missing = "client_key" if self.client_cert else "client_cert"
+                raise ProfileError(
+                    f"Profile {self.name!r}: a client certificate goes with its key: give both files or neither.",
+                    missing,
+                )
+            if self.client_cert and not self.tls:
+                raise ProfileError(
+                    f"Profile {self.name!r}: a client certificate is shown in a TLS handshake: turn DICOM over TLS on.",
+                    "tls",
+                )
         return self
 
     def redacted(self) -> dict[str, object]:

@@ -5,11 +5,12 @@
     upsrs:URL                  a UPS-RS origin server (the SCP / User-Agent gateway)
     upsrs+dcm4chee:URL         the same, in dcm4chee-arc's forms (requester AE in the path, ?workitem=)
     sup246:URL                 a Supplement 246 origin server (MWL and MPPS over REST)
-    dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET]
+    dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,TLS=1]
                                a RIS over DIMSE (the Origin-Server / SCU gateway)
 
 Each kind is a module with `make(spec, db_path, trace, access)` (an `UpstreamAccess`: credentials
-and a CA file for HTTP kinds, a user and password sent as a User Identity for `dimse:`) returning
+and a CA file for HTTP kinds; for `dimse:` a user and password sent as a User Identity, and with
+TLS=1 a CA file and a client certificate) returning
 the `WorkitemService` and the `PerformedStepService` the fronts are built on; a service with a
 `close()` is closed by `close_upstream`. The modules are imported when named, so each kind is optional.
 """
@@ -59,10 +60,15 @@ def open_upstream(spec: str, db_path: str, trace: bool = False, access: Upstream
     """The services of the upstream `spec` names, reached with `access` (credentials and CA file
     of an HTTP upstream; the user and password of a DIMSE one); UpstreamSpecError (a ValueError) when it cannot be used."""
     kind = kind_of(spec)
-    if access is not None and (access.token or access.ca_file) and kind not in HTTP_KINDS:
+    if access is not None and access.token and kind not in HTTP_KINDS:
         raise UpstreamSpecError(
-            f"--upstream-token-file and --upstream-ca are for an HTTP upstream ({', '.join(sorted(HTTP_KINDS))}), "
+            f"--upstream-token-file is for an HTTP upstream ({', '.join(sorted(HTTP_KINDS))}), "
             f"not {kind!r}: a DIMSE RIS takes --upstream-user with --upstream-password-file (a User Identity)."
+        )
+    if access is not None and access.cert_file and kind in HTTP_KINDS:
+        raise UpstreamSpecError(
+            f"--upstream-cert and --upstream-key are for DICOM TLS to a dimse: RIS, not {kind!r}: an HTTP "
+            "upstream takes --upstream-user with --upstream-password-file, or --upstream-token-file."
         )
     try:
         module = importlib.import_module(UPSTREAMS[kind])

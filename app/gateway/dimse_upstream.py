@@ -69,14 +69,15 @@ MAX_SEEN = 50_000
 # than five minutes holds the modality that asked.
 POLL_BOUNDS = (1.0, 3600.0)
 TIMEOUT_BOUNDS = (1.0, 300.0)
-_KEYS = ("MWL", "MPPS", "AE", "POLL", "TIMEOUT")
-_FORM = "dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS]"
+_KEYS = ("MWL", "MPPS", "AE", "POLL", "TIMEOUT", "TLS")
+CA_HINT = "give the gateway the CA file that signed it with --upstream-ca"
+_FORM = "dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS][,TLS=1]"
 
 
 def parse_spec(spec: str) -> Profile:
-    """`MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OURS][,POLL=SECONDS][,TIMEOUT=SECONDS]`, with or
-    without a leading `dimse:`, as the profile of the console's DIMSE client; POLL lands in
-    `poll_seconds`. ValueError says what is wrong."""
+    """`MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OURS][,POLL=SECONDS][,TIMEOUT=SECONDS][,TLS=1]`,
+    with or without a leading `dimse:`, as the profile of the console's DIMSE client; POLL lands in
+    `poll_seconds`, TLS=1 makes both peers DICOM over TLS. ValueError says what is wrong."""
     body = spec.removeprefix("dimse:")
     values: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in body.split(","))):
@@ -94,6 +95,8 @@ def parse_spec(spec: str) -> Profile:
     mpps = peers.get("MPPS", ("", 0, ""))
     poll = _seconds("POLL", values.get("POLL", "10"), POLL_BOUNDS)
     timeout = _seconds("TIMEOUT", values.get("TIMEOUT", "10"), TIMEOUT_BOUNDS)
+    if values.get("TLS", "0") not in ("0", "1"):
+        raise ValueError(f"TLS={values['TLS']} must be 1 (DICOM over TLS to the RIS) or 0.")
     try:
         profile = Profile(
             name="gateway upstream",
@@ -108,6 +111,7 @@ def parse_spec(spec: str) -> Profile:
             poll_seconds=poll,
             timeout=timeout,
             dimse_timeout=timeout,
+            tls=values.get("TLS") == "1",
         ).check()
     except ProfileError as exc:
         raise ValueError(str(exc)) from None
@@ -210,7 +214,7 @@ class DimseUpstream:
     # -- the upstream --------------------------------------------------------------------------
     def _backend(self, station: str = "") -> DimseBackend:
         profile = replace(self.profile, station=station[:16]) if station else self.profile
-        return DimseBackend(profile, trace_exchange if self.trace else None, self.associations)
+        return DimseBackend(profile, trace_exchange if self.trace else None, self.associations, ca_hint=CA_HINT)
 
     def _reporter(self, step: Step) -> DimseBackend:
         """The MPPS client of a claimed step's N-SETs, knowing its worklist item: they declare its
@@ -585,6 +589,7 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
 
 def make(spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None) -> tuple[DimseUpstream, DimseMpps]:
     """The gateway's services for `serve --upstream dimse:…`; `access`'s user and password go to the
-    RIS as a User Identity on every association (the console's DIMSE client sends them so)."""
-    service = DimseUpstream((access or UpstreamAccess()).apply(parse_spec(spec)), db_path, trace=trace)
+    RIS as a User Identity on every association (the console's DIMSE client sends them so), its CA
+    file and client certificate into DICOM TLS with TLS=1."""
+    service = DimseUpstream((access or UpstreamAccess()).apply_dimse(parse_spec(spec)), db_path, trace=trace)
     return service, DimseMpps(service)

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from app.backends.errors import BackendError
-from app.backends.mpps_rs import MppsRsBackend
+from app.backends.mpps_rs import MppsRsBackend, Paging
 from app.backends.profiles import Profile
 from app.domain.dicomjson import JsonDataset
 from app.domain.mapping import SPS_SEQ, SPS_STATUS
@@ -43,7 +43,6 @@ from .ups_upstream import TIMEOUT_SECONDS, upstream_error, upstream_host
 T = TypeVar("T")
 
 PAGE = 200  # items asked for at a time: the first answers reach the modality while the next are read
-MAX_RESULTS = 20000
 _MPPS_STATUS_OF_HTTP = {
     400: Status.INVALID_ATTRIBUTE_VALUE,
     404: Status.NO_SUCH_SOP_INSTANCE,
@@ -90,12 +89,14 @@ class Sup246Upstream:
         timeout: float = TIMEOUT_SECONDS,
         trace: bool = False,
         page: int = PAGE,
+        bound: int | None = None,
     ) -> None:
         self.host = upstream_host(url, "a Supplement 246 service")
         self.name = f"the upstream Supplement 246 server at {self.host}"
         profile = Profile(name="gateway upstream", backend="mpps-rs", url=url, ae_title=ae_title, timeout=timeout)
         self.profile = (access or UpstreamAccess()).apply(profile)
         self.page = page
+        self.bound = bound  # None: the client's own (`mpps_rs.MAX_RESULTS`)
         self.bridge = Bridge("gateway-sup246", self.name[0].upper() + self.name[1:], timeout + 1.0, trace)
         self.backend = MppsRsBackend(self.profile, trace_exchange if trace else None)
         self.hub = EventHub()  # no events in this service: our subscribers are told nothing, and refused
@@ -117,17 +118,21 @@ class Sup246Upstream:
         return datetime.now(self._local).strftime("%Y%m%d%H%M%S")
 
     def mwl_items(self, query: Query) -> Iterator[JsonDataset]:
-        """The origin's MWL items for `query`, page by page: each page is given on as it arrives."""
+        """The origin's MWL items for `query`, page by page as the console's client pages
+        (`Paging`): each page is given on as it arrives."""
         params = mwl_params(query)
-        offset = 0
-        while offset < MAX_RESULTS:
-            found, more = self.call(
+        paging = Paging(self.host, self.bound)
+        while not paging.done:
+            offset = paging.offset
+            found, warned = self.call(
                 f"MWL search (from {offset})", partial(self.backend.search_page, params, offset, self.page)
             )
-            yield from found
-            offset += len(found)
-            if not found or not more:
-                return
+            try:
+                taken = paging.take(found, warned)
+            except BackendError as exc:
+                short = fitting(f"Upstream {self.host} never ends its pages: narrow the query.", "Narrow the query.")
+                raise UpstreamError(Status.PROCESSING_FAILURE, exc.sentence, 502, short=short) from None
+            yield from taken
 
     def _not_here(self, what: str) -> UpstreamError:
         return UpstreamError(

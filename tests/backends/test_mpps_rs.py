@@ -309,3 +309,47 @@ async def test_a_claim_over_mpps_rs_is_in_progress_over_upsrs_and_started_over_d
     finally:
         await fresh.close()
     assert again[item.uid].state is State.IN_PROGRESS  # and over Sup 246 itself, from a fresh console
+
+
+# -- a server that pages as DICOM-RST does -------------------------------------------------------
+async def test_pages_of_200_without_a_warning_are_followed_to_the_last_item():
+    from dicom_rst_stub import dicom_rst_stub, scheduled_steps
+
+    with dicom_rst_stub(scheduled_steps(450)) as stub:
+        b = backend(stub.base_url, "CT1")
+        try:
+            items = await b.search(pinned("CT1"))
+            nothing = await b.search(pinned("CT9"))  # `200 []`: no match, not a fault
+        finally:
+            await b.close()
+    assert len(items) == 450 and len({w.uid for w in items}) == 450
+    assert nothing == []
+    assert [offset for offset, _ in stub.asked[:3]] == [0, 200, 400]  # the last page, 50, is short: the end
+
+
+async def test_a_server_that_never_ends_its_pages_is_refused_in_a_sentence(monkeypatch):
+    from dicom_rst_stub import dicom_rst_stub, scheduled_steps
+
+    monkeypatch.setattr("app.backends.mpps_rs.MAX_RESULTS", 1000)
+    with dicom_rst_stub(scheduled_steps(200), endless=True) as stub:
+        b = backend(stub.base_url, "CT1")
+        try:
+            with pytest.raises(Refused) as refused:
+                await b.search(pinned("CT1"))
+        finally:
+            await b.close()
+    assert f"The worklist server at 127.0.0.1:{stub.port} had 1000 procedure steps" in refused.value.sentence
+    assert "narrow the search" in refused.value.sentence
+    assert len(stub.asked) == 5
+
+
+async def test_a_server_that_ignores_offset_gives_its_first_page_once():
+    from dicom_rst_stub import dicom_rst_stub, scheduled_steps
+
+    with dicom_rst_stub(scheduled_steps(120), repeats=True) as stub:
+        b = backend(stub.base_url, "CT1")
+        try:
+            items = await b.search(pinned("CT1"))
+        finally:
+            await b.close()
+    assert len(items) == 120 and len(stub.asked) == 2

@@ -143,3 +143,35 @@ async def test_a_console_is_told_the_gateway_has_no_upsrs_and_its_capabilities_d
     finally:
         await client.close()
     assert offered == {"UPS-RS": False, "Supplement 246 worklist search": True, "MPPS over DICOMweb": True}
+
+
+def test_a_modality_gets_every_page_of_an_origin_that_pages_like_dicom_rst(gateway_of):
+    from dicom_rst_stub import dicom_rst_stub, scheduled_steps
+
+    with dicom_rst_stub(scheduled_steps(450)) as stub:
+        gateway = gateway_of(stub.base_url, kind="sup246")
+        answers = worklist(gateway.dimse_port, "CT1")
+        nothing = worklist(gateway.dimse_port, "CT9")  # `200 []`: a C-FIND with no match, not a failure
+    assert len({str(a.AccessionNumber) for a in answers}) == 450
+    assert nothing == []
+    assert [offset for offset, _ in stub.asked[:3]] == [0, 200, 400]
+
+
+def test_an_origin_that_never_ends_its_pages_fails_the_search_in_a_sentence(tmp_path):
+    from dicom_rst_stub import dicom_rst_stub, scheduled_steps
+
+    from app.domain.query import build_query
+    from app.gateway.sup246_upstream import Sup246Upstream
+    from app.server.service_api import UpstreamError
+
+    with dicom_rst_stub(scheduled_steps(200), endless=True) as stub:
+        upstream = Sup246Upstream(stub.base_url, bound=600)
+        try:
+            got: list[dict] = []
+            with pytest.raises(UpstreamError) as failed:
+                for item in upstream.mwl_items(build_query([], upstream.local)):
+                    got.append(item)
+        finally:
+            upstream.close()
+    assert len(got) == 400 and failed.value.http_status == 502  # the page that reaches the bound is not passed on
+    assert f"The worklist server at 127.0.0.1:{stub.port} had 600 procedure steps" in str(failed.value)
