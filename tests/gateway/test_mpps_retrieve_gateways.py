@@ -63,7 +63,9 @@ class RetrievingRis(MppsScp):
     def _get(self, event) -> tuple[int, Dataset | None]:
         uid = str(event.request.RequestedSOPInstanceUID)
         with self.lock:
-            self.gets.append((str(event.request.RequestedSOPClassUID), uid, [int(t) for t in event.attribute_identifiers]))
+            self.gets.append(
+                (str(event.request.RequestedSOPClassUID), uid, [int(t) for t in event.attribute_identifiers])
+            )
             held = self.created.get(uid)
             if held is None:
                 return 0x0112, None
@@ -96,7 +98,9 @@ class OsScu:
     def __init__(self, ris: RetrievingRis, folder: Path) -> None:
         peer = f"127.0.0.1:{ris.port}:MPPSSCP"
         self.services = open_upstream(f"dimse:MWL={peer},MPPS={peer},POLL=60,TIMEOUT=5", str(folder / "gw.db"))
-        config = ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "gw.db"), purge_interval=3600, audit=False)
+        config = ServerConfig(
+            http_port=0, dimse_port=0, db_path=str(folder / "gw.db"), purge_interval=3600, audit=False
+        )
         self.server = UPSServer(config, upstream=self.services).start()
         assert self.server.dimse is not None
         self.port = self.server.dimse.port
