@@ -411,5 +411,5 @@ class DimseFront:
             event.modification_list if outcome.status == Status.SUCCESS else None
         )
 
-    def _on_n_get(self, event: evt.Event) -> tuple[Dataset, Dataset | None]:
+    def _on_n_get(self, event: evt.Event) -> tuple[int | Dataset, Dataset | None]:
         return retrieve(self.mpps, event)

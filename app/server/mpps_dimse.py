@@ -15,19 +15,22 @@ import logging
 
 from pydicom import Dataset
 from pynetdicom import evt
+from pynetdicom.sop_class import ModalityPerformedProcedureStepRetrieve
 
 from app.domain.status import Status, UPSError, dimse_status
 
 from .service_api import PerformedStepService
-from .ups_dimse import FAILED, requested, wire
+from .ups_dimse import FAILED, requested, sop_class_of, unsupported, wire
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "There is no MPPS with this UID."
 
 
-def retrieve(mpps: PerformedStepService, event: evt.Event) -> tuple[Dataset, Dataset | None]:
+def retrieve(mpps: PerformedStepService, event: evt.Event) -> tuple[int | Dataset, Dataset | None]:
     """The N-GET response to `event`: its status, and the MPPS's attributes on success."""
+    if sop_class_of(event) != ModalityPerformedProcedureStepRetrieve:
+        return unsupported(event)  # the MPPS SOP class itself has no N-GET (PS3.4 F.7.1)
     uid = str(event.request.RequestedSOPInstanceUID)
     what = f"MPPS N-GET {uid} from {event.assoc.requestor.ae_title}"
     try:
