@@ -26,7 +26,12 @@ from pydicom.dataelem import RawDataElement
 from pydicom.valuerep import PersonName
 from pynetdicom import AE, _config, evt
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
-from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
+    ModalityPerformedProcedureStepRetrieve,
+    ModalityWorklistInformationFind,
+    Verification,
+)
 
 from app.domain import charsets, mpps_build
 from app.domain import tags as t
@@ -210,6 +215,10 @@ class Associations(Protocol):
     ) -> AbstractContextManager[tuple[Any, bool]]: ...
 
 
+class NotOffered(Refused):
+    """The peer did not accept the SOP class a request needs: it does not offer that service."""
+
+
 class DimseBackend:
     def __init__(
         self,
@@ -245,6 +254,8 @@ class DimseBackend:
         ae.add_requested_context(Verification)
         ae.add_requested_context(ModalityWorklistInformationFind)
         ae.add_requested_context(ModalityPerformedProcedureStep)
+        # proposed beside it: a peer that does not offer it still accepts the rest
+        ae.add_requested_context(ModalityPerformedProcedureStepRetrieve)
         return ae
 
     def _tls(self) -> ssl.SSLContext:
@@ -400,7 +411,7 @@ class DimseBackend:
         """pynetdicom raises ValueError for a service the peer did not accept: say it instead."""
         if not any(str(cx.abstract_syntax) == sop_class for cx in assoc.accepted_contexts):
             assoc.release()
-            raise Refused(f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} does not accept {service}.")
+            raise NotOffered(f"The {what} server {peer[2]} at {peer[0]}:{peer[1]} does not accept {service}.")
 
     def _find(self, identifier: Dataset) -> list[Dataset]:
         try:
@@ -444,10 +455,12 @@ class DimseBackend:
                 self._observe("←", "C-FIND success 0x0000", None)
         return found
 
-    def _mpps(self, send) -> Dataset:
+    def _mpps(
+        self, send, sop_class: str = ModalityPerformedProcedureStep, service: str = "procedure step reports (MPPS)"
+    ) -> tuple[Dataset, Dataset | None]:
         peer = self.profile.mpps_peer
         with self._association(peer, "MPPS") as (assoc, _):
-            self._require_context(assoc, ModalityPerformedProcedureStep, "MPPS", peer, "procedure step reports (MPPS)")
+            self._require_context(assoc, sop_class, "MPPS", peer, service)
             since = time.monotonic()
             status, answer = send(assoc)
         if status is None or "Status" not in status:
@@ -464,7 +477,7 @@ class DimseBackend:
                 f"The MPPS server refused the report (status 0x{code:04X}{': ' + comment if comment else ''}).",
                 status=code,
             )
-        return status
+        return status, answer
 
     # -- the worklist --------------------------------------------------------------------------------
     async def search(self, query: WorklistQuery) -> list[Workitem]:
@@ -522,6 +535,19 @@ class DimseBackend:
     async def send_n_set(self, mpps_uid: str, ds: Dataset) -> None:
         """An MPPS N-SET of a dataset made elsewhere (a gateway passing a Supplement 246 Update on)."""
         await asyncio.to_thread(self._n_set, mpps_uid, ds)
+
+    async def send_n_get(self, mpps_uid: str) -> Dataset | None:
+        """MPPS Retrieve (PS3.4 F.8): the MPPS as the MPPS server holds it, every attribute; None when
+        that server does not offer MPPS Retrieve. Refused with its status (0112: no such MPPS)."""
+        self._observe("→", f"MPPS N-GET {mpps_uid}", None)
+        retrieve = ModalityPerformedProcedureStepRetrieve
+        try:
+            _, answer = await asyncio.to_thread(
+                self._mpps, lambda assoc: assoc.send_n_get(None, retrieve, mpps_uid), retrieve, "MPPS Retrieve"
+            )
+        except NotOffered:
+            return None
+        return answer
 
     def claim_record(self, workitem: Workitem) -> dict:
         return self.steps.record(workitem)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from app.backends.errors import AlreadyFinished, BackendError, Refused, TimedOut, Unreachable
 from app.domain import tags as t
-from app.domain.dicomjson import JsonDataset, first_value, items, to_dataset
+from app.domain.dicomjson import JsonDataset, first_value, from_dataset, items, to_dataset
 from app.domain.mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, SPS_SEQ, mwl_to_ups
 from app.domain.status import ErrorID, Status, UPSError, fitting
-from app.server.service_api import MppsOutcome
+from app.server.service_api import MppsOutcome, UpstreamError
 
 from .dimse_state import PassedMpps
 
@@ -128,8 +128,31 @@ class DimseMpps:
         return MppsOutcome(Status.SUCCESS)
 
     def get(self, uid: str) -> JsonDataset | None:
+        """The MPPS as the RIS holds it, read by MPPS Retrieve (N-GET); from a RIS that does not offer
+        MPPS Retrieve, as the gateway passed it on. UpstreamError when the RIS fails or refuses."""
+        try:
+            found = self.gateway.run(self.gateway.mpps_client().send_n_get(uid), "MPPS N-GET")
+        except Refused as exc:
+            if exc.status == Status.NO_SUCH_SOP_INSTANCE:
+                return None
+            raise self._error(exc) from None
+        except BackendError as exc:
+            raise self._error(exc) from None
+        if found is None:
+            return self.kept(uid)
+        return from_dataset(found)
+
+    def kept(self, uid: str) -> JsonDataset | None:
+        """The MPPS as this gateway passed it on (created, and since set), without asking the RIS."""
         record = self.gateway.state.mpps(uid)
         return record.dataset if record is not None else None
+
+    def _error(self, exc: BackendError) -> UpstreamError:
+        """A Retrieve the RIS failed or refused: 0110 over DIMSE, and over HTTP what `_failed` says."""
+        failed = self._failed(exc)
+        return UpstreamError(
+            Status.PROCESSING_FAILURE, failed.comment, failed.http_status or 502, short=failed.error_comment
+        )
 
     def close(self) -> None:
         return None  # the gateway it belongs to closes what they share

@@ -2,10 +2,11 @@
 
 Verification; the Modality Worklist C-FIND SCP answered from the UPS store through the
 UPS → MWL mapping (PS3.4 K.6), pending responses streamed one per step, C-CANCEL honoured;
-the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py); and the UPS Push, Pull, Watch and
-Query SCP (ups_dimse.py) — requests are routed to it by SOP class. Handlers are thin: for C-FIND
-the identifier becomes a domain query, SQL narrows the candidates by the keys the store
-indexes, and the mapped MWL items are matched exactly.
+the MPPS N-CREATE/N-SET SCP mapped onto UPS (mpps.py) and MPPS Retrieve, its N-GET
+(mpps_dimse.py); and the UPS Push, Pull, Watch and Query SCP (ups_dimse.py) — requests are
+routed to it by SOP class. Handlers are thin: for C-FIND the identifier becomes a domain query,
+SQL narrows the candidates by the keys the store indexes, and the mapped MWL items are matched
+exactly.
 
 The door: an association must call our AE title, and, with an allow-list, come from one of
 its AE titles (PS3.8 9.3.4: A-ASSOCIATE-RJ with "called" or "calling AE title not
@@ -29,7 +30,12 @@ from pydicom import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, _config, evt
 from pynetdicom.dimse_primitives import C_FIND
-from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
+    ModalityPerformedProcedureStepRetrieve,
+    ModalityWorklistInformationFind,
+    Verification,
+)
 
 from app.domain import wire
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, from_dataset, to_dataset
@@ -48,6 +54,7 @@ from .audit import Actor, acting_as
 from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
 from .dimse_failures import find_failure
 from .dimse_tls import start_server
+from .mpps_dimse import retrieve
 from .mwl_search import candidates, deciding
 from .service_api import MppsOutcome, PerformedStepService, WorkitemService
 from .ups_dimse import SCP_SOP_CLASSES, Handler, UpsScp, by_sop_class, unsupported
@@ -209,6 +216,7 @@ class DimseFront:
         self.ae.add_supported_context(Verification)
         self.ae.add_supported_context(ModalityWorklistInformationFind)
         self.ae.add_supported_context(ModalityPerformedProcedureStep)
+        self.ae.add_supported_context(ModalityPerformedProcedureStepRetrieve)
         for sop_class in SCP_SOP_CLASSES:
             self.ae.add_supported_context(sop_class)
         self.ae.maximum_pdu_size = 0
@@ -231,7 +239,7 @@ class DimseFront:
                 by_sop_class(acting(self.ups.on_n_create, ups), acting(self._on_n_create, mpps_door)),
             ),
             (evt.EVT_N_SET, by_sop_class(acting(self.ups.on_n_set, ups), acting(self._on_n_set, mpps_door))),
-            (evt.EVT_N_GET, by_sop_class(acting(self.ups.on_n_get, ups), unsupported)),
+            (evt.EVT_N_GET, by_sop_class(acting(self.ups.on_n_get, ups), acting(self._on_n_get, mpps_door))),
             (evt.EVT_N_ACTION, by_sop_class(acting(self.ups.on_n_action, ups), unsupported)),
         ]
         self.server = start_server(self.ae, (host, port), handlers, tls)
@@ -392,3 +400,6 @@ class DimseFront:
         return self._status(outcome, f"N-SET {uid}"), (
             event.modification_list if outcome.status == Status.SUCCESS else None
         )
+
+    def _on_n_get(self, event: evt.Event) -> tuple[int | Dataset, Dataset | None]:
+        return retrieve(self.mpps, event)

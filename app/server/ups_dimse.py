@@ -98,7 +98,7 @@ def by_sop_class(ups: Handler, other: Handler) -> Handler:
 
 
 def unsupported(event: evt.Event) -> tuple[int, None]:
-    """For DIMSE-N operations no SOP class here but UPS offers (N-GET of an MPPS, say)."""
+    """For DIMSE-N operations no SOP class here but UPS offers (N-ACTION of an MPPS, say)."""
     log.info(
         "%s from %s for SOP class %s refused: not supported here",
         type(event.request).__name__,

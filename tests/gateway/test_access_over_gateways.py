@@ -30,6 +30,7 @@ from pynetdicom import AE
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
+    ModalityPerformedProcedureStepRetrieve,
     ModalityWorklistInformationFind,
     UnifiedProcedureStepPull,
     UnifiedProcedureStepPush,
@@ -116,20 +117,21 @@ TABLE: list[Row] = [
             OWN: "a - - - - - - -",
         },
     ),
-    # MPPS: N-CREATE claims, N-SET updates, completes (COMPLETED) and cancels (DISCONTINUED);
-    # it has no search, its N-GET is not offered, and no cancellation request nor subscription
+    # MPPS: N-GET retrieves (MPPS Retrieve: only the station that performs it), N-CREATE claims,
+    # N-SET updates, completes (COMPLETED) and cancels (DISCONTINUED); it has no search, and no
+    # cancellation request nor subscription
     *door_rows(
         SCP_UA,
         "DIMSE MPPS",
         {
-            NONE: "- - u u u u - -",
-            WRONG: "- - u u u u - -",
-            MODALITY: "- - f f f f - -",
-            RIS: "- - a a a a - -",
-            ADMIN: "- - a a a a - -",
-            AE_HOST: "- - f f f f - -",
-            FOREIGN: "- - u u u u - -",
-            OWN: "- - a a a a - -",
+            NONE: "- u u u u u - -",
+            WRONG: "- u u u u u - -",
+            MODALITY: "- f f f f f - -",
+            RIS: "- a a a a a - -",
+            ADMIN: "- a a a a a - -",
+            AE_HOST: "- f f f f f - -",
+            FOREIGN: "- u u u u u - -",
+            OWN: "- a a a a a - -",
         },
     ),
     # An AE title bound to its host is a DIMSE way in: HTTP has no such identity.
@@ -337,6 +339,7 @@ def associate(port: int, who: Who) -> object:
         UnifiedProcedureStepWatch,
         ModalityWorklistInformationFind,
         ModalityPerformedProcedureStep,
+        ModalityPerformedProcedureStepRetrieve,
     ):
         ae.add_requested_context(context)
     negotiation = []
@@ -436,6 +439,9 @@ class ScpUa:
                     assoc.send_n_create(dataset, ModalityPerformedProcedureStep, generate_uid())[0]
                 )
             mpps_uid = self.mpps(station)
+            if action == "retrieve":
+                retrieve = ModalityPerformedProcedureStepRetrieve
+                return lambda assoc: outcome_of_status(assoc.send_n_get(None, retrieve, mpps_uid)[0])
             changes = MPPS_CHANGES[action]()
             return lambda assoc: outcome_of_status(
                 assoc.send_n_set(changes, ModalityPerformedProcedureStep, mpps_uid)[0]

@@ -28,6 +28,7 @@ from pynetdicom import AE
 from pynetdicom.pdu_primitives import UserIdentityNegotiation
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
+    ModalityPerformedProcedureStepRetrieve,
     ModalityWorklistInformationFind,
     UnifiedProcedureStepPull,
     UnifiedProcedureStepPush,
@@ -67,7 +68,7 @@ OFFERED = {
     "WebSocket": {"subscribe"},
     "DIMSE UPS": set(ACTIONS),
     "DIMSE MWL": {"search"},
-    "DIMSE MPPS": {"claim", "update", "complete", "cancel"},
+    "DIMSE MPPS": {"retrieve", "claim", "update", "complete", "cancel"},  # N-GET: MPPS Retrieve
 }
 CHANGES = ("claim", "update", "complete", "cancel", "cancel-request")
 HTTP_DOORS = ("UPS-RS", "Sup 246", "WebSocket")
@@ -85,7 +86,7 @@ def expected(door: str, identity: str, action: str) -> str:
     if identity.startswith("foreign AE"):
         return "forbidden" if http else "rejected"
     # reading is open to every identity; an MPPS is read only by the station performing it
-    changes = action in CHANGES or (door == "Sup 246" and action == "retrieve")
+    changes = action in CHANGES or (door in ("Sup 246", "DIMSE MPPS") and action == "retrieve")
     if identity in ("modality CT1", "CT1 bound to its host") and changes:
         return "forbidden"
     return "allowed"
@@ -424,12 +425,15 @@ def dimse_mpps(setup: Setup, identity: str, action: str, target: str) -> str:
                 assoc.send_n_create(mpps_create(work, aet), ModalityPerformedProcedureStep, generate_uid())[0]
             )
         work = in_progress(setup, target)
+        if action == "retrieve":
+            return dimse_outcome(assoc.send_n_get(None, ModalityPerformedProcedureStepRetrieve, work.mpps)[0])
         changes = completed("COMPLETED" if action == "complete" else "DISCONTINUED")
         if action == "update":
             changes = ds(PerformedProcedureStepDescription="note")
         return dimse_outcome(assoc.send_n_set(changes, ModalityPerformedProcedureStep, work.mpps)[0])
 
-    return with_association(setup, identity, (ModalityPerformedProcedureStep,), run)
+    contexts = (ModalityPerformedProcedureStep, ModalityPerformedProcedureStepRetrieve)
+    return with_association(setup, identity, contexts, run)
 
 
 ATTEMPTS = {
