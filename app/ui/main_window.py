@@ -39,9 +39,9 @@ from shiboken6 import isValid
 from app import logs
 from app.backends import check_profile
 from app.backends import profiles as profile_store
-from app.backends.claim_store import owner_key
 from app.backends.profiles import Profile, ProfileBook
 from app.console import CONFIGURATION, CONNECTION, named, procedure_key
+from app.console.profiles import holds_same_claims
 from app.domain.events import EventType, WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
@@ -66,8 +66,6 @@ from .worklist_model import WORKITEM_ROLE, is_urgent
 from .worklist_view import WorklistView
 
 log = logging.getLogger(__name__)
-
-WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING", "put_back": "PUTTING BACK"}
 
 
 class Simulation(Protocol):
@@ -463,32 +461,20 @@ class MainWindow(QMainWindow):
             waiting=waiting,
             draft=self.session.draft(w.uid),
             cancel_requested=(request.reason_code if request and request.reason_code else None),
-            can_request_cancellation=self.session.backend.capabilities.cancel_request,
-            put_back_replaces=self.session.backend.capabilities.put_back_replaces,
+            can_request_cancellation=self.session.capabilities.cancel_request,
+            put_back_replaces=self.session.capabilities.put_back_replaces,
         )
 
     def _refresh_marks(self) -> None:
         """Pinned rows (mine in progress), and the marks a technologist must see on a row; the
         offers to resume go once nothing is left to resume."""
-        mine = self.session.mine_in_progress()
-        self.model.set_pinned(mine)
-        if not {uid for uid in mine if not self.session.outbox.final_pending(uid)} & self._resumable:
+        self.model.set_pinned(self.session.mine_in_progress())
+        resume_outlived, waiting_outlived = self.session.outlived_offers(self._resumable)
+        if resume_outlived:
             self.messages.dismiss("resume")
-        if not any(self.session.outbox.final_pending(uid) for uid in mine):
+        if waiting_outlived:
             self.messages.dismiss("resume-waiting")
-        marks: dict[str, tuple[str, str]] = {}
-        for uid in self.session.mine_in_progress():
-            waiting = self.session.outbox.final_pending(uid)
-            if waiting:
-                marks[uid] = (WAITING_STATE[waiting], f"{WAITING_STATE[waiting].title()}: waiting to be sent")
-        for uid, request in self.cancel_requests.items():
-            if uid not in marks:
-                marks[uid] = (
-                    "",
-                    f"Cancellation requested by {request.requester}"
-                    + (f": {request.reason}" if request.reason else ""),
-                )
-        self.model.set_marks(marks)
+        self.model.set_marks(self.session.row_marks(self.cancel_requests))
 
     def _show_worklist(self, items: list[Workitem]) -> None:
         current = self.selected()
@@ -688,15 +674,15 @@ class MainWindow(QMainWindow):
         changed = self.book.get(self.session.profile.name) if self.demo is None else None
         if changed is None or changed == self.session.profile:
             return False
-        if owner_key(changed) != owner_key(self.session.profile) and not self.confirm_leave("switch"):
+        if not holds_same_claims(changed, self.session.profile) and not self.confirm_leave("switch"):
             return False
-        window = MainWindow(Session(changed, self.session.outbox.path), self.book, self.config_path, self.demo)
+        window = MainWindow(Session(changed, self.session.outbox_path), self.book, self.config_path, self.demo)
         window.show()
         self.close_without_asking()
         return True
 
     def _show_pending(self) -> None:
-        self.status.show_pending(self.session.outbox.pending(), self.session.waiting_elsewhere())
+        self.status.show_pending(self.session.pending_count(), self.session.waiting_elsewhere())
         self._refresh_marks()
 
     def _show_refreshed(self, when: datetime) -> None:
@@ -732,16 +718,16 @@ class MainWindow(QMainWindow):
     def _discontinue(self, uid: str) -> None:
         if self.select(uid):
             self.procedure.discontinue_button.click()
-            if self.session.outbox.final_pending(uid) or uid not in self.session.mine_in_progress():
+            if self.session.ending_waits(uid) or uid not in self.session.mine_in_progress():
                 self._request_dealt_with(uid)
 
     def _offer_resume(self) -> None:
-        claims = self.session.outbox.active_claims()
-        waiting = [c for c in claims if self.session.outbox.final_pending(c.uid)]
-        running = [c for c in claims if c not in waiting]
+        offer = self.session.resume_offer()
+        waiting, running = list(offer.waiting), list(offer.running)
         if waiting:
-            kind = self.session.outbox.final_pending(waiting[0].uid) or "complete"
-            self.messages.show_message("resume-waiting", notices.ending_waits(waiting[0], kind, waiting), "warning")
+            self.messages.show_message(
+                "resume-waiting", notices.ending_waits(waiting[0], offer.waiting_kind, waiting), "warning"
+            )
         self._resumable = {c.uid for c in running}
         if running:
             self.messages.show_message(
@@ -769,7 +755,7 @@ class MainWindow(QMainWindow):
             return
 
         async def run() -> None:
-            w = await self.session.backend.retrieve(uid)
+            w = await self.session.retrieve(uid)
             self.model.upsert(w)
             self._refresh_marks()
             self._select_wanted()
@@ -811,7 +797,7 @@ class MainWindow(QMainWindow):
         if profile is None or profile.name == self.session.profile.name or not self.confirm_leave("switch"):
             self.profile_box.setCurrentText(self.session.profile.name)
             return
-        window = MainWindow(Session(profile, self.session.outbox.path), self.book, self.config_path, self.demo)
+        window = MainWindow(Session(profile, self.session.outbox_path), self.book, self.config_path, self.demo)
         window.show()
         self.close_without_asking()
 
