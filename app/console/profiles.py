@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from app.backends import check_profile
 from app.backends.claim_store import owner_key
-from app.backends.profiles import Profile, ProfileBook, ProfileError, default_path, load, save
+from app.backends.profiles import Profile, ProfileBook, ProfileError, backup_path, default_path, load, save
 
 __all__ = [
     "Profile",
     "ProfileBook",
     "ProfileError",
+    "backup_path",
     "check_profile",
     "default_path",
     "holds_same_claims",

@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.backends import profiles as profile_store
 from app.backends.outbox import default_path as default_outbox_path
-from app.backends.profiles import Profile, ProfileBook, ProfileError
+from app.console import profiles as profile_store
+from app.console.profiles import Profile, ProfileBook, ProfileError
 from app.options import ad_hoc_profile, build_parser
 from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 

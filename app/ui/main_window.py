@@ -37,11 +37,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app import logs
-from app.backends import check_profile
-from app.backends import profiles as profile_store
-from app.backends.profiles import Profile, ProfileBook
 from app.console import CONFIGURATION, CONNECTION, named, procedure_key
-from app.console.profiles import holds_same_claims
+from app.console import profiles as profile_store
+from app.console.profiles import Profile, ProfileBook, holds_same_claims
 from app.domain.events import EventType, WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
@@ -764,7 +762,7 @@ class MainWindow(QMainWindow):
 
     # -- dialogs -------------------------------------------------------------------------------------
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.book, check_profile, self)
+        dialog = SettingsDialog(self.book, profile_store.check_profile, self)
         if dialog.exec() != QDialog.DialogCode.Accepted or self.config_path is None:
             return
         profile_store.save(self.book, self.config_path)

@@ -15,11 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.backends.claim_store import Waiting
-from app.backends.profiles import Profile
-from app.backends.protocol import Capabilities, Exchange
-from app.console import Workflow, WorkflowListener
+from app.console import Capabilities, Exchange, Waiting, Workflow, WorkflowListener
 from app.console.marks import ResumeOffer, outlived_offers
+from app.console.profiles import Profile
 from app.domain.build import NewWorkitem
 from app.domain.draft import ProcedureDraft
 from app.domain.events import WorkitemEvent

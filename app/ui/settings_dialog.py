@@ -38,9 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backends.errors import BackendError
-from app.backends.profiles import Profile, ProfileBook, ProfileError
-from app.backends.protocol import PeerCheck
+from app.console import BackendError, PeerCheck
+from app.console.profiles import Profile, ProfileBook, ProfileError
 from app.domain.codes import MODALITY_CODES
 from app.domain.dates import RELATIVE_CHOICES
 
