@@ -45,7 +45,7 @@ def serve(args: argparse.Namespace) -> int:
     raise_file_limit()  # many connections must exhaust the server's limits, not the process's
     upstream = None
     try:
-        from app.options import refuse_url_credentials
+        from app.console.opening import refuse_url_credentials
 
         refuse_url_credentials("--upstream", (args.upstream or "").partition(":")[2])
         refuse_url_credentials("--public-url", args.public_url)

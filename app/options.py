@@ -1,12 +1,13 @@
-"""The command line's arguments, shared by `app.cli` and the GUI's test seam
-(`app.ui.launch.open_window`), so both read `worklist-console ARGS` the same way."""
+"""The command line's arguments: the console's own (`app.console.opening`, which the window's
+launcher reads alike) and those of the server, the users file, find, echo, self-test and audit."""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+from typing import Any
 
-from app import __version__
+from app.console.opening import command_line, console_arguments, demo_command
 from app.domain.access import ROLES
 
 
@@ -206,38 +207,6 @@ def _users_arguments(p: argparse.ArgumentParser) -> None:
     actions.add_parser("list", help="list the users, their AE titles and how many tokens each has")
 
 
-def _console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """The profile options; on a subcommand `suppress` keeps them from hiding the same options
-    given before it."""
-    if suppress:
-        p.set_defaults()
-        p = _Suppressing(p)  # type: ignore[assignment]
-    p.add_argument("--profile", help="use this saved profile instead of the active one")
-    p.add_argument(
-        "--backend",
-        choices=("upsrs", "dimse", "mpps-rs"),
-        help="an ad-hoc profile: the protocol (mpps-rs: DICOMweb MWL + MPPS, Supplement 246, at --url)",
-    )
-    p.add_argument("--url", help="an ad-hoc DICOMweb profile: the service base URL (…/dicom-web)")
-    p.add_argument("--ae-title", dest="console_ae", metavar="AET", help="our AE title")
-    p.add_argument("--station", help="the scheduled station we work for (default: our AE title)")
-    p.add_argument("--mwl", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the worklist (MWL) peer")
-    p.add_argument(
-        "--mpps", metavar="HOST:PORT:AET", help="an ad-hoc DIMSE profile: the MPPS peer (default: the MWL peer)"
-    )
-    p.add_argument("--config", metavar="PATH", help="the profiles file (default: in the user config folder)")
-    p.add_argument("--data-dir", metavar="PATH", help="where the local claim store lives (default: user data folder)")
-
-
-class _Suppressing:
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        self.parser = parser
-
-    def add_argument(self, *args, **kwargs):
-        kwargs["default"] = argparse.SUPPRESS
-        return self.parser.add_argument(*args, **kwargs)
-
-
 def _query_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--modality", default="", help="a CID 29 modality code (CT, MR, US …)")
     when = p.add_mutually_exclusive_group()
@@ -250,38 +219,19 @@ def _query_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array of the workitems as UPS DICOM JSON")
 
 
-def _logging_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """--verbose and --log-dir, before a subcommand or after it."""
-    if suppress:
-        p = _Suppressing(p)  # type: ignore[assignment]
-    p.add_argument("--verbose", "-v", action="store_true", help="log debug detail (DIMSE and HTTP included)")
-    p.add_argument("--log-dir", help="folder of the rotating log file (default: the user log folder)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="worklist-console", description="DICOM worklist console (UPS-RS or MWL/MPPS) with an embedded UPS server"
-    )
-    parser.add_argument("--version", action="version", version=f"worklist-console {__version__}")
-    _logging_arguments(parser)
-    _console_arguments(parser)
-    sub = parser.add_subparsers(dest="command")
+    return command_line(_commands)
+
+
+def _commands(sub: Any) -> list[argparse.ArgumentParser]:
     serve = sub.add_parser("serve", help="run the embedded UPS-RS server (HTTP and WebSocket)")
     _serve_arguments(serve)
     _door_arguments(serve)
     users = sub.add_parser("users", help="the HTTP users and tokens of `serve --users FILE`")
     _users_arguments(users)
-    demo = sub.add_parser("demo", help="the console on an embedded server with a demo day, on free loopback ports")
-    demo.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
-    demo.add_argument("--station", dest="demo_station", default="CT1", help="the station this console is (default CT1)")
-    demo_options = _Suppressing(demo)  # what `demo` shares with the console, given after it as well
-    demo_options.add_argument(
-        "--ae-title", dest="console_ae", metavar="AET", help="our AE title (default: the station)"
-    )
-    demo_options.add_argument("--data-dir", metavar="PATH", help="where the demo's files live (default: a new folder)")
-    demo_options.add_argument("--config", metavar="PATH", help="the site's profiles file, for Settings")
+    demo = demo_command(sub)
     find = sub.add_parser("find", help="run the worklist query from a shell, with either backend")
-    _console_arguments(find, suppress=True)
+    console_arguments(find, suppress=True)
     _query_arguments(find)
     find.add_argument(
         "--charset",
@@ -290,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a DICOM defined term such as 'ISO_IR 100' (default: the profile's, ISO_IR 100)",
     )
     echo = sub.add_parser("echo", help="check the profile's peers (C-ECHO; an HTTP probe for UPS-RS)")
-    _console_arguments(echo, suppress=True)
+    console_arguments(echo, suppress=True)
     selftest = sub.add_parser(
         "self-test",
         help="check this installation: the embedded server, then search, claim, "
@@ -303,9 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--db", metavar="PATH", help="the server's database; its audit file is beside it")
     audit.add_argument("--uid", help="only this workitem (SOP Instance UID)")
     audit.add_argument("--json", action="store_true", help="print the records as JSON lines")
-    for command in (serve, demo, find, echo, selftest, audit):
-        _logging_arguments(command, suppress=True)
-    return parser
+    return [serve, demo, find, echo, selftest, audit]
 
 
 def ae_title(text: str) -> str:
@@ -341,72 +289,3 @@ def event_peer(text: str) -> tuple[str, tuple[str, int]]:
     if not 0 < len(aet) <= 16 or "\\" in aet or not aet.isprintable():
         raise argparse.ArgumentTypeError(f"{aet!r} is not an AE title (1 to 16 characters, no backslash)")
     return aet, (host.strip("[]"), int(port))
-
-
-def refuse_url_credentials(option: str, url: str | None) -> None:
-    """ValueError in a sentence when `url` carries user information (a user, a password): the
-    command line of a process can be read by every user of the machine, and a ready line or a log
-    would repeat it. The sentence never repeats the URL, whose password it would show."""
-    from urllib.parse import urlsplit
-
-    if not url:
-        return
-    try:
-        netloc = urlsplit(url.strip()).netloc
-    except ValueError:
-        return  # not a URL at all: whoever reads it says so
-    if "@" not in netloc:
-        return
-    if option == "--upstream":
-        where = (
-            "give the user with --upstream-user and the password alone in a file with --upstream-password-file "
-            "(or a token with --upstream-token-file)"
-        )
-    elif option == "--url":
-        where = "save the user and password in a profile (Settings) and give --profile NAME"
-    else:
-        where = "clients give their own user and password; the URL names only scheme, host and port"
-    raise ValueError(
-        f"The URL of {option} holds a user or password, which every user of this machine could read on its "
-        f"command line: {where}."
-    )
-
-
-def peer(text: str | None) -> tuple[str, int, str] | None:
-    """HOST:PORT:AET as a tuple; None when not given. ValueError says what is wrong."""
-    if not text:
-        return None
-    parts = text.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        raise ValueError(f"{text!r} is not HOST:PORT:AET (for example 10.0.0.5:104:RIS_MWL)")
-    return parts[0], int(parts[1]), parts[2]
-
-
-def ad_hoc_profile(args: argparse.Namespace):
-    """The profile `--backend/--url/--mwl/--mpps/--ae-title/--station` describe; None when none
-    of them is given. A malformed peer raises ProfileError."""
-    from app.backends.profiles import Profile, ProfileError
-
-    url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
-    if not (url or backend or mwl):
-        return None
-    try:
-        refuse_url_credentials("--url", url)
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
-    profile = Profile(
-        name="Command line",
-        backend=backend or ("dimse" if mwl else "upsrs"),
-        url=url or "",
-        ae_title=getattr(args, "console_ae", None) or "CONSOLE",
-        station=getattr(args, "station", None) or "",
-    )
-    try:
-        for target, given in (("mwl", peer(mwl)), ("mpps", peer(getattr(args, "mpps", None)))):
-            if given:
-                setattr(profile, f"{target}_host", given[0])
-                setattr(profile, f"{target}_port", given[1])
-                setattr(profile, f"{target}_aet", given[2])
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
-    return profile.check()

@@ -25,7 +25,7 @@ from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
 
 def profile_for(args: argparse.Namespace) -> Profile:
     """The ad-hoc profile the options describe, else the saved one (--profile or the active)."""
-    from app.options import ad_hoc_profile
+    from app.console.opening import ad_hoc_profile
 
     profile = ad_hoc_profile(args)
     if profile is not None:

@@ -39,7 +39,7 @@ def main(target: str) -> int:
         app,
         lambda: (
             window.procedure.complete_button.isEnabled()
-            and window.session.outbox.pending() == 0
+            and window.session.workflow.outbox.pending() == 0
             and window.statusBar().currentMessage().startswith("Started")
         ),
     )

@@ -21,9 +21,9 @@ from pydicom.uid import generate_uid
 from app.backends import make_backend
 from app.backends.claim_store import Waiting, owner_description, owner_key
 from app.backends.errors import BackendError, NotPermitted, Unreachable
-from app.backends.outbox import Delivery, Failure, Outbox
+from app.backends.outbox import KIND_NAMES, Delivery, Failure, Outbox
 from app.backends.profiles import Profile
-from app.backends.protocol import Exchange
+from app.backends.protocol import Capabilities, Exchange
 from app.domain.build import NewWorkitem
 from app.domain.completion import completion_problems, refusal
 from app.domain.dates import span_changes_at
@@ -35,6 +35,7 @@ from app.domain.workitem import Code, Workitem
 from app.domain.worklist_query import WorklistQuery
 
 from .listener import Listeners, WorkflowListener
+from .marks import ResumeOffer, resume_offer, row_marks
 from .orders import put_back_outcome
 from .sentences import CONFIGURATION, CONNECTION, named, procedure_key
 
@@ -440,6 +441,46 @@ class Workflow:
 
     def waiting_elsewhere(self) -> list[Waiting]:
         return self.outbox.store.waiting_elsewhere()
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where the claim store lives: a console opened on another profile keeps its claims there."""
+        return self.outbox.path
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.backend.capabilities
+
+    async def retrieve(self, uid: str) -> Workitem:
+        """The workitem as the server has it now, told to nobody."""
+        return await self.backend.retrieve(uid)
+
+    def pending_count(self) -> int:
+        """How many reports of this profile wait to be sent."""
+        return self.outbox.pending()
+
+    def ending_waits(self, uid: str) -> str | None:
+        """ "complete", "discontinue" or "put_back" while that ending of `uid` waits to be sent."""
+        return self.outbox.final_pending(uid)
+
+    def endings_waiting(self, uids: set[str] | None = None) -> dict[str, str]:
+        """uid → the ending waiting to be sent, of this console's procedures in progress."""
+        return {
+            uid: kind for uid in (self.mine_in_progress() if uids is None else uids) if (kind := self.ending_waits(uid))
+        }
+
+    def row_marks(self, cancel_requests: dict[str, WorkitemEvent]) -> dict[str, tuple[str, str]]:
+        """uid → (state shown, tooltip) of the rows that need a mark."""
+        mine = self.mine_in_progress()
+        return row_marks(mine, self.endings_waiting(mine), cancel_requests)
+
+    def resume_offer(self) -> ResumeOffer:
+        claims = self.outbox.active_claims()
+        return resume_offer(claims, self.endings_waiting({c.uid for c in claims}))
+
+    def waiting_to_send(self) -> list[tuple[str, str]]:
+        """(what waits, of which procedure) for every report of this profile not sent yet, oldest first."""
+        return [(KIND_NAMES[kind], what) for _, kind, what in self.outbox.store.waiting_list()]
 
     def kept_cancel_requests(self) -> list[WorkitemEvent]:
         """Cancellation requests for procedures still in progress here, kept across a restart."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 
 from app import __version__
-from app.backends.profiles import Profile
+from app.console.profiles import Profile
 
 from .rich_text import plain
 

@@ -49,10 +49,10 @@ class ConnectionView(QObject):
     @property
     def polled(self) -> bool:
         """No events (MWL/MPPS, Sup 246): the list is polled, which is not an outage."""
-        return not self.session.backend.capabilities.live_events
+        return not self.session.capabilities.live_events
 
     def polling_sentence(self) -> str:
-        return " ".join(self.session.backend.capabilities.notes)
+        return " ".join(self.session.capabilities.notes)
 
     @property
     def refused(self) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydicom.uid import generate_uid
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
-from app.backends.profiles import Profile
+from app.console.profiles import Profile
 from app.domain.build import NewWorkitem
 from app.domain.procedure import PerformedProcedure, progress_json, reason_attributes
 from app.domain.search import parse_search

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backends.protocol import Exchange
+from app.console import Exchange
 from app.domain.events import EventType, WorkitemEvent
 
 EVENT_NAMES = {

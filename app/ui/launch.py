@@ -10,10 +10,9 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.backends import profiles as profile_store
-from app.backends.outbox import default_path as default_outbox_path
-from app.backends.profiles import Profile, ProfileBook, ProfileError
-from app.options import ad_hoc_profile, build_parser
+from app.console import profiles as profile_store
+from app.console.opening import ad_hoc_profile, outbox_path, window_command_line
+from app.console.profiles import Profile, ProfileBook, ProfileError
 from app.resources import STYLE_SHEET, WINDOW_ICON, resource
 
 from .demo import DemoController
@@ -33,10 +32,6 @@ def apply_style(app: QApplication) -> None:
         log.warning("The style sheet %s is missing: the console looks plain.", style)
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
-
-
-def outbox_path(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir) / "console.db" if getattr(args, "data_dir", None) else default_outbox_path()
 
 
 def window_for(args: argparse.Namespace) -> QWidget:
@@ -122,4 +117,4 @@ def run_gui(args: argparse.Namespace) -> int:
 def open_window(args: list[str]) -> QWidget:
     """Build what `worklist-console ARGS` shows, without entering the event loop."""
     ensure_loop(application())
-    return window_for(build_parser().parse_args(args))
+    return window_for(window_command_line().parse_args(args))

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.backends.outbox import KIND_NAMES
 from app.console import plural
 
 from .rich_text import plain
@@ -18,8 +17,7 @@ from .session import Session
 def leave_question(session: Session, cancel_requests_for: list[str], verb: str = "quit") -> str:
     """Procedures in progress, cancellation requests open, reports waiting — '' when nothing.
     Switching profile leaves only this station's behind; quitting, every profile's."""
-    outbox = session.outbox
-    running = [c for c in outbox.active_claims() if not outbox.final_pending(c.uid)]
+    running = session.resume_offer().running
     lines = [
         f"In progress on this station: {plain(c.what())}, started "
         f"{datetime.fromtimestamp(c.claimed_at):%H:%M}; it stays claimed by this station."
@@ -27,8 +25,7 @@ def leave_question(session: Session, cancel_requests_for: list[str], verb: str =
     ]
     lines += [f"Cancellation requested for {plain(what)}." for what in cancel_requests_for]
     lines += [
-        f"Waiting to be sent: {plain(KIND_NAMES[kind].lower())} of {plain(what)}."
-        for _, kind, what in outbox.store.waiting_list()
+        f"Waiting to be sent: {plain(report.lower())} of {plain(what)}." for report, what in session.waiting_to_send()
     ]
     if verb == "quit":
         lines += [

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.backends.claim_store import Claim, Waiting
-from app.console import named, plural
+from app.console import Claim, Waiting, named, plural
 from app.domain.events import WorkitemEvent
 from app.domain.workitem import Workitem
 

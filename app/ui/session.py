@@ -15,11 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.backends.claim_store import Waiting
-from app.backends.outbox import Outbox
-from app.backends.profiles import Profile
-from app.backends.protocol import Exchange, WorklistBackend
-from app.console import Workflow, WorkflowListener
+from app.console import Capabilities, Exchange, Waiting, Workflow, WorkflowListener
+from app.console.marks import ResumeOffer, outlived_offers
+from app.console.profiles import Profile
 from app.domain.build import NewWorkitem
 from app.domain.draft import ProcedureDraft
 from app.domain.events import WorkitemEvent
@@ -52,12 +50,12 @@ class Session(QObject):
         return self.workflow.profile
 
     @property
-    def backend(self) -> WorklistBackend:
-        return self.workflow.backend
+    def capabilities(self) -> Capabilities:
+        return self.workflow.capabilities
 
     @property
-    def outbox(self) -> Outbox:
-        return self.workflow.outbox
+    def outbox_path(self) -> Path:
+        return self.workflow.outbox_path
 
     @property
     def query(self) -> WorklistQuery:
@@ -113,6 +111,25 @@ class Session(QObject):
     def kept_cancel_requests(self) -> list[WorkitemEvent]:
         return self.workflow.kept_cancel_requests()
 
+    def pending_count(self) -> int:
+        return self.workflow.pending_count()
+
+    def ending_waits(self, uid: str) -> str | None:
+        return self.workflow.ending_waits(uid)
+
+    def row_marks(self, cancel_requests: dict[str, WorkitemEvent]) -> dict[str, tuple[str, str]]:
+        return self.workflow.row_marks(cancel_requests)
+
+    def outlived_offers(self, resumable: set[str]) -> tuple[bool, bool]:
+        mine = self.workflow.mine_in_progress()
+        return outlived_offers(mine, self.workflow.endings_waiting(mine), resumable)
+
+    def resume_offer(self) -> ResumeOffer:
+        return self.workflow.resume_offer()
+
+    def waiting_to_send(self) -> list[tuple[str, str]]:
+        return self.workflow.waiting_to_send()
+
     # -- what the window asks for (slots) -----------------------------------------------------------
     def start(self) -> None:
         self.workflow.start()
@@ -131,6 +148,9 @@ class Session(QObject):
 
     async def reload(self, uid: str) -> Workitem:
         return await self.workflow.reload(uid)
+
+    async def retrieve(self, uid: str) -> Workitem:
+        return await self.workflow.retrieve(uid)
 
     def claim(self, workitem: Workitem) -> asyncio.Future:
         return self.workflow.claim(workitem)

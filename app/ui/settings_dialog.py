@@ -14,106 +14,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
 
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.backends.errors import BackendError
-from app.backends.profiles import Profile, ProfileBook, ProfileError
-from app.backends.protocol import PeerCheck
+from app.console import BackendError, PeerCheck
+from app.console.profiles import Profile, ProfileBook, ProfileError
 from app.domain.codes import MODALITY_CODES
 from app.domain.dates import RELATIVE_CHOICES
 
+from .settings_marks import FieldMarks
+from .settings_pages import BackendPages
+from .settings_widgets import BACKEND_LABELS, CONNECT_HINT, FAILED_STYLE, FROM_STATION, OPENING_DATES_HINT, hint, named
+
 Tester = Callable[[Profile], Awaitable[list[PeerCheck]]]
-W = TypeVar("W", bound=QWidget)
-BACKEND_LABELS = {"upsrs": "UPS-RS (DICOMweb)", "dimse": "MWL + MPPS (DIMSE)", "mpps-rs": "DICOMweb MWL + MPPS"}
-POLL_HINT = "There are no live events: the worklist is queried again at this interval"
-AUTH_LABELS = {"none": "None", "basic": "Basic: user and password", "bearer": "Bearer token"}
-CHARSETS = ("ISO_IR 100", "ISO_IR 192", "ISO_IR 6", "ISO 2022 IR 87", "ISO_IR 101", "ISO_IR 144", "GB18030")
-FROM_STATION = "From the station name"
-CONNECT_HINT = "How long to wait to connect (TCP, TLS, DICOM association) and for each HTTP answer."
-ANSWER_HINT = "Once connected, how long to wait for each DIMSE answer: a long worklist query may need more."
-OPENING_DATES_HINT = (
-    "The dates the worklist shows when the console opens; a night shift's station chooses Today and the next 12 hours"
-)
-FAILED_STYLE = "color:#b91c1c"  # a failed Test connection, as the other errors of the console
-DIMSE_TLS_HINT = "Both peers are called over TLS; the CA file says whose certificates to trust"
-DIMSE_USER_HINT = (
-    "Sent to both peers as a DICOM User Identity (username and passcode) on every association; "
-    "empty: none (a server with users then lets this station only echo)"
-)
 
 
-def named(widget: W, name: str, description: str = "") -> W:
-    """The widget, with the name a screen reader says for it."""
-    widget.setAccessibleName(name)
-    if description:
-        widget.setAccessibleDescription(description)
-    return widget
-
-
-def hint(text: str) -> QLabel:
-    """A grey line under a field that says what it is for."""
-    label = QLabel(text)
-    label.setObjectName("fieldHint")
-    label.setWordWrap(True)
-    return label
-
-
-class PeerFields(QWidget):
-    """Host, port and called AE title of one DIMSE peer, on one line."""
-
-    def __init__(self, same_as: str = "", role: str = "Peer") -> None:
-        super().__init__()
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.host, self.aet = QLineEdit(), QLineEdit()
-        self.port = QSpinBox()
-        self.port.setRange(0, 65535)
-        self.port.setMinimumWidth(80)
-        self.host.setMinimumWidth(170)
-        self.host.setPlaceholderText(same_as or "host name or IP address")
-        self.aet.setPlaceholderText("same" if same_as else "called AE title")
-        self.aet.setMaxLength(16)
-        self.aet.setMinimumWidth(120)
-        if same_as:
-            self.port.setSpecialValueText("same")
-        named(self.host, f"{role} host")
-        named(self.port, f"{role} port")
-        named(self.aet, f"{role} called AE title")
-        for widget, stretch in ((self.host, 3), (QLabel("port"), 0), (self.port, 0), (QLabel("AE"), 0), (self.aet, 1)):
-            row.addWidget(widget, stretch)
-
-    def set(self, host: str, port: int, aet: str) -> None:
-        self.host.setText(host)
-        self.port.setValue(port)
-        self.aet.setText(aet)
-
-    def value(self) -> tuple[str, int, str]:
-        return self.host.text().strip(), self.port.value(), self.aet.text().strip()
-
-
-class SettingsDialog(QDialog):
+class SettingsDialog(BackendPages, FieldMarks):
     """Profiles: name, backend, who we are, and how to reach the worklist; Test connection."""
 
     confirming = Signal(QMessageBox)  # a question is about to be asked (tests answer it with its real buttons)
@@ -245,125 +178,6 @@ class SettingsDialog(QDialog):
             general.addRow(label, widget)
         return general
 
-    def _upsrs_box(self) -> QGroupBox:
-        box = QGroupBox("UPS-RS server")
-        form = QFormLayout(box)
-        self.url = named(QLineEdit(), "UPS-RS server URL")
-        self.url.setPlaceholderText("https://ris.example/dicom-web")
-        self.auth = named(QComboBox(), "Authentication")
-        for key, label in AUTH_LABELS.items():
-            self.auth.addItem(label, key)
-        self.username = named(QLineEdit(), "User")
-        self.password = named(QLineEdit(), "Password")
-        self.token = named(QLineEdit(), "Bearer token")
-        self.ca_file = named(QLineEdit(), "CA file")
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.ca_file.setPlaceholderText("empty: the system's trusted certificates")
-        self.verify = named(QCheckBox("Verify the server's certificate"), "Verify the server's certificate")
-        self.dcm4chee = named(QCheckBox("dcm4chee-arc compatibility"), "dcm4chee-arc compatibility")
-        self.http_poll = named(QDoubleSpinBox(), "Refresh every")
-        self.http_poll.setRange(5, 3600)
-        self.http_poll.setSuffix(" s")
-        self.http_poll.setToolTip(POLL_HINT)
-        for label, widget in (
-            ("URL", self.url),
-            ("Authentication", self.auth),
-            ("User", self.username),
-            ("Password", self.password),
-            ("Bearer token", self.token),
-            ("CA file", self.ca_file),
-            ("", self.verify),
-            ("", self.dcm4chee),
-            ("Refresh every", self.http_poll),
-        ):
-            form.addRow(label, widget)
-        self._upsrs_form = form
-        return box
-
-    def _dimse_box(self) -> QGroupBox:
-        box = QGroupBox("Worklist (MWL) and procedure step (MPPS) peers")
-        form = QFormLayout(box)
-        self.mwl = PeerFields(role="Worklist server")
-        self.mpps = PeerFields("same as worklist", role="MPPS server")
-        # created in the order shown, so that Tab follows the form
-        self.dimse_tls = named(QCheckBox("DICOM over TLS"), "DICOM over TLS", DIMSE_TLS_HINT)
-        self.dimse_tls.setObjectName("dimseTlsCheck")
-        self.dimse_tls.setToolTip(DIMSE_TLS_HINT)
-        self.dimse_ca_file = named(QLineEdit(), "CA file for TLS")
-        self.dimse_ca_file.setObjectName("dimseCaFile")
-        self.dimse_ca_file.setPlaceholderText("empty: the system's certificates")
-        self.dimse_tls.toggled.connect(self._show_dimse_tls)
-        # one line, as the peers above: the page fits a 768-pixel screen without squeezing its hints
-        tls_row = QWidget()
-        row = QHBoxLayout(tls_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.dimse_ca_label = QLabel("CA file")
-        self.dimse_ca_label.setBuddy(self.dimse_ca_file)
-        row.addWidget(self.dimse_tls)
-        row.addWidget(self.dimse_ca_label)
-        row.addWidget(self.dimse_ca_file, 1)
-        # the profile has one CA file: typed on either page, the other shows it when the backend changes
-        self.dimse_ca_file.textEdited.connect(self.ca_file.setText)
-        self.ca_file.textEdited.connect(self.dimse_ca_file.setText)
-        user_row = self._dimse_user_row()
-        self.dimse_timeout = named(QDoubleSpinBox(), "Answer timeout", ANSWER_HINT)
-        self.dimse_timeout.setRange(1, 600)
-        self.dimse_timeout.setSuffix(" s")
-        self.dimse_timeout_hint = hint(ANSWER_HINT)
-        self.poll = named(QDoubleSpinBox(), "Refresh every")
-        self.poll.setRange(5, 3600)
-        self.poll.setSuffix(" s")
-        self.poll.setToolTip(POLL_HINT)
-        self.charset = named(QComboBox(), "Fallback character set")
-        self.charset.setEditable(True)
-        self.charset.addItems(list(CHARSETS))
-        self.charset.setToolTip("Used for answers that do not say their Specific Character Set")
-        for label, widget in (
-            ("Worklist", self.mwl),
-            ("MPPS", self.mpps),
-            ("TLS", tls_row),
-            ("User", user_row),
-            ("Answer timeout", self.dimse_timeout),
-            ("", self.dimse_timeout_hint),
-            ("Refresh every", self.poll),
-            ("Fallback character set", self.charset),
-        ):
-            form.addRow(label, widget)
-        return box
-
-    def _dimse_user_row(self) -> QWidget:
-        """User and password on one line: the profile's own `username` and `password`, which the UPS-RS
-        page edits too (each page shows what the other typed)."""
-        self.dimse_username = named(QLineEdit(), "DIMSE user", DIMSE_USER_HINT)
-        self.dimse_username.setObjectName("dimseUser")
-        self.dimse_username.setPlaceholderText("none")
-        self.dimse_username.setToolTip(DIMSE_USER_HINT)
-        self.dimse_password = named(QLineEdit(), "DIMSE password")
-        self.dimse_password.setObjectName("dimsePassword")
-        self.dimse_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.dimse_username.textEdited.connect(self._dimse_user_typed)
-        self.dimse_password.textEdited.connect(self.password.setText)
-        self.username.textEdited.connect(self.dimse_username.setText)
-        self.password.textEdited.connect(self.dimse_password.setText)
-        row_widget = QWidget()
-        row = QHBoxLayout(row_widget)
-        row.setContentsMargins(0, 0, 0, 0)
-        password_label = QLabel("Password")
-        password_label.setBuddy(self.dimse_password)
-        row.addWidget(self.dimse_username, 1)
-        row.addWidget(password_label)
-        row.addWidget(self.dimse_password, 1)
-        return row_widget
-
-    def _dimse_user_typed(self, text: str) -> None:
-        """A user given on the DIMSE page is a basic login (sent as a User Identity), none once cleared:
-        the UPS-RS page shows the same if the backend changes."""
-        self.username.setText(text)
-        kind = "basic" if text.strip() else "none"
-        if self.auth.currentData() != kind:
-            self.auth.setCurrentIndex(self.auth.findData(kind))
-
     def _field_widgets(self) -> dict[str, list[QWidget]]:
         """Each Profile attribute and the widget(s) that edit it, for marking what a check blames."""
         return {
@@ -391,16 +205,6 @@ class SettingsDialog(QDialog):
             "fallback_charset": [self.charset],
         }
 
-    @staticmethod
-    def _edited(widget: QWidget) -> SignalInstance:
-        if isinstance(widget, QLineEdit):
-            return widget.textChanged
-        if isinstance(widget, QComboBox):
-            return widget.editTextChanged if widget.isEditable() else widget.currentIndexChanged
-        if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
-            return widget.valueChanged
-        raise TypeError(f"no edit signal known for {type(widget).__name__}")
-
     # -- showing -------------------------------------------------------------------------------------
     def _refresh_names(self, select: str = "") -> None:
         names = [p.name for p in self._working.profiles]
@@ -417,37 +221,6 @@ class SettingsDialog(QDialog):
         self.names.blockSignals(False)
         if select in names:
             self._show(select)
-
-    def _show_backend(self) -> None:
-        backend = self.backend.currentData()
-        self.pages.setCurrentWidget(self.dimse_box if backend == "dimse" else self.upsrs_box)
-        # the same URL, credentials and TLS; Supplement 246 has no events (polled) and no dcm4chee forms
-        sup246 = backend == "mpps-rs"
-        self.upsrs_box.setTitle("DICOMweb MWL + MPPS server (Supplement 246)" if sup246 else "UPS-RS server")
-        self.url.setAccessibleName("DICOMweb server URL" if sup246 else "UPS-RS server URL")
-        for widget, shown in ((self.dcm4chee, not sup246), (self.http_poll, sup246)):
-            widget.setVisible(shown)
-            label = self._upsrs_form.labelForField(widget)
-            if label is not None:
-                label.setVisible(shown)
-        self.test_result.clear()
-
-    def _show_auth(self) -> None:
-        kind = self.auth.currentData()
-        for widget, on in (
-            (self.username, kind == "basic"),
-            (self.password, kind == "basic"),
-            (self.token, kind == "bearer"),
-        ):
-            widget.setEnabled(on)
-            label = self._upsrs_form.labelForField(widget)
-            if label is not None:
-                label.setEnabled(on)
-
-    def _show_dimse_tls(self) -> None:
-        on = self.dimse_tls.isChecked()
-        self.dimse_ca_file.setEnabled(on)
-        self.dimse_ca_label.setEnabled(on)
 
     def _show_station_modality(self) -> None:
         found = Profile(ae_title=self.ae.text().strip(), station=self.station.text().strip()).station_modality
@@ -551,44 +324,6 @@ class SettingsDialog(QDialog):
             fallback_charset=self.charset.currentText().strip() or "ISO_IR 100",
             confirm_start=self.confirm_start.isChecked(),
         )
-
-    # -- marking what is wrong -----------------------------------------------------------------------
-    def invalid_widgets(self) -> list[QWidget]:
-        return [w for widgets in self._fields.values() for w in widgets if w.property("invalid")]
-
-    def _mark(self, widget: QWidget, why: str) -> None:
-        widget.setProperty("invalid", True)
-        widget.setAccessibleDescription(why)
-        self._repolish(widget)
-
-    def _unmark(self, widget: QWidget, *_: object) -> None:
-        if widget.property("invalid"):
-            widget.setProperty("invalid", False)
-            widget.setAccessibleDescription("")
-            self._repolish(widget)
-
-    @staticmethod
-    def _repolish(widget: QWidget) -> None:
-        # a dynamic property changes the style sheet's match only once the style polishes again
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
-        widget.update()
-
-    def _fail(self, exc: ProfileError) -> None:
-        self.test_result.setText(f"✗ {exc}")
-        widgets = self._fields.get(exc.field, [])
-        for widget in widgets:
-            self._mark(widget, str(exc))
-        if widgets:
-            widgets[0].setFocus()
-
-    def _checked_profile(self) -> Profile | None:
-        """The profile as entered, or None after saying in the dialog what is wrong with it."""
-        try:
-            return self.profile().check()
-        except ProfileError as exc:
-            self._fail(exc)
-            return None
 
     # -- actions -------------------------------------------------------------------------------------
     def _unique(self, stem: str) -> str:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QObject, QRect, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from app.backends.claim_store import Waiting
-from app.backends.profiles import Profile
+from app.console import Waiting
+from app.console.profiles import Profile
 
 from .labels import ElidedLabel
 

@@ -9,9 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QDialog, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.backends import check_profile
-from app.backends import profiles as profile_store
-from app.backends.profiles import ProfileBook
+from app.console import profiles as profile_store
+from app.console.profiles import ProfileBook
 
 from .settings_dialog import SettingsDialog
 
@@ -110,7 +109,7 @@ class WelcomeWindow(QWidget):
         self._go(self._start_demo())
 
     def choose_configure(self) -> None:
-        self.settings = SettingsDialog(self.book, check_profile, self)
+        self.settings = SettingsDialog(self.book, profile_store.check_profile, self)
         self.settings.setWindowModality(Qt.WindowModality.WindowModal)
         self.settings.finished.connect(self._configured)
         self.settings.open()

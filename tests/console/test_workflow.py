@@ -211,3 +211,29 @@ async def test_an_answer_overtaken_by_a_newer_search_is_never_shown_after_it(con
     release.set()
     await older
     assert [w.uid for w in console.heard.lists[-1]] == [wanted]
+
+
+async def test_what_waits_and_what_runs_is_told_from_the_workflow_for_every_view(tmp_path):
+    """The marks, the offer to resume and what waits to be sent come from the workflow, not
+    from a view reading the claim store."""
+    server = start_server(tmp_path / "ups.db")
+    console = Console(server, tmp_path / "console.db")
+    try:
+        ended, running = console.schedule("Núñez^Lucía"), console.schedule("Jensen^Søren")
+        await console.workflow.refresh(console.query())
+        items = {w.uid: w for w in console.heard.lists[-1]}
+        await console.workflow.claim(items[ended])
+        await console.workflow.claim(items[running])
+
+        server.stop()
+        await console.workflow.complete(items[ended], performed(console.station))
+        offer = console.workflow.resume_offer()
+        assert [c.uid for c in offer.running] == [running]
+        assert [c.uid for c in offer.waiting] == [ended] and offer.waiting_kind == "complete"
+        assert console.workflow.ending_waits(ended) == "complete" and console.workflow.ending_waits(running) is None
+        assert console.workflow.row_marks({}) == {ended: ("COMPLETING", "Completing: waiting to be sent")}
+        assert [report for report, _ in console.workflow.waiting_to_send()] == ["The completion"]
+        assert console.workflow.pending_count() == 1
+    finally:
+        await console.workflow.close()
+        server.stop()

@@ -72,7 +72,9 @@ def start_selected(qtbot, window, sent: bool = True):
     item = window.selected()
     press_start(window)
     qtbot.waitUntil(
-        lambda: window.procedure.complete_button.isEnabled() and (not sent or window.session.outbox.pending() == 0),
+        lambda: (
+            window.procedure.complete_button.isEnabled() and (not sent or window.session.workflow.outbox.pending() == 0)
+        ),
         timeout=5000,
     )
     return item

@@ -82,7 +82,7 @@ def test_a_summary_with_an_impossible_time_goes_back_with_enter_and_sends_nothin
     assert not seen["confirm_enabled"] and seen["default"] == "Go back and fix it"
     qtbot.waitUntil(started.hasFocus, timeout=3000)  # back, at the field to fix
     qtbot.wait(300)
-    assert stored_state(window.demo.server, item.uid) == "IN PROGRESS" and window.session.outbox.pending() == 0
+    assert stored_state(window.demo.server, item.uid) == "IN PROGRESS" and window.session.workflow.outbox.pending() == 0
     started.setDateTime(claimed)
     seen = summary_of(qtbot, window)
     assert seen["problem"] == "" and seen["default"] == "Complete"
@@ -108,7 +108,7 @@ def test_a_scheduled_procedures_form_takes_no_typing_and_started_is_the_claim_ti
     start_selected(qtbot, window)
     assert not form.before_start.isVisible() and panel.technologist.isEnabled()
     assert panel.technologist.text() == shown  # the scheduled technologist, if any: never the stray "4"
-    claimed_at = datetime.fromtimestamp(window.session.outbox.claim_of(item.uid).claimed_at)
+    claimed_at = datetime.fromtimestamp(window.session.workflow.outbox.claim_of(item.uid).claimed_at)
     assert abs((to_datetime(form.started.dateTime()) - claimed_at).total_seconds()) < 1
     window.select(other.uid)
     qtbot.wait(1100)  # a second later, the start of the procedure is still when it was claimed

@@ -31,7 +31,7 @@ def test_f8_and_f9_on_a_scheduled_procedure_do_nothing(qtbot, open_console):
         qtbot.wait(100)
         assert QApplication.activeModalWidget() is None
     qtbot.wait(300)
-    assert stored_state(window.demo.server, item.uid) == "SCHEDULED" and window.session.outbox.pending() == 0
+    assert stored_state(window.demo.server, item.uid) == "SCHEDULED" and window.session.workflow.outbox.pending() == 0
     assert not window.procedure.complete_button.isEnabled() and not window.procedure.discontinue_button.isEnabled()
 
 
@@ -139,7 +139,7 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
     window.demo.server.stop()
     answer_next_dialog(press_enter)
     QTest.keyClick(window.table, Qt.Key.Key_F8)
-    qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: window.session.workflow.outbox.final_pending(item.uid) == "complete", timeout=20000)
     qtbot.waitUntil(lambda: "the completion is waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     panel = window.procedure
     assert not any(
@@ -155,7 +155,7 @@ def test_an_offline_completion_says_it_waits_and_cannot_be_sent_twice(qtbot, ope
     assert state_shown(window, item.uid) == "COMPLETING"
     QTest.keyClick(window.table, Qt.Key.Key_F8)
     qtbot.wait(200)
-    assert QApplication.activeModalWidget() is None and window.session.outbox.pending() == 1
+    assert QApplication.activeModalWidget() is None and window.session.workflow.outbox.pending() == 1
     assert all("()" not in text for text in window.messages.texts())
     assert any(item.patient_name.display() in text and "will be sent" in text for text in window.messages.texts())
 
@@ -167,7 +167,7 @@ def test_the_resume_offer_says_a_queued_completion_waits_rather_than_in_progress
     window.demo.server.stop()
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
-    qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: window.session.workflow.outbox.final_pending(item.uid) == "complete", timeout=20000)
     window.close_without_asking()
     again = open_console("demo")
     qtbot.waitUntil(lambda: again.messages.get("resume-waiting") is not None, timeout=5000)
@@ -213,7 +213,7 @@ def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_w
     server.stop()
     answer_next_dialog(press_enter)
     window.procedure.complete_button.click()
-    qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: window.session.workflow.outbox.final_pending(item.uid) == "complete", timeout=20000)
     qtbot.waitUntil(lambda: "the completion is waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     assert window.procedure.technologist.text() == "Becker, Anna" and window.procedure.series.rowCount() == 1
     quit_text: list[str] = []
@@ -223,8 +223,8 @@ def test_a_completion_that_waits_shows_what_was_recorded_and_says_sent_when_it_w
     assert f"the completion of {item.label} for {item.patient_name.display()}" in quit_text[0]
     back = start_server(db, port=port)
     try:
-        window.session.outbox.kick()
-        qtbot.waitUntil(lambda: window.session.outbox.pending() == 0, timeout=20000)
+        window.session.workflow.outbox.kick()
+        qtbot.waitUntil(lambda: window.session.workflow.outbox.pending() == 0, timeout=20000)
         qtbot.waitUntil(lambda: window.messages.get(f"procedure:{item.uid}") is None, timeout=5000)
         assert stored_state(back, item.uid) == "COMPLETED"
         assert window.statusBar().currentMessage().startswith("Sent: the completion of")

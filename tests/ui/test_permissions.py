@@ -122,7 +122,7 @@ def test_the_console_shows_a_refused_ae_title_in_red_as_a_setting_to_fix_and_rec
     window.session.message.connect(lambda level, sentence, key: said.append((level, key)))
     press_start(window)  # and answer the start question with Enter
     qtbot.waitUntil(lambda: ("error", "configuration") in said, timeout=5000)
-    assert not window.session.is_mine(item.uid) and window.session.outbox.pending() == 0
+    assert not window.session.is_mine(item.uid) and window.session.workflow.outbox.pending() == 0
     assert Workitem(json.loads(locked.service.retrieve(item.uid))).state is State.SCHEDULED
     assert not [line for line in read(audit_path(locked.store.path), item.uid) if line["action"] == "claim"]
     assert window.live.text() == "● not allowed"

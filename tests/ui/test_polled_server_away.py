@@ -82,14 +82,14 @@ def test_a_polled_server_stopped_mid_procedure_shows_offline_keeps_the_completio
     assert "sent when the server is back" in window.messages.get("connection").text.text()
     answer_next_dialog(press_enter)
     QTest.keyClick(window.table, Qt.Key.Key_F8)
-    qtbot.waitUntil(lambda: window.session.outbox.final_pending(item.uid) == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: window.session.workflow.outbox.final_pending(item.uid) == "complete", timeout=20000)
     qtbot.waitUntil(lambda: "the completion is waiting to be sent" in window.procedure.headline.text(), timeout=5000)
     assert window.live.text() == "● offline" and window.status_pending.text() != "outbox empty"
     back = seeded_server(db, port=port)
     try:
-        window.session.outbox.kick()
+        window.session.workflow.outbox.kick()
         QTest.keyClick(window.table, Qt.Key.Key_F5)
-        qtbot.waitUntil(lambda: window.session.outbox.pending() == 0, timeout=20000)
+        qtbot.waitUntil(lambda: window.session.workflow.outbox.pending() == 0, timeout=20000)
         qtbot.waitUntil(lambda: stored_state(back, item.accession_number) == "COMPLETED", timeout=10000)
         QTest.keyClick(window.table, Qt.Key.Key_F5)
         qtbot.waitUntil(lambda: window.live.text() == "● polling", timeout=10000)

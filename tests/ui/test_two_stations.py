@@ -119,7 +119,8 @@ def test_a_console_whose_ae_title_differs_from_its_station_performs_as_itself(qt
     window.select(item.uid)
     press_start(window)
     qtbot.waitUntil(
-        lambda: window.procedure.complete_button.isEnabled() and window.session.outbox.pending() == 0, timeout=5000
+        lambda: window.procedure.complete_button.isEnabled() and window.session.workflow.outbox.pending() == 0,
+        timeout=5000,
     )
     qtbot.waitUntil(lambda: "IN PROGRESS on this station (CT7)" in window.procedure.headline.text(), timeout=3000)
     assert window.procedure.form.station_label.text() == "CT7"

@@ -61,7 +61,7 @@ def test_put_back_lists_the_order_again_as_a_new_scheduled_step(qtbot, open_cons
     assert stored_state(server, item.uid) == "CANCELED"
     qtbot.waitUntil(lambda: window.selected() is not None and window.selected().uid == again.uid, timeout=3000)
     assert window.procedure.start_button.isEnabled()  # the right patient's turn can come
-    assert not window.session.is_mine(item.uid) and window.session.outbox.pending() == 0
+    assert not window.session.is_mine(item.uid) and window.session.workflow.outbox.pending() == 0
 
 
 def test_put_back_is_refused_with_a_reason_once_a_series_is_recorded(qtbot, open_console):
@@ -104,7 +104,7 @@ def test_over_dimse_put_back_reports_discontinued_and_the_ris_keeps_the_order(qt
     assert states_of(front, item.accession_number) == ["CANCELED", "SCHEDULED"]
     canceled = next(s for s in steps_of(front, item.accession_number) if s["00741000"]["Value"] == ["CANCELED"])
     assert '"110514"' in json.dumps(canceled["00741002"])  # reported as DISCONTINUED for a wrong entry
-    assert not window.session.is_mine(item.uid) and window.session.outbox.pending() == 0
+    assert not window.session.is_mine(item.uid) and window.session.workflow.outbox.pending() == 0
 
 
 def test_start_asks_for_the_patient_esc_keeps_it_scheduled_and_enter_starts(qtbot, open_console):
@@ -127,7 +127,7 @@ def test_start_asks_for_the_patient_esc_keeps_it_scheduled_and_enter_starts(qtbo
     text = " ".join(seen)
     assert item.patient_name.display() in text and item.patient_id in text
     assert f"{item.birth_date[:4]}-{item.birth_date[4:6]}-{item.birth_date[6:]}" in text
-    assert not window.session.is_mine(item.uid) and window.session.outbox.pending() == 0
+    assert not window.session.is_mine(item.uid) and window.session.workflow.outbox.pending() == 0
     assert stored_state(server, item.uid) == "SCHEDULED" and state_shown(window, item.uid) == "SCHEDULED"
 
     press_start(window)  # Enter on the same question starts it
