@@ -29,11 +29,10 @@ from pydicom.uid import generate_uid
 
 from app.backends.dimse import DimseBackend
 from app.backends.errors import BackendError, Refused, TimedOut, Unreachable
-from app.backends.profiles import Profile, ProfileError
+from app.backends.profiles import Profile
 from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset, first_value
-from app.domain.identifiers import check_ae_title
 from app.domain.mapping import sps_id, ups_to_mwl
 from app.domain.requirements import check_set, complete_cancellation, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
@@ -49,105 +48,21 @@ from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
 from .dimse_mapping import discontinuation_of, left_to_match, performed_of, progress_of, tells_mpps, worklist_query
 from .dimse_mpps import DimseMpps, peer_comment
+from .dimse_polling import WorklistPolling
 from .dimse_pool import AssociationPool
+from .dimse_spec import CA_HINT, parse_spec
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# A final step stays known this long, so that an MWL SCP that keeps listing it as SCHEDULED
-# does not offer a finished procedure again.
-KEEP_FINAL_SECONDS = 30 * 86400.0
 # A long-lived search client logs an unknown SPS status once; renewed so its memory stays bounded.
 SEARCH_CLIENT_SECONDS = 3600.0
 MAX_SEEN = 50_000
 
 
-# The bounds of POLL= and TIMEOUT= (seconds): a poll more often than each second is a C-FIND the
-# RIS answers back to back, one rarer than hourly reports nothing; an answer waited for longer
-# than five minutes holds the modality that asked.
-POLL_BOUNDS = (1.0, 3600.0)
-TIMEOUT_BOUNDS = (1.0, 300.0)
-_KEYS = ("MWL", "MPPS", "AE", "POLL", "TIMEOUT", "TLS")
-CA_HINT = "give the gateway the CA file that signed it with --upstream-ca"
-_FORM = "dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OUR_AE][,POLL=SECONDS][,TIMEOUT=SECONDS][,TLS=1]"
-
-
-def parse_spec(spec: str) -> Profile:
-    """`MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,AE=OURS][,POLL=SECONDS][,TIMEOUT=SECONDS][,TLS=1]`,
-    with or without a leading `dimse:`, as the profile of the console's DIMSE client; POLL lands in
-    `poll_seconds`, TLS=1 makes both peers DICOM over TLS. ValueError says what is wrong."""
-    body = spec.removeprefix("dimse:")
-    values: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in body.split(","))):
-        name, sep, value = part.partition("=")
-        key = name.strip().upper()
-        if not sep or key not in _KEYS:
-            raise ValueError(f"{part!r} is not understood: the upstream is {_FORM}.")
-        if key in values:
-            raise ValueError(f"{key}= is given twice in the upstream: give each of {', '.join(_KEYS)} once at most.")
-        values[key] = value.strip()
-    if "MWL" not in values:
-        raise ValueError("The DIMSE upstream needs its worklist peer: dimse:MWL=HOST:PORT:AET.")
-    peers = {name: _peer(name, values[name]) for name in ("MWL", "MPPS") if name in values}
-    mwl = peers["MWL"]
-    mpps = peers.get("MPPS", ("", 0, ""))
-    poll = _seconds("POLL", values.get("POLL", "10"), POLL_BOUNDS)
-    timeout = _seconds("TIMEOUT", values.get("TIMEOUT", "10"), TIMEOUT_BOUNDS)
-    if values.get("TLS", "0") not in ("0", "1"):
-        raise ValueError(f"TLS={values['TLS']} must be 1 (DICOM over TLS to the RIS) or 0.")
-    try:
-        profile = Profile(
-            name="gateway upstream",
-            backend="dimse",
-            ae_title=_ae_title("AE", values.get("AE", "WORKLIST_GW")),
-            mwl_host=mwl[0],
-            mwl_port=mwl[1],
-            mwl_aet=mwl[2],
-            mpps_host=mpps[0],
-            mpps_port=mpps[1],
-            mpps_aet=mpps[2],
-            poll_seconds=poll,
-            timeout=timeout,
-            dimse_timeout=timeout,
-            tls=values.get("TLS") == "1",
-        ).check()
-    except ProfileError as exc:
-        raise ValueError(str(exc)) from None
-    return profile
-
-
-def _seconds(name: str, text: str, bounds: tuple[float, float]) -> float:
-    low, high = bounds
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not low <= seconds <= high:  # NaN compares false: refused with the rest
-        raise ValueError(f"{name}={text} must be a number of seconds from {low:g} to {high:g}.")
-    return seconds
-
-
-def _ae_title(name: str, text: str) -> str:
-    try:
-        return check_ae_title(text)
-    except InvalidRequest:
-        raise ValueError(f"{name}={text!r} is not an AE title (1 to 16 characters, no backslash).") from None
-
-
-def _peer(name: str, text: str) -> tuple[str, int, str]:
-    host, _, aet = text.rpartition(":")
-    host, _, port = host.rpartition(":")
-    host = host.strip().strip("[]")
-    if not host or not port.isdigit() or not aet:
-        raise ValueError(f"{name}={text} must be HOST:PORT:AET.")
-    if not 0 < int(port) < 65536:
-        raise ValueError(f"{name}={text}: the port must be from 1 to 65535.")
-    return host, int(port), _ae_title(f"{name}'s AE title", aet)
-
-
-class DimseUpstream:
+class DimseUpstream(WorklistPolling):
     """A `WorkitemService` over an MWL SCP and an MPPS SCP."""
 
     serves_ups_rs = True
@@ -508,64 +423,6 @@ class DimseUpstream:
 
     def announce(self, status: str) -> int:
         return self.hub.announce(set(self.subscribers.aets()), status)
-
-    # -- polling the MWL SCP (WG27 diagram 23) ---------------------------------------------------
-    def _wake(self) -> None:
-        """Take the first look now, so that changes from here on are reported."""
-        threading.Thread(target=self.poll, name="dimse-gateway first poll", daemon=True).start()
-
-    def _poll_loop(self) -> None:
-        while not self._stop.wait(self.profile.poll_seconds):
-            try:
-                self.associations.reap()
-                self.state.forget_steps(self.clock() - KEEP_FINAL_SECONDS, ("COMPLETED", "CANCELED"))
-                self.poll()
-            except Exception:  # the next poll tries again; a gateway must not stop reporting
-                log.exception("Polling %s failed", self.upstream)
-
-    def poll(self) -> None:
-        """One look at the whole worklist: what appeared, changed state or disappeared since the
-        last look is reported to the subscribers it reaches."""
-        if not self.subscribers.any():
-            self._baseline = None
-            return
-        try:
-            answers = self._find(WorklistQuery(states=()))
-        except UpstreamError as exc:
-            if not self._failing:
-                log.warning("Events from %s wait until it answers again: %s", self.upstream, exc.message)
-            self._failing = True
-            return
-        if self._failing:
-            log.info("%s answers again: its changes are reported", self.upstream)
-        self._failing = False
-        held = {step.uid: step for step in self.state.steps()}
-        now = {uid: (held[uid].dataset if uid in held else view) for uid, _, view in answers}
-        before, self._baseline = self._baseline, dict(now)
-        if before is None:
-            return
-        for uid, dataset in now.items():
-            old = before.get(uid)
-            if old is None:
-                self.subscribers.report_state(uid, dataset)
-                assignment = ev.assigned(dataset)
-                if assignment:
-                    self.subscribers.post(
-                        uid, ev.EventType.ASSIGNED, assignment, self.subscribers.recipients(uid, dataset)
-                    )
-            elif first_value(old, t.PROCEDURE_STEP_STATE) != first_value(dataset, t.PROCEDURE_STEP_STATE):
-                self.subscribers.report_state(uid, dataset, old)
-        for uid, old in before.items():
-            if uid in now or uid in held:
-                continue
-            # the RIS no longer lists a step nobody claimed here: for its subscribers it is gone
-            gone = complete_cancellation(old, self.now_dt(), _removed_reason(self.upstream))
-            gone[t.PROCEDURE_STEP_STATE] = {"vr": "CS", "Value": [State.CANCELED.value]}
-            self.subscribers.report_state(uid, gone, old)
-
-
-def _removed_reason(upstream: str) -> JsonDataset:
-    return {t.REASON_FOR_CANCELLATION: {"vr": "LT", "Value": [f"No longer on the worklist of {upstream}."]}}
 
 
 def _text(item: JsonDataset) -> str:
