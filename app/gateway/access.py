@@ -45,7 +45,7 @@ class UpstreamAccess:
             raise ValueError(f"{given} is for DICOM over TLS to the RIS: add TLS=1 to the dimse: upstream.")
         profile = self.apply(profile)
         if profile.tls:
-            from app.backends.dimse import client_tls  # pynetdicom only for a DIMSE upstream
+            from app.backends.dimse_tls import client_tls
 
             try:
                 client_tls(replace(profile, client_cert="", client_key=""))

@@ -9,7 +9,7 @@ import pytest
 from pydicom import Dataset, dcmread
 from pydicom.filewriter import dcmwrite
 
-from app.backends.dimse import decode_answer
+from app.backends.dimse_worklist import decode_answer
 from app.domain.mapping import mwl_to_ups
 from app.domain.workitem import Workitem
 

@@ -277,7 +277,7 @@ async def test_a_claim_over_mpps_rs_is_in_progress_over_upsrs_and_started_over_d
     from pynetdicom import AE
     from pynetdicom.sop_class import ModalityWorklistInformationFind
 
-    from app.backends.dimse import mwl_identifier
+    from app.backends.dimse_worklist import mwl_identifier
     from app.backends.upsrs import UpsRsBackend
 
     b = backend(front.base_url, "CT1")

@@ -116,7 +116,7 @@ async def test_an_unknown_status_is_not_startable_says_why_and_is_logged_once(mw
 
 async def test_utf8_text_without_a_character_set_is_read_as_utf8(mwl_peer, caplog):
     port = mwl_peer([entry("Müller^Jürgen=山田^太郎", "U1", charset=None, station_name="Raum Süd")])
-    with caplog.at_level(logging.INFO, logger="app.backends.dimse"):
+    with caplog.at_level(logging.INFO, logger="app.backends.dimse_worklist"):
         [item] = await backend(port).search(everything())
     assert item.patient_name.alphabetic == "Müller^Jürgen" and item.patient_name.ideographic == "山田^太郎"
     assert item.station_names[0].meaning == "Raum Süd"  # inside the sequence as well

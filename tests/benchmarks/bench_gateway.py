@@ -39,7 +39,7 @@ from dimse_peers import MppsScp, Wlmscpfs, worklist_folder
 from embedded_server import PINNED_DAY
 from test_ups_upstream import completed, in_progress
 
-from app.backends.dimse import mwl_identifier
+from app.backends.dimse_worklist import mwl_identifier
 from app.domain.build import NewWorkitem
 from app.domain.workitem import PatientName
 from app.domain.worklist_query import WorklistQuery
