@@ -28,3 +28,14 @@ def find_failure(what: str, exc: Exception) -> Dataset:
         return dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending)
     log.error("%s failed", what, exc_info=exc)
     return dimse_status(Status.UNABLE_TO_PROCESS, FAILED)
+
+
+def request_failure(what: str, exc: Exception, attributes: bool = True) -> Dataset:
+    """The status of an N-CREATE, N-SET, N-GET or N-ACTION that could not be done: a refusal's own
+    status and sentence (with the attributes at fault, where the response has an Attribute
+    Identifier List: `attributes`), else a processing failure, logged whole."""
+    if isinstance(exc, UPSError):
+        log.info("%s refused (%04X): %s", what, exc.status, exc.message)
+        return dimse_status(exc.status, exc.comment, attributes=exc.offending if attributes else ())
+    log.error("%s failed", what, exc_info=exc)
+    return dimse_status(Status.PROCESSING_FAILURE, FAILED)

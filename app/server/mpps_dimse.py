@@ -19,8 +19,9 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStepRetrieve
 
 from app.domain.status import Status, UPSError, dimse_status
 
+from .dimse_failures import request_failure
 from .service_api import PerformedStepService
-from .ups_dimse import FAILED, requested, sop_class_of, unsupported, wire
+from .ups_dimse import requested, sop_class_of, unsupported, wire
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,7 @@ def retrieve(mpps: PerformedStepService, event: evt.Event) -> tuple[int | Datase
             raise UPSError(Status.NO_SUCH_SOP_INSTANCE, f"There is no MPPS {uid}.", short=UNKNOWN)
         attributes, status = requested(found, [f"{int(tag):08X}" for tag in event.attribute_identifiers])
         answer = wire(attributes)
-    except UPSError as exc:
-        log.info("%s refused (%04X): %s", what, exc.status, exc.message)
-        return dimse_status(exc.status, exc.comment), None
-    except Exception:
-        log.exception("%s failed", what)
-        return dimse_status(Status.PROCESSING_FAILURE, FAILED), None
+    except Exception as exc:  # noqa: BLE001 -- request_failure logs it whole
+        return request_failure(what, exc), None
     log.debug("%s: %04X", what, status)
     return dimse_status(status), answer

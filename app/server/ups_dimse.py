@@ -48,7 +48,7 @@ from app.domain.status import InvalidRequest, Status, UPSError, dimse_status
 from app.domain.values import describe
 from app.domain.writable import writable
 
-from .dimse_failures import FAILED, find_failure
+from .dimse_failures import find_failure, request_failure
 from .service_api import WorkitemService
 
 log = logging.getLogger(__name__)
@@ -173,12 +173,8 @@ class UpsScp:
         N-CREATE response has none, PS3.7 10.3.5; its Error Comment names them)."""
         try:
             status, reply = run()
-        except UPSError as exc:
-            log.info("UPS %s refused (%04X): %s", what, exc.status, exc.message)
-            return dimse_status(exc.status, exc.comment, attributes=exc.offending if listed else ()), None
-        except Exception:
-            log.exception("UPS %s failed", what)
-            return dimse_status(Status.PROCESSING_FAILURE, FAILED), None
+        except Exception as exc:  # noqa: BLE001 -- request_failure logs it whole
+            return request_failure(f"UPS {what}", exc, attributes=listed), None
         log.debug("UPS %s: %04X", what, status)
         return dimse_status(status), reply
 
