@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pydicom import Dataset
@@ -104,17 +105,13 @@ def orthanc_worklists(folder: Path, root: Path) -> tuple[subprocess.Popen, int]:
     return process, port
 
 
-@dataclass
-class MppsScp:
-    """An MPPS SCP that keeps every N-CREATE and N-SET it answered, as a RIS would."""
+class _MppsPeer:
+    """An MPPS SCP on a free loopback port, answering with the subclass's `_create` and `_set`."""
 
-    port: int = 0
-    created: dict[str, Dataset] = field(default_factory=dict)
-    sets: list[tuple[str, Dataset]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    server: object = None
+    port: int
+    server: object
 
-    def start(self) -> MppsScp:
+    def start(self: _Peer) -> _Peer:
         ae = AE("MPPSSCP")
         ae.add_supported_context(Verification)
         ae.add_supported_context(ModalityPerformedProcedureStep)
@@ -128,6 +125,26 @@ class MppsScp:
 
     def stop(self) -> None:
         self.server.shutdown()  # type: ignore[attr-defined]
+
+    def _create(self, event) -> tuple[int, Dataset | None]:
+        raise NotImplementedError
+
+    def _set(self, event) -> tuple[int, Dataset | None]:
+        raise NotImplementedError
+
+
+_Peer = TypeVar("_Peer", bound=_MppsPeer)
+
+
+@dataclass
+class MppsScp(_MppsPeer):
+    """An MPPS SCP that keeps every N-CREATE and N-SET it answered, as a RIS would."""
+
+    port: int = 0
+    created: dict[str, Dataset] = field(default_factory=dict)
+    sets: list[tuple[str, Dataset]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: object = None
 
     def _create(self, event) -> tuple[int, Dataset | None]:
         uid = str(event.request.AffectedSOPInstanceUID)
@@ -195,7 +212,7 @@ def japanese_worklist(root: Path, day: str) -> Path:
 
 
 @dataclass
-class RecordingMppsScp:
+class RecordingMppsScp(_MppsPeer):
     """An MPPS SCP that keeps the bytes of every N-CREATE and N-SET data set as they arrived, so a
     test reads them by the Specific Character Set each message declares, not by what pynetdicom
     or an earlier message made of them."""
@@ -204,21 +221,6 @@ class RecordingMppsScp:
     received: list[tuple[str, str, bytes, bool]] = field(default_factory=list)  # (N-CREATE|N-SET, UID, bytes, implicit)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: object = None
-
-    def start(self) -> RecordingMppsScp:
-        ae = AE("MPPSSCP")
-        ae.add_supported_context(Verification)
-        ae.add_supported_context(ModalityPerformedProcedureStep)
-        self.server = ae.start_server(
-            ("127.0.0.1", 0),
-            block=False,
-            evt_handlers=[(evt.EVT_N_CREATE, self._create), (evt.EVT_N_SET, self._set)],
-        )
-        self.port = self.server.server_address[1]  # type: ignore[attr-defined]
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()  # type: ignore[attr-defined]
 
     def _keep(self, what: str, uid: str, raw: bytes, event) -> None:
         implicit = event.context.transfer_syntax.is_implicit_VR
