@@ -178,13 +178,14 @@ def _sample(folder, name: str, accession: str, step: str, patient: str) -> None:
 async def test_what_the_ris_adds_or_drops_reaches_subscribers_by_polling(mpps, tmp_path):
     own = Wlmscpfs(worklist_folder(tmp_path / "wlistdb")).start()
     try:
-        with gateway(spec(own.port, mpps.port, poll=0.2), tmp_path / "gw.db") as (server, _):
+        with gateway(spec(own.port, mpps.port, poll=0.2), tmp_path / "gw.db") as (server, service):
             ct2 = console(server, "CT2")
             events: list[WorkitemEvent] = []
             watcher = await watching(ct2, events)
             try:
                 before = {w.uid: w for w in await ct2.search(WorklistQuery(states=()))}
-                await asyncio.sleep(0.6)  # the gateway has had its first look
+                # the gateway has had its first look for a subscriber: what changes from here on is news
+                await until(lambda: service._baseline is not None)
                 _sample(own.folder, "added.wl", "77777", "SPD7777", "ADDED^PATIENT")
                 (own.folder / "wklist3.wl").unlink()
                 await until(lambda: any(e.state == "SCHEDULED" for e in events), 10)

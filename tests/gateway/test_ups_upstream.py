@@ -20,6 +20,7 @@ from pydicom import Dataset, dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+from waiting import until
 from websockets.sync.client import connect
 
 from app.domain.dicomjson import from_dataset
@@ -328,7 +329,8 @@ def test_upstream_events_reach_a_subscriber_of_the_gateway(upstream, gateway_of)
     url = answer.headers["Content-Location"]
     assert url.startswith(gateway.base_url.replace("http", "ws"))  # our door, not the upstream's
     with connect(url, open_timeout=10) as socket:
-        time.sleep(0.3)  # the gateway's channel upstream opens
+        # the gateway's channel upstream is open: an event from here on reaches it
+        until(lambda: "WATCHER" in upstream.service.hub.connected(), 10, "the gateway's channel upstream")
         assert n_create(gateway.dimse_port, in_progress(item), generate_uid()).Status == 0x0000
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

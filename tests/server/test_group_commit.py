@@ -14,6 +14,7 @@ from datetime import UTC
 import httpx
 import pytest
 from upsrs_client import item, post, uid_of
+from waiting import until
 
 from app.server.store import Store
 
@@ -96,7 +97,8 @@ def test_no_acknowledged_create_is_lost_when_the_server_is_killed(tmp_path):
         threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
         for thread in threads:
             thread.start()
-        time.sleep(2.0)
+        # killed amid the writes, once enough are acknowledged to tell
+        until(lambda: len(acknowledged) > 50, 60, "fifty acknowledged writes")
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         stop.set()

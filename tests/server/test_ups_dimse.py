@@ -38,6 +38,7 @@ from upsrs_client import (
     update,
     value,
 )
+from waiting import until
 
 from app.domain.dicomjson import to_dataset
 from app.server import ServerConfig, UPSServer
@@ -509,11 +510,12 @@ def test_unsubscribing_from_a_workitem_that_does_not_exist_is_refused_with_c307(
     assert action(scu, uid, UNSUBSCRIBE, ReceivingAE="WATCHER").Status == 0xC308  # it exists; WATCHER never subscribed
 
 
-def test_reports_wait_for_a_subscriber_that_is_not_listening_yet(ups, scu, http):
+def test_reports_wait_for_a_subscriber_that_is_not_listening_yet(ups, scu, http, caplog):
     uid = create(http, item("MG1"))
     assert action(scu, uid, SUBSCRIBE, ReceivingAE="LATE").Status == 0x0000
     claim(http, uid)
-    time.sleep(0.3)  # the first tries fail: nothing listens on LATE's port
+    # the first try failed (nothing listens on LATE's port), and the reports wait for the next
+    until(lambda: any("wait for LATE" in r.getMessage() for r in caplog.records), 10, "a failed try to LATE")
     late = Listener(ups.late_port)
     try:
         late.wait_for(uid, 1, called="LATE", timeout=10, ProcedureStepState="SCHEDULED")

@@ -7,7 +7,7 @@ import json
 from conftest import answer_next_dialog, press_enter
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.ui.worklist_model import COLUMNS, WORKITEM_ROLE
 
@@ -42,6 +42,23 @@ def stored_state(server, uid: str) -> str:
 
 def loaded(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.model.rowCount() > 0 and window.selected() is not None, timeout=10000)
+
+
+def laid_out(qtbot, top: QWidget, timeout: int = 3000) -> None:
+    """Until the layout of `top` has settled: every widget of it where it was and as visible as it
+    was a turn of the event loop earlier (a layout request is a posted event, done on a later turn)."""
+    last: list = []
+
+    def geometry() -> list:
+        return [(w.geometry(), w.isVisible()) for w in (top, *top.findChildren(QWidget))]
+
+    def settled() -> bool:
+        now = geometry()
+        same = now == last
+        last[:] = now
+        return same
+
+    qtbot.waitUntil(settled, timeout=timeout)
 
 
 def live(qtbot, window) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conftest import answer_next_dialog, press_enter
-from console_helpers import loaded, rows, start_selected, state_shown, stored_state
+from console_helpers import laid_out, loaded, rows, start_selected, state_shown, stored_state
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook
 from app.domain.states import State
-from app.ui.procedure_panel import DRAFT_DELAY_MS
 from app.ui.qdates import qdatetime, to_datetime
 
 
@@ -64,7 +63,7 @@ def test_the_wheel_over_an_unfocused_started_field_scrolls_the_panel_and_leaves_
         QTest.wheelEvent(window.windowHandle(), over, QPoint(0, -120 if down else 120))
     qtbot.waitUntil(lambda: bar.value() != position, timeout=3000)  # the panel scrolled
     assert form.started.dateTime() == before and not form.started.hasFocus()
-    qtbot.wait(DRAFT_DELAY_MS + 100)
+    qtbot.waitUntil(lambda: not window.procedure._draft_timer.isActive(), timeout=3000)  # any draft is written
     window.procedure.save_draft()
     draft = window.session.draft(item.uid)
     assert draft is None or draft.started == ""  # nothing moved, nothing kept as moved
@@ -98,7 +97,7 @@ def test_a_scheduled_procedures_form_takes_no_typing_and_started_is_the_claim_ti
     shown = panel.technologist.text()
     QTest.mouseClick(panel.technologist, Qt.MouseButton.LeftButton)
     QTest.keyClicks(panel.technologist, "4")
-    qtbot.wait(DRAFT_DELAY_MS + 200)
+    qtbot.waitUntil(lambda: not panel._draft_timer.isActive(), timeout=3000)  # any draft is written
     other = next(w for w in rows(window) if w.uid != item.uid)
     window.select(other.uid)
     window.select(item.uid)
@@ -111,7 +110,8 @@ def test_a_scheduled_procedures_form_takes_no_typing_and_started_is_the_claim_ti
     claimed_at = datetime.fromtimestamp(window.session.workflow.outbox.claim_of(item.uid).claimed_at)
     assert abs((to_datetime(form.started.dateTime()) - claimed_at).total_seconds()) < 1
     window.select(other.uid)
-    qtbot.wait(1100)  # a second later, the start of the procedure is still when it was claimed
+    # more than a second later, the start of the procedure is still when it was claimed
+    qtbot.waitUntil(lambda: (datetime.now() - claimed_at).total_seconds() > 1.05, timeout=3000)
     window.select(item.uid)
     assert abs((to_datetime(form.started.dateTime()) - claimed_at).total_seconds()) < 1
 
@@ -201,6 +201,6 @@ def test_the_wheel_over_the_date_box_or_the_profile_box_changes_nothing_and_take
         over = box.mapTo(window, box.rect().center())
         for delta in (-120, 120, -120):
             QTest.wheelEvent(window.windowHandle(), over, QPoint(0, delta))
-        qtbot.wait(50)
+        laid_out(qtbot, window)
         assert box.currentText() == before and not box.hasFocus()
         assert window.table.hasFocus()  # Down still moves the row, not the dates or the profile

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from console_helpers import loaded, press_start
+from console_helpers import laid_out, loaded, press_start
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QListWidget
@@ -78,7 +78,7 @@ def test_scrolling_up_to_read_stops_the_following_and_scrolling_back_down_resume
     assert reading < view.verticalScrollBar().maximum()
     for n in range(60, 70):
         inspector.add(exchange(n))
-    qtbot.wait(50)
+    laid_out(qtbot, view)
     assert view.verticalScrollBar().value() == reading and not newest_in_view(view)
     for _ in range(10):  # back to the end, a few turns of the wheel
         wheel(view, -3)
@@ -97,7 +97,7 @@ def test_selecting_an_older_message_keeps_it_in_view_while_messages_arrive(qtbot
     assert view.currentItem() is older and "200 OK #57" in inspector.detail.toPlainText()
     for n in range(60, 80):
         inspector.add(exchange(n))
-    qtbot.wait(50)
+    laid_out(qtbot, view)
     assert view.viewport().rect().contains(view.visualItemRect(older)) and not newest_in_view(view)
     assert "200 OK #57" in inspector.detail.toPlainText()
 

@@ -9,7 +9,7 @@ the progress's description can be read."""
 from __future__ import annotations
 
 import pytest
-from console_helpers import live, loaded, start_selected
+from console_helpers import laid_out, live, loaded, start_selected
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QPushButton
 
@@ -38,7 +38,7 @@ def test_the_whole_row_fits_and_the_splitter_moves(qtbot, open_console, size):
     window.resize(width, height)
     loaded(qtbot, window)
     window._after_start()  # the first layout, as at start, for this screen
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     assert window.width() <= width and window.height() <= height
     assert window.minimumSizeHint().width() <= width
     assert fits(window) == []
@@ -51,7 +51,7 @@ def test_the_whole_row_fits_and_the_splitter_moves(qtbot, open_console, size):
     window.messages.show_message(
         "long", "A very long sentence " * 60 + "https://a-very-long-host-name.example/" * 5, "error"
     )
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     assert window.width() <= width and window.minimumSizeHint().width() <= width
 
 
@@ -60,7 +60,7 @@ def test_the_procedure_panel_scrolls_instead_of_forcing_width(qtbot, open_consol
     window.resize(1024, 768)
     loaded(qtbot, window)
     window.split.setSizes([900, 100])
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     assert window.width() <= 1024
     panel = window.procedure
     assert panel.complete_button.isVisible() and panel.complete_button.geometry().bottom() < panel.height()
@@ -79,7 +79,7 @@ def test_banners_move_nothing_and_never_grow_the_window(qtbot, open_console, siz
     loaded(qtbot, window)
     live(qtbot, window)
     window._after_start()
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     parts = (window.list_view, window.table, window.query_panel, window.procedure, window.procedure.form_scroll)
     before, window_size = [where(p) for p in parts], window.size()
     for key in ("one", "two", "three"):
@@ -89,7 +89,7 @@ def test_banners_move_nothing_and_never_grow_the_window(qtbot, open_console, siz
     window.connection.outage.setInterval(300)  # the outage's length, shortened for the test
     window.demo.server.stop()
     qtbot.waitUntil(lambda: window.messages.get(CONNECTION) is not None, timeout=10000)
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     assert len(window.messages.banners) == 5
     assert [where(p) for p in parts] == before and window.size() == window_size
     assert window.messages.isVisible()
@@ -111,7 +111,7 @@ def test_every_button_of_the_panel_is_whole_and_the_performed_box_keeps_its_heig
     start_selected(qtbot, window)
     for n in range(MAX_BANNERS):
         window.messages.show_message(f"n{n}", f"Message {n}: a sentence long enough to wrap " * 2, "warning", "Show")
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     assert window.width() <= size[0] and window.height() <= size[1]
     panel, scroll = window.procedure, window.procedure.form_scroll
     assert scroll.horizontalScrollBar().maximum() == 0  # the performed box needs no sideways scrolling
@@ -134,7 +134,7 @@ def test_what_is_happening_is_wide_enough_to_read_what_is_typed(qtbot, open_cons
     loaded(qtbot, window)
     window._after_start()
     start_selected(qtbot, window)
-    qtbot.wait(50)
+    laid_out(qtbot, window)
     panel = window.procedure
     assert panel.percent_text.isVisible() and panel.percent_text.width() >= 180
     left = panel.percent_text.mapTo(panel, QPoint(0, 0)).x()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import answer_next_dialog, press_enter
-from console_helpers import press_start
+from console_helpers import laid_out, press_start
 
 from app.backends.profiles import Profile, ProfileBook
 from app.domain.search import parse_search
@@ -83,7 +83,7 @@ def test_settings_offers_dicomweb_mwl_mpps_with_url_credentials_and_refresh(qtbo
     assert not dialog.http_poll.isVisible() and dialog.dcm4chee.isVisible()
     qtbot.keyClick(dialog.backend, Qt.Key.Key_Down)
     qtbot.keyClick(dialog.backend, Qt.Key.Key_Down)
-    qtbot.wait(20)
+    laid_out(qtbot, dialog)
     assert dialog.backend.currentData() == "mpps-rs"
     assert dialog.upsrs_box.isVisible() and not dialog.dimse_box.isVisible()
     assert dialog.upsrs_box.title() == "DICOMweb MWL + MPPS server (Supplement 246)"

@@ -126,8 +126,8 @@ def test_a_refresh_never_moves_the_selection_to_another_patient(qtbot, open_cons
         ),
         timeout=5000,
     )
-    window.refresh()
-    qtbot.wait(500)
+    searching = window.refresh()
+    qtbot.waitUntil(searching.done, timeout=5000)  # its answer is shown
     assert window.selected().uid == chosen.uid
     assert chosen.patient_name.display() in window.procedure.headline.text()
 

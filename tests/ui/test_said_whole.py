@@ -6,7 +6,7 @@ port; its whole URL is in the tooltip."""
 from __future__ import annotations
 
 import pytest
-from console_helpers import loaded
+from console_helpers import laid_out, loaded
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
@@ -46,7 +46,7 @@ def test_why_a_key_did_nothing_is_read_to_its_end(qtbot, open_console, size):
     for key, advice in ((Qt.Key.Key_F8, "after the fact."), (Qt.Key.Key_F9, "(Shift+F9)."), (Qt.Key.Key_F7, "(F6).")):
         QTest.keyClick(window.table, key)
         qtbot.waitUntil(lambda a=advice: bar.currentMessage().endswith(a), timeout=2000)
-        qtbot.wait(20)  # laid out
+        laid_out(qtbot, window)
         assert readable(window), bar.currentMessage()
     # clicked away, the fields are in view again and nothing moved
     before = [f.geometry() for f in window.status.fields]

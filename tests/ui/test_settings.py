@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from console_helpers import laid_out
+
 from app.backends import check_profile
 from app.backends import profiles as profile_store
 from app.backends.profiles import Profile, ProfileBook
@@ -272,11 +274,11 @@ def test_the_dialog_keeps_its_size_when_the_backend_changes_and_fits_a_small_scr
     before = dialog.size()
     assert before.width() <= 1000 and before.height() <= 700  # 1024×768 less a title bar and a task bar
     qtbot.keyClick(dialog.backend, Qt.Key.Key_Down)
-    qtbot.wait(20)
+    laid_out(qtbot, dialog)
     assert dialog.dimse_box.isVisible() and not dialog.upsrs_box.isVisible()
     assert dialog.size() == before
     qtbot.keyClick(dialog.backend, Qt.Key.Key_Up)
-    qtbot.wait(20)
+    laid_out(qtbot, dialog)
     assert dialog.upsrs_box.isVisible() and dialog.size() == before
 
 
@@ -582,6 +584,6 @@ def test_saving_a_profile_in_settings_keeps_its_staff_list(qtbot):
 def test_the_dimse_page_shows_its_hints_whole(qtbot):
     dialog = settings_for(qtbot, two_sites())
     choose(qtbot, dialog, "Backup RIS")
-    qtbot.wait(20)
+    laid_out(qtbot, dialog)
     hint = dialog.dimse_timeout_hint
     assert hint.isVisible() and hint.height() >= hint.heightForWidth(hint.width())

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from conftest import answer_next_dialog, press_enter
-from console_helpers import loaded, row_of, rows, start_selected, stored_state
+from console_helpers import laid_out, loaded, row_of, rows, start_selected, stored_state
 from pydicom.uid import generate_uid
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -117,11 +117,11 @@ def test_the_buttons_stay_put_between_a_short_and_a_long_patient_name(qtbot, ope
     short = next(w for w in rows(window) if w.uid != order.uid)
     buttons = (panel.start_button, panel.complete_button, panel.progress_button)
     window.select(short.uid)
-    qtbot.wait(50)  # the panel laid out
+    laid_out(qtbot, panel)
     before = [b.mapTo(panel, QPoint(0, 0)) for b in buttons]
     window.select(order.uid)
     qtbot.waitUntil(lambda: "Wolfeschlegel" in panel.headline.text(), timeout=3000)
-    qtbot.wait(50)
+    laid_out(qtbot, panel)
     assert [b.mapTo(panel, QPoint(0, 0)) for b in buttons] == before
     # the state line is not cut off: a name too long for the headline gives way instead
     headline = panel.headline

@@ -3,6 +3,7 @@ cancellation request, an urgent order, the event log, and what was performed."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from conftest import answer_next_dialog, press_enter, press_escape
@@ -190,7 +191,8 @@ def test_the_simulated_modality_completes_what_was_scheduled_from_its_claim(qtbo
     loaded(qtbot, window)
     uid = window.demo.other_claims("CT1")
     scheduled = [c.value for c in window.model.workitem(uid).workitem_codes] if window.model.workitem(uid) else None
-    qtbot.wait(1100)
+    claimed_by = int(time.time())
+    qtbot.waitUntil(lambda: int(time.time()) > claimed_by, timeout=3000)  # completed in a later second
     window.demo.other_completes()
     performed = stored(window.demo.server, uid)["00741216"]["Value"][0]
     assert performed["00404050"]["Value"][0] < performed["00404051"]["Value"][0]  # claimed, then completed
