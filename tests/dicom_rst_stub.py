@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from waiting import until
 
 from app.domain.build import NewWorkitem
 from app.domain.mapping import ups_to_mwl
@@ -85,11 +85,10 @@ def dicom_rst_stub(items: list[dict], *, repeats: bool = False, endless: bool = 
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # uvicorn says when it listens; nothing else to wait on
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("The DICOM-RST stub did not start.")
-        time.sleep(0.01)
+    # uvicorn says when it listens; a thread that ended will never say it
+    until(lambda: server.started or not thread.is_alive(), 10, "the DICOM-RST stub listening")
+    if not server.started:
+        raise RuntimeError("The DICOM-RST stub did not start.")
     try:
         yield stub
     finally:
