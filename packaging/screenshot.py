@@ -34,6 +34,7 @@ def main(target: str) -> int:
     pump(app, lambda: window.model.rowCount() > 0 and window.live.text() == "● live")
     window._after_start()
     item = window.selected()
+    window.procedure.confirm_start = False  # the patient check is a modal dialog nobody here answers
     window.procedure.start_button.click()
     pump(
         app,
