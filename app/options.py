@@ -25,6 +25,27 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         help="port of the DIMSE front (MWL, MPPS, UPS, C-ECHO); 0 disables it (default 11112)",
     )
     p.add_argument(
+        "--hl7-port",
+        type=int,
+        metavar="PORT",
+        help="listen for HL7 v2 orders and patient events (MLLP) on this port; 0 picks a free one (default: off)",
+    )
+    p.add_argument(
+        "--hl7-allow",
+        action="append",
+        default=[],
+        metavar="APP^FACILITY",
+        help="accept HL7 messages only from this sending application and facility (MSH-3^MSH-4; repeatable)",
+    )
+    p.add_argument(
+        "--hl7-station",
+        type=hl7_station,
+        action="append",
+        default=[],
+        metavar="MODALITY=AE",
+        help="an HL7 order for this modality that names no station is scheduled for this AE title (repeatable)",
+    )
+    p.add_argument(
         "--event-peer",
         type=event_peer,
         action="append",
@@ -277,6 +298,14 @@ def ae_binding(text: str) -> str:
             f"{text!r}: after @ give the host's IP address (for example CT1@10.0.0.7), not a name"
         ) from None
     return f"{aet}@{address}"
+
+
+def hl7_station(text: str) -> tuple[str, str]:
+    """MODALITY=AE: the station an HL7 order for that modality goes to when it names none."""
+    modality, sep, aet = text.partition("=")
+    if not sep or not modality.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a modality and an AE title, for example CT=CT_ROOM1")
+    return modality.strip().upper(), ae_title(aet)
 
 
 def event_peer(text: str) -> tuple[str, tuple[str, int]]:
