@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import logs
 
-    quiet = args.command in ("find", "echo", "self-test", "audit")  # their output is the answer, not log lines
+    quiet = args.command in ("find", "echo", "self-test", "audit", "hl7")  # their output is the answer, not log lines
     logs.configure(
         args.verbose,
         Path(args.log_dir) if args.log_dir else None,
@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         return shell.find(args) if args.command == "find" else shell.echo(args)
     if args.command == "audit":
         return audit(args)
+    if args.command == "hl7":
+        from app import hl7_send
+
+        return hl7_send.send(args)
     if args.command == "self-test":
         from app import selftest
 

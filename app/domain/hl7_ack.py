@@ -4,6 +4,8 @@ and why when the answer is AE or AR."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import hl7
 
 from .hl7_outcome import AckCode, Outcome
@@ -97,3 +99,55 @@ def _header(message: hl7.Message | None) -> dict[int, str]:
     except (IndexError, KeyError, ValueError):
         found[9] = ""
     return found
+
+
+def split_messages(data: bytes) -> list[bytes]:
+    """The messages of a file: each begins with an MSH segment; segments end with CR, LF or CRLF
+    (an editor's file), and blank lines between messages are left out. Segments end with CR in
+    what is returned."""
+    lines = data.replace(b"\r\n", b"\r").replace(b"\n", b"\r").split(b"\r")
+    messages: list[list[bytes]] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        if line.startswith(b"MSH") or not messages:
+            messages.append([])
+        messages[-1].append(line)
+    return [b"\r".join(segments) + b"\r" for segments in messages]
+
+
+@dataclass(frozen=True)
+class AckSummary:
+    """What a person needs of an ACK: its code, the control ID it answers, the text, the ERR."""
+
+    code: str
+    control_id: str
+    text: str
+    error: str = ""
+
+    def line(self, sent: str) -> str:
+        detail = "; ".join(part for part in (self.text, self.error) if part)
+        return f"{sent}: {self.code}{f' - {detail}' if detail else ''}"
+
+
+def read_ack(text: str) -> AckSummary:
+    """An ACK as sent back by a receiver; ValueError when it is not one."""
+    message = hl7.parse(text.replace("\n", "\r"))
+    try:
+        msa = message.segments("MSA")[0]
+    except (KeyError, IndexError):
+        raise ValueError("The answer has no MSA segment.") from None
+    code, control_id, said = (str(msa.extract_field(1, n, 1, 1, 1)) for n in (1, 2, 3))
+    error = ""
+    for err in message.segments("ERR") if any(str(s[0]) == "ERR" for s in message) else []:
+        where = "^".join(part for part in (str(err.extract_field(1, 2, 1, c, 1)) for c in (1, 2, 3, 4)) if part) or str(
+            err.extract_field(1, 1, 1, 1, 1)
+        )
+        code_text = " ".join(part for part in (str(err.extract_field(1, 3, 1, c, 1)) for c in (1, 2)) if part)
+        message_text = str(err.extract_field(1, 8, 1, 1, 1))
+        error = ", ".join(
+            part
+            for part in (f"at {where}" if where else "", code_text, message_text if message_text != said else "")
+            if part
+        )
+    return AckSummary(code, control_id, said, error)

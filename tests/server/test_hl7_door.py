@@ -13,6 +13,7 @@ import hl7
 import hl7.client
 import httpx
 import pytest
+from embedded_server import start_hl7_server
 from upsrs_client import DICOM_JSON, GLOBAL, claim, listen, new_aet, value
 
 from app.domain.hl7_orders import workitem_uid
@@ -25,15 +26,9 @@ VT, END = b"\x0b", b"\x1c\x0d"
 
 @pytest.fixture(scope="module")
 def door(tmp_path_factory) -> Iterator[UPSServer]:
-    config = ServerConfig(
-        http_port=0,
-        db_path=str(tmp_path_factory.mktemp("hl7") / "ups.db"),
-        purge_interval=3600,
-        hl7_port=0,
-        hl7_stations={"CT": "CT_ROOM1"},
-        hl7_timeout=1.0,
+    server = start_hl7_server(
+        tmp_path_factory.mktemp("hl7") / "ups.db", hl7_stations={"CT": "CT_ROOM1"}, hl7_timeout=1.0
     )
-    server = UPSServer(config).start()
     try:
         yield server
     finally:
