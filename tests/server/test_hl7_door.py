@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import hl7
 import hl7.client
 import httpx
 import pytest
+from door import users_file
 from embedded_server import start_hl7_server
 from upsrs_client import DICOM_JSON, GLOBAL, claim, listen, new_aet, value
 
@@ -303,3 +306,28 @@ def test_with_users_the_door_stays_on_loopback(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="loopback"):
         Hl7Door(None, "0.0.0.0", 0, users_on=True)  # type: ignore[arg-type]
+
+
+def test_with_users_on_loopback_orders_come_in_as_the_ris(tmp_path) -> None:
+    path, _ = users_file(tmp_path, ct1=["CT1"])
+    config = ServerConfig(
+        http_port=0, db_path=str(tmp_path / "ups.db"), purge_interval=3600, users_file=str(path), hl7_port=0
+    )
+    with UPSServer(config) as server:
+        placer = new_placer()
+        assert msa(exchange(server, order("orm_o01_new.hl7", placer)))[0] == "AA"
+        [line] = read(audit_path(server.store.path), the_uid(placer))
+        assert (line["door"], line["ae"]) == ("HL7", "RIS")
+
+
+def test_serve_refuses_an_exposed_hl7_door_with_users(tmp_path) -> None:
+    path, _ = users_file(tmp_path, ct1=["CT1"])
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--db", str(tmp_path / "w.db"), "--host", "0.0.0.0"]
+        + ["--http-port", "0", "--dimse-port", "0", "--users", str(path), "--tls-self-signed", "--hl7-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Cannot start the server: With --users the HL7 door" in done.stderr and "Traceback" not in done.stderr
