@@ -82,6 +82,15 @@ CREATE TABLE IF NOT EXISTS mpps (
     status TEXT NOT NULL,
     dataset TEXT NOT NULL
 );
+-- The HL7 door's answers by sender and control ID (MSH-3^MSH-4, MSH-10): a resent message gets its
+-- first ACK again. A new table, made on opening a database of the same schema version as well.
+CREATE TABLE IF NOT EXISTS hl7_message (
+    sender TEXT NOT NULL,
+    control_id TEXT NOT NULL,
+    ack BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (sender, control_id)
+);
 """
 
 # Top-level attributes with a column of their own: tag -> (column, VR).

@@ -435,6 +435,8 @@ class UPSService:
                 self.store.delete(db, row, now)
                 deleted.append(row.uid)
             self.store.forget_deleted(db, now - self.remember_deleted_seconds)
+            # a sender resends within minutes; a month of control IDs is plenty
+            self.store.forget_hl7_acks(db, now - self.remember_deleted_seconds)
         if self.audit is not None:
             self._write_audit(
                 [

@@ -245,6 +245,20 @@ class Store:
             (uid, ups_uid, transaction_uid, status, json.dumps(dataset, ensure_ascii=False)),
         )
 
+    # -- the HL7 door's answers -------------------------------------------------------------
+    def hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str) -> bytes | None:
+        """The ACK given to this sender's message with this control ID, if any."""
+        r = db.execute(
+            "SELECT ack FROM hl7_message WHERE sender = ? AND control_id = ?", (sender, control_id)
+        ).fetchone()
+        return bytes(r[0]) if r else None
+
+    def put_hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str, ack: bytes, when: float) -> None:
+        db.execute("INSERT OR IGNORE INTO hl7_message VALUES (?, ?, ?, ?)", (sender, control_id, ack, when))
+
+    def forget_hl7_acks(self, db: sqlite3.Connection, before: float) -> None:
+        db.execute("DELETE FROM hl7_message WHERE received_at < ?", (before,))
+
     def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
         sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"
         rows = db.execute(sql + (" WHERE aet = ?" if aet else ""), (aet,) if aet else ()).fetchall()
