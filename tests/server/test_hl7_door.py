@@ -262,7 +262,8 @@ def test_a_message_over_one_mebibyte_is_refused(door) -> None:
 def test_hostile_input_is_rejected_and_the_server_still_answers(door, http, garbage: bytes) -> None:
     ack = exchange(door, garbage)
     assert msa(ack)[0] in ("AR", "AE")
-    assert http.get("/workitems", params={"limit": 1}).status_code == 200
+    # the HTTP front still answers (204 when no order has come yet, whatever the test order)
+    assert http.get("/workitems", params={"limit": 1}).status_code in (200, 204)
 
 
 def test_unframed_bytes_are_answered_ar(door) -> None:
