@@ -85,10 +85,18 @@ def read_adt(message: hl7.Message) -> PatientAction | Outcome:
     charset = CHARSETS.get(_field(message, "MSH", 1, 18, 1, 1).upper(), "")
     if event in UPDATE_EVENTS:
         return PatientAction(Change.UPDATE, event, patient, charset=charset)
-    priors = _priors(message)
-    if not priors:
+    named = _priors(message)
+    if not named:
         return Outcome.refused(
             f"ADT^{event} needs the prior patient identifier in MRG-1.", ErrorLocation("MRG", 1, 1), 101
+        )
+    # a patient merged into itself would move nothing and leave a merge record going round in a circle
+    priors = tuple(prior for prior in named if prior.id != patient.patient.id)
+    if not priors:
+        return Outcome.refused(
+            f"MRG-1 names the surviving patient {patient.patient} itself: there is nothing to merge.",
+            ErrorLocation("MRG", 1, 1),
+            205,
         )
     return PatientAction(Change.MERGE, event, patient, priors, charset)
 

@@ -68,6 +68,7 @@ def test_empty_fields_leave_values_and_a_quoted_empty_deletes_them() -> None:
         (adt("A08", "PID|||^^^HOSP||Doe"), Outcome.refused("", ErrorLocation("PID", 3, 1), 101)),
         (adt("A40", "PID|||NEW||Doe"), Outcome.refused("", ErrorLocation("MRG", 1, 1), 101)),
         (adt("A40", "PID|||NEW||Doe", "MRG|"), Outcome.refused("", ErrorLocation("MRG", 1, 1), 101)),
+        (adt("A40", "PID|||NEW||Doe", "MRG|NEW"), Outcome.refused("", ErrorLocation("MRG", 1, 1), 205)),
         (adt("A01", "PID|||P1"), Outcome.rejected("", ErrorLocation("MSH", 9, 2), 201)),
         (adt("A08", "PID|||P1||Doe||1980-01-02"), Outcome.refused("", ErrorLocation("PID", 7, 1), 102)),
         (adt("A08", "PID|||P1||Doe||19800102|Q"), Outcome.refused("", ErrorLocation("PID", 8, 1), 103)),

@@ -28,6 +28,7 @@ from upsrs_client import (
     listen,
     new_aet,
     performed,
+    uid_of,
     update,
     value,
 )
@@ -135,6 +136,14 @@ def test_a_merge_moves_every_workitem_of_the_prior_patient_whatever_its_state(sr
     assert change_state(http, running, "COMPLETED", running_tx).status_code == 200
     ds = get(http, running)
     assert (value(ds, "00741000"), value(ds, "00100020")) == ("COMPLETED", survivor)
+
+
+def test_one_merge_moves_the_workitems_of_every_prior_identifier(srv, http) -> None:
+    first, second, survivor = patient(), patient(), patient()
+    uids = {create(http, item(patient_id=first)), create(http, item(patient_id=second))}
+    outcome = apply(srv, adt("A40", f"PID|||{survivor}||Doe^Jane", f"MRG|{first}", f"MRG|{second}"))
+    assert set(outcome.workitems) == uids
+    assert {uid_of(ds) for ds in http.get("/workitems", params={"PatientID": survivor}).json()} == uids
 
 
 def test_a_merge_tells_the_subscribers_of_the_moved_workitem(srv, http) -> None:
