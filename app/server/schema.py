@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS subscription (
     PRIMARY KEY (aet, target)
 );
 CREATE INDEX IF NOT EXISTS subscription_target ON subscription (target);
+-- a patient merge (ADT^A40/A34/A47): the prior ID an MPPS may still name, and whom it became.
+-- A table an older database gains on opening (IF NOT EXISTS), so no new schema version.
+CREATE TABLE IF NOT EXISTS patient_merge (
+    prior_id TEXT NOT NULL,
+    prior_issuer TEXT NOT NULL,
+    survivor_id TEXT NOT NULL,
+    survivor_issuer TEXT NOT NULL,
+    merged_at REAL NOT NULL,
+    PRIMARY KEY (prior_id, prior_issuer)
+);
 CREATE TABLE IF NOT EXISTS mpps (
     uid TEXT PRIMARY KEY,
     ups_uid TEXT NOT NULL,

@@ -231,6 +231,29 @@ class Store:
     def forget_deleted(self, db: sqlite3.Connection, before: float) -> None:
         db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
 
+    def rows_of_patient(self, db: sqlite3.Connection, patient_id: str) -> Iterator[Row]:
+        """Every workitem whose Patient ID is `patient_id`, whatever its state (from the column index)."""
+        for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE patient_id = ? ORDER BY id", (patient_id.rstrip(" "),)):
+            yield _row(r)
+
+    # -- patient merges --------------------------------------------------------------------
+    def put_merge(self, db: sqlite3.Connection, prior: tuple[str, str], survivor: tuple[str, str], when: float) -> None:
+        """Record that the patient (ID, issuer) `prior` is now `survivor`."""
+        db.execute("INSERT OR REPLACE INTO patient_merge VALUES (?, ?, ?, ?, ?)", (*prior, *survivor, when))
+
+    def survivor_of(self, db: sqlite3.Connection, patient_id: str) -> str | None:
+        """The Patient ID that `patient_id` was merged into, following merges of merges; None if never merged."""
+        seen = {patient_id}
+        current = patient_id
+        while True:
+            r = db.execute(
+                "SELECT survivor_id FROM patient_merge WHERE prior_id = ? ORDER BY merged_at DESC LIMIT 1", (current,)
+            ).fetchone()
+            if r is None or r[0] in seen:  # a merge back and forth must not loop
+                return current if current != patient_id else None
+            seen.add(r[0])
+            current = r[0]
+
     # -- subscriptions -------------------------------------------------------------------
     def get_mpps(self, db: sqlite3.Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
         """(uid, UPS UID, Transaction UID, status, attributes) of an MPPS, if the server has it."""
