@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-import hl7  # type: ignore[import-untyped]
+import hl7
 
 from . import tags as t
 from .charsets import declare_json, declared_in

@@ -10,7 +10,6 @@ answered again and done once. A connection is served one message at a time, in o
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import socket
 import uuid
@@ -28,6 +27,7 @@ from app.domain.hl7_outcome import AckCode, ErrorLocation, Outcome
 
 from .audit import Actor, acting_as
 from .hl7_orders import handle_orders
+from .hl7_patients import handle_adt
 from .security import is_loopback
 from .service import UPSService
 
@@ -220,11 +220,7 @@ class Hl7Door:
             if (kind, trigger) in ORDERS:
                 return handle_orders(message, charset, self.service, requester=application, stations=self.stations)
             if kind == "ADT":
-                try:
-                    patients = importlib.import_module("app.server.hl7_patients")
-                except ImportError:
-                    return Outcome.rejected("ADT is not handled yet.", ErrorLocation("MSH", 9), 200)
-                return patients.handle_adt(message, self.service)
+                return handle_adt(message, self.service)
         except Exception:
             log.exception("HL7 %s^%s could not be processed", kind, trigger)
             return Outcome.rejected(

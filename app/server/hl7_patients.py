@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-import hl7  # type: ignore[import-untyped]
+import hl7
 
 from app.domain.hl7_outcome import Outcome
 from app.domain.hl7_patients import Change, PatientAction, read_adt

@@ -3,7 +3,6 @@ every order control, repeats, refusals and hostile input — against the real se
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -272,13 +271,15 @@ def test_unframed_bytes_are_answered_ar(door) -> None:
         assert msa(receive(peer))[0] == "AR"
 
 
-def test_adt_is_answered_until_the_patients_part_arrives(door) -> None:
-    raw = b"MSH|^~\\&|RIS|RADIOLOGY|WORKLIST|RADIOLOGY|20270101||ADT^A08|A1|P|2.5\rPID|1||P1\r"
-    code, text = msa(exchange(door, raw))
-    if importlib.util.find_spec("app.server.hl7_patients") is None:
-        assert (code, text) == ("AR", "ADT is not handled yet.")
-    else:
-        assert code in ("AA", "AE")
+def test_a_merge_over_mllp_moves_the_order_to_the_surviving_patient(door, http) -> None:
+    placer, prior, survivor = new_placer(), "P" + uuid.uuid4().hex[:8], "S" + uuid.uuid4().hex[:8]
+    assert msa(exchange(door, order("orm_o01_new.hl7", placer).replace(b"PAT-1001", prior.encode())))[0] == "AA"
+    merge = (SAMPLES / "adt_a40_merge.hl7").read_bytes()
+    merge = merge.replace(b"PAT-SURVIVOR^^^HOSPITAL", survivor.encode() + b"^^^RIS")
+    merge = merge.replace(b"PAT-PRIOR^^^HOSPITAL", prior.encode() + b"^^^RIS").replace(b"MERGE0001", placer.encode())
+    assert msa(exchange(door, merge))[0] == "AA"
+    moved = http.get(f"/workitems/{the_uid(placer)}").json()[0]
+    assert moved["00100020"]["Value"] == [survivor]
 
 
 def test_the_audit_names_the_hl7_door(door) -> None:
