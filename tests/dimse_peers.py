@@ -31,13 +31,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(port: int, seconds: float = 20) -> None:
+def wait_for(port: int, seconds: float = 20, process: subprocess.Popen | None = None) -> bool:
+    """Until something listens on `port`; False when `process` ended first (it could not bind the
+    port: another test's peer, in another pytest worker, took it between free_port and the bind)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
+            return True
         except OSError:
+            if process is not None and process.poll() is not None:
+                return False
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on port {port}")
 
@@ -63,13 +67,16 @@ class Wlmscpfs:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Wlmscpfs:
-        self.process = subprocess.Popen(
-            [str(WLMSCPFS), *self.options, "-dfp", str(self.folder.parent), "-dfr", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self.port)
-        return self
+        for _ in range(5):
+            self.process = subprocess.Popen(
+                [str(WLMSCPFS), *self.options, "-dfp", str(self.folder.parent), "-dfr", str(self.port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if wait_for(self.port, process=self.process):
+                return self
+            self.port = free_port()  # the port was taken meanwhile: another one
+        raise AssertionError(f"wlmscpfs did not start on any of five ports (last {self.port})")
 
     def stop(self) -> None:
         if self.process is not None:
