@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from clock.moved_clock import ANCHOR, destination
 from embedded_server import PINNED_DAY, start_server
+from reactor_pause import install as confirm_reactor_pauses
 
 from app.server import UPSServer
 
@@ -19,6 +20,9 @@ if MOVED_CLOCK is not None:  # the Python processes tests start run on the moved
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).parent / "clock"), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
+
+
+confirm_reactor_pauses()  # the tests' own pynetdicom SCUs: see tests/reactor_pause.py
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
