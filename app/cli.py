@@ -31,6 +31,9 @@ def serve(args: argparse.Namespace) -> int:
         allow_ae=tuple(args.allow_ae),
         dimse_tls=args.dimse_tls,
         audit_phi=args.audit_phi,
+        hl7_port=args.hl7_port,
+        hl7_allow=tuple(args.hl7_allow),
+        hl7_stations=dict(args.hl7_station),
     )
     config.tls_cert = args.tls_cert  # HTTPS and DICOM TLS share the pair
     config.tls_key = args.tls_key
@@ -65,7 +68,8 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         close_gateway(upstream)
         print(
-            f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}): "
+            f"Cannot start the server on {args.host} (HTTP port {args.http_port}, DIMSE port {args.dimse_port}"
+            f"{f', HL7 port {args.hl7_port}' if args.hl7_port is not None else ''}): "
             f"{exc.strerror or exc}",
             file=sys.stderr,
         )
@@ -87,6 +91,8 @@ def serve(args: argparse.Namespace) -> int:
             dimse = f", DIMSE (MWL, MPPS, UPS) on port {server.dimse.port}" if server.dimse else ""
             where = f"database {server.store.path}" if server.store else f"gateway to {args.upstream}"
             print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, {where})", flush=True)
+            if server.hl7 is not None:
+                print(f"HL7 v2 orders (MLLP) on port {server.hl7.port}", flush=True)
             for line in door_sentences(server):
                 print(line, flush=True)
             print("Press Ctrl-C to stop.", flush=True)
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import logs
 
-    quiet = args.command in ("find", "echo", "self-test", "audit")  # their output is the answer, not log lines
+    quiet = args.command in ("find", "echo", "self-test", "audit", "hl7")  # their output is the answer, not log lines
     logs.configure(
         args.verbose,
         Path(args.log_dir) if args.log_dir else None,
@@ -200,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         return shell.find(args) if args.command == "find" else shell.echo(args)
     if args.command == "audit":
         return audit(args)
+    if args.command == "hl7":
+        from app import hl7_send
+
+        return hl7_send.send(args)
     if args.command == "self-test":
         from app import selftest
 

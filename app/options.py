@@ -25,6 +25,27 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         help="port of the DIMSE front (MWL, MPPS, UPS, C-ECHO); 0 disables it (default 11112)",
     )
     p.add_argument(
+        "--hl7-port",
+        type=int,
+        metavar="PORT",
+        help="listen for HL7 v2 orders and patient events (MLLP) on this port; 0 picks a free one (default: off)",
+    )
+    p.add_argument(
+        "--hl7-allow",
+        action="append",
+        default=[],
+        metavar="APP^FACILITY",
+        help="accept HL7 messages only from this sending application and facility (MSH-3^MSH-4; repeatable)",
+    )
+    p.add_argument(
+        "--hl7-station",
+        type=hl7_station,
+        action="append",
+        default=[],
+        metavar="MODALITY=AE",
+        help="an HL7 order for this modality that names no station is scheduled for this AE title (repeatable)",
+    )
+    p.add_argument(
         "--event-peer",
         type=event_peer,
         action="append",
@@ -253,7 +274,15 @@ def _commands(sub: Any) -> list[argparse.ArgumentParser]:
     audit.add_argument("--db", metavar="PATH", help="the server's database; its audit file is beside it")
     audit.add_argument("--uid", help="only this workitem (SOP Instance UID)")
     audit.add_argument("--json", action="store_true", help="print the records as JSON lines")
-    return [serve, demo, find, echo, selftest, audit]
+    hl7 = sub.add_parser("hl7", help="HL7 v2 from a shell: send a RIS's messages to a receiver and print each ACK")
+    hl7_actions = hl7.add_subparsers(dest="hl7_action", required=True)
+    send = hl7_actions.add_parser("send", help="send the messages of a file (or - for standard input) over MLLP")
+    send.add_argument("file", metavar="FILE|-", help="one or more messages, each beginning with MSH")
+    send.add_argument("--to", required=True, type=hl7_peer, metavar="HOST:PORT", help="the receiver (serve --hl7-port)")
+    send.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="how long to wait for each ACK (default 10)"
+    )
+    return [serve, demo, find, echo, selftest, audit, hl7]
 
 
 def ae_title(text: str) -> str:
@@ -277,6 +306,22 @@ def ae_binding(text: str) -> str:
             f"{text!r}: after @ give the host's IP address (for example CT1@10.0.0.7), not a name"
         ) from None
     return f"{aet}@{address}"
+
+
+def hl7_station(text: str) -> tuple[str, str]:
+    """MODALITY=AE: the station an HL7 order for that modality goes to when it names none."""
+    modality, sep, aet = text.partition("=")
+    if not sep or not modality.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a modality and an AE title, for example CT=CT_ROOM1")
+    return modality.strip().upper(), ae_title(aet)
+
+
+def hl7_peer(text: str) -> tuple[str, int]:
+    """HOST:PORT of an HL7 receiver; argparse reports the error sentence."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the receiver as HOST:PORT, for example 127.0.0.1:2575")
+    return host.strip("[]"), int(port)
 
 
 def event_peer(text: str) -> tuple[str, tuple[str, int]]:

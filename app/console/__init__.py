@@ -7,6 +7,7 @@ from app.backends.errors import BackendError
 from app.backends.protocol import Capabilities, Exchange, PeerCheck
 
 from .listener import WorkflowListener
+from .marks import merged_into
 from .refusals import why_not
 from .sentences import CONFIGURATION, CONNECTION, named, plural, procedure_key
 from .workflow import Workflow
@@ -22,6 +23,7 @@ __all__ = [
     "CONNECTION",
     "Workflow",
     "WorkflowListener",
+    "merged_into",
     "named",
     "plural",
     "procedure_key",

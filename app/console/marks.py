@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.backends.claim_store import Claim
 from app.domain.events import WorkitemEvent
+from app.domain.workitem import Workitem
 
 # the state a procedure shows while its ending waits to be sent: the server still says IN PROGRESS
 WAITING_STATE = {"complete": "COMPLETING", "discontinue": "STOPPING", "put_back": "PUTTING BACK"}
@@ -31,6 +32,14 @@ def row_marks(
                 f"Cancellation requested by {request.requester}" + (f": {request.reason}" if request.reason else ""),
             )
     return marks
+
+
+def merged_into(before: Workitem | None, now: Workitem) -> str | None:
+    """The surviving Patient ID when a procedure changed patient (the RIS merged its patient), as
+    the console holding it must say: the procedure goes on, under another ID. None otherwise."""
+    if before is None or not before.patient_id or now.patient_id == before.patient_id:
+        return None
+    return now.patient_id or None
 
 
 @dataclass(frozen=True)

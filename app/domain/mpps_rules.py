@@ -6,7 +6,7 @@ the gateway ask the same questions here and answer with the same statuses and co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .dicomjson import JsonDataset, first_value, items
 from .mapping import MPPS_STATUS, SCHEDULED_STEP_ATTRIBUTES_SEQ, SPS_ID, mpps_missing_for_completion, sps_id
@@ -133,12 +133,20 @@ def step_references(mpps: JsonDataset) -> list[StepReference]:
 
 
 def scheduled_step(
-    mpps: JsonDataset, search: Callable[[list[tuple[str, str]]], list[JsonDataset]]
+    mpps: JsonDataset,
+    search: Callable[[list[tuple[str, str]]], list[JsonDataset]],
+    survivor: Callable[[str], str | None] | None = None,
 ) -> JsonDataset | None:
     """The workitem an MPPS performs, found through `search` (a Search by query parameters on
-    whatever holds the workitems), or None for an unscheduled procedure."""
+    whatever holds the workitems), or None for an unscheduled procedure. `survivor` names the
+    patient a prior Patient ID was merged into: a modality that read its worklist before a merge
+    still names the prior ID, and its step is now the surviving patient's."""
     for reference in step_references(mpps):
-        for params in reference.searches():
+        searches = reference.searches()
+        merged_into = survivor(reference.patient) if survivor and reference.patient else None
+        if merged_into:
+            searches += [s for s in replace(reference, patient=merged_into).searches() if s not in searches]
+        for params in searches:
             found = reference.pick(search(params))
             if found is not None:
                 return found

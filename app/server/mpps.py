@@ -146,7 +146,7 @@ def scheduled_ups(work: Transaction, mpps: JsonDataset) -> str | None:
     def search(params: list[tuple[str, str]]) -> list[JsonDataset]:
         return [json.loads(text) for text in work.search_all(parse_search(params, work.service.local))]
 
-    found = rules.scheduled_step(mpps, search)
+    found = rules.scheduled_step(mpps, search, work.survivor_of)
     return str(first_value(found, t.SOP_INSTANCE_UID)) if found is not None else None
 
 

@@ -102,6 +102,10 @@ class ServerConfig:
     # A WebSocket subscriber is pinged this often and closed when its pong is this late (half-open).
     ws_ping_interval: float = WS_PING_INTERVAL_SECONDS
     ws_ping_timeout: float = WS_PING_TIMEOUT_SECONDS
+    hl7_port: int | None = None  # None: no HL7 door; 0: a free port
+    hl7_allow: tuple[str, ...] = ()  # APP^FACILITY pairs that may send (empty: any)
+    hl7_stations: dict[str, str] = field(default_factory=dict)  # modality -> station AE, for orders naming none
+    hl7_timeout: float = 60.0  # a connection with no complete message this long is closed
 
 
 class _Uvicorn(uvicorn.Server):
@@ -249,6 +253,9 @@ class UPSServer:
             peers = [EventPeer(aet, host, port) for aet, (host, port) in self.config.event_peers.items()]
             self.notifier = DimseNotifier(peers, self.config.ae_title, self.config.event_backlog)
             self.service.divert(self.notifier.aets, self.notifier.deliver)
+        self.hl7 = None
+        if self.config.hl7_port is not None:
+            self.hl7 = self._hl7_door()
         self.dimse = None
         if self.config.dimse_port is not None:
             from .dimse import DimseFront, tls_context
@@ -284,11 +291,40 @@ class UPSServer:
                 )
             except (OSError, ValueError):
                 self.socket.close()
+                if self.hl7 is not None:
+                    self.hl7.socket.close()
                 if self.audit is not None:
                     self.audit.close()
                 if self.notifier is not None:
                     self.notifier.stop(0)
                 raise
+
+    def _hl7_door(self) -> Any:
+        """The HL7 v2 listener of `--hl7-port` (app/server/hl7_door.py), bound now."""
+        from .hl7_door import Hl7Door
+
+        try:
+            if self.local is None:
+                raise ValueError(
+                    "The HL7 door fills this server's own worklist: --hl7-port does not go with --upstream."
+                )
+            return Hl7Door(
+                self.local,
+                self.config.host,
+                self.config.hl7_port or 0,
+                ae_title=self.config.ae_title,
+                allow=self.config.hl7_allow,
+                users_on=self.policy.users is not None,
+                stations=self.config.hl7_stations,
+                timeout=self.config.hl7_timeout,
+            )
+        except (OSError, ValueError):
+            self.socket.close()
+            if self.audit is not None:
+                self.audit.close()
+            if self.notifier is not None:
+                self.notifier.stop(0)
+            raise
 
     def _audit_log(self, db_path: str) -> AuditLog | None:
         """The audit file beside the database (of the worklist, or of a gateway's records)."""
@@ -331,9 +367,13 @@ class UPSServer:
     async def serve(self) -> None:
         """Serve on the running loop until told to exit (Ctrl-C, SIGTERM, or `stop`)."""
         try:
+            if self.hl7 is not None:
+                await self.hl7.start()
             await self._uvicorn.serve(sockets=[self.socket])
         finally:
             self.socket.close()  # a stopped server must refuse connections, not let them hang in the backlog
+            if self.hl7 is not None:
+                await self.hl7.stop()
             if self.dimse is not None:
                 self.dimse.stop()
             if self.notifier is not None:

@@ -75,12 +75,31 @@ CREATE TABLE IF NOT EXISTS subscription (
     PRIMARY KEY (aet, target)
 );
 CREATE INDEX IF NOT EXISTS subscription_target ON subscription (target);
+-- a patient merge (ADT^A40/A34/A47): the prior ID an MPPS may still name, and whom it became.
+-- A table an older database gains on opening (IF NOT EXISTS), so no new schema version.
+CREATE TABLE IF NOT EXISTS patient_merge (
+    prior_id TEXT NOT NULL,
+    prior_issuer TEXT NOT NULL,
+    survivor_id TEXT NOT NULL,
+    survivor_issuer TEXT NOT NULL,
+    merged_at REAL NOT NULL,
+    PRIMARY KEY (prior_id, prior_issuer)
+);
 CREATE TABLE IF NOT EXISTS mpps (
     uid TEXT PRIMARY KEY,
     ups_uid TEXT NOT NULL,
     transaction_uid TEXT NOT NULL,
     status TEXT NOT NULL,
     dataset TEXT NOT NULL
+);
+-- The HL7 door's answers by sender and control ID (MSH-3^MSH-4, MSH-10): a resent message gets its
+-- first ACK again. A new table, made on opening a database of the same schema version as well.
+CREATE TABLE IF NOT EXISTS hl7_message (
+    sender TEXT NOT NULL,
+    control_id TEXT NOT NULL,
+    ack BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (sender, control_id)
 );
 """
 

@@ -22,13 +22,14 @@ from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.access import Act
 from app.domain.dicomjson import JsonDataset, first_value
+from app.domain.hl7_patients import Demographics, PatientIdentity, belongs_to, merged, with_demographics
 from app.domain.identifiers import check_ae_title, check_uid
 from app.domain.replacement import fill_from_replaced, replaced_uid
 from app.domain.requirements import check_set, complete_cancellation, prepare_create
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
 from app.domain.status import InvalidRequest, Status, UPSError
-from app.domain.transitions import created_events, entered, updated, updated_events
+from app.domain.transitions import created_events, entered, patient_moved_events, updated, updated_events
 
 from .audit import AuditLog, Record, current_actor
 from .guard import authorize, state_act
@@ -186,6 +187,60 @@ class Transaction:
             performer=requester_ae if transition.new_state is State.IN_PROGRESS else row.performer_ae,
         )
         return Status.SUCCESS
+
+    # -- patients (the HL7 door's ADT) ---------------------------------------------------------
+    def update_patient(self, patient: Demographics, charset: str = "") -> list[str]:
+        """New demographics on every workitem of the patient not yet final (a final one records
+        what was done under the patient as then known); the UIDs changed."""
+        changed = []
+        for row in list(self.store.rows_of_patient(self.db, patient.patient.id)):
+            if State(row.state).is_final or not belongs_to(row.dataset, patient.patient):
+                continue
+            before = row.dataset
+            row.dataset = with_demographics(before, patient, charset)
+            if row.dataset == before:
+                continue
+            self.store.save(self.db, row)
+            aets = self.service.subscriptions.recipients(self.db, row, before)
+            self.events.extend((aets, row.uid, kind, attrs) for kind, attrs in updated_events(before, row.dataset))
+            self.note("update-patient", row.uid, row.state, row.state, row.dataset, door="HL7")
+            changed.append(row.uid)
+        return changed
+
+    def merge_patient(self, prior: PatientIdentity, survivor: Demographics, charset: str = "") -> list[str]:
+        """Move every workitem of `prior`, whatever its state, to the surviving patient, and keep
+        the merge so that what still names the prior ID (an MPPS) finds its workitem. A workitem in
+        progress keeps its performer and Transaction UID: only its patient changes."""
+        moved = []
+        phi = self.service.audit is not None and self.service.audit.phi
+        for row in list(self.store.rows_of_patient(self.db, prior.id)):
+            if not belongs_to(row.dataset, prior):
+                continue
+            before = row.dataset
+            row.dataset = merged(before, survivor, prior, charset)
+            self.store.save(self.db, row)
+            aets = self.service.subscriptions.recipients(self.db, row, before)
+            self.events.extend(
+                (aets, row.uid, kind, attrs) for kind, attrs in patient_moved_events(before, row.dataset)
+            )
+            self.note(
+                "merge",
+                row.uid,
+                row.state,
+                row.state,
+                row.dataset,
+                door="HL7",
+                prior_patient_id=prior.id if phi else None,
+            )
+            moved.append(row.uid)
+        self.store.put_merge(
+            self.db, (prior.id, prior.issuer), (survivor.patient.id, survivor.patient.issuer), self.service.clock()
+        )
+        return moved
+
+    def survivor_of(self, patient_id: str) -> str | None:
+        """The Patient ID a merge made of `patient_id`, or None."""
+        return self.store.survivor_of(self.db, patient_id)
 
     def mpps(self, uid: str) -> MppsRecord | None:
         found = self.store.get_mpps(self.db, uid)
@@ -435,6 +490,8 @@ class UPSService:
                 self.store.delete(db, row, now)
                 deleted.append(row.uid)
             self.store.forget_deleted(db, now - self.remember_deleted_seconds)
+            # a sender resends within minutes; a month of control IDs is plenty
+            self.store.forget_hl7_acks(db, now - self.remember_deleted_seconds)
         if self.audit is not None:
             self._write_audit(
                 [

@@ -231,6 +231,29 @@ class Store:
     def forget_deleted(self, db: sqlite3.Connection, before: float) -> None:
         db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
 
+    def rows_of_patient(self, db: sqlite3.Connection, patient_id: str) -> Iterator[Row]:
+        """Every workitem whose Patient ID is `patient_id`, whatever its state (from the column index)."""
+        for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE patient_id = ? ORDER BY id", (patient_id.rstrip(" "),)):
+            yield _row(r)
+
+    # -- patient merges --------------------------------------------------------------------
+    def put_merge(self, db: sqlite3.Connection, prior: tuple[str, str], survivor: tuple[str, str], when: float) -> None:
+        """Record that the patient (ID, issuer) `prior` is now `survivor`."""
+        db.execute("INSERT OR REPLACE INTO patient_merge VALUES (?, ?, ?, ?, ?)", (*prior, *survivor, when))
+
+    def survivor_of(self, db: sqlite3.Connection, patient_id: str) -> str | None:
+        """The Patient ID that `patient_id` was merged into, following merges of merges; None if never merged."""
+        seen = {patient_id}
+        current = patient_id
+        while True:
+            r = db.execute(
+                "SELECT survivor_id FROM patient_merge WHERE prior_id = ? ORDER BY merged_at DESC LIMIT 1", (current,)
+            ).fetchone()
+            if r is None or r[0] in seen:  # a merge back and forth must not loop
+                return current if current != patient_id else None
+            seen.add(r[0])
+            current = r[0]
+
     # -- subscriptions -------------------------------------------------------------------
     def get_mpps(self, db: sqlite3.Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
         """(uid, UPS UID, Transaction UID, status, attributes) of an MPPS, if the server has it."""
@@ -244,6 +267,20 @@ class Store:
             "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
             (uid, ups_uid, transaction_uid, status, json.dumps(dataset, ensure_ascii=False)),
         )
+
+    # -- the HL7 door's answers -------------------------------------------------------------
+    def hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str) -> bytes | None:
+        """The ACK given to this sender's message with this control ID, if any."""
+        r = db.execute(
+            "SELECT ack FROM hl7_message WHERE sender = ? AND control_id = ?", (sender, control_id)
+        ).fetchone()
+        return bytes(r[0]) if r else None
+
+    def put_hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str, ack: bytes, when: float) -> None:
+        db.execute("INSERT OR IGNORE INTO hl7_message VALUES (?, ?, ?, ?)", (sender, control_id, ack, when))
+
+    def forget_hl7_acks(self, db: sqlite3.Connection, before: float) -> None:
+        db.execute("DELETE FROM hl7_message WHERE received_at < ?", (before,))
 
     def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
         sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"

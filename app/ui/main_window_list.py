@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.console import named
+from app.console import merged_into, named
 from app.domain.events import EventType, WorkitemEvent
 from app.domain.states import State
 from app.domain.workitem import Workitem
@@ -127,6 +127,8 @@ class WindowList(WindowLayout):
         if known or mine or wanted:
             self.model.upsert(w)
             self.status.show_count(self.model.rowCount())
+        if mine and (survivor := merged_into(before, w)):
+            self._show_merge(w, survivor)
         ours = self.session.profile.station_code in {c.value for c in w.station_names}
         self.urgent.changed(w)
         if self._loaded_once and newly_urgent(before, w) and (wanted or ours):

@@ -89,6 +89,12 @@ class WindowNews(WindowList):
         if current is not None and current.uid == uid:
             self._selection_changed()
 
+    def _show_merge(self, w: Workitem, survivor: str) -> None:
+        """Said once per merge and kept until dismissed: the procedure is not stopped, only renamed."""
+        self.messages.show_message(
+            f"merge:{w.uid}", notices.patient_merged(w, survivor), "warning", keep=True, object_name="mergeBanner"
+        )
+
     def _request_dealt_with(self, uid: str) -> None:
         self.session.forget_cancel_request(uid)
         if self.cancel_requests.pop(uid, None) is not None:

@@ -44,6 +44,15 @@ def cancellation_request(event: WorkitemEvent, w: Workitem | None) -> str:
     )
 
 
+def patient_merged(w: Workitem, survivor: str) -> str:
+    """A procedure held here now belongs to another Patient ID: whatever the technologist labels
+    from now on (images, reports) must carry the new one."""
+    return (
+        f"<b>Patient merged</b> — {plain(named(w))}. The RIS merged this patient into <b>{plain(survivor)}</b>: "
+        "the procedure continues under the new patient ID."
+    )
+
+
 def more(items: list) -> str:
     return f" and {len(items) - 1} more" if len(items) > 1 else ""
 

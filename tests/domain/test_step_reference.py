@@ -68,3 +68,17 @@ def test_the_searches_go_from_the_study_to_the_accession_to_the_patient():
         [("StudyInstanceUID", OTHER_STUDY)],
         [("ReferencedRequestSequence.AccessionNumber", "A1")],
     ]
+
+
+def test_an_mpps_naming_a_merged_patient_is_searched_under_the_survivor_too() -> None:
+    """A modality that read its worklist before a patient merge names the prior Patient ID; the
+    merge record (the lookup the service passes in) leads to the surviving patient's step."""
+    step = {"00400270": {"vr": "SQ", "Value": [{"00400009": {"vr": "SH", "Value": [sps_id("9.2")]}}]}}
+    mpps = {t.PATIENT_ID: {"vr": "LO", "Value": ["PRIOR"]}, **step}
+    held = {"SURVIVOR": [CHEST]}
+
+    def search(params: list[tuple[str, str]]) -> list[dict]:
+        return held.get(dict(params).get("PatientID", ""), [])
+
+    assert scheduled_step(mpps, search) is None
+    assert scheduled_step(mpps, search, {"PRIOR": "SURVIVOR"}.get) == CHEST

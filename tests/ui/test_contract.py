@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QWidget,
 )
+from test_patient_merge import merge as merge_message
 from test_permissions import locked, open_refused  # noqa: F401 (the locked server is a fixture)
 
 from app.domain.states import State
+from app.server.hl7_patients import handle_adt
 
 CONTRACT = (
     "profileSelector",
@@ -48,6 +50,7 @@ CONTRACT = (
     "putBackAction",
     "unscheduledAction",
     "cancelRequestBanner",
+    "mergeBanner",
     "eventLog",
     "inspector",
     "connectionStatus",
@@ -98,6 +101,8 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
     front.service.request_cancellation(item.uid, "RIS", {})  # brings the cancellation request banner
     qtbot.waitUntil(lambda: window.findChild(QObject, "cancelRequestBanner") is not None, timeout=3000)
+    handle_adt(merge_message(item.patient_id, f"MERGED-{item.patient_id}"), front.local)  # the merge banner
+    qtbot.waitUntil(lambda: window.findChild(QObject, "mergeBanner") is not None, timeout=3000)
     missing = [name for name in CONTRACT if window.findChild(QObject, name) is None]
     assert missing == []
     unnamed = [

@@ -1,0 +1,282 @@
+"""The HL7 v2 door: an MLLP listener (python-hl7's asyncio streams) that takes a RIS's orders and
+patient events and answers each message with its ACK.
+
+Each message is handled in a worker thread through the UPS service (its transactions, access
+rule, audit and events), as the sender named in MSH-3^MSH-4 over the door "HL7". The answer to a
+sender's control ID (MSH-10) is kept in the store, so that a message resent after a lost ACK is
+answered again and done once. A connection is served one message at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import hl7
+from hl7.mllp import start_hl7_server
+from hl7.mllp.exceptions import InvalidBlockError
+
+from app.domain.access import Identity, Role
+from app.domain.hl7_ack import build_ack
+from app.domain.hl7_orders import CHARACTER_SETS, OrderError, decode, header, message_type
+from app.domain.hl7_outcome import AckCode, ErrorLocation, Outcome
+
+from .audit import Actor, acting_as
+from .hl7_orders import handle_orders
+from .hl7_patients import handle_adt
+from .security import is_loopback
+from .service import UPSService
+
+log = logging.getLogger(__name__)
+
+DOOR = "HL7"
+MAX_MESSAGE_BYTES = 1 << 20  # an order is a few kilobytes; a megabyte is a mistake or an attack
+END = b"\x1c\x0d"
+ORDERS = {("ORM", "O01"), ("OMI", "O23")}
+UNREADABLE = (
+    "The message cannot be read as HL7 v2: it must begin with an MSH segment whose separators are "
+    "a field separator and four encoding characters (MSH|^~\\&|…)."
+)
+
+
+class Hl7Door:
+    """The listener on `host`:`port` (0: a free one, known once constructed)."""
+
+    def __init__(
+        self,
+        service: UPSService,
+        host: str,
+        port: int,
+        *,
+        ae_title: str = "WORKLIST",
+        allow: tuple[str, ...] = (),
+        users_on: bool = False,
+        stations: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        if users_on and not is_loopback(host):
+            raise ValueError(
+                "With --users the HL7 door cannot tell who sends (MLLP has no passwords, and MLLP over TLS "
+                f"is not offered yet): it listens on loopback only, and {host} is not loopback. Serve on "
+                "127.0.0.1 and let a local interface engine forward the RIS's feed, or leave out --hl7-port."
+            )
+        self.service = service
+        self.ae_title = ae_title
+        self.allow = frozenset(entry.strip() for entry in allow if entry.strip())
+        self.users_on = users_on
+        self.stations = {key.upper(): value for key, value in (stations or {}).items()}
+        self.timeout = timeout
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError:
+            self.socket.close()
+            raise
+        self.port: int = self.socket.getsockname()[1]
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+
+    # -- the listener ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._server = await start_hl7_server(self._connected, sock=self.socket, limit=MAX_MESSAGE_BYTES)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(self._connections, timeout=2)
+        self.socket.close()
+
+    async def _connected(self, reader: Any, writer: Any) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        peer = _peer(writer)
+        try:
+            await self._serve(reader, writer, peer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the sender went away; what it did not get an ACK for, it sends again
+        except TimeoutError:
+            log.info("HL7 connection from %s closed: the end of an oversized message never came", peer)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("The HL7 connection from %s failed", peer)
+        finally:
+            writer.close()
+            if task is not None:
+                self._connections.discard(task)
+
+    async def _serve(self, reader: Any, writer: Any, peer: str) -> None:
+        while True:
+            try:
+                raw = await asyncio.wait_for(reader.readblock(), self.timeout)
+            except TimeoutError:
+                log.info("HL7 connection from %s closed: no complete message within %.0f s", peer, self.timeout)
+                return
+            except asyncio.IncompleteReadError:
+                return
+            except ValueError as exc:  # over the limit: python-hl7 dropped what it held
+                if "not found" in str(exc):  # asyncio's words when the end block has not come yet
+                    await self._skip_frame(reader)
+                log.warning("HL7 message from %s refused: over %d bytes", peer, MAX_MESSAGE_BYTES)
+                too_big = Outcome.rejected(
+                    f"The message is over {MAX_MESSAGE_BYTES} bytes: it was not read.", None, 100
+                )
+                writer.writeblock(self._ack(None, too_big, "utf-8"))
+                await writer.drain()
+                continue
+            except InvalidBlockError:
+                writer.writeblock(self._ack(None, Outcome.rejected(UNREADABLE, ErrorLocation("MSH", 1), 100), "utf-8"))
+                await writer.drain()
+                continue
+            ack = await asyncio.to_thread(self.answer, bytes(raw), peer)
+            writer.writeblock(ack)
+            await writer.drain()
+
+    async def _skip_frame(self, reader: Any) -> None:
+        tail = b""
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), self.timeout)
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"", None)
+            if END in tail + chunk:
+                return
+            tail = chunk[-1:]
+
+    # -- one message ----------------------------------------------------------------------------------------
+    def answer(self, raw: bytes, peer: str) -> bytes:
+        """The ACK of one message (without MLLP framing); never raises."""
+        try:
+            message, charset = _read(raw)
+        except OrderError as exc:
+            return self._ack(_loose(raw), exc.outcome, "utf-8")
+        except Exception:  # noqa: BLE001 -- python-hl7 raises whatever hostile bytes make it meet
+            log.info("HL7 message from %s refused: it cannot be read as HL7 v2", peer)
+            return self._ack(None, Outcome.rejected(UNREADABLE, ErrorLocation("MSH", 1), 100), "utf-8")
+        codec = CHARACTER_SETS.get(header(message, 18).upper(), ("utf-8", ""))[0]
+        application, facility = header(message, 3), header(message, 4)
+        sender = f"{application}^{facility}"
+        control_id = header(message, 10)
+        kind, trigger = message_type(message)
+        actor = Actor(
+            ae=application[:16] or None,
+            peer=peer,
+            door=DOOR,
+            identity=Identity(f"HL7 {sender}", Role.RIS) if self.users_on else None,
+        )
+        if self.allow and sender not in self.allow:
+            self._audit_refusal(actor, sender, control_id, kind, trigger)
+            refused = Outcome.rejected(
+                f"The sender {sender} (MSH-3^MSH-4) is not on this server's --hl7-allow list.",
+                ErrorLocation("MSH", 3),
+                207,
+            )
+            return self._ack(message, refused, codec)
+        store = self.service.store
+        if control_id:
+            with store.read() as db:
+                first = store.hl7_ack(db, sender, control_id)
+            if first is not None:
+                log.info(
+                    "HL7 %s^%s %s from %s: a repeat, answered as the first time", kind, trigger, control_id, sender
+                )
+                return first
+        with acting_as(actor):
+            outcome = self._dispatch(message, charset, kind, trigger, application)
+        ack = self._ack(message, outcome, codec)
+        log.info(
+            "HL7 %s^%s %s from %s (%s): %s %s",
+            kind,
+            trigger,
+            control_id,
+            sender,
+            peer,
+            outcome.code.value,
+            outcome.text,
+        )
+        if control_id and outcome.code is not AckCode.REJECTED:
+            with store.write() as db:
+                store.put_hl7_ack(db, sender, control_id, ack, self.service.clock())
+        return ack
+
+    def _dispatch(self, message: hl7.Message, charset: str, kind: str, trigger: str, application: str) -> Outcome:
+        version = header(message, 12)
+        if not version.startswith("2."):
+            return Outcome.rejected(
+                f"HL7 version {version!r} (MSH-12) is not one this server reads: 2.3 to 2.5.1.",
+                ErrorLocation("MSH", 12),
+                203,
+            )
+        try:
+            if (kind, trigger) in ORDERS:
+                return handle_orders(message, charset, self.service, requester=application, stations=self.stations)
+            if kind == "ADT":
+                return handle_adt(message, self.service)
+        except Exception:
+            log.exception("HL7 %s^%s could not be processed", kind, trigger)
+            return Outcome.rejected(
+                "The server could not process the message (its log says why); send it again later.", None, 207
+            )
+        return Outcome.rejected(
+            f"The message type {kind}^{trigger} (MSH-9) is not one this server handles: ORM^O01, OMI^O23, ADT.",
+            ErrorLocation("MSH", 9),
+            200,
+        )
+
+    def _ack(self, message: hl7.Message | None, outcome: Outcome, codec: str) -> bytes:
+        text = build_ack(message, outcome, uuid.uuid4().hex[:20], self.service.now_dt(), self.ae_title)
+        return text.encode(codec, errors="replace")
+
+    def _audit_refusal(self, actor: Actor, sender: str, control_id: str, kind: str, trigger: str) -> None:
+        log.warning(
+            "HL7 %s^%s %s from %s (%s) refused: not on --hl7-allow", kind, trigger, control_id, sender, actor.peer
+        )
+        audit = self.service.audit
+        if audit is not None:
+            line = audit.record(
+                "hl7-refused",
+                "",
+                when=self.service.clock(),
+                actor=actor,
+                sender=sender,
+                control_id=control_id,
+                message=f"{kind}^{trigger}",
+                reason="not on --hl7-allow",
+            )
+            audit.write([line])
+
+
+def _read(raw: bytes) -> tuple[hl7.Message, str]:
+    if not _framed_msh(raw):
+        raise ValueError("no MSH")
+    return decode(raw)
+
+
+def _framed_msh(raw: bytes) -> bool:
+    """MSH, a field separator and four distinct encoding characters, none a letter or digit."""
+    if len(raw) < 8 or raw[:3] != b"MSH":
+        return False
+    separators = raw[3:8].decode("latin-1")
+    return len(set(separators)) == 5 and not any(c.isalnum() or c.isspace() for c in separators)
+
+
+def _loose(raw: bytes) -> hl7.Message | None:
+    """The message as far as it can be read, for the ACK's header; None when it cannot."""
+    try:
+        return hl7.parse(raw.decode("latin-1").replace("\n", "\r"))
+    except Exception:  # noqa: BLE001 -- as in `answer`: an ACK from the server's own header then
+        return None
+
+
+def _peer(writer: Any) -> str:
+    where = writer.get_extra_info("peername")
+    return f"{where[0]}:{where[1]}" if isinstance(where, tuple) and len(where) >= 2 else "unknown"
