@@ -99,6 +99,8 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
     window.select(item.uid)
     press_start(window)
     qtbot.waitUntil(lambda: window.procedure.complete_button.isEnabled(), timeout=5000)
+    # the claim reached the server: a cancellation asked before it would cancel the step outright
+    qtbot.waitUntil(lambda: '"IN PROGRESS"' in front.service.retrieve(item.uid), timeout=5000)
     front.service.request_cancellation(item.uid, "RIS", {})  # brings the cancellation request banner
     qtbot.waitUntil(lambda: window.findChild(QObject, "cancelRequestBanner") is not None, timeout=3000)
     handle_adt(merge_message(item.patient_id, f"MERGED-{item.patient_id}"), front.local)  # the merge banner
