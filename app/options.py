@@ -46,6 +46,13 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         help="an HL7 order for this modality that names no station is scheduled for this AE title (repeatable)",
     )
     p.add_argument(
+        "--hl7-accession",
+        type=hl7_accession,
+        metavar="FIELD[,FIELD…]",
+        help="where the RIS puts the Accession Number in an HL7 order, the first non-empty field winning, "
+        "for example ORC-3 or OBR-18,ORC-2 (default: IPC-1, then OBR-18)",
+    )
+    p.add_argument(
         "--event-peer",
         type=event_peer,
         action="append",
@@ -314,6 +321,16 @@ def hl7_station(text: str) -> tuple[str, str]:
     if not sep or not modality.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: give a modality and an AE title, for example CT=CT_ROOM1")
     return modality.strip().upper(), ae_title(aet)
+
+
+def hl7_accession(text: str) -> tuple[str, ...]:
+    """FIELD[,FIELD…] of ORC, OBR or IPC; argparse reports the error sentence."""
+    from app.domain.hl7_orders import accession_field
+
+    try:
+        return tuple(accession_field(each) for each in text.split(",") if each.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def hl7_peer(text: str) -> tuple[str, int]:

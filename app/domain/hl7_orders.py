@@ -10,7 +10,7 @@ XO finds it without a table of our own.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,6 +29,12 @@ REASON_FOR_REQUESTED_PROCEDURE = "00401002"
 PLACER_ORDER_NUMBER = "00402016"
 FILLER_ORDER_NUMBER = "00402017"
 MEDICAL_ALERTS = "00102000"
+ALLERGIES = "00102110"
+MAX_ALLERGIES = 50  # AL1 segments read; more is not a patient's record but a hostile message
+# Where the Accession Number comes from, first non-empty wins (IHE: IPC-1 in OMI, OBR-18 in ORM);
+# a site whose RIS sends it elsewhere names its own fields (serve --hl7-accession).
+ACCESSION_FIELDS = ("IPC-1", "OBR-18")
+ACCESSION_SEGMENTS = ("ORC", "OBR", "IPC")
 
 # MSH-18 (HL7 table 0211) -> (Python codec, DICOM Specific Character Set; "" the default repertoire)
 CHARACTER_SETS: dict[str, tuple[str, str]] = {
@@ -201,11 +207,17 @@ def _groups(message: hl7.Message) -> list[_Group]:
 
 
 def order_actions(
-    message: hl7.Message, character_set: str, now: str, stations: Mapping[str, str] | None = None
+    message: hl7.Message,
+    character_set: str,
+    now: str,
+    stations: Mapping[str, str] | None = None,
+    accession_fields: Sequence[str] = ACCESSION_FIELDS,
 ) -> list[OrderAction]:
     """The actions of an ORM^O01 or OMI^O23, one per scheduled procedure step of each ORC
-    (one per IPC in OMI, else one per OBR); OrderError for the first fault."""
-    stations = stations or {}
+    (one per IPC in OMI, else one per OBR); OrderError for the first fault. `stations`: the
+    site's modality → station AE for orders naming none; `accession_fields`: where its RIS puts
+    the Accession Number (fields like "OBR-18", first non-empty wins)."""
+    site = _Site(stations or {}, tuple(accession_fields))
     groups = _groups(message)
     if not groups:
         raise _refuse("The order has no ORC segment.", "ORC", 0, 100)
@@ -240,7 +252,7 @@ def order_actions(
             if control is OrderControl.CANCEL:
                 actions.append(OrderAction(control, uid, control_text))
                 continue
-            dataset, label = _step(message, group, ipc, sender, placer, filler, step_id, character_set, now, stations)
+            dataset, label = _step(message, group, ipc, sender, placer, filler, step_id, character_set, now, site)
             if control is OrderControl.CHANGE:
                 dataset = {tag: dataset[tag] for tag in CHANGEABLE if tag in dataset}
             actions.append(OrderAction(control, uid, control_text, dataset, label))
@@ -275,7 +287,7 @@ def _step(
     step_id: str,
     character_set: str,
     now: str,
-    stations: Mapping[str, str],
+    site: _Site,
 ) -> tuple[JsonDataset, str]:
     pid = message.segments("PID")[0] if _has(message, "PID") else None
     if pid is None or not _of(message, pid, 3):
@@ -298,10 +310,11 @@ def _step(
     priority_code = priority_code or (_of(message, obr, 27, 6) if obr else "")
     modality = (_of(message, ipc, 5) if ipc is not None else "") or (_of(message, obr, 24) if obr else "")
     station = (_of(message, ipc, 9) if ipc is not None else "") or (_of(message, obr, 21) if obr else "")
-    station = station or stations.get(modality.upper(), "")
+    station = station or site.stations.get(modality.upper(), "")
     procedure = _code(message, obr, 4)
-    protocol = _code(message, ipc, 6) if ipc is not None else None
-    accession = (_of(message, ipc, 1) if ipc is not None else "") or (_of(message, obr, 18) if obr else "")
+    # the protocol: IPC-6 in OMI; in ORM, OBR-44 (the IHE table's "Scheduled Protocol Code")
+    protocol = _code(message, ipc, 6) if ipc is not None else _code(message, obr, 44)
+    accession = _accession(message, {"ORC": orc, "OBR": obr, "IPC": ipc}, site.accession_fields)
     requested_id = (_of(message, ipc, 2) if ipc is not None else "") or (_of(message, obr, 19) if obr else "")
     study = (_of(message, ipc, 3) if ipc is not None else "") or (_of(message, zds, 1) if zds else "")
     study = study or generate_uid(entropy_srcs=["hl7-study", *sender, placer or filler, accession])
@@ -321,7 +334,7 @@ def _step(
         priority=PRIORITIES.get(priority_code.upper()[:1], "MEDIUM"),
         birth_date=birth,
         sex=sex if sex in ("M", "F", "O") else "",
-        accession=accession[:16],
+        accession=accession,
         requested_procedure_id=(requested_id or placer or filler)[:16],
         requested_procedure=procedure,
         study_uid=study,
@@ -339,6 +352,9 @@ def _step(
     alerts = _of(message, obr, 12, 2) or _of(message, obr, 12) if obr else ""
     if alerts:
         dataset[MEDICAL_ALERTS] = {"vr": "LO", "Value": [alerts[:64]]}
+    allergies = _allergies(message)
+    if allergies:
+        dataset[ALLERGIES] = {"vr": "LO", "Value": allergies}
     request = dataset[t.REFERENCED_REQUEST_SEQ]["Value"][0]
     for tag, vr, value in (
         (REFERRING_PHYSICIAN, "PN", _person(message, pv1, 8, 2)),
@@ -350,6 +366,55 @@ def _step(
         if value:
             request[tag] = {"vr": vr, "Value": [{"Alphabetic": value} if vr == "PN" else value]}
     return dataset, label
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What a site's RIS does its own way: the station of an order that names none, and where
+    the Accession Number is."""
+
+    stations: Mapping[str, str]
+    accession_fields: tuple[str, ...]
+
+
+def _accession(message: hl7.Message, segments: Mapping[str, hl7.Segment | None], fields: Sequence[str]) -> str:
+    """The first non-empty of the site's accession fields. Longer than DICOM's 16 characters is
+    refused, not cut: two orders whose numbers differ only at the end would share one."""
+    for ref in fields:
+        name, _, number = ref.partition("-")
+        value = _of(message, segments.get(name), int(number))
+        if not value:
+            continue
+        if len(value) > 16:
+            raise _refuse(
+                f"The Accession Number {value!r} ({ref}) is over 16 characters, DICOM's limit: it cannot be "
+                "kept whole. Have the RIS send a shorter one, or name another field with serve --hl7-accession.",
+                name,
+                int(number),
+                102,
+            )
+        return value
+    return ""
+
+
+def accession_field(text: str) -> str:
+    """A field an Accession Number may come from ("OBR-18"); ValueError with the sentence."""
+    name, _, number = text.strip().upper().partition("-")
+    if name not in ACCESSION_SEGMENTS or not number.isdigit() or not 0 < int(number) <= 50:
+        raise ValueError(f"{text!r}: name a field of ORC, OBR or IPC with its number, for example OBR-18 or ORC-3")
+    return f"{name}-{int(number)}"
+
+
+def _allergies(message: hl7.Message) -> list[str]:
+    """Each AL1's allergen (AL1-3: code^text), the text where there is one."""
+    found = []
+    for seg in (seg for seg in message if segment_id(seg) == "AL1"):
+        allergen = _of(message, seg, 3, 2) or _of(message, seg, 3)
+        if allergen and allergen[:64] not in found:
+            found.append(allergen[:64])
+        if len(found) >= MAX_ALLERGIES:
+            break
+    return found
 
 
 def _has(message: hl7.Message, name: str) -> bool:
@@ -367,10 +432,14 @@ def header(message: hl7.Message, field_no: int, component: int = 1) -> str:
 
 
 def read_order(
-    raw_message: hl7.Message, character_set: str, now: str, stations: Mapping[str, str] | None = None
+    raw_message: hl7.Message,
+    character_set: str,
+    now: str,
+    stations: Mapping[str, str] | None = None,
+    accession_fields: Sequence[str] = ACCESSION_FIELDS,
 ) -> list[OrderAction] | Outcome:
     """`order_actions`, or the outcome that refuses the message."""
     try:
-        return order_actions(raw_message, character_set, now, stations)
+        return order_actions(raw_message, character_set, now, stations, accession_fields)
     except OrderError as exc:
         return exc.outcome

@@ -18,6 +18,7 @@ import hl7
 from . import tags as t
 from .charsets import declare_json, declared_in
 from .dicomjson import JsonDataset, first_value, items
+from .hl7_orders import CHARACTER_SETS
 from .hl7_outcome import ErrorLocation, Outcome
 
 OTHER_PATIENT_IDS_SEQ = "00101002"
@@ -25,8 +26,6 @@ TYPE_OF_PATIENT_ID = "00100022"
 
 # HL7 table 0001 → DICOM Sex (M, F, O; unknown is empty)
 SEX = {"M": "M", "F": "F", "O": "O", "A": "O", "N": "O", "U": ""}
-# MSH-18 (HL7 table 0211) → the Specific Character Set that carries the same text
-CHARSETS = {"8859/1": "ISO_IR 100", "8859/2": "ISO_IR 101", "8859/5": "ISO_IR 144", "UNICODE UTF-8": "ISO_IR 192"}
 # HL7's "" is an explicit delete of the value; an empty field means "no change"
 DELETE = '""'
 # a repeated field or segment beyond this is not a patient's identifier list but a hostile message
@@ -82,7 +81,7 @@ def read_adt(message: hl7.Message) -> PatientAction | Outcome:
     patient = _demographics(message)
     if isinstance(patient, Outcome):
         return patient
-    charset = CHARSETS.get(_field(message, "MSH", 1, 18, 1, 1).upper(), "")
+    charset = CHARACTER_SETS.get(_field(message, "MSH", 1, 18, 1, 1).upper(), ("", ""))[1]
     if event in UPDATE_EVENTS:
         return PatientAction(Change.UPDATE, event, patient, charset=charset)
     named = _priors(message)

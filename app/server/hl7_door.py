@@ -13,7 +13,7 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import hl7
@@ -22,7 +22,7 @@ from hl7.mllp.exceptions import InvalidBlockError
 
 from app.domain.access import Identity, Role
 from app.domain.hl7_ack import build_ack
-from app.domain.hl7_orders import CHARACTER_SETS, OrderError, decode, header, message_type
+from app.domain.hl7_orders import ACCESSION_FIELDS, CHARACTER_SETS, OrderError, decode, header, message_type
 from app.domain.hl7_outcome import AckCode, ErrorLocation, Outcome
 
 from .audit import Actor, acting_as
@@ -57,6 +57,7 @@ class Hl7Door:
         users_on: bool = False,
         stations: Mapping[str, str] | None = None,
         timeout: float = 60.0,
+        accession_fields: Sequence[str] = ACCESSION_FIELDS,
     ) -> None:
         if users_on and not is_loopback(host):
             raise ValueError(
@@ -70,6 +71,7 @@ class Hl7Door:
         self.users_on = users_on
         self.stations = {key.upper(): value for key, value in (stations or {}).items()}
         self.timeout = timeout
+        self.accession_fields = tuple(accession_fields) or ACCESSION_FIELDS
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -218,7 +220,14 @@ class Hl7Door:
             )
         try:
             if (kind, trigger) in ORDERS:
-                return handle_orders(message, charset, self.service, requester=application, stations=self.stations)
+                return handle_orders(
+                    message,
+                    charset,
+                    self.service,
+                    requester=application,
+                    stations=self.stations,
+                    accession_fields=self.accession_fields,
+                )
             if kind == "ADT":
                 return handle_adt(message, self.service)
         except Exception:

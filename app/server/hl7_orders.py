@@ -4,12 +4,12 @@ the audit file and the subscribers' events are those of any other change."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import hl7
 
 from app.domain import tags as t
-from app.domain.hl7_orders import OrderAction, OrderControl, read_order
+from app.domain.hl7_orders import ACCESSION_FIELDS, OrderAction, OrderControl, read_order
 from app.domain.hl7_outcome import ErrorLocation, Outcome
 from app.domain.states import State
 from app.domain.status import Status, UPSError
@@ -24,10 +24,11 @@ def handle_orders(
     *,
     requester: str,
     stations: Mapping[str, str] | None = None,
+    accession_fields: Sequence[str] = ACCESSION_FIELDS,
 ) -> Outcome:
     """The answer to an ORM^O01 or OMI^O23 whose actions were applied, the first refusal stopping
     the rest. `requester`: the sending application, named as the one who asked to cancel."""
-    found = read_order(message, character_set, service.now_dt(), stations)
+    found = read_order(message, character_set, service.now_dt(), stations, accession_fields)
     if isinstance(found, Outcome):
         return found
     touched: list[str] = []

@@ -139,3 +139,46 @@ def test_unknown_character_set_is_refused() -> None:
     with pytest.raises(OrderError) as caught:
         decode(raw)
     assert caught.value.outcome.location == ErrorLocation("MSH", 18)
+
+
+def site_actions(raw: bytes, accession_fields: tuple[str, ...]) -> list[OrderAction] | Outcome:
+    message, charset = decode(raw)
+    return read_order(message, charset, NOW, None, accession_fields)
+
+
+def test_a_site_names_where_its_ris_puts_the_accession_number() -> None:
+    raw = sample("orm_o01_new.hl7").replace(b"||ACC-1001|", b"|||")  # no OBR-18
+    [by_default] = actions(raw)
+    assert first_value(items(by_default.dataset, t.REFERENCED_REQUEST_SEQ)[0], t.ACCESSION_NUMBER) is None
+    [from_filler] = site_actions(raw, ("OBR-18", "ORC-3"))
+    assert first_value(items(from_filler.dataset, t.REFERENCED_REQUEST_SEQ)[0], t.ACCESSION_NUMBER) == "FL-1001"
+    [obr_first] = site_actions(sample("orm_o01_new.hl7"), ("OBR-18", "ORC-3"))
+    assert first_value(items(obr_first.dataset, t.REFERENCED_REQUEST_SEQ)[0], t.ACCESSION_NUMBER) == "ACC-1001"
+
+
+def test_an_accession_number_over_16_characters_is_refused_not_cut() -> None:
+    outcome = refusal(sample("orm_o01_new.hl7").replace(b"ACC-1001", b"ACC-1001-2027-0315"))
+    assert (outcome.code, outcome.error_code, outcome.location) == (AckCode.ERROR, 102, ErrorLocation("OBR", 18))
+    assert "16 characters" in outcome.text and "--hl7-accession" in outcome.text
+
+
+def test_a_field_the_accession_rule_cannot_name_is_a_sentence() -> None:
+    from app.domain.hl7_orders import accession_field
+
+    assert accession_field(" orc-3 ") == "ORC-3"
+    for wrong in ("PID-3", "OBR", "OBR-0", "OBR-x"):
+        with pytest.raises(ValueError, match="ORC, OBR or IPC"):
+            accession_field(wrong)
+
+
+def test_allergies_come_from_each_al1_and_the_orm_protocol_from_obr_44() -> None:
+    raw = sample("orm_o01_new.hl7").replace(
+        b"\rORC|", b"\rAL1|1|DA|70618^Penicillin^RxNorm|SV\rAL1|2|FA|^Peanuts\rORC|"
+    )
+    raw = raw.replace(
+        b"^Headache since three days", b"^Headache since three days" + b"|" * 13 + b"P-HEAD^Head routine^99RIS"
+    )
+    [action] = actions(raw)
+    assert action.dataset["00102110"]["Value"] == ["Penicillin", "Peanuts"]
+    protocol = items(action.dataset, t.SCHEDULED_WORKITEM_CODE_SEQ)[0]
+    assert (first_value(protocol, t.CODE_VALUE), first_value(protocol, "00080104")) == ("P-HEAD", "Head routine")

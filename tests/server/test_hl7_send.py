@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from embedded_server import start_hl7_server
 
@@ -85,3 +86,25 @@ def test_a_file_without_messages_is_exit_2(tmp_path) -> None:
     empty.write_text("hello\n")
     done = run(str(empty), "--to", "127.0.0.1:2575")
     assert done.returncode == 2 and "no HL7 v2 message" in done.stderr
+
+
+def test_serve_takes_the_accession_number_where_the_site_says(tmp_path) -> None:
+    """`serve --hl7-accession ORC-3`: a RIS that sends the number as the filler order number."""
+    from test_cli import start_serve, stop
+
+    proc, base = start_serve(
+        "--http-port", "0", "--dimse-port", "0", "--hl7-port", "0", "--hl7-accession", "ORC-3",
+        "--db", str(tmp_path / "w.db"),
+    )  # fmt: skip
+    try:
+        said = proc.stdout.readline()  # the line after "ready" names the HL7 port
+        assert said.startswith("HL7 v2 orders (MLLP) on port "), said
+        port = int(said.rsplit(" ", 1)[1])
+        raw = fresh("orm_o01_new.hl7").replace(b"ACC-1001", b"")
+        filler = raw.split(b"|FL-1001")[1][:8].decode()
+        sent = run("-", "--to", f"127.0.0.1:{port}", stdin=raw)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        found = httpx.get(f"{base}/workitems", params={"0040A370.00080050": f"FL-1001{filler}"}, timeout=10)
+        assert found.status_code == 200 and len(found.json()) == 1
+    finally:
+        stop(proc)
