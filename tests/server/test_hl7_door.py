@@ -16,7 +16,7 @@ import httpx
 import pytest
 from door import users_file
 from embedded_server import start_hl7_server
-from upsrs_client import DICOM_JSON, GLOBAL, claim, listen, new_aet, value
+from upsrs_client import DICOM_JSON, FILTERED, GLOBAL, claim, listen, new_aet, value
 
 from app.domain.hl7_orders import workitem_uid
 from app.server import ServerConfig, UPSServer
@@ -190,6 +190,18 @@ def test_a_subscribed_console_sees_the_new_order_at_once(door, http) -> None:
         placer = new_placer()
         exchange(door, order("orm_o01_new.hl7", placer))
         events.wait_for(the_uid(placer), 1, **{"00741000": "SCHEDULED"})
+    finally:
+        events.close()
+
+
+def test_a_filtered_subscriber_sees_the_orders_for_its_station_only(door, http) -> None:
+    events = listen(http, FILTERED, new_aet(), filter="ScheduledStationNameCodeSequence.CodeValue=CT_ROOM1")
+    try:
+        elsewhere, here = new_placer(), new_placer()
+        exchange(door, order("orm_o01_new.hl7", elsewhere).replace(b"|CT|||", b"|MR|||"))  # no station for MR
+        exchange(door, order("orm_o01_new.hl7", here))  # CT goes to CT_ROOM1 (--hl7-station)
+        # events come in commit order: one for the other station's order would come first
+        assert value(events.next(), "00001000") == the_uid(here)
     finally:
         events.close()
 
