@@ -34,7 +34,6 @@ import math
 import os
 import queue
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ import httpx
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from upsrs_client import GLOBAL, DICOM_JSON, new_aet, subscribe, value
+from upsrs_client import DICOM_JSON, GLOBAL, new_aet, subscribe, value
 
 from app.domain.hl7_orders import workitem_uid
 
@@ -224,7 +223,8 @@ def send_orders(host: str, port: int, batch: list[Order], connections: int) -> R
 
 
 def searchable(base_url: str, prefix: str) -> set[str]:
-    """The accession numbers of the workitems a UPS-RS Search finds under `prefix`."""
+    """The accession numbers (in the Referenced Request Sequence) of the workitems a UPS-RS Search
+    finds under `prefix`."""
     found: set[str] = set()
     with httpx.Client(base_url=base_url, timeout=60, trust_env=False, headers={"Accept": DICOM_JSON}) as http:
         offset = 0
@@ -234,7 +234,7 @@ def searchable(base_url: str, prefix: str) -> set[str]:
                 return found
             answer.raise_for_status()
             page = answer.json()
-            found.update(value(ds, "00080050") for ds in page)
+            found.update(value(request, "00080050") for ds in page for request in ds["0040A370"]["Value"])
             if len(page) < PAGE:
                 return found
             offset += PAGE
@@ -252,7 +252,9 @@ def measure(
         run.server_cpu = cpu_seconds(pid) - server_cpu  # type: ignore[operator]
     missing = subscriber.wait_for(set(run.acked_at), timeout=10.0)
     run.no_event = len(missing)
-    run.latencies_ms = [(subscriber.arrived[uid] - at) * 1000 for uid, at in run.acked_at.items() if uid in subscriber.arrived]
+    run.latencies_ms = [
+        (subscriber.arrived[uid] - at) * 1000 for uid, at in run.acked_at.items() if uid in subscriber.arrived
+    ]
     found = searchable(base_url, f"AC{tag}")
     run.unsearchable = len({o.accession for o in batch} - found)
     return run
@@ -357,7 +359,11 @@ def verdicts(runs: list[Run]) -> int:
     latencies = [x for r in runs for x in r.latencies_ms]
     p95 = percentile(latencies, 95)
     checks = [
-        (f"orders/s >= {RATE_GOAL:g} ({widest.connections} connections)", widest.rate >= RATE_GOAL, f"{widest.rate:,.0f}"),
+        (
+            f"orders/s >= {RATE_GOAL:g} ({widest.connections} connections)",
+            widest.rate >= RATE_GOAL,
+            f"{widest.rate:,.0f}",
+        ),
         (f"ACK -> event p95 <= {EVENT_P95_GOAL_MS:g} ms (all runs)", p95 <= EVENT_P95_GOAL_MS, f"{p95:.1f} ms"),
         ("every order AA, searchable and told", not lost, "yes" if not lost else "NO"),
     ]
@@ -388,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.orders} new ORM^O01 orders a run, each waiting for its ACK, a global subscriber listening:")
             runs = []
             for connections in counts:
-                run = measure("127.0.0.1", served.hl7_port, served.base_url, subscriber, args.orders, connections, served.pid)
+                run = measure(
+                    "127.0.0.1", served.hl7_port, served.base_url, subscriber, args.orders, connections, served.pid
+                )
                 report(run)
                 runs.append(run)
         finally:
