@@ -95,7 +95,9 @@ def decode(raw: bytes) -> tuple[hl7.Message, str]:
     """The message in the character set MSH-18 names, and its DICOM Specific Character Set.
     Without MSH-18 (HL7's default is ASCII) UTF-8 is tried, then ISO 8859-1, which every
     byte decodes: a RIS that sends Latin-1 without saying so is common."""
-    first = hl7.parse(raw.decode("latin-1").replace("\n", "\r"))
+    # MSH-18 from the header alone: python-hl7 parses the whole message again once its text is known
+    header_line = raw.replace(b"\n", b"\r").split(b"\r", 1)[0]
+    first = hl7.parse(header_line.decode("latin-1"))
     declared = _get(first, "MSH", 18).upper()
     if declared and declared not in CHARACTER_SETS:
         raise _refuse(f"The character set {declared!r} (MSH-18) is not one this server reads.", "MSH", 18, 103)
