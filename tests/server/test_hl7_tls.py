@@ -208,3 +208,15 @@ def test_hl7_send_says_what_is_wrong_with_its_tls_options(tmp_path, certs) -> No
     missing = hl7_send(str(feed), "--to", "127.0.0.1:9", "--tls", "--ca", str(Path(tmp_path) / "none.pem"))
     assert missing.returncode == 2 and "Cannot use the TLS files given" in missing.stderr
     assert "Traceback" not in alone.stderr + missing.stderr
+
+
+def test_hl7_tls_without_a_certificate_or_with_users_but_no_client_ca_is_refused_in_a_sentence(tmp_path, certs) -> None:
+    from app.server import ServerConfig
+
+    base = {"http_port": 0, "purge_interval": 3600, "hl7_port": 0, "hl7_tls": True}
+    with pytest.raises(ValueError, match="HL7 over TLS needs the server's certificate and key"):
+        UPSServer(ServerConfig(db_path=str(tmp_path / "a.db"), **base))
+    users = users_with_certificates(tmp_path, certs, ris1=("ris", []))
+    tls = {"tls_cert": str(certs.server[0]), "tls_key": str(certs.server[1])}
+    with pytest.raises(ValueError, match="give --client-ca with --hl7-tls"):
+        UPSServer(ServerConfig(db_path=str(tmp_path / "b.db"), users_file=str(users), **tls, **base))
