@@ -35,6 +35,7 @@ def serve(args: argparse.Namespace) -> int:
         hl7_allow=tuple(args.hl7_allow),
         hl7_stations=dict(args.hl7_station),
         hl7_accession=args.hl7_accession or (),
+        hl7_tls=args.hl7_tls,
     )
     config.tls_cert = args.tls_cert  # HTTPS and DICOM TLS share the pair
     config.tls_key = args.tls_key
@@ -93,7 +94,8 @@ def serve(args: argparse.Namespace) -> int:
             where = f"database {server.store.path}" if server.store else f"gateway to {args.upstream}"
             print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, {where})", flush=True)
             if server.hl7 is not None:
-                print(f"HL7 v2 orders (MLLP) on port {server.hl7.port}", flush=True)
+                mllp = "MLLP over TLS" if server.hl7.tls is not None else "MLLP"
+                print(f"HL7 v2 orders ({mllp}) on port {server.hl7.port}", flush=True)
             for line in door_sentences(server):
                 print(line, flush=True)
             print("Press Ctrl-C to stop.", flush=True)

@@ -1,10 +1,12 @@
-"""`worklist-console hl7 send FILE|- --to HOST:PORT`: send HL7 v2 messages over MLLP and print
-each ACK — what an installer uses to test a feed, as DCMTK's tools are for DICOM."""
+"""`worklist-console hl7 send FILE|- --to HOST:PORT [--tls …]`: send HL7 v2 messages over MLLP (or
+MLLP over TLS) and print each ACK — what an installer uses to test a feed, as DCMTK's tools are for
+DICOM."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import sys
 from pathlib import Path
 
@@ -30,10 +32,28 @@ def send(args: argparse.Namespace) -> int:
         return USAGE
     host, port = args.to
     try:
-        answers = asyncio.run(_exchange(host, port, messages, args.timeout))
-    except (OSError, TimeoutError) as exc:
+        tls = _tls(args)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return USAGE
+    except OSError as exc:  # ssl.SSLError included
+        print(f"Cannot use the TLS files given (--ca, --cert, --key): {exc.strerror or exc}.", file=sys.stderr)
+        return USAGE
+    try:
+        answers = asyncio.run(_exchange(host, port, messages, args.timeout, tls))
+    except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
         if isinstance(exc, TimeoutError):
             reason = f"no answer within {args.timeout:g} s"
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            reason = f"its certificate is not one this trusts ({exc.verify_message}; give its CA with --ca)"
+        elif isinstance(exc, ssl.SSLError):
+            reason = (
+                f"the TLS handshake failed ({exc.reason or exc}); is it `serve --hl7-tls`, and does it take --cert?"
+            )
+        elif isinstance(exc, asyncio.IncompleteReadError):
+            reason = "it closed the connection without an answer" + (
+                " (over TLS: it may not take this client certificate, or none)" if tls else ""
+            )
         elif isinstance(exc, ConnectionRefusedError) or "Connect call failed" in str(exc):
             reason = "nothing listens there (is `serve --hl7-port` running?)"
         else:
@@ -48,8 +68,24 @@ def send(args: argparse.Namespace) -> int:
     return 0 if accepted else 1
 
 
-async def _exchange(host: str, port: int, messages: list[bytes], timeout: float) -> list[bytes]:
-    reader, writer = await asyncio.wait_for(open_hl7_connection(host, port), timeout)
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The client side of MLLP over TLS from --tls, --ca, --cert and --key; None without --tls."""
+    if not getattr(args, "tls", False):
+        if getattr(args, "ca", None) or getattr(args, "cert", None) or getattr(args, "key", None):
+            raise ValueError("--ca, --cert and --key go with --tls.")
+        return None
+    if bool(args.cert) != bool(args.key):
+        raise ValueError("--cert and --key go together: the client certificate and its private key.")
+    context = ssl.create_default_context(cafile=args.ca)
+    if args.cert:
+        context.load_cert_chain(args.cert, args.key)
+    return context
+
+
+async def _exchange(
+    host: str, port: int, messages: list[bytes], timeout: float, tls: ssl.SSLContext | None = None
+) -> list[bytes]:
+    reader, writer = await asyncio.wait_for(open_hl7_connection(host, port, ssl=tls), timeout)
     answers = []
     try:
         for message in messages:

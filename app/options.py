@@ -31,6 +31,12 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         help="listen for HL7 v2 orders and patient events (MLLP) on this port; 0 picks a free one (default: off)",
     )
     p.add_argument(
+        "--hl7-tls",
+        action="store_true",
+        help="the HL7 door speaks MLLP over TLS only, with the certificate HTTPS uses (--tls-cert and "
+        "--tls-key, or --tls-self-signed); with --users it needs --client-ca",
+    )
+    p.add_argument(
         "--hl7-allow",
         action="append",
         default=[],
@@ -104,8 +110,8 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--client-ca",
         metavar="PEM",
-        help="with --dimse-tls, ask each DICOM client for a certificate this CA signed; one the users "
-        "file names (`users certificate NAME PEM`) acts as that user",
+        help="with --dimse-tls or --hl7-tls, ask each DICOM or HL7 client for a certificate this CA signed; "
+        "one the users file names (`users certificate NAME PEM`) acts as that user",
     )
     p.add_argument(
         "--audit-phi",
@@ -289,6 +295,10 @@ def _commands(sub: Any) -> list[argparse.ArgumentParser]:
     send.add_argument(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="how long to wait for each ACK (default 10)"
     )
+    send.add_argument("--tls", action="store_true", help="MLLP over TLS (serve --hl7-tls)")
+    send.add_argument("--ca", metavar="PEM", help="with --tls, trust the receiver's certificate as this CA signed it")
+    send.add_argument("--cert", metavar="PEM", help="with --tls, show this client certificate (serve --client-ca)")
+    send.add_argument("--key", metavar="PEM", help="the private key of --cert")
     return [serve, demo, find, echo, selftest, audit, hl7]
 
 

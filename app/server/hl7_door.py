@@ -5,6 +5,11 @@ Each message is handled in a worker thread through the UPS service (its transact
 rule, audit and events), as the sender named in MSH-3^MSH-4 over the door "HL7". The answer to a
 sender's control ID (MSH-10) is kept in the store, so that a message resent after a lost ACK is
 answered again and done once. A connection is served one message at a time, in order.
+
+Who sends: without users, anyone the allow-list lets in. With users, MLLP in the clear only on
+loopback, where the sender acts as the RIS; else MLLP over TLS (`--hl7-tls`), where a client
+certificate the users file names (`users certificate`) is that user, role and AE titles included,
+and the access rule decides what it may order, change and cancel as over any other door.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +36,7 @@ from .hl7_orders import handle_orders
 from .hl7_patients import handle_adt
 from .security import is_loopback
 from .service import UPSService
+from .users import Users
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +44,35 @@ DOOR = "HL7"
 MAX_MESSAGE_BYTES = 1 << 20  # an order is a few kilobytes; a megabyte is a mistake or an attack
 END = b"\x1c\x0d"
 ORDERS = {("ORM", "O01"), ("OMI", "O23")}
+HANDSHAKE_SECONDS = 5.0  # as DICOM TLS's: a RIS on a site's network shakes hands in well under a second
+NO_CERTIFICATE = (
+    "This server needs to know who sends: connect with a client certificate that its --client-ca signed "
+    "and that its users file names (worklist-console users certificate NAME PEM)."
+)
 UNREADABLE = (
     "The message cannot be read as HL7 v2: it must begin with an MSH segment whose separators are "
     "a field separator and four encoding characters (MSH|^~\\&|…)."
 )
+
+
+def check_exposure(host: str, users_on: bool, tls: ssl.SSLContext | None) -> None:
+    """ValueError, in a sentence, when the door could not tell who sends: with users, MLLP in the
+    clear is for loopback only, and over TLS each sender must show a client certificate."""
+    if not users_on:
+        return
+    asks_certificates = tls is not None and tls.verify_mode is not ssl.CERT_NONE
+    if tls is not None and not asks_certificates:
+        raise ValueError(
+            "With --users the HL7 door over TLS knows a sender by its client certificate: give --client-ca "
+            "with --hl7-tls."
+        )
+    if tls is None and not is_loopback(host):
+        raise ValueError(
+            "With --users the HL7 door cannot tell who sends MLLP in the clear (it has no passwords): off "
+            f"loopback ({host}) it needs --hl7-tls and --client-ca, so that each sender shows a client "
+            "certificate the users file names. Serve on 127.0.0.1 and let a local interface engine forward "
+            "the RIS's feed, add --hl7-tls --client-ca PEM, or leave out --hl7-port."
+        )
 
 
 class Hl7Door:
@@ -58,13 +90,10 @@ class Hl7Door:
         stations: Mapping[str, str] | None = None,
         timeout: float = 60.0,
         accession_fields: Sequence[str] = ACCESSION_FIELDS,
+        tls: ssl.SSLContext | None = None,
+        users: Users | None = None,
     ) -> None:
-        if users_on and not is_loopback(host):
-            raise ValueError(
-                "With --users the HL7 door cannot tell who sends (MLLP has no passwords, and MLLP over TLS "
-                f"is not offered yet): it listens on loopback only, and {host} is not loopback. Serve on "
-                "127.0.0.1 and let a local interface engine forward the RIS's feed, or leave out --hl7-port."
-            )
+        check_exposure(host, users_on or users is not None, tls)
         self.service = service
         self.ae_title = ae_title
         self.allow = frozenset(entry.strip() for entry in allow if entry.strip())
@@ -72,6 +101,10 @@ class Hl7Door:
         self.stations = {key.upper(): value for key, value in (stations or {}).items()}
         self.timeout = timeout
         self.accession_fields = tuple(accession_fields) or ACCESSION_FIELDS
+        self.tls = tls
+        self.users = users
+        # who each open TLS connection is ("host:port" -> its certificate's user, None: none known)
+        self._senders: dict[str, Identity | None] = {}
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,7 +119,31 @@ class Hl7Door:
 
     # -- the listener ---------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._server = await start_hl7_server(self._connected, sock=self.socket, limit=MAX_MESSAGE_BYTES)
+        if self.tls is None:
+            self._server = await start_hl7_server(self._connected, sock=self.socket, limit=MAX_MESSAGE_BYTES)
+            return
+        # asyncio shakes hands before it calls back, within its own deadline: a peer that never
+        # sends its ClientHello holds one descriptor for that long and keeps no one waiting
+        self._server = await start_hl7_server(
+            self._identified,
+            sock=self.socket,
+            limit=MAX_MESSAGE_BYTES,
+            ssl=self.tls,
+            ssl_handshake_timeout=HANDSHAKE_SECONDS,
+        )
+
+    async def _identified(self, reader: Any, writer: Any) -> None:
+        """A TLS connection: the user its client certificate stands for, then `_connected`."""
+        peer = _peer(writer)
+        self._senders[peer] = self._certificate_user(writer.get_extra_info("ssl_object"))
+        try:
+            await self._connected(reader, writer)
+        finally:
+            self._senders.pop(peer, None)
+
+    def _certificate_user(self, tls: ssl.SSLObject | None) -> Identity | None:
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        return self.users.by_certificate(der) if der and self.users is not None else None
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -169,14 +226,15 @@ class Hl7Door:
         sender = f"{application}^{facility}"
         control_id = header(message, 10)
         kind, trigger = message_type(message)
-        actor = Actor(
-            ae=application[:16] or None,
-            peer=peer,
-            door=DOOR,
-            identity=Identity(f"HL7 {sender}", Role.RIS) if self.users_on else None,
-        )
+        identity = self._sender(peer, sender)
+        user = identity.name if identity is not None and self.tls is not None else None  # a certificate's
+        actor = Actor(ae=application[:16] or None, user=user, peer=peer, door=DOOR, identity=identity)
+        unknown = self._unknown(identity, application[:16])
+        if unknown is not None:
+            self._audit_refusal(actor, sender, control_id, kind, trigger, unknown.text)
+            return self._ack(message, unknown, codec)
         if self.allow and sender not in self.allow:
-            self._audit_refusal(actor, sender, control_id, kind, trigger)
+            self._audit_refusal(actor, sender, control_id, kind, trigger, "not on --hl7-allow")
             refused = Outcome.rejected(
                 f"The sender {sender} (MSH-3^MSH-4) is not on this server's --hl7-allow list.",
                 ErrorLocation("MSH", 3),
@@ -209,6 +267,29 @@ class Hl7Door:
             with store.write() as db:
                 store.put_hl7_ack(db, sender, control_id, ack, self.service.clock())
         return ack
+
+    def _sender(self, peer: str, sender: str) -> Identity | None:
+        """Who sends on this connection: over TLS, its certificate's user; in the clear with
+        users, the RIS (the door is then on loopback only); without users, nobody in particular."""
+        if self.tls is not None:
+            return self._senders.get(peer)
+        return Identity(f"HL7 {sender}", Role.RIS) if self.users_on else None
+
+    def _unknown(self, identity: Identity | None, application: str) -> Outcome | None:
+        """The refusal of a sender the door cannot name as a user, or who sends under an AE title
+        (MSH-3) its user is not bound to, as over DIMSE; None when the door may go on."""
+        if self.tls is None or not self.users_on:
+            return None
+        if identity is None:
+            return Outcome.rejected(NO_CERTIFICATE, ErrorLocation("MSH", 3), 207)
+        if not identity.may_act_as(application):
+            return Outcome.rejected(
+                f"The user {identity.name} (this connection's client certificate) may not send as {application} "
+                f"(MSH-3): it is bound to {', '.join(sorted(identity.aes))}.",
+                ErrorLocation("MSH", 3),
+                207,
+            )
+        return None
 
     def _dispatch(self, message: hl7.Message, charset: str, kind: str, trigger: str, application: str) -> Outcome:
         version = header(message, 12)
@@ -245,10 +326,8 @@ class Hl7Door:
         text = build_ack(message, outcome, uuid.uuid4().hex[:20], self.service.now_dt(), self.ae_title)
         return text.encode(codec, errors="replace")
 
-    def _audit_refusal(self, actor: Actor, sender: str, control_id: str, kind: str, trigger: str) -> None:
-        log.warning(
-            "HL7 %s^%s %s from %s (%s) refused: not on --hl7-allow", kind, trigger, control_id, sender, actor.peer
-        )
+    def _audit_refusal(self, actor: Actor, sender: str, control_id: str, kind: str, trigger: str, reason: str) -> None:
+        log.warning("HL7 %s^%s %s from %s (%s) refused: %s", kind, trigger, control_id, sender, actor.peer, reason)
         audit = self.service.audit
         if audit is not None:
             line = audit.record(
@@ -259,7 +338,7 @@ class Hl7Door:
                 sender=sender,
                 control_id=control_id,
                 message=f"{kind}^{trigger}",
-                reason="not on --hl7-allow",
+                reason=reason,
             )
             audit.write([line])
 

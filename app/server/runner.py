@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -91,7 +92,7 @@ class ServerConfig:
     tls_cert: str | None = None  # PEM certificate (chain) and key of the server, for HTTPS and DICOM TLS
     tls_key: str | None = None
     dimse_tls: bool = False  # the DIMSE front speaks TLS only (needs tls_cert and tls_key)
-    client_ca: str | None = None  # DICOM TLS asks clients for a certificate this CA signed (users certificate)
+    client_ca: str | None = None  # DICOM and HL7 TLS ask clients for a certificate this CA signed (users certificate)
     audit: bool = True  # the audit file beside the database (none for an in-memory one)
     audit_phi: bool = False  # audit lines name the patient (name and ID)
     tls_self_signed: bool = False  # HTTPS with a classroom CA and certificate made beside the database
@@ -107,6 +108,7 @@ class ServerConfig:
     hl7_stations: dict[str, str] = field(default_factory=dict)  # modality -> station AE, for orders naming none
     hl7_timeout: float = 60.0  # a connection with no complete message this long is closed
     hl7_accession: tuple[str, ...] = ()  # where the site's RIS puts the Accession Number (empty: IHE's fields)
+    hl7_tls: bool = False  # the HL7 door speaks MLLP over TLS only (needs tls_cert and tls_key)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -164,9 +166,12 @@ class UPSServer:
             public_url=self.config.public_url,
             throttle=self.config.password_throttle,
         )
-        if self.config.client_ca and not (self.config.dimse_tls and self.config.dimse_port is not None):
+        dimse_tls = self.config.dimse_tls and self.config.dimse_port is not None
+        hl7_tls = self.config.hl7_tls and self.config.hl7_port is not None
+        if self.config.client_ca and not (dimse_tls or hl7_tls):
             raise ValueError(
-                "--client-ca asks DICOM TLS clients for a certificate: it needs --dimse-port and --dimse-tls."
+                "--client-ca asks DICOM TLS and HL7 TLS clients for a certificate: it needs --dimse-port and "
+                "--dimse-tls, or --hl7-port and --hl7-tls."
             )
         if self.config.client_ca and not Path(self.config.client_ca).is_file():
             raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
@@ -319,6 +324,8 @@ class UPSServer:
                 stations=self.config.hl7_stations,
                 timeout=self.config.hl7_timeout,
                 accession_fields=self.config.hl7_accession,
+                tls=self._hl7_tls(),
+                users=self.policy.users,
             )
         except (OSError, ValueError):
             self.socket.close()
@@ -327,6 +334,25 @@ class UPSServer:
             if self.notifier is not None:
                 self.notifier.stop(0)
             raise
+
+    def _hl7_tls(self) -> ssl.SSLContext | None:
+        """MLLP over TLS (`--hl7-tls`) with the pair HTTPS uses, asking for a client certificate
+        with `--client-ca`."""
+        if not self.config.hl7_tls:
+            return None
+        from .dimse import tls_context
+
+        if self.tls is None:
+            raise ValueError(
+                "HL7 over TLS needs the server's certificate and key (--tls-cert and --tls-key, or --tls-self-signed)."
+            )
+        try:
+            return tls_context(str(self.tls.cert), str(self.tls.key), self.config.client_ca)
+        except OSError as exc:  # ssl.SSLError included
+            raise ValueError(
+                f"Cannot use the certificate {self.tls.cert} with the key {self.tls.key} for HL7 over TLS: "
+                f"{exc.strerror or exc}."
+            ) from None
 
     def _audit_log(self, db_path: str) -> AuditLog | None:
         """The audit file beside the database (of the worklist, or of a gateway's records)."""

@@ -8,20 +8,38 @@ changes it, and a ris or admin allowed), and a modality on its own CT1 work. Out
   forbidden        HTTP 403 (or a WebSocket refused); DIMSE 0124 — the access rule's refusal
   rejected         the DIMSE association is rejected (a wrong passcode, an AE title not its own)
   n/a              the door has no such action
+The HL7 door (MLLP over TLS with client certificates, and in the clear on loopback) answers in
+ACKs: AA allowed; AR with its sentence for a sender without a known certificate (unauthenticated)
+or one sending as an AE title its user is not bound to (rejected); the rule's refusal (forbidden).
+Its actions are ORC-1 NW (create), XO (update) and CA (cancel-request) on scheduled work.
 README.md's Security section prints `EXPECTED` as rendered by `render()`; a test keeps them equal.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import hl7
 import httpx
 import pytest
 from door import PASSWORD
+from hl7_tls import (
+    END,
+    VT,
+    Certificates,
+    certificates,
+    msa,
+    new_placer,
+    order,
+    tls_door,
+    tls_exchange,
+    users_with_certificates,
+)
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -43,6 +61,7 @@ from app.domain.dicomjson import from_dataset
 from app.server import ServerConfig, UPSServer
 from app.server.audit import Actor, acting_as
 from app.server.dimse_door import NO_IDENTITY_COMMENT
+from app.server.hl7_door import NO_CERTIFICATE
 from app.server.password_checks import ThrottleRules
 from app.server.users import Users
 
@@ -50,8 +69,8 @@ from app.server.users import Users
 # tests/server/test_password_abuse.py) is set aside here, or it would answer 429 for everyone.
 GUESSES_ALLOWED = ThrottleRules(free=100_000)
 
-DOORS = ("UPS-RS", "Sup 246", "WebSocket", "DIMSE UPS", "DIMSE MWL", "DIMSE MPPS")
-ACTIONS = ("search", "retrieve", "claim", "update", "complete", "cancel", "cancel-request", "subscribe")
+DOORS = ("UPS-RS", "Sup 246", "WebSocket", "DIMSE UPS", "DIMSE MWL", "DIMSE MPPS", "HL7")
+ACTIONS = ("search", "retrieve", "create", "claim", "update", "complete", "cancel", "cancel-request", "subscribe")
 IDENTITIES = (
     "none",
     "wrong password",
@@ -61,25 +80,34 @@ IDENTITIES = (
     "CT1 bound to its host",
     "foreign AE (CT1 as CT2)",
     "modality CT1, own work",
+    "unknown certificate",  # HL7 over TLS: one the client CA signed and no user holds
+    "loopback RIS",  # HL7 in the clear on loopback: the RIS
 )
+HL7_ONLY = ("unknown certificate", "loopback RIS")
 OFFERED = {
     "UPS-RS": set(ACTIONS),
     "Sup 246": {"search", "retrieve", "claim", "update", "complete", "cancel"},  # MWL search and MPPS
     "WebSocket": {"subscribe"},
-    "DIMSE UPS": set(ACTIONS),
+    "DIMSE UPS": set(ACTIONS) - {"create"},
     "DIMSE MWL": {"search"},
     "DIMSE MPPS": {"retrieve", "claim", "update", "complete", "cancel"},  # N-GET: MPPS Retrieve
+    "HL7": {"create", "update", "cancel-request"},  # ORC-1 NW, XO, CA
 }
-CHANGES = ("claim", "update", "complete", "cancel", "cancel-request")
+CHANGES = ("create", "claim", "update", "complete", "cancel", "cancel-request")
 HTTP_DOORS = ("UPS-RS", "Sup 246", "WebSocket")
 
 
 def expected(door: str, identity: str, action: str) -> str:
     """The rule, said once more in the test's own words: what each cell must answer."""
-    http = door in HTTP_DOORS
-    if action not in OFFERED[door] or (identity == "CT1 bound to its host" and http):
+    http, hl7 = door in HTTP_DOORS, door == "HL7"
+    if (
+        action not in OFFERED[door]
+        or (identity == "CT1 bound to its host" and (http or hl7))
+        or (identity == "wrong password" and hl7)  # a certificate has no password
+        or (identity in HL7_ONLY and not hl7)
+    ):
         return "n/a"
-    if identity == "none":
+    if identity in ("none", "unknown certificate"):
         return "unauthenticated"
     if identity == "wrong password":
         return "unauthenticated" if http else "rejected"
@@ -249,6 +277,8 @@ def ups_rs(setup: Setup, identity: str, action: str, target: str) -> str:
     with http_client(setup, identity) as http:
         if action == "search":
             return http_outcome(http.get("/workitems"))
+        if action == "create":
+            return http_outcome(post(http, "/workitems", [item(target)]))
         if action in ("retrieve", "claim", "cancel-request", "subscribe"):
             work = scheduled(setup, target)
             if action == "retrieve":
@@ -436,6 +466,75 @@ def dimse_mpps(setup: Setup, identity: str, action: str, target: str) -> str:
     return with_association(setup, identity, contexts, run)
 
 
+# -- HL7: MLLP over TLS, a certificate per user; and in the clear on loopback, the RIS ------------------
+@dataclass
+class Hl7Setup:
+    tls: UPSServer
+    clear: UPSServer
+    certs: Certificates
+
+
+CERTIFICATE = {"modality CT1": "ct1", "ris CT1": "ris1", "admin CT1": "admin1", "unknown certificate": "unknown"}
+CERTIFICATE |= {"foreign AE (CT1 as CT2)": "ct1", "modality CT1, own work": "ct1", "feeder": "feeder"}
+
+
+@pytest.fixture(scope="module")
+def hl7_setup(tmp_path_factory) -> Iterator[Hl7Setup]:
+    folder = tmp_path_factory.mktemp("policy-hl7")
+    certs = certificates(folder, "ct1", "ris1", "admin1", "feeder")
+    roles = {name: (role, ["CT1"]) for name, role in USERS.values()}
+    users = users_with_certificates(folder, certs, **roles, feeder=("ris", []))  # feeder: the orders to act on
+    tls = tls_door(folder, certs, users)
+    clear = UPSServer(
+        ServerConfig(
+            http_port=0,
+            db_path=str(folder / "clear.db"),
+            purge_interval=3600,
+            users_file=str(users),
+            hl7_port=0,
+        )
+    ).start()
+    try:
+        yield Hl7Setup(tls, clear, certs)
+    finally:
+        tls.stop()
+        clear.stop()
+
+
+def hl7_send(setup: Hl7Setup, identity: str, raw: bytes) -> tuple[str, str]:
+    if identity == "loopback RIS":
+        assert setup.clear.hl7 is not None
+        with socket.create_connection(("127.0.0.1", setup.clear.hl7.port), timeout=10) as peer:
+            peer.sendall(VT + raw + END)
+            data = b""
+            while END not in data:
+                chunk = peer.recv(65536)
+                assert chunk, "the HL7 door closed the connection without an ACK"
+                data += chunk
+        return msa(hl7.parse(data.partition(END)[0][1:].decode("utf-8")))
+    assert setup.tls.hl7 is not None
+    return msa(tls_exchange(setup.tls.hl7.port, setup.certs, CERTIFICATE.get(identity), raw))
+
+
+def hl7_door(setup: Hl7Setup, identity: str, action: str, target: str) -> str:
+    application = acting_ae(identity)
+    placer = new_placer()
+    if action != "create":  # the order to change or cancel, placed by the RIS under the same sender
+        feeder = "loopback RIS" if identity == "loopback RIS" else "feeder"
+        assert hl7_send(setup, feeder, order("NW", placer, target, application=application))[0] == "AA"
+    control = {"create": "NW", "update": "XO", "cancel-request": "CA"}[action]
+    code, text = hl7_send(setup, identity, order(control, placer, target, application=application))
+    if code == "AA":
+        return "allowed"
+    if code == "AR" and text == NO_CERTIFICATE:
+        return "unauthenticated"
+    if code == "AR" and "(MSH-3)" in text:
+        return "rejected"
+    if "may act only for" in text:
+        return "forbidden"
+    return f"HL7 {code}: {text}"
+
+
 ATTEMPTS = {
     "UPS-RS": ups_rs,
     "Sup 246": sup246,
@@ -443,18 +542,25 @@ ATTEMPTS = {
     "DIMSE UPS": dimse_ups,
     "DIMSE MWL": dimse_mwl,
     "DIMSE MPPS": dimse_mpps,
+    "HL7": hl7_door,
 }
 
 
+@pytest.fixture()
+def doors(request, door) -> object:
+    """The server a door's cells are tried on: the HL7 door's own, else the shared one."""
+    return request.getfixturevalue("hl7_setup" if door == "HL7" else "setup")
+
+
 @pytest.mark.parametrize("door", DOORS)
-def test_every_identity_gets_the_same_answer_to_every_action_through_every_door(setup, door):
+def test_every_identity_gets_the_same_answer_to_every_action_through_every_door(doors, door):
     found = {}
     for identity in IDENTITIES:
         target = "CT1" if identity.endswith("own work") else "CT2"
         for action in ACTIONS:
             if EXPECTED[door, identity, action] == "n/a":
                 continue
-            found[identity, action] = ATTEMPTS[door](setup, identity, action, target)
+            found[identity, action] = ATTEMPTS[door](doors, identity, action, target)
     wrong = {cell: (got, EXPECTED[door, *cell]) for cell, got in found.items() if got != EXPECTED[door, *cell]}
     assert not wrong, "\n".join(
         f"{door} · {i} · {a}: got {got}, expected {want}" for (i, a), (got, want) in wrong.items()
