@@ -213,14 +213,14 @@ class DemoController:
         return item.uid, survivor
 
     def correct_name(self, station: str, uid: str | None = None) -> str | None:
-        """An ADT^A08 with the patient's name corrected: the middle name the registration missed,
-        taken back on the next correction. The UID."""
+        """An ADT^A08 with the patient's name corrected: the middle initial the registration missed
+        (taken back by the next correction). The UID."""
         item = self._chosen(station, uid)
         if item is None:
             return None
         patient = _patient(item)
         family, given, middle, *rest = (patient.name.split("^") + ["", "", ""])[:5]
-        corrected = "^".join((family, given, "" if middle else "Maria" if item.sex == "F" else "Josef", *rest))
+        corrected = "^".join((family, given, "" if middle else "A.", *rest))
         fixed = Patient(patient.id, corrected.rstrip("^"), patient.birth_date, patient.sex)
         self.send_hl7(update_patient(fixed, DEMO_RIS, self._control_id("UPD"), self._now()))
         return item.uid
