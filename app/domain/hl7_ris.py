@@ -167,6 +167,17 @@ class SentMessage:
         return named(self.message.encode("utf-8"))
 
     @property
+    def kind(self) -> str:
+        """Its message code and trigger event (MSH-9.1^MSH-9.2: ORM^O01, ADT^A40)."""
+        fields = self.message.split("\r", 1)[0].split("|")
+        return "^".join(fields[8].split("^")[:2]) if len(fields) > 8 else ""
+
+    @property
+    def control_id(self) -> str:
+        fields = self.message.split("\r", 1)[0].split("|")
+        return fields[9] if len(fields) > 9 else ""
+
+    @property
     def code(self) -> str:
         """The ACK's MSA-1 (AA, AE, AR), or "—" when none came."""
         return self.ack.code if self.ack is not None else "—"

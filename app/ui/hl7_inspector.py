@@ -20,11 +20,12 @@ def segments(text: str) -> str:
 
 
 def line(sent: SentMessage) -> str:
-    return f"{sent.when:%H:%M:%S.%f}"[:-3] + f"  → {sent.name}   ← {sent.code}"
+    """Time, the ACK's code (first: it is what a trainer looks for), the message's type and control ID."""
+    return f"{sent.when:%H:%M:%S.%f}"[:-3] + f"  {sent.code:<2}  {sent.kind:<7}  {sent.control_id}"
 
 
 def detail(sent: SentMessage) -> str:
-    head = f"Sent {sent.when:%H:%M:%S} to the demo server's HL7 door (MLLP): {sent.name}"
+    head = f"{sent.kind} {sent.control_id}, sent {sent.when:%H:%M:%S} to the demo server's HL7 door (MLLP):"
     if sent.ack is None:
         answer = f"No ACK came back. {sent.failure}".strip()
     else:

@@ -40,7 +40,7 @@ def test_an_urgent_order_comes_over_hl7_and_the_hl7_tab_shows_it_and_its_ack(qtb
     assert new.priority.value == "HIGH" and new.state is State.SCHEDULED and new.placer_order.startswith("STAT")
     qtbot.waitUntil(lambda: len(hl7_lines(window)) == 1, timeout=3000)
     line = hl7_lines(window)[0]
-    assert "ORM^O01" in line and line.endswith("AA"), line
+    assert line.split()[1:3] == ["AA", "ORM^O01"] and line.split()[3].startswith("ORM-"), line
     window.inspector_action.trigger()  # View → Event log and protocol inspector
     window.dock_tabs.setCurrentWidget(window.findChild(QObject, "hl7Inspector"))
     hl7_log(window).setCurrentRow(0)
@@ -60,7 +60,7 @@ def test_a_cancellation_over_hl7_of_my_procedure_in_progress_brings_the_banner(q
     assert banner.objectName() == "cancelRequestBanner"
     assert "by <b>RIS</b>" in banner.text.text() and "Duplicate order (110510)" in banner.text.text()
     qtbot.waitUntil(lambda: len(hl7_lines(window)) == 1, timeout=3000)
-    assert "ORM^O01" in hl7_lines(window)[0] and hl7_lines(window)[0].endswith("AA")
+    assert hl7_lines(window)[0].split()[1:3] == ["AA", "ORM^O01"]
 
 
 def test_a_merge_over_hl7_of_my_patient_brings_the_merge_banner_with_the_new_id(qtbot, open_console):
@@ -76,7 +76,7 @@ def test_a_merge_over_hl7_of_my_patient_brings_the_merge_banner_with_the_new_id(
     survivor = window.model.workitem(item.uid).patient_id
     assert f"<b>{survivor}</b>" in banner.text.text()
     qtbot.waitUntil(lambda: len(hl7_lines(window)) == 1, timeout=3000)
-    assert "ADT^A40" in hl7_lines(window)[0] and hl7_lines(window)[0].endswith("AA")
+    assert hl7_lines(window)[0].split()[1:3] == ["AA", "ADT^A40"]
     log = hl7_log(window)
     sent = log.item(0).data(Qt.ItemDataRole.UserRole)
     assert f"MRG|{item.patient_id}" in sent.message and f"PID|1||{survivor}|" in sent.message
@@ -89,7 +89,7 @@ def test_a_name_correction_over_hl7_renames_the_patient_on_the_list(qtbot, open_
     item = window.selected()
     press(window, "RIS: correct the patient's name")
     qtbot.waitUntil(lambda: len(hl7_lines(window)) == 1, timeout=5000)
-    assert "ADT^A08" in hl7_lines(window)[0] and hl7_lines(window)[0].endswith("AA")
+    assert hl7_lines(window)[0].split()[1:3] == ["AA", "ADT^A08"]
     # a new name is no UPS event: the list shows it from the next search on
     with qtbot.waitSignal(window.session.refreshed, timeout=5000):
         window.refresh_action.trigger()
