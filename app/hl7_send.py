@@ -10,11 +10,8 @@ import ssl
 import sys
 from pathlib import Path
 
-import hl7
-from hl7.mllp import open_hl7_connection
-
-from app.domain.hl7_ack import AckSummary, read_ack, split_messages
-from app.domain.hl7_orders import CHARACTER_SETS
+from app.backends.mllp import client_tls, exchange_blocking, why_not
+from app.domain.hl7_ack import message_codec, named, split_messages, summarize
 
 USAGE = 2
 
@@ -40,31 +37,18 @@ def send(args: argparse.Namespace) -> int:
         print(f"Cannot use the TLS files given (--ca, --cert, --key): {exc.strerror or exc}.", file=sys.stderr)
         return USAGE
     try:
-        answers = asyncio.run(_exchange(host, port, messages, args.timeout, tls))
+        answers = exchange_blocking(host, port, messages, args.timeout, tls)
     except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        if isinstance(exc, TimeoutError):
-            reason = f"no answer within {args.timeout:g} s"
-        elif isinstance(exc, ssl.SSLCertVerificationError):
-            reason = f"its certificate is not one this trusts ({exc.verify_message}; give its CA with --ca)"
-        elif isinstance(exc, ssl.SSLError):
-            reason = (
-                f"the TLS handshake failed ({exc.reason or exc}); is it `serve --hl7-tls`, and does it take --cert?"
-            )
-        elif isinstance(exc, asyncio.IncompleteReadError):
-            reason = "it closed the connection without an answer" + (
-                " (over TLS: it may not take this client certificate, or none)" if tls else ""
-            )
-        elif isinstance(exc, ConnectionRefusedError) or "Connect call failed" in str(exc):
-            reason = "nothing listens there (is `serve --hl7-port` running?)"
-        else:
-            reason = exc.strerror or str(exc)
-        print(f"Cannot exchange HL7 messages with {host}:{port}: {reason}.", file=sys.stderr)
+        print(
+            f"Cannot exchange HL7 messages with {host}:{port}: {why_not(exc, args.timeout, tls is not None)}.",
+            file=sys.stderr,
+        )
         return USAGE
     accepted = True
     for message, answer in zip(messages, answers, strict=True):
-        summary = _summary(answer, _codec(message))
+        summary = summarize(answer, message_codec(message))
         accepted = accepted and summary.code == "AA"
-        print(summary.line(_named(message)), flush=True)
+        print(summary.line(named(message)), flush=True)
     return 0 if accepted else 1
 
 
@@ -74,47 +58,4 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
         if getattr(args, "ca", None) or getattr(args, "cert", None) or getattr(args, "key", None):
             raise ValueError("--ca, --cert and --key go with --tls.")
         return None
-    if bool(args.cert) != bool(args.key):
-        raise ValueError("--cert and --key go together: the client certificate and its private key.")
-    context = ssl.create_default_context(cafile=args.ca)
-    if args.cert:
-        context.load_cert_chain(args.cert, args.key)
-    return context
-
-
-async def _exchange(
-    host: str, port: int, messages: list[bytes], timeout: float, tls: ssl.SSLContext | None = None
-) -> list[bytes]:
-    reader, writer = await asyncio.wait_for(open_hl7_connection(host, port, ssl=tls), timeout)
-    answers = []
-    try:
-        for message in messages:
-            writer.writeblock(message)
-            await writer.drain()
-            answers.append(bytes(await asyncio.wait_for(reader.readblock(), timeout)))
-    finally:
-        writer.close()
-    return answers
-
-
-def _codec(message: bytes) -> str:
-    try:
-        declared = str(hl7.parse(message.decode("latin-1")).segments("MSH")[0].extract_field(1, 18, 1, 1, 1))
-    except Exception:  # noqa: BLE001 -- a message the receiver cannot read either: its answer says so
-        declared = ""
-    return CHARACTER_SETS.get(declared.upper(), ("utf-8", ""))[0]
-
-
-def _summary(answer: bytes, codec: str) -> AckSummary:
-    try:
-        return read_ack(answer.decode(codec, errors="replace"))
-    except Exception:  # noqa: BLE001 -- whatever the peer sent back, it is reported, not raised
-        return AckSummary("??", "", f"The answer is not an HL7 ACK: {answer[:80]!r}")
-
-
-def _named(message: bytes) -> str:
-    """The message as the installer knows it: its control ID and type (MSH-10, MSH-9)."""
-    fields = message.split(b"\r", 1)[0].decode("latin-1").split(message[3:4].decode("latin-1") or "|")
-    control = fields[9] if len(fields) > 9 else ""
-    kind = fields[8] if len(fields) > 8 else ""
-    return f"{control or '(no control ID)'} {kind}".strip()
+    return client_tls(args.ca, args.cert, args.key)

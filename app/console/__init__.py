@@ -6,6 +6,7 @@ from app.backends.claim_store import Claim, Waiting
 from app.backends.errors import BackendError
 from app.backends.protocol import Capabilities, Exchange, PeerCheck
 
+from .hl7_link import Hl7Link
 from .listener import WorkflowListener
 from .marks import merged_into
 from .refusals import why_not
@@ -17,6 +18,7 @@ __all__ = [
     "Capabilities",
     "Claim",
     "Exchange",
+    "Hl7Link",
     "PeerCheck",
     "Waiting",
     "CONFIGURATION",

@@ -65,6 +65,7 @@ class NewWorkitem:
     worklist_label: str = "WORKLIST"
     input_readiness: str = "READY"
     character_set: str = "ISO_IR 192"
+    placer_order: str = ""  # the RIS's order number (Placer Order Number / Imaging Service Request)
 
     def to_json(self) -> JsonDataset:
         name: dict = {"Alphabetic": self.patient.alphabetic}
@@ -84,6 +85,8 @@ class NewWorkitem:
                 *([code_item(self.requested_procedure)] if self.requested_procedure else [])
             ),
         }
+        if self.placer_order:
+            request[t.PLACER_ORDER_NUMBER] = {"vr": "LO", "Value": [self.placer_order]}
         performers = [
             {
                 t.HUMAN_PERFORMER_CODE_SEQ: _seq(code_item(code)),

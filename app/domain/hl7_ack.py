@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import hl7
 
+from .hl7_orders import CHARACTER_SETS
 from .hl7_outcome import AckCode, Outcome
 
 # HL7 table 0357, the words of ERR-3.2
@@ -151,3 +152,29 @@ def read_ack(text: str) -> AckSummary:
             if part
         )
     return AckSummary(code, control_id, said, error)
+
+
+def message_codec(message: bytes) -> str:
+    """The Python codec of the character set a message's MSH-18 names (UTF-8 when it names none):
+    what its ACK, which repeats MSH-18, is read with."""
+    try:
+        declared = str(hl7.parse(message.decode("latin-1")).segments("MSH")[0].extract_field(1, 18, 1, 1, 1))
+    except Exception:  # noqa: BLE001 -- a message the receiver cannot read either: its answer says so
+        declared = ""
+    return CHARACTER_SETS.get(declared.upper(), ("utf-8", ""))[0]
+
+
+def summarize(answer: bytes, codec: str) -> AckSummary:
+    """What a receiver answered, whatever it sent back: never raises."""
+    try:
+        return read_ack(answer.decode(codec, errors="replace"))
+    except Exception:  # noqa: BLE001 -- whatever the peer sent back, it is reported, not raised
+        return AckSummary("??", "", f"The answer is not an HL7 ACK: {answer[:80]!r}")
+
+
+def named(message: bytes) -> str:
+    """A message as its sender knows it: its control ID and type (MSH-10, MSH-9)."""
+    fields = message.split(b"\r", 1)[0].decode("latin-1").split(message[3:4].decode("latin-1") or "|")
+    control = fields[9] if len(fields) > 9 else ""
+    kind = fields[8] if len(fields) > 8 else ""
+    return f"{control or '(no control ID)'} {kind}".strip()

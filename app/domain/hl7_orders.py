@@ -21,6 +21,7 @@ from . import tags as t
 from .build import NewWorkitem, code_item
 from .dicomjson import JsonDataset
 from .hl7_outcome import ErrorLocation, Outcome
+from .procedure import reason_attributes
 from .workitem import Code, PatientName
 
 REFERRING_PHYSICIAN = "00080090"
@@ -252,13 +253,20 @@ def order_actions(
             step_id = _of(message, ipc, 4) if ipc is not None else (_of(message, obr, 20) if obr else "")
             uid = workitem_uid(*sender, placer or filler, step_id)
             if control is OrderControl.CANCEL:
-                actions.append(OrderAction(control, uid, control_text))
+                actions.append(OrderAction(control, uid, control_text, _cancel_reason(message, group.orc)))
                 continue
             dataset, label = _step(message, group, ipc, sender, placer, filler, step_id, character_set, now, site)
             if control is OrderControl.CHANGE:
                 dataset = {tag: dataset[tag] for tag in CHANGEABLE if tag in dataset}
             actions.append(OrderAction(control, uid, control_text, dataset, label))
     return actions
+
+
+def _cancel_reason(message: hl7.Message, orc: hl7.Segment) -> JsonDataset:
+    """Why the RIS cancels, for the technologist asked to stop: ORC-16 (Order Control Code Reason,
+    a CID 9300 code for a worklist) and ORC-10 (Entered By: whom to call); {} when neither is sent."""
+    contact = " ".join(part for part in (_of(message, orc, 10, 3), _of(message, orc, 10, 2)) if part)
+    return reason_attributes(_code(message, orc, 16), "", contact[:64])
 
 
 def workitem_uid(application: str, facility: str, order: str, step_id: str) -> str:

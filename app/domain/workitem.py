@@ -238,6 +238,11 @@ class Workitem:
         return _text(self._request(), t.ACCESSION_NUMBER)
 
     @property
+    def placer_order(self) -> str:
+        """The order number of the RIS that ordered it (Placer Order Number / Imaging Service Request)."""
+        return _text(self._request(), t.PLACER_ORDER_NUMBER)
+
+    @property
     def requested_procedure_id(self) -> str:
         return _text(self._request(), t.REQUESTED_PROCEDURE_ID)
 

@@ -2,12 +2,14 @@
 
 The content (patients, procedures, times) is the same for a given seed and day, and seeding
 the same day twice creates nothing new. The UIDs are not guessable: they grow from a random
-root kept in each database, so a web page cannot name another server's demo workitems. Patient names need more than ASCII on purpose (German, Spanish,
+root kept in each database (through each order's placer number, from which the HL7 door derives
+them as for any RIS's order), so a web page cannot name another server's demo workitems. Patient names need more than ASCII on purpose (German, Spanish,
 French, Danish and a Japanese name in ideographic and phonetic form).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 from datetime import date, datetime, timedelta
@@ -15,6 +17,8 @@ from datetime import date, datetime, timedelta
 from pydicom.uid import generate_uid
 
 from app.domain.build import NewWorkitem
+from app.domain.hl7_orders import workitem_uid
+from app.domain.hl7_ris import Sender
 from app.domain.status import Status, UPSError
 from app.domain.workitem import Code, PatientName
 
@@ -74,6 +78,10 @@ TECHNOLOGISTS = [
 ]
 
 
+# The demo's RIS (MSH-3^MSH-4): the demo day's orders are its orders, so that Simulate → RIS can
+# cancel one over the HL7 door, which finds a workitem by sender and placer order number.
+DEMO_RIS = Sender("RIS", "DEMO")
+
 UID_ROOT_KEY = "demo_uid_root"
 
 
@@ -102,11 +110,13 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30, uid_root: str = 
         )
         key = f"{uid_root}:{seed}:{day.isoformat()}:{n}"
         serial = f"{day:%y%m%d}{n:03d}"
+        # the UID follows from the placer number, which follows from the database's random root
+        placer = f"DM{serial}-{hashlib.sha256(key.encode()).hexdigest()[:8].upper()}"
         performers = [rng.choice(TECHNOLOGISTS)] if rng.random() < 0.35 else []
         priority = rng.choices(("MEDIUM", "HIGH", "LOW"), weights=(7, 2, 1))[0]
         items.append(
             NewWorkitem(
-                uid=generate_uid(entropy_srcs=["ups", key]),
+                uid=workitem_uid(DEMO_RIS.application, DEMO_RIS.facility, placer, ""),
                 label=meaning,
                 start=start.strftime("%Y%m%d%H%M%S"),
                 patient=patient[0],
@@ -121,6 +131,7 @@ def demo_workitems(day: date, seed: int = 1, per_day: int = 30, uid_root: str = 
                 requested_procedure=Code(code, "99WLPROC", meaning),
                 study_uid=generate_uid(entropy_srcs=["study", key]),
                 location=location,
+                placer_order=placer,
                 performers=performers,
                 comments="Patient is claustrophobic; offer sedation."
                 if modality == "MR" and rng.random() < 0.3

@@ -91,8 +91,11 @@ def _cancel(action: OrderAction, service: UPSService, requester: str, state: Sta
         return Outcome.done(action.uid, text="The order was already canceled.")
     if state is State.COMPLETED:
         return Outcome.refused("The procedure is already completed: it cannot be canceled.", _orc(), 207)
+    # the coded reason of ORC-16 says why; without one, at least who canceled and how
     reason = f"The RIS canceled the order (ORC-1 {action.order_control})."
-    request = {t.REASON_FOR_CANCELLATION: {"vr": "LT", "Value": [reason]}}
+    request = dict(action.dataset)
+    if t.DISCONTINUATION_REASON_CODE_SEQ not in request:
+        request[t.REASON_FOR_CANCELLATION] = {"vr": "LT", "Value": [reason]}
     service.request_cancellation(action.uid, requester[:16] or None, request)
     if state is State.IN_PROGRESS:
         return Outcome.done(action.uid, text="The procedure is in progress: the modality was asked to cancel it.")

@@ -1,32 +1,49 @@
 """Demo mode: the embedded server on its own thread, and a Simulate menu that plays the
-other actors — a RIS adding an urgent order or asking for a cancellation, another
-modality claiming, progressing and completing — plus a second console on the same server.
+other actors — a RIS adding an urgent order, asking for a cancellation, merging a patient or
+correcting a name, another modality claiming, progressing and completing — plus a second
+console on the same server.
+
+The RIS speaks HL7 v2 over MLLP to the server's HL7 door, as a site's RIS does, from a thread of
+its own (one message at a time, in order); each message and its ACK go to the windows' HL7 tab.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydicom.uid import generate_uid
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
+from app.console import Hl7Link
 from app.console.profiles import Profile
-from app.domain.build import NewWorkitem
-from app.domain.procedure import PerformedProcedure, progress_json, reason_attributes
+from app.domain.hl7_orders import workitem_uid
+from app.domain.hl7_ris import Order, Patient, SentMessage, cancel_order, merge_patient, new_order, update_patient
+from app.domain.procedure import PerformedProcedure, progress_json
 from app.domain.search import parse_search
 from app.domain.status import UPSError
 from app.domain.workitem import Code, Workitem
 from app.server import ServerConfig, UPSServer
-from app.server.demo import PATIENTS
+from app.server.demo import DEMO_RIS, PATIENTS
 
+from .hl7_inspector import Hl7Inspector
 from .main_window import MainWindow
 from .session import Session
 
 log = logging.getLogger(__name__)
 OTHER_MODALITY = "CT2"
+DUPLICATE_ORDER = Code("110510", "DCM", "Duplicate order")
+
+
+class RisMessages(QObject):
+    """Each HL7 message the demo's RIS sent and its answer, told from the sender's thread."""
+
+    sent = Signal(object)  # SentMessage
 
 
 class DemoController:
@@ -36,6 +53,12 @@ class DemoController:
         self.windows: list[QMainWindow] = []
         self._counter = 0
         self._other: dict[str, tuple[str, str]] = {}  # uid -> (transaction UID, start) of the simulated modality
+        self.ris = RisMessages()
+        self.hl7_sent: list[SentMessage] = []  # for a window opened later
+        door = server.hl7
+        self._link = Hl7Link("127.0.0.1", door.port) if door is not None else None
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-ris")
+        self.ris.sent.connect(self.hl7_sent.append)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
@@ -44,7 +67,9 @@ class DemoController:
     def start(cls, data_dir: Path, seed: int = 1) -> DemoController:
         data_dir.mkdir(parents=True, exist_ok=True)
         server = UPSServer(
-            ServerConfig(http_port=0, db_path=str(data_dir / "demo-worklist.db"), seed="demo", seed_value=seed)
+            ServerConfig(
+                http_port=0, hl7_port=0, db_path=str(data_dir / "demo-worklist.db"), seed="demo", seed_value=seed
+            )
         ).start()
         log.info("Demo server at %s", server.base_url)
         return cls(server, data_dir)
@@ -58,13 +83,32 @@ class DemoController:
         return Session(profile, self.data_dir / "console.db", owner=f"demo|{profile.ae_title}")
 
     def stop(self) -> None:
+        self._sender.shutdown(wait=True, cancel_futures=True)  # what is on the wire gets its answer first
         self.server.stop()
 
     def install(self, window: MainWindow, menu: QMenu) -> None:
         station = window.session.profile.station_code
-        menu.addAction("RIS: add an urgent order").triggered.connect(lambda: self.add_urgent_order(station))
-        menu.addAction("RIS: request cancellation of a procedure").triggered.connect(
+        hl7 = Hl7Inspector()
+        window.dock_tabs.addTab(hl7, "HL7")
+        for sent in self.hl7_sent:
+            hl7.add(sent)
+        self.ris.sent.connect(hl7.add)
+
+        def selected() -> str | None:
+            item = window.selected()
+            return item.uid if item is not None else None
+
+        menu.addAction("RIS: add an urgent order (HL7 ORM^O01)").triggered.connect(
+            lambda: self.add_urgent_order(station)
+        )
+        menu.addAction("RIS: request cancellation of a procedure (HL7 ORM^O01 CA)").triggered.connect(
             lambda: self.request_cancellation(station)
+        )
+        menu.addAction("RIS: merge the patient into a new patient ID (HL7 ADT^A40)").triggered.connect(
+            lambda: self.merge_patient(station, selected())
+        )
+        menu.addAction("RIS: correct the patient's name (HL7 ADT^A08)").triggered.connect(
+            lambda: self.correct_name(station, selected())
         )
         menu.addSeparator()
         menu.addAction(f"{OTHER_MODALITY}: claim a procedure").triggered.connect(lambda: self.other_claims(station))
@@ -86,42 +130,114 @@ class DemoController:
         )
         return [json.loads(text)["00080018"]["Value"][0] for text in self.server.service.search(request).items]
 
+    # -- the RIS, over HL7 ---------------------------------------------------------------------------------
+    def send_hl7(self, message: str) -> Future[SentMessage]:
+        """The message sent to the HL7 door from the RIS's thread; its answer is told through `ris.sent`."""
+        return self._sender.submit(self._exchange, message)
+
+    def _exchange(self, message: str) -> SentMessage:
+        if self._link is None:
+            sent = SentMessage(datetime.now(), message, failure="The demo server has no HL7 door.")
+        else:
+            sent = self._link.send(message)
+        if sent.code != "AA":
+            log.warning("The demo RIS's %s: %s %s", sent.name, sent.code, sent.failure or sent.ack)
+        try:
+            self.ris.sent.emit(sent)
+        except RuntimeError:  # the application is gone: nobody to tell
+            pass
+        return sent
+
+    @staticmethod
+    def _now() -> str:
+        return datetime.now().strftime("%Y%m%d%H%M%S")
+
+    @staticmethod
+    def _control_id(kind: str) -> str:
+        return f"{kind}-{uuid.uuid4().hex[:10].upper()}"
+
     def add_urgent_order(self, station: str) -> str:
+        """An ORM^O01 NW for `station`; the UID its workitem will have (the door derives it)."""
         self._counter += 1
         patient, birth, sex = PATIENTS[self._counter % len(PATIENTS)]
         now = datetime.now()
         # in five minutes, but today: at 23:58 a STAT order still belongs on today's list
         start = min(now + timedelta(minutes=5), now.replace(hour=23, minute=59, second=59, microsecond=0))
         modality = "".join(c for c in station if c.isalpha())[:2] or "CT"
-        item = NewWorkitem(
-            uid=generate_uid(),
-            label=f"STAT {modality} — trauma",
-            start=start.strftime("%Y%m%d%H%M%S"),
-            patient=patient,
-            patient_id=f"STAT{self._counter:04d}",
-            station=station,
+        # the demo database outlives a run: an order number of this run alone, or the door finds the old order
+        placer = f"STAT{self._counter:04d}-{uuid.uuid4().hex[:6].upper()}"
+        order = Order(
+            placer=placer,
+            patient=Patient(f"STAT{self._counter:04d}", patient.alphabetic, birth, sex),
+            procedure=Code("STAT", "99WLPROC", f"STAT {modality} trauma"),
             modality=modality,
-            priority="HIGH",
-            birth_date=birth,
-            sex=sex,
-            accession=f"STAT{datetime.now():%H%M%S}",
+            station=station,
+            start=start.strftime("%Y%m%d%H%M%S"),
+            priority="S",
+            accession=f"STAT{now:%H%M%S}",
             requested_procedure_id=f"RPSTAT{self._counter}",
-            study_uid=generate_uid(),
-            requested_procedure=Code("STAT", "99WLPROC", f"STAT {modality} trauma"),
+            reason="Trauma, suspected internal bleeding",
         )
-        return self.server.service.create(item.to_json()).uid
+        self.send_hl7(new_order(order, DEMO_RIS, self._control_id("ORM"), self._now()))
+        return workitem_uid(DEMO_RIS.application, DEMO_RIS.facility, placer, "")
 
     def request_cancellation(self, station: str) -> str | None:
-        candidates = self._items(station, "IN PROGRESS") or self._items(station, "SCHEDULED")
-        if not candidates:
+        """An ORM^O01 CA for the station's procedure in progress, else its first scheduled one: the UID."""
+        for uid in self._items(station, "IN PROGRESS") + self._items(station, "SCHEDULED"):
+            item = self._workitem(uid)
+            if item is None or not item.placer_order:
+                continue  # not ordered by the RIS: the RIS cannot cancel it
+            message = cancel_order(
+                item.placer_order,
+                _patient(item),
+                DEMO_RIS,
+                self._control_id("CAN"),
+                self._now(),
+                DUPLICATE_ORDER,
+                entered_by="RIS front desk",
+            )
+            self.send_hl7(message)
+            return uid
+        return None
+
+    def merge_patient(self, station: str, uid: str | None = None) -> tuple[str, str] | None:
+        """An ADT^A40 merging the patient of `uid` (else of the station's procedure in progress, else of
+        its first scheduled one) into a new patient ID: (the UID, the new ID)."""
+        item = self._chosen(station, uid)
+        if item is None:
             return None
-        reason = reason_attributes(
-            Code("110510", "DCM", "Duplicate order"),
-            "Duplicate order placed by the ward",
-            contact_name="RIS front desk",
-        )
-        self.server.service.request_cancellation(candidates[0], "RIS", reason)
-        return candidates[0]
+        survivor = f"M{uuid.uuid4().hex[:7].upper()}"
+        patient = _patient(item)
+        moved = Patient(survivor, patient.name, patient.birth_date, patient.sex)
+        self.send_hl7(merge_patient(moved, patient.id, DEMO_RIS, self._control_id("MRG"), self._now()))
+        return item.uid, survivor
+
+    def correct_name(self, station: str, uid: str | None = None) -> str | None:
+        """An ADT^A08 with the patient's name corrected: the middle initial the registration missed
+        (taken back by the next correction). The UID."""
+        item = self._chosen(station, uid)
+        if item is None:
+            return None
+        patient = _patient(item)
+        family, given, middle, *rest = (patient.name.split("^") + ["", "", ""])[:5]
+        corrected = "^".join((family, given, "" if middle else "A.", *rest))
+        fixed = Patient(patient.id, corrected.rstrip("^"), patient.birth_date, patient.sex)
+        self.send_hl7(update_patient(fixed, DEMO_RIS, self._control_id("UPD"), self._now()))
+        return item.uid
+
+    def _chosen(self, station: str, uid: str | None) -> Workitem | None:
+        candidates = [uid] if uid else self._items(station, "IN PROGRESS") + self._items(station, "SCHEDULED")
+        for candidate in candidates:
+            item = self._workitem(candidate)
+            if item is not None and item.patient_id:
+                return item
+        return None
+
+    def _workitem(self, uid: str) -> Workitem | None:
+        try:
+            return Workitem(json.loads(self.server.service.retrieve(uid)))
+        except UPSError:
+            return None
 
     def other_claims(self, station: str) -> str | None:
         for uid in self._items(station, "SCHEDULED")[1:]:  # leave the first one to the technologist
@@ -173,3 +289,7 @@ class DemoController:
         window.show()
         self.windows.append(window)
         return window
+
+
+def _patient(item: Workitem) -> Patient:
+    return Patient(item.patient_id, item.patient_name.alphabetic, item.birth_date, item.sex)

@@ -184,6 +184,7 @@ class WindowLayout(QMainWindow):
         self.event_log = EventLog()
         self.inspector = Inspector()
         tabs = QTabWidget()
+        self.dock_tabs = tabs  # the demo adds its HL7 tab
         tabs.addTab(self.event_log, "Event log")
         tabs.addTab(self.inspector, "Protocol inspector")
         self.bottom = QDockWidget("Messages", self)

@@ -163,6 +163,26 @@ def test_cancel_of_a_procedure_in_progress_asks_the_modality(door, http) -> None
     assert state(http, uid) == "IN PROGRESS"
 
 
+def test_the_reason_and_contact_of_a_cancellation_reach_the_modality(door, http) -> None:
+    placer = new_placer()
+    exchange(door, order("orm_o01_new.hl7", placer))
+    uid = the_uid(placer)
+    claim(http, uid)
+    events = listen(http, uid, new_aet())
+    cancel = order("orm_o01_cancel.hl7", placer).replace(
+        f"ORC|CA|{placer}|F{placer}".encode(),
+        f"ORC|CA|{placer}|F{placer}|||||||^front desk^RIS||||||110510^Duplicate order^DCM".encode(),
+    )
+    try:
+        assert msa(exchange(door, cancel))[0] == "AA"
+        request = events.wait_for(uid, 2)
+    finally:
+        events.close()
+    reason = value(request, "0074100E")  # Discontinuation Reason Code Sequence: ORC-16
+    assert value(reason, "00080100") == "110510" and value(reason, "00080104") == "Duplicate order"
+    assert value(request, "0074100C") == "RIS front desk"  # Contact Display Name: ORC-10
+
+
 def test_change_of_a_scheduled_order_moves_it(door, http) -> None:
     placer = new_placer()
     exchange(door, order("orm_o01_new.hl7", placer))

@@ -59,6 +59,8 @@ CONTRACT = (
 )
 # shown only when the server refuses the profile's user or AE title (HTTP 403)
 REFUSED_CONTRACT = ("configurationBanner",)
+# a demo window's HL7 tab: what the simulated RIS sent to the HL7 door, and each ACK
+DEMO_CONTRACT = ("hl7Inspector", "hl7Log", "hl7Detail")
 
 
 def controls(window: QWidget) -> list[QWidget]:
@@ -113,6 +115,13 @@ def test_every_contract_name_is_there_and_every_control_has_a_name(qtbot, open_c
         if not spoken_name(w).strip()
     ]
     assert unnamed == [], "\n".join(unnamed)
+
+
+def test_a_demo_window_names_its_hl7_tab_and_its_parts(qtbot, open_console):
+    window = open_console("demo")
+    loaded(qtbot, window)
+    assert [name for name in DEMO_CONTRACT if window.findChild(QObject, name) is None] == []
+    assert [name for name in DEMO_CONTRACT if not window.findChild(QWidget, name).accessibleName().strip()] == []
 
 
 def test_two_open_windows_against_one_server_are_two_stations(qtbot, open_console, front, monkeypatch, tmp_path):
