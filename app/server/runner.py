@@ -106,6 +106,7 @@ class ServerConfig:
     hl7_allow: tuple[str, ...] = ()  # APP^FACILITY pairs that may send (empty: any)
     hl7_stations: dict[str, str] = field(default_factory=dict)  # modality -> station AE, for orders naming none
     hl7_timeout: float = 60.0  # a connection with no complete message this long is closed
+    hl7_max_connections: int = 256  # MLLP connections at once; one address may hold three quarters
 
 
 class _Uvicorn(uvicorn.Server):
@@ -317,6 +318,7 @@ class UPSServer:
                 users_on=self.policy.users is not None,
                 stations=self.config.hl7_stations,
                 timeout=self.config.hl7_timeout,
+                max_connections=self.config.hl7_max_connections,
             )
         except (OSError, ValueError):
             self.socket.close()
