@@ -176,7 +176,7 @@ def control_of(ack: bytes) -> str:
 
 
 # -- kill -9 ------------------------------------------------------------------------------------------------
-def serve(db_path: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
+def serve(db_path: Path, log_path: Path, *options: str) -> tuple[subprocess.Popen, int]:
     """`serve` with its HL7 door, logging to `log_path` (read, not piped: a full pipe would stall
     the server amid the stream); its HL7 port once it is ready."""
     pattern = r"HL7 v2 orders \(MLLP\) on port (\d+)"
@@ -184,7 +184,7 @@ def serve(db_path: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
     with log_path.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--db", str(db_path), "--http-port", "0", "--dimse-port", "0"]
-            + ["--hl7-port", "0"],
+            + ["--hl7-port", "0", *options],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
