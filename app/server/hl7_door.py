@@ -188,7 +188,7 @@ class Hl7Door:
     # -- one message ----------------------------------------------------------------------------------------
     def answer(self, raw: bytes, peer: str) -> bytes:
         """The ACK of one message (without MLLP framing); never raises."""
-        refused = _out_of_bounds(raw)
+        refused = _out_of_bounds(raw) or _encoding_fault(raw)
         if refused is not None:
             log.info("HL7 message from %s refused: %s", peer, refused.text)
             return self._ack(_loose(raw.split(b"\r", 1)[0]), refused, "utf-8")
@@ -376,6 +376,25 @@ def _long_field(raw: bytes) -> Outcome | None:
                     102,
                 )
     return None
+
+
+def _encoding_fault(raw: bytes) -> Outcome | None:
+    """A refusal of an MSH-2 python-hl7 would read anyway, taking the first four characters and
+    the rest as data: a sender with its separators wrong gets told so, not "no ORC segment"."""
+    if not _framed_msh(raw):
+        return None  # _read refuses it, as unreadable
+    separator = raw[3:4]
+    field = raw[4:].split(separator, 1)[0].split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
+    # four encoding characters, a fifth (truncation, #) from v2.7 on
+    if len(field) in (4, 5) and len(set(field)) == len(field) and not any(c.isalnum() or c.isspace() for c in field):
+        return None
+    shown = field if len(field) <= 12 else field[:12] + "..."  # ASCII: the ACK goes out in the message's character set
+    return Outcome.rejected(
+        f"MSH-2 must hold four (from v2.7 five) distinct encoding characters, none a letter, digit or space; "
+        f"this message has '{shown}'.",
+        ErrorLocation("MSH", 2),
+        102,
+    )
 
 
 def _read(raw: bytes) -> tuple[hl7.Message, str]:
