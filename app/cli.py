@@ -36,6 +36,8 @@ def serve(args: argparse.Namespace) -> int:
         hl7_stations=dict(args.hl7_station),
         hl7_accession=args.hl7_accession or (),
         hl7_tls=args.hl7_tls,
+        hl7_max_connections=args.hl7_max_connections,
+        hl7_timeout=args.hl7_timeout,
     )
     config.tls_cert = args.tls_cert  # HTTPS and DICOM TLS share the pair
     config.tls_key = args.tls_key

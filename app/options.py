@@ -59,6 +59,21 @@ def _serve_arguments(p: argparse.ArgumentParser) -> None:
         "for example ORC-3 or OBR-18,ORC-2 (default: IPC-1, then OBR-18)",
     )
     p.add_argument(
+        "--hl7-max-connections",
+        type=at_least_one,
+        default=256,
+        metavar="N",
+        help="HL7 (MLLP) connections open at once (default 256); one address may hold three quarters of them, "
+        "and a connection over the cap is closed at once",
+    )
+    p.add_argument(
+        "--hl7-timeout",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="close an HL7 connection that has not completed a message for this long (default 60)",
+    )
+    p.add_argument(
         "--event-peer",
         type=event_peer,
         action="append",
@@ -323,6 +338,26 @@ def ae_binding(text: str) -> str:
             f"{text!r}: after @ give the host's IP address (for example CT1@10.0.0.7), not a name"
         ) from None
     return f"{aet}@{address}"
+
+
+def at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is less than 1")
+    return number
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return seconds
 
 
 def hl7_station(text: str) -> tuple[str, str]:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 import ssl
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +45,11 @@ log = logging.getLogger(__name__)
 DOOR = "HL7"
 MAX_MESSAGE_BYTES = 1 << 20  # an order is a few kilobytes; a megabyte is a mistake or an attack
 END = b"\x1c\x0d"
+# A RIS keeps one connection or a few; interface engines a few dozen. The 100 concurrent senders
+# of the tests fit with room, and file descriptors stay plenty for the HTTP and DIMSE fronts.
+MAX_CONNECTIONS = 256
+MAX_SEGMENTS = 1000  # see _out_of_bounds
+MAX_FIELD = 65536  # bytes; HL7 v2.5's longest field (FT and TX, as in NTE-3)
 ORDERS = {("ORM", "O01"), ("OMI", "O23")}
 HANDSHAKE_SECONDS = 5.0  # as DICOM TLS's: a RIS on a site's network shakes hands in well under a second
 NO_CERTIFICATE = (
@@ -92,6 +99,7 @@ class Hl7Door:
         accession_fields: Sequence[str] = ACCESSION_FIELDS,
         tls: ssl.SSLContext | None = None,
         users: Users | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         check_exposure(host, users_on or users is not None, tls)
         self.service = service
@@ -105,6 +113,10 @@ class Hl7Door:
         self.users = users
         # who each open TLS connection is ("host:port" -> its certificate's user, None: none known)
         self._senders: dict[str, Identity | None] = {}
+        self.max_connections = max_connections
+        # one address may take most places, not all: a stuck or hostile sender leaves room for the RIS
+        self.per_address = max(1, (max_connections * 3 + 3) // 4)
+        self._by_address: Counter[str] = Counter()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -155,10 +167,20 @@ class Hl7Door:
         self.socket.close()
 
     async def _connected(self, reader: Any, writer: Any) -> None:
+        peer = _peer(writer)
+        address = peer.rpartition(":")[0]
+        crowded = self._crowded(address)
+        if crowded:
+            # Closed before a byte is read: waiting for a message to answer AR would hold, up to the
+            # timeout, the very place the cap keeps free; a sender takes a closed connection as
+            # "not delivered" and sends again later, which is right, as nothing was processed.
+            log.warning("HL7 connection from %s closed at once: %s", peer, crowded)
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
-        peer = _peer(writer)
+        self._by_address[address] += 1
         try:
             await self._serve(reader, writer, peer)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -171,8 +193,19 @@ class Hl7Door:
             log.exception("The HL7 connection from %s failed", peer)
         finally:
             writer.close()
+            self._by_address[address] -= 1
+            if not self._by_address[address]:
+                del self._by_address[address]
             if task is not None:
                 self._connections.discard(task)
+
+    def _crowded(self, address: str) -> str:
+        """Why a new connection from `address` is refused; "" when it is not."""
+        if sum(self._by_address.values()) >= self.max_connections:
+            return f"the door holds its {self.max_connections} connections (--hl7-max-connections)"
+        if self._by_address[address] >= self.per_address:
+            return f"{address} holds {self.per_address} connections, its share of --hl7-max-connections"
+        return ""
 
     async def _serve(self, reader: Any, writer: Any, peer: str) -> None:
         while True:
@@ -214,6 +247,10 @@ class Hl7Door:
     # -- one message ----------------------------------------------------------------------------------------
     def answer(self, raw: bytes, peer: str) -> bytes:
         """The ACK of one message (without MLLP framing); never raises."""
+        refused = _out_of_bounds(raw) or _encoding_fault(raw)
+        if refused is not None:
+            log.info("HL7 message from %s refused: %s", peer, refused.text)
+            return self._ack(_loose(raw.split(b"\r", 1)[0]), refused, "utf-8")
         try:
             message, charset = _read(raw)
         except OrderError as exc:
@@ -241,18 +278,19 @@ class Hl7Door:
                 207,
             )
             return self._ack(message, refused, codec)
-        store = self.service.store
-        if control_id:
-            with store.read() as db:
-                first = store.hl7_ack(db, sender, control_id)
-            if first is not None:
-                log.info(
-                    "HL7 %s^%s %s from %s: a repeat, answered as the first time", kind, trigger, control_id, sender
-                )
-                return first
-        with acting_as(actor):
-            outcome = self._dispatch(message, charset, kind, trigger, application)
-        ack = self._ack(message, outcome, codec)
+        try:
+            ack, outcome, repeat = self._done_once(
+                message, charset, codec, application, sender, control_id, kind, trigger, actor
+            )
+        except sqlite3.Error:
+            log.exception("HL7 %s^%s %s from %s: the worklist database failed", kind, trigger, control_id, sender)
+            failed = Outcome.rejected(
+                "The server could not store the message just now; nothing of it was kept: send it again.", None, 207
+            )
+            return self._ack(message, failed, codec)
+        if repeat:
+            log.info("HL7 %s^%s %s from %s: a repeat, answered as the first time", kind, trigger, control_id, sender)
+            return ack
         log.info(
             "HL7 %s^%s %s from %s (%s): %s %s",
             kind,
@@ -263,9 +301,6 @@ class Hl7Door:
             outcome.code.value,
             outcome.text,
         )
-        if control_id and outcome.code is not AckCode.REJECTED:
-            with store.write() as db:
-                store.put_hl7_ack(db, sender, control_id, ack, self.service.clock())
         return ack
 
     def _sender(self, peer: str, sender: str) -> Identity | None:
@@ -290,6 +325,47 @@ class Hl7Door:
                 207,
             )
         return None
+
+    def _done_once(
+        self,
+        message: hl7.Message,
+        charset: str,
+        codec: str,
+        application: str,
+        sender: str,
+        control_id: str,
+        kind: str,
+        trigger: str,
+        actor: Actor,
+    ) -> tuple[bytes, Outcome, bool]:
+        """The ACK, the outcome and whether it is a repeat answered with the stored ACK.
+
+        The work and its ACK (under sender and MSH-10) commit in ONE transaction: the handlers'
+        service calls join it (UPSService.transaction). Stored apart, a crash between the two
+        commits left work without an ACK, and the resend ran again: an order found "already
+        scheduled" would pass, but a cancellation request, a merge or an update would be done
+        twice, answered differently. Recognising each kind of resend by its effect would be a rule
+        per message type; one commit makes every message kind exactly-once. Looking the control ID
+        up inside the write transaction also settles two connections sending the same message at
+        once: the second waits for the first's commit and finds its ACK."""
+        store = self.service.store
+        try:
+            with self.service.transaction() as work:
+                first = store.hl7_ack(work.db, sender, control_id) if control_id else None
+                if first is not None:
+                    return first, Outcome.done(), True
+                with acting_as(actor):
+                    outcome = self._dispatch(message, charset, kind, trigger, application)
+                ack = self._ack(message, outcome, codec)
+                if outcome.code is AckCode.REJECTED:
+                    # not processed (HL7's AR): what a failing handler did before it failed goes too,
+                    # and nothing is stored, so the resend the ACK asks for runs afresh
+                    raise _NotProcessed(ack, outcome)
+                if control_id:
+                    store.put_hl7_ack(work.db, sender, control_id, ack, self.service.clock())
+        except _NotProcessed as refused:
+            return refused.ack, refused.outcome, False
+        return ack, outcome, False
 
     def _dispatch(self, message: hl7.Message, charset: str, kind: str, trigger: str, application: str) -> Outcome:
         version = header(message, 12)
@@ -341,6 +417,72 @@ class Hl7Door:
                 reason=reason,
             )
             audit.write([line])
+
+
+class _NotProcessed(Exception):
+    """Rolls a message's transaction back: its answer is an AR."""
+
+    def __init__(self, ack: bytes, outcome: Outcome) -> None:
+        super().__init__(outcome.text)
+        self.ack = ack
+        self.outcome = outcome
+
+
+def _out_of_bounds(raw: bytes) -> Outcome | None:
+    """A refusal of a message too large to parse, before python-hl7 sees it: it takes some 70 µs
+    a segment, twice (hl7_orders.decode reads MSH-18 first), and reading the order walks the
+    segments again, all under the GIL the HTTP and DIMSE fronts share. 10 000 segments held them
+    for over a second; an order, even with dozens of procedures, has a few hundred at most."""
+    segments = max(raw.count(b"\r"), raw.count(b"\n")) + 1
+    if segments > MAX_SEGMENTS:
+        return Outcome.rejected(
+            f"The message has {segments} segments; this server reads at most {MAX_SEGMENTS} in one message.",
+            ErrorLocation("MSH", 0),
+            100,
+        )
+    if len(raw) > MAX_FIELD and raw[:3] == b"MSH":
+        return _long_field(raw)
+    return None
+
+
+def _long_field(raw: bytes) -> Outcome | None:
+    """A refusal naming the first field over MAX_FIELD bytes. Refused whatever the field: the
+    DICOM side has no attribute that would keep one (LT holds 10 240 characters), and a field the
+    door does not read at all is still a sender gone wrong."""
+    separator = raw[3:4]
+    seen: Counter[bytes] = Counter()
+    for segment in raw.replace(b"\n", b"\r").split(b"\r"):
+        name = segment[:3]
+        seen[name] += 1
+        for position, value in enumerate(segment.split(separator)):
+            if len(value) > MAX_FIELD:
+                where = name.decode("latin-1")
+                number = position + 1 if where == "MSH" else position  # MSH-1 is the separator itself
+                return Outcome.rejected(
+                    f"{where}-{number} is {len(value)} bytes long; HL7 allows at most {MAX_FIELD} in a field.",
+                    ErrorLocation(where, number, sequence=seen[name]),
+                    102,
+                )
+    return None
+
+
+def _encoding_fault(raw: bytes) -> Outcome | None:
+    """A refusal of an MSH-2 python-hl7 would read anyway, taking the first four characters and
+    the rest as data: a sender with its separators wrong gets told so, not "no ORC segment"."""
+    if not _framed_msh(raw):
+        return None  # _read refuses it, as unreadable
+    separator = raw[3:4]
+    field = raw[4:].split(separator, 1)[0].split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
+    # four encoding characters, a fifth (truncation, #) from v2.7 on
+    if len(field) in (4, 5) and len(set(field)) == len(field) and not any(c.isalnum() or c.isspace() for c in field):
+        return None
+    shown = field if len(field) <= 12 else field[:12] + "..."  # ASCII: the ACK goes out in the message's character set
+    return Outcome.rejected(
+        f"MSH-2 must hold four (from v2.7 five) distinct encoding characters, none a letter, digit or space; "
+        f"this message has '{shown}'.",
+        ErrorLocation("MSH", 2),
+        102,
+    )
 
 
 def _read(raw: bytes) -> tuple[hl7.Message, str]:

@@ -109,6 +109,7 @@ class ServerConfig:
     hl7_timeout: float = 60.0  # a connection with no complete message this long is closed
     hl7_accession: tuple[str, ...] = ()  # where the site's RIS puts the Accession Number (empty: IHE's fields)
     hl7_tls: bool = False  # the HL7 door speaks MLLP over TLS only (needs tls_cert and tls_key)
+    hl7_max_connections: int = 256  # MLLP connections at once; one address may hold three quarters
 
 
 class _Uvicorn(uvicorn.Server):
@@ -326,6 +327,7 @@ class UPSServer:
                 accession_fields=self.config.hl7_accession,
                 tls=self._hl7_tls(),
                 users=self.policy.users,
+                max_connections=self.config.hl7_max_connections,
             )
         except (OSError, ValueError):
             self.socket.close()

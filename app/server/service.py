@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
 STATE_ACTIONS = {State.IN_PROGRESS: "claim", State.COMPLETED: "complete", State.CANCELED: "cancel"}
 EventList = list[tuple[set[str], str, ev.EventType, JsonDataset]]
+# The transaction open in this context: a service call made inside one joins it (see transaction()).
+_OPEN: ContextVar[Transaction | None] = ContextVar("ups_transaction", default=None)
 
 
 @dataclass(frozen=True)
@@ -289,12 +292,40 @@ class UPSService:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Steps that commit together, or not at all (an exception rolls every one back)."""
+        """Steps that commit together, or not at all (an exception rolls every one back).
+
+        Opened inside another transaction of this service (same thread or task), it joins that
+        one as a savepoint: its failure undoes only its own steps, and its events and audit lines
+        wait for the outer commit. So the HL7 door can keep a message's ACK in the very commit
+        of the message's work (hl7_door.py), with the handlers calling the service as usual."""
+        outer = _OPEN.get()
+        if outer is not None and outer.service is self:
+            with self._joined(outer) as work:
+                yield work
+            return
         with self.store.write() as db:
             work = Transaction(self, db)
-            yield work
+            token = _OPEN.set(work)
+            try:
+                yield work
+            finally:
+                _OPEN.reset(token)
         self._publish(work.events)
         self._write_audit(work.audits)
+
+    @contextmanager
+    def _joined(self, outer: Transaction) -> Iterator[Transaction]:
+        work = Transaction(self, outer.db)
+        outer.db.execute("SAVEPOINT joined")
+        try:
+            yield work
+        except BaseException:
+            outer.db.execute("ROLLBACK TO joined")
+            outer.db.execute("RELEASE joined")
+            raise
+        outer.db.execute("RELEASE joined")
+        outer.events.extend(work.events)
+        outer.audits.extend(work.audits)
 
     # -- create, retrieve, update ----------------------------------------------------------
     def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
@@ -310,6 +341,9 @@ class UPSService:
         return text  # type: ignore[return-value]
 
     def get(self, uid: str) -> Row:
+        outer = _OPEN.get()
+        if outer is not None and outer.service is self:
+            return outer.get(uid)  # what the open transaction has written so far included
         with self.store.read() as db:
             return Transaction(self, db).get(uid)
 
@@ -325,9 +359,8 @@ class UPSService:
             return work.change_state(uid, requested, transaction_uid, requester_ae)
 
     def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
-        events: EventList = []
-        with self.store.write() as db:
-            work = Transaction(self, db)
+        with self.transaction() as work:
+            db, events = work.db, work.events
             row = work.get(uid)
             authorize(Act.CANCEL_REQUEST, acting_ae=requester_ae, dataset=row.dataset)
             before = row.state
@@ -348,8 +381,6 @@ class UPSService:
             events.append((aets, uid, ev.EventType.CANCEL_REQUESTED, ev.cancel_requested(requester, request)))
             after = State.CANCELED.value if outcome.cancel_now else before
             work.note("request-cancellation", uid, before, after, row.dataset, requester=requester)
-        self._publish(events)
-        self._write_audit(work.audits)
         return Status.SUCCESS
 
     # -- search ------------------------------------------------------------------------------
