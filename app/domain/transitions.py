@@ -40,17 +40,22 @@ def updated_events(before: JsonDataset, after: JsonDataset) -> list[Event]:
     return events
 
 
-def patient_moved_events(before: JsonDataset, after: JsonDataset) -> list[Event]:
-    """What a patient merge tells the subscribers of a workitem it moved. PS3.4 CC.2.4.3 has no
-    event for a changed patient (new demographics alone raise none, as any Update of them); but a
-    console holding the procedure must learn that it now goes on under another Patient ID, and a
-    filtered subscription on the patient must learn of the workitem it now covers. So a State
-    Report restating the unchanged state, as the one a new subscription gets for what it covers:
-    every UPS user agent re-reads the workitem on it, and none takes it for a change of state."""
+def patient_changed_events(before: JsonDataset, after: JsonDataset) -> list[Event]:
+    """What a patient merge or a demographics correction (HL7 ADT) tells the subscribers of a
+    workitem. PS3.4 CC.2.4.3 has no event for a changed patient (an Update of demographics raises
+    none); but a console showing the workitem must learn that the patient is now another ID or
+    another name before the technologist starts, and a filtered subscription on the patient must
+    learn of the workitem it now covers. So a State Report restating the unchanged state, as the
+    one a new subscription gets for what it covers: every UPS user agent re-reads the workitem on
+    it, and none takes it for a change of state."""
     events = updated_events(before, after)
-    if first_value(before, t.PATIENT_ID) != first_value(after, t.PATIENT_ID):
+    if any(first_value(before, tag) != first_value(after, tag) for tag in PATIENT_FACTS):
         events.append((ev.EventType.STATE_REPORT, ev.state_report(after)))
     return events
+
+
+# what identifies the patient to the technologist at the modality
+PATIENT_FACTS = (t.PATIENT_ID, t.ISSUER_OF_PATIENT_ID, t.PATIENT_NAME, t.BIRTH_DATE, t.SEX)
 
 
 def updated(before: JsonDataset, changes: JsonDataset, now: str) -> JsonDataset:

@@ -30,7 +30,7 @@ from app.domain.requirements import check_set, complete_cancellation, prepare_cr
 from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.states import State, change_state, check_update_allowed, parse_state, request_cancellation
 from app.domain.status import InvalidRequest, Status, UPSError
-from app.domain.transitions import created_events, entered, patient_moved_events, updated, updated_events
+from app.domain.transitions import created_events, entered, patient_changed_events, updated, updated_events
 
 from .audit import AuditLog, Record, current_actor
 from .guard import authorize, state_act
@@ -205,7 +205,9 @@ class Transaction:
                 continue
             self.store.save(self.db, row)
             aets = self.service.subscriptions.recipients(self.db, row, before)
-            self.events.extend((aets, row.uid, kind, attrs) for kind, attrs in updated_events(before, row.dataset))
+            self.events.extend(
+                (aets, row.uid, kind, attrs) for kind, attrs in patient_changed_events(before, row.dataset)
+            )
             self.note("update-patient", row.uid, row.state, row.state, row.dataset, door="HL7")
             changed.append(row.uid)
         return changed
@@ -224,7 +226,7 @@ class Transaction:
             self.store.save(self.db, row)
             aets = self.service.subscriptions.recipients(self.db, row, before)
             self.events.extend(
-                (aets, row.uid, kind, attrs) for kind, attrs in patient_moved_events(before, row.dataset)
+                (aets, row.uid, kind, attrs) for kind, attrs in patient_changed_events(before, row.dataset)
             )
             self.note(
                 "merge",

@@ -160,6 +160,21 @@ def test_a_merge_tells_the_subscribers_of_the_moved_workitem(srv, http) -> None:
         events.close()
 
 
+def test_a_name_correction_tells_the_subscribers_and_an_unchanged_one_does_not(srv, http) -> None:
+    pid = patient()
+    scheduled = create(http, item(patient_id=pid))
+    events = listen(http, GLOBAL, new_aet())
+    try:
+        events.drain(0.2)
+        apply(srv, adt("A08", f"PID|||{pid}||Doe^Janet"))
+        report = events.wait_for(scheduled, 1)  # restating SCHEDULED: the console re-reads the name
+        assert value(report, "00741000") == "SCHEDULED"
+        apply(srv, adt("A08", f"PID|||{pid}||Doe^Janet"))  # the same again: nothing to tell
+        assert events.drain(0.3) == []
+    finally:
+        events.close()
+
+
 def test_a_merge_that_fails_half_way_moves_nothing(srv, http, monkeypatch) -> None:
     prior, survivor = patient(), patient()
     uids = three_states(http, prior)
