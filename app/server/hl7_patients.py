@@ -31,10 +31,13 @@ def handle_adt(message: hl7.Message, service: UPSService) -> Outcome:
         log.warning("ADT^%s not applied: %s", action.event, exc.message)
         return Outcome.refused(f"The worklist could not apply ADT^{action.event}: {exc.message}", error_code=207)
     except sqlite3.Error:
-        # nothing of the message was applied (one transaction): the RIS may send it again
+        # nothing of the message was applied (one transaction): AR, which the door neither keeps nor
+        # commits, so the resend the RIS makes is done afresh (an AE would be answered for ever)
         log.exception("ADT^%s not applied: the worklist database failed", action.event)
-        return Outcome.refused(
-            f"The worklist could not store ADT^{action.event} just now; nothing was changed.", error_code=207
+        return Outcome.rejected(
+            f"The worklist could not store ADT^{action.event} just now; nothing was changed: send it again.",
+            None,
+            207,
         )
 
 

@@ -104,6 +104,22 @@ def test_a_failure_between_a_merge_and_its_ack_moves_once_and_answers_as_the_mov
     assert http.get(f"/workitems/{the_uid(placer)}").json()[0]["00100020"]["Value"] == [survivor]
 
 
+def test_a_merge_the_database_failed_is_answered_ar_and_its_resend_moves(door, http, monkeypatch):
+    """A database failure in the merge itself: AR (send again), nothing kept — not an AE that the
+    door would keep and answer to every resend."""
+    placer, prior, survivor = new_placer(), "P" + new_placer(), "S" + new_placer()
+    assert msa(exchange(door, order("orm_o01_new.hl7", placer).replace(b"PAT-1001", prior.encode())))[0] == "AA"
+    merge = (Path(__file__).resolve().parents[2] / "resources" / "hl7" / "adt_a40_merge.hl7").read_bytes()
+    merge = merge.replace(b"PAT-SURVIVOR^^^HOSPITAL", survivor.encode() + b"^^^RIS")
+    merge = merge.replace(b"PAT-PRIOR^^^HOSPITAL", prior.encode() + b"^^^RIS").replace(b"MERGE0001", placer.encode())
+    monkeypatch.setattr(door.store, "put_merge", failing_ack_store)
+    code, text = msa(exchange(door, merge))
+    assert code == "AR" and "nothing was changed" in text, text  # MSA-3 holds 80 characters
+    monkeypatch.undo()
+    code, text = msa(exchange(door, merge))
+    assert code == "AA" and text.startswith(f"Moved 1 workitem to patient {survivor}"), text
+
+
 def failing_ack_store(*_: object) -> None:
     raise sqlite3.OperationalError("disk I/O error (injected between the work and its ACK)")
 

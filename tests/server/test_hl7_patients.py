@@ -189,7 +189,8 @@ def test_a_merge_that_fails_half_way_moves_nothing(srv, http, monkeypatch) -> No
     monkeypatch.setattr(Store, "save", fail_on_the_second)
     outcome = apply(srv, adt("A40", f"PID|||{survivor}||Doe^Jane", f"MRG|{prior}"))
     monkeypatch.undo()
-    assert outcome.code is AckCode.ERROR and outcome.error_code == 207, outcome
+    assert outcome.code is AckCode.REJECTED and outcome.error_code == 207, outcome
+    assert "send it again" in outcome.text
     for uid in (uids[0], uids[1], uids[3]):
         assert value(get(http, uid), "00100020") == prior
     assert srv.local.get(uids[1]).transaction_uid == uids[2]
