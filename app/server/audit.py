@@ -131,6 +131,24 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
             os.chmod(self.baseFilename, 0o600)
         return stream
 
+    def append(self, text: str) -> None:
+        """`text` as one line, rotating first when it would take the file past maxBytes: what
+        emit() does with a log record, without making one (logging's record, caller lookup, two
+        stats and two formattings were about 0.15 ms of each audited change). Raises OSError."""
+        line = text + "\n"
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.createLock
+            if self.stream is None:
+                self.stream = self._open()
+            if self.maxBytes > 0:
+                self.stream.seek(0, 2)
+                # bpo-45401, as shouldRollover: never roll over anything but a regular file
+                if self.stream.tell() + len(line) >= self.maxBytes and (
+                    not os.path.exists(self.baseFilename) or os.path.isfile(self.baseFilename)
+                ):
+                    self.doRollover()
+            self.stream.write(line)
+            self.stream.flush()
+
 
 class AuditLog:
     """Appends audit records to `path` as JSON lines, rotated at `max_bytes` (`backups` kept)."""
@@ -142,10 +160,7 @@ class AuditLog:
         self._handler = _PrivateRotatingFileHandler(
             self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
-        self._handler.setFormatter(logging.Formatter("%(message)s"))
-        # A logger outside the logging tree: audit lines never reach the app log, nor it them.
-        self._logger = logging.Logger(f"audit:{self.path}")
-        self._logger.addHandler(self._handler)
+        self._closed = False
 
     def record(
         self,
@@ -180,15 +195,17 @@ class AuditLog:
         return line
 
     def write(self, records: list[Record]) -> None:
+        if self._closed:  # the server is stopping: as a logger without its handler, nothing is written
+            return
         for line in records:
             try:
-                self._logger.info(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+                self._handler.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
             except Exception:
                 # The change is committed: a full disk must not turn it into a failure for the client.
                 log.exception("Could not write an audit line for %s %s", line.get("action"), line.get("uid"))
 
     def close(self) -> None:
-        self._logger.removeHandler(self._handler)
+        self._closed = True
         self._handler.close()
 
 
