@@ -10,6 +10,7 @@ import hl7
 
 from .hl7_orders import CHARACTER_SETS
 from .hl7_outcome import AckCode, Outcome
+from .hl7_text import parse as parse_text
 
 # HL7 table 0357, the words of ERR-3.2
 ERROR_WORDS = {
@@ -133,7 +134,7 @@ class AckSummary:
 
 def read_ack(text: str) -> AckSummary:
     """An ACK as sent back by a receiver; ValueError when it is not one."""
-    message = hl7.parse(text.replace("\n", "\r"))
+    message = parse_text(text)
     try:
         msa = message.segments("MSA")[0]
     except (KeyError, IndexError):

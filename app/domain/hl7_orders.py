@@ -23,6 +23,7 @@ from . import tags as t
 from .build import NewWorkitem, code_item
 from .dicomjson import JsonDataset
 from .hl7_outcome import ErrorLocation, Outcome
+from .hl7_text import parse as parse_text
 from .procedure import reason_attributes
 from .workitem import Code, PatientName
 
@@ -114,7 +115,7 @@ def decode(raw: bytes) -> tuple[hl7.Message, str]:
             text = raw.decode(codec)
         except UnicodeDecodeError:
             raise _refuse(f"The message is not valid {declared} as MSH-18 says.", "MSH", 18, 102) from None
-        return hl7.parse(text.replace("\n", "\r")), term
+        return parse_text(text), term
     try:
         text, term = raw.decode("ascii"), ""
     except UnicodeDecodeError:
@@ -122,7 +123,7 @@ def decode(raw: bytes) -> tuple[hl7.Message, str]:
             text, term = raw.decode("utf-8"), "ISO_IR 192"
         except UnicodeDecodeError:
             text, term = raw.decode("latin-1"), "ISO_IR 100"
-    return hl7.parse(text.replace("\n", "\r")), term
+    return parse_text(text), term
 
 
 def _decoded_once(raw: bytes) -> tuple[hl7.Message, str] | None:
@@ -136,7 +137,7 @@ def _decoded_once(raw: bytes) -> tuple[hl7.Message, str] | None:
             text, guess = raw.decode("utf-8"), "UNICODE UTF-8"
         except UnicodeDecodeError:
             text, guess = raw.decode("latin-1"), "8859/1"
-    message = hl7.parse(text.replace("\n", "\r"))
+    message = parse_text(text)
     declared = _get(message, "MSH", 18).upper()
     if guess == "ASCII" and declared in CHARACTER_SETS:  # every set offered is ASCII's superset
         return message, CHARACTER_SETS[declared][1]

@@ -32,6 +32,7 @@ from app.domain.access import Identity, Role
 from app.domain.hl7_ack import build_ack
 from app.domain.hl7_orders import ACCESSION_FIELDS, CHARACTER_SETS, OrderError, decode, header, message_type
 from app.domain.hl7_outcome import AckCode, ErrorLocation, Outcome
+from app.domain.hl7_text import parse as parse_text
 
 from .audit import Actor, acting_as
 from .hl7_orders import handle_orders
@@ -502,7 +503,7 @@ def _framed_msh(raw: bytes) -> bool:
 def _loose(raw: bytes) -> hl7.Message | None:
     """The message as far as it can be read, for the ACK's header; None when it cannot."""
     try:
-        return hl7.parse(raw.decode("latin-1").replace("\n", "\r"))
+        return parse_text(raw.decode("latin-1"))
     except Exception:  # noqa: BLE001 -- as in `answer`: an ACK from the server's own header then
         return None
 

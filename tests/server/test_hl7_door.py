@@ -113,6 +113,14 @@ def test_new_order_over_the_librarys_client_is_acknowledged_and_searchable(door,
     assert value(mine[0]["00404025"]["Value"][0], "00080100") == "CT_ROOM1"
 
 
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n"])
+def test_segments_ended_by_crlf_or_lf_are_read_as_by_cr(door, http, line_end: bytes) -> None:
+    placer = new_placer()
+    ack = exchange(door, order("orm_o01_new.hl7", placer).replace(b"\r", line_end))
+    assert msa(ack)[0] == "AA", msa(ack)
+    assert state(http, the_uid(placer)) == "SCHEDULED"
+
+
 def test_omi_o23_creates_its_workitem(door, http) -> None:
     placer = new_placer()
     ack = exchange(door, order("omi_o23_new.hl7", placer))
