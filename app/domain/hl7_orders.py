@@ -23,6 +23,7 @@ from . import tags as t
 from .build import NewWorkitem, code_item
 from .dicomjson import JsonDataset
 from .hl7_outcome import ErrorLocation, Outcome
+from .hl7_text import hex_escapes_as_bytes
 from .hl7_text import parse as parse_text
 from .procedure import reason_attributes
 from .workitem import Code, PatientName
@@ -99,6 +100,7 @@ def decode(raw: bytes) -> tuple[hl7.Message, str]:
     """The message in the character set MSH-18 names, and its DICOM Specific Character Set.
     Without MSH-18 (HL7's default is ASCII) UTF-8 is tried, then ISO 8859-1, which every
     byte decodes: a RIS that sends Latin-1 without saying so is common."""
+    raw = hex_escapes_as_bytes(raw)
     header_line = raw.replace(b"\n", b"\r").split(b"\r", 1)[0]
     if header_line.isascii():  # then MSH reads the same in every character set offered
         once = _decoded_once(raw)

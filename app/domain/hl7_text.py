@@ -17,3 +17,24 @@ _LINE_ENDS = re.compile(r"\r\n|\n|\r")
 def parse(text: str) -> hl7.Message:
     """The message of `text`; segments ended by CR, LF or CRLF, blank ones left out."""
     return hl7.parse("\r".join(segment for segment in _LINE_ENDS.split(text) if segment.strip()))
+
+
+def hex_escapes_as_bytes(raw: bytes) -> bytes:
+    """`raw` with each hexadecimal escape (\\Xhh…\\, HL7 v2 chapter 2.7.5) written as its bytes,
+    so that they are read in the message's character set like the rest of it: python-hl7 turns
+    each byte into the Latin-1 character of its value, so a UTF-8 "\\XC387\\" came out as "Ã\\x87"
+    instead of "Ç". An escape whose bytes would hold a separator, the escape character or a line
+    end is left for python-hl7 (it is then data, not structure)."""
+    if len(raw) < 8 or not raw.startswith(b"MSH"):
+        return raw
+    escape = raw[6:7]
+    if not escape or b"X" not in raw:
+        return raw
+    reserved = set(raw[3:8]) | {0x0D, 0x0A}
+
+    def as_bytes(found: re.Match[bytes]) -> bytes:
+        data = bytes.fromhex(found.group(1).decode("ascii"))
+        return found.group(0) if reserved & set(data) else data
+
+    pattern = re.escape(escape) + rb"X((?:[0-9A-Fa-f]{2})+)" + re.escape(escape)
+    return re.sub(pattern, as_bytes, raw)

@@ -182,3 +182,16 @@ def test_allergies_come_from_each_al1_and_the_orm_protocol_from_obr_44() -> None
     assert action.dataset["00102110"]["Value"] == ["Penicillin", "Peanuts"]
     protocol = items(action.dataset, t.SCHEDULED_WORKITEM_CODE_SEQ)[0]
     assert (first_value(protocol, t.CODE_VALUE), first_value(protocol, "00080104")) == ("P-HEAD", "Head routine")
+
+
+@pytest.mark.parametrize(
+    ("sample_name", "written", "escaped", "read"),
+    [
+        ("omi_o23_new.hl7", "\u00c7elik".encode(), b"\\XC387\\elik", "\u00c7elik^Deniz"),  # UTF-8 bytes
+        ("orm_o01_new.hl7", "M\u00fcller".encode("latin-1"), b"M\\XFC\\ller", "M\u00fcller^Anna^M"),  # 8859/1
+        ("orm_o01_new.hl7", "M\u00fcller".encode("latin-1"), b"M\\X7C\\ller", "M|ller^Anna^M"),  # a separator
+    ],
+)
+def test_hexadecimal_escapes_are_bytes_of_the_messages_character_set(sample_name, written, escaped, read) -> None:
+    [action] = actions(sample(sample_name).replace(written, escaped))
+    assert first_value(action.dataset, t.PATIENT_NAME) == {"Alphabetic": read}
