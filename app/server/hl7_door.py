@@ -30,9 +30,9 @@ from hl7.mllp.exceptions import InvalidBlockError
 
 from app.domain.access import Identity, Role
 from app.domain.hl7_ack import build_ack
-from app.domain.hl7_orders import ACCESSION_FIELDS, CHARACTER_SETS, OrderError, decode, header, message_type
+from app.domain.hl7_bounds import UNREADABLE, loose, read, refused_before_parsing
+from app.domain.hl7_orders import ACCESSION_FIELDS, CHARACTER_SETS, OrderError, header, message_type
 from app.domain.hl7_outcome import AckCode, ErrorLocation, Outcome
-from app.domain.hl7_text import parse as parse_text
 
 from .audit import Actor, acting_as
 from .hl7_orders import handle_orders
@@ -49,17 +49,11 @@ END = b"\x1c\x0d"
 # A RIS keeps one connection or a few; interface engines a few dozen. The 100 concurrent senders
 # of the tests fit with room, and file descriptors stay plenty for the HTTP and DIMSE fronts.
 MAX_CONNECTIONS = 256
-MAX_SEGMENTS = 1000  # see _out_of_bounds
-MAX_FIELD = 65536  # bytes; HL7 v2.5's longest field (FT and TX, as in NTE-3)
 ORDERS = {("ORM", "O01"), ("OMI", "O23")}
 HANDSHAKE_SECONDS = 5.0  # as DICOM TLS's: a RIS on a site's network shakes hands in well under a second
 NO_CERTIFICATE = (
     "This server needs to know who sends: connect with a client certificate that its --client-ca signed "
     "and that its users file names (worklist-console users certificate NAME PEM)."
-)
-UNREADABLE = (
-    "The message cannot be read as HL7 v2: it must begin with an MSH segment whose separators are "
-    "a field separator and four encoding characters (MSH|^~\\&|…)."
 )
 
 
@@ -248,14 +242,14 @@ class Hl7Door:
     # -- one message ----------------------------------------------------------------------------------------
     def answer(self, raw: bytes, peer: str) -> bytes:
         """The ACK of one message (without MLLP framing); never raises."""
-        refused = _out_of_bounds(raw) or _encoding_fault(raw)
+        refused = refused_before_parsing(raw)
         if refused is not None:
             log.info("HL7 message from %s refused: %s", peer, refused.text)
-            return self._ack(_loose(raw.split(b"\r", 1)[0]), refused, "utf-8")
+            return self._ack(loose(raw.split(b"\r", 1)[0]), refused, "utf-8")
         try:
-            message, charset = _read(raw)
+            message, charset = read(raw)
         except OrderError as exc:
-            return self._ack(_loose(raw), exc.outcome, "utf-8")
+            return self._ack(loose(raw), exc.outcome, "utf-8")
         except Exception:  # noqa: BLE001 -- python-hl7 raises whatever hostile bytes make it meet
             log.info("HL7 message from %s refused: it cannot be read as HL7 v2", peer)
             return self._ack(None, Outcome.rejected(UNREADABLE, ErrorLocation("MSH", 1), 100), "utf-8")
@@ -427,85 +421,6 @@ class _NotProcessed(Exception):
         super().__init__(outcome.text)
         self.ack = ack
         self.outcome = outcome
-
-
-def _out_of_bounds(raw: bytes) -> Outcome | None:
-    """A refusal of a message too large to parse, before python-hl7 sees it: it takes some 70 µs
-    a segment, twice (hl7_orders.decode reads MSH-18 first), and reading the order walks the
-    segments again, all under the GIL the HTTP and DIMSE fronts share. 10 000 segments held them
-    for over a second; an order, even with dozens of procedures, has a few hundred at most."""
-    segments = max(raw.count(b"\r"), raw.count(b"\n")) + 1
-    if segments > MAX_SEGMENTS:
-        return Outcome.rejected(
-            f"The message has {segments} segments; this server reads at most {MAX_SEGMENTS} in one message.",
-            ErrorLocation("MSH", 0),
-            100,
-        )
-    if len(raw) > MAX_FIELD and raw[:3] == b"MSH":
-        return _long_field(raw)
-    return None
-
-
-def _long_field(raw: bytes) -> Outcome | None:
-    """A refusal naming the first field over MAX_FIELD bytes. Refused whatever the field: the
-    DICOM side has no attribute that would keep one (LT holds 10 240 characters), and a field the
-    door does not read at all is still a sender gone wrong."""
-    separator = raw[3:4]
-    seen: Counter[bytes] = Counter()
-    for segment in raw.replace(b"\n", b"\r").split(b"\r"):
-        name = segment[:3]
-        seen[name] += 1
-        for position, value in enumerate(segment.split(separator)):
-            if len(value) > MAX_FIELD:
-                where = name.decode("latin-1")
-                number = position + 1 if where == "MSH" else position  # MSH-1 is the separator itself
-                return Outcome.rejected(
-                    f"{where}-{number} is {len(value)} bytes long; HL7 allows at most {MAX_FIELD} in a field.",
-                    ErrorLocation(where, number, sequence=seen[name]),
-                    102,
-                )
-    return None
-
-
-def _encoding_fault(raw: bytes) -> Outcome | None:
-    """A refusal of an MSH-2 python-hl7 would read anyway, taking the first four characters and
-    the rest as data: a sender with its separators wrong gets told so, not "no ORC segment"."""
-    if not _framed_msh(raw):
-        return None  # _read refuses it, as unreadable
-    separator = raw[3:4]
-    field = raw[4:].split(separator, 1)[0].split(b"\r", 1)[0].split(b"\n", 1)[0].decode("latin-1")
-    # four encoding characters, a fifth (truncation, #) from v2.7 on
-    if len(field) in (4, 5) and len(set(field)) == len(field) and not any(c.isalnum() or c.isspace() for c in field):
-        return None
-    shown = field if len(field) <= 12 else field[:12] + "..."  # ASCII: the ACK goes out in the message's character set
-    return Outcome.rejected(
-        f"MSH-2 must hold four (from v2.7 five) distinct encoding characters, none a letter, digit or space; "
-        f"this message has '{shown}'.",
-        ErrorLocation("MSH", 2),
-        102,
-    )
-
-
-def _read(raw: bytes) -> tuple[hl7.Message, str]:
-    if not _framed_msh(raw):
-        raise ValueError("no MSH")
-    return decode(raw)
-
-
-def _framed_msh(raw: bytes) -> bool:
-    """MSH, a field separator and four distinct encoding characters, none a letter or digit."""
-    if len(raw) < 8 or raw[:3] != b"MSH":
-        return False
-    separators = raw[3:8].decode("latin-1")
-    return len(set(separators)) == 5 and not any(c.isalnum() or c.isspace() for c in separators)
-
-
-def _loose(raw: bytes) -> hl7.Message | None:
-    """The message as far as it can be read, for the ACK's header; None when it cannot."""
-    try:
-        return parse_text(raw.decode("latin-1"))
-    except Exception:  # noqa: BLE001 -- as in `answer`: an ACK from the server's own header then
-        return None
 
 
 def _peer(writer: Any) -> str:
