@@ -267,3 +267,13 @@ def test_a_diverted_ae_gets_its_events_from_the_hub_and_never_in_a_backlog():
     assert delivered == [("DIMSE1", '{"00001002":{"vr":"US","Value":[1]}}')]
     assert hub.pending("DIMSE1") == 0 and hub.pending("WS1") == 1
     assert hub.connected() == {"DIMSE1"}  # reached at once, so it hears GOING DOWN too
+
+
+def test_event_reports_go_uncompressed_whatever_the_client_offers(http):
+    # deflate cost the server's event loop CPU per event and per subscriber for a few kilobytes saved
+    events = listen(http, GLOBAL, new_aet())
+    try:
+        assert events.socket.protocol.extensions == []
+        assert "Sec-WebSocket-Extensions" not in events.socket.response.headers
+    finally:
+        events.close()
