@@ -6,6 +6,10 @@ bounded backlog (oldest dropped first) and delivered, in order, when it connects
 console that is reconnecting misses nothing. Events a channel had not yet sent when it
 closed go back to the front of the backlog.
 
+Events reach a channel's loop through its inbox: the first event of a burst wakes the loop
+(call_soon_threadsafe, a write to its self-pipe), and the ones published before the loop runs
+ride along with it — one wake-up for a burst, not one per event.
+
 An AE can instead be *diverted*: its events go to a delivery function (the DIMSE front's
 N-EVENT-REPORT sender) and never to a channel or the backlog — the hub stays the one place
 events come from, whichever way a subscriber is reached.
@@ -42,6 +46,9 @@ class Channel:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.pending = 0  # events handed to the queue and not yet taken; guarded by the hub's lock
         self.dropped = asyncio.Event()  # set when the subscriber fell too far behind
+        # published, not yet on the queue, and whether the loop was woken for them; the hub's lock
+        self.inbox: list[str] = []
+        self.woken = False
 
     async def next(self) -> str:
         text = await self.queue.get()
@@ -51,6 +58,13 @@ class Channel:
 
     def close(self, unsent: Iterable[str] = ()) -> None:
         self.hub._disconnect(self, list(unsent))
+
+    def _take_inbox(self) -> None:
+        """On the channel's loop: what was published since the wake-up, onto the queue in order."""
+        with self.hub._lock:
+            texts, self.inbox, self.woken = self.inbox, [], False
+        for text in texts:
+            self.queue.put_nowait(text)
 
 
 class EventHub:
@@ -153,7 +167,10 @@ class EventHub:
                 channel.loop.call_soon_threadsafe(channel.dropped.set)
                 continue
             channel.pending += 1
-            channel.loop.call_soon_threadsafe(channel.queue.put_nowait, text)
+            channel.inbox.append(text)
+            if not channel.woken:
+                channel.woken = True
+                channel.loop.call_soon_threadsafe(channel._take_inbox)
         if not channels:
             self._channels.pop(aet, None)
             return False
@@ -184,6 +201,8 @@ class EventHub:
                 self._channels.pop(channel.aet, None)
             while not channel.queue.empty():
                 unsent.append(channel.queue.get_nowait())
+            unsent.extend(channel.inbox)  # published after those on the queue
+            channel.inbox = []
             if unsent and channel.aet not in self._channels:
                 backlog = self._backlog.setdefault(channel.aet, deque(maxlen=self.backlog_size))
                 backlog.extendleft(reversed(unsent[-self.backlog_size :]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from embedded_server import start_server
 from pydicom.uid import generate_uid
@@ -277,3 +279,37 @@ def test_event_reports_go_uncompressed_whatever_the_client_offers(http):
         assert "Sec-WebSocket-Extensions" not in events.socket.response.headers
     finally:
         events.close()
+
+
+def test_a_burst_of_events_wakes_a_subscribers_loop_once_and_arrives_in_order():
+    import asyncio
+    import threading
+
+    from app.server.notifications import EventHub
+
+    hub, loop = EventHub(), asyncio.new_event_loop()
+    wakes, busy, ready = [], threading.Event(), threading.Event()
+    wake = loop.call_soon_threadsafe
+    loop.call_soon_threadsafe = lambda *args: (wakes.append(args), wake(*args))[1]  # type: ignore[method-assign]
+
+    async def subscriber() -> list[int]:
+        channel = hub.connect("WS1")
+        ready.set()
+        busy.wait(10)  # the loop is busy while the burst is published
+        return [json.loads(await channel.next())["00001002"]["Value"][0] for _ in range(50)]
+
+    reader = threading.Thread(target=lambda: received.extend(loop.run_until_complete(subscriber())))
+    received: list[int] = []
+    reader.start()
+    try:
+        assert ready.wait(10)
+        for n in range(50):
+            hub.publish({"WS1"}, {"00001002": {"vr": "US", "Value": [n]}})
+        busy.set()
+        reader.join(10)
+        assert received == list(range(50))
+        assert len(wakes) == 1
+    finally:
+        busy.set()
+        reader.join(10)
+        loop.close()
