@@ -205,7 +205,8 @@ class Hl7Door:
     async def _serve(self, reader: Any, writer: Any, peer: str) -> None:
         while True:
             try:
-                raw = await asyncio.wait_for(reader.readblock(), self.timeout)
+                async with asyncio.timeout(self.timeout):  # no task per message, as wait_for made
+                    raw = await reader.readblock()
             except TimeoutError:
                 log.info("HL7 connection from %s closed: no complete message within %.0f s", peer, self.timeout)
                 return
