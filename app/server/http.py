@@ -386,15 +386,19 @@ async def notifications(websocket: WebSocket) -> None:
     dropped = asyncio.ensure_future(channel.dropped.wait())
     unsent: str | None = None
     try:
-        while True:
-            getter = asyncio.ensure_future(channel.next())
-            done, _ = await asyncio.wait({getter, listen, dropped}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                break
-            unsent = getter.result()
+        while not (listen.done() or dropped.done()):
+            # a burst is sent without a task and a wait per event: only an empty queue is waited on
+            unsent = channel.ready()
+            if unsent is None:
+                getter = asyncio.ensure_future(channel.next())
+                done, _ = await asyncio.wait({getter, listen, dropped}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                unsent = getter.result()
             # a subscriber that stops reading blocks the send: it is dropped, its events kept
-            await asyncio.wait_for(websocket.send_text(unsent), SEND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await websocket.send_text(unsent)
             unsent = None
     except (WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
         pass

@@ -56,6 +56,16 @@ class Channel:
             self.pending -= 1
         return text
 
+    def ready(self) -> str | None:
+        """The next event if one is queued already, else None (without waiting)."""
+        try:
+            text = self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        with self.hub._lock:
+            self.pending -= 1
+        return text
+
     def close(self, unsent: Iterable[str] = ()) -> None:
         self.hub._disconnect(self, list(unsent))
 
