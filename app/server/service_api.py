@@ -54,6 +54,8 @@ class NotificationChannel(Protocol):
 
     async def next(self) -> str: ...
 
+    def ready(self) -> str | None: ...  # the next event if one is queued already, without waiting
+
     def close(self, unsent: Collection[str] = ()) -> None: ...
 
 
