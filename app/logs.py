@@ -102,11 +102,20 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return super()._open()
 
     def emit(self, record: logging.LogRecord) -> None:
-        """What RotatingFileHandler.emit does, with the record formatted once (it formats it
-        twice) and the file stat()ed only when the line would take it past maxBytes (it does
-        twice a line): an HL7 order or a DIMSE request logs a line each."""
+        """RotatingFileHandler.emit, through `append`: it formats the record twice and stat()s the
+        file twice a line; an HL7 order or a DIMSE request logs a line each."""
         try:
-            line = self.format(record) + self.terminator
+            self.append(self.format(record))
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 -- logging's own rule: a failing handler says so on stderr
+            self.handleError(record)
+
+    def append(self, text: str) -> None:
+        """`text` as one line, rotating first when it would take the file past maxBytes, as
+        RotatingFileHandler does, the file stat()ed only then. Raises OSError."""
+        line = text + self.terminator
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.createLock
             if self.stream is None:
                 self.stream = self._open()
             if self.maxBytes > 0:
@@ -119,11 +128,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
                     if self.stream is None:
                         self.stream = self._open()
             self.stream.write(line)
-            self.flush()
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 -- logging's own rule: a failing handler says so on stderr
-            self.handleError(record)
+            self.stream.flush()
 
 
 class FloodGuard(logging.Filter):
