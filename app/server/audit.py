@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import logging.handlers
 import os
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextvars import ContextVar
@@ -29,6 +28,7 @@ from app import private_files
 from app.domain import tags as t
 from app.domain.access import Identity
 from app.domain.dicomjson import JsonDataset, text_value
+from app.logs import PrivateRotatingFileHandler
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def audit_path(db_path: str | Path) -> Path:
     return Path(db_path).with_suffix(".audit.jsonl")
 
 
-class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+class _PrivateRotatingFileHandler(PrivateRotatingFileHandler):
     """Audit files may name patients: readable by the server's own account only, rotated ones too."""
 
     def _open(self) -> TextIOWrapper:
@@ -130,24 +130,6 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         with contextlib.suppress(OSError):
             os.chmod(self.baseFilename, 0o600)
         return stream
-
-    def append(self, text: str) -> None:
-        """`text` as one line, rotating first when it would take the file past maxBytes: what
-        emit() does with a log record, without making one (logging's record, caller lookup, two
-        stats and two formattings were about 0.15 ms of each audited change). Raises OSError."""
-        line = text + "\n"
-        with self.lock:  # type: ignore[union-attr]  # made by Handler.createLock
-            if self.stream is None:
-                self.stream = self._open()
-            if self.maxBytes > 0:
-                self.stream.seek(0, 2)
-                # bpo-45401, as shouldRollover: never roll over anything but a regular file
-                if self.stream.tell() + len(line) >= self.maxBytes and (
-                    not os.path.exists(self.baseFilename) or os.path.isfile(self.baseFilename)
-                ):
-                    self.doRollover()
-            self.stream.write(line)
-            self.stream.flush()
 
 
 class AuditLog:
