@@ -223,7 +223,22 @@ def _code(message: hl7.Message, seg: hl7.Segment | None, field_no: int, default_
     value, meaning, scheme = (_of(message, seg, field_no, i) for i in (1, 2, 3))
     if not value:
         return None
-    return Code(value[:16], scheme or default_scheme, meaning or value)
+    _whole(value, 16, "The code value", segment_id(seg), field_no)
+    return Code(value, scheme or default_scheme, meaning[:64] or value)
+
+
+def _whole(value: str, limit: int, what: str, segment: str, field_no: int) -> str:
+    """`value` if DICOM can keep it whole; refused (AE 102) when longer than `limit`. An
+    identifier cut short names another patient, order or station, or two orders alike."""
+    if len(value) > limit:
+        raise _refuse(
+            f"{what} {value[:20]!r}… ({segment}-{field_no}) has {len(value)} characters; the worklist keeps "
+            f"at most {limit} here and cuts no identifier short.",
+            segment,
+            field_no,
+            102,
+        )
+    return value
 
 
 # -- the order ------------------------------------------------------------------------------------------------
@@ -282,6 +297,8 @@ def order_actions(
         obr = group.first("OBR")
         placer = _of(message, group.orc, 2) or (_of(message, obr, 2) if obr else "")
         filler = _of(message, group.orc, 3) or (_of(message, obr, 3) if obr else "")
+        _whole(placer, 64, "The placer order number", "ORC", 2)
+        _whole(filler, 64, "The filler order number", "ORC", 3)
         if not (placer or filler):
             raise _refuse(
                 "The order has neither a placer (ORC-2) nor a filler order number (ORC-3).",
@@ -361,13 +378,17 @@ def _step(
     priority_code = (_of(message, tq1, 9) if tq1 is not None else "") or _of(message, orc, 7, 6)
     priority_code = priority_code or (_of(message, obr, 27, 6) if obr else "")
     modality = (_of(message, ipc, 5) if ipc is not None else "") or (_of(message, obr, 24) if obr else "")
-    station = (_of(message, ipc, 9) if ipc is not None else "") or (_of(message, obr, 21) if obr else "")
+    station = _whole(_of(message, ipc, 9), 16, "The station AE title", "IPC", 9) if ipc is not None else ""
+    station = station or (_whole(_of(message, obr, 21), 16, "The station AE title", "OBR", 21) if obr else "")
     station = station or site.stations.get(modality.upper(), "")
     procedure = _code(message, obr, 4)
     # the protocol: IPC-6 in OMI; in ORM, OBR-44 (the IHE table's "Scheduled Protocol Code")
     protocol = _code(message, ipc, 6) if ipc is not None else _code(message, obr, 44)
     accession = _accession(message, {"ORC": orc, "OBR": obr, "IPC": ipc}, site.accession_fields)
-    requested_id = (_of(message, ipc, 2) if ipc is not None else "") or (_of(message, obr, 19) if obr else "")
+    requested_id = _whole(_of(message, ipc, 2), 16, "The Requested Procedure ID", "IPC", 2) if ipc is not None else ""
+    requested_id = requested_id or (
+        _whole(_of(message, obr, 19), 16, "The Requested Procedure ID", "OBR", 19) if obr else ""
+    )
     study = (_of(message, ipc, 3) if ipc is not None else "") or (_of(message, zds, 1) if zds else "")
     study = study or generate_uid(entropy_srcs=["hl7-study", *sender, placer or filler, accession])
     birth = _of(message, pid, 7)[:8]
@@ -379,9 +400,9 @@ def _step(
         uid=uid,
         label=label[:64],
         start=start,
-        patient=PatientName(_person(message, pid, 5, 1)),
-        patient_id=_of(message, pid, 3)[:64],
-        station=station[:16] or None,
+        patient=PatientName(_whole(_person(message, pid, 5, 1), 64, "The patient's name", "PID", 5)),
+        patient_id=_whole(_of(message, pid, 3), 64, "The Patient ID", "PID", 3),
+        station=station or None,
         modality=modality.upper() or None,
         priority=PRIORITIES.get(priority_code.upper()[:1], "MEDIUM"),
         birth_date=birth,
@@ -398,7 +419,8 @@ def _step(
     issuer = _of(message, pid, 3, 4)
     dataset[t.ISSUER_OF_PATIENT_ID] = {"vr": "LO", "Value": [issuer]} if issuer else {"vr": "LO"}
     admission = _of(message, pv1, 19) if pv1 is not None else ""
-    dataset[t.ADMISSION_ID] = {"vr": "LO", "Value": [admission[:64]]} if admission else {"vr": "LO"}
+    _whole(admission, 64, "The Admission ID", "PV1", 19)
+    dataset[t.ADMISSION_ID] = {"vr": "LO", "Value": [admission]} if admission else {"vr": "LO"}
     if protocol is not None:
         dataset[t.SCHEDULED_WORKITEM_CODE_SEQ] = {"vr": "SQ", "Value": [code_item(protocol)]}
     alerts = _of(message, obr, 12, 2) or _of(message, obr, 12) if obr else ""
@@ -412,8 +434,8 @@ def _step(
         (REFERRING_PHYSICIAN, "PN", _person(message, pv1, 8, 2)),
         (REQUESTING_PHYSICIAN, "PN", _person(message, obr, 16, 2)),
         (REASON_FOR_REQUESTED_PROCEDURE, "LO", (_of(message, obr, 31, 2) or _of(message, obr, 31))[:64] if obr else ""),
-        (PLACER_ORDER_NUMBER, "LO", placer[:64]),
-        (FILLER_ORDER_NUMBER, "LO", filler[:64]),
+        (PLACER_ORDER_NUMBER, "LO", placer),
+        (FILLER_ORDER_NUMBER, "LO", filler),
     ):
         if value:
             request[tag] = {"vr": vr, "Value": [{"Alphabetic": value} if vr == "PN" else value]}

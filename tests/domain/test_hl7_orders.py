@@ -195,3 +195,22 @@ def test_allergies_come_from_each_al1_and_the_orm_protocol_from_obr_44() -> None
 def test_hexadecimal_escapes_are_bytes_of_the_messages_character_set(sample_name, written, escaped, read) -> None:
     [action] = actions(sample(sample_name).replace(written, escaped))
     assert first_value(action.dataset, t.PATIENT_NAME) == {"Alphabetic": read}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (b"PAT-1001^^^RIS", b"P" * 65 + b"^^^RIS", ErrorLocation("PID", 3)),
+        (b"M\xfcller^Anna^M", b"M" * 70 + b"^Anna", ErrorLocation("PID", 5)),
+        (b"|PL-1001|FL-1001|", b"|" + b"P" * 65 + b"|FL-1001|", ErrorLocation("ORC", 2)),
+        (b"|RP-1001|", b"|RP-1001-2027-03-15|", ErrorLocation("OBR", 19)),
+        (b"CT-HEAD^", b"CT-HEAD-WITHOUT-CONTRAST^", ErrorLocation("OBR", 4)),
+        (b"V-3001", b"V" * 65, ErrorLocation("PV1", 19)),
+    ],
+)
+def test_an_identifier_dicom_cannot_keep_whole_is_refused_not_cut(old: bytes, new: bytes, where) -> None:
+    raw = sample("orm_o01_new.hl7")
+    assert old in raw
+    outcome = refusal(raw.replace(old, new, 1))
+    assert (outcome.code, outcome.error_code, outcome.location) == (AckCode.ERROR, 102, where), outcome
+    assert "cuts no identifier short" in outcome.text
