@@ -10,17 +10,16 @@ import sys
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydicom.charset import python_encoding
-from wcwidth import wcswidth
-
-from app.backends import check_profile, make_backend
 from app.backends import profiles as profile_store
-from app.backends.errors import BackendError
 from app.backends.profiles import Profile, ProfileError
-from app.domain.mapping import unknown_sps_status
-from app.domain.workitem import Workitem
-from app.domain.worklist_query import NOT_FINISHED, WorklistQuery
+
+# what only `find` needs (the query, the table, the character sets) is imported inside it, and
+# each backend by make_backend: a cold `echo` pays for its own protocol's client alone
+if TYPE_CHECKING:
+    from app.domain.workitem import Workitem
+    from app.domain.worklist_query import WorklistQuery
 
 
 def profile_for(args: argparse.Namespace) -> Profile:
@@ -42,6 +41,8 @@ def profile_for(args: argparse.Namespace) -> Profile:
 
 
 def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
+    from app.domain.worklist_query import WorklistQuery
+
     def day(text: str) -> date:
         for form in ("%Y%m%d", "%Y-%m-%d"):  # as DICOM writes it, and as this command prints it
             try:
@@ -70,6 +71,8 @@ def query_for(args: argparse.Namespace, profile: Profile) -> WorklistQuery:
 
 def searched(query: WorklistQuery) -> str:
     """What a search looked for, said before its count: the station and day are not always typed."""
+    from app.domain.worklist_query import NOT_FINISHED
+
     if query.date_from and query.date_from == query.date_to:
         days = f"{query.date_from:%Y-%m-%d}"
     elif query.date_from and query.date_to:
@@ -98,6 +101,8 @@ def with_charset(profile: Profile, charset: str | None) -> Profile:
     """The profile with `--charset` as its fallback for answers that name none."""
     if charset is None:
         return profile
+    from pydicom.charset import python_encoding
+
     charset = charset.strip()
     if not charset or charset not in python_encoding:
         raise ProfileError(
@@ -109,6 +114,8 @@ def with_charset(profile: Profile, charset: str | None) -> Profile:
 
 def display_width(text: str) -> int:
     """Columns the text takes in a terminal: CJK ideographs take two, combining marks none."""
+    from wcwidth import wcswidth
+
     width = wcswidth(text)
     return width if width >= 0 else len(text)  # a control character: counted as one column each
 
@@ -118,6 +125,8 @@ def pad(text: str, width: int) -> str:
 
 
 def state_cell(w: Workitem) -> str:
+    from app.domain.mapping import unknown_sps_status
+
     unknown = unknown_sps_status(w.json)
     if unknown:  # said as the peer sent it: "IN PROGRESS" alone would hide why it is not startable
         return f"{unknown}? (unknown)"
@@ -125,6 +134,9 @@ def state_cell(w: Workitem) -> str:
 
 
 def find(args: argparse.Namespace) -> int:
+    from app.backends import make_backend
+    from app.backends.errors import BackendError
+
     try:
         profile = with_charset(profile_for(args), getattr(args, "charset", None))
         query = query_for(args, profile)
@@ -177,6 +189,7 @@ def echo(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from app.backends import check_profile
 
     checks = asyncio.run(check_profile(profile))
     for check in checks:

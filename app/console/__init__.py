@@ -1,17 +1,55 @@
 """The console's workflow with one worklist provider, without Qt: what the window, the command
-line and the tests drive alike. Changes are told to listeners (`WorkflowListener`)."""
+line and the tests drive alike. Changes are told to listeners (`WorkflowListener`).
 
-# the backends' plain values the window shows, named here: the window reaches nothing below the console
-from app.backends.claim_store import Claim, Waiting
-from app.backends.errors import BackendError
-from app.backends.protocol import Capabilities, Exchange, PeerCheck
+Its names load on first use (PEP 562): the command line reads `app.console.opening` for its
+options, which must not pull in the workflow, the claim store and pydicom behind them."""
 
-from .hl7_link import Hl7Link
-from .listener import WorkflowListener
-from .marks import merged_into
-from .refusals import why_not
-from .sentences import CONFIGURATION, CONNECTION, named, plural, procedure_key
-from .workflow import Workflow
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # the backends' plain values the window shows, named here: the window reaches nothing below the console
+    from app.backends.claim_store import Claim, Waiting
+    from app.backends.errors import BackendError
+    from app.backends.protocol import Capabilities, Exchange, PeerCheck
+
+    from .hl7_link import Hl7Link
+    from .listener import WorkflowListener
+    from .marks import merged_into
+    from .refusals import why_not
+    from .sentences import CONFIGURATION, CONNECTION, named, plural, procedure_key
+    from .workflow import Workflow
+
+_MODULE_OF = {
+    "Claim": "app.backends.claim_store",
+    "Waiting": "app.backends.claim_store",
+    "BackendError": "app.backends.errors",
+    "Capabilities": "app.backends.protocol",
+    "Exchange": "app.backends.protocol",
+    "PeerCheck": "app.backends.protocol",
+    "Hl7Link": ".hl7_link",
+    "WorkflowListener": ".listener",
+    "merged_into": ".marks",
+    "why_not": ".refusals",
+    "CONFIGURATION": ".sentences",
+    "CONNECTION": ".sentences",
+    "named": ".sentences",
+    "plural": ".sentences",
+    "procedure_key": ".sentences",
+    "Workflow": ".workflow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BackendError",

@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
-from app.backends.outbox import default_path as default_outbox_path
-from app.backends.profiles import Profile, ProfileError
+
+if TYPE_CHECKING:
+    from app.backends.profiles import Profile
 
 Commands = Callable[[Any], list[argparse.ArgumentParser]]  # the subcommands added to a parser's subparsers
 
@@ -50,7 +51,9 @@ def demo_command(sub: Any) -> argparse.ArgumentParser:
 
 def outbox_path(args: argparse.Namespace) -> Path:
     """Where the claim store lives: in --data-dir when given."""
-    return Path(args.data_dir) / "console.db" if getattr(args, "data_dir", None) else default_outbox_path()
+    from app.backends.outbox import default_path  # the outbox is the window's, not the parser's
+
+    return Path(args.data_dir) / "console.db" if getattr(args, "data_dir", None) else default_path()
 
 
 def console_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -135,6 +138,8 @@ def peer(text: str | None) -> tuple[str, int, str] | None:
 def ad_hoc_profile(args: argparse.Namespace) -> Profile | None:
     """The profile `--backend/--url/--mwl/--mpps/--ae-title/--station` describe; None when none
     of them is given. A malformed peer raises ProfileError."""
+    from app.backends.profiles import Profile, ProfileError  # imported by the commands that open a profile only
+
     url, backend, mwl = getattr(args, "url", None), getattr(args, "backend", None), getattr(args, "mwl", None)
     if not (url or backend or mwl):
         return None

@@ -1,16 +1,73 @@
 """The pure domain of Worklist Console: workitems, states, requirements, queries, events.
 
 Nothing here does I/O or knows Qt; pydicom is the only library it leans on.
+Its names load on first use (PEP 562): a command that needs only a few of its modules, such as
+`--version` or the users file's roles, does not pay for pydicom.
 """
 
-from .dates import DateValueError, parse_da, parse_dt, parse_range, parse_tm, sortable
-from .dicomjson import DicomJsonError, JsonDataset, from_dataset, parse_datasets, to_dataset
-from .events import EventType
-from .query import CombinedMatch, KeyMatch, MatchKind, Query, SequenceMatch, build_query, key_match
-from .search import SearchRequest, parse_filter, parse_search
-from .states import CancelOutcome, InputReadiness, Priority, State, Transition, change_state, request_cancellation
-from .status import InvalidRequest, Status, UPSError
-from .workitem import Code, PatientName, Performed, Workitem
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dates import DateValueError, parse_da, parse_dt, parse_range, parse_tm, sortable
+    from .dicomjson import DicomJsonError, JsonDataset, from_dataset, parse_datasets, to_dataset
+    from .events import EventType
+    from .query import CombinedMatch, KeyMatch, MatchKind, Query, SequenceMatch, build_query, key_match
+    from .search import SearchRequest, parse_filter, parse_search
+    from .states import CancelOutcome, InputReadiness, Priority, State, Transition, change_state, request_cancellation
+    from .status import InvalidRequest, Status, UPSError
+    from .workitem import Code, PatientName, Performed, Workitem
+
+_MODULE_OF = {
+    "DateValueError": "dates",
+    "parse_da": "dates",
+    "parse_dt": "dates",
+    "parse_range": "dates",
+    "parse_tm": "dates",
+    "sortable": "dates",
+    "DicomJsonError": "dicomjson",
+    "JsonDataset": "dicomjson",
+    "from_dataset": "dicomjson",
+    "parse_datasets": "dicomjson",
+    "to_dataset": "dicomjson",
+    "EventType": "events",
+    "CombinedMatch": "query",
+    "KeyMatch": "query",
+    "MatchKind": "query",
+    "Query": "query",
+    "SequenceMatch": "query",
+    "build_query": "query",
+    "key_match": "query",
+    "SearchRequest": "search",
+    "parse_filter": "search",
+    "parse_search": "search",
+    "CancelOutcome": "states",
+    "InputReadiness": "states",
+    "Priority": "states",
+    "State": "states",
+    "Transition": "states",
+    "change_state": "states",
+    "request_cancellation": "states",
+    "InvalidRequest": "status",
+    "Status": "status",
+    "UPSError": "status",
+    "Code": "workitem",
+    "PatientName": "workitem",
+    "Performed": "workitem",
+    "Workitem": "workitem",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CancelOutcome",

@@ -1,0 +1,79 @@
+"""The shell commands start cold without importing what only the window, the server or the other
+backend needs: the modules a command imports, read from `python -X importtime`, not seconds
+(tests/benchmarks/bench_cold_start.py prints those)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+# what the window, the server, the gateway and the HL7 tools need, and no shell command does
+NEVER_IN_THE_SHELL = (
+    "PySide6",
+    "qasync",
+    "starlette",
+    "uvicorn",
+    "hl7",
+    "app.ui",
+    "app.server",
+    "app.gateway",
+    "app.console.workflow",
+)
+HTTP_CLIENT = ("httpx", "websockets")
+DICOM = ("pydicom", "pynetdicom", "numpy")
+
+
+def imported(*args: str) -> set[str]:
+    """The modules `worklist-console ARGS` imports, top-level packages and `app.` modules alike."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    names = set()
+    for line in run.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name)
+            names.add(name.split(".")[0])
+    return names
+
+
+def heavy(names: set[str], forbidden: tuple[str, ...]) -> set[str]:
+    return {n for n in names if n in forbidden or any(n.startswith(f"{f}.") for f in forbidden)}
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that is bound and never listens: a connection there is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def test_version_imports_neither_a_backend_nor_the_window_nor_the_server():
+    names = imported("--version")
+    assert "app.cli" in names  # the probe sees the command's imports at all
+    assert heavy(names, NEVER_IN_THE_SHELL + HTTP_CLIENT + DICOM + ("app.backends", "app.domain.dicomjson")) == set()
+
+
+@pytest.mark.parametrize("command", ["echo", "find"])
+def test_echo_and_find_over_http_import_the_http_client_only(command, refused_port, tmp_path):
+    names = imported(command, "--url", f"http://127.0.0.1:{refused_port}/dicom-web", "--log-dir", str(tmp_path))
+    assert "httpx" in names and "app.backends.upsrs" in names
+    assert heavy(names, NEVER_IN_THE_SHELL + ("pynetdicom", "app.backends.dimse")) == set()
+
+
+@pytest.mark.parametrize("command", ["echo", "find"])
+def test_echo_and_find_over_dimse_import_pynetdicom_only(command, refused_port, tmp_path):
+    names = imported(command, "--mwl", f"127.0.0.1:{refused_port}:WORKLIST", "--log-dir", str(tmp_path))
+    assert "pynetdicom" in names and "app.backends.dimse" in names
+    assert heavy(names, NEVER_IN_THE_SHELL + HTTP_CLIENT + ("app.backends.upsrs",)) == set()
