@@ -209,7 +209,7 @@ def test_limits_and_timeout_as_serve_options(tmp_path) -> None:
                 other.sendall(VT + order("orm_o01_new.hl7", new_placer()) + END)
                 assert b"MSA|AA|" in receive_raw(other)
                 answered += 1
-                time.sleep(0.3)  # a RIS's pace, well inside the timeout
+                thread.join(0.3)  # a RIS's pace, well inside the timeout; over once the dribbler is closed
         thread.join(30)
         assert answered >= 3
         assert closed_after and 1.5 < closed_after[0] < 8, closed_after
