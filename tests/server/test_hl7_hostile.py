@@ -238,3 +238,25 @@ def test_limit_options_refuse_what_cannot_be_a_limit(capsys, option: str, given:
     assert f"argument {option}: {why}" in capsys.readouterr().err
     args = build_parser().parse_args(["serve"])
     assert (args.hl7_max_connections, args.hl7_timeout) == (256, 60.0)
+
+
+@pytest.mark.long
+def test_a_feed_that_keeps_sending_holds_its_connection_past_every_timer(tmp_path) -> None:
+    """--hl7-timeout bounds the time to one complete message, not a connection's life: a RIS that
+    sends every 20 s keeps one connection for longer than the 60 s default, as over a shift."""
+    server = UPSServer(ServerConfig(http_port=0, db_path=str(tmp_path / "ups.db"), purge_interval=3600, hl7_port=0))
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.hl7.port), timeout=10) as feed:
+            began = time.monotonic()
+            while time.monotonic() - began < 70:
+                feed.sendall(VT + order("orm_o01_new.hl7", new_placer()) + END)
+                assert b"MSA|AA|" in receive_raw(feed)
+                feed.settimeout(20)
+                try:  # the pause between two orders, ended early only by the server closing
+                    assert feed.recv(1) != b"", f"closed after {time.monotonic() - began:.0f} s"
+                except TimeoutError:
+                    pass
+                feed.settimeout(10)
+    finally:
+        server.stop()
