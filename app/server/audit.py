@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from app import private_files
+from app.domain import compact_json
 from app.domain import tags as t
 from app.domain.access import Identity
 from app.domain.dicomjson import JsonDataset, text_value
@@ -181,7 +182,7 @@ class AuditLog:
             return
         for line in records:
             try:
-                self._handler.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+                self._handler.append(compact_json.dumps(line, non_finite=False))
             except Exception:
                 # The change is committed: a full disk must not turn it into a failure for the client.
                 log.exception("Could not write an audit line for %s %s", line.get("action"), line.get("uid"))

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import queue
 import threading
 from collections import deque
 from collections.abc import Iterable
 
+from app.domain import compact_json
 from app.domain import events as ev
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
@@ -138,7 +138,7 @@ class EventHub:
 
     def publish(self, aets: Iterable[str], message: JsonDataset) -> None:
         """Send `message` to every AE in `aets` now, or keep it for when it connects."""
-        text, faults = strict_json(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        text, faults = strict_json(compact_json.dumps(message))
         if faults:
             log.warning("An event carried values JSON cannot hold; sent without them: %s", faults)
         aets = aets if isinstance(aets, (set, frozenset)) else set(aets)

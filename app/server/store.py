@@ -21,6 +21,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 from app import private_files
+from app.domain import compact_json
 from app.domain import tags as t
 from app.domain.dicomjson import JsonDataset
 from app.domain.query import Query
@@ -273,7 +274,7 @@ class Store:
     ) -> None:
         db.execute(
             "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
-            (uid, ups_uid, transaction_uid, status, json.dumps(dataset, ensure_ascii=False)),
+            (uid, ups_uid, transaction_uid, status, compact_json.dumps(dataset)),
         )
 
     # -- the HL7 door's answers -------------------------------------------------------------
@@ -322,6 +323,6 @@ def _texts(dataset: JsonDataset) -> tuple[str, str | None]:
     summary = {k: v for k, v in dataset.items() if k != t.PERFORMED_PROCEDURE_SEQ}
     performed = dataset.get(t.PERFORMED_PROCEDURE_SEQ)
     return (
-        json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
-        json.dumps(performed, ensure_ascii=False, separators=(",", ":")) if performed is not None else None,
+        compact_json.dumps(summary),
+        compact_json.dumps(performed) if performed is not None else None,
     )
