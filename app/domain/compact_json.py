@@ -11,6 +11,7 @@ null, as it writes NaN and Infinity, which the standard library keeps as NaN and
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import orjson
 
@@ -25,3 +26,12 @@ def dumps(value: object, *, non_finite: bool = True) -> str:
     if non_finite and b"null" in text:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.decode()
+
+
+def loads(text: str | bytes) -> Any:
+    """The value of JSON text as the standard library reads it; orjson reads it, save text it
+    refuses (the NaN and Infinity the standard library writes and reads)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

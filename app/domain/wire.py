@@ -80,9 +80,14 @@ def _value(vr: str, values: list[Any], encodings: list[str]) -> bytes:
     if vr == "AT":
         return b"".join(struct.pack("<HH", int(v[:4], 16), int(v[4:], 16)) for v in values)
     if vr == "PN":
-        raw = b"\\".join(PersonName(person_name_text(v)).encode(encodings) for v in values)
+        names = [person_name_text(v) for v in values]
+        joined = "\\".join(names)
+        # ASCII is the same bytes in every character set (ISO 2022 included: G0 is ASCII at the
+        # start of each value), and most worklist text is ASCII: no codec lookup for it
+        raw = joined.encode("ascii") if joined.isascii() else b"\\".join(PersonName(n).encode(encodings) for n in names)
     elif vr in _TEXT_VRS:
-        raw = encode_string("\\".join("" if v is None else str(v) for v in values), encodings)
+        text = "\\".join("" if v is None else str(v) for v in values)
+        raw = text.encode("ascii") if text.isascii() else encode_string(text, encodings)
     elif vr in _ASCII_VRS:
         raw = "\\".join("" if v is None else str(v) for v in values).encode("ascii")
     elif vr in ("IS", "DS") and all(isinstance(v, int) and not isinstance(v, bool) for v in values):

@@ -23,13 +23,11 @@ import logging
 import socket
 import ssl
 import weakref
-from collections.abc import Callable, Collection, Iterator
-from io import BytesIO
+from collections.abc import Collection, Iterator
 
 from pydicom import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 from pynetdicom import AE, _config, evt
-from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
     ModalityPerformedProcedureStepRetrieve,
@@ -37,7 +35,6 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from app.domain import wire
 from app.domain.dicomjson import DicomJsonError, JsonDataset, first_value, from_dataset, to_dataset
 from app.domain.information_model import MWL_MODEL, screen
 from app.domain.mapping import (
@@ -54,6 +51,7 @@ from .audit import Actor, acting_as
 from .dimse_door import NO_IDENTITY, NO_IDENTITY_COMMENT, DimsePolicy
 from .dimse_failures import find_failure
 from .dimse_tls import start_server
+from .find_answers import PendingAnswers
 from .mpps_dimse import retrieve
 from .mwl_search import candidates, deciding
 from .service_api import MppsOutcome, PerformedStepService, WorkitemService
@@ -105,32 +103,6 @@ def _answer_promptly(event: evt.Event) -> None:
         return recv(nr_bytes)
 
     wrapper.recv = recv_acking
-
-
-def _pending_sender(event: evt.Event, status: Status) -> Callable[[JsonDataset], bool] | None:
-    """A function that sends one pending C-FIND response encoded straight from DICOM JSON,
-    and says whether it could; None where the context's transfer syntax is not one it
-    writes (pynetdicom then encodes through pydicom, about ten times slower per answer)."""
-    context = event.context
-    implicit = {ImplicitVRLittleEndian: True, ExplicitVRLittleEndian: False}.get(context.transfer_syntax)
-    if implicit is None:
-        return None
-    request = event.request
-    assoc = event.assoc
-
-    def send(answer: JsonDataset) -> bool:
-        encoded = wire.encode(answer, implicit)
-        if encoded is None or not assoc.is_established:
-            return False
-        response = C_FIND()
-        response.MessageIDBeingRespondedTo = request.MessageID
-        response.AffectedSOPClassUID = request.AffectedSOPClassUID
-        response.Status = status
-        response.Identifier = BytesIO(encoded)
-        assoc.dimse.send_msg(response, context.context_id)
-        return True
-
-    return send
 
 
 def tls_context(cert_file: str, key_file: str, client_ca: str | None = None) -> ssl.SSLContext:
@@ -344,25 +316,29 @@ class DimseFront:
             yield find_failure("MWL C-FIND", exc), None
             return
         pending = Status.PENDING_OPTIONAL_KEYS_UNSUPPORTED if screened.unsupported else Status.PENDING
-        send = _pending_sender(event, pending)
+        # a gateway's upstream gives its pages one by one: there each answer goes out as it comes
+        streaming = getattr(self.service, "mwl_items", None) is not None or hasattr(self.service, "search_stream")
+        answers = PendingAnswers.of(event, pending, streaming=streaming)
         try:
-            # each answer goes out as it comes: a gateway's upstream gives its pages one by one
             rest = deciding(self.service, query)
             for item, workitem in candidates(self.service, query):
                 if event.is_cancelled:
+                    answers.flush()
                     yield Status.CANCELED, None
                     return
                 if not rest.matches(item, self.service.local):
                     continue
                 answer = answer_keys(item, identifier)
-                if send is None or not send(answer):
-                    named = (
-                        first_value(workitem, SOP_INSTANCE_UID) if workitem else first_value(item, STUDY_INSTANCE_UID)
-                    )
-                    dataset = _encodable(answer, named)
-                    if dataset is not None:
-                        yield pending, dataset
+                if answers.send(answer):
+                    continue
+                named = first_value(workitem, SOP_INSTANCE_UID) if workitem else first_value(item, STUDY_INSTANCE_UID)
+                dataset = _encodable(answer, named)
+                if dataset is not None:
+                    answers.flush()  # pynetdicom's response must follow those already written
+                    yield pending, dataset
+            answers.flush()
         except Exception as exc:  # noqa: BLE001 -- find_failure logs it whole
+            answers.flush()
             yield find_failure("MWL C-FIND", exc), None
 
     def _status(self, outcome: MppsOutcome, what: str) -> Dataset:

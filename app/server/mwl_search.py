@@ -8,10 +8,10 @@ MWL query itself decides.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
+from app.domain import compact_json
 from app.domain import tags as t
 from app.domain.dates import sortable
 from app.domain.dicomjson import JsonDataset
@@ -72,7 +72,7 @@ def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDat
         return
     stream: Callable[[SearchRequest], Iterable[str]] = getattr(service, "search_stream", service.search_all)
     for text in stream(narrowing(query)):
-        workitem = json.loads(text)
+        workitem = compact_json.loads(text)
         yield ups_to_mwl(workitem), workitem
 
 

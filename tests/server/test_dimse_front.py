@@ -12,7 +12,8 @@ import pytest
 from embedded_server import PINNED_DAY
 from pydicom import Dataset, dcmread
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE
+from pynetdicom import AE, evt
+from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from app.domain.dicomjson import from_dataset
@@ -39,10 +40,28 @@ def mwl_query(station: str = "CT1", day: str = TODAY, **top) -> Dataset:
     return ds
 
 
-def find(port: int, query: Dataset, calling: str = "CT1", syntax: str | None = None) -> tuple[list[Dataset], int]:
+def find(
+    port: int,
+    query: Dataset,
+    calling: str = "CT1",
+    syntax: str | None = None,
+    max_pdu: int | None = None,
+    pdu_lengths: list[int] | None = None,
+) -> tuple[list[Dataset], int]:
+    """The answers and the final status; `pdu_lengths` gets the length of each P-DATA-TF received."""
     ae = AE(calling)
     ae.add_requested_context(ModalityWorklistInformationFind, *([syntax] if syntax else []))
-    assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST")
+    handlers = []
+    if pdu_lengths is not None:
+        handlers.append(
+            (
+                evt.EVT_PDU_RECV,
+                lambda event: type(event.pdu) is P_DATA_TF and pdu_lengths.append(event.pdu.pdu_length),
+            )
+        )
+    # max_pdu: what this SCU says it receives at most; the front must fragment to it
+    extra = {"max_pdu": max_pdu} if max_pdu is not None else {}
+    assoc = ae.associate("127.0.0.1", port, ae_title="WORKLIST", evt_handlers=handlers, **extra)
     assert assoc.is_established
     found, final = [], -1
     try:
@@ -113,6 +132,21 @@ def test_every_transfer_syntax_carries_the_same_answers(front, syntax):
     names = {str(d.PatientName) for d in found}
     assert any("=" in n and not n.isascii() for n in names)  # a Japanese name with its ideographic group
     assert any(not n.isascii() and "=" not in n for n in names)  # and a European one
+
+
+@pytest.mark.parametrize("max_pdu", [128, 400])
+def test_a_modality_with_small_pdus_gets_the_same_answers_in_fragments(front, max_pdu):
+    """Answers are written as P-DATA-TF PDUs of our own (app/server/find_answers.py): a peer that
+    receives small PDUs gets each answer's command and identifier fragmented to fit (128: every
+    identifier in several fragments; 400: some answers whole in one PDU, others split)."""
+    query = mwl_query("", "", PatientName="*")
+    lengths: list[int] = []
+    found, final = find(front.dimse.port, query, max_pdu=max_pdu, pdu_lengths=lengths)
+    reference, _ = find(front.dimse.port, query)
+    assert lengths and max(lengths) <= max_pdu
+    assert final == 0x0000 and len(found) == len(reference) > 20
+    as_json = sorted(json.dumps(from_dataset(d), sort_keys=True, ensure_ascii=False) for d in found)
+    assert as_json == sorted(json.dumps(from_dataset(d), sort_keys=True, ensure_ascii=False) for d in reference)
 
 
 def test_an_unknown_station_finds_nothing(front):
