@@ -19,6 +19,7 @@ from .demo import DemoController
 from .loop import ensure_loop
 from .main_window import MainWindow
 from .session import Session
+from .startup_marks import WINDOW, mark_when_shown
 from .welcome import WelcomeWindow
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, firs
             window.open_settings,
         )
     window.show()
+    mark_when_shown(WINDOW)
     return window
 
 
@@ -89,6 +91,7 @@ def _site_window(profile: Profile, book: ProfileBook, args: argparse.Namespace, 
     profile.check()
     window = MainWindow(Session(profile, outbox_path(args)), book, config)
     window.show()
+    mark_when_shown(WINDOW)
     return window
 
 

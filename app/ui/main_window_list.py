@@ -13,6 +13,7 @@ from app.domain.worklist_query import WorklistQuery
 
 from .main_window_layout import WindowLayout
 from .procedure_panel import PanelState
+from .startup_marks import FIRST_LIST, mark_when_shown
 from .urgent_orders import filters_leaving_out, newly_urgent
 from .worklist_model import WORKITEM_ROLE, is_urgent
 
@@ -87,6 +88,8 @@ class WindowList(WindowLayout):
         self._refresh_marks()
         self.status.show_count(len(items))
         self._show_empty("" if items else "No procedure matches this query.")
+        if items:
+            mark_when_shown(FIRST_LIST)
         for w in items:
             self.urgent.changed(w)
         if self._loaded_once and query == listed:
