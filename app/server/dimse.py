@@ -326,6 +326,8 @@ class DimseFront:
                     answers.flush()
                     yield Status.CANCELED, None
                     return
+                if answers.broken:
+                    return  # the modality aborted or went away: nobody reads the rest
                 if not rest.matches(item, self.service.local):
                     continue
                 answer = answer_keys(item, identifier)

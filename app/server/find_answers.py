@@ -48,6 +48,7 @@ class PendingAnswers:
         self.implicit = implicit
         self.direct = _plain_socket(assoc)
         self.streaming = False
+        self.broken = False  # a write failed: nobody reads the rest
         self._held: list[bytes] = []
         self._held_bytes = 0
 
@@ -94,13 +95,21 @@ class PendingAnswers:
         return True
 
     def flush(self) -> None:
-        if self._held and self.direct is not None:
-            self.direct.send(b"".join(self._held))
+        if self._held and self.direct is not None and not self.broken:
+            try:
+                self.direct.socket.sendall(b"".join(self._held))
+            except OSError:
+                # the modality aborted or went away: say so to pynetdicom's reactor as its own
+                # write would (Evt17: the transport connection closed), and stop answering
+                self.broken = True
+                self.direct.event_queue.put("Evt17")
         self._held.clear()
         self._held_bytes = 0
 
 
 class _Refusing:
+    broken = False
+
     def send(self, answer: JsonDataset) -> bool:
         return False
 

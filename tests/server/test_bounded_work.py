@@ -218,3 +218,48 @@ async def test_an_event_never_carries_nan_and_a_refused_ae_title_is_not_echoed_w
     with pytest.raises(InvalidRequest) as refused:
         check_ae_title("A" * 10_000)
     assert len(refused.value.message) < 200
+
+
+def test_a_modality_that_aborts_amid_thousands_of_answers_frees_its_thread_and_the_front_answers_on(tmp_path):
+    """The front writes a query's answers itself (app/server/find_answers.py): when the modality
+    aborts, the write fails, the answering stops and the association's thread ends, and the next
+    modality is answered as usual."""
+    from benchmarks.bench_mwl import items, query
+
+    from app.server import ServerConfig, UPSServer
+
+    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path / "ups.db")))
+    with server.store.write() as db:
+        for ups in items(3000):  # 6 stations over 10 days: 50 a station and day
+            server.store.insert(db, ups)
+    server.start()
+
+    def serving() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name.startswith("AcceptorThread")]
+
+    try:
+        ae = AE("EVIL")
+        ae.add_requested_context(ModalityWorklistInformationFind)
+        assoc = ae.associate("127.0.0.1", server.dimse.port, ae_title="WORKLIST")
+        assert assoc.is_established
+        answers = assoc.send_c_find(query("", ""), ModalityWorklistInformationFind)  # all 3 000
+        status, identifier = next(answers)
+        assert status.Status == 0xFF00 and identifier is not None
+        assoc.abort()
+        for thread in serving():
+            thread.join(10)
+        assert serving() == []
+        good = AE("CT1")
+        good.add_requested_context(ModalityWorklistInformationFind)
+        modality = good.associate("127.0.0.1", server.dimse.port, ae_title="WORKLIST")
+        try:
+            found = [
+                ident
+                for status, ident in modality.send_c_find(query("CT1", "20270301"), ModalityWorklistInformationFind)
+                if status and status.Status == 0xFF00
+            ]
+        finally:
+            modality.release()
+        assert len(found) == 50
+    finally:
+        server.stop()
