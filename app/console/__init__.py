@@ -6,8 +6,9 @@ options, which must not pull in the workflow, the claim store and pydicom behind
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.domain.lazy_names import lazy_attributes
 
 if TYPE_CHECKING:
     # the backends' plain values the window shows, named here: the window reaches nothing below the console
@@ -42,13 +43,7 @@ _MODULE_OF = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, globals(), _MODULE_OF)
 
 
 __all__ = [

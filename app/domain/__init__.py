@@ -7,8 +7,9 @@ Its names load on first use (PEP 562): a command that needs only a few of its mo
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy_names import lazy_attributes
 
 if TYPE_CHECKING:
     from .dates import DateValueError, parse_da, parse_dt, parse_range, parse_tm, sortable
@@ -21,52 +22,46 @@ if TYPE_CHECKING:
     from .workitem import Code, PatientName, Performed, Workitem
 
 _MODULE_OF = {
-    "DateValueError": "dates",
-    "parse_da": "dates",
-    "parse_dt": "dates",
-    "parse_range": "dates",
-    "parse_tm": "dates",
-    "sortable": "dates",
-    "DicomJsonError": "dicomjson",
-    "JsonDataset": "dicomjson",
-    "from_dataset": "dicomjson",
-    "parse_datasets": "dicomjson",
-    "to_dataset": "dicomjson",
-    "EventType": "events",
-    "CombinedMatch": "query",
-    "KeyMatch": "query",
-    "MatchKind": "query",
-    "Query": "query",
-    "SequenceMatch": "query",
-    "build_query": "query",
-    "key_match": "query",
-    "SearchRequest": "search",
-    "parse_filter": "search",
-    "parse_search": "search",
-    "CancelOutcome": "states",
-    "InputReadiness": "states",
-    "Priority": "states",
-    "State": "states",
-    "Transition": "states",
-    "change_state": "states",
-    "request_cancellation": "states",
-    "InvalidRequest": "status",
-    "Status": "status",
-    "UPSError": "status",
-    "Code": "workitem",
-    "PatientName": "workitem",
-    "Performed": "workitem",
-    "Workitem": "workitem",
+    "DateValueError": ".dates",
+    "parse_da": ".dates",
+    "parse_dt": ".dates",
+    "parse_range": ".dates",
+    "parse_tm": ".dates",
+    "sortable": ".dates",
+    "DicomJsonError": ".dicomjson",
+    "JsonDataset": ".dicomjson",
+    "from_dataset": ".dicomjson",
+    "parse_datasets": ".dicomjson",
+    "to_dataset": ".dicomjson",
+    "EventType": ".events",
+    "CombinedMatch": ".query",
+    "KeyMatch": ".query",
+    "MatchKind": ".query",
+    "Query": ".query",
+    "SequenceMatch": ".query",
+    "build_query": ".query",
+    "key_match": ".query",
+    "SearchRequest": ".search",
+    "parse_filter": ".search",
+    "parse_search": ".search",
+    "CancelOutcome": ".states",
+    "InputReadiness": ".states",
+    "Priority": ".states",
+    "State": ".states",
+    "Transition": ".states",
+    "change_state": ".states",
+    "request_cancellation": ".states",
+    "InvalidRequest": ".status",
+    "Status": ".status",
+    "UPSError": ".status",
+    "Code": ".workitem",
+    "PatientName": ".workitem",
+    "Performed": ".workitem",
+    "Workitem": ".workitem",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, globals(), _MODULE_OF)
 
 
 __all__ = [
