@@ -16,12 +16,10 @@ when missed). Needs DCMTK (apt-get install dcmtk).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,8 +35,10 @@ from app.domain.requirements import prepare_create
 from app.domain.workitem import PatientName
 from app.server import ServerConfig, UPSServer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dimse_peers import Wlmscpfs
+
 STATIONS = [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR"), ("US1", "US"), ("CR1", "CR"), ("MG1", "MG")]
-WLMSCPFS = "/usr/bin/wlmscpfs"
 FINDSCU = "/usr/bin/findscu"  # DCMTK's, not the pynetdicom app of the same name
 RATIO_GOAL = 30.0  # issue 21: our C-FIND at least 30x faster than wlmscpfs, at 10 000 entries
 
@@ -167,18 +167,12 @@ def measure(entry_count: int, query_count: int, root: Path) -> Figures:
     with server.store.write() as db:
         for ups in entries:
             server.store.insert(db, ups)
+    folder = root / "wlistdb" / "WLMSCPFS"  # wlmscpfs's layout: a folder per called AE title
+    write_worklist_files(entries, folder)
     server.start()
-    write_worklist_files(entries, root / "wlistdb" / "WLMSCPFS")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dcmtk = subprocess.Popen(
-        [WLMSCPFS, "-dfp", str(root / "wlistdb"), "-dfr", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    dcmtk = Wlmscpfs(folder)
     try:
-        _listening(port)
+        dcmtk.start()  # a free port, taken again if another process bound it first
         files = []
         for n in range(query_count):
             station = STATIONS[n % len(STATIONS)][0]
@@ -188,27 +182,14 @@ def measure(entry_count: int, query_count: int, root: Path) -> Figures:
             files.append(query_file)
         timed_finds(server.dimse.port, "WORKLIST", files[:3])  # warm-up: the answers' code paths
         ours = timed_finds(server.dimse.port, "WORKLIST", files)
-        theirs = timed_finds(port, "WLMSCPFS", files)
+        theirs = timed_finds(dcmtk.port, folder.name, files)
     finally:
-        dcmtk.terminate()
-        dcmtk.wait(10)
+        dcmtk.stop()
         server.stop()
     for n, ((_, found_ours), (_, found_theirs)) in enumerate(zip(ours, theirs, strict=True)):
         if found_ours != found_theirs:
             raise SystemExit(f"different answers to query {n}: ours {found_ours}, wlmscpfs {found_theirs}")
     return Figures(entry_count, [ms for ms, _ in ours], [ms for ms, _ in theirs], {found for _, found in ours})
-
-
-def _listening(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("wlmscpfs did not start listening") from None
-            time.sleep(0.05)
 
 
 def report(figures: Figures, query_count: int) -> None:
