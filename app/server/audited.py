@@ -8,7 +8,7 @@ state change says the state it must have left, since only that one allows it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -21,6 +21,7 @@ from .audit import AuditLog, current_actor
 from .service_api import (
     Created,
     Deliver,
+    JsonText,
     MppsOutcome,
     NotificationChannel,
     PerformedStepService,
@@ -105,7 +106,7 @@ class AuditedService:
     def search(self, request: SearchRequest) -> SearchResult:
         return self.service.search(request)
 
-    def search_all(self, request: SearchRequest) -> list[str]:
+    def search_all(self, request: SearchRequest) -> Sequence[JsonText]:
         return self.service.search_all(request)
 
     def connect(self, aet: str) -> NotificationChannel:

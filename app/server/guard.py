@@ -11,7 +11,7 @@ forwarding, so that a modality behind a gateway has no more rights than one on t
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol, runtime_checkable
@@ -27,6 +27,7 @@ from .audit import current_actor
 from .service_api import (
     Created,
     Deliver,
+    JsonText,
     MppsOutcome,
     NotificationChannel,
     PerformedStepService,
@@ -142,7 +143,7 @@ class GuardedWorkitems:
     def search(self, request: SearchRequest) -> SearchResult:
         return self.inner.search(request)
 
-    def search_all(self, request: SearchRequest) -> list[str]:
+    def search_all(self, request: SearchRequest) -> Sequence[JsonText]:
         return self.inner.search_all(request)
 
     def subscribe(

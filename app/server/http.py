@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
@@ -29,12 +29,12 @@ from app.domain.identifiers import check_ae_title
 from app.domain.search import CONTROL_PARAMETERS, SubscriptionFilter, parse_search
 from app.domain.status import InvalidRequest, Status, UPSError
 from app.domain.values import describe
-from app.domain.writable import strict_json
+from app.domain.writable import may_hold_non_finite, strict_json
 
 from . import media
 from .media import NotAcceptable, UnsupportedMediaType
 from .security import Door, Forbidden, Policy, acting_ae
-from .service_api import UpstreamError, WorkitemService
+from .service_api import JsonText, UpstreamError, WorkitemService
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,20 @@ def check_accept(request: Request, *, many: bool = False) -> media.Form:
 
 
 def answer_datasets(
-    request: Request, form: media.Form, texts: list[str], *, many: bool, warnings: list[str] | tuple[str, ...] = ()
+    request: Request,
+    form: media.Form,
+    texts: Sequence[JsonText],
+    *,
+    many: bool,
+    warnings: list[str] | tuple[str, ...] = (),
 ) -> Response:
     """200 with stored DICOM JSON texts in the chosen form (JSON is sent as stored, unparsed)."""
     if form == media.JSON:
-        return answer(request, 200, "[" + ",".join(strict(text) for text in texts) + "]", warnings)
+        utf8 = [text if isinstance(text, bytes) else text.encode() for text in texts]
+        body = b"[" + b",".join(utf8) + b"]"
+        if may_hold_non_finite(body):  # rare: only then is each text looked at on its own
+            body = ("[" + ",".join(strict(text) for text in texts) + "]").encode()
+        return answer(request, 200, body, warnings)
     body, content_type = media.write([json.loads(strict(text)) for text in texts], form, many=many)
     response = answer(request, 200, body, warnings)
     response.headers["content-type"] = content_type
@@ -206,10 +215,10 @@ def requester_of(request: Request) -> str | None:
     return check_ae_title(aet) if aet else None
 
 
-def strict(text: str) -> str:
+def strict(text: JsonText) -> str:
     """A stored workitem as JSON every client parses: a value stored as NaN or Infinity (by an
     older version, or behind the checks' back) costs its attribute, not the page."""
-    cleaned, faults = strict_json(text)
+    cleaned, faults = strict_json(text.decode() if isinstance(text, bytes) else text)
     if faults:
         uid = first_value(json.loads(cleaned), t.SOP_INSTANCE_UID)
         log.warning(

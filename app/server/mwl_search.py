@@ -19,7 +19,7 @@ from app.domain.mapping import MODALITY, SPS_SEQ, SPS_START_DATE, SPS_STATION_AE
 from app.domain.query import MatchKind, Query
 from app.domain.search import SearchRequest, parse_search
 
-from .service_api import WorkitemService
+from .service_api import JsonText, WorkitemService
 
 
 def _narrowed(query: Query) -> list[tuple[tuple[str, ...], str, str]]:
@@ -70,7 +70,7 @@ def candidates(service: WorkitemService, query: Query) -> Iterator[tuple[JsonDat
         for item in mwl_items(query):
             yield item, None
         return
-    stream: Callable[[SearchRequest], Iterable[str]] = getattr(service, "search_stream", service.search_all)
+    stream: Callable[[SearchRequest], Iterable[JsonText]] = getattr(service, "search_stream", service.search_all)
     for text in stream(narrowing(query)):
         workitem = compact_json.loads(text)
         yield ups_to_mwl(workitem), workitem

@@ -109,7 +109,7 @@ class Transaction:
         """The workitem's attributes, never with its Transaction UID (kept apart)."""
         return self.get(uid).dataset
 
-    def search_all(self, request: SearchRequest) -> list[str]:
+    def search_all(self, request: SearchRequest) -> list[bytes]:
         items, _ = self.store.search(self.db, request.query, 0, 1 << 62)
         return items
 
@@ -392,7 +392,7 @@ class UPSService:
             items, remaining = self.store.search(db, request.query, request.offset, limit)
         return SearchResult(items, remaining, request.warnings)
 
-    def search_all(self, request: SearchRequest) -> list[str]:
+    def search_all(self, request: SearchRequest) -> list[bytes]:
         """Every match, unpaged (the DIMSE front streams them as C-FIND pending responses)."""
         with self.store.read() as db:
             items, _ = self.store.search(db, request.query, 0, 1 << 62)

@@ -11,7 +11,7 @@ into its own protocol.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Protocol
@@ -40,9 +40,14 @@ class Created:
     status: Status = Status.SUCCESS
 
 
+# A stored DICOM JSON text: UTF-8 bytes as the store keeps them (a Search page goes out without
+# being decoded and encoded again), or str as a gateway's upstream gave it.
+JsonText = str | bytes
+
+
 @dataclass(frozen=True)
 class SearchResult:
-    items: list[str]
+    items: Sequence[JsonText]
     remaining: int
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -90,7 +95,7 @@ class WorkitemService(Protocol):
 
     def search(self, request: SearchRequest) -> SearchResult: ...
 
-    def search_all(self, request: SearchRequest) -> list[str]:
+    def search_all(self, request: SearchRequest) -> Sequence[JsonText]:
         """Every match, unpaged, as DICOM JSON texts."""
         ...
 

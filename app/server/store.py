@@ -200,13 +200,15 @@ class Store:
             ((wid, *key) for key in item_keys_of(dataset, self.local)),
         )
 
-    def search(self, db: sqlite3.Connection, query: Query, offset: int, limit: int) -> tuple[list[str], int]:
-        """Summaries of the matches, in scheduled order, and how many matches follow the page."""
+    def search(self, db: sqlite3.Connection, query: Query, offset: int, limit: int) -> tuple[list[bytes], int]:
+        """Summaries of the matches, in scheduled order, and how many matches follow the page. They
+        are read as the UTF-8 bytes SQLite holds (CAST AS BLOB): a page of them goes out as it is,
+        where text would be decoded here and encoded again on the way out."""
         compiled = compile_query(query, self.local)
         order = "ORDER BY w.start_dt, w.id"
         if compiled.residual_query is None:
             rows = db.execute(
-                f"SELECT w.summary FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
+                f"SELECT CAST(w.summary AS BLOB) FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
                 (*compiled.params, limit + 1, offset),
             ).fetchall()
             if len(rows) <= limit:  # the page holds the rest: no need to count
@@ -217,9 +219,10 @@ class Store:
         matched = [
             summary
             for summary, performed in db.execute(
-                f"SELECT w.summary, w.performed FROM workitem w WHERE {compiled.sql} {order}", compiled.params
+                f"SELECT CAST(w.summary AS BLOB), w.performed FROM workitem w WHERE {compiled.sql} {order}",
+                compiled.params,
             )
-            if residual.matches(json.loads(_full_text(summary, performed)), self.local)
+            if residual.matches(json.loads(_full_text(summary.decode(), performed)), self.local)
         ]
         page = matched[offset : offset + limit]
         return page, max(0, len(matched) - offset - len(page))

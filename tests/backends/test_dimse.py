@@ -61,11 +61,11 @@ async def test_claim_and_complete_by_mpps_reach_the_ups_store(front):
     await b.claim(item.uid, mpps_uid)
     await b.claim(item.uid, mpps_uid)  # a retry after a lost answer is harmless
     store_uid = front.service.search_all(_by_accession(item.accession_number))
-    assert '"IN PROGRESS"' in store_uid[0]
+    assert '"IN PROGRESS"' in store_uid[0].decode()
     await b.report_progress(item.uid, mpps_uid, 50, "Halfway")
     await b.complete(item.uid, mpps_uid, performed("CT2"))
     await b.complete(item.uid, mpps_uid, performed("CT2"))  # retry: already finished counts as done
-    assert '"COMPLETED"' in front.service.search_all(_by_accession(item.accession_number))[0]
+    assert '"COMPLETED"' in front.service.search_all(_by_accession(item.accession_number))[0].decode()
     again = await b.search(WorklistQuery.today("CT2").with_(states=(State.COMPLETED,)))
     assert item.accession_number in {w.accession_number for w in again}
 
@@ -76,7 +76,7 @@ async def test_discontinue_cancels_with_the_reason(front):
     mpps_uid = generate_uid()
     await b.claim(item.uid, mpps_uid)
     await b.discontinue(item.uid, mpps_uid, DISCONTINUATION_REASONS[4], "")
-    stored = front.service.search_all(_by_accession(item.accession_number))[0]
+    stored = front.service.search_all(_by_accession(item.accession_number))[0].decode()
     assert '"CANCELED"' in stored and "110504" in stored
 
 
@@ -97,7 +97,7 @@ async def test_an_unscheduled_procedure_is_reported_in_the_unscheduled_form(fron
     from app.domain.search import parse_search
 
     stored = front.service.search_all(parse_search([("PatientID", "TRAUMA-9")]))
-    assert len(stored) == 1 and '"IN PROGRESS"' in stored[0]
+    assert len(stored) == 1 and '"IN PROGRESS"' in stored[0].decode()
 
 
 async def test_connectivity_is_said_in_plain_words(front):
@@ -187,6 +187,6 @@ async def test_a_claim_kept_across_a_restart_is_sent_before_any_search(front, tm
     restarted = Outbox(backend(front, "MG1"), "MG1 console", tmp_path / "console.db")  # nothing searched yet
     try:
         assert await restarted.flush() == 1
-        assert '"IN PROGRESS"' in front.service.search_all(_by_accession(found.accession_number))[0]
+        assert '"IN PROGRESS"' in front.service.search_all(_by_accession(found.accession_number))[0].decode()
     finally:
         restarted.close()

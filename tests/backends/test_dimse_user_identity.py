@@ -73,7 +73,9 @@ def performed() -> PerformedProcedure:
 
 
 def stored(server: UPSServer, accession: str) -> str:
-    return server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0]
+    return server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[
+        0
+    ].decode()
 
 
 async def test_with_its_user_the_station_finds_its_worklist_and_completes_a_procedure(locked):

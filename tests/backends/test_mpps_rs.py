@@ -45,7 +45,9 @@ def performed(station: str) -> PerformedProcedure:
 
 
 def stored(server, accession: str) -> str:
-    return server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0]
+    return server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[
+        0
+    ].decode()
 
 
 def pinned(station: str) -> WorklistQuery:
@@ -144,7 +146,7 @@ async def test_an_unscheduled_procedure_is_created_by_its_mpps(front):
         await b.complete(created.uid, mpps, performed("MG1"))
     finally:
         await b.close()
-    found = front.service.search_all(parse_search([("PatientID", new.patient_id)]))
+    found = [text.decode() for text in front.service.search_all(parse_search([("PatientID", new.patient_id)]))]
     assert len(found) == 1 and '"COMPLETED"' in found[0] and "Unplanned" in found[0]
 
 

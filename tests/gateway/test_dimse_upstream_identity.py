@@ -75,7 +75,7 @@ def gateway(tmp_path) -> Iterator:
 
 
 def stored(ris: UPSServer, accession: str) -> str:
-    return ris.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0]
+    return ris.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0].decode()
 
 
 async def test_with_its_user_the_gateway_lists_claims_and_completes_on_a_locked_ris(locked_ris, gateway):

@@ -19,6 +19,8 @@ def test_bench_search_finds_every_planned_answer_and_times_search_and_create(mon
     assert (search["matches_min"], search["matches_max"]) == (100, 100)
     assert 0 < search["p50"] <= search["p99"] and 0 < search["client_ms"] < search["p50"]
     assert result["create"]["rate"] > 0 and result["many"]["rate"] > 0
+    floor = result["floor"]  # the same answer size from the bare stack, for the ratio
+    assert floor["bytes"] == round(search["bytes_mean"]) > 100 * 1000 and 0 < floor["p50"] <= floor["p99"]
 
 
 @pytest.mark.interop

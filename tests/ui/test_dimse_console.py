@@ -27,7 +27,7 @@ def test_dimse_profile_lists_claims_and_completes(qtbot, open_console, front):
     def stored() -> str:
         return front.service.search_all(
             parse_search([("ReferencedRequestSequence.AccessionNumber", item.accession_number)])
-        )[0]
+        )[0].decode()
 
     assert '"IN PROGRESS"' in stored()
     window.procedure.add_output_series("Liver")

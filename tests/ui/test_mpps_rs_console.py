@@ -14,7 +14,9 @@ from app.ui.settings_dialog import SettingsDialog
 
 
 def stored(front, accession: str) -> str:
-    return front.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0]
+    return front.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[
+        0
+    ].decode()
 
 
 def inspected(window) -> list[str]:

@@ -48,7 +48,9 @@ def seeded_server(db: str, port: int = 0) -> UPSServer:
 
 
 def stored_state(server: UPSServer, accession: str) -> str:
-    found = server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[0]
+    found = server.service.search_all(parse_search([("ReferencedRequestSequence.AccessionNumber", accession)]))[
+        0
+    ].decode()
     return "COMPLETED" if '"COMPLETED"' in found else "IN PROGRESS" if '"IN PROGRESS"' in found else "SCHEDULED"
 
 
