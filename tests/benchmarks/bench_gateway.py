@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,7 @@ from test_ups_upstream import completed, in_progress
 
 from app.backends.dimse_worklist import mwl_identifier
 from app.domain.build import NewWorkitem
+from app.domain.search import parse_search
 from app.domain.workitem import PatientName
 from app.domain.worklist_query import WorklistQuery
 from app.gateway import close_upstream, open_upstream
@@ -146,13 +148,51 @@ def scp_ua(rounds: int, folder: Path) -> None:
         upstream.stop()
 
 
-def os_scu(rounds: int, folder: Path) -> None:
+@dataclass
+class Ris:
+    """A DIMSE RIS for the Origin-Server / SCU gateway: its MWL and MPPS SCPs, and how to stop them."""
+
+    name: str
+    mwl: tuple[int, str]  # port, AE title
+    mpps: tuple[int, str]
+    stop: Callable[[], None]
+
+
+def offis_ris(folder: Path) -> Ris:
+    """DCMTK's wlmscpfs over the OFFIS samples, and a pynetdicom MPPS SCP: the bottleneck is wlmscpfs
+    itself (it reads its files for every C-FIND)."""
     worklist = Wlmscpfs(worklist_folder(folder / "wlistdb")).start()
     mpps = MppsScp().start()
-    spec = f"dimse:MWL=127.0.0.1:{worklist.port}:OFFIS,MPPS=127.0.0.1:{mpps.port}:MPPSSCP,POLL=3600"
-    services = open_upstream(spec, str(folder / "os.db"))
+
+    def stop() -> None:
+        mpps.stop()
+        worklist.stop()
+
+    return Ris("wlmscpfs (10 OFFIS samples)", (worklist.port, "OFFIS"), (mpps.port, "MPPSSCP"), stop)
+
+
+def own_ris(folder: Path) -> Ris:
+    """Our own server's DIMSE front (MWL and MPPS on one port) over a demo day: a RIS that answers a
+    C-FIND in a few milliseconds, so that what the gateway adds is not lost in the RIS's own time."""
+    ris = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "ris.db"), audit=False)).start()
+    seed_demo_day(ris.service, today=PINNED_DAY)
+    assert ris.dimse is not None
+    port = ris.dimse.port
+    return Ris(
+        f"our DIMSE front ({len(ris.service.search_all(parse_search([], ris.service.local)))} workitems)",
+        (port, "WORKLIST"),
+        (port, "WORKLIST"),
+        ris.stop,
+    )
+
+
+def os_scu(rounds: int, folder: Path, ris: Ris) -> None:
+    (mwl_port, mwl_aet), (mpps_port, mpps_aet) = ris.mwl, ris.mpps
+    spec = f"dimse:MWL=127.0.0.1:{mwl_port}:{mwl_aet},MPPS=127.0.0.1:{mpps_port}:{mpps_aet},POLL=3600"
+    db = folder / f"os-{mwl_port}.db"
+    services = open_upstream(spec, str(db))
     gateway = UPSServer(
-        ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "os.db"), audit=False), upstream=services
+        ServerConfig(http_port=0, dimse_port=0, db_path=str(db), audit=False), upstream=services
     ).start()
     try:
         http = httpx.Client(base_url=gateway.base_url, timeout=30)
@@ -160,13 +200,16 @@ def os_scu(rounds: int, folder: Path) -> None:
         def search_through() -> None:
             assert http.get("/workitems").status_code == 200
 
+        # the direct paths hold their associations open, as the gateway holds its own
         ae = AE("WORKLIST_GW")
         ae.add_requested_context(ModalityWorklistInformationFind)
-        held = ae.associate("127.0.0.1", worklist.port, ae_title="OFFIS")
+        ae.add_requested_context(ModalityPerformedProcedureStep)
+        held_mwl = ae.associate("127.0.0.1", mwl_port, ae_title=mwl_aet)
+        assert held_mwl.is_established
         identifier = mwl_identifier(WorklistQuery(states=()))  # what the gateway sends for a bare Search
 
         def search_direct() -> None:
-            c_find(held, identifier)
+            c_find(held_mwl, identifier)
 
         def claim_through() -> None:
             item = NewWorkitem(
@@ -197,32 +240,36 @@ def os_scu(rounds: int, folder: Path) -> None:
             assert claimed.status_code == 200, claimed.headers.get("Warning")
 
         def claim_direct() -> None:
-            ae = AE("WORKLIST_GW")
-            ae.add_requested_context(ModalityPerformedProcedureStep)
-            assoc = ae.associate("127.0.0.1", mpps.port, ae_title="MPPSSCP")
-            status, _ = assoc.send_n_create(in_progress(None, "CT1"), ModalityPerformedProcedureStep, generate_uid())
-            assert status.Status == 0x0000
-            assoc.release()
+            nonlocal held_mpps
+            if held_mpps is None:  # opened now: an association idle through the search rounds is closed by a RIS
+                held_mpps = ae.associate("127.0.0.1", mpps_port, ae_title=mpps_aet)
+                assert held_mpps.is_established
+            uid = generate_uid()
+            status, _ = held_mpps.send_n_create(in_progress(None, "CT1"), ModalityPerformedProcedureStep, uid)
+            assert status.Status == 0x0000, status
 
+        answers = c_find(held_mwl, identifier)
+        held_mpps = None
         row(
-            "UPS-RS Search ⇄ MWL C-FIND (10 OFFIS samples)",
+            f"UPS-RS Search ⇄ MWL C-FIND, {ris.name}: {answers} answers",
             timed(rounds, search_direct),
             timed(rounds, search_through),
             1,
         )
-        held.release()
         row(
-            "claim (Create + Change State) ⇄ MPPS N-CREATE",
+            f"claim (Create + Change State) ⇄ MPPS N-CREATE, {ris.name}",
             timed(rounds, claim_direct),
             timed(rounds, claim_through),
             1,
         )
+        held_mwl.release()
+        if held_mpps is not None:
+            held_mpps.release()
         http.close()
     finally:
         gateway.stop()
         close_upstream(services)
-        mpps.stop()
-        worklist.stop()
+        ris.stop()
 
 
 def main() -> None:
@@ -237,7 +284,8 @@ def main() -> None:
         )
         print("| --- | --- | --- | --- | --- | --- |")
         scp_ua(args.rounds, folder)
-        os_scu(args.rounds, folder)
+        os_scu(args.rounds, folder, own_ris(folder))
+        os_scu(args.rounds, folder, offis_ris(folder))
 
 
 if __name__ == "__main__":
