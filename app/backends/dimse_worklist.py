@@ -138,7 +138,9 @@ def decode_answer(answer: Dataset, fallback_charset: str) -> dict:
         for dataset in datasets:
             implicit, little = dataset.original_encoding
             dataset.set_original_encoding(implicit, little, encodings)
-    answer.decode()
+        # values read before the character set was chosen are bytes still: read them by it now
+        answer.decode()
+    # otherwise each value is read by the answer's own character set as it is turned into JSON
     return from_dataset(answer)
 
 

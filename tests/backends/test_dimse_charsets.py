@@ -47,3 +47,30 @@ def test_answers_decode_by_their_character_set(charset, name):
 def test_an_answer_without_character_set_uses_the_fallback():
     received = as_received(None, "Mxller^Jxrgen", raw_name="Müller^Jürgen".encode("latin-1"))
     assert Workitem(mwl_to_ups(decode_answer(received, "ISO_IR 100"))).patient_name.alphabetic == "Müller^Jürgen"
+
+
+@pytest.mark.parametrize(
+    "charset, text",
+    [
+        ("ISO_IR 100", "Schädel nativ"),
+        ("ISO_IR 192", "Tórax con contraste"),
+        (["", "ISO 2022 IR 87"], "頭部単純"),
+    ],
+)
+def test_text_in_a_sequence_item_decodes_by_the_answers_character_set(charset, text):
+    ds = Dataset()
+    ds.SpecificCharacterSet = charset
+    ds.PatientName = "Doe^Jane"
+    step = Dataset()
+    step.ScheduledProcedureStepDescription = text
+    step.ScheduledPerformingPhysicianName = "Yamada^Tarou=山田^太郎" if "IR 87" in str(charset) else "Núñez^José"
+    ds.ScheduledProcedureStepSequence = [step]
+    buffer = BytesIO()
+    dcmwrite(buffer, ds, implicit_vr=False, little_endian=True, enforce_file_format=False)
+    received = dcmread(BytesIO(buffer.getvalue()), force=True)
+    answer = decode_answer(received, "ISO_IR 100")
+    (item,) = answer["00400100"]["Value"]
+    assert item["00400007"]["Value"] == [text]
+    assert item["00400006"]["Value"][0]["Alphabetic"] in ("Yamada^Tarou", "Núñez^José")
+    if "IR 87" in str(charset):
+        assert item["00400006"]["Value"][0]["Ideographic"] == "山田^太郎"
