@@ -19,6 +19,8 @@ cost per upstream exchange the gateway makes for it. The goal: under 5 ms per ex
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import statistics
 import sys
 import tempfile
@@ -26,8 +28,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
-import httpx
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -35,17 +37,20 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # its modality's datasets
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dimse_peers import MppsScp, Wlmscpfs, worklist_folder
+from dimse_peers import MppsScp, Wlmscpfs, free_port, worklist_folder
 from embedded_server import PINNED_DAY
+from raw_http import RawHttp
+from served import serve_process
 from test_ups_upstream import completed, in_progress
 
 from app.backends.dimse_worklist import mwl_identifier
 from app.domain.build import NewWorkitem
 from app.domain.search import parse_search
 from app.domain.workitem import PatientName
-from app.domain.worklist_query import WorklistQuery
 from app.gateway import close_upstream, open_upstream
+from app.gateway.dimse_mapping import worklist_query
 from app.server import ServerConfig, UPSServer
 from app.server.demo import seed_demo_day
 
@@ -156,6 +161,7 @@ class Ris:
     mwl: tuple[int, str]  # port, AE title
     mpps: tuple[int, str]
     stop: Callable[[], None]
+    searches: list[list[tuple[str, str]]]  # the UPS-RS Searches sent through the gateway, as query pairs
 
 
 def offis_ris(folder: Path) -> Ris:
@@ -168,108 +174,105 @@ def offis_ris(folder: Path) -> Ris:
         mpps.stop()
         worklist.stop()
 
-    return Ris("wlmscpfs (10 OFFIS samples)", (worklist.port, "OFFIS"), (mpps.port, "MPPSSCP"), stop)
+    return Ris("wlmscpfs (10 OFFIS samples)", (worklist.port, "OFFIS"), (mpps.port, "MPPSSCP"), stop, [[]])
 
 
 def own_ris(folder: Path) -> Ris:
-    """Our own server's DIMSE front (MWL and MPPS on one port) over a demo day: a RIS that answers a
-    C-FIND in a few milliseconds, so that what the gateway adds is not lost in the RIS's own time."""
-    ris = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(folder / "ris.db"), audit=False)).start()
-    seed_demo_day(ris.service, today=PINNED_DAY)
-    assert ris.dimse is not None
-    port = ris.dimse.port
-    return Ris(
-        f"our DIMSE front ({len(ris.service.search_all(parse_search([], ris.service.local)))} workitems)",
-        (port, "WORKLIST"),
-        (port, "WORKLIST"),
-        ris.stop,
+    """Our own server's DIMSE front (MWL and MPPS on one port) over a demo day, in a process of its
+    own: a RIS that answers a C-FIND in a few milliseconds, so that what the gateway adds is not
+    lost in the RIS's own time."""
+    port = free_port()
+    stack = contextlib.ExitStack()
+    stack.enter_context(
+        serve_process("--dimse-port", str(port), "--seed", "demo", "--db", str(folder / "ris.db"), *logs(folder, "ris"))
     )
+    # one station's day and the whole worklist: two sizes of one exchange, for the cost per answer
+    searches = [[("ScheduledStationNameCodeSequence.CodeValue", "MR1")], []]
+    return Ris("our DIMSE front", (port, "WORKLIST"), (port, "WORKLIST"), stack.close, searches)
+
+
+def logs(folder: Path, name: str) -> tuple[str, str]:
+    return "--log-dir", str(folder / f"{name}-logs")
 
 
 def os_scu(rounds: int, folder: Path, ris: Ris) -> None:
+    """The gateway runs as `serve --upstream dimse:…` in a process of its own and is asked over a raw
+    keep-alive socket, whose own cost is tens of microseconds (httpx's is milliseconds)."""
     (mwl_port, mwl_aet), (mpps_port, mpps_aet) = ris.mwl, ris.mpps
     spec = f"dimse:MWL=127.0.0.1:{mwl_port}:{mwl_aet},MPPS=127.0.0.1:{mpps_port}:{mpps_aet},POLL=3600"
-    db = folder / f"os-{mwl_port}.db"
-    services = open_upstream(spec, str(db))
-    gateway = UPSServer(
-        ServerConfig(http_port=0, dimse_port=0, db_path=str(db), audit=False), upstream=services
-    ).start()
+    options = ("--dimse-port", "0", "--db", str(folder / f"os-{mwl_port}.db"), "--upstream", spec)
     try:
-        http = httpx.Client(base_url=gateway.base_url, timeout=30)
-
-        def search_through() -> None:
-            assert http.get("/workitems").status_code == 200
-
-        # the direct paths hold their associations open, as the gateway holds its own
-        ae = AE("WORKLIST_GW")
-        ae.add_requested_context(ModalityWorklistInformationFind)
-        ae.add_requested_context(ModalityPerformedProcedureStep)
-        held_mwl = ae.associate("127.0.0.1", mwl_port, ae_title=mwl_aet)
-        assert held_mwl.is_established
-        identifier = mwl_identifier(WorklistQuery(states=()))  # what the gateway sends for a bare Search
-
-        def search_direct() -> None:
-            c_find(held_mwl, identifier)
-
-        def claim_through() -> None:
-            item = NewWorkitem(
-                uid=generate_uid(),
-                label="Bench",
-                start=time.strftime("%Y%m%d%H%M%S"),
-                patient=PatientName("Bench^Mark"),
-                patient_id="BENCH",
-                station="CT1",
-                modality="CT",
-            )
-            created = http.post(
-                "/workitems",
-                content=httpx.Request("POST", "/", json=[item.to_json()]).content,
-                params={"workitem": item.uid},
-                headers={"Content-Type": "application/dicom+json"},
-            )
-            assert created.status_code == 201, created.headers.get("Warning")
-            body = [
-                {
-                    "00081195": {"vr": "UI", "Value": [generate_uid()]},
-                    "00741000": {"vr": "CS", "Value": ["IN PROGRESS"]},
-                }
-            ]
-            claimed = http.put(
-                f"/workitems/{item.uid}/state", json=body, headers={"Content-Type": "application/dicom+json"}
-            )
-            assert claimed.status_code == 200, claimed.headers.get("Warning")
-
-        def claim_direct() -> None:
-            nonlocal held_mpps
-            if held_mpps is None:  # opened now: an association idle through the search rounds is closed by a RIS
-                held_mpps = ae.associate("127.0.0.1", mpps_port, ae_title=mpps_aet)
-                assert held_mpps.is_established
-            uid = generate_uid()
-            status, _ = held_mpps.send_n_create(in_progress(None, "CT1"), ModalityPerformedProcedureStep, uid)
-            assert status.Status == 0x0000, status
-
-        answers = c_find(held_mwl, identifier)
-        held_mpps = None
-        row(
-            f"UPS-RS Search ⇄ MWL C-FIND, {ris.name}: {answers} answers",
-            timed(rounds, search_direct),
-            timed(rounds, search_through),
-            1,
-        )
-        row(
-            f"claim (Create + Change State) ⇄ MPPS N-CREATE, {ris.name}",
-            timed(rounds, claim_direct),
-            timed(rounds, claim_through),
-            1,
-        )
-        held_mwl.release()
-        if held_mpps is not None:
-            held_mpps.release()
-        http.close()
+        with serve_process(*options, *logs(folder, f"os-{mwl_port}")) as gateway, RawHttp(gateway.base_url) as http:
+            os_scu_rows(rounds, http, ris)
     finally:
-        gateway.stop()
-        close_upstream(services)
         ris.stop()
+
+
+def os_scu_rows(rounds: int, http: RawHttp, ris: Ris) -> None:
+    (mwl_port, mwl_aet), (mpps_port, mpps_aet) = ris.mwl, ris.mpps
+    dicom_json = {"Content-Type": "application/dicom+json", "Accept": "application/dicom+json"}
+
+    def search_through(params: list[tuple[str, str]]) -> bytes:
+        status, body = http.request("GET", "/workitems?" + urlencode(params), headers=dicom_json)
+        assert status == 200, (status, body[:300])
+        return body
+
+    # the direct paths hold their associations open, as the gateway holds its own
+    ae = AE("WORKLIST_GW")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    ae.add_requested_context(ModalityPerformedProcedureStep)
+    held_mwl = ae.associate("127.0.0.1", mwl_port, ae_title=mwl_aet)
+    assert held_mwl.is_established
+    for params in ris.searches:
+        # the C-FIND the gateway sends for this Search, sent directly on an association held open
+        identifier = mwl_identifier(worklist_query(parse_search(params).query))
+        answers = c_find(held_mwl, identifier)
+        shown = len(json.loads(search_through(params)))
+        what = ", ".join(f"{key.split('.')[-1]}={value}" for key, value in params) or "no key"
+        row(
+            f"UPS-RS Search ({what}) ⇄ MWL C-FIND, {ris.name}: {answers} answers, {shown} shown",
+            timed(rounds, lambda: c_find(held_mwl, identifier)),
+            timed(rounds, lambda: search_through(params)),
+            1,
+        )
+    held_mwl.release()
+
+    def claim_through() -> None:
+        item = NewWorkitem(
+            uid=generate_uid(),
+            label="Bench",
+            start=time.strftime("%Y%m%d%H%M%S"),
+            patient=PatientName("Bench^Mark"),
+            patient_id="BENCH",
+            station="CT1",
+            modality="CT",
+        )
+        body = json.dumps([item.to_json()]).encode()
+        status, answer = http.request("POST", f"/workitems?workitem={item.uid}", body, dicom_json)
+        assert status == 201, answer[:300]
+        claim = [
+            {
+                "00081195": {"vr": "UI", "Value": [generate_uid()]},
+                "00741000": {"vr": "CS", "Value": ["IN PROGRESS"]},
+            }
+        ]
+        status, answer = http.request("PUT", f"/workitems/{item.uid}/state", json.dumps(claim).encode(), dicom_json)
+        assert status == 200, answer[:300]
+
+    held_mpps = ae.associate("127.0.0.1", mpps_port, ae_title=mpps_aet)
+    assert held_mpps.is_established
+
+    def claim_direct() -> None:
+        status, _ = held_mpps.send_n_create(in_progress(None, "CT1"), ModalityPerformedProcedureStep, generate_uid())
+        assert status.Status == 0x0000, status
+
+    row(
+        f"claim (Create + Change State) ⇄ MPPS N-CREATE, {ris.name}",
+        timed(rounds, claim_direct),
+        timed(rounds, claim_through),
+        1,
+    )
+    held_mpps.release()
 
 
 def main() -> None:

@@ -34,7 +34,6 @@ import math
 import os
 import queue
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +47,8 @@ import httpx
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from served import serve_process
 from upsrs_client import DICOM_JSON, GLOBAL, new_aet, subscribe, value
 
 from app.domain.hl7_orders import workitem_uid
@@ -287,45 +288,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve_process(folder: Path) -> Iterator[Served]:
+def hl7_server(folder: Path) -> Iterator[Served]:
     """`python -m app serve --hl7-port 0` over a fresh database in `folder`."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "serve",
-            "--http-port",
-            "0",
-            "--dimse-port",
-            "0",
-            "--hl7-port",
-            "0",
-            "--hl7-station",
-            "CT=CT1",
-            "--db",
-            str(folder / "ups.db"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base_url = None
-        for line in process.stdout:  # type: ignore[union-attr]
-            if "ready at " in line:
-                base_url = line.split("ready at ", 1)[1].split()[0]
-            elif "HL7 v2 orders (MLLP) on port " in line and base_url:
-                port = int(line.rsplit(" ", 1)[1])
-                # keep reading its output, so that a full pipe never stalls the server being timed
-                threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-                yield Served(base_url, port, process.pid)
-                break
-        else:
-            raise RuntimeError("the server process did not start")
-    finally:
-        process.terminate()
-        process.wait(30)
+    options = ("--dimse-port", "0", "--hl7-port", "0", "--hl7-station", "CT=CT1", "--db", str(folder / "ups.db"))
+    with serve_process(*options, until="HL7 v2 orders (MLLP) on port ") as running:
+        yield Served(running.base_url, int(running.lines[-1].rsplit(" ", 1)[1]), running.pid)
 
 
 # -- driver ----------------------------------------------------------------------------------------------
@@ -386,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average at start "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (figures are noisy if something else runs)"
     )
-    with tempfile.TemporaryDirectory(prefix="bench-hl7-") as tmp, serve_process(Path(tmp)) as served:
+    with tempfile.TemporaryDirectory(prefix="bench-hl7-") as tmp, hl7_server(Path(tmp)) as served:
         subscriber = Subscriber(served.base_url)
         try:
             if args.warmup:

@@ -39,7 +39,6 @@ Figures are wall-clock on a shared machine: other processes (a test run) add noi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -68,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from door import users_file
 from raw_http import RawHttp
+from served import serve_process
 
 STATIONS = [("CT1", "CT"), ("CT2", "CT"), ("MR1", "MR"), ("US1", "US"), ("CR1", "CR"), ("MG1", "MG")]
 PER_DAY = 600
@@ -345,33 +345,6 @@ def explain(server: UPSServer, plan: Plan) -> list[str]:
     return lines
 
 
-@contextlib.contextmanager
-def serve_process(db_path: str, users: Path):
-    """`python -m app serve --users` on a free loopback port over `db_path`; yields its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            *("-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", db_path),
-            *("--users", str(users)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        for line in proc.stdout:  # type: ignore[union-attr]
-            if "ready at " in line:
-                # keep reading its output so a full pipe can never stall the server being timed
-                threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-                yield line.split("ready at ", 1)[1].split()[0]
-                break
-        else:
-            raise RuntimeError("the server process did not start")
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
 # -- driver ---------------------------------------------------------------------------------------
 def run_size(size: int, args: argparse.Namespace) -> dict:
     plan = Plan(size, args.order)
@@ -403,7 +376,10 @@ def run_size(size: int, args: argparse.Namespace) -> dict:
         # users on: every request carries a RIS's bearer token through the access rule.
         users, tokens = users_file(Path(tmp), ris=[])
         headers = {"Authorization": f"Bearer {tokens['ris']}"}
-        with serve_process(db_path, users) as base_url, RawHttp(base_url, headers) as client:
+        with (
+            serve_process("--dimse-port", "0", "--db", db_path, "--users", str(users)) as served,
+            RawHttp(url := served.base_url, headers) as client,
+        ):
             search = measure_search(client, plan, random.Random(size))
             print(
                 f"  search: p50 {search['p50']:.2f} ms, p99 {search['p99']:.2f} ms, mean {search['mean']:.2f} ms, "
@@ -423,8 +399,8 @@ def run_size(size: int, args: argparse.Namespace) -> dict:
             # it shows per-response stalls (e.g. Nagle + delayed ACK) that big answers hide
             small = measure_search(client, plan, random.Random(-size), requests=100, limit=SMALL_LIMIT)
             print(f"  search limit={SMALL_LIMIT}: p50 {small['p50']:.2f} ms, p99 {small['p99']:.2f} ms", flush=True)
-            create = measure_create(base_url, headers, plan, 1, plan.size)
-            many = measure_create(base_url, headers, plan, CREATE_CLIENTS, plan.size + CREATE_REQUESTS)
+            create = measure_create(url, headers, plan, 1, plan.size)
+            many = measure_create(url, headers, plan, CREATE_CLIENTS, plan.size + CREATE_REQUESTS)
             for clients, figures in ((1, create), (CREATE_CLIENTS, many)):
                 print(
                     f"  create, {clients} client(s): {figures['rate']:.0f}/s (p50 {figures['p50']:.2f} ms, "
