@@ -157,7 +157,8 @@ class DemoController:
 
     @property
     def server(self) -> UPSServer:
-        """The running server; while it starts, once it has started (it starts if nobody asked yet)."""
+        """The running server: waits while it starts (and starts it if nobody has asked yet);
+        raises what kept it from starting."""
         return self.begin_start().result()
 
     def profile(self, station: str, ae_title: str) -> Profile:
