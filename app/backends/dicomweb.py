@@ -155,18 +155,32 @@ class DicomWebClient:
             auth = httpx.BasicAuth(profile.username, profile.password)
         elif profile.auth == "bearer":
             headers["Authorization"] = f"Bearer {profile.token}"
-        self.client = httpx.AsyncClient(
-            base_url=self.base,
-            auth=auth,
-            headers=headers,
-            timeout=profile.timeout,
-            verify=tls_context(profile),
-            transport=transport,
-            event_hooks={"request": [self._on_request], "response": [self._on_response]},
-            # An idle connection is dropped before a server's keep-alive (ours: 5 s) can end it, so a
-            # request is never sent on a connection the server is closing at that moment.
-            limits=httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS),
-        )
+        verify = tls_context(profile)  # a missing CA file is said now, not at the first request
+
+        def make_client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=self.base,
+                auth=auth,
+                headers=headers,
+                timeout=profile.timeout,
+                verify=verify,
+                transport=transport,
+                event_hooks={"request": [self._on_request], "response": [self._on_response]},
+                # An idle connection is dropped before a server's keep-alive (ours: 5 s) can end it, so a
+                # request is never sent on a connection the server is closing at that moment.
+                limits=httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS),
+            )
+
+        self._make_client = make_client
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """Made on first use: its transport imports httpcore (about a third of a second cold), which
+        a console's window need not wait for before it is painted."""
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
 
     # -- the protocol inspector --------------------------------------------------------------
     def observe(
@@ -264,7 +278,8 @@ class DicomWebClient:
         raise refusal(response)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 # The DICOMweb worklist services a base URL may offer, by their resource under it.

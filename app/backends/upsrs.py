@@ -81,9 +81,12 @@ class UpsRsBackend:
         self._connected = False
         self._global = False
         self.http = DicomWebClient(profile, observer, transport, calling_ae=calling_ae)
-        self.client = self.http.client
         self.base = self.http.base
         self.host = self.http.host
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.http.client
 
     def handshake_headers(self) -> dict[str, str] | None:
         """The headers a WebSocket handshake needs: the same credentials, and the same AE title, as

@@ -32,6 +32,7 @@ from app.domain.values import describe
 from app.domain.writable import may_hold_non_finite, strict_json
 
 from . import media
+from .http_socket import BASE_PATH
 from .media import NotAcceptable, UnsupportedMediaType
 from .security import Door, Forbidden, Policy, acting_ae
 from .service_api import JsonText, UpstreamError, WorkitemService
@@ -39,7 +40,6 @@ from .service_api import JsonText, UpstreamError, WorkitemService
 log = logging.getLogger(__name__)
 
 DICOM_JSON = "application/dicom+json"
-BASE_PATH = "/dicom-web"
 MAX_BODY = 4 * 1024 * 1024
 SEND_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 30.0  # a whole request body, however slowly it comes  # a notification the subscriber has not taken by then drops its connection

@@ -47,6 +47,7 @@ from .http_limits import (
     LimitedConfig,
     ShutdownSafeWebSocketProtocol,
 )
+from .http_socket import http_socket, http_url
 from .mpps import MppsService
 from .notifications import EventHub
 from .password_checks import ThrottleRules
@@ -155,6 +156,7 @@ class UPSServer:
         self,
         config: ServerConfig | None = None,
         upstream: tuple[WorkitemService, PerformedStepService] | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         self.config = config or ServerConfig()
         local = datetime.now().astimezone().tzinfo or UTC
@@ -216,13 +218,8 @@ class UPSServer:
             *sup246.routes(BASE_PATH, endpoint),
         ]
         self.app.add_middleware(HttpActors)
-        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
-        # without it Nagle holds a small answer's body back ~40 ms behind its headers.
-        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.socket.bind((self.config.host, self.config.http_port))
+        # given one (bound early, see http_socket.py), the door serves on it instead of config's port
+        self.socket = sock if sock is not None else http_socket(self.config.host, self.config.http_port)
         self.port: int = self.socket.getsockname()[1]
         self.limits = ConnectionLimits(
             total=self.config.max_connections or connection_cap(open_file_limit()),
@@ -364,12 +361,7 @@ class UPSServer:
 
     @property
     def base_url(self) -> str:
-        host = self.config.host
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{BASE_PATH}"
+        return http_url(self.config.host, self.port, tls=bool(self.tls))
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -11,33 +11,40 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydicom.uid import generate_uid
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
+from shiboken6 import isValid
 
 from app.console import Hl7Link
 from app.console.profiles import Profile
-from app.domain.hl7_orders import workitem_uid
 from app.domain.hl7_ris import Order, Patient, SentMessage, cancel_order, merge_patient, new_order, update_patient
 from app.domain.procedure import PerformedProcedure, progress_json
 from app.domain.search import parse_search
 from app.domain.status import UPSError
 from app.domain.workitem import Code, Workitem
-from app.server import ServerConfig, UPSServer
-from app.server.demo import DEMO_RIS, PATIENTS
+from app.server.http_socket import http_socket, http_url
 
 from .hl7_inspector import Hl7Inspector
 from .main_window import MainWindow
+from .rich_text import plain
 from .session import Session
+
+if TYPE_CHECKING:
+    from app.server import UPSServer
 
 log = logging.getLogger(__name__)
 OTHER_MODALITY = "CT2"
 DUPLICATE_ORDER = Code("110510", "DCM", "Duplicate order")
+HOST = "127.0.0.1"
+STARTING = "Starting the demo server…"
 
 
 class RisMessages(QObject):
@@ -46,36 +53,116 @@ class RisMessages(QObject):
     sent = Signal(object)  # SentMessage
 
 
+class ServerStart(QObject):
+    """The demo server's start, told from the thread that starts it: "" once it serves, else why not."""
+
+    done = Signal(str)
+
+
 class DemoController:
-    def __init__(self, server: UPSServer, data_dir: Path) -> None:
-        self.server = server
+    """The demo: its server, and the other actors of the Simulate menu.
+
+    The server's HTTP door is bound when the controller is made, so its address is known and a
+    window can open on it at once; the server itself (Starlette, uvicorn, the store, the demo day)
+    is imported and started on a thread of its own by `start_behind`, after the window is painted.
+    A search the window asks meanwhile waits in the door's backlog and is answered once it serves."""
+
+    def __init__(self, data_dir: Path, seed: int = 1) -> None:
         self.data_dir = data_dir
+        self.seed = seed
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._socket = http_socket(HOST, 0, listen=True)
+        self.base_url = http_url(HOST, self._socket.getsockname()[1])
+        self._server: UPSServer | None = None
+        self._starting: Future[UPSServer] | None = None
+        self._stopped = False
+        self.started = ServerStart()
         self.windows: list[QMainWindow] = []
         self._counter = 0
         self._other: dict[str, tuple[str, str]] = {}  # uid -> (transaction UID, start) of the simulated modality
         self.ris = RisMessages()
         self.hl7_sent: list[SentMessage] = []  # for a window opened later
-        door = server.hl7
-        self._link = Hl7Link("127.0.0.1", door.port) if door is not None else None
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-ris")
         self.ris.sent.connect(self.hl7_sent.append)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
 
-    @classmethod
-    def start(cls, data_dir: Path, seed: int = 1) -> DemoController:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = UPSServer(
-            ServerConfig(
-                http_port=0, hl7_port=0, db_path=str(data_dir / "demo-worklist.db"), seed="demo", seed_value=seed
-            )
-        ).start()
+    # -- the server ------------------------------------------------------------------------------
+    def start_behind(self, window: MainWindow) -> None:
+        """Start the server once `window` has been painted (the event loop's next turn), on a thread
+        of its own. Until it serves, the window's status bar says so (its search, waiting for the
+        server, says no more), and if it cannot start, the window's messages say why."""
+        bar = window.statusBar()
+        starting = [True]
+        bar.showMessage(STARTING)
+
+        def still_starting(busy: bool, _: str) -> None:
+            if busy and starting[0]:
+                bar.showMessage(STARTING)
+
+        def done(failure: str) -> None:
+            starting[0] = False
+            if not isValid(window):  # closed meanwhile
+                return
+            if bar.currentMessage() == STARTING:
+                bar.clearMessage()
+            if failure:
+                window.messages.show_message(
+                    "demo-server", f"The demo server could not start: {plain(failure)}", "error"
+                )
+
+        window.session.busy.connect(still_starting)  # after the window's own: it has the last word
+        self.started.done.connect(done)
+        QTimer.singleShot(0, self.begin_start)
+
+    def begin_start(self) -> Future[UPSServer]:
+        """Start the server on a thread of its own (once); its outcome is told through `started.done`."""
+        if self._starting is None:
+            self._starting = Future()
+            threading.Thread(target=self._start, name="demo-server-start", daemon=True).start()
+        return self._starting
+
+    def _start(self) -> None:
+        assert self._starting is not None
+        try:
+            server = self._start_server()
+        except Exception as exc:
+            log.exception("The demo server could not start")
+            self._socket.close()  # a search waiting in its backlog is told at once
+            self._starting.set_exception(exc)
+            self._tell(str(exc) or type(exc).__name__)
+            return
+        self._starting.set_result(server)
+        self._tell("")
+
+    def _start_server(self) -> UPSServer:
+        from app.server import ServerConfig, UPSServer  # on this thread: the window is already up
+
+        config = ServerConfig(
+            http_port=0, hl7_port=0, db_path=str(self.data_dir / "demo-worklist.db"), seed="demo", seed_value=self.seed
+        )
+        server = UPSServer(config, sock=self._socket).start()
+        self._server = server
         log.info("Demo server at %s", server.base_url)
-        return cls(server, data_dir)
+        if self._stopped:  # the console quit while it started
+            server.stop()
+        return server
+
+    def _tell(self, failure: str) -> None:
+        try:
+            self.started.done.emit(failure)
+        except RuntimeError:  # the application is gone: nobody to tell
+            pass
+
+    @property
+    def server(self) -> UPSServer:
+        """The running server: waits while it starts (and starts it if nobody has asked yet);
+        raises what kept it from starting."""
+        return self.begin_start().result()
 
     def profile(self, station: str, ae_title: str) -> Profile:
-        return Profile(name=f"Demo {ae_title}", url=self.server.base_url, ae_title=ae_title, station=station)
+        return Profile(name=f"Demo {ae_title}", url=self.base_url, ae_title=ae_title, station=station)
 
     def session(self, profile: Profile) -> Session:
         """A console's session on the demo server. Its claims are kept under the AE title alone:
@@ -83,8 +170,14 @@ class DemoController:
         return Session(profile, self.data_dir / "console.db", owner=f"demo|{profile.ae_title}")
 
     def stop(self) -> None:
+        self._stopped = True
         self._sender.shutdown(wait=True, cancel_futures=True)  # what is on the wire gets its answer first
-        self.server.stop()
+        if self._starting is not None:
+            wait([self._starting], timeout=30)  # a start under way ends first (a failure was said)
+        if self._server is not None:
+            self._server.stop()
+        else:
+            self._socket.close()
 
     def install(self, window: MainWindow, menu: QMenu) -> None:
         station = window.session.profile.station_code
@@ -136,10 +229,11 @@ class DemoController:
         return self._sender.submit(self._exchange, message)
 
     def _exchange(self, message: str) -> SentMessage:
-        if self._link is None:
+        door = self.server.hl7
+        if door is None:
             sent = SentMessage(datetime.now(), message, failure="The demo server has no HL7 door.")
         else:
-            sent = self._link.send(message)
+            sent = Hl7Link(HOST, door.port).send(message)
         if sent.code != "AA":
             log.warning("The demo RIS's %s: %s %s", sent.name, sent.code, sent.failure or sent.ack)
         try:
@@ -158,6 +252,9 @@ class DemoController:
 
     def add_urgent_order(self, station: str) -> str:
         """An ORM^O01 NW for `station`; the UID its workitem will have (the door derives it)."""
+        from app.domain.hl7_orders import workitem_uid
+        from app.server.demo import DEMO_RIS, PATIENTS
+
         self._counter += 1
         patient, birth, sex = PATIENTS[self._counter % len(PATIENTS)]
         now = datetime.now()
@@ -183,6 +280,8 @@ class DemoController:
 
     def request_cancellation(self, station: str) -> str | None:
         """An ORM^O01 CA for the station's procedure in progress, else its first scheduled one: the UID."""
+        from app.server.demo import DEMO_RIS
+
         for uid in self._items(station, "IN PROGRESS") + self._items(station, "SCHEDULED"):
             item = self._workitem(uid)
             if item is None or not item.placer_order:
@@ -203,6 +302,8 @@ class DemoController:
     def merge_patient(self, station: str, uid: str | None = None) -> tuple[str, str] | None:
         """An ADT^A40 merging the patient of `uid` (else of the station's procedure in progress, else of
         its first scheduled one) into a new patient ID: (the UID, the new ID)."""
+        from app.server.demo import DEMO_RIS
+
         item = self._chosen(station, uid)
         if item is None:
             return None
@@ -215,6 +316,8 @@ class DemoController:
     def correct_name(self, station: str, uid: str | None = None) -> str | None:
         """An ADT^A08 with the patient's name corrected: the middle initial the registration missed
         (taken back by the next correction). The UID."""
+        from app.server.demo import DEMO_RIS
+
         item = self._chosen(station, uid)
         if item is None:
             return None

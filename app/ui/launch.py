@@ -68,7 +68,9 @@ def window_for(args: argparse.Namespace) -> QWidget:
 
 def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, first_run: bool = False) -> MainWindow:
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="worklist-demo-"))
-    demo = DemoController.start(data_dir, seed=getattr(args, "seed_value", 1))
+    # the server's door is reserved now and the server started behind the window, once it is painted:
+    # its first search waits in the door's backlog until the server serves
+    demo = DemoController(data_dir, seed=getattr(args, "seed_value", 1))
     station = getattr(args, "demo_station", None) or args.station or "CT1"
     profile = demo.profile(station, args.console_ae or station)
     # the demo's own profile (an ephemeral port) is never saved: the book holds the site's profiles
@@ -84,6 +86,7 @@ def _demo_window(args: argparse.Namespace, book: ProfileBook, config: Path, firs
         )
     window.show()
     mark_when_shown(WINDOW)
+    demo.start_behind(window)
     return window
 
 
