@@ -8,7 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -70,6 +72,49 @@ def test_echo_and_find_over_http_import_the_http_client_only(command, refused_po
     names = imported(command, "--url", f"http://127.0.0.1:{refused_port}/dicom-web", "--log-dir", str(tmp_path))
     assert "httpx" in names and "app.backends.upsrs" in names
     assert heavy(names, NEVER_IN_THE_SHELL + ("pynetdicom", "app.backends.dimse")) == set()
+
+
+class UpsRsStub(BaseHTTPRequestHandler):
+    """Answers as a UPS-RS server that lets anyone subscribe: the echo goes through every request it makes
+    (Search, the Subscribe probe on a workitem nobody made, the capabilities), not just the first."""
+
+    def answer(self, status: int, body: bytes = b"") -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.answer(200, b"[]")
+
+    def do_POST(self) -> None:
+        self.answer(404)
+
+    def do_OPTIONS(self) -> None:
+        self.answer(200, b"workitems modality-scheduled-procedure-steps")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def upsrs_stub() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), UpsRsStub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/dicom-web"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_echo_over_http_imports_no_pydicom(upsrs_stub, tmp_path):
+    """The connectivity check reads no dataset: pydicom (and numpy and requests, which its pixel handlers
+    and example-file download pull in when installed) would be most of its cold start."""
+    names = imported("echo", "--url", upsrs_stub, "--log-dir", str(tmp_path))
+    assert "app.backends.upsrs" in names
+    assert heavy(names, DICOM + ("requests",)) == set()
 
 
 @pytest.mark.parametrize("command", ["echo", "find"])

@@ -12,10 +12,9 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
-from pydicom.uid import generate_uid
 
 from app.domain.dicomjson import JsonDataset
-from app.domain.identifiers import CALLING_AE_HEADER
+from app.domain.identifiers import CALLING_AE_HEADER, probe_uid
 
 from .errors import BackendError, NotPermitted, Refused, ServerFault, TimedOut, Unreachable
 from .profiles import Profile
@@ -296,7 +295,7 @@ async def _probe(http: DicomWebClient, service: str, path: str) -> bool:
         # no Search on MPPS: Retrieve an MPPS nobody made; the service says so in a Warning, while a
         # server without the resource answers a bare 404, and 405 means the resource is there
         # without Retrieve (it is optional)
-        response = await http.request("GET", f"{path}/{generate_uid()}")
+        response = await http.request("GET", f"{path}/{probe_uid()}")
         if response.status_code == 404:
             return bool(warning_text(response))
         return response.status_code in (200, 400, 405, 410)
