@@ -126,3 +126,26 @@ def test_echo_and_find_over_dimse_import_pynetdicom_only(command, refused_port, 
     names = imported(command, "--mwl", f"127.0.0.1:{refused_port}:WORKLIST", "--log-dir", str(tmp_path))
     assert "pynetdicom" in names and "app.backends.dimse" in names
     assert heavy(names, NEVER_IN_THE_SHELL + HTTP_CLIENT + ("app.backends.upsrs",)) == set()
+
+
+def test_a_shell_command_leaves_its_objects_to_the_system_at_exit_and_still_says_everything(upsrs_stub, tmp_path):
+    """echo and find freeze the garbage collector as the process exits (CPython's last collections over
+    httpx, pydicom and pynetdicom took longer than the command): the exit handlers registered before
+    still run after it, and the answer is whole."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print(f'frozen at exit: {gc.get_freeze_count() > 0}', file=sys.stderr))\n"
+        "from app.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(f'frozen before exit: {gc.get_freeze_count() > 0}', file=sys.stderr)\n"
+        "raise SystemExit(code)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "echo", "--url", upsrs_stub, "--log-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("✓") == 2
+    assert "frozen before exit: False" in run.stderr and "frozen at exit: True" in run.stderr
