@@ -8,7 +8,7 @@ import ipaddress
 from typing import Any
 
 from app.console.opening import command_line, console_arguments, demo_command
-from app.domain.access import ROLES
+from app.domain.roles import ROLES
 
 
 def _serve_arguments(p: argparse.ArgumentParser) -> None:

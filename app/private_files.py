@@ -10,9 +10,12 @@ replaces. Elsewhere (Windows) the user's profile folder is already private, and 
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by open_database: the log and the profiles need no SQLite
+    import sqlite3
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -81,6 +84,8 @@ def open_database(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connect
     is on disk before it is acknowledged (NORMAL can lose the last commits of a WAL database on a
     power cut). Autocommit (`isolation_level=None`): callers say BEGIN themselves. ":memory:" is a
     private database already, without a file or a journal."""
+    import sqlite3
+
     memory = str(path) == ":memory:"
     if not memory:
         create_file(Path(path))

@@ -114,7 +114,9 @@ def with_charset(profile: Profile, charset: str | None) -> Profile:
 
 def display_width(text: str) -> int:
     """Columns the text takes in a terminal: CJK ideographs take two, combining marks none."""
-    from wcwidth import wcswidth
+    if text.isascii() and text.isprintable():  # one column a character, as wcswidth counts them
+        return len(text)
+    from wcwidth import wcswidth  # its tables are 20 ms of a cold `find`: read for the first wide cell only
 
     width = wcswidth(text)
     return width if width >= 0 else len(text)  # a control character: counted as one column each

@@ -8,11 +8,8 @@ never in a log line or a repr.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-
-import tomli_w
 
 from app import private_files
 from app.domain.codes import MODALITY_CODES
@@ -216,6 +213,8 @@ def load(path: Path | None = None) -> ProfileBook:
     path = path or default_path()
     if not path.exists():
         return ProfileBook()
+    import tomllib  # here and in save: an ad-hoc profile (`echo --url`) reads no file
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -241,6 +240,8 @@ def save(book: ProfileBook, path: Path | None = None) -> Path:
     private_files.make_folder(path.parent)
     # tomli-w escapes what a hand-made writer missed (a password with a carriage return made the
     # whole file unreadable); the layout stays what earlier versions wrote: [profiles."Name"]
+    import tomli_w
+
     tables = {p.name: {k: v for k, v in asdict(p).items() if k != "name"} for p in book.profiles}
     text = tomli_w.dumps({"active": book.active, "profiles": tables})
     tmp = path.with_suffix(".tmp")

@@ -18,13 +18,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import websockets
-from pydicom.uid import generate_uid
 
 from app.domain import tags as t
 from app.domain.build import STATION_SCHEME, NewWorkitem
 from app.domain.dicomjson import DicomJsonError, JsonDataset, parse_datasets
 from app.domain.events import parse_event
-from app.domain.identifiers import CALLING_AE_HEADER
+from app.domain.identifiers import CALLING_AE_HEADER, probe_uid
 from app.domain.procedure import PerformedProcedure, discontinuation_json, progress_json, reason_attributes
 from app.domain.replacement import WRONG_ENTRY, replacement
 from app.domain.workitem import Code, Workitem
@@ -331,7 +330,7 @@ class UpsRsBackend:
         subscribes our AE title to a workitem nobody made: a server that allows it answers 404
         (no such workitem), one that does not answers 403 — and no subscription of a console
         running as this AE title is touched, as a global Subscribe/Unsubscribe would."""
-        path = f"/workitems/{generate_uid()}/subscribers/{self.profile.ae_title}"
+        path = f"/workitems/{probe_uid()}/subscribers/{self.profile.ae_title}"
         response = await self.http.request("POST", path, params={"deletionlock": "false"})
         if response.status_code == 403:
             raise self._refusal(response)

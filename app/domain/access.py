@@ -22,14 +22,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Role(StrEnum):
-    MODALITY = "modality"
-    RIS = "ris"
-    ADMIN = "admin"
-
-
-ROLES = tuple(role.value for role in Role)
+from .roles import ROLES as ROLES  # the roles live beside, for the command line's choices
+from .roles import Role
 
 
 class Act(StrEnum):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydicom import Dataset
-from pydicom.datadict import dictionary_VR
+# pydicom is imported where a dataset is converted or the dictionary read, not with the module:
+# a command that only names DICOM JSON (`echo`) starts without it
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 JsonDataset = dict[str, Any]
 
@@ -167,6 +169,8 @@ def _dictionary_vrs(tag: str) -> frozenset[str]:
     number = int(tag, 16)
     if (number >> 16) % 2 == 1:  # private groups have no dictionary VR
         return frozenset()
+    from pydicom.datadict import dictionary_VR
+
     try:
         return frozenset(v.strip() for v in dictionary_VR(number).split(" or "))
     except KeyError:
@@ -175,6 +179,8 @@ def _dictionary_vrs(tag: str) -> frozenset[str]:
 
 def to_dataset(dataset: JsonDataset) -> Dataset:
     """A pydicom Dataset of a checked DICOM JSON object."""
+    from pydicom import Dataset
+
     try:
         return Dataset.from_json(dataset)
     except Exception as exc:  # noqa: BLE001 -- pydicom raises many types for odd values; all mean "bad input"

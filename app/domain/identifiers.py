@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from .status import InvalidRequest
 
@@ -21,6 +22,13 @@ def check_uid(uid: str) -> str:
         shown = repr(uid) if len(uid) <= 70 else repr(uid[:70]) + f" (and {len(uid) - 70} characters more)"
         raise InvalidRequest(f"{shown} is not a valid UID.")
     return uid
+
+
+def probe_uid() -> str:
+    """A UID no one has made, for a request that must name something that does not exist (a
+    connectivity probe): derived from a random UUID (PS3.5 B.2, `2.25.` and its integer), as
+    pydicom's generate_uid(prefix=None) makes it, without importing pydicom for one number."""
+    return f"2.25.{uuid.uuid4().int}"
 
 
 def check_ae_title(aet: str) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from pydicom import Dataset
+if TYPE_CHECKING:  # imported by dimse_status, the one function that makes a Dataset
+    from pydicom import Dataset
 
 
 class Status(IntEnum):
@@ -169,6 +171,8 @@ def dimse_status(
     64 ASCII characters without backslash), which attributes — as 8-hex-digit tags, in Offending
     Element (0000,0901) for a DIMSE-C response, in Attribute Identifier List (0000,1005) for a
     DIMSE-N one — and the Error ID where the standard names one."""
+    from pydicom import Dataset
+
     out = Dataset()
     out.Status = int(status)
     if comment:

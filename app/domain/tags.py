@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
-
 SOP_CLASS_UID = "00080016"
 SOP_INSTANCE_UID = "00080018"
 SPECIFIC_CHARACTER_SET = "00080005"
@@ -79,9 +77,15 @@ def tag_of(name: str) -> str | None:
     name = name.strip()
     if len(name) == 8 and all(c in "0123456789abcdefABCDEF" for c in name):
         return name.upper()
+    # pydicom's dictionary is read when a keyword is looked up, not when a module names a tag
+    # above: importing pydicom costs a cold command a third of a second (its pixel handlers)
+    from pydicom.datadict import tag_for_keyword
+
     number = tag_for_keyword(name)
     return None if number is None else f"{number:08X}"
 
 
 def keyword_of(tag: str) -> str:
+    from pydicom.datadict import keyword_for_tag
+
     return keyword_for_tag(int(tag, 16)) or tag

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-
-from pydicom import Dataset
+from typing import TYPE_CHECKING
 
 from . import tags as t
 from .dates import DateValueError, parse_dt
 from .dicomjson import JsonDataset, first_value, from_dataset, to_dataset
 from .dicomjson import items as _items
 from .states import InputReadiness, Priority, State
+
+if TYPE_CHECKING:  # imported where a Dataset is made: reading the JSON form needs no pydicom
+    from pydicom import Dataset
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Code:
         )
 
     def to_item(self) -> Dataset:
+        from pydicom import Dataset
+
         item = Dataset()
         item.CodeValue = self.value
         item.CodingSchemeDesignator = self.scheme
@@ -92,12 +96,12 @@ class Workitem:
     """
 
     def __init__(self, data: JsonDataset | Dataset) -> None:
-        if isinstance(data, Dataset):
-            self._dataset: Dataset | None = data
-            self.json: JsonDataset = from_dataset(data)
+        if isinstance(data, dict):  # DICOM JSON; a pydicom Dataset is no dict
+            self._dataset: Dataset | None = None
+            self.json: JsonDataset = data
         else:
-            self._dataset = None
-            self.json = data
+            self._dataset = data
+            self.json = from_dataset(data)
 
     @property
     def dataset(self) -> Dataset:

@@ -109,3 +109,28 @@ async def test_a_certificate_not_trusted_and_a_plain_url_on_https_say_what_to_do
     finally:
         await untrusting.close()
         await plain.close()
+
+
+async def test_an_http_profile_loads_no_trust_store_and_refuses_https_rather_than_send_it_unverified(
+    classroom, monkeypatch
+):
+    """The trust store is loaded for an https:// base only (a cold `echo` over http:// spares its 50-180
+    ms); were an http:// profile's client ever asked for an https URL, it would refuse the certificate,
+    the profile's CA file notwithstanding, and never talk unverified."""
+    from app.backends import dicomweb
+
+    server, _ = classroom
+    loaded, real = [], dicomweb.tls_context
+    monkeypatch.setattr(dicomweb, "tls_context", lambda p: loaded.append(p) or real(p))
+    plain = dicomweb.DicomWebClient(
+        Profile(url=server.base_url.replace("https://", "http://"), ae_title="CT1", ca_file=str(server.tls.ca))
+    )
+    secure = dicomweb.DicomWebClient(profile(server, "CT1"))
+    try:
+        assert loaded == [secure.profile]
+        assert (await secure.request("GET", "/workitems")).status_code == 401  # the CA file trusted: TLS up
+        with pytest.raises(Unreachable, match="does not trust"):
+            await plain.request("GET", f"{server.base_url}/workitems")
+    finally:
+        await plain.close()
+        await secure.close()
