@@ -149,3 +149,22 @@ def test_a_shell_command_leaves_its_objects_to_the_system_at_exit_and_still_says
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("✓") == 2
     assert "frozen before exit: False" in run.stderr and "frozen at exit: True" in run.stderr
+
+
+def test_the_console_window_is_built_without_pydicom_or_the_server():
+    """`worklist-console demo` paints its window before the demo server is imported (on a thread of
+    its own, behind the window): what builds the window must not pull in pydicom (a third of a
+    second and more, with numpy) nor the server's Starlette, uvicorn and store."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import app.ui.launch"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    names = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "app.ui.main_window" in names and "PySide6.QtWidgets" in names  # the probe sees the window's imports
+    assert (
+        heavy(names | {n.split(".")[0] for n in names}, DICOM + ("starlette", "uvicorn", "app.server.runner")) == set()
+    )

@@ -25,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydicom.uid import generate_uid
-
+from app.domain.identifiers import new_uid
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.workitem import Code, Workitem
 
@@ -169,7 +168,7 @@ class Outbox:
         if self.store.claim_of(workitem.uid) is None:
             self.store.add_claim(
                 workitem.uid,
-                generate_uid(),
+                new_uid(),
                 workitem.patient_name.display(),
                 workitem.label,
                 self.backend.claim_record(workitem),
@@ -212,7 +211,7 @@ class Outbox:
         """Undo a start made by mistake. The replacement's UID is chosen now and kept with the
         operation, so that a retry after a lost answer never puts the order back twice."""
         self._require_open(workitem.uid)
-        self.store.enqueue(workitem.uid, "put_back", {"replacement": replacement or generate_uid(), "text": text})
+        self.store.enqueue(workitem.uid, "put_back", {"replacement": replacement or new_uid(), "text": text})
         self._changed()
         return await self.flush_for(workitem.uid)
 

@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydicom.uid import generate_uid
-
 from app.backends import make_backend
 from app.backends.claim_store import Waiting, owner_description, owner_key
 from app.backends.errors import BackendError, NotPermitted, Unreachable
@@ -29,6 +27,7 @@ from app.domain.completion import completion_problems, refusal
 from app.domain.dates import span_changes_at
 from app.domain.draft import ProcedureDraft
 from app.domain.events import EventType, WorkitemEvent, parse_event
+from app.domain.identifiers import new_uid
 from app.domain.procedure import PerformedProcedure
 from app.domain.states import State
 from app.domain.workitem import Code, Workitem
@@ -381,7 +380,7 @@ class Workflow:
         """Put a start made by mistake back on the worklist. The future's result is the UID of the
         replacement step where the backend creates one (UPS-RS), to be selected once listed."""
         replaces = self.backend.capabilities.put_back_replaces
-        replacement = generate_uid()
+        replacement = new_uid()
         done = f"Put back on the worklist: {named(workitem)}. {put_back_outcome(replaces)}"
 
         async def run() -> str | None:

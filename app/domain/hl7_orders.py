@@ -17,7 +17,6 @@ from enum import StrEnum
 import hl7
 from hl7.containers import Component, Repetition
 from hl7.util import unescape
-from pydicom.uid import generate_uid
 
 from . import tags as t
 from .build import NewWorkitem, code_item
@@ -25,6 +24,7 @@ from .dicomjson import JsonDataset
 from .hl7_outcome import ErrorLocation, Outcome
 from .hl7_text import hex_escapes_as_bytes
 from .hl7_text import parse as parse_text
+from .identifiers import derived_uid
 from .procedure import reason_attributes
 from .workitem import Code, PatientName
 
@@ -331,7 +331,7 @@ def _cancel_reason(message: hl7.Message, orc: hl7.Segment) -> JsonDataset:
 def workitem_uid(application: str, facility: str, order: str, step_id: str) -> str:
     """The workitem of one scheduled procedure step of an order: the same for a resend, a
     cancellation or a change of it."""
-    return generate_uid(entropy_srcs=["hl7-order", application, facility, order, step_id])
+    return derived_uid("hl7-order", application, facility, order, step_id)
 
 
 # what an XO/SC may change on a SCHEDULED workitem (RAD-13: time, place, priority, what is done)
@@ -390,7 +390,7 @@ def _step(
         _whole(_of(message, obr, 19), 16, "The Requested Procedure ID", "OBR", 19) if obr else ""
     )
     study = (_of(message, ipc, 3) if ipc is not None else "") or (_of(message, zds, 1) if zds else "")
-    study = study or generate_uid(entropy_srcs=["hl7-study", *sender, placer or filler, accession])
+    study = study or derived_uid("hl7-study", *sender, placer or filler, accession)
     birth = _of(message, pid, 7)[:8]
     if birth and not (birth.isdigit() and len(birth) == 8 and _plausible(birth, "000000")):
         raise _refuse(f"PID-7 {birth!r} is not a date (YYYYMMDD).", "PID", 7, 102)

@@ -24,6 +24,23 @@ def check_uid(uid: str) -> str:
     return uid
 
 
+def new_uid() -> str:
+    """A new UID for what the console makes (a workitem, a study, a Transaction UID): pydicom's,
+    under its root. pydicom is imported at the first call, not with the module, so that a window
+    need not wait for it before it is painted."""
+    from pydicom.uid import generate_uid
+
+    return generate_uid()
+
+
+def derived_uid(*sources: str) -> str:
+    """The UID these `sources` always give (pydicom's, under its root, from their hash): the same
+    order step has the same workitem however often it is sent. pydicom is imported at the first call."""
+    from pydicom.uid import generate_uid
+
+    return generate_uid(entropy_srcs=list(sources))
+
+
 def probe_uid() -> str:
     """A UID no one has made, for a request that must name something that does not exist (a
     connectivity probe): derived from a random UUID (PS3.5 B.2, `2.25.` and its integer), as

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-from pydicom.uid import generate_uid
-
 from . import tags as t
 from .build import MODALITIES, STATION_SCHEME
 from .charsets import declare_json
@@ -20,6 +18,7 @@ from .dicomjson import element as _element
 from .dicomjson import first_value as _first
 from .dicomjson import items as _items
 from .dicomjson import values as _values
+from .identifiers import derived_uid
 
 SPS_SEQ = "00400100"
 SPS_STATION_AE = "00400001"
@@ -174,7 +173,7 @@ def mwl_to_ups(mwl: JsonDataset, station_scheme: str = STATION_SCHEME) -> JsonDa
     sps = (_items(mwl, SPS_SEQ) or [{}])[0]
     study = str(_first(mwl, t.STUDY_INSTANCE_UID) or "")
     step = str(_first(sps, SPS_ID) or "")
-    uid = generate_uid(entropy_srcs=["mwl", study, step, str(_first(mwl, t.ACCESSION_NUMBER) or "")])
+    uid = derived_uid("mwl", study, step, str(_first(mwl, t.ACCESSION_NUMBER) or ""))
     ups: JsonDataset = {tag: mwl[tag] for tag in SHARED if tag in mwl}
     date, time = str(_first(sps, SPS_START_DATE) or ""), str(_first(sps, SPS_START_TIME) or "")
     time = time.replace(":", "").split(".")[0].ljust(6, "0")[:6] if time else "000000"

@@ -17,8 +17,6 @@ from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from pydicom.datadict import dictionary_VR
-
 from .dates import DateValueError, Interval, combine, parse_range, parse_value
 from .dicomjson import JsonDataset, items, values
 from .status import InvalidRequest, Status
@@ -51,6 +49,8 @@ class MatchKind(Enum):
 
 def vr_of(tag: str) -> str:
     """The dictionary VR of a public attribute; the first one where it has several."""
+    from pydicom.datadict import dictionary_VR  # read at the first query, not with the module
+
     try:
         return dictionary_VR(int(tag, 16)).split(" or ")[0]
     except KeyError:

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from pydicom.datadict import dictionary_description
-
 from .dicomjson import JsonDataset
 from .status import InvalidRequest, Status
 
@@ -81,6 +79,8 @@ class InvalidValue(InvalidRequest):
 
 def describe(path: tuple[str, ...]) -> str:
     """`(0074,1216) > (0040,4050) Performed Procedure Step Start DateTime`: where, and its name."""
+    from pydicom.datadict import dictionary_description  # read when a fault is described
+
     where = " > ".join(f"({tag[:4]},{tag[4:]})" for tag in path)
     try:
         name = dictionary_description(int(path[-1], 16))

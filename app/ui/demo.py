@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydicom.uid import generate_uid
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 from shiboken6 import isValid
@@ -26,6 +25,7 @@ from shiboken6 import isValid
 from app.console import Hl7Link
 from app.console.profiles import Profile
 from app.domain.hl7_ris import Order, Patient, SentMessage, cancel_order, merge_patient, new_order, update_patient
+from app.domain.identifiers import new_uid
 from app.domain.procedure import PerformedProcedure, progress_json
 from app.domain.search import parse_search
 from app.domain.status import UPSError
@@ -344,7 +344,7 @@ class DemoController:
 
     def other_claims(self, station: str) -> str | None:
         for uid in self._items(station, "SCHEDULED")[1:]:  # leave the first one to the technologist
-            transaction = generate_uid()
+            transaction = new_uid()
             try:
                 self.server.service.change_state(uid, "IN PROGRESS", transaction, OTHER_MODALITY)
             except UPSError:

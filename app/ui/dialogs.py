@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydicom.uid import generate_uid
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.build import MODALITIES, NewWorkitem
 from app.domain.codes import MODALITY_CODES
+from app.domain.identifiers import new_uid
 from app.domain.typed import typed_person_name
 from app.domain.workitem import Code, PatientName
 
@@ -162,7 +162,7 @@ class UnscheduledDialog(QDialog):
         name = f"{family.strip()}^{given}".rstrip("^") if given else typed_person_name(family)
         born = self.birth.date()
         return NewWorkitem(
-            uid=generate_uid(),
+            uid=new_uid(),
             label=self.procedure.text().strip() or "Unscheduled procedure",
             start=now.strftime("%Y%m%d%H%M%S"),
             patient=PatientName(name),
@@ -172,7 +172,7 @@ class UnscheduledDialog(QDialog):
             priority="HIGH" if self.urgent.isChecked() else "MEDIUM",
             birth_date=f"{born.year:04d}{born.month:02d}{born.day:02d}" if born else "",
             sex=self.sex.currentData(),
-            study_uid=generate_uid(),
+            study_uid=new_uid(),
             requested_procedure=Code("UNSCHED", "99WLPROC", self.procedure.text().strip() or "Unscheduled procedure"),
             comments="Unscheduled: created at the modality.",
         )

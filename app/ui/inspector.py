@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-from pydicom.datadict import keyword_for_tag
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.console import Exchange
 from app.domain.events import EventType, WorkitemEvent
+from app.domain.tags import keyword_of
 
 EVENT_NAMES = {
     EventType.STATE_REPORT: "State",
@@ -65,8 +65,10 @@ _TAG_KEY = re.compile(r'\s*"([0-9A-Fa-f]{8})": ')
 
 def _with_keyword(line: str) -> str:
     m = _TAG_KEY.match(line)
-    keyword = keyword_for_tag(int(m.group(1), 16)) if m else ""
-    return f"{line}  // {keyword}" if keyword else line
+    if m is None:
+        return line
+    keyword = keyword_of(m.group(1))  # the tag itself when the dictionary has no name for it
+    return line if keyword == m.group(1) else f"{line}  // {keyword}"
 
 
 class FollowingList(QListWidget):

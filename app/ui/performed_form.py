@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydicom.uid import generate_uid
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.domain.build import STATION_SCHEME
 from app.domain.codes import SECONDARY_CAPTURE, STORAGE_CLASSES
 from app.domain.draft import ProcedureDraft, SeriesDraft
+from app.domain.identifiers import new_uid
 from app.domain.procedure import OutputSeries, PerformedProcedure
 from app.domain.states import State
 from app.domain.typed import typed_person_name
@@ -326,7 +326,7 @@ class PerformedForm(QGroupBox):
         self._edited()
 
     def add_output_series(self, description: str, instances: tuple[str, ...] = ()) -> str:
-        uid = generate_uid()
+        uid = new_uid()
         self._append_series(
             SeriesDraft(uid, description or f"Series {self.series.rowCount() + 1}", " ".join(instances))
         )
