@@ -8,11 +8,11 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from stub_http import stub_http_server
 
 # what the window, the server, the gateway and the HL7 tools need, and no shell command does
 NEVER_IN_THE_SHELL = (
@@ -101,14 +101,8 @@ class UpsRsStub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def upsrs_stub() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), UpsRsStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/dicom-web"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stub_http_server(UpsRsStub) as url:
+        yield url
 
 
 def test_echo_over_http_imports_no_pydicom(upsrs_stub, tmp_path):

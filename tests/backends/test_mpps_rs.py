@@ -4,13 +4,13 @@ small peer that answers in the forms the supplement left open."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from embedded_server import PINNED_DAY, start_server
 from pydicom.uid import generate_uid
+from stub_http import stub_http_server
 
 from app.backends import make_backend
 from app.backends.errors import AlreadyFinished, Conflict, Refused
@@ -240,14 +240,8 @@ def peer():
         study_uid=generate_uid(),
     )
     Peer.seen, Peer.mpps, Peer.item = [], {}, ups_to_mwl(new.to_json())
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/rs"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with stub_http_server(Peer, "/rs") as url:
+        yield url
 
 
 async def test_the_forms_the_supplement_left_open_are_accepted(peer):

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from pydicom import Dataset
 from pydicom.uid import generate_uid
+from stub_http import stub_http_server
 
 from app.backends.dimse import DimseBackend
 from app.backends.errors import (
@@ -63,11 +63,8 @@ class _Failing(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def failing_http() -> Iterator[str]:
     """An HTTP server that answers 503 to everything."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/dicom-web"
-    httpd.shutdown()
-    httpd.server_close()
+    with stub_http_server(_Failing) as url:
+        yield url
 
 
 def new_item(station: str = "CT1") -> NewWorkitem:

@@ -3,15 +3,15 @@ has no such service: the toolbar, the banner and the empty list say which, drive
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from conftest import answer_next_dialog, press_enter
 from console_helpers import loaded, press_start
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from stub_http import stub_http_server
 
 from app.domain.search import parse_search
 from app.server import ServerConfig, UPSServer
@@ -30,14 +30,8 @@ class NotFound(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def plain_web_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/dicom-web"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with stub_http_server(NotFound) as url:
+        yield url
 
 
 def seeded_server(db: str, port: int = 0) -> UPSServer:
