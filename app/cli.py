@@ -23,6 +23,8 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         http_port=args.http_port,
         db_path=args.db,
+        db_password_file=args.db_password_file,
+        db_pool_size=args.db_pool,
         ae_title=args.ae_title,
         seed=args.seed,
         seed_value=args.seed_value,
@@ -127,6 +129,7 @@ def gateway_upstream(args: argparse.Namespace):
     """The services of `serve --upstream SPEC`; ValueError in a sentence when they cannot be made."""
     from app.gateway import UpstreamAccess, open_upstream
     from app.server import default_db_path
+    from app.server.store import is_postgres
 
     if args.seed != "none":
         raise ValueError("A gateway serves its upstream's worklist: --seed does not go with --upstream.")
@@ -139,6 +142,10 @@ def gateway_upstream(args: argparse.Namespace):
         args.upstream_key,
     )
     db_path = args.db or str(default_db_path())
+    if is_postgres(db_path):
+        raise ValueError(
+            "A gateway (--upstream) keeps its records in an SQLite file: give --db a file, not a PostgreSQL URL."
+        )
     return open_upstream(args.upstream, db_path, trace=args.trace, access=access)
 
 
@@ -155,7 +162,10 @@ def audit(args: argparse.Namespace) -> int:
 
     from app.server import default_db_path
     from app.server.audit import audit_path, read, sentence
+    from app.server.store import is_postgres
 
+    if is_postgres(args.db):
+        return audit_table(args)
     path = audit_path(args.db or default_db_path())
     if not path.exists():
         print(f"There is no audit file at {path}: the server has recorded no change there yet.", file=sys.stderr)
@@ -166,6 +176,35 @@ def audit(args: argparse.Namespace) -> int:
         print(json.dumps(line, ensure_ascii=False) if args.json else sentence(line))
     if not found and args.uid:
         print(f"The audit file {path} records no change of workitem {args.uid}.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def audit_table(args: argparse.Namespace) -> int:
+    """`audit` of a server on PostgreSQL: the records of its audit table."""
+    import json
+    from datetime import UTC
+
+    from app.server.audit import sentence
+    from app.server.store import StoreError, open_store
+
+    try:
+        store = open_store(args.db, UTC, password_file=args.db_password_file, pool_size=1)
+    except StoreError as exc:
+        print(f"Cannot open the worklist database: {exc}", file=sys.stderr)
+        return 2
+    from app.server.pg_audit import read_table
+
+    try:
+        found = 0
+        for line in read_table(store, args.uid):  # type: ignore[arg-type]
+            found += 1
+            print(json.dumps(line, ensure_ascii=False) if args.json else sentence(line))
+    finally:
+        store.close()
+    if not found:
+        what = f"no change of workitem {args.uid}" if args.uid else "no change yet"
+        print(f"The audit table of {args.db} records {what}.", file=sys.stderr)
         return 1
     return 0
 

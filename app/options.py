@@ -14,7 +14,24 @@ from app.domain.roles import ROLES
 def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--http-port", type=int, default=8080, help="HTTP port; 0 picks a free one (default 8080)")
-    p.add_argument("--db", metavar="PATH", help="SQLite file of the worklist (default: in the user data folder)")
+    p.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="SQLite file of the worklist (default: in the user data folder), or a PostgreSQL database "
+        "postgresql://USER@HOST:PORT/DB shared by several nodes (TLS and other libpq options as ?sslmode=...)",
+    )
+    p.add_argument(
+        "--db-password-file",
+        metavar="FILE",
+        help="the PostgreSQL password alone in a file (else libpq's PGPASSFILE or PGPASSWORD; never in the URL)",
+    )
+    p.add_argument(
+        "--db-pool",
+        type=int,
+        default=16,
+        metavar="N",
+        help="PostgreSQL connections this node opens at most (default 16)",
+    )
     p.add_argument("--seed", choices=("demo", "none"), default="none", help="fill today and tomorrow with a demo day")
     p.add_argument("--seed-value", type=int, default=1, help="random seed of the demo day (default 1)")
     p.add_argument("--ae-title", default="WORKLIST", help="AE title of the server (default WORKLIST)")
@@ -299,7 +316,14 @@ def _commands(sub: Any) -> list[argparse.ArgumentParser]:
         "--timeout", type=float, default=30.0, metavar="SECONDS", help="how long one step may take (default 30)"
     )
     audit = sub.add_parser("audit", help="who created, started, completed or canceled a workitem: the audit file")
-    audit.add_argument("--db", metavar="PATH", help="the server's database; its audit file is beside it")
+    audit.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the server's database: its audit file is beside an SQLite file; a PostgreSQL one holds an audit table",
+    )
+    audit.add_argument(
+        "--db-password-file", metavar="FILE", help="the PostgreSQL password alone in a file (else PGPASSFILE)"
+    )
     audit.add_argument("--uid", help="only this workitem (SOP Instance UID)")
     audit.add_argument("--json", action="store_true", help="print the records as JSON lines")
     hl7 = sub.add_parser("hl7", help="HL7 v2 from a shell: send a RIS's messages to a receiver and print each ACK")

@@ -88,8 +88,7 @@ UID_ROOT_KEY = "demo_uid_root"
 def demo_uid_root(service: UPSService) -> str:
     """This database's random root of demo UIDs, made on first use and kept in it."""
     with service.store.write() as db:
-        db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (UID_ROOT_KEY, secrets.token_hex(16)))
-        return str(db.execute("SELECT value FROM meta WHERE key = ?", (UID_ROOT_KEY,)).fetchone()[0])
+        return service.store.meta_value(db, UID_ROOT_KEY, secrets.token_hex(16))
 
 
 def demo_workitems(day: date, seed: int = 1, per_day: int = 30, uid_root: str = "") -> list[NewWorkitem]:

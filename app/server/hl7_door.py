@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sqlite3
 import ssl
 import uuid
 from collections import Counter
@@ -278,7 +277,7 @@ class Hl7Door:
             ack, outcome, repeat = self._done_once(
                 message, charset, codec, application, sender, control_id, kind, trigger, actor
             )
-        except sqlite3.Error:
+        except self.service.store.errors:
             log.exception("HL7 %s^%s %s from %s: the worklist database failed", kind, trigger, control_id, sender)
             failed = Outcome.rejected(
                 "The server could not store the message just now; nothing of it was kept: send it again.", None, 207

@@ -7,7 +7,6 @@ Each message is one service transaction: a merge moves every workitem or none.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import hl7
 
@@ -30,7 +29,7 @@ def handle_adt(message: hl7.Message, service: UPSService) -> Outcome:
     except UPSError as exc:
         log.warning("ADT^%s not applied: %s", action.event, exc.message)
         return Outcome.refused(f"The worklist could not apply ADT^{action.event}: {exc.message}", error_code=207)
-    except sqlite3.Error:
+    except service.store.errors:
         # nothing of the message was applied (one transaction): AR, which the door neither keeps nor
         # commits, so the resend the RIS makes is done afresh (an AE would be answered for ever)
         log.exception("ADT^%s not applied: the worklist database failed", action.event)

@@ -54,7 +54,7 @@ from .password_checks import ThrottleRules
 from .security import door_policy
 from .service import UPSService
 from .service_api import PerformedStepService, WorkitemService
-from .store import Store
+from .store import Store, is_postgres, open_store
 from .tls import https_files
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def default_db_path() -> Path:
 class ServerConfig:
     host: str = "127.0.0.1"
     http_port: int = 8080
-    db_path: str | None = None
+    db_path: str | None = None  # an SQLite file, or a postgresql:// URL (pg_store.py)
+    db_password_file: str | None = None  # the PostgreSQL password alone in a file (else libpq's PGPASSFILE)
+    db_pool_size: int = 16  # PostgreSQL connections of this node at most
     ae_title: str = "WORKLIST"
     seed: str = "none"
     seed_value: int = 1
@@ -178,8 +180,10 @@ class UPSServer:
             )
         if self.config.client_ca and not Path(self.config.client_ca).is_file():
             raise ValueError(f"There is no client CA file at {self.config.client_ca}.")
+        # the classroom certificate beside the database file; a PostgreSQL node's in its data folder
+        files_beside = str(default_db_path()) if is_postgres(db_path) else db_path
         self.tls = https_files(
-            self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, db_path, self.config.host
+            self.config.tls_cert, self.config.tls_key, self.config.tls_self_signed, files_beside, self.config.host
         )
         self.service: WorkitemService
         self.mpps: PerformedStepService
@@ -196,7 +200,9 @@ class UPSServer:
             # anything is forwarded (or audited)
             self.service, self.mpps = GuardedWorkitems(self.service), GuardedPerformedSteps(self.mpps)
         else:
-            self.store = Store(db_path, local)
+            self.store = open_store(
+                db_path, local, password_file=self.config.db_password_file, pool_size=self.config.db_pool_size
+            )
             self.audit = self._audit_log(db_path)
             self.local = UPSService(
                 self.store,
@@ -354,9 +360,16 @@ class UPSServer:
             ) from None
 
     def _audit_log(self, db_path: str) -> AuditLog | None:
-        """The audit file beside the database (of the worklist, or of a gateway's records)."""
+        """The audit file beside the database (of the worklist, or of a gateway's records); with
+        PostgreSQL, the audit table in it."""
         if not self.config.audit or db_path == ":memory:":
             return None
+        if is_postgres(db_path):
+            from .pg_audit import AuditTable
+            from .pg_store import PgStore
+
+            assert isinstance(self.store, PgStore)
+            return AuditTable(self.store, phi=self.config.audit_phi)
         return AuditLog(audit_path(db_path), phi=self.config.audit_phi)
 
     @property
@@ -377,7 +390,9 @@ class UPSServer:
             return  # an upstream keeps its own house
         while True:
             try:
-                await asyncio.to_thread(self.local.purge)
+                # one node of several on one database does it (an advisory lock, pg_store.py)
+                if await asyncio.to_thread(self.local.store.holds, "housekeeping"):
+                    await asyncio.to_thread(self.local.purge)
             except Exception:
                 log.exception("Housekeeping failed; trying again later")
             await asyncio.sleep(self.config.purge_interval)

@@ -123,6 +123,8 @@ class Transaction:
         if self.store.get(self.db, uid) is not None or self.store.was_deleted(self.db, uid):
             raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
         wid = self.store.insert(self.db, prepared.dataset)
+        if wid is None:  # another node created it after the check above
+            raise UPSError(Status.DUPLICATE_INSTANCE, f"A Workitem with UID {uid} already exists.")
         row = Row(wid, uid, State.SCHEDULED.value, None, None, None, prepared.dataset)
         self.note("create", uid, None, State.SCHEDULED.value, prepared.dataset)
         aets = self.service.subscriptions.recipients(self.db, row)

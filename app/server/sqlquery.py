@@ -26,14 +26,20 @@ class CompiledQuery:
 
     @property
     def sql(self) -> str:
-        return " AND ".join(self.where) if self.where else "1"
+        return " AND ".join(self.where) if self.where else "1 = 1"
 
     @property
     def residual_query(self) -> Query | None:
         return Query(tuple(self.residual)) if self.residual else None
 
 
-def _condition(column: str, key: KeyMatch) -> tuple[str, list[object]] | None:
+def like_pattern(text: str) -> str:
+    """A DICOM wildcard value as a LIKE pattern with `\\` escaping (PostgreSQL has no GLOB)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _condition(column: str, key: KeyMatch, dialect: str = "sqlite") -> tuple[str, list[object]] | None:
     """An SQL test of `column` for one key, or None when SQL cannot decide it exactly."""
     if key.kind is MatchKind.SINGLE:
         return f"{column} = ?", [key.value]
@@ -41,13 +47,16 @@ def _condition(column: str, key: KeyMatch) -> tuple[str, list[object]] | None:
         uids = sorted(key.uids)
         return f"{column} IN ({','.join('?' * len(uids))})", list(uids)
     if key.kind is MatchKind.WILDCARD:
+        if dialect == "postgresql":  # LIKE is case-sensitive there, as GLOB is in SQLite
+            return f"{column} LIKE ?", [like_pattern(key.value)]
         return f"{column} GLOB ?", [glob_pattern(key.value)]
     if key.kind is MatchKind.RANGE and key.interval is not None:
         return f"{column} BETWEEN ? AND ?", [sortable(key.interval[0]), sortable(key.interval[1])]
     return None
 
 
-def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
+def compile_query(query: Query, local: tzinfo, dialect: str = "sqlite") -> CompiledQuery:
+    """`query` as WHERE terms in the SQL of `dialect` ("sqlite" or "postgresql") and its residual."""
     out = CompiledQuery()
     start = next(
         (
@@ -62,19 +71,19 @@ def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
     )
     for key in query.matching_keys:
         if isinstance(key, KeyMatch) and key.tag == t.PATIENT_NAME:
-            terms = [_condition(f"w.{c}", key) for c in PN_COLUMNS]
+            terms = [_condition(f"w.{c}", key, dialect) for c in PN_COLUMNS]
             out.where.append("(" + " OR ".join(term for term, _ in terms) + ")")  # type: ignore[misc]
             for _, params in terms:  # type: ignore[misc]
                 out.params.extend(params)
             continue
         if isinstance(key, KeyMatch) and key.tag in COLUMNS and COLUMNS[key.tag][1] == key.vr:
-            cond = _condition(f"w.{COLUMNS[key.tag][0]}", key)
+            cond = _condition(f"w.{COLUMNS[key.tag][0]}", key, dialect)
             if cond:
                 out.where.append(cond[0])
                 out.params.extend(cond[1])
                 continue
         if isinstance(key, SequenceMatch) and key.tag in INDEXED_SEQUENCES:
-            compiled = _sequence(key, start)
+            compiled = _sequence(key, start, dialect)
             if compiled:
                 out.where.append(compiled[0])
                 out.params.extend(compiled[1])
@@ -85,7 +94,9 @@ def compile_query(query: Query, local: tzinfo) -> CompiledQuery:
     return out
 
 
-def _sequence(key: SequenceMatch, start: KeyMatch | None = None) -> tuple[str, list[object], bool] | None:
+def _sequence(
+    key: SequenceMatch, start: KeyMatch | None = None, dialect: str = "sqlite"
+) -> tuple[str, list[object], bool] | None:
     """A term requiring every leaf key to match within one item of the sequence: the workitem's
     id among those of the items whose first leaf matches (narrowed by the scheduled start when
     the query has one, so the item_key index answers station + day alone), with EXISTS for
@@ -123,7 +134,7 @@ def _sequence(key: SequenceMatch, start: KeyMatch | None = None) -> tuple[str, l
     params: list[object] = [key.tag]
     sql = "w.id IN (SELECT k0.wid FROM item_key k0 WHERE k0.seq = ?"
     for n, (path, leaf) in enumerate(leaves):
-        cond = _condition(f"k{n}.value", leaf)
+        cond = _condition(f"k{n}.value", leaf, dialect)
         if cond is None:
             return None
         if n == 0:

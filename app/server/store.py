@@ -74,6 +74,11 @@ def _full_text(summary: str, performed: str | None) -> str:
 
 
 class Store:
+    dialect = "sqlite"  # of the SQL it speaks (sqlquery.compile_query); pg_store.PgStore's is "postgresql"
+    summary_bytes = "CAST(w.summary AS BLOB)"  # the summary as the UTF-8 bytes the database holds
+    row_columns = _ROW
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what a failing database raises
+
     def __init__(self, path: str | Path, local: tzinfo) -> None:
         self.path = str(path)
         self.local = local
@@ -150,6 +155,16 @@ class Store:
             self._connections.clear()
         self._local = threading.local()
 
+    def meta_value(self, db: sqlite3.Connection, key: str, default: str) -> str:
+        """The database's value of `key`, set to `default` by the first to ask (on any node)."""
+        db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING", (key, default))
+        return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+    def holds(self, duty: str) -> bool:
+        """Whether this process does `duty` (housekeeping, say), which one process at a time does:
+        on SQLite, the one process that serves the file (pg_store.py decides among nodes)."""
+        return True
+
     # -- workitems ---------------------------------------------------------------------
     def get(self, db: sqlite3.Connection, uid: str) -> Row | None:
         r = db.execute(f"SELECT {_ROW} FROM workitem WHERE uid = ?", (uid,)).fetchone()
@@ -162,12 +177,21 @@ class Store:
         r = db.execute("SELECT summary, performed FROM workitem WHERE uid = ?", (uid,)).fetchone()
         return _full_text(r[0], r[1]) if r else None
 
-    def insert(self, db: sqlite3.Connection, dataset: JsonDataset) -> int:
+    def insert(self, db: sqlite3.Connection, dataset: JsonDataset) -> int | None:
+        """The new workitem's row id; None when a workitem of its UID exists already."""
         row = columns_of(dataset, self.local)
         row["summary"], row["performed"] = _texts(dataset)
         names = ", ".join(row)
-        cur = db.execute(f"INSERT INTO workitem ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-        wid = int(cur.lastrowid or 0)
+        # a conditional insert: of two nodes creating one UID at once, the second gets no id
+        # (the unique index decides, after the first has committed), never a second row
+        added = db.execute(
+            f"INSERT INTO workitem ({names}) VALUES ({', '.join('?' * len(row))}) "
+            "ON CONFLICT (uid) DO NOTHING RETURNING id",
+            tuple(row.values()),
+        ).fetchone()
+        if added is None:
+            return None
+        wid = int(added[0])
         self._index_items(db, wid, dataset)
         return wid
 
@@ -204,11 +228,11 @@ class Store:
         """Summaries of the matches, in scheduled order, and how many matches follow the page. They
         are read as the UTF-8 bytes SQLite holds (CAST AS BLOB): a page of them goes out as it is,
         where text would be decoded here and encoded again on the way out."""
-        compiled = compile_query(query, self.local)
+        compiled = compile_query(query, self.local, self.dialect)
         order = "ORDER BY w.start_dt, w.id"
         if compiled.residual_query is None:
             rows = db.execute(
-                f"SELECT CAST(w.summary AS BLOB) FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
+                f"SELECT {self.summary_bytes} FROM workitem w WHERE {compiled.sql} {order} LIMIT ? OFFSET ?",
                 (*compiled.params, limit + 1, offset),
             ).fetchall()
             if len(rows) <= limit:  # the page holds the rest: no need to count
@@ -219,7 +243,7 @@ class Store:
         matched = [
             summary
             for summary, performed in db.execute(
-                f"SELECT CAST(w.summary AS BLOB), w.performed FROM workitem w WHERE {compiled.sql} {order}",
+                f"SELECT {self.summary_bytes}, w.performed FROM workitem w WHERE {compiled.sql} {order}",
                 compiled.params,
             )
             if residual.matches(json.loads(_full_text(summary.decode(), performed)), self.local)
@@ -227,7 +251,7 @@ class Store:
         page = matched[offset : offset + limit]
         return page, max(0, len(matched) - offset - len(page))
 
-    def all_rows(self, db: sqlite3.Connection, where: str = "1", params: tuple = ()) -> Iterator[Row]:
+    def all_rows(self, db: sqlite3.Connection, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
         for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE {where} ORDER BY id", params):
             yield _row(r)
 
@@ -238,7 +262,11 @@ class Store:
         db.execute("DELETE FROM item_key WHERE wid = ?", (row.id,))
         db.execute("DELETE FROM workitem WHERE id = ?", (row.id,))
         db.execute("DELETE FROM subscription WHERE target = ?", (row.uid,))
-        db.execute("INSERT OR REPLACE INTO deleted (uid, deleted_at) VALUES (?, ?)", (row.uid, when))
+        db.execute(
+            "INSERT INTO deleted (uid, deleted_at) VALUES (?, ?) "
+            "ON CONFLICT (uid) DO UPDATE SET deleted_at = excluded.deleted_at",
+            (row.uid, when),
+        )
 
     def forget_deleted(self, db: sqlite3.Connection, before: float) -> None:
         db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
@@ -251,7 +279,12 @@ class Store:
     # -- patient merges --------------------------------------------------------------------
     def put_merge(self, db: sqlite3.Connection, prior: tuple[str, str], survivor: tuple[str, str], when: float) -> None:
         """Record that the patient (ID, issuer) `prior` is now `survivor`."""
-        db.execute("INSERT OR REPLACE INTO patient_merge VALUES (?, ?, ?, ?, ?)", (*prior, *survivor, when))
+        db.execute(
+            "INSERT INTO patient_merge VALUES (?, ?, ?, ?, ?) ON CONFLICT (prior_id, prior_issuer) DO UPDATE SET "
+            "survivor_id = excluded.survivor_id, survivor_issuer = excluded.survivor_issuer, "
+            "merged_at = excluded.merged_at",
+            (*prior, *survivor, when),
+        )
 
     def survivor_of(self, db: sqlite3.Connection, patient_id: str) -> str | None:
         """The Patient ID that `patient_id` was merged into, following merges of merges; None if never merged."""
@@ -266,7 +299,7 @@ class Store:
             seen.add(r[0])
             current = r[0]
 
-    # -- subscriptions -------------------------------------------------------------------
+    # -- MPPS ----------------------------------------------------------------------------
     def get_mpps(self, db: sqlite3.Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
         """(uid, UPS UID, Transaction UID, status, attributes) of an MPPS, if the server has it."""
         r = db.execute("SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)).fetchone()
@@ -276,7 +309,8 @@ class Store:
         self, db: sqlite3.Connection, uid: str, ups_uid: str, transaction_uid: str, status: str, dataset: JsonDataset
     ) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO mpps VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO mpps VALUES (?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET ups_uid = excluded.ups_uid, "
+            "transaction_uid = excluded.transaction_uid, status = excluded.status, dataset = excluded.dataset",
             (uid, ups_uid, transaction_uid, status, compact_json.dumps(dataset)),
         )
 
@@ -289,10 +323,21 @@ class Store:
         return bytes(r[0]) if r else None
 
     def put_hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str, ack: bytes, when: float) -> None:
-        db.execute("INSERT OR IGNORE INTO hl7_message VALUES (?, ?, ?, ?)", (sender, control_id, ack, when))
+        db.execute(
+            "INSERT INTO hl7_message VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (sender, control_id, ack, when)
+        )
 
     def forget_hl7_acks(self, db: sqlite3.Connection, before: float) -> None:
         db.execute("DELETE FROM hl7_message WHERE received_at < ?", (before,))
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscriptions_version(self, db: sqlite3.Connection) -> str | None:
+        """A value that changes with every change of subscriptions, where other processes may make
+        them (several nodes); None where this process makes every change (subscription_index.py)."""
+        return None
+
+    def subscriptions_changed(self, db: sqlite3.Connection) -> None:
+        """Called in every transaction that changes subscriptions (see subscriptions_version)."""
 
     def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
         sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"
@@ -312,7 +357,9 @@ class Store:
 
     def put_subscription(self, db: sqlite3.Connection, sub: Subscription) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO subscription VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO subscription VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (aet, target) DO UPDATE SET "
+            "kind = excluded.kind, deletion_lock = excluded.deletion_lock, filter = excluded.filter, "
+            "suspended_after = excluded.suspended_after",
             (sub.aet, sub.target, sub.kind, int(sub.deletion_lock), sub.filter, sub.suspended_after),
         )
 
@@ -320,6 +367,35 @@ class Store:
         if target is None:
             return db.execute("DELETE FROM subscription WHERE aet = ?", (aet,)).rowcount
         return db.execute("DELETE FROM subscription WHERE aet = ? AND target = ?", (aet, target)).rowcount
+
+
+def is_postgres(db: str | None) -> bool:
+    """Whether `db` names a PostgreSQL database (a URL) rather than an SQLite file."""
+    return bool(db) and str(db).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(db: str, local: tzinfo, *, password_file: str | None = None, pool_size: int = 16) -> Store:
+    """The store `db` names: a postgresql:// URL (pg_store.py) or an SQLite file."""
+    if is_postgres(db):
+        from .pg_store import PgStore
+
+        return PgStore(db, local, password=_password(password_file), pool_size=pool_size)
+    if password_file is not None:
+        raise StoreError("--db-password-file goes with a PostgreSQL database (--db postgresql://USER@HOST:PORT/DB).")
+    return Store(db, local)
+
+
+def _password(path: str | None) -> str | None:
+    """The password alone in the file's first line; None: libpq's own PGPASSFILE or PGPASSWORD."""
+    if path is None:
+        return None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StoreError(f"Cannot read the database password file {path}: {exc.strerror or exc}.") from None
+    if not lines or not lines[0]:
+        raise StoreError(f"The database password file {path} is empty: put the password alone on its first line.")
+    return lines[0]
 
 
 def _texts(dataset: JsonDataset) -> tuple[str, str | None]:

@@ -48,6 +48,7 @@ class SubscriptionIndex:
         self.store = store
         self._filters: dict[str, Query] = {}
         self._index: _GlobalIndex | None = None
+        self._version: str | None = None  # the store's subscriptions_version the index was built at
 
     @property
     def local(self) -> tzinfo:
@@ -102,7 +103,11 @@ class SubscriptionIndex:
         return aets | {s.aet for s in own if s.kind == "item"}
 
     def _global_index(self, db: sqlite3.Connection) -> _GlobalIndex:
-        # Built inside a write transaction (every caller holds the writer), from what it sees.
+        # Built inside a write transaction (every caller holds the writer), from what it sees; again
+        # when another node changed the subscriptions since
+        version = self.store.subscriptions_version(db)
+        if version != self._version:
+            self._index, self._version = None, version
         if self._index is None:
             index = _GlobalIndex()
             for s in self.store.subscriptions(db):
@@ -120,6 +125,7 @@ class SubscriptionIndex:
         self._index = None
         try:
             with self.store.write() as db:
+                self.store.subscriptions_changed(db)
                 yield db
         finally:
             self._index = None

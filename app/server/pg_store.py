@@ -1,0 +1,187 @@
+"""The UPS store on PostgreSQL, for a site whose worklist service runs on several nodes.
+
+The same interface and SQL as the SQLite store (store.py); what differs is here: a pool of
+psycopg connections in place of a connection per thread and the group writer, `?` placeholders
+turned into psycopg's, and row locks. A write transaction reads each workitem it may change
+with SELECT ... FOR UPDATE, so of two nodes claiming one workitem at once the second waits for
+the first's commit and then sees IN PROGRESS: exactly one winner, as BEGIN IMMEDIATE gives on
+SQLite. Durability is PostgreSQL's: a commit returns once its WAL is flushed (and, with a
+synchronous standby, received there), so an acknowledged write outlives the node that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import tzinfo
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from .schema import SCHEMA_VERSION, postgres_ddl
+from .store import Row, Store, StoreError, _row
+
+# pg_advisory_xact_lock keys: one start-up at a time creates or migrates the schema
+SCHEMA_LOCK = 0x574B_0001
+
+
+def where_is(url: str) -> str:
+    """HOST:PORT/DB of a database URL, for sentences (never its options)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+
+
+@lru_cache(maxsize=512)
+def _placeholders(sql: str) -> str:
+    """The store's SQL with psycopg's placeholders: `?` becomes %s, a literal % becomes %%."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+
+
+class PgConnection:
+    """A pooled connection speaking the store's SQL; `writing` tells the store to lock what it reads."""
+
+    def __init__(self, connection: psycopg.Connection[Any], writing: bool) -> None:
+        self.connection = connection
+        self.writing = writing
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self.connection.execute(_placeholders(sql), tuple(params) or None, prepare=None)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.executemany(_placeholders(sql), list(rows))
+
+
+class PgStore(Store):
+    dialect = "postgresql"
+    summary_bytes = "convert_to(w.summary, 'UTF8')"
+    errors: tuple[type[Exception], ...] = (psycopg.Error, PoolTimeout)
+
+    def __init__(self, url: str, local: tzinfo, *, password: str | None = None, pool_size: int = 16) -> None:
+        # not Store.__init__: no file, no per-thread connections, no group writer
+        self.path = url
+        self.local = local
+        self.where = where_is(url)
+        if urlsplit(url).password:
+            raise StoreError(
+                "Give the database password with --db-password-file or PGPASSFILE/PGPASSWORD, "
+                "never in the --db URL (command lines are visible to every user of the machine)."
+            )
+        options: dict[str, Any] = {"autocommit": True}
+        if password is not None:
+            options["password"] = password
+        try:
+            # fail now with a sentence, not at the first request: one connection must open
+            with psycopg.connect(url, connect_timeout=10, **options) as first:
+                self._create_schema(first)
+        except psycopg.Error as exc:
+            raise StoreError(f"Cannot use the PostgreSQL database {self.where}: {_reason(exc)}") from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=options,
+            open=True,
+            name="worklist",
+            check=ConnectionPool.check_connection,  # a connection the database dropped is replaced
+        )
+        self._options = options
+        self._duties: dict[str, psycopg.Connection[Any]] = {}
+        self._duty_lock = threading.Lock()
+
+    def _create_schema(self, db: psycopg.Connection[Any]) -> None:
+        """The tables, made or checked by one starting node at a time (the others wait on the lock)."""
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if found and found[0] != str(SCHEMA_VERSION):
+                raise StoreError(
+                    f"The worklist database {self.where} was made by another version of Worklist Console "
+                    f"(schema {found[0]}, this one needs {SCHEMA_VERSION}); upgrade every node to one version."
+                )
+            db.execute(postgres_ddl())
+            db.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING", (str(SCHEMA_VERSION),))
+            db.execute("INSERT INTO meta VALUES ('subscriptions', '0') ON CONFLICT DO NOTHING")
+
+    # -- connections and transactions -------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[PgConnection]:  # type: ignore[override]
+        """A write transaction, committed (and durable) when the block returns."""
+        with self._pool.connection() as connection, connection.transaction():
+            yield PgConnection(connection, writing=True)
+
+    @contextmanager
+    def read(self) -> Iterator[PgConnection]:  # type: ignore[override]
+        with self._pool.connection() as connection, connection.transaction():
+            yield PgConnection(connection, writing=False)
+
+    def close(self) -> None:
+        with self._duty_lock:
+            for connection in self._duties.values():
+                connection.close()  # the duties pass to another node at once
+            self._duties.clear()
+        self._pool.close()
+
+    # -- what a write transaction reads, it locks ------------------------------------------
+    def get(self, db: Any, uid: str) -> Row | None:
+        lock = " FOR UPDATE" if db.writing else ""
+        r = db.execute(f"SELECT {self.row_columns} FROM workitem WHERE uid = ?{lock}", (uid,)).fetchone()
+        return _row(r) if r else None
+
+    def all_rows(self, db: Any, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
+        lock = " FOR UPDATE" if db.writing else ""
+        for r in db.execute(f"SELECT {self.row_columns} FROM workitem WHERE {where} ORDER BY id{lock}", params):
+            yield _row(r)
+
+    def rows_of_patient(self, db: Any, patient_id: str) -> Iterator[Row]:
+        yield from self.all_rows(db, "patient_id = ?", (patient_id.rstrip(" "),))
+
+    # -- one node at a time --------------------------------------------------------------------
+    def holds(self, duty: str) -> bool:
+        """Whether this node does `duty` (housekeeping, say) now: it holds the duty's advisory lock,
+        on a connection of its own, for as long as it lives; when it dies, its session ends, the
+        lock with it, and the next node to ask takes the duty over."""
+        with self._duty_lock:
+            held = self._duties.get(duty)
+            if held is not None and not held.closed and held.info.transaction_status != TransactionStatus.UNKNOWN:
+                try:
+                    held.execute("SELECT 1")
+                    return True
+                except psycopg.Error:
+                    held.close()
+            self._duties.pop(duty, None)
+            try:
+                connection = psycopg.connect(self.path, connect_timeout=10, **self._options)
+            except psycopg.Error:
+                return False
+            got = connection.execute("SELECT pg_try_advisory_lock(%s)", (duty_key(duty),)).fetchone()
+            if not (got and got[0]):
+                connection.close()
+                return False
+            self._duties[duty] = connection
+            return True
+
+    # -- the subscription index of every node follows the database --------------------------
+    def subscriptions_version(self, db: Any) -> str | None:
+        return str(db.execute("SELECT value FROM meta WHERE key = 'subscriptions'").fetchone()[0])
+
+    def subscriptions_changed(self, db: Any) -> None:
+        db.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'subscriptions'")
+
+
+def duty_key(duty: str) -> int:
+    """The advisory lock key of a duty: stable across nodes and versions (not Python's hash)."""
+    return int.from_bytes(hashlib.sha256(f"worklist-console:{duty}".encode()).digest()[:8], "big", signed=True)
+
+
+def _reason(exc: psycopg.Error) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
