@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from app.domain import compact_json
 from app.domain import events as ev
@@ -34,6 +34,14 @@ from app.domain.writable import strict_json
 from .service_api import Deliver
 
 log = logging.getLogger(__name__)
+
+
+def event_text(message: JsonDataset) -> str:
+    """An event report as the JSON text a subscriber is sent."""
+    text, faults = strict_json(compact_json.dumps(message))
+    if faults:
+        log.warning("An event carried values JSON cannot hold; sent without them: %s", faults)
+    return text
 
 
 class Channel:
@@ -78,8 +86,16 @@ class Channel:
 
 
 class EventHub:
-    def __init__(self, backlog_size: int = 1000, channel_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        backlog_size: int = 1000,
+        channel_limit: int = 1000,
+        returned: Callable[[str, list[str]], None] | None = None,
+    ) -> None:
         self.backlog_size = backlog_size
+        # Where the events a closing channel had not sent go: the AE's backlog here, or, given
+        # `returned`, to it (the shared backlog of several nodes, pg_events.py)
+        self._returned = returned
         # A channel with this many events not yet sent is dropped: its subscriber does not read,
         # and the server must not hold its events in memory for ever. They wait in the backlog.
         self.channel_limit = channel_limit
@@ -138,9 +154,10 @@ class EventHub:
 
     def publish(self, aets: Iterable[str], message: JsonDataset) -> None:
         """Send `message` to every AE in `aets` now, or keep it for when it connects."""
-        text, faults = strict_json(compact_json.dumps(message))
-        if faults:
-            log.warning("An event carried values JSON cannot hold; sent without them: %s", faults)
+        self.publish_text(aets, event_text(message))
+
+    def publish_text(self, aets: Iterable[str], text: str) -> None:
+        """`publish` of an event already made into its JSON text (event_text)."""
         aets = aets if isinstance(aets, (set, frozenset)) else set(aets)
         with self._lock:
             # most subscribers of a busy server are offline: find them by set difference, and
@@ -193,12 +210,13 @@ class EventHub:
                 self._diverted[aet] = deliver
                 self._backlog.pop(aet, None)
 
-    def connect(self, aet: str) -> Channel:
-        """Open a channel for `aet` on the running loop; the backlog is delivered first."""
+    def connect(self, aet: str, first: Iterable[str] = ()) -> Channel:
+        """Open a channel for `aet` on the running loop; `first`, then the backlog, are delivered first."""
         channel = Channel(self, aet, asyncio.get_running_loop())
         with self._lock:
-            for text in self._backlog.pop(aet, ()):
+            for text in [*first, *self._backlog.pop(aet, ())]:
                 channel.queue.put_nowait(text)
+                channel.pending += 1
             self._channels.setdefault(aet, []).append(channel)
         return channel
 
@@ -213,9 +231,18 @@ class EventHub:
                 unsent.append(channel.queue.get_nowait())
             unsent.extend(channel.inbox)  # published after those on the queue
             channel.inbox = []
-            if unsent and channel.aet not in self._channels:
+            if self._returned is None and unsent and channel.aet not in self._channels:
                 backlog = self._backlog.setdefault(channel.aet, deque(maxlen=self.backlog_size))
                 backlog.extendleft(reversed(unsent[-self.backlog_size :]))
+        if self._returned is not None:  # outside the lock: the shared backlog takes locks of its own
+            self._returned(channel.aet, unsent)
+
+    def idle(self) -> set[str]:
+        """The AEs with open channels that have taken every event handed to them."""
+        with self._lock:
+            return {
+                aet for aet, channels in self._channels.items() if all(c.pending == 0 and not c.inbox for c in channels)
+            }
 
     def forget(self, aet: str) -> None:
         with self._lock:

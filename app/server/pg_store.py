@@ -144,6 +144,10 @@ class PgStore(Store):
     def rows_of_patient(self, db: Any, patient_id: str) -> Iterator[Row]:
         yield from self.all_rows(db, "patient_id = ?", (patient_id.rstrip(" "),))
 
+    def connect(self) -> psycopg.Connection[Any]:
+        """A connection of its own, outside the pool, in autocommit (a lock holder, a listener)."""
+        return psycopg.connect(self.path, connect_timeout=10, **self._options)
+
     # -- one node at a time --------------------------------------------------------------------
     def holds(self, duty: str) -> bool:
         """Whether this node does `duty` (housekeeping, say) now: it holds the duty's advisory lock,
@@ -159,7 +163,7 @@ class PgStore(Store):
                     held.close()
             self._duties.pop(duty, None)
             try:
-                connection = psycopg.connect(self.path, connect_timeout=10, **self._options)
+                connection = self.connect()
             except psycopg.Error:
                 return False
             got = connection.execute("SELECT pg_try_advisory_lock(%s)", (duty_key(duty),)).fetchone()

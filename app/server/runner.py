@@ -211,6 +211,12 @@ class UPSServer:
                 keep_final_seconds=self.config.keep_final_seconds,
                 audit=self.audit,
             )
+            if is_postgres(db_path):  # events reach the subscribers of every node (pg_events.py)
+                from .pg_events import SharedEvents
+                from .pg_store import PgStore
+
+                assert isinstance(self.store, PgStore)
+                self.local.shared = SharedEvents(self.store, self.local.hub, self.local.clock)
             self.service, self.mpps = self.local, MppsService(self.local)
             if self.config.seed == "demo":
                 from .demo import seed_demo_days, seeding_sentence
@@ -415,6 +421,8 @@ class UPSServer:
                 self.dimse.stop()
             if self.notifier is not None:
                 self.notifier.stop()  # after GOING DOWN was announced: it goes out first
+            if self.local is not None and self.local.shared is not None:
+                self.local.shared.close()
             if self.store is not None:
                 self.store.close()
             if self.audit is not None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.uid import generate_uid
 
@@ -35,6 +35,9 @@ from app.domain.transitions import created_events, entered, patient_changed_even
 from .audit import AuditLog, Record, current_actor
 from .guard import authorize, state_act
 from .notifications import Channel, EventHub
+
+if TYPE_CHECKING:
+    from .pg_events import SharedEvents
 from .service_api import Created, Deliver, SearchResult
 from .store import Row, Store, Subscription
 from .subscription_index import SubscriptionIndex
@@ -286,6 +289,8 @@ class UPSService:
         self.max_results = max_results
         self.clock = clock
         self.subscriptions = SubscriptionIndex(store)
+        # the event log several nodes share (pg_events.py); None: events go from this process's hub
+        self.shared: SharedEvents | None = None
 
     @property
     def local(self) -> tzinfo:
@@ -312,6 +317,7 @@ class UPSService:
             token = _OPEN.set(work)
             try:
                 yield work
+                work.events = self._record(db, work.events)
             finally:
                 _OPEN.reset(token)
         self._publish(work.events)
@@ -438,6 +444,7 @@ class UPSService:
                     )
                 self.store.put_subscription(db, Subscription(aet, target, "item", deletion_lock, None, None))
                 events.append(({aet}, row.uid, ev.EventType.STATE_REPORT, ev.state_report(row.dataset)))
+            events = self._record(db, events)
         self._publish(events)
         if self.audit is not None:
             # Filter values may name a patient: only the keys, unless the site keeps PHI in the file.
@@ -465,6 +472,8 @@ class UPSService:
                 if not self.store.drop_subscriptions(db, aet):
                     raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no subscriptions.")
                 self.hub.forget(aet)
+                if self.shared is not None:
+                    self.shared.forget(aet)
             elif target == t.FILTERED_SUBSCRIPTION_UID:
                 if not self.store.drop_subscriptions(db, aet, target):
                     raise UPSError(Status.UNKNOWN_RECEIVING_AE, f"{aet} has no filtered subscription.")
@@ -494,10 +503,20 @@ class UPSService:
         self._note_subscription("suspend", aet, target)
 
     def connect(self, aet: str) -> Channel:
+        if self.shared is not None:
+            return self.shared.connect(aet)
         return self.hub.connect(aet)
 
     def divert(self, aets: Collection[str], deliver: Deliver) -> None:
         self.hub.divert(aets, deliver)
+
+    def _record(self, db: sqlite3.Connection, events: EventList) -> EventList:
+        """Events into the shared event log, in the transaction that caused them; what is left to
+        publish from this process after the commit (all of them, without a shared log)."""
+        if self.shared is None or not events:
+            return events
+        self.shared.record(db, events)
+        return []
 
     def _publish(self, events: EventList) -> None:
         for aets, uid, event_type, attrs in events:
@@ -511,6 +530,12 @@ class UPSService:
         Returns how many AEs it was sent to."""
         with self.store.read() as db:
             aets = {s.aet for s in self.store.subscriptions(db) if s.kind != "excluded"}
+        if self.shared is not None and status == "RESTARTED" and aets:
+            # to every subscriber, through the log: on whichever node it is connected, or later
+            with self.store.write() as db:
+                report = (aets, t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE, ev.scp_status(status))
+                self.shared.record(db, [report])
+            return len(aets)
         return self.hub.announce(aets, status)
 
     def purge(self) -> list[str]:
@@ -527,6 +552,8 @@ class UPSService:
             self.store.forget_deleted(db, now - self.remember_deleted_seconds)
             # a sender resends within minutes; a month of control IDs is plenty
             self.store.forget_hl7_acks(db, now - self.remember_deleted_seconds)
+        if self.shared is not None:
+            self.shared.purge()
         if self.audit is not None:
             self._write_audit(
                 [
