@@ -36,6 +36,7 @@ from .http_socket import BASE_PATH
 from .media import NotAcceptable, UnsupportedMediaType
 from .security import Door, Forbidden, Policy, acting_ae
 from .service_api import JsonText, UpstreamError, WorkitemService
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,9 @@ def endpoint(handler: Handler, statuses: dict[Status, int] = HTTP_STATUS) -> Cal
             )
         except Forbidden as exc:
             return refuse(request, 403, str(exc))
+        except StoreUnavailable as exc:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            return refuse(request, 503, str(exc))
         except Exception:
             log.exception("Unexpected failure answering %s %s", request.method, request.url.path)
             return refuse(request, 500, "The server failed unexpectedly; the details are in its log.")

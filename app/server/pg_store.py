@@ -26,10 +26,15 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .schema import SCHEMA_VERSION, postgres_ddl
-from .store import Row, Store, StoreError, _row
+from .store import Row, Store, StoreError, StoreUnavailable, _row
 
 # pg_advisory_xact_lock keys: one start-up at a time creates or migrates the schema
 SCHEMA_LOCK = 0x574B_0001
+
+
+# A request waits this long for a connection: a database out of reach is said at once (503), not
+# after the pool's default 30 s, by which time the client has given up.
+POOL_WAIT_SECONDS = 5.0
 
 
 def where_is(url: str) -> str:
@@ -62,7 +67,7 @@ class PgConnection:
 class PgStore(Store):
     dialect = "postgresql"
     summary_bytes = "convert_to(w.summary, 'UTF8')"
-    errors: tuple[type[Exception], ...] = (psycopg.Error, PoolTimeout)
+    errors: tuple[type[Exception], ...] = (psycopg.Error, PoolTimeout, StoreUnavailable)
 
     def __init__(self, url: str, local: tzinfo, *, password: str | None = None, pool_size: int = 16) -> None:
         # not Store.__init__: no file, no per-thread connections, no group writer
@@ -90,6 +95,7 @@ class PgStore(Store):
             kwargs=options,
             open=True,
             name="worklist",
+            timeout=POOL_WAIT_SECONDS,
             check=ConnectionPool.check_connection,  # a connection the database dropped is replaced
         )
         self._options = options
@@ -115,13 +121,27 @@ class PgStore(Store):
     @contextmanager
     def write(self) -> Iterator[PgConnection]:  # type: ignore[override]
         """A write transaction, committed (and durable) when the block returns."""
-        with self._pool.connection() as connection, connection.transaction():
+        with self._reachable(), self._pool.connection() as connection, connection.transaction():
             yield PgConnection(connection, writing=True)
 
     @contextmanager
     def read(self) -> Iterator[PgConnection]:  # type: ignore[override]
-        with self._pool.connection() as connection, connection.transaction():
+        with self._reachable(), self._pool.connection() as connection, connection.transaction():
             yield PgConnection(connection, writing=False)
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A database out of reach as StoreUnavailable, in a sentence (the fronts answer 503)."""
+        try:
+            yield
+        except PoolTimeout:
+            raise StoreUnavailable(
+                f"The worklist database {self.where} cannot be reached just now; nothing was changed. Try again shortly."
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"The worklist database {self.where} failed ({_reason(exc)}); nothing was changed. Try again shortly."
+            ) from None
 
     def close(self) -> None:
         with self._duty_lock:

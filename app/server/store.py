@@ -35,6 +35,11 @@ class StoreError(Exception):
     """The database cannot be used; the message says why in a sentence."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached just now (a server database down or out of reach): nothing
+    of the request was done, and the same request may succeed later."""
+
+
 @dataclass
 class Row:
     id: int
