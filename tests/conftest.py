@@ -1,5 +1,5 @@
-"""Suite-wide: real embedded servers on ephemeral loopback ports, and the CI rule that an
-interoperability test that skips is a failure, not a pass."""
+"""Suite-wide: real embedded servers on ephemeral loopback ports, a real PostgreSQL server, and
+the CI rule that an interoperability test that skips is a failure, not a pass."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from clock.moved_clock import ANCHOR, destination
 from embedded_server import PINNED_DAY, start_server
+from postgres_server import PostgresServer, postgres_binaries, running_postgres
 from reactor_pause import install as confirm_reactor_pauses
 
 from app.server import UPSServer
@@ -97,3 +98,30 @@ def front(tmp_path_factory) -> Iterator[UPSServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> Iterator[PostgresServer]:
+    """One PostgreSQL server per pytest worker (tests/postgres_server.py), started when a test first
+    asks for it. Without PostgreSQL a test skips, and in CI it fails: the store's tests are the
+    only check that it works against a real server, as interoperability tests are for their peers."""
+    if postgres_binaries() is None:
+        missing = "PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}: in CI a test that needs PostgreSQL may not skip", pytrace=False)
+        pytest.skip(missing)
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture()
+def pg_url(postgres, monkeypatch) -> Iterator[str]:
+    """A new empty database of the login role, for this test only: its URL (no password in it),
+    with PGPASSWORD set for the test, so psycopg and the processes it starts connect. Dropped
+    afterwards, together with any connection still on it."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    url = postgres.create_database()
+    try:
+        yield url
+    finally:
+        postgres.drop_database(url.rpartition("/")[2])
