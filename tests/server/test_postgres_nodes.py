@@ -10,6 +10,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +24,24 @@ from benchmarks.served import Running, serve_process
 from dimse_peers import free_port
 from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityPerformedProcedureStep
-from test_mpps_front import associate as mwl_associate
 from test_mpps_front import TODAY, in_progress, worklist
-from test_ups_dimse import PUSH, ds
+from test_mpps_front import associate as mwl_associate
+from test_ups_dimse import PUSH, Listener, ds
 from test_ups_dimse import associate as ups_associate
-from upsrs_client import DICOM_JSON, GLOBAL, change_state, create, item, listen, new_aet, subscribe, uid_of
+from upsrs_client import (
+    DICOM_JSON,
+    GLOBAL,
+    change_state,
+    create,
+    item,
+    listen,
+    new_aet,
+    performed,
+    progress,
+    subscribe,
+    uid_of,
+    update,
+)
 from waiting import until
 
 from app.domain.dicomjson import from_dataset
@@ -123,21 +138,20 @@ def test_a_claim_made_on_one_node_reaches_a_subscriber_of_the_other(pg_url):
         httpx.Client(base_url=a.base_url, timeout=30) as on_a,
         httpx.Client(base_url=b.base_url, timeout=30) as on_b,
     ):
-        if True:
-            aet = new_aet()
-            events = listen(on_a, GLOBAL, aet)
-            try:
-                uid = create(on_b, item())
-                tx = generate_uid()
-                assert change_state(on_b, uid, "IN PROGRESS", tx).status_code == 200
-                assert change_state(on_b, uid, "COMPLETED", tx).status_code in (200, 409)
-                states = []
-                while "IN PROGRESS" not in states:
-                    event = events.wait_for(uid, 1, timeout=10)
-                    states.append(event["00741000"]["Value"][0])
-                assert states[0] == "SCHEDULED", states  # in the order they happened
-            finally:
-                events.close()
+        aet = new_aet()
+        events = listen(on_a, GLOBAL, aet)
+        try:
+            uid = create(on_b, item())
+            tx = generate_uid()
+            assert change_state(on_b, uid, "IN PROGRESS", tx).status_code == 200
+            assert change_state(on_b, uid, "COMPLETED", tx).status_code in (200, 409)
+            states = []
+            while "IN PROGRESS" not in states:
+                event = events.wait_for(uid, 1, timeout=10)
+                states.append(event["00741000"]["Value"][0])
+            assert states[0] == "SCHEDULED", states  # in the order they happened
+        finally:
+            events.close()
 
 
 def test_a_subscriber_that_reconnects_to_the_other_node_gets_what_it_missed(pg_url):
@@ -146,22 +160,21 @@ def test_a_subscriber_that_reconnects_to_the_other_node_gets_what_it_missed(pg_u
         httpx.Client(base_url=a.base_url, timeout=30) as on_a,
         httpx.Client(base_url=b.base_url, timeout=30) as on_b,
     ):
-        if True:
-            aet = new_aet()
-            first = listen(on_a, GLOBAL, aet)
-            uid = create(on_a, item())
-            first.wait_for(uid, 1, timeout=10)
-            first.close()
-            # its node has kept where it stopped (the closed channel's cursor), as it does within ms
-            until(lambda: cursor_of(pg_url, aet) is not None, 10, "the subscriber's cursor kept")
-            missed = [create(on_a, item()) for _ in range(3)]  # while it is away
-            again = listen(on_b, GLOBAL, aet)  # on the other node
-            try:
-                seen = [again.wait_for(u, 1, timeout=10) for u in missed]
-                assert [uid_of_event(e) for e in seen] == missed
-                assert uid not in [uid_of_event(e) for e in again.drain(0.5)]  # what it saw is not sent again
-            finally:
-                again.close()
+        aet = new_aet()
+        first = listen(on_a, GLOBAL, aet)
+        uid = create(on_a, item())
+        first.wait_for(uid, 1, timeout=10)
+        first.close()
+        # its node has kept where it stopped (the closed channel's cursor), as it does within ms
+        until(lambda: cursor_of(pg_url, aet) is not None, 10, "the subscriber's cursor kept")
+        missed = [create(on_a, item()) for _ in range(3)]  # while it is away
+        again = listen(on_b, GLOBAL, aet)  # on the other node
+        try:
+            seen = [again.wait_for(u, 1, timeout=10) for u in missed]
+            assert [uid_of_event(e) for e in seen] == missed
+            assert uid not in [uid_of_event(e) for e in again.drain(0.5)]  # what it saw is not sent again
+        finally:
+            again.close()
 
 
 def cursor_of(pg_url: str, aet: str) -> int | None:
@@ -229,13 +242,119 @@ def test_a_subscription_made_on_one_node_is_heeded_by_the_other(pg_url):
         httpx.Client(base_url=a.base_url, timeout=30) as on_a,
         httpx.Client(base_url=b.base_url, timeout=30) as on_b,
     ):
-        if True:
-            create(on_b, item())  # b has built its index, with no subscriber
-            aet = new_aet()
-            events = listen(on_a, GLOBAL, aet)
-            try:
-                uid = create(on_b, item())
-                events.wait_for(uid, 1, timeout=10)
-            finally:
-                events.close()
-            assert subscribe(on_b, GLOBAL, aet).status_code == 201
+        create(on_b, item())  # b has built its index, with no subscriber
+        aet = new_aet()
+        events = listen(on_a, GLOBAL, aet)
+        try:
+            uid = create(on_b, item())
+            events.wait_for(uid, 1, timeout=10)
+        finally:
+            events.close()
+        assert subscribe(on_b, GLOBAL, aet).status_code == 201
+
+
+def test_a_dimse_event_peer_of_one_node_hears_a_change_made_on_the_other(pg_url):
+    listener = Listener()
+    try:
+        with (
+            nodes(pg_url, 1) as (a,),
+            nodes(pg_url, 1, "--event-peer", f"WATCHER=127.0.0.1:{listener.port}") as (b,),
+            httpx.Client(base_url=a.base_url, timeout=30) as on_a,
+        ):
+            assert subscribe(on_a, GLOBAL, "WATCHER").status_code == 201  # a subscription of the peer's AE
+            uid = create(on_a, item())
+            assert change_state(on_a, uid, "IN PROGRESS", generate_uid()).status_code == 200
+            listener.wait_for(uid, 1, timeout=10, ProcedureStepState="SCHEDULED")
+            listener.wait_for(uid, 1, timeout=10, ProcedureStepState="IN PROGRESS")
+            assert b.pid != a.pid
+    finally:
+        listener.stop()
+
+
+def test_a_node_restarted_finds_the_worklist_as_the_other_left_it(pg_url):
+    with nodes(pg_url, 1) as (b,), httpx.Client(base_url=b.base_url, timeout=30) as on_b:
+        aet = new_aet()
+        events = listen(on_b, GLOBAL, aet)
+        try:
+            with nodes(pg_url, 1) as (a,), httpx.Client(base_url=a.base_url, timeout=30) as on_a:
+                uid = create(on_a, item())
+                tx = generate_uid()
+                assert change_state(on_a, uid, "IN PROGRESS", tx).status_code == 200
+            # a stopped; it starts again on the same database (the schema is there: not made twice)
+            with nodes(pg_url, 1) as (again,), httpx.Client(base_url=again.base_url, timeout=30) as on_again:
+                assert update(on_again, uid, tx, performed()).status_code == 200
+                assert change_state(on_again, uid, "COMPLETED", tx).status_code == 200
+            states = [events.wait_for(uid, 1, timeout=10)["00741000"]["Value"][0] for _ in range(3)]
+            assert states == ["SCHEDULED", "IN PROGRESS", "COMPLETED"]
+        finally:
+            events.close()
+
+
+def test_claims_in_flight_when_a_node_is_killed_leave_each_workitem_claimed_once_or_not(pg_url):
+    with nodes(pg_url, 2) as (a, b), httpx.Client(base_url=b.base_url, timeout=30) as on_b:
+        uids = [create(on_b, item()) for _ in range(60)]
+        won: dict[str, str] = {}
+
+        def claim(uid: str) -> None:
+            tx = generate_uid()
+            with contextlib.suppress(httpx.HTTPError), httpx.Client(base_url=a.base_url, timeout=10) as on_a:
+                if change_state(on_a, uid, "IN PROGRESS", tx).status_code == 200:
+                    won[uid] = tx
+
+        threads = [threading.Thread(target=claim, args=(uid,)) for uid in uids]
+        for thread in threads:
+            thread.start()
+        until(lambda: len(won) >= 5, 30, "some claims acknowledged")
+        os.kill(a.pid, signal.SIGKILL)
+        for thread in threads:
+            thread.join(30)
+        for uid in uids:
+            state = on_b.get(f"/workitems/{uid}").json()[0]["00741000"]["Value"][0]
+            if uid in won:  # an acknowledged claim holds, with its Transaction UID
+                assert state == "IN PROGRESS", uid
+                assert update(on_b, uid, won[uid], progress(50, "halfway")).status_code == 200
+            else:  # one not acknowledged happened wholly or not at all; if not, another may claim it
+                assert state in ("SCHEDULED", "IN PROGRESS"), (uid, state)
+                if state == "SCHEDULED":
+                    assert change_state(on_b, uid, "IN PROGRESS", generate_uid()).status_code == 200
+
+
+def test_a_database_out_of_reach_is_said_with_503_and_the_node_recovers(postgres, pg_url):
+    database = pg_url.rpartition("/")[2]
+    with nodes(pg_url, 1) as (a,), httpx.Client(base_url=a.base_url, timeout=30) as on_a:
+        uid = create(on_a, item())
+        postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+        postgres.run_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
+        try:
+            answer = on_a.get(f"/workitems/{uid}")
+            assert answer.status_code == 503, answer.status_code
+            assert "cannot be reached just now" in answer.headers["Warning"] or "failed" in answer.headers["Warning"]
+        finally:
+            postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+        until(lambda: on_a.get(f"/workitems/{uid}").status_code == 200, 30, "the node serving again")
+
+
+def test_the_audit_of_every_node_is_one_table_the_command_reads(pg_url):
+    with (
+        nodes(pg_url, 2) as (a, b),
+        httpx.Client(base_url=a.base_url, timeout=30) as on_a,
+        httpx.Client(base_url=b.base_url, timeout=30) as on_b,
+    ):
+        uid = create(on_a, item())
+        assert change_state(on_b, uid, "IN PROGRESS", generate_uid()).status_code == 200
+    printed = subprocess.run(
+        [sys.executable, "-m", "app", "audit", "--db", pg_url, "--uid", uid],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert printed.returncode == 0, printed.stderr
+    lines = printed.stdout.splitlines()
+    assert len(lines) == 2 and "created" in lines[0] and "started" in lines[1], printed.stdout
+    nothing = subprocess.run(
+        [sys.executable, "-m", "app", "audit", "--db", pg_url, "--uid", generate_uid()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert nothing.returncode == 1 and "records no change of workitem" in nothing.stderr
