@@ -456,7 +456,8 @@ def postgres(tmp: Path) -> Iterator[Any]:
     """A running PostgreSQL (tests/postgres_server.py), or None when none is installed."""
     try:
         from postgres_server import postgres_binaries, running_postgres
-    except ImportError:
+    except ImportError:  # the fixture module of the store's tests, beside this folder
+        print("tests/postgres_server.py, which starts PostgreSQL for the tests, is missing.")
         yield None
         return
     if postgres_binaries() is None:
@@ -478,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="bench-nodes-") as folder, postgres(Path(folder)) as pg:
         if pg is None:
-            print("PostgreSQL is not installed (apt-get install postgresql): no figures to compare; nothing run.")
+            print("No PostgreSQL to run against (apt-get install postgresql): no figures to compare, nothing run.")
             return 2
         try:
             return run(load, pg, Path(folder))
