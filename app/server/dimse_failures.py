@@ -10,10 +10,12 @@ from pydicom import Dataset
 from app.domain.status import Status, UPSError, dimse_status
 
 from .service_api import UpstreamError
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 FAILED = "The server failed; the details are in its log."
+UNREACHABLE = "The worklist database cannot be reached just now."  # an Error Comment: 64 characters at most
 
 
 def find_failure(what: str, exc: Exception) -> Dataset:
@@ -26,6 +28,9 @@ def find_failure(what: str, exc: Exception) -> Dataset:
     if isinstance(exc, UPSError):
         log.info("%s refused: %s", what, exc.message)
         return dimse_status(Status.IDENTIFIER_DOES_NOT_MATCH, exc.comment, offending=exc.offending)
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s failed: %s", what, exc)
+        return dimse_status(Status.UNABLE_TO_PROCESS, UNREACHABLE)
     log.error("%s failed", what, exc_info=exc)
     return dimse_status(Status.UNABLE_TO_PROCESS, FAILED)
 
@@ -37,5 +42,8 @@ def request_failure(what: str, exc: Exception, attributes: bool = True) -> Datas
     if isinstance(exc, UPSError):
         log.info("%s refused (%04X): %s", what, exc.status, exc.message)
         return dimse_status(exc.status, exc.comment, attributes=exc.offending if attributes else ())
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s failed: %s", what, exc)
+        return dimse_status(Status.PROCESSING_FAILURE, UNREACHABLE)
     log.error("%s failed", what, exc_info=exc)
     return dimse_status(Status.PROCESSING_FAILURE, FAILED)

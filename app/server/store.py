@@ -382,7 +382,13 @@ def is_postgres(db: str | None) -> bool:
 def open_store(db: str, local: tzinfo, *, password_file: str | None = None, pool_size: int = 16) -> Store:
     """The store `db` names: a postgresql:// URL (pg_store.py) or an SQLite file."""
     if is_postgres(db):
-        from .pg_store import PgStore
+        try:
+            from .pg_store import PgStore
+        except ImportError:
+            raise StoreError(
+                "This installation has no PostgreSQL support (psycopg): install it with "
+                "pip install 'worklist-console[postgres]' on the server nodes (the packaged console leaves it out)."
+            ) from None
 
         return PgStore(db, local, password=_password(password_file), pool_size=pool_size)
     if password_file is not None:

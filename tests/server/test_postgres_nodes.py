@@ -22,8 +22,9 @@ import psycopg
 import pytest
 from benchmarks.served import Running, serve_process
 from dimse_peers import free_port
+from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom.sop_class import ModalityPerformedProcedureStep
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
 from test_mpps_front import TODAY, in_progress, worklist
 from test_mpps_front import associate as mwl_associate
 from test_ups_dimse import PUSH, Listener, ds
@@ -329,6 +330,14 @@ def test_a_database_out_of_reach_is_said_with_503_and_the_node_recovers(postgres
             answer = on_a.get(f"/workitems/{uid}")
             assert answer.status_code == 503, answer.status_code
             assert "cannot be reached just now" in answer.headers["Warning"] or "failed" in answer.headers["Warning"]
+            mwl = mwl_associate(dimse_port(a), "CT1")  # and a modality's worklist query says why it failed
+            try:
+                query = Dataset()
+                query.PatientID = ""
+                *_, (final, _) = mwl.send_c_find(query, ModalityWorklistInformationFind)
+            finally:
+                mwl.release()
+            assert final.Status == 0xC000 and "cannot be reached" in final.ErrorComment
         finally:
             postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
         until(lambda: on_a.get(f"/workitems/{uid}").status_code == 200, 30, "the node serving again")
