@@ -62,10 +62,25 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"interoperability test skipped in CI: {report.longrepr}"
 
 
+# WORKLIST_TEST_STORE=postgresql: the embedded servers of the fixtures below keep their worklist in
+# PostgreSQL (a new database each) instead of an SQLite file, so that the server's tests run against
+# both engines (.ci/run runs tests/server so once more).
+ON_POSTGRES = os.environ.get("WORKLIST_TEST_STORE") == "postgresql"
+
+
+def worklist_db(request, folder: Path, name: str = "ups.db") -> str:
+    """Where a fixture's server keeps its worklist: a file in `folder`, or a new PostgreSQL database."""
+    if not ON_POSTGRES:
+        return str(folder / name)
+    postgres = request.getfixturevalue("postgres")
+    os.environ["PGPASSWORD"] = postgres.password  # the server runs in this process
+    return postgres.create_database()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[UPSServer]:
+def server(tmp_path_factory, request) -> Iterator[UPSServer]:
     """One server for a module: every test makes its own workitems, UIDs and AE titles."""
-    srv = start_server(tmp_path_factory.mktemp("ups") / "ups.db")
+    srv = start_server(worklist_db(request, tmp_path_factory.mktemp("ups")))
     try:
         yield srv
     finally:
@@ -73,9 +88,9 @@ def server(tmp_path_factory) -> Iterator[UPSServer]:
 
 
 @pytest.fixture()
-def fresh_server(tmp_path) -> Iterator[UPSServer]:
+def fresh_server(tmp_path, request) -> Iterator[UPSServer]:
     """A server of its own, for tests that restart it or depend on what else it holds."""
-    srv = start_server(tmp_path / "ups.db")
+    srv = start_server(worklist_db(request, tmp_path))
     try:
         yield srv
     finally:
@@ -83,14 +98,16 @@ def fresh_server(tmp_path) -> Iterator[UPSServer]:
 
 
 @pytest.fixture(scope="module")
-def front(tmp_path_factory) -> Iterator[UPSServer]:
+def front(tmp_path_factory, request) -> Iterator[UPSServer]:
     """An embedded server with its DIMSE front on a free port, per module, holding the demo day
     of PINNED_DAY (for tests that name what is on it) and of today (for the console, which
     opens on today)."""
     from app.server import ServerConfig
     from app.server.demo import seed_demo_day
 
-    server = UPSServer(ServerConfig(http_port=0, dimse_port=0, db_path=str(tmp_path_factory.mktemp("front") / "w.db")))
+    server = UPSServer(
+        ServerConfig(http_port=0, dimse_port=0, db_path=worklist_db(request, tmp_path_factory.mktemp("front"), "w.db"))
+    )
     seed_demo_day(server.service, today=PINNED_DAY)
     seed_demo_day(server.service)
     server.start()
