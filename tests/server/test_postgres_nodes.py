@@ -22,8 +22,8 @@ from benchmarks.served import Running, serve_process
 from dimse_peers import free_port
 from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityPerformedProcedureStep
-from test_mpps_front import associate as mwl_associate
 from test_mpps_front import TODAY, in_progress, worklist
+from test_mpps_front import associate as mwl_associate
 from test_ups_dimse import PUSH, ds
 from test_ups_dimse import associate as ups_associate
 from upsrs_client import DICOM_JSON, GLOBAL, change_state, create, item, listen, new_aet, subscribe, uid_of
