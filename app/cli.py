@@ -148,7 +148,7 @@ def gateway_upstream(args: argparse.Namespace):
     # shared (app/gateway/dimse_state.py); the HTTP kinds keep their records in an SQLite file
     if kind_of(args.upstream) != "dimse":
         raise ValueError(
-            f"A gateway to a {kind_of(args.upstream)}: upstream keeps its records in an SQLite file: give --db a file, "
+            f"The {kind_of(args.upstream)}: gateway keeps its records in an SQLite file: give --db a file, "
             "not a PostgreSQL URL (only the dimse: gateway runs on PostgreSQL)."
         )
     from datetime import datetime

@@ -174,6 +174,10 @@ def test_two_gateway_nodes_share_claims_polling_and_events(pg_url, ris, mpps):
         state_report(events, second, "COMPLETED")
         [mpps_uid] = [uid for uid in mpps.created if mpps.created[uid].PatientName == "ADDED^TWO"]
         assert mpps.status(mpps_uid) == "COMPLETED"
+        # what passed through either node is audited in the shared database
+        with psycopg.connect(pg_url, autocommit=True) as db:
+            audited = db.execute("SELECT count(*) FROM audit WHERE uid = %s", (second,)).fetchone()
+        assert audited is not None and audited[0] >= 2
         # the first claim's winner holds its step on the other node too: the losers' Transaction UIDs do not
         loser = transactions[(statuses.index(200) + 1) % 16]
         assert update(at_a, added, loser, performed()).status_code in (400, 409)
@@ -188,3 +192,19 @@ def test_two_gateway_nodes_share_claims_polling_and_events(pg_url, ris, mpps):
         # nothing A had reported already is reported again by B
         repeated = [e for e in events.drain() if value(e, "00001000") in (added, second)]
         assert repeated == []
+
+
+def test_the_http_gateways_still_refuse_a_postgresql_database_in_a_sentence():
+    """Only the dimse: gateway keeps its records in PostgreSQL; the others say so before opening anything."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0"]
+        + ["--upstream", "upsrs:http://127.0.0.1:9/dicom-web", "--db", "postgresql://gateway@127.0.0.1:9/gw"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "The upsrs: gateway keeps its records in an SQLite file" in done.stdout + done.stderr
