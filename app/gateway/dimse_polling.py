@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from app.domain.transitions import Event
 
     from .dimse_pool import AssociationPool
-    from .dimse_state import GatewayState
+    from .dimse_state import GatewayState, Step
     from .dimse_subscriptions import Subscribers
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class WorklistPolling:
             if before is not None:
                 self._report(before, now, held)
 
-    def _report(self, before: dict[str, JsonDataset], now: dict[str, JsonDataset], held: dict) -> None:
+    def _report(self, before: dict[str, JsonDataset], now: dict[str, JsonDataset], held: dict[str, Step]) -> None:
         for uid, dataset in now.items():
             old = before.get(uid)
             if old is None:
