@@ -8,7 +8,8 @@
     dimse:MWL=HOST:PORT:AET[,MPPS=HOST:PORT:AET][,TLS=1]
                                a RIS over DIMSE (the Origin-Server / SCU gateway)
 
-Each kind is a module with `make(spec, db_path, trace, access)` (an `UpstreamAccess`: credentials
+Each kind is a module with `make(spec, db_path, trace, access)` (`db_path` an SQLite file, or for
+`dimse:` also the `PgStore` of a PostgreSQL database shared by several gateway nodes; an `UpstreamAccess`: credentials
 and a CA file for HTTP kinds; for `dimse:` a user and password sent as a User Identity, and with
 TLS=1 a CA file and a client certificate) returning
 the `WorkitemService` and the `PerformedStepService` the fronts are built on; a service with a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import importlib
 
 from app.server.service_api import PerformedStepService, WorkitemService
+from app.server.store import Store
 
 from .access import UpstreamAccess
 
@@ -56,7 +58,9 @@ def kind_of(spec: str) -> str:
     return kind
 
 
-def open_upstream(spec: str, db_path: str, trace: bool = False, access: UpstreamAccess | None = None) -> Upstream:
+def open_upstream(
+    spec: str, db_path: str | Store, trace: bool = False, access: UpstreamAccess | None = None
+) -> Upstream:
     """The services of the upstream `spec` names, reached with `access` (credentials and CA file
     of an HTTP upstream; the user and password of a DIMSE one); UpstreamSpecError (a ValueError) when it cannot be used."""
     kind = kind_of(spec)

@@ -53,6 +53,11 @@ class DimseMpps:
         return MppsOutcome(Status.PROCESSING_FAILURE, message, http_status=http, short=short)
 
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
+        # the ledger's read-check-write, one at a time across the nodes (dimse_state.GatewayState.holding)
+        with self.gateway.state.holding(f"mpps {uid}"):
+            return self._create(uid, attributes, calling_ae)
+
+    def _create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
         if self.gateway.state.mpps(uid) is not None:
             return MppsOutcome(
                 Status.DUPLICATE_INSTANCE,
@@ -98,6 +103,10 @@ class DimseMpps:
         return uid, {**attributes, SCHEDULED_STEP_ATTRIBUTES_SEQ: sequence}
 
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
+        with self.gateway.state.holding(f"mpps {uid}"):
+            return self._set(uid, changes)
+
+    def _set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         record = self.gateway.state.mpps(uid)
         if record is None:
             return MppsOutcome(

@@ -1,23 +1,32 @@
 """What the Origin-Server / SCU gateway must not forget, in tables of its own in the server's
-database file: each scheduled step it has claimed or created (its workitem UID, the MWL item it
+database: each scheduled step it has claimed or created (its workitem UID, the MWL item it
 came from, the workitem as UPS-RS clients changed it, the Transaction UID, the MPPS UID), the
-subscriptions of its UPS-RS clients, and the MPPS that Supplement 246 clients sent through it.
+subscriptions of its UPS-RS clients, the MPPS that Supplement 246 clients sent through it, and
+the worklist as its last poll of the RIS told the subscribers (the baseline of the next poll).
 
 An MWL SCP keeps no UPS state, so a restart of the gateway must find all of it here: a claim
 survives, and the procedure can still be completed with its Transaction UID.
+
+The tables live in an SQLite file (one gateway process), or in a PostgreSQL database shared by
+several gateway nodes (a `PgStore`, pg_store.py, whose pool and connections are used here). The
+SQL is the same for both; what differs is how a read-check-write holds: `holding(key)` is, on
+SQLite, a lock of this process, and on PostgreSQL a write transaction holding an advisory lock of
+the key (and its reads locking their rows) until it commits — so of two nodes claiming one step
+at once, the second waits for the first's commit and then sees it claimed.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from app import private_files
 from app.domain.dicomjson import JsonDataset
+from app.server.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dimse_gateway_steps (
@@ -46,7 +55,55 @@ CREATE TABLE IF NOT EXISTS dimse_gateway_mpps (
     status TEXT NOT NULL,
     dataset TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dimse_gateway_baseline (
+    uid TEXT PRIMARY KEY,
+    dataset TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dimse_gateway_polled (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    at REAL NOT NULL
+);
 """
+
+# The same tables on PostgreSQL: UIDs, AE titles and states compare byte for byte, as on SQLite.
+PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dimse_gateway_steps (
+    uid TEXT COLLATE "C" PRIMARY KEY,
+    mwl TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    state TEXT COLLATE "C" NOT NULL,
+    transaction_uid TEXT COLLATE "C",
+    mpps_uid TEXT COLLATE "C" UNIQUE,
+    performer_ae TEXT COLLATE "C",
+    unscheduled INTEGER NOT NULL DEFAULT 0,
+    changed_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dimse_gateway_subscriptions (
+    aet TEXT COLLATE "C" NOT NULL,
+    target TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    deletion_lock INTEGER NOT NULL DEFAULT 0,
+    filter TEXT,
+    suspended INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (aet, target)
+);
+CREATE TABLE IF NOT EXISTS dimse_gateway_mpps (
+    uid TEXT COLLATE "C" PRIMARY KEY,
+    workitem_uid TEXT COLLATE "C",
+    status TEXT COLLATE "C" NOT NULL,
+    dataset TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dimse_gateway_baseline (
+    uid TEXT COLLATE "C" PRIMARY KEY,
+    dataset TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dimse_gateway_polled (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    at DOUBLE PRECISION NOT NULL
+);
+"""
+
+_STEP = "uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at"
 
 
 @dataclass
@@ -89,18 +146,46 @@ def _dumps(dataset: JsonDataset) -> str:
 
 
 class GatewayState:
-    """The gateway's tables. One connection, used under a lock: the fronts call from many threads."""
+    """The gateway's tables, in an SQLite file (one connection, used under a lock: the fronts call
+    from many threads) or in the PostgreSQL database of a `PgStore` shared by several nodes."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, where: str | Store) -> None:
+        self._keys: dict[str, threading.Lock] = {}
+        self._keys_guard = threading.Lock()
+        self._held = threading.local()  # on PostgreSQL: the transaction this thread holds (holding())
+        if isinstance(where, Store):
+            self.store: Store | None = where
+            from app.server.pg_store import SCHEMA_LOCK
+
+            with where.write() as db:  # one starting node at a time makes the tables
+                db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+                db.execute(PG_SCHEMA)
+            return
+        self.store = None
         # a lost claim leaves a procedure nobody can finish: every write reaches the disk; the
         # steps name patients: the file is the user's alone
-        self._db = private_files.open_database(path, timeout=5.0)
+        self._db = private_files.open_database(where, timeout=5.0)
         self._lock = threading.Lock()
         with self._lock:
             self._db.executescript(SCHEMA)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other nodes use these tables too (PostgreSQL)."""
+        return self.store is not None
+
+    # -- transactions ------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Any]:
+        """A write transaction (on PostgreSQL the one this thread holds, if it holds one)."""
+        if self.store is not None:
+            held = getattr(self._held, "db", None)
+            if held is not None:
+                yield held
+                return
+            with self.store.write() as db:
+                yield db
+            return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -110,43 +195,111 @@ class GatewayState:
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        if self.store is not None:
+            held = getattr(self._held, "db", None)
+            if held is not None:
+                yield held
+                return
+            with self.store.read() as db:
+                yield db
+            return
+        with self._lock:
+            yield self._db
+
+    def writing(self) -> Any:
+        """A write transaction to record events in (the held one, if this thread holds one)."""
+        return self._write()
+
+    @contextmanager
+    def holding(self, key: str) -> Iterator[None]:
+        """One read-check-write of `key` (a step's UID, an MPPS) at a time, across the nodes: on
+        PostgreSQL, what this thread reads and writes of the tables in the block is one transaction,
+        holding an advisory lock of the key until it commits (a nested holding adds its key to it)."""
+        with self._keys_guard:
+            lock = self._keys.setdefault(key, threading.Lock())
+        with lock:
+            if self.store is None:
+                yield
+                return
+            from app.server.pg_store import duty_key
+
+            held = getattr(self._held, "db", None)
+            if held is not None:
+                held.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
+                yield
+                return
+            with self.store.write() as db:
+                db.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
+                self._held.db = db
+                try:
+                    yield
+                finally:
+                    self._held.db = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """On PostgreSQL, what this thread does of the tables in the block is one write transaction
+        (a poll's baseline and the events it reports); on SQLite each statement stands alone."""
+        if self.store is None or getattr(self._held, "db", None) is not None:
+            yield
+            return
+        with self.store.write() as db:
+            self._held.db = db
+            try:
+                yield
+            finally:
+                self._held.db = None
+
+    def holds(self, duty: str) -> bool:
+        """Whether this node does `duty` (the polling of the RIS): on SQLite, the one process."""
+        return self.store.holds(duty) if self.store is not None else True
+
+    def _locking(self, db: Any) -> str:
+        """What a read in a write transaction adds on PostgreSQL: its rows stay ours to the commit."""
+        return " FOR UPDATE" if getattr(db, "writing", False) else ""
+
     def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            return
         with self._lock:
             self._db.close()
 
     # -- steps ------------------------------------------------------------------------------
     def step(self, uid: str) -> Step | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at "
-                "FROM dimse_gateway_steps WHERE uid = ?",
-                (uid,),
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_STEP} FROM dimse_gateway_steps WHERE uid = ?{self._locking(db)}", (uid,)
             ).fetchone()
         return _step(row) if row else None
 
     def step_of_mpps(self, mpps_uid: str) -> Step | None:
-        with self._lock:
-            row = self._db.execute("SELECT uid FROM dimse_gateway_steps WHERE mpps_uid = ?", (mpps_uid,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT uid FROM dimse_gateway_steps WHERE mpps_uid = ?", (mpps_uid,)).fetchone()
         return self.step(row[0]) if row else None
 
     def steps(self) -> list[Step]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at "
-                "FROM dimse_gateway_steps"
-            ).fetchall()
+        with self._read() as db:
+            rows = db.execute(f"SELECT {_STEP} FROM dimse_gateway_steps").fetchall()
         return [_step(row) for row in rows]
 
     def save(self, step: Step) -> None:
+        """The step, and (once a poll has looked) the poll's baseline of it: a change the gateway
+        made and told its subscribers of is no news to the next poll, on whichever node it runs."""
+        dataset = _dumps(step.dataset)
         with self._write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO dimse_gateway_steps "
-                "(uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO dimse_gateway_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (uid) DO UPDATE SET mwl = excluded.mwl, dataset = excluded.dataset, "
+                "state = excluded.state, transaction_uid = excluded.transaction_uid, mpps_uid = excluded.mpps_uid, "
+                "performer_ae = excluded.performer_ae, unscheduled = excluded.unscheduled, "
+                "changed_at = excluded.changed_at",
                 (
                     step.uid,
                     _dumps(step.mwl),
-                    _dumps(step.dataset),
+                    dataset,
                     step.state,
                     step.transaction_uid,
                     step.mpps_uid,
@@ -154,6 +307,12 @@ class GatewayState:
                     int(step.unscheduled),
                     step.changed_at,
                 ),
+            )
+            db.execute(
+                "INSERT INTO dimse_gateway_baseline (uid, dataset) SELECT ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM dimse_gateway_polled) "
+                "ON CONFLICT (uid) DO UPDATE SET dataset = excluded.dataset",
+                (step.uid, dataset),
             )
 
     def forget_steps(self, before: float, states: tuple[str, ...]) -> int:
@@ -165,10 +324,48 @@ class GatewayState:
             )
             return cursor.rowcount
 
+    # -- the poll's baseline: the worklist as the subscribers were last told it --------------------
+    def polled(self) -> bool:
+        """Whether a poll has looked since somebody subscribed."""
+        with self._read() as db:
+            return db.execute("SELECT 1 FROM dimse_gateway_polled").fetchone() is not None
+
+    def baseline(self) -> dict[str, JsonDataset] | None:
+        """None until a poll has looked (or since nobody subscribes)."""
+        with self._read() as db:
+            if db.execute("SELECT 1 FROM dimse_gateway_polled").fetchone() is None:
+                return None
+            rows = db.execute(f"SELECT uid, dataset FROM dimse_gateway_baseline{self._locking(db)}").fetchall()
+        return {uid: json.loads(dataset) for uid, dataset in rows}
+
+    def put_baseline(self, now: dict[str, JsonDataset], before: dict[str, JsonDataset] | None, at: float) -> None:
+        """What the last poll found, written as what changed since `before`."""
+        before = before or {}
+        changed = [(uid, _dumps(ds)) for uid, ds in now.items() if before.get(uid) != ds]
+        gone = [(uid,) for uid in before if uid not in now]
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO dimse_gateway_polled (one, at) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET at = excluded.at",
+                (at,),
+            )
+            if changed:
+                db.executemany(
+                    "INSERT INTO dimse_gateway_baseline (uid, dataset) VALUES (?, ?) "
+                    "ON CONFLICT (uid) DO UPDATE SET dataset = excluded.dataset",
+                    changed,
+                )
+            if gone:
+                db.executemany("DELETE FROM dimse_gateway_baseline WHERE uid = ?", gone)
+
+    def drop_baseline(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM dimse_gateway_polled")
+            db.execute("DELETE FROM dimse_gateway_baseline")
+
     # -- subscriptions --------------------------------------------------------------------------
     def subscriptions(self) -> list[Subscription]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT aet, target, kind, deletion_lock, filter, suspended FROM dimse_gateway_subscriptions"
             ).fetchall()
         return [Subscription(a, t, k, bool(lock), f, bool(s)) for a, t, k, lock, f, s in rows]
@@ -176,8 +373,9 @@ class GatewayState:
     def put_subscriptions(self, subscriptions: list[Subscription]) -> None:
         with self._write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO dimse_gateway_subscriptions "
-                "(aet, target, kind, deletion_lock, filter, suspended) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dimse_gateway_subscriptions (aet, target, kind, deletion_lock, filter, suspended) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (aet, target) DO UPDATE SET kind = excluded.kind, "
+                "deletion_lock = excluded.deletion_lock, filter = excluded.filter, suspended = excluded.suspended",
                 [(s.aet, s.target, s.kind, int(s.deletion_lock), s.filter, int(s.suspended)) for s in subscriptions],
             )
 
@@ -193,16 +391,19 @@ class GatewayState:
 
     # -- MPPS passed through ---------------------------------------------------------------------
     def mpps(self, uid: str) -> PassedMpps | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT uid, workitem_uid, status, dataset FROM dimse_gateway_mpps WHERE uid = ?", (uid,)
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT uid, workitem_uid, status, dataset FROM dimse_gateway_mpps WHERE uid = ?{self._locking(db)}",
+                (uid,),
             ).fetchone()
         return PassedMpps(row[0], row[1], row[2], json.loads(row[3])) if row else None
 
     def put_mpps(self, record: PassedMpps) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO dimse_gateway_mpps (uid, workitem_uid, status, dataset) VALUES (?, ?, ?, ?)",
+                "INSERT INTO dimse_gateway_mpps (uid, workitem_uid, status, dataset) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (uid) DO UPDATE SET workitem_uid = excluded.workitem_uid, status = excluded.status, "
+                "dataset = excluded.dataset",
                 (record.uid, record.workitem_uid, record.status, _dumps(record.dataset)),
             )
 

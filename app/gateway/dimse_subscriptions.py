@@ -4,6 +4,10 @@ An MWL SCP sends no events, so the gateway keeps the subscriptions itself (in it
 they survive a restart), finds who a change of a workitem reaches, and hands the event reports
 to the server's event hub, which delivers them on the clients' WebSocket channels exactly as the
 local service does.
+
+On several nodes of one PostgreSQL database the subscriptions are the database's: each node reads
+them before it decides who an event reaches, and the events go into the shared event log
+(pg_events.py) in a write transaction, whence every node hands them to the channels open on it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from app.domain import events as ev
 from app.domain import tags as t
@@ -23,19 +28,31 @@ from app.server.notifications import EventHub
 
 from .dimse_state import GatewayState, Subscription
 
+if TYPE_CHECKING:
+    from app.server.pg_events import SharedEvents
+
 GLOBAL_TARGETS = (t.GLOBAL_SUBSCRIPTION_UID, t.FILTERED_SUBSCRIPTION_UID)
 
 
 class Subscribers:
-    def __init__(self, state: GatewayState, hub: EventHub, local: tzinfo) -> None:
+    def __init__(self, state: GatewayState, hub: EventHub, local: tzinfo, shared: SharedEvents | None = None) -> None:
         self.state = state
         self.hub = hub
         self.local = local
+        self.shared = shared
         self._lock = threading.Lock()
         self._subs: dict[tuple[str, str], Subscription] = {(s.aet, s.target): s for s in state.subscriptions()}
         self._filters: dict[str, Query] = {}
 
+    def _fresh(self) -> None:
+        """The subscriptions as the database holds them now, when other nodes change them too."""
+        if self.state.shared:
+            subs = {(s.aet, s.target): s for s in self.state.subscriptions()}
+            with self._lock:
+                self._subs = subs
+
     def any(self) -> bool:
+        self._fresh()
         with self._lock:
             return bool(self._subs)
 
@@ -47,6 +64,7 @@ class Subscribers:
 
     # -- who an event reaches --------------------------------------------------------------------
     def recipients(self, uid: str, dataset: JsonDataset, before: JsonDataset | None = None) -> set[str]:
+        self._fresh()
         with self._lock:
             subs = list(self._subs.values())
         excluded = {s.aet for s in subs if s.target == uid and s.kind == "excluded"}
@@ -64,8 +82,13 @@ class Subscribers:
 
     def post(self, uid: str, kind: ev.EventType, attrs: JsonDataset, aets: Iterable[str]) -> None:
         aets = set(aets)
-        if aets:
-            self.hub.post(aets, ev.message(uid, kind, self.hub.next_message_id(), attrs))
+        if not aets:
+            return
+        if self.shared is not None:  # to every node, in the transaction of the change if it is in one
+            with self.state.writing() as db:
+                self.shared.record(db, [(aets, uid, kind, attrs)])
+            return
+        self.hub.post(aets, ev.message(uid, kind, self.hub.next_message_id(), attrs))
 
     def report_state(self, uid: str, dataset: JsonDataset, before: JsonDataset | None = None) -> None:
         """A State Report of the workitem to everyone its change reaches."""
@@ -111,6 +134,7 @@ class Subscribers:
         return Status.SUCCESS
 
     def unsubscribe(self, aet: str, target: str, workitem: Callable[[str], JsonDataset | None]) -> None:
+        self._fresh()
         with self._lock:
             mine = [key for key in self._subs if key[0] == aet]
         if target == t.GLOBAL_SUBSCRIPTION_UID:
@@ -122,6 +146,8 @@ class Subscribers:
                 for key in mine:
                     self._subs.pop(key, None)
             self.hub.forget(aet)
+            if self.shared is not None:
+                self.shared.forget(aet)
             return
         if (aet, target) in mine:
             self.state.drop_subscriptions(aet, target)
@@ -151,6 +177,7 @@ class Subscribers:
         """No events for new workitems; those it covers now stay followed, one by one."""
         if target not in GLOBAL_TARGETS:
             raise InvalidRequest("Only a global or filtered global subscription can be suspended.")
+        self._fresh()
         with self._lock:
             sub = self._subs.get((aet, target))
         if sub is None:
@@ -173,5 +200,6 @@ class Subscribers:
                 self._subs[(aet, item.target)] = item
 
     def aets(self) -> set[str]:
+        self._fresh()
         with self._lock:
             return {s.aet for s in self._subs.values() if s.kind != "excluded"}

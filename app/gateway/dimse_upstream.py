@@ -8,6 +8,9 @@ only DIMSE (an MWL SCP, an MPPS SCP) behind (sup246.md §3, WG27 diagrams 21–2
   COMPLETED / CANCELED: N-SET COMPLETED / DISCONTINUED with the reason.
 - Events: the MWL SCP sends none, so the gateway polls it and reports what changed; its own
   claims and completions are reported at once.
+- Several nodes: given a PostgreSQL database (a `PgStore`) in place of an SQLite file, the
+  gateway's tables are shared by the nodes, a claim of a step has one winner across them
+  (`GatewayState.holding`), one node polls the RIS, and events reach every node (pg_events.py).
 
 The upstream clients are the console's DIMSE backend, run on the gateway's loop thread
 (`Bridge`); its failures come back as `UpstreamError` naming the RIS.
@@ -19,11 +22,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Collection, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, tzinfo
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydicom.uid import generate_uid
 
@@ -43,6 +46,7 @@ from app.domain.workitem import Workitem
 from app.domain.worklist_query import WorklistQuery
 from app.server.notifications import Channel, EventHub
 from app.server.service_api import Created, Deliver, SearchResult, UpstreamError
+from app.server.store import Store
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
@@ -53,6 +57,9 @@ from .dimse_pool import AssociationPool
 from .dimse_spec import CA_HINT, parse_spec
 from .dimse_state import GatewayState, Step
 from .dimse_subscriptions import Subscribers
+
+if TYPE_CHECKING:
+    from app.server.pg_events import SharedEvents
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,7 +77,7 @@ class DimseUpstream(WorklistPolling):
     def __init__(
         self,
         profile: Profile,
-        db_path: str,
+        db_path: str | Store,
         *,
         trace: bool = False,
         hub: EventHub | None = None,
@@ -87,14 +94,20 @@ class DimseUpstream(WorklistPolling):
         self._local = datetime.now().astimezone().tzinfo or datetime.now().tzinfo
         self.state = GatewayState(db_path)
         self.hub = hub or EventHub()
-        self.subscribers = Subscribers(self.state, self.hub, self.local)
+        self.shared: SharedEvents | None = None
+        if isinstance(db_path, Store):  # several nodes: events reach the subscribers of each
+            from app.server.pg_events import SharedEvents
+            from app.server.pg_store import PgStore
+
+            assert isinstance(db_path, PgStore)
+            self.shared = SharedEvents(db_path, self.hub, clock)
+        self.subscribers = Subscribers(self.state, self.hub, self.local, self.shared)
         # the answers the association itself may take, then a margin: a hung peer never holds a caller
         self.bridge = Bridge("dimse-gateway", self.upstream, 2 * profile.timeout + profile.dimse_timeout + 5)
         self._seen: dict[str, tuple[JsonDataset, JsonDataset]] = {}  # UID -> (MWL item, workitem view)
         self._seen_lock = threading.Lock()
-        self._baseline: dict[str, JsonDataset] | None = None  # the last poll, as the subscribers were told
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._polls = threading.Lock()
+        self._polling_here = False
         self.associations = AssociationPool()  # kept open between calls: a search is one C-FIND
         self._searcher: DimseBackend | None = None
         self._searcher_since = 0.0
@@ -111,20 +124,23 @@ class DimseUpstream(WorklistPolling):
     def now_dt(self) -> str:
         return datetime.fromtimestamp(self.clock(), self.local).strftime("%Y%m%d%H%M%S")
 
+    @property
+    def database(self) -> Store | None:
+        """The PostgreSQL database the gateway's nodes share (None with an SQLite file)."""
+        return self.state.store
+
     def close(self) -> None:
         self._stop.set()
         self._poller.join(5)
         self.bridge.close()
         self.associations.close()
+        if self.shared is not None:
+            self.shared.close()
         self.state.close()
 
-    @contextmanager
-    def _holding(self, uid: str) -> Iterator[None]:
-        """One change of a step at a time: two claims of one step must not both reach the RIS."""
-        with self._locks_guard:
-            lock = self._locks.setdefault(uid, threading.Lock())
-        with lock:
-            yield
+    def _holding(self, uid: str) -> AbstractContextManager[None]:
+        """One change of a step at a time, on any node: two claims of one step must not both reach the RIS."""
+        return self.state.holding(uid)
 
     # -- the upstream --------------------------------------------------------------------------
     def _backend(self, station: str = "") -> DimseBackend:
@@ -202,10 +218,7 @@ class DimseUpstream(WorklistPolling):
 
     def _remember(self, step: Step, before: JsonDataset | None) -> None:
         step.changed_at = self.clock()
-        self.state.save(step)
-        baseline = self._baseline
-        if baseline is not None:
-            baseline[step.uid] = step.dataset  # the poll must not report again what was just said
+        self.state.save(step)  # and into the poll's baseline: it must not report again what is said now
 
     # -- create, retrieve, update --------------------------------------------------------------
     def create(self, dataset: JsonDataset, uid: str | None = None) -> Created:
@@ -224,7 +237,7 @@ class DimseUpstream(WorklistPolling):
                 )
             step = Step(uid, ups_to_mwl(prepared.dataset), prepared.dataset, State.SCHEDULED.value, unscheduled=True)
             self._remember(step, None)
-        self._tell(uid, created_events(step.dataset), step.dataset)
+            self._tell(uid, created_events(step.dataset), step.dataset)
         return Created(uid, Status.CREATED_WITH_MODIFICATIONS if prepared.modified else Status.SUCCESS)
 
     def retrieve(self, uid: str) -> str:
@@ -267,7 +280,7 @@ class DimseUpstream(WorklistPolling):
                     )
             step.dataset = after
             self._remember(step, before)
-        self._tell(uid, updated_events(before, after), after, before)
+            self._tell(uid, updated_events(before, after), after, before)
         return Status.SUCCESS
 
     def _tell(self, uid: str, events: list[Event], dataset: JsonDataset, before: JsonDataset | None = None) -> None:
@@ -309,7 +322,7 @@ class DimseUpstream(WorklistPolling):
             dataset = entered(dataset, new, self.now_dt())
             step.dataset, step.state = dataset, new.value
             self._remember(step, before)
-        self.subscribers.report_state(uid, dataset, before)
+            self.subscribers.report_state(uid, dataset, before)
         return Status.SUCCESS
 
     def _claim(self, step: Step, transaction_uid: str, requester_ae: str | None) -> None:
@@ -351,7 +364,7 @@ class DimseUpstream(WorklistPolling):
             step.dataset, step.state, step.mpps_uid = dataset, state, mpps_uid
             step.performer_ae = performer_ae or step.performer_ae
             self._remember(step, before)
-        self.subscribers.report_state(uid, dataset, before)
+            self.subscribers.report_state(uid, dataset, before)
 
     def request_cancellation(self, uid: str, requester_ae: str | None, request: JsonDataset) -> Status:
         step = self._step(uid)
@@ -399,7 +412,7 @@ class DimseUpstream(WorklistPolling):
         status = self.subscribers.subscribe(
             aet, target, deletion_lock, criteria, self._known, lambda uid: self._step(uid).dataset
         )
-        if self._baseline is None:
+        if not self.state.polled():
             self._wake()
         return status
 
@@ -416,13 +429,22 @@ class DimseUpstream(WorklistPolling):
         self.subscribers.suspend(aet, target, self._known)
 
     def connect(self, aet: str) -> Channel:
+        if self.shared is not None:
+            return self.shared.connect(aet)
         return self.hub.connect(aet)
 
     def divert(self, aets: Collection[str], deliver: Deliver) -> None:
         self.hub.divert(aets, deliver)
 
     def announce(self, status: str) -> int:
-        return self.hub.announce(set(self.subscribers.aets()), status)
+        aets = set(self.subscribers.aets())
+        if self.shared is not None and status == "RESTARTED" and aets:
+            # to every subscriber, through the log: on whichever node it is connected, or later
+            report = (aets, t.GLOBAL_SUBSCRIPTION_UID, ev.EventType.SCP_STATUS_CHANGE, ev.scp_status(status))
+            with self.state.writing() as db:
+                self.shared.record(db, [report])
+            return len(aets)
+        return self.hub.announce(aets, status)
 
 
 def _text(item: JsonDataset) -> str:
@@ -444,7 +466,9 @@ def _failure(exc: BackendError, upstream: str) -> UpstreamError:
     return UpstreamError(Status.PROCESSING_FAILURE, message, 502, short=short)
 
 
-def make(spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None) -> tuple[DimseUpstream, DimseMpps]:
+def make(
+    spec: str, db_path: str | Store, trace: bool, access: UpstreamAccess | None = None
+) -> tuple[DimseUpstream, DimseMpps]:
     """The gateway's services for `serve --upstream dimse:…`; `access`'s user and password go to the
     RIS as a User Identity on every association (the console's DIMSE client sends them so), its CA
     file and client certificate into DICOM TLS with TLS=1."""

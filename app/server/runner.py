@@ -192,7 +192,8 @@ class UPSServer:
         self.audit: AuditLog | None = None
         if upstream is not None:
             self.service, self.mpps = upstream
-            self.audit = self._audit_log(db_path)
+            # a gateway whose nodes share a PostgreSQL database audits into its audit table
+            self.audit = self._audit_log(db_path, getattr(self.service, "database", None))
             if self.audit is not None:  # what passes through a gateway is audited as what changes here
                 self.service = AuditedService(self.service, self.audit, time.time)
                 self.mpps = AuditedMpps(self.mpps, self.audit, time.time)
@@ -365,7 +366,7 @@ class UPSServer:
                 f"{exc.strerror or exc}."
             ) from None
 
-    def _audit_log(self, db_path: str) -> AuditLog | None:
+    def _audit_log(self, db_path: str, store: Store | None = None) -> AuditLog | None:
         """The audit file beside the database (of the worklist, or of a gateway's records); with
         PostgreSQL, the audit table in it."""
         if not self.config.audit or db_path == ":memory:":
@@ -374,8 +375,9 @@ class UPSServer:
             from .pg_audit import AuditTable
             from .pg_store import PgStore
 
-            assert isinstance(self.store, PgStore)
-            return AuditTable(self.store, phi=self.config.audit_phi)
+            store = store or self.store
+            assert isinstance(store, PgStore)
+            return AuditTable(store, phi=self.config.audit_phi)
         return AuditLog(audit_path(db_path), phi=self.config.audit_phi)
 
     @property

@@ -185,7 +185,7 @@ async def test_what_the_ris_adds_or_drops_reaches_subscribers_by_polling(mpps, t
             try:
                 before = {w.uid: w for w in await ct2.search(WorklistQuery(states=()))}
                 # the gateway has had its first look for a subscriber: what changes from here on is news
-                await until(lambda: service._baseline is not None)
+                await until(service.state.polled)
                 _sample(own.folder, "added.wl", "77777", "SPD7777", "ADDED^PATIENT")
                 (own.folder / "wklist3.wl").unlink()
                 await until(lambda: any(e.state == "SCHEDULED" for e in events), 10)
