@@ -26,6 +26,7 @@ from typing import Any
 
 from app import private_files
 from app.domain.dicomjson import JsonDataset
+from app.server.schema import postgres_ddl
 from app.server.store import Store
 
 SCHEMA = """
@@ -66,42 +67,7 @@ CREATE TABLE IF NOT EXISTS dimse_gateway_polled (
 """
 
 # The same tables on PostgreSQL: UIDs, AE titles and states compare byte for byte, as on SQLite.
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS dimse_gateway_steps (
-    uid TEXT COLLATE "C" PRIMARY KEY,
-    mwl TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    state TEXT COLLATE "C" NOT NULL,
-    transaction_uid TEXT COLLATE "C",
-    mpps_uid TEXT COLLATE "C" UNIQUE,
-    performer_ae TEXT COLLATE "C",
-    unscheduled INTEGER NOT NULL DEFAULT 0,
-    changed_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dimse_gateway_subscriptions (
-    aet TEXT COLLATE "C" NOT NULL,
-    target TEXT COLLATE "C" NOT NULL,
-    kind TEXT COLLATE "C" NOT NULL,
-    deletion_lock INTEGER NOT NULL DEFAULT 0,
-    filter TEXT,
-    suspended INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (aet, target)
-);
-CREATE TABLE IF NOT EXISTS dimse_gateway_mpps (
-    uid TEXT COLLATE "C" PRIMARY KEY,
-    workitem_uid TEXT COLLATE "C",
-    status TEXT COLLATE "C" NOT NULL,
-    dataset TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dimse_gateway_baseline (
-    uid TEXT COLLATE "C" PRIMARY KEY,
-    dataset TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dimse_gateway_polled (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    at DOUBLE PRECISION NOT NULL
-);
-"""
+PG_SCHEMA = postgres_ddl(SCHEMA)
 
 _STEP = "uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at"
 
@@ -155,11 +121,7 @@ class GatewayState:
         self._held = threading.local()  # on PostgreSQL: the transaction this thread holds (holding())
         if isinstance(where, Store):
             self.store: Store | None = where
-            from app.server.pg_store import SCHEMA_LOCK
-
-            with where.write() as db:  # one starting node at a time makes the tables
-                db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-                db.execute(PG_SCHEMA)
+            where.create_tables(PG_SCHEMA)
             return
         self.store = None
         # a lost claim leaves a procedure nobody can finish: every write reaches the disk; the

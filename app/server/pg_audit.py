@@ -32,8 +32,7 @@ class AuditTable(AuditLog):
         self.store = store
         self.phi = phi
         self._closed = False
-        with store.write() as db:
-            db.execute(DDL)
+        store.create_tables(DDL)
 
     def write(self, records: list[Record]) -> None:
         if self._closed or not records:

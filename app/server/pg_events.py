@@ -69,8 +69,8 @@ class SharedEvents:
         self._handed: dict[str, deque[tuple[int, str]]] = {}  # per AE with a channel here: (seq, text)
         self._closed: dict[str, int] = {}  # AE -> cursor of a channel that closed, to be written
         self._stop = threading.Event()
-        with store.write() as db:
-            db.execute(DDL)
+        store.create_tables(DDL)
+        with store.read() as db:
             self._last = int(_one(db, "SELECT coalesce(max(seq), 0) FROM event_log"))
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="event log", daemon=True)

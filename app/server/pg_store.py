@@ -117,6 +117,13 @@ class PgStore(Store):
             db.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING", (str(SCHEMA_VERSION),))
             db.execute("INSERT INTO meta VALUES ('subscriptions', '0') ON CONFLICT DO NOTHING")
 
+    def create_tables(self, ddl: str) -> None:
+        """More tables (the event log's, the audit's, the gateway's), made by one starting node at a
+        time as the store's own are: nodes starting together must not race on CREATE ... IF NOT EXISTS."""
+        with self.write() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            db.execute(ddl)
+
     # -- connections and transactions -------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[PgConnection]:  # type: ignore[override]

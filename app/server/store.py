@@ -134,6 +134,10 @@ class Store:
             db = self._local.db = self._open()
         return db
 
+    def create_tables(self, ddl: str) -> None:
+        """More tables beside the store's own (IF NOT EXISTS): executescript commits on its own."""
+        self._connection().executescript(ddl)
+
     def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction: all of it or nothing, on disk once the block has returned.
         Writers take the database lock up front (BEGIN IMMEDIATE); queued writers share one
