@@ -57,6 +57,9 @@ class Channel:
         # published, not yet on the queue, and whether the loop was woken for them; the hub's lock
         self.inbox: list[str] = []
         self.woken = False
+        # while not None, what is published for the channel waits here (the hub's lock): its backlog,
+        # read elsewhere, is to go in front (EventHub.release)
+        self.held: list[str] | None = None
 
     async def next(self) -> str:
         text = await self.queue.get()
@@ -90,7 +93,7 @@ class EventHub:
         self,
         backlog_size: int = 1000,
         channel_limit: int = 1000,
-        returned: Callable[[str, list[str]], None] | None = None,
+        returned: Callable[[str, list[str] | None], None] | None = None,
     ) -> None:
         self.backlog_size = backlog_size
         # Where the events a closing channel had not sent go: the AE's backlog here, or, given
@@ -186,7 +189,10 @@ class EventHub:
         """Queue `text` on the AE's open channels, dropping those that fell behind; False when
         none is left (the caller keeps the event in the backlog). Called holding the lock."""
         for channel in list(channels):
-            if channel.pending >= self.channel_limit:
+            if channel.held is not None and len(channel.held) < self.channel_limit:
+                channel.held.append(text)
+                continue
+            if channel.pending + len(channel.held or ()) >= self.channel_limit:
                 log.warning(
                     "Subscriber %s reads no events (%d waiting): its connection is closed", aet, channel.pending
                 )
@@ -210,9 +216,12 @@ class EventHub:
                 self._diverted[aet] = deliver
                 self._backlog.pop(aet, None)
 
-    def connect(self, aet: str, first: Iterable[str] = ()) -> Channel:
-        """Open a channel for `aet` on the running loop; `first`, then the backlog, are delivered first."""
+    def connect(self, aet: str, first: Iterable[str] = (), held: bool = False) -> Channel:
+        """Open a channel for `aet` on the running loop; `first`, then the backlog, are delivered first.
+        A `held` channel gets nothing until `release`, which may put more in front."""
         channel = Channel(self, aet, asyncio.get_running_loop())
+        if held:
+            channel.held = []
         with self._lock:
             for text in [*first, *self._backlog.pop(aet, ())]:
                 channel.queue.put_nowait(text)
@@ -220,8 +229,23 @@ class EventHub:
             self._channels.setdefault(aet, []).append(channel)
         return channel
 
+    def release(self, channel: Channel, first: list[str]) -> bool:
+        """From any thread: a held channel gets `first`, then what waited for it, then what comes.
+        False if it closed meanwhile (it took nothing)."""
+        with self._lock:
+            if channel.held is None or channel not in self._channels.get(channel.aet, ()):
+                return False
+            texts, channel.held = [*first, *channel.held], None
+            channel.pending += len(texts)
+            channel.inbox[:0] = texts
+            if texts and not channel.woken:
+                channel.woken = True
+                channel.loop.call_soon_threadsafe(channel._take_inbox)
+            return True
+
     def _disconnect(self, channel: Channel, unsent: list[str]) -> None:
         with self._lock:
+            was_held, channel.held = channel.held is not None, None
             channels = self._channels.get(channel.aet, [])
             if channel in channels:
                 channels.remove(channel)
@@ -235,13 +259,16 @@ class EventHub:
                 backlog = self._backlog.setdefault(channel.aet, deque(maxlen=self.backlog_size))
                 backlog.extendleft(reversed(unsent[-self.backlog_size :]))
         if self._returned is not None:  # outside the lock: the shared backlog takes locks of its own
-            self._returned(channel.aet, unsent)
+            # one closed while held was sent nothing: None, whatever waited for it
+            self._returned(channel.aet, None if was_held else unsent)
 
     def idle(self) -> set[str]:
         """The AEs with open channels that have taken every event handed to them."""
         with self._lock:
             return {
-                aet for aet, channels in self._channels.items() if all(c.pending == 0 and not c.inbox for c in channels)
+                aet
+                for aet, channels in self._channels.items()
+                if all(c.pending == 0 and not c.inbox and c.held is None for c in channels)
             }
 
     def forget(self, aet: str) -> None:

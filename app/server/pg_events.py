@@ -103,42 +103,52 @@ class SharedEvents:
         with self.store.write() as db:
             db.execute("DELETE FROM event_log WHERE at < ?", (self.clock() - KEEP_SECONDS,))
 
-    def pending(self, aet: str) -> int:
-        with self.store.read() as db:
-            cursor = db.execute("SELECT seq FROM event_cursor WHERE aet = ?", (aet,)).fetchone()
-            found = _one(
-                db,
-                "SELECT count(*) FROM event_log WHERE aets @> ARRAY[?]::text[] AND seq > ?",
-                (aet, cursor[0] if cursor else 0),
-            )
-        return min(int(found), self.hub.backlog_size)
-
     # -- a subscriber connects here ---------------------------------------------------------
     def connect(self, aet: str) -> Channel:
-        """The AE's channel, sent first what it missed (on whichever node), then what comes."""
-        with self._lock:  # the listener publishes nothing meanwhile: no event twice, none missed
+        """The AE's channel, sent first what it missed (on whichever node), then what comes. Called
+        on the channel's event loop, it reads nothing there: a slow or unreachable database must
+        not stall the node's HTTP. The channel is held (events for it wait) until a thread of its
+        own has put the backlog in front."""
+        with self._lock:  # the listener publishes nothing meanwhile: what it has read is `upto`
+            channel = self.hub.connect(aet, held=True)
+            upto = self._last
+            self._handed.setdefault(aet, deque(maxlen=self.hub.channel_limit * 2))
+        threading.Thread(target=self._send_missed, args=(channel, upto), name="event backlog", daemon=True).start()
+        return channel
+
+    def _send_missed(self, channel: Channel, upto: int) -> None:
+        aet = channel.aet
+        try:
             with self.store.read() as db:
                 cursor = db.execute("SELECT seq FROM event_cursor WHERE aet = ?", (aet,)).fetchone()
                 rows = db.execute(
                     "SELECT seq, uid, kind, attrs FROM event_log WHERE aets @> ARRAY[?]::text[] AND seq > ? "
                     "AND seq <= ? ORDER BY seq DESC LIMIT ?",
-                    (aet, cursor[0] if cursor else 0, self._last, self.hub.backlog_size),
+                    (aet, cursor[0] if cursor else 0, upto, self.hub.backlog_size),
                 ).fetchall()
-            missed = [(seq, _text(seq, uid, kind, attrs)) for seq, uid, kind, attrs in reversed(rows)]
+        except self.store.errors as exc:
+            # what it missed stays in the log past its cursor: the next connection gets it
+            log.warning("Could not read what %s missed (%s); it gets the events from now on", aet, exc)
+            rows = []
+        missed = [(seq, _text(seq, uid, kind, attrs)) for seq, uid, kind, attrs in reversed(rows)]
+        with self._lock:
             handed = self._handed.setdefault(aet, deque(maxlen=self.hub.channel_limit * 2))
-            handed.extend(missed)
-            return self.hub.connect(aet, first=[text for _, text in missed])
+            handed.extendleft(reversed(missed))  # older than what the listener handed it meanwhile
+            if not self.hub.release(channel, [text for _, text in missed]):
+                self._handed.pop(aet, None)  # it closed before: its cursor stays where it was
 
-    def _returned(self, aet: str, unsent: list[str]) -> None:
+    def _returned(self, aet: str, unsent: list[str] | None) -> None:
         """A channel of `aet` closed: its cursor becomes the last event it sent (written by the
-        listener's next flush, not here on the channel's event loop)."""
+        listener's next flush, not here on the channel's event loop); None: it was sent nothing."""
         with self._lock:
             handed = self._handed.pop(aet, deque())
+            if unsent is None:
+                return
             first = next((seq for seq, text in handed if unsent and text is unsent[0]), None)
             if first is not None:
                 self._closed[aet] = first - 1
             elif handed:
-                self._closed[aet] = handed[-1][0]
+                self._closed[aet] = max(seq for seq, _ in handed)
             else:
                 return
         # now, on a thread of its own (not this event loop's): a reconnect elsewhere may follow at once
@@ -203,7 +213,7 @@ class SharedEvents:
             idle = self.hub.idle()
             for aet, handed in self._handed.items():
                 if handed and aet in idle:
-                    moved[aet] = handed[-1][0]
+                    moved[aet] = max(seq for seq, _ in handed)
                     handed.clear()
         if closed:
             self._move_cursors(closed, exact=True)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from test_ups_dimse import associate as ups_associate
 from upsrs_client import (
     DICOM_JSON,
     GLOBAL,
+    Events,
     change_state,
     create,
     item,
@@ -341,6 +343,36 @@ def test_a_database_out_of_reach_is_said_with_503_and_the_node_recovers(postgres
         finally:
             postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
         until(lambda: on_a.get(f"/workitems/{uid}").status_code == 200, 30, "the node serving again")
+
+
+def test_a_subscriber_connecting_while_the_database_is_out_of_reach_stalls_nothing(postgres, pg_url):
+    """A WebSocket's backlog is read off the node's event loop: with the database refusing, the
+    connection opens at once, other requests are answered at once, and what it missed comes once
+    the database is back, on its next connection."""
+    database = pg_url.rpartition("/")[2]
+    with nodes(pg_url, 1) as (a,), httpx.Client(base_url=a.base_url, timeout=30) as on_a:
+        aet = new_aet()
+        url = subscribe(on_a, GLOBAL, aet).headers["Content-Location"]  # subscribed, not yet connected
+        missed = create(on_a, item())
+        postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+        postgres.run_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
+        try:
+            started = time.monotonic()
+            events = Events(url)
+            try:
+                answer = on_a.options("/")  # the node's loop is free: answered without the database
+                assert answer.status_code == 200
+                assert time.monotonic() - started < 2.0, time.monotonic() - started
+            finally:
+                events.close()
+        finally:
+            postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+        until(lambda: on_a.get(f"/workitems/{missed}").status_code == 200, 30, "the node serving again")
+        again = Events(url)
+        try:
+            again.wait_for(missed, 1, timeout=10)
+        finally:
+            again.close()
 
 
 def test_the_audit_of_every_node_is_one_table_the_command_reads(pg_url):
