@@ -33,6 +33,7 @@ from app.domain import events as ev
 
 from .notifications import Channel, EventHub, event_text
 from .pg_store import PgStore, duty_key
+from .store import Connection
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class SharedEvents:
         self._listening.wait(10)
 
     # -- writing, inside the change's transaction -----------------------------------------
-    def record(self, db: Any, events: Sequence[Event]) -> None:
+    def record(self, db: Connection, events: Sequence[Event]) -> None:
         rows = [
             (sorted(aets), uid, int(kind), compact_json.dumps(attrs), self.clock())
             for aets, uid, kind, attrs in events
@@ -233,7 +234,7 @@ class SharedEvents:
         self._thread.join(5)
 
 
-def _one(db: Any, sql: str, params: tuple = ()) -> Any:
+def _one(db: Connection, sql: str, params: tuple = ()) -> Any:
     found = db.execute(sql, params).fetchone()
     return found[0] if found else None
 

@@ -26,7 +26,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .schema import SCHEMA_VERSION, postgres_ddl
-from .store import Row, Store, StoreError, StoreUnavailable, _row
+from .store import Connection, Row, Store, StoreError, StoreUnavailable, _row
 
 # pg_advisory_xact_lock keys: one start-up at a time creates or migrates the schema
 SCHEMA_LOCK = 0x574B_0001
@@ -126,13 +126,13 @@ class PgStore(Store):
 
     # -- connections and transactions -------------------------------------------------
     @contextmanager
-    def write(self) -> Iterator[PgConnection]:  # type: ignore[override]
+    def write(self) -> Iterator[PgConnection]:
         """A write transaction, committed (and durable) when the block returns."""
         with self._reachable(), self._pool.connection() as connection, connection.transaction():
             yield PgConnection(connection, writing=True)
 
     @contextmanager
-    def read(self) -> Iterator[PgConnection]:  # type: ignore[override]
+    def read(self) -> Iterator[PgConnection]:
         with self._reachable(), self._pool.connection() as connection, connection.transaction():
             yield PgConnection(connection, writing=False)
 
@@ -158,17 +158,17 @@ class PgStore(Store):
         self._pool.close()
 
     # -- what a write transaction reads, it locks ------------------------------------------
-    def get(self, db: Any, uid: str) -> Row | None:
-        lock = " FOR UPDATE" if db.writing else ""
+    def get(self, db: Connection, uid: str) -> Row | None:
+        lock = " FOR UPDATE" if _writing(db) else ""
         r = db.execute(f"SELECT {self.row_columns} FROM workitem WHERE uid = ?{lock}", (uid,)).fetchone()
         return _row(r) if r else None
 
-    def all_rows(self, db: Any, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
-        lock = " FOR UPDATE" if db.writing else ""
+    def all_rows(self, db: Connection, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
+        lock = " FOR UPDATE" if _writing(db) else ""
         for r in db.execute(f"SELECT {self.row_columns} FROM workitem WHERE {where} ORDER BY id{lock}", params):
             yield _row(r)
 
-    def rows_of_patient(self, db: Any, patient_id: str) -> Iterator[Row]:
+    def rows_of_patient(self, db: Connection, patient_id: str) -> Iterator[Row]:
         yield from self.all_rows(db, "patient_id = ?", (patient_id.rstrip(" "),))
 
     def connect(self) -> psycopg.Connection[Any]:
@@ -201,11 +201,15 @@ class PgStore(Store):
             return True
 
     # -- the subscription index of every node follows the database --------------------------
-    def subscriptions_version(self, db: Any) -> str | None:
+    def subscriptions_version(self, db: Connection) -> str | None:
         return str(db.execute("SELECT value FROM meta WHERE key = 'subscriptions'").fetchone()[0])
 
-    def subscriptions_changed(self, db: Any) -> None:
+    def subscriptions_changed(self, db: Connection) -> None:
         db.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'subscriptions'")
+
+
+def _writing(db: Connection) -> bool:
+    return isinstance(db, PgConnection) and db.writing
 
 
 def duty_key(duty: str) -> int:

@@ -8,7 +8,6 @@ published after the transaction commits.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ from .notifications import Channel, EventHub
 if TYPE_CHECKING:
     from .pg_events import SharedEvents
 from .service_api import Created, Deliver, SearchResult
-from .store import Row, Store, Subscription
+from .store import Connection, Row, Store, Subscription
 from .subscription_index import SubscriptionIndex
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ class Transaction:
     once it has committed. The MPPS mapping claims, updates and records in one of these, so
     a failure half-way leaves nothing behind."""
 
-    def __init__(self, service: UPSService, db: sqlite3.Connection) -> None:
+    def __init__(self, service: UPSService, db: Connection) -> None:
         self.service = service
         self.store = service.store
         self.db = db
@@ -510,7 +509,7 @@ class UPSService:
     def divert(self, aets: Collection[str], deliver: Deliver) -> None:
         self.hub.divert(aets, deliver)
 
-    def _record(self, db: sqlite3.Connection, events: EventList) -> EventList:
+    def _record(self, db: Connection, events: EventList) -> EventList:
         """Events into the shared event log, in the transaction that caused them; what is left to
         publish from this process after the commit (all of them, without a shared log)."""
         if self.shared is None or not events:

@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any, Protocol
 
 from app import private_files
 from app.domain import compact_json
@@ -29,6 +30,28 @@ from app.domain.query import Query
 from .group_commit import GroupWriter
 from .schema import DDL, SCHEMA_VERSION, columns_of, item_keys_of
 from .sqlquery import compile_query
+
+
+class Cursor(Protocol):
+    """What the store reads of a statement's result, on either engine."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection inside one of the store's transactions (write() or read()): an sqlite3
+    connection, or pg_store's PgConnection, both taking the store's SQL with `?` placeholders."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
 
 
 class StoreError(Exception):
@@ -104,8 +127,8 @@ class Store:
                 f"(schema {version[0]}, this one needs {SCHEMA_VERSION}); start with another --db."
             )
         db.executescript(DDL)  # executescript commits on its own; it runs outside write()
-        with self.write() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        with self.write() as work:
+            work.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # -- connections and transactions -------------------------------------------------
     def _open(self) -> sqlite3.Connection:
@@ -138,14 +161,14 @@ class Store:
         """More tables beside the store's own (IF NOT EXISTS): executescript commits on its own."""
         self._connection().executescript(ddl)
 
-    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         """A write transaction: all of it or nothing, on disk once the block has returned.
         Writers take the database lock up front (BEGIN IMMEDIATE); queued writers share one
         commit, each in its own savepoint."""
         return self._writer.job()
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Connection]:
         db = self._connection()
         db.execute("BEGIN")
         try:
@@ -164,7 +187,7 @@ class Store:
             self._connections.clear()
         self._local = threading.local()
 
-    def meta_value(self, db: sqlite3.Connection, key: str, default: str) -> str:
+    def meta_value(self, db: Connection, key: str, default: str) -> str:
         """The database's value of `key`, set to `default` by the first to ask (on any node)."""
         db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING", (key, default))
         return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
@@ -175,18 +198,18 @@ class Store:
         return True
 
     # -- workitems ---------------------------------------------------------------------
-    def get(self, db: sqlite3.Connection, uid: str) -> Row | None:
+    def get(self, db: Connection, uid: str) -> Row | None:
         r = db.execute(f"SELECT {_ROW} FROM workitem WHERE uid = ?", (uid,)).fetchone()
         return _row(r) if r else None
 
-    def was_deleted(self, db: sqlite3.Connection, uid: str) -> bool:
+    def was_deleted(self, db: Connection, uid: str) -> bool:
         return db.execute("SELECT 1 FROM deleted WHERE uid = ?", (uid,)).fetchone() is not None
 
-    def dataset_text(self, db: sqlite3.Connection, uid: str) -> str | None:
+    def dataset_text(self, db: Connection, uid: str) -> str | None:
         r = db.execute("SELECT summary, performed FROM workitem WHERE uid = ?", (uid,)).fetchone()
         return _full_text(r[0], r[1]) if r else None
 
-    def insert(self, db: sqlite3.Connection, dataset: JsonDataset) -> int | None:
+    def insert(self, db: Connection, dataset: JsonDataset) -> int | None:
         """The new workitem's row id; None when a workitem of its UID exists already."""
         row = columns_of(dataset, self.local)
         row["summary"], row["performed"] = _texts(dataset)
@@ -206,7 +229,7 @@ class Store:
 
     def save(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         row: Row,
         *,
         transaction_uid: str | None = None,
@@ -227,13 +250,13 @@ class Store:
         db.execute("DELETE FROM item_key WHERE wid = ?", (row.id,))
         self._index_items(db, row.id, row.dataset)
 
-    def _index_items(self, db: sqlite3.Connection, wid: int, dataset: JsonDataset) -> None:
+    def _index_items(self, db: Connection, wid: int, dataset: JsonDataset) -> None:
         db.executemany(
             "INSERT INTO item_key (wid, seq, idx, path, value, start_dt) VALUES (?, ?, ?, ?, ?, ?)",
             ((wid, *key) for key in item_keys_of(dataset, self.local)),
         )
 
-    def search(self, db: sqlite3.Connection, query: Query, offset: int, limit: int) -> tuple[list[bytes], int]:
+    def search(self, db: Connection, query: Query, offset: int, limit: int) -> tuple[list[bytes], int]:
         """Summaries of the matches, in scheduled order, and how many matches follow the page. They
         are read as the UTF-8 bytes SQLite holds (CAST AS BLOB): a page of them goes out as it is,
         where text would be decoded here and encoded again on the way out."""
@@ -260,14 +283,14 @@ class Store:
         page = matched[offset : offset + limit]
         return page, max(0, len(matched) - offset - len(page))
 
-    def all_rows(self, db: sqlite3.Connection, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
+    def all_rows(self, db: Connection, where: str = "1 = 1", params: tuple = ()) -> Iterator[Row]:
         for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE {where} ORDER BY id", params):
             yield _row(r)
 
-    def max_id(self, db: sqlite3.Connection) -> int:
+    def max_id(self, db: Connection) -> int:
         return int(db.execute("SELECT coalesce(max(id), 0) FROM workitem").fetchone()[0])
 
-    def delete(self, db: sqlite3.Connection, row: Row, when: float) -> None:
+    def delete(self, db: Connection, row: Row, when: float) -> None:
         db.execute("DELETE FROM item_key WHERE wid = ?", (row.id,))
         db.execute("DELETE FROM workitem WHERE id = ?", (row.id,))
         db.execute("DELETE FROM subscription WHERE target = ?", (row.uid,))
@@ -277,16 +300,16 @@ class Store:
             (row.uid, when),
         )
 
-    def forget_deleted(self, db: sqlite3.Connection, before: float) -> None:
+    def forget_deleted(self, db: Connection, before: float) -> None:
         db.execute("DELETE FROM deleted WHERE deleted_at < ?", (before,))
 
-    def rows_of_patient(self, db: sqlite3.Connection, patient_id: str) -> Iterator[Row]:
+    def rows_of_patient(self, db: Connection, patient_id: str) -> Iterator[Row]:
         """Every workitem whose Patient ID is `patient_id`, whatever its state (from the column index)."""
         for r in db.execute(f"SELECT {_ROW} FROM workitem WHERE patient_id = ? ORDER BY id", (patient_id.rstrip(" "),)):
             yield _row(r)
 
     # -- patient merges --------------------------------------------------------------------
-    def put_merge(self, db: sqlite3.Connection, prior: tuple[str, str], survivor: tuple[str, str], when: float) -> None:
+    def put_merge(self, db: Connection, prior: tuple[str, str], survivor: tuple[str, str], when: float) -> None:
         """Record that the patient (ID, issuer) `prior` is now `survivor`."""
         db.execute(
             "INSERT INTO patient_merge VALUES (?, ?, ?, ?, ?) ON CONFLICT (prior_id, prior_issuer) DO UPDATE SET "
@@ -295,7 +318,7 @@ class Store:
             (*prior, *survivor, when),
         )
 
-    def survivor_of(self, db: sqlite3.Connection, patient_id: str) -> str | None:
+    def survivor_of(self, db: Connection, patient_id: str) -> str | None:
         """The Patient ID that `patient_id` was merged into, following merges of merges; None if never merged."""
         seen = {patient_id}
         current = patient_id
@@ -309,13 +332,13 @@ class Store:
             current = r[0]
 
     # -- MPPS ----------------------------------------------------------------------------
-    def get_mpps(self, db: sqlite3.Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
+    def get_mpps(self, db: Connection, uid: str) -> tuple[str, str, str, str, JsonDataset] | None:
         """(uid, UPS UID, Transaction UID, status, attributes) of an MPPS, if the server has it."""
         r = db.execute("SELECT ups_uid, transaction_uid, status, dataset FROM mpps WHERE uid = ?", (uid,)).fetchone()
         return (uid, r[0], r[1], r[2], json.loads(r[3])) if r else None
 
     def put_mpps(
-        self, db: sqlite3.Connection, uid: str, ups_uid: str, transaction_uid: str, status: str, dataset: JsonDataset
+        self, db: Connection, uid: str, ups_uid: str, transaction_uid: str, status: str, dataset: JsonDataset
     ) -> None:
         db.execute(
             "INSERT INTO mpps VALUES (?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET ups_uid = excluded.ups_uid, "
@@ -324,36 +347,36 @@ class Store:
         )
 
     # -- the HL7 door's answers -------------------------------------------------------------
-    def hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str) -> bytes | None:
+    def hl7_ack(self, db: Connection, sender: str, control_id: str) -> bytes | None:
         """The ACK given to this sender's message with this control ID, if any."""
         r = db.execute(
             "SELECT ack FROM hl7_message WHERE sender = ? AND control_id = ?", (sender, control_id)
         ).fetchone()
         return bytes(r[0]) if r else None
 
-    def put_hl7_ack(self, db: sqlite3.Connection, sender: str, control_id: str, ack: bytes, when: float) -> None:
+    def put_hl7_ack(self, db: Connection, sender: str, control_id: str, ack: bytes, when: float) -> None:
         db.execute(
             "INSERT INTO hl7_message VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (sender, control_id, ack, when)
         )
 
-    def forget_hl7_acks(self, db: sqlite3.Connection, before: float) -> None:
+    def forget_hl7_acks(self, db: Connection, before: float) -> None:
         db.execute("DELETE FROM hl7_message WHERE received_at < ?", (before,))
 
     # -- subscriptions -------------------------------------------------------------------
-    def subscriptions_version(self, db: sqlite3.Connection) -> str | None:
+    def subscriptions_version(self, db: Connection) -> str | None:
         """A value that changes with every change of subscriptions, where other processes may make
         them (several nodes); None where this process makes every change (subscription_index.py)."""
         return None
 
-    def subscriptions_changed(self, db: sqlite3.Connection) -> None:
+    def subscriptions_changed(self, db: Connection) -> None:
         """Called in every transaction that changes subscriptions (see subscriptions_version)."""
 
-    def subscriptions(self, db: sqlite3.Connection, aet: str | None = None) -> list[Subscription]:
+    def subscriptions(self, db: Connection, aet: str | None = None) -> list[Subscription]:
         sql = "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription"
         rows = db.execute(sql + (" WHERE aet = ?" if aet else ""), (aet,) if aet else ()).fetchall()
         return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
-    def subscriptions_of(self, db: sqlite3.Connection, uid: str) -> list[Subscription]:
+    def subscriptions_of(self, db: Connection, uid: str) -> list[Subscription]:
         """The rows of one workitem (item subscriptions and exclusions), from the target index."""
         rows = db.execute(
             "SELECT aet, target, kind, deletion_lock, filter, suspended_after FROM subscription WHERE target = ?",
@@ -361,10 +384,10 @@ class Store:
         ).fetchall()
         return [Subscription(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
-    def count_subscriptions(self, db: sqlite3.Connection, aet: str) -> int:
+    def count_subscriptions(self, db: Connection, aet: str) -> int:
         return db.execute("SELECT COUNT(*) FROM subscription WHERE aet = ?", (aet,)).fetchone()[0]
 
-    def put_subscription(self, db: sqlite3.Connection, sub: Subscription) -> None:
+    def put_subscription(self, db: Connection, sub: Subscription) -> None:
         db.execute(
             "INSERT INTO subscription VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (aet, target) DO UPDATE SET "
             "kind = excluded.kind, deletion_lock = excluded.deletion_lock, filter = excluded.filter, "
@@ -372,7 +395,7 @@ class Store:
             (sub.aet, sub.target, sub.kind, int(sub.deletion_lock), sub.filter, sub.suspended_after),
         )
 
-    def drop_subscriptions(self, db: sqlite3.Connection, aet: str, target: str | None = None) -> int:
+    def drop_subscriptions(self, db: Connection, aet: str, target: str | None = None) -> int:
         if target is None:
             return db.execute("DELETE FROM subscription WHERE aet = ?", (aet,)).rowcount
         return db.execute("DELETE FROM subscription WHERE aet = ? AND target = ?", (aet, target)).rowcount

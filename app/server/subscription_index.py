@@ -4,7 +4,6 @@ loop over thousands of subscriptions (PS3.4 CC.2.3)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from app.domain.dicomjson import JsonDataset
 from app.domain.query import Query
 from app.domain.search import SubscriptionFilter
 
-from .store import Row, Store, Subscription
+from .store import Connection, Row, Store, Subscription
 
 
 @dataclass
@@ -65,7 +64,7 @@ class SubscriptionIndex:
         query = self.filter(text)
         return query.matches(row.dataset, self.local) or (before is not None and query.matches(before, self.local))
 
-    def covering(self, db: sqlite3.Connection, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
+    def covering(self, db: Connection, row: Row, before: JsonDataset | None = None) -> list[Subscription]:
         """The subscriptions that cover a workitem (a filter counts if it matched before or after).
 
         The workitem's own rows come from the store's index on the target; the global and
@@ -84,7 +83,7 @@ class SubscriptionIndex:
                 out += [s for s in subs if active(s)]
         return out
 
-    def recipients(self, db: sqlite3.Connection, row: Row, before: JsonDataset | None = None) -> set[str]:
+    def recipients(self, db: Connection, row: Row, before: JsonDataset | None = None) -> set[str]:
         """The AE titles a change of the workitem reaches: what `covering` finds, by set union."""
         own = self.store.subscriptions_of(db, row.uid)
         index = self._global_index(db)
@@ -102,7 +101,7 @@ class SubscriptionIndex:
         aets -= {s.aet for s in own if s.kind == "excluded"}
         return aets | {s.aet for s in own if s.kind == "item"}
 
-    def _global_index(self, db: sqlite3.Connection) -> _GlobalIndex:
+    def _global_index(self, db: Connection) -> _GlobalIndex:
         # Built inside a write transaction (every caller holds the writer), from what it sees; again
         # when another node changed the subscriptions since
         version = self.store.subscriptions_version(db)
@@ -119,7 +118,7 @@ class SubscriptionIndex:
         return self._index
 
     @contextmanager
-    def changing(self) -> Iterator[sqlite3.Connection]:
+    def changing(self) -> Iterator[Connection]:
         """A write that changes subscriptions: the in-memory index is rebuilt after it, whether
         it committed or rolled back."""
         self._index = None
