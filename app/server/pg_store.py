@@ -200,6 +200,13 @@ class PgStore(Store):
             self._duties[duty] = connection
             return True
 
+    # -- one HL7 message, once across the nodes ---------------------------------------------------
+    def hl7_ack(self, db: Connection, sender: str, control_id: str) -> bytes | None:
+        """As on SQLite, where the writer's lock does it: of one message sent to two nodes at once,
+        the second waits (a lock of its sender and control ID) for the first's commit and finds its ACK."""
+        db.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"hl7 message {sender} {control_id}"),))
+        return super().hl7_ack(db, sender, control_id)
+
     # -- the subscription index of every node follows the database --------------------------
     def subscriptions_version(self, db: Connection) -> str | None:
         return str(db.execute("SELECT value FROM meta WHERE key = 'subscriptions'").fetchone()[0])

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from dimse_peers import free_port
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, ModalityWorklistInformationFind
+from test_hl7_door import END, VT, new_placer, order
 from test_mpps_front import TODAY, in_progress, worklist
 from test_mpps_front import associate as mwl_associate
 from test_ups_dimse import PUSH, Listener, ds
@@ -54,10 +56,10 @@ pytestmark = pytest.mark.interop
 
 
 @contextlib.contextmanager
-def nodes(pg_url: str, count: int, *options: str) -> Iterator[list[Running]]:
+def nodes(pg_url: str, count: int, *options: str, until: str = "ready at ") -> Iterator[list[Running]]:
     with contextlib.ExitStack() as stack:
         yield [
-            stack.enter_context(serve_process("--db", pg_url, "--dimse-port", str(free_port()), *options))
+            stack.enter_context(serve_process("--db", pg_url, "--dimse-port", str(free_port()), *options, until=until))
             for _ in range(count)
         ]
 
@@ -399,3 +401,34 @@ def test_the_audit_of_every_node_is_one_table_the_command_reads(pg_url):
         timeout=60,
     )
     assert nothing.returncode == 1 and "records no change of workitem" in nothing.stderr
+
+
+def test_one_hl7_message_sent_to_two_nodes_at_once_is_done_once_and_answered_alike(pg_url):
+    with (
+        nodes(pg_url, 2, "--hl7-port", "0", until="HL7 v2 orders") as running,
+        httpx.Client(base_url=running[0].base_url) as http,
+    ):
+        ports = [int(re.search(r"HL7 v2 orders \(MLLP\) on port (\d+)", "".join(n.lines)).group(1)) for n in running]
+        placer = new_placer()
+        raw = order("orm_o01_new.hl7", placer, "TWICE-" + placer)
+        start = threading.Barrier(8)
+
+        def send(n: int) -> bytes:
+            with socket.create_connection(("127.0.0.1", ports[n % 2]), timeout=30) as peer:
+                start.wait()
+                peer.sendall(VT + raw + END)
+                data = b""
+                while END not in data:
+                    chunk = peer.recv(65536)
+                    assert chunk, data
+                    data += chunk
+            return data
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(send, range(8)))
+        assert len(set(answers)) == 1, answers  # the first ACK, stored, given to every resend
+        assert b"|AA|" in answers[0], answers[0]
+        found = http.get(
+            "/workitems", params={"ReferencedRequestSequence.PlacerOrderNumberImagingServiceRequest": placer}
+        )
+        assert len(found.json()) == 1, found.json()
