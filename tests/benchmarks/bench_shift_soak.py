@@ -1,7 +1,7 @@
 """Shift soak: a server and two consoles (offscreen) for N minutes while a RIS adds, changes
 and cancels orders; each console must see every change, stay live and raise no banner.
 
-    python tests/benchmarks/bench_shift_soak.py [--minutes 10] [--rate 2]
+    python tests/benchmarks/bench_shift_soak.py [--minutes 10] [--rate 2] [--postgres]
 
 The server is `worklist-console serve` and each console a `worklist-console` window in its own
 process (CT1, and CT2 viewing CT1), so that memory is measured per process. The RIS simulator
@@ -15,6 +15,10 @@ never shown (events lost: must be 0), the p50/p95 time from a change to the cons
 and the memory growth per hour of the server and of each console (resident set, from the end
 of the warm-up to the end). Exits 1 when an event was lost, a console or the server died, or a
 console reconnected or raised a banner while the server never stopped.
+
+With --postgres, two server nodes share one PostgreSQL database (started as the tests start it):
+CT1's console on node A, CT2's console and the RIS on node B, so that every change CT1 shows
+crossed from one node to the other.
 """
 
 from __future__ import annotations
@@ -220,16 +224,16 @@ def read(report: Path) -> list[dict]:
     return [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def start_server(work: Path) -> tuple[subprocess.Popen, str]:
-    log = (work / "serve.log").open("w")
+def start_server(work: Path, db: str, name: str = "serve") -> tuple[subprocess.Popen, str]:
+    log = (work / f"{name}.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", str(work / "soak.db")],
+        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0", "--db", db],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        text = (work / "serve.log").read_text()
+        text = (work / f"{name}.log").read_text()
         if "ready at http://" in text:
             return server, text.split("ready at ")[1].split()[0]
         if server.poll() is not None:
@@ -238,13 +242,31 @@ def start_server(work: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the server did not start in 30 s")
 
 
-def soak(minutes: float, rate: float, warmup: float) -> int:
+def soak(minutes: float, rate: float, warmup: float, postgres: bool = False) -> int:
+    work = Path(tempfile.mkdtemp(prefix="shift-soak-"))
+    if not postgres:
+        return soak_on(work, [start_server(work, str(work / "soak.db"))], minutes, rate, warmup)
+    sys.path.insert(0, str(HERE.parent.parent))  # tests/postgres_server.py, as the tests start it
+    from postgres_server import postgres_binaries, running_postgres
+
+    if postgres_binaries() is None:
+        print("PostgreSQL is not installed (apt-get install postgresql): no soak on two nodes", file=sys.stderr)
+        return 2
+    with running_postgres(work) as cluster:
+        os.environ["PGPASSWORD"] = cluster.password  # for the nodes this process starts
+        db = cluster.create_database()
+        nodes = [start_server(work, db, "node-a"), start_server(work, db, "node-b")]
+        return soak_on(work, nodes, minutes, rate, warmup)
+
+
+def soak_on(work: Path, servers: list[tuple[subprocess.Popen, str]], minutes: float, rate: float, warmup: float) -> int:
+    """The soak against one server, or two nodes of one database: CT1's console on the first, CT2's
+    on the last, and the RIS sending to the last, so that CT1 sees every change across nodes."""
     import httpx
 
-    work = Path(tempfile.mkdtemp(prefix="shift-soak-"))
-    server, url = start_server(work)
+    urls = [url for _, url in servers]
     consoles = {}
-    for ae in ("CT1", "CT2"):
+    for ae, url in (("CT1", urls[0]), ("CT2", urls[-1])):
         report = work / f"{ae}.jsonl"
         consoles[ae] = (
             subprocess.Popen(
@@ -255,7 +277,7 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
             ),
             report,
         )
-    http = httpx.Client(base_url=url, timeout=10, headers={"Accept": DICOM_JSON})
+    http = httpx.Client(base_url=urls[-1], timeout=10, headers={"Accept": DICOM_JSON})
     ris = Ris(http, "CT1")
     # The consoles are up once each has said it started and shown "live".
     deadline = time.monotonic() + 60
@@ -266,8 +288,10 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
     began = time.monotonic()
     end = began + minutes * 60
     memory_start: dict[str, tuple[float, int]] = {}
-    pids = {"server": server.pid, **{ae: p.pid for ae, (p, _) in consoles.items()}}
-    print(f"soak: {minutes:g} min, {rate:g} changes/s, server {url}, work folder {work}", flush=True)
+    named = {"server": servers[0][0]} if len(servers) == 1 else {f"node {n}": p for n, (p, _) in zip("AB", servers)}
+    pids = {**{name: p.pid for name, p in named.items()}, **{ae: p.pid for ae, (p, _) in consoles.items()}}
+    where = f"server {urls[0]}" if len(urls) == 1 else f"nodes {' and '.join(urls)} on PostgreSQL"
+    print(f"soak: {minutes:g} min, {rate:g} changes/s, {where}, work folder {work}", flush=True)
     while time.monotonic() < end:
         if not memory_start and time.monotonic() - began >= warmup:
             memory_start = {name: (time.monotonic(), rss_kib(pid)) for name, pid in pids.items()}
@@ -277,7 +301,7 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
             ris.cancel()
         time.sleep(1 / rate)
         dead = [name for name, (p, _) in consoles.items() if p.poll() is not None]
-        if dead or server.poll() is not None:
+        if dead or any(p.poll() is not None for p in named.values()):
             break
     # what the RIS changed last has reached both consoles, or the time for it is up
     deadline = time.monotonic() + SEEN_WITHIN_SECONDS
@@ -288,7 +312,7 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
         time.sleep(0.5)
     memory_end = {name: (time.monotonic(), rss_kib(pid)) for name, pid in pids.items()}
     alive = {name: (p.poll() is None) for name, (p, _) in consoles.items()}
-    server_alive = server.poll() is None
+    server_alive = all(p.poll() is None for p in named.values())
     for p, _ in consoles.values():
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -297,11 +321,12 @@ def soak(minutes: float, rate: float, warmup: float) -> int:
             p.wait(15)
         except subprocess.TimeoutExpired:
             p.kill()
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    for server in named.values():
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
     http.close()
 
     failed = not server_alive or not all(alive.values())
@@ -353,6 +378,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=2.0, help="RIS changes per second")
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds before memory is first measured")
+    parser.add_argument(
+        "--postgres", action="store_true", help="two server nodes on one PostgreSQL database, a console on each"
+    )
     parser.add_argument("--console", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--ae", help=argparse.SUPPRESS)
     parser.add_argument("--station", help=argparse.SUPPRESS)
@@ -361,7 +389,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.console:
         return run_console(args.console, args.ae, args.station, args.report, args.data_dir)
-    return soak(args.minutes, args.rate, args.warmup)
+    return soak(args.minutes, args.rate, args.warmup, postgres=args.postgres)
 
 
 if __name__ == "__main__":
