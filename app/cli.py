@@ -99,7 +99,7 @@ def serve(args: argparse.Namespace) -> int:
             await asyncio.sleep(0.02)
         if server.started:
             dimse = f", DIMSE (MWL, MPPS, UPS) on port {server.dimse.port}" if server.dimse else ""
-            where = f"database {server.store.path}" if server.store else f"gateway to {args.upstream}"
+            where = f"database {database_name(server.store)}" if server.store else f"gateway to {args.upstream}"
             print(f"UPS-RS server ready at {server.base_url} (AE title {config.ae_title}{dimse}, {where})", flush=True)
             if server.hl7 is not None:
                 mllp = "MLLP over TLS" if server.hl7.tls is not None else "MLLP"
@@ -223,6 +223,12 @@ def audit_table(args: argparse.Namespace) -> int:
         print(f"The audit table of {args.db} records {what}.", file=sys.stderr)
         return 1
     return 0
+
+
+def database_name(store) -> str:
+    """The SQLite file, or the PostgreSQL database without the URL's options (certificate paths)."""
+    where = getattr(store, "where", None)
+    return f"postgresql://{where}" if where else str(store.path)
 
 
 def door_sentences(server) -> list[str]:

@@ -81,8 +81,9 @@ class PostgresServer:
     host = "127.0.0.1"
     user = LOGIN
 
-    def __init__(self, binaries: Path, log: Path) -> None:
+    def __init__(self, binaries: Path, log: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.binaries = binaries
+        self.tls = tls  # certificate and key: the server then takes TCP logins over TLS only
         self.log = log  # initdb's, pg_ctl's and the server's output, kept for a failed test's reading
         self.password = secrets.token_hex(16)
         self.port = 0
@@ -118,10 +119,20 @@ class PostgresServer:
                 "max_connections = 300  # several server processes, each with a pool\n"
                 "password_encryption = 'scram-sha-256'\n"
             )
+        if self.tls is not None:
+            for source, name in zip(self.tls, ("server.crt", "server.key")):
+                shutil.copyfile(source, self.data / name)
+                (self.data / name).chmod(0o600)  # PostgreSQL refuses a key others may read
+                if self._as_postgres:
+                    shutil.chown(self.data / name, OS_USER, OS_USER)
+            with (self.data / "postgresql.conf").open("a") as conf:
+                conf.write("ssl = on\n")
         # Only these two ways in: the superuser through the socket, which only this user and
-        # root reach; everyone else with a password over TCP, as the store connects.
+        # root reach; everyone else with a password over TCP (TLS only, given a certificate), as
+        # the store connects.
+        tcp = "hostssl" if self.tls is not None else "host"
         (self.data / "pg_hba.conf").write_text(
-            f"local all {SUPERUSER} trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+            f"local all {SUPERUSER} trust\n{tcp} all all 127.0.0.1/32 scram-sha-256\n"
         )
         for _ in range(5):
             self.port = free_port()
@@ -262,16 +273,17 @@ class PostgresServer:
 
 
 @contextmanager
-def running_postgres(root: Path) -> Iterator[PostgresServer]:
-    """A started server whose log is `root`/postgres.log; stopped, and its cluster removed, on exit.
-    Raises RuntimeError when PostgreSQL is not installed (check postgres_binaries() first)."""
+def running_postgres(root: Path, tls: tuple[Path, Path] | None = None) -> Iterator[PostgresServer]:
+    """A started server whose log is `root`/postgres.log; stopped, and its cluster removed, on exit;
+    given a certificate and key, it takes logins over TLS only. Raises RuntimeError when PostgreSQL
+    is not installed (check postgres_binaries() first)."""
     binaries = postgres_binaries()
     if binaries is None:
         raise RuntimeError(f"PostgreSQL is not installed (no {INSTALL}/<version>/bin): apt-get install postgresql")
     root.mkdir(parents=True, exist_ok=True)
     log = root / "postgres.log"
     log.touch()
-    server = PostgresServer(binaries, log)
+    server = PostgresServer(binaries, log, tls)
     try:
         server.start()
         yield server

@@ -38,9 +38,10 @@ POOL_WAIT_SECONDS = 5.0
 
 
 def where_is(url: str) -> str:
-    """HOST:PORT/DB of a database URL, for sentences (never its options)."""
+    """USER@HOST:PORT/DB of a database URL, for sentences (never its password or options)."""
     parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{user}{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
 @lru_cache(maxsize=512)

@@ -10,7 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from benchmarks.served import serve_process
+from certificates import make_certificate
 from dimse_peers import free_port
+from postgres_server import postgres_binaries, running_postgres
 
 pytestmark = pytest.mark.interop
 
@@ -96,3 +98,21 @@ def test_schema_file_paths_are_not_made_for_a_url(pg_url, tmp_path, monkeypatch)
     with serve_process("--db", pg_url, "--dimse-port", "0"):
         pass
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_tls_options_ride_in_the_url_to_a_server_that_takes_tls_only(tmp_path, monkeypatch):
+    if postgres_binaries() is None:
+        pytest.skip("PostgreSQL is not installed")
+    cert, key = make_certificate(tmp_path)
+    with running_postgres(tmp_path / "tls", tls=(cert, key)) as server:
+        monkeypatch.setenv("PGPASSWORD", server.password)
+        url = server.create_database()
+        verified = f"{url}?sslmode=verify-full&sslrootcert={cert}"
+        with serve_process("--db", verified, "--dimse-port", "0") as node:
+            ready = next(line for line in node.lines if "ready at" in line)
+            assert f"database {url})" in ready  # the database said, not the URL's options
+        with psycopg.connect(verified) as db:  # and the connection really is TLS
+            assert db.pgconn.ssl_in_use
+        refused(serve("--db", f"{url}?sslmode=disable"), "Cannot open the worklist database", "no encryption")
+        other, _ = make_certificate(tmp_path, "other")
+        refused(serve("--db", f"{url}?sslmode=verify-full&sslrootcert={other}"), "Cannot open the worklist database")
