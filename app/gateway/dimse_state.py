@@ -116,7 +116,9 @@ class GatewayState:
     from many threads) or in the PostgreSQL database of a `PgStore` shared by several nodes."""
 
     def __init__(self, where: str | Store) -> None:
-        self._keys: dict[str, threading.Lock] = {}
+        # key -> its lock and how many threads hold or wait for it: dropped when none does, so a
+        # gateway serving for weeks keeps no lock per step it ever saw
+        self._keys: dict[str, list] = {}
         self._keys_guard = threading.Lock()
         self._held = threading.local()  # on PostgreSQL: the transaction this thread holds (holding())
         if isinstance(where, Store):
@@ -174,31 +176,43 @@ class GatewayState:
         """A write transaction to record events in (the held one, if this thread holds one)."""
         return self._write()
 
+    def keys_held(self) -> list[str]:
+        """The keys held or waited for now (see holding)."""
+        with self._keys_guard:
+            return sorted(self._keys)
+
     @contextmanager
     def holding(self, key: str) -> Iterator[None]:
         """One read-check-write of `key` (a step's UID, an MPPS) at a time, across the nodes: on
         PostgreSQL, what this thread reads and writes of the tables in the block is one transaction,
         holding an advisory lock of the key until it commits (a nested holding adds its key to it)."""
         with self._keys_guard:
-            lock = self._keys.setdefault(key, threading.Lock())
-        with lock:
-            if self.store is None:
-                yield
-                return
-            from app.server.pg_store import duty_key
-
-            held = getattr(self._held, "db", None)
-            if held is not None:
-                held.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
-                yield
-                return
-            with self.store.write() as db:
-                db.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
-                self._held.db = db
-                try:
+            entry = self._keys.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                if self.store is None:
                     yield
-                finally:
-                    self._held.db = None
+                    return
+                from app.server.pg_store import duty_key
+
+                held = getattr(self._held, "db", None)
+                if held is not None:
+                    held.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
+                    yield
+                    return
+                with self.store.write() as db:
+                    db.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
+                    self._held.db = db
+                    try:
+                        yield
+                    finally:
+                        self._held.db = None
+        finally:
+            with self._keys_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._keys[key]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
