@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,7 +34,7 @@ from app.domain import events as ev
 
 from .notifications import Channel, EventHub, event_text
 from .pg_store import PgStore, duty_key
-from .store import Connection
+from .store import Connection, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class SharedEvents:
     def _flush_quietly(self) -> None:
         try:
             self._flush()
-        except psycopg.Error:
+        except self.store.errors:
             log.exception("Could not keep where a subscriber's events stopped; it may see some twice")
 
     # -- this node's listener --------------------------------------------------------------
@@ -171,16 +172,23 @@ class SharedEvents:
                     self._listening.set()
                     pause = 0.5
                     self._catch_up()  # what was written while not listening
+                    flushed = time.monotonic()
                     while not self._stop.is_set():
                         woken = False
                         for _ in connection.notifies(timeout=FLUSH_SECONDS, stop_after=1):
                             woken = True
                         if woken:
                             self._catch_up()
-                        self._flush()
-            except psycopg.Error as exc:
+                        # the cursors every half second, not once per commit: each move is a commit too
+                        if self._closed or time.monotonic() - flushed >= FLUSH_SECONDS:
+                            self._flush()
+                            flushed = time.monotonic()
+            except Exception as exc:  # the node's one listener: whatever failed, it listens again
                 self._listening.set()
-                log.warning("Listening for other nodes' events failed (%s); again in %.1f s", exc, pause)
+                if isinstance(exc, (psycopg.Error, StoreError)):
+                    log.warning("Listening for other nodes' events failed (%s); again in %.1f s", exc, pause)
+                else:
+                    log.exception("Listening for other nodes' events failed; again in %.1f s", pause)
                 self._stop.wait(pause)
                 pause = min(pause * 2, 10.0)
 
@@ -196,13 +204,18 @@ class SharedEvents:
             with self._lock:
                 local = self.hub.connected()
                 for seq, aets, uid, kind, attrs in rows:
+                    self._last = seq  # a row that cannot be sent is passed over, not read for ever
                     here = local.intersection(aets)
-                    if here:
+                    if not here:
+                        continue
+                    try:
                         text = _text(seq, uid, kind, attrs)
-                        for aet in here & self._handed.keys():
-                            self._handed[aet].append((seq, text))
-                        self.hub.publish_text(here, text)
-                    self._last = seq
+                    except (ValueError, TypeError):
+                        log.exception("Event %d of the log cannot be read; it is not sent", seq)
+                        continue
+                    for aet in here & self._handed.keys():
+                        self._handed[aet].append((seq, text))
+                    self.hub.publish_text(here, text)
             if len(rows) < 1000:
                 return
 

@@ -328,6 +328,7 @@ def test_a_database_out_of_reach_is_said_with_503_and_the_node_recovers(postgres
     database = pg_url.rpartition("/")[2]
     with nodes(pg_url, 1) as (a,), httpx.Client(base_url=a.base_url, timeout=30) as on_a:
         uid = create(on_a, item())
+        events = listen(on_a, GLOBAL, new_aet())  # open through the outage
         postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
         postgres.run_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
         try:
@@ -345,6 +346,11 @@ def test_a_database_out_of_reach_is_said_with_503_and_the_node_recovers(postgres
         finally:
             postgres.run_sql(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
         until(lambda: on_a.get(f"/workitems/{uid}").status_code == 200, 30, "the node serving again")
+        try:  # and its listener of the event log is back: events flow again
+            after = create(on_a, item())
+            events.wait_for(after, 1, timeout=30)
+        finally:
+            events.close()
 
 
 def test_a_subscriber_connecting_while_the_database_is_out_of_reach_stalls_nothing(postgres, pg_url):
