@@ -132,7 +132,12 @@ class SharedEvents:
             # what it missed stays in the log past its cursor: the next connection gets it
             log.warning("Could not read what %s missed (%s); it gets the events from now on", aet, exc)
             rows = []
-        missed = [(seq, _text(seq, uid, kind, attrs)) for seq, uid, kind, attrs in reversed(rows)]
+        missed = []
+        for seq, uid, kind, attrs in reversed(rows):
+            try:
+                missed.append((seq, _text(seq, uid, kind, attrs)))
+            except (ValueError, TypeError):  # never left held for one unreadable row
+                log.exception("Event %d of the log cannot be read; it is not sent", seq)
         with self._lock:
             handed = self._handed.setdefault(aet, deque(maxlen=self.hub.channel_limit * 2))
             handed.extendleft(reversed(missed))  # older than what the listener handed it meanwhile
