@@ -98,6 +98,7 @@ class PgStore(Store):
             name="worklist",
             timeout=POOL_WAIT_SECONDS,
             check=ConnectionPool.check_connection,  # a connection the database dropped is replaced
+            configure=_bounded,
         )
         self._options = options
         self._duties: dict[str, psycopg.Connection[Any]] = {}
@@ -214,6 +215,15 @@ class PgStore(Store):
 
     def subscriptions_changed(self, db: Connection) -> None:
         db.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'subscriptions'")
+
+
+# No statement of a request runs, or waits for a lock, longer than this: a stuck one must give
+# its connection back to the pool rather than hold it (and its row locks) for ever.
+STATEMENT_SECONDS = 60
+
+
+def _bounded(connection: psycopg.Connection[Any]) -> None:
+    connection.execute(f"SET statement_timeout = '{STATEMENT_SECONDS}s'")
 
 
 def _writing(db: Connection) -> bool:
