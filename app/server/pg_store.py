@@ -224,6 +224,10 @@ STATEMENT_SECONDS = 60
 
 def _bounded(connection: psycopg.Connection[Any]) -> None:
     connection.execute(f"SET statement_timeout = '{STATEMENT_SECONDS}s'")
+    # an acknowledgement means the commit is flushed, whatever the server's default says (a site's
+    # synchronous_commit = off would trade that for speed behind our back); a synchronous standby
+    # configured on the server is waited for as well
+    connection.execute("SET synchronous_commit = on")
 
 
 def _writing(db: Connection) -> bool:

@@ -133,3 +133,15 @@ def _workitem(n: int, label: str) -> dict:
     dataset = item(label=label)
     dataset["00080018"] = {"vr": "UI", "Value": [f"1.2.826.0.1.3680043.10.9999.{n}"]}
     return dataset
+
+
+def test_a_postgresql_write_is_acknowledged_only_once_flushed_whatever_the_servers_default(postgres, pg_url):
+    database = pg_url.rpartition("/")[2]
+    postgres.run_sql(f'ALTER DATABASE "{database}" SET synchronous_commit = off')  # a site's speed-up
+    store = open_store(pg_url, UTC, pool_size=1)
+    try:
+        with store.read() as db:
+            assert db.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+            assert db.execute("SHOW statement_timeout").fetchone()[0] == "1min"
+    finally:
+        store.close()
