@@ -25,7 +25,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .schema import SCHEMA_VERSION, postgres_ddl
+from .schema import SCHEMA_VERSION, SchemaRefused, postgres_ddl, upgrade_steps
 from .store import Connection, Row, Store, StoreError, StoreUnavailable, _row
 
 # pg_advisory_xact_lock keys: one start-up at a time creates or migrates the schema
@@ -110,13 +110,17 @@ class PgStore(Store):
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if found and found[0] != str(SCHEMA_VERSION):
-                raise StoreError(
-                    f"The worklist database {self.where} was made by another version of Worklist Console "
-                    f"(schema {found[0]}, this one needs {SCHEMA_VERSION}); upgrade every node to one version."
-                )
+            try:
+                steps = upgrade_steps(found[0] if found else None)
+            except SchemaRefused as exc:
+                raise StoreError(f"The worklist database {self.where} {exc}.") from None
+            for statement in steps:
+                db.execute(postgres_ddl(statement))
             db.execute(postgres_ddl())
-            db.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING", (str(SCHEMA_VERSION),))
+            db.execute(
+                "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
             db.execute("INSERT INTO meta VALUES ('subscriptions', '0') ON CONFLICT DO NOTHING")
 
     def create_tables(self, ddl: str) -> None:

@@ -20,6 +20,39 @@ from app.domain.query import DATE_VRS, normalize_text
 
 SCHEMA_VERSION = 2
 
+# What brings a database of schema version N to N + 1, statement by statement, in SQL both engines
+# take (postgres_ddl turns its types for PostgreSQL). A node brings an older database up when it
+# starts, under the database's lock, so that of several starting at once one does it; a database of
+# a newer version than the node knows is refused, so that an old node never writes a schema it does
+# not know (upgrade the nodes one by one: each new one brings the schema up, the old ones stop).
+MIGRATIONS: dict[int, list[str]] = {}
+
+
+class SchemaRefused(Exception):
+    """The database's schema cannot be used by this version; the message says why in a sentence."""
+
+
+def upgrade_steps(found: str | None) -> list[str]:
+    """The statements that bring a database of schema `found` (None: a new one) to SCHEMA_VERSION."""
+    if found is None or found == str(SCHEMA_VERSION):
+        return []
+    version = int(found) if found.isdigit() else -1
+    if version > SCHEMA_VERSION:
+        raise SchemaRefused(
+            f"was made by a newer version of Worklist Console (schema {found}; this one knows up to "
+            f"{SCHEMA_VERSION}): run the newer version"
+        )
+    steps: list[str] = []
+    for step in range(version, SCHEMA_VERSION):
+        if step not in MIGRATIONS:
+            raise SchemaRefused(
+                f"was made by another version of Worklist Console (schema {found}, this one needs "
+                f"{SCHEMA_VERSION} and cannot bring schema {found} up)"
+            )
+        steps += MIGRATIONS[step]
+    return steps
+
+
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS workitem (

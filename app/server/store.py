@@ -28,7 +28,7 @@ from app.domain.dicomjson import JsonDataset
 from app.domain.query import Query
 
 from .group_commit import GroupWriter
-from .schema import DDL, SCHEMA_VERSION, columns_of, item_keys_of
+from .schema import DDL, SCHEMA_VERSION, SchemaRefused, columns_of, item_keys_of, upgrade_steps
 from .sqlquery import compile_query
 
 
@@ -117,18 +117,27 @@ class Store:
         if self.path != ":memory:":
             # the day's patients: the user's alone (SQLite gives -wal and -shm the database's mode)
             private_files.create_file(Path(self.path))
-        db = self._connection()
-        has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
-        if version and version[0] != str(SCHEMA_VERSION):
+        try:
+            self._bring_up()
+        except SchemaRefused as exc:
             self.close()
-            raise StoreError(
-                f"The worklist database {self.path} was made by another version of Worklist Console "
-                f"(schema {version[0]}, this one needs {SCHEMA_VERSION}); start with another --db."
+            raise StoreError(f"The worklist database {self.path} {exc}; start with another --db.") from None
+
+    def _bring_up(self) -> None:
+        """The schema made, or brought up from an older version, in one write transaction: the
+        writer's lock keeps another process from doing it at the same time."""
+        with self.write() as db:
+            has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+            found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+            for statement in upgrade_steps(found[0] if found else None):
+                db.execute(statement)
+            for statement in DDL.split(";"):  # executescript would commit first: one statement at a time
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
-        db.executescript(DDL)  # executescript commits on its own; it runs outside write()
-        with self.write() as work:
-            work.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # -- connections and transactions -------------------------------------------------
     def _open(self) -> sqlite3.Connection:

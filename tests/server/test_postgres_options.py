@@ -77,7 +77,7 @@ def test_a_database_made_by_another_schema_version_is_refused_by_every_node(post
         pass  # made the schema
     with psycopg.connect(pg_url, password=postgres.password, autocommit=True) as db:
         db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
-    refused(serve("--db", pg_url), "another version of Worklist Console", "schema 999")
+    refused(serve("--db", pg_url), "a newer version of Worklist Console", "schema 999")
 
 
 def test_an_unreachable_server_is_said_in_a_sentence():

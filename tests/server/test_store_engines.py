@@ -18,9 +18,10 @@ from test_sql_matches_python import ZONES, expected, search_params, uid_of, work
 from app.domain.search import parse_search
 from app.domain.states import State
 from app.domain.status import Status, UPSError
+from app.server import schema
 from app.server.notifications import EventHub
 from app.server.service import UPSService
-from app.server.store import Store, open_store
+from app.server.store import Store, StoreError, open_store
 
 # A factory of stores on one database: each call is another process's (another node's) view of it.
 StoreMaker = Callable[[], Store]
@@ -145,3 +146,43 @@ def test_a_postgresql_write_is_acknowledged_only_once_flushed_whatever_the_serve
             assert db.execute("SHOW statement_timeout").fetchone()[0] == "1min"
     finally:
         store.close()
+
+
+@pytest.fixture()
+def one_migration(monkeypatch) -> str:
+    """A migration from the version before this one: it adds a table (and fails if run twice)."""
+    monkeypatch.setitem(schema.MIGRATIONS, schema.SCHEMA_VERSION - 1, ["CREATE TABLE added_by_migration (note TEXT)"])
+    return "added_by_migration"
+
+
+def test_an_older_database_is_brought_up_once_when_nodes_start_together(engine, one_migration):
+    engine().close()  # a database of this version …
+    older = engine()
+    with older.write() as db:  # … made to look as the version before made it
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(schema.SCHEMA_VERSION - 1),))
+    older.close()
+    with ThreadPoolExecutor(4) as pool:  # four nodes start at once: one brings it up, none fails
+        stores = list(pool.map(lambda _: engine(), range(4)))
+    with stores[0].read() as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+            schema.SCHEMA_VERSION
+        )
+        assert db.execute(f"SELECT count(*) FROM {one_migration}").fetchone()[0] == 0
+
+
+def test_a_database_of_a_newer_version_is_refused_by_an_older_node(engine):
+    newer = engine()
+    with newer.write() as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(schema.SCHEMA_VERSION + 1),))
+    newer.close()
+    with pytest.raises(StoreError, match="made by a newer version"):
+        engine()
+
+
+def test_a_database_no_migration_leads_from_is_refused(engine):
+    old = engine()
+    with old.write() as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    old.close()
+    with pytest.raises(StoreError, match="cannot bring schema 1 up"):
+        engine()
