@@ -24,7 +24,8 @@ SCHEMA_VERSION = 2
 # take (postgres_ddl turns its types for PostgreSQL). A node brings an older database up when it
 # starts, under the database's lock, so that of several starting at once one does it; a database of
 # a newer version than the node knows is refused, so that an old node never writes a schema it does
-# not know (upgrade the nodes one by one: each new one brings the schema up, the old ones stop).
+# not know. Steps only add (tables; columns with defaults), so that the nodes of the older release
+# keep serving until they are stopped: a rolling upgrade starts new nodes, then stops the old ones.
 MIGRATIONS: dict[int, list[str]] = {}
 
 
