@@ -12,7 +12,6 @@ synchronous standby, received there), so an acknowledged write outlives the node
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,8 +45,9 @@ def where_is(url: str) -> str:
 
 @lru_cache(maxsize=512)
 def _placeholders(sql: str) -> str:
-    """The store's SQL with psycopg's placeholders: `?` becomes %s, a literal % becomes %%."""
-    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+    """The store's SQL with psycopg's placeholders: `?` becomes %s, a literal % becomes %% (psycopg
+    reads placeholders only where parameters are given: SQL without them is sent as it is)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class PgConnection:
@@ -58,7 +58,9 @@ class PgConnection:
         self.writing = writing
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self.connection.execute(_placeholders(sql), tuple(params) or None, prepare=None)
+        if not params:
+            return self.connection.execute(sql)
+        return self.connection.execute(_placeholders(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.connection.cursor() as cursor:
