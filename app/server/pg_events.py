@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -62,7 +62,7 @@ Event = tuple[Iterable[str], str, ev.EventType, Any]
 class SharedEvents:
     """The event log of the database and this node's delivery of it to its own subscribers."""
 
-    def __init__(self, store: PgStore, hub: EventHub, clock: Any) -> None:
+    def __init__(self, store: PgStore, hub: EventHub, clock: Callable[[], float]) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
