@@ -1,0 +1,169 @@
+"""Several `serve` nodes on one PostgreSQL database behind a real load balancer, as the README's
+"Several nodes on PostgreSQL" deploys them: Debian's nginx in front of the nodes' HTTP (UPS-RS and
+the WebSocket notifications), the nodes started with `--public-url` naming the balancer. A node is
+killed with SIGKILL in the middle of a technologist's procedure and under a subscriber: the
+procedure goes on through the balancer on the node left, and the subscriber, reconnecting through
+the balancer, is sent every event it missed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from benchmarks.served import Running
+from dimse_peers import free_port
+from pydicom.uid import generate_uid
+from test_postgres_nodes import nodes
+from upsrs_client import change_state, create, item, performed, progress, update
+from waiting import until
+
+pytestmark = pytest.mark.interop
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+# The configuration the README gives, with only the test's paths and ports filled in. `X-Upstream`
+# is the test's own: which node answered (after a retry, the nodes tried, the last one answering).
+CONF = """\
+daemon off;
+{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+
+    upstream worklist {{
+{servers}
+    }}
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      close;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 16m;
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_connect_timeout 2s;
+        proxy_next_upstream error timeout;
+        add_header X-Upstream $upstream_addr always;
+        location / {{
+            proxy_pass http://worklist;
+            proxy_read_timeout 90s;
+        }}
+        location /dicom-web/ws/ {{
+            proxy_pass http://worklist;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Balanced:
+    url: str  # the balancer's base URL, as clients are given it
+    nodes: list[Running]
+
+    def node_at(self, address: str) -> Running:
+        """The node of an upstream address nginx names (`127.0.0.1:PORT`)."""
+        return next(n for n in self.nodes if httpx.URL(n.base_url).port == int(address.rpartition(":")[2]))
+
+
+def answered_by(response: httpx.Response) -> str:
+    """The upstream address that answered (the last of those nginx tried)."""
+    return response.headers["X-Upstream"].split(",")[-1].strip()
+
+
+@contextlib.contextmanager
+def nginx(prefix: Path, port: int, upstreams: list[str]) -> Iterator[None]:
+    prefix.mkdir(parents=True, exist_ok=True)
+    servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=10s;" for u in upstreams)
+    # run as root, nginx's workers would become `nobody`, who may not enter the test's temp dir
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = prefix / "nginx.conf"
+    conf.write_text(CONF.format(user=user, prefix=prefix, port=port, servers=servers))
+    process = subprocess.Popen(
+        [NGINX, "-c", str(conf), "-p", str(prefix), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        until(lambda: process.poll() is not None or listening(port), 10, "nginx listening")
+        if process.poll() is not None:
+            raise RuntimeError("nginx did not start:\n" + (prefix / "error.log").read_text())
+        yield
+    finally:
+        process.terminate()  # SIGTERM: a fast shutdown of master and workers
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+@pytest.fixture()
+def balanced(pg_url, tmp_path) -> Iterator[Balanced]:
+    """Two nodes of one database behind nginx on a free loopback port."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
+    port = free_port()
+    with nodes(pg_url, 2, "--public-url", f"http://127.0.0.1:{port}") as running:
+        upstreams = [httpx.URL(n.base_url).netloc.decode() for n in running]
+        with nginx(tmp_path / "nginx", port, upstreams):
+            yield Balanced(f"http://127.0.0.1:{port}/dicom-web", running)
+
+
+def state_of(http: httpx.Client, uid: str) -> str:
+    return http.get(f"/workitems/{uid}").json()[0]["00741000"]["Value"][0]
+
+
+def test_a_procedure_through_the_balancer_goes_on_when_the_node_that_claimed_is_killed(balanced):
+    with httpx.Client(base_url=balanced.url, timeout=30) as http:
+        uid = create(http, item())
+        tx = generate_uid()
+        claimed = change_state(http, uid, "IN PROGRESS", tx)
+        assert claimed.status_code == 200, claimed.headers.get("Warning")
+        claimer = balanced.node_at(answered_by(claimed))
+        (survivor,) = [n for n in balanced.nodes if n is not claimer]
+        os.kill(claimer.pid, signal.SIGKILL)
+        until(lambda: not listening(httpx.URL(claimer.base_url).port), 10, "the killed node gone")
+
+        steps = [
+            update(http, uid, tx, progress(50, "halfway")),
+            update(http, uid, tx, performed()),
+            change_state(http, uid, "COMPLETED", tx),
+        ]
+        for step in steps:
+            assert step.status_code == 200, (step.status_code, step.headers.get("Warning"))
+            assert balanced.node_at(answered_by(step)) is survivor  # it really crossed to the other node
+        assert state_of(http, uid) == "COMPLETED"
+    with httpx.Client(base_url=survivor.base_url, timeout=30) as direct:
+        done = direct.get(f"/workitems/{uid}").json()[0]
+        assert done["00741000"]["Value"] == ["COMPLETED"]
+        assert done["00741002"]["Value"][0]["00741004"]["Value"] == [50]  # the updates made after the kill
+        assert "00741216" in done
