@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -23,7 +24,19 @@ from benchmarks.served import Running
 from dimse_peers import free_port
 from pydicom.uid import generate_uid
 from test_postgres_nodes import nodes
-from upsrs_client import change_state, create, item, performed, progress, update
+from upsrs_client import (
+    GLOBAL,
+    Events,
+    change_state,
+    create,
+    item,
+    new_aet,
+    performed,
+    progress,
+    subscribe,
+    update,
+    value,
+)
 from waiting import until
 
 pytestmark = pytest.mark.interop
@@ -32,6 +45,8 @@ NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.acc
 
 # The configuration the README gives, with only the test's paths and ports filled in. `X-Upstream`
 # is the test's own: which node answered (after a retry, the nodes tried, the last one answering).
+# Every proxy_set_header is in the server block: one in a location would drop all those inherited,
+# Host with them, and the nodes refuse the upstream's name as Host (421).
 CONF = """\
 daemon off;
 {user}worker_processes 1;
@@ -59,6 +74,8 @@ http {{
         proxy_http_version 1.1;
         proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
         proxy_connect_timeout 2s;
         proxy_next_upstream error timeout;
         add_header X-Upstream $upstream_addr always;
@@ -68,8 +85,6 @@ http {{
         }}
         location /dicom-web/ws/ {{
             proxy_pass http://worklist;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 1h;
             proxy_send_timeout 1h;
         }}
@@ -167,3 +182,64 @@ def test_a_procedure_through_the_balancer_goes_on_when_the_node_that_claimed_is_
         assert done["00741000"]["Value"] == ["COMPLETED"]
         assert done["00741002"]["Value"][0]["00741004"]["Value"] == [50]  # the updates made after the kill
         assert "00741216" in done
+
+
+def test_a_subscriber_whose_node_is_killed_reconnects_through_the_balancer_and_misses_nothing(balanced):
+    with httpx.Client(base_url=balanced.url, timeout=30) as http:
+        aet = new_aet()
+        events = connect(http, aet)
+        try:
+            holder = balanced.node_at(events.socket.response.headers["X-Upstream"])
+            seen = create(http, item())
+            events.wait_for(seen, 1, timeout=10)  # live through the balancer
+            os.kill(holder.pid, signal.SIGKILL)
+            until(lambda: not events.thread.is_alive(), 10, "the subscriber seeing its channel close")
+        finally:
+            events.close()
+
+        # while it is away: new workitems, one of them claimed and completed, all through the balancer
+        missed = [create(http, item()) for _ in range(3)]
+        tx = generate_uid()
+        assert change_state(http, missed[0], "IN PROGRESS", tx).status_code == 200
+        assert update(http, missed[0], tx, performed()).status_code == 200
+        assert change_state(http, missed[0], "COMPLETED", tx).status_code == 200
+        wanted = [(uid, "SCHEDULED") for uid in missed] + [(missed[0], "IN PROGRESS"), (missed[0], "COMPLETED")]
+
+        again = connect(http, aet)  # as the console reconnects: subscribe again, open the channel it names
+        try:
+            assert again.socket.response.headers["X-Upstream"] != events.socket.response.headers["X-Upstream"]
+            got = gather(again, set(wanted), timeout=20)
+        finally:
+            again.close()
+        # every one, in the order it happened (one sent before the kill may come again: never one lost)
+        reports = [r for r in dict.fromkeys(got) if r in wanted]
+        assert reports == wanted, reports
+
+
+def connect(http: httpx.Client, aet: str) -> Events:
+    """Subscribe through the balancer and open the channel it names, which is the balancer's."""
+    answer = subscribe(http, GLOBAL, aet, deletionlock="false")
+    assert answer.status_code in (200, 201), answer.headers.get("Warning")
+    url = answer.headers["Content-Location"]
+    assert url.startswith(balanced_ws(http)), url
+    return Events(url)
+
+
+def balanced_ws(http: httpx.Client) -> str:
+    return f"ws://{http.base_url.netloc.decode()}/dicom-web/ws/subscribers/"
+
+
+def gather(events: Events, wanted: set[tuple[str, str]], timeout: float) -> list[tuple[str, str]]:
+    """The state reports (uid, state) read until every wanted one came, in the order they came."""
+    got: list[tuple[str, str]] = []
+
+    def arrived() -> bool:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                event = events.queue.get_nowait()
+                if value(event, "00001002") == 1:
+                    got.append((value(event, "00001000"), value(event, "00741000")))
+        return wanted <= set(got)
+
+    until(arrived, timeout, f"every missed event ({len(wanted)}) sent")
+    return got
