@@ -177,6 +177,9 @@ def test_a_procedure_through_the_balancer_goes_on_when_the_node_that_claimed_is_
             assert step.status_code == 200, (step.status_code, step.headers.get("Warning"))
             assert balanced.node_at(answered_by(step)) is survivor  # it really crossed to the other node
         assert state_of(http, uid) == "COMPLETED"
+        # what a completion resent by nginx to another node after the first committed would get (README)
+        again = change_state(http, uid, "COMPLETED", tx)
+        assert again.status_code == 200 and "already" in again.headers["Warning"], again.headers.get("Warning")
     with httpx.Client(base_url=survivor.base_url, timeout=30) as direct:
         done = direct.get(f"/workitems/{uid}").json()[0]
         assert done["00741000"]["Value"] == ["COMPLETED"]
