@@ -7,6 +7,7 @@ the balancer, is sent every event it missed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -16,6 +17,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -38,6 +40,13 @@ from upsrs_client import (
     value,
 )
 from waiting import until
+
+from app.backends.profiles import Profile
+from app.backends.upsrs import UpsRsBackend
+from app.domain.events import EventType
+from app.domain.procedure import PerformedProcedure
+from app.domain.states import State
+from app.domain.workitem import Code
 
 pytestmark = pytest.mark.interop
 
@@ -246,3 +255,55 @@ def gather(events: Events, wanted: set[tuple[str, str]], timeout: float) -> list
 
     until(arrived, timeout, f"every missed event ({len(wanted)}) sent")
     return got
+
+
+async def test_the_consoles_backend_through_the_balancer_completes_and_hears_on_after_its_channels_node_is_killed(
+    balanced,
+):
+    """The UPS-RS backend the console runs, pointed at the balancer: it claims, its event channel's
+    node is killed, it reconnects through the balancer, and completes with what it hears live."""
+    backend = UpsRsBackend(Profile(url=balanced.url, ae_title="CT1"))
+    events, connections = [], []
+    watcher = asyncio.create_task(backend.watch(events.append, lambda up, why: connections.append(up)))
+    try:
+        await eventually(lambda: connections and connections[-1])
+        with httpx.Client(base_url=balanced.url, timeout=30) as http:
+            uid = await asyncio.to_thread(create, http, item("CT1"))
+        tx = generate_uid()
+        await backend.claim(uid, tx)  # a Change State and an Update: round robin puts them on both nodes
+        await eventually(lambda: reported(events, uid, "IN PROGRESS"))
+        (holder,) = [n for n in balanced.nodes if established_to(httpx.URL(n.base_url).port)]  # the channel's
+        os.kill(holder.pid, signal.SIGKILL)
+        await eventually(lambda: connections[-1] is False)
+        await eventually(lambda: connections[-1] is True, timeout=15)  # back, through the balancer
+        await backend.report_progress(uid, tx, 60, "Contrast phase")
+        now = datetime.now().strftime("%Y%m%d%H%M%S")
+        station, procedure = Code("CT1", "99WLSTATION", "CT1"), Code("CTCHEST", "99WLPROC", "CT chest")
+        await backend.complete(uid, tx, PerformedProcedure(station, start=now, end=now, procedures=(procedure,)))
+        await eventually(lambda: reported(events, uid, "COMPLETED"), timeout=10)
+        assert (await backend.retrieve(uid)).state is State.COMPLETED
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await backend.close()
+
+
+def established_to(port: int) -> bool:
+    """Does a TCP connection to this loopback port stand open? Between requests only a WebSocket
+    does: nginx keeps no idle connections to the nodes (no `keepalive` in its upstream)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(int(r.split()[1].split(":")[1], 16) == port and r.split()[3] == "01" for r in rows)
+
+
+def reported(events: list, uid: str, state: str) -> bool:
+    return any(e.workitem_uid == uid and e.event_type is EventType.STATE_REPORT and e.state == state for e in events)
+
+
+async def eventually(condition, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout:g} s")
+        await asyncio.sleep(0.02)
