@@ -272,7 +272,12 @@ async def test_the_consoles_backend_through_the_balancer_completes_and_hears_on_
         tx = generate_uid()
         await backend.claim(uid, tx)  # a Change State and an Update: round robin puts them on both nodes
         await eventually(lambda: reported(events, uid, "IN PROGRESS"))
-        (holder,) = [n for n in balanced.nodes if established_to(httpx.URL(n.base_url).port)]  # the channel's
+
+        def holding() -> list[Running]:  # the channel's node, once the requests' connections have closed
+            return [n for n in balanced.nodes if established_to(httpx.URL(n.base_url).port)]
+
+        await eventually(lambda: len(holding()) == 1)
+        (holder,) = holding()
         os.kill(holder.pid, signal.SIGKILL)
         await eventually(lambda: connections[-1] is False)
         await eventually(lambda: connections[-1] is True, timeout=15)  # back, through the balancer
