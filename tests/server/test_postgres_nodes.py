@@ -69,7 +69,8 @@ def dimse_port(node: Running) -> int:
     return int(re.search(r"DIMSE \(MWL, MPPS, UPS\) on port (\d+)", ready).group(1))
 
 
-def test_of_32_claims_over_three_nodes_and_four_doors_exactly_one_wins(pg_url):
+@pytest.mark.parametrize("claims", [32, 100])
+def test_of_many_claims_over_three_nodes_and_four_doors_exactly_one_wins(pg_url, claims):
     """UPS-RS, DIMSE UPS N-ACTION, Sup 246 MPPS and DIMSE MPPS N-CREATE, spread over three nodes."""
     with nodes(pg_url, 3) as running, contextlib.ExitStack() as stack:
         clients = [stack.enter_context(httpx.Client(base_url=n.base_url, timeout=30)) for n in running]
@@ -81,7 +82,7 @@ def test_of_32_claims_over_three_nodes_and_four_doors_exactly_one_wins(pg_url):
             scheduled = next(i for i in worklist(mwl, "CT1") if i.AccessionNumber == accession)
         finally:
             mwl.release()
-        start = threading.Barrier(32)
+        start = threading.Barrier(claims)
 
         def claim(n: int) -> str:
             node = running[n % 3]
@@ -112,8 +113,8 @@ def test_of_32_claims_over_three_nodes_and_four_doors_exactly_one_wins(pg_url):
             )
             return "won" if answer.status_code == 201 else f"sup 246 {answer.status_code}"
 
-        with ThreadPoolExecutor(32) as pool:
-            outcomes = list(pool.map(claim, range(32)))
+        with ThreadPoolExecutor(claims) as pool:
+            outcomes = list(pool.map(claim, range(claims)))
         assert outcomes.count("won") == 1, outcomes
         for client in clients:  # every node tells the one state
             assert client.get(f"/workitems/{uid}").json()[0]["00741000"]["Value"] == ["IN PROGRESS"]
