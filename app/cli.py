@@ -127,7 +127,7 @@ UPSTREAM_ACCESS = ("user", "password_file", "token_file", "ca", "cert", "key")
 
 def gateway_upstream(args: argparse.Namespace):
     """The services of `serve --upstream SPEC`; ValueError in a sentence when they cannot be made."""
-    from app.gateway import UpstreamAccess, kind_of, open_upstream
+    from app.gateway import UpstreamAccess, open_upstream
     from app.server import default_db_path
     from app.server.store import is_postgres
 
@@ -144,13 +144,8 @@ def gateway_upstream(args: argparse.Namespace):
     db_path = args.db or str(default_db_path())
     if not is_postgres(db_path):
         return open_upstream(args.upstream, db_path, trace=args.trace, access=access)
-    # several gateway nodes on one database: the DIMSE gateway's records, polling and events are
-    # shared (app/gateway/dimse_state.py); the HTTP kinds keep their records in an SQLite file
-    if kind_of(args.upstream) != "dimse":
-        raise ValueError(
-            f"The {kind_of(args.upstream)}: gateway keeps its records in an SQLite file: give --db a file, "
-            "not a PostgreSQL URL (only the dimse: gateway runs on PostgreSQL)."
-        )
+    # several gateway nodes on one database: the gateway's records (the DIMSE gateway's steps,
+    # polling and events; the MPPS links of the HTTP kinds) are shared in it
     from datetime import datetime
 
     from app.server.store import open_store

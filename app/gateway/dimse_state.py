@@ -18,16 +18,12 @@ at once, the second waits for the first's commit and then sees it claimed.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-from app import private_files
 from app.domain.dicomjson import JsonDataset
-from app.server.schema import postgres_ddl
 from app.server.store import Store
+
+from .shared_tables import SharedTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dimse_gateway_steps (
@@ -65,9 +61,6 @@ CREATE TABLE IF NOT EXISTS dimse_gateway_polled (
     at REAL NOT NULL
 );
 """
-
-# The same tables on PostgreSQL: UIDs, AE titles and states compare byte for byte, as on SQLite.
-PG_SCHEMA = postgres_ddl(SCHEMA)
 
 _STEP = "uid, mwl, dataset, state, transaction_uid, mpps_uid, performer_ae, unscheduled, changed_at"
 
@@ -111,137 +104,12 @@ def _dumps(dataset: JsonDataset) -> str:
     return json.dumps(dataset, ensure_ascii=False, separators=(",", ":"))
 
 
-class GatewayState:
+class GatewayState(SharedTables):
     """The gateway's tables, in an SQLite file (one connection, used under a lock: the fronts call
     from many threads) or in the PostgreSQL database of a `PgStore` shared by several nodes."""
 
     def __init__(self, where: str | Store) -> None:
-        # key -> its lock and how many threads hold or wait for it: dropped when none does, so a
-        # gateway serving for weeks keeps no lock per step it ever saw
-        self._keys: dict[str, list] = {}
-        self._keys_guard = threading.Lock()
-        self._held = threading.local()  # on PostgreSQL: the transaction this thread holds (holding())
-        if isinstance(where, Store):
-            self.store: Store | None = where
-            where.create_tables(PG_SCHEMA)
-            return
-        self.store = None
-        # a lost claim leaves a procedure nobody can finish: every write reaches the disk; the
-        # steps name patients: the file is the user's alone
-        self._db = private_files.open_database(where, timeout=5.0)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.executescript(SCHEMA)
-
-    @property
-    def shared(self) -> bool:
-        """Whether other nodes use these tables too (PostgreSQL)."""
-        return self.store is not None
-
-    # -- transactions ------------------------------------------------------------------------
-    @contextmanager
-    def _write(self) -> Iterator[Any]:
-        """A write transaction (on PostgreSQL the one this thread holds, if it holds one)."""
-        if self.store is not None:
-            held = getattr(self._held, "db", None)
-            if held is not None:
-                yield held
-                return
-            with self.store.write() as db:
-                yield db
-            return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[Any]:
-        if self.store is not None:
-            held = getattr(self._held, "db", None)
-            if held is not None:
-                yield held
-                return
-            with self.store.read() as db:
-                yield db
-            return
-        with self._lock:
-            yield self._db
-
-    def writing(self) -> Any:
-        """A write transaction to record events in (the held one, if this thread holds one)."""
-        return self._write()
-
-    def keys_held(self) -> list[str]:
-        """The keys held or waited for now (see holding)."""
-        with self._keys_guard:
-            return sorted(self._keys)
-
-    @contextmanager
-    def holding(self, key: str) -> Iterator[None]:
-        """One read-check-write of `key` (a step's UID, an MPPS) at a time, across the nodes: on
-        PostgreSQL, what this thread reads and writes of the tables in the block is one transaction,
-        holding an advisory lock of the key until it commits (a nested holding adds its key to it)."""
-        with self._keys_guard:
-            entry = self._keys.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        try:
-            with entry[0]:
-                if self.store is None:
-                    yield
-                    return
-                from app.server.pg_store import duty_key
-
-                held = getattr(self._held, "db", None)
-                if held is not None:
-                    held.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
-                    yield
-                    return
-                with self.store.write() as db:
-                    db.execute("SELECT pg_advisory_xact_lock(?)", (duty_key(f"dimse gateway {key}"),))
-                    self._held.db = db
-                    try:
-                        yield
-                    finally:
-                        self._held.db = None
-        finally:
-            with self._keys_guard:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._keys[key]
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """On PostgreSQL, what this thread does of the tables in the block is one write transaction
-        (a poll's baseline and the events it reports); on SQLite each statement stands alone."""
-        if self.store is None or getattr(self._held, "db", None) is not None:
-            yield
-            return
-        with self.store.write() as db:
-            self._held.db = db
-            try:
-                yield
-            finally:
-                self._held.db = None
-
-    def holds(self, duty: str) -> bool:
-        """Whether this node does `duty` (the polling of the RIS): on SQLite, the one process."""
-        return self.store.holds(duty) if self.store is not None else True
-
-    def _locking(self, db: Any) -> str:
-        """What a read in a write transaction adds on PostgreSQL: its rows stay ours to the commit."""
-        return " FOR UPDATE" if getattr(db, "writing", False) else ""
-
-    def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            return
-        with self._lock:
-            self._db.close()
+        super().__init__(where, SCHEMA, "dimse gateway")
 
     # -- steps ------------------------------------------------------------------------------
     def step(self, uid: str) -> Step | None:

@@ -37,6 +37,8 @@ from app.server.service_api import MppsOutcome, UpstreamError
 from .records import MppsLink, MppsLinks
 
 if TYPE_CHECKING:
+    from app.server.store import Store
+
     from .ups_upstream import UpsRsUpstream
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,11 @@ class UpstreamMpps:
     def __init__(self, upstream: UpsRsUpstream, links: MppsLinks) -> None:
         self.upstream = upstream
         self.links = links
+
+    @property
+    def database(self) -> Store | None:
+        """The PostgreSQL database the gateway's nodes share (None with an SQLite file)."""
+        return self.links.store
 
     # -- N-CREATE ------------------------------------------------------------------------------
     def create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
@@ -112,8 +119,12 @@ class UpstreamMpps:
             ups_uid = str(first_value(found, t.SOP_INSTANCE_UID))
         # a workitem without the sequence at all was not given whole: its codes are read when needed
         codes = items(found, t.SCHEDULED_WORKITEM_CODE_SEQ) if t.SCHEDULED_WORKITEM_CODE_SEQ in found else None
-        # kept before it is sent: should the answer be lost, the retried N-CREATE finds out upstream
-        return self._send_claim(MppsLink(uid, ups_uid, generate_uid(), CLAIMING, attributes, calling_ae, codes))
+        # kept before it is sent: should the answer be lost, the retried N-CREATE finds out upstream;
+        # and kept only if no other N-CREATE of this MPPS (through another gateway node) was first
+        link = MppsLink(uid, ups_uid, generate_uid(), CLAIMING, attributes, calling_ae, codes)
+        if not self.links.add(link):
+            raise _Refused(MppsOutcome.refused(rules.DUPLICATE))
+        return self._send_claim(link)
 
     def _send_claim(self, link: MppsLink) -> MppsLink:
         self.links.save(link)

@@ -35,6 +35,7 @@ from app.server.service_api import (
     SearchResult,
     UpstreamError,
 )
+from app.server.store import Store
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
@@ -100,6 +101,7 @@ class Sup246Upstream:
         self.bridge = Bridge("gateway-sup246", self.name[0].upper() + self.name[1:], timeout + 1.0, trace)
         self.backend = MppsRsBackend(self.profile, trace_exchange if trace else None)
         self.hub = EventHub()  # no events in this service: our subscribers are told nothing, and refused
+        self.database: Store | None = None  # of the nodes' audit, on PostgreSQL (make)
         self._local: tzinfo = datetime.now().astimezone().tzinfo or UTC
 
     def call(self, what: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -191,6 +193,8 @@ class Sup246Upstream:
 
     def close(self) -> None:
         self.bridge.close(self.backend.close())
+        if self.database is not None:
+            self.database.close()
 
 
 class Sup246Mpps:
@@ -241,8 +245,10 @@ class Sup246Mpps:
 
 
 def make(
-    spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None
+    spec: str, db_path: str | Store, trace: bool, access: UpstreamAccess | None = None
 ) -> tuple[Sup246Upstream, Sup246Mpps]:
-    """`sup246:URL`: the services of the SCP / User-Agent gateway over a Supplement 246 origin server."""
+    """`sup246:URL`: the services of the SCP / User-Agent gateway over a Supplement 246 origin server
+    (it keeps no records: a PostgreSQL database given holds only its nodes' audit)."""
     upstream = Sup246Upstream(spec.partition(":")[2], access=access, trace=trace)
+    upstream.database = db_path if isinstance(db_path, Store) else None
     return upstream, Sup246Mpps(upstream)

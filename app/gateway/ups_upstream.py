@@ -28,6 +28,7 @@ from app.domain.search import SearchRequest, SubscriptionFilter
 from app.domain.status import STATUS_TEXT, InvalidRequest, Status, fitting
 from app.server.notifications import EventHub
 from app.server.service_api import Created, Deliver, NotificationChannel, SearchResult, UpstreamError
+from app.server.store import Store
 
 from .access import UpstreamAccess
 from .bridge import Bridge, trace_exchange
@@ -292,7 +293,7 @@ class UpsRsUpstream:
 
 
 def make(
-    spec: str, db_path: str, trace: bool, access: UpstreamAccess | None = None
+    spec: str, db_path: str | Store, trace: bool, access: UpstreamAccess | None = None
 ) -> tuple[UpsRsUpstream, UpstreamMpps]:
     """`upsrs:URL` or `upsrs+dcm4chee:URL`: the services of the SCP / User-Agent gateway."""
     kind, _, url = spec.partition(":")

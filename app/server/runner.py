@@ -193,7 +193,10 @@ class UPSServer:
         if upstream is not None:
             self.service, self.mpps = upstream
             # a gateway whose nodes share a PostgreSQL database audits into its audit table
-            self.audit = self._audit_log(db_path, getattr(self.service, "database", None))
+            # a gateway on PostgreSQL audits into the database its records are in (the worklist
+            # service's, or the MPPS service's)
+            shared = getattr(self.service, "database", None) or getattr(self.mpps, "database", None)
+            self.audit = self._audit_log(db_path, shared)
             if self.audit is not None:  # what passes through a gateway is audited as what changes here
                 self.service = AuditedService(self.service, self.audit, time.time)
                 self.mpps = AuditedMpps(self.mpps, self.audit, time.time)

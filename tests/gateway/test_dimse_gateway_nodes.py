@@ -192,19 +192,3 @@ def test_two_gateway_nodes_share_claims_polling_and_events(pg_url, ris, mpps):
         # nothing A had reported already is reported again by B
         repeated = [e for e in events.drain() if value(e, "00001000") in (added, second)]
         assert repeated == []
-
-
-def test_the_http_gateways_still_refuse_a_postgresql_database_in_a_sentence():
-    """Only the dimse: gateway keeps its records in PostgreSQL; the others say so before opening anything."""
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "serve", "--http-port", "0", "--dimse-port", "0"]
-        + ["--upstream", "upsrs:http://127.0.0.1:9/dicom-web", "--db", "postgresql://gateway@127.0.0.1:9/gw"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode != 0
-    assert "The upsrs: gateway keeps its records in an SQLite file" in done.stdout + done.stderr

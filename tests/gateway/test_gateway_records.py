@@ -45,7 +45,7 @@ def test_the_link_records_and_their_journal_are_private_and_synced_in_full(upstr
         assert mode(db.with_name(name)) == 0o600, name
     assert mode(db.parent) == 0o700
     links = gateway.upstream[1].links
-    assert links.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert links._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 @posix_only
