@@ -79,6 +79,12 @@ class UpstreamMpps:
         refused = rules.creation_refusal(attributes)
         if refused is not None:
             return MppsOutcome.refused(refused)
+        # one N-CREATE of an MPPS at a time, through any gateway node: a second one sent meanwhile
+        # (the modality's retry, or the same MPPS given to two nodes) finds the first one's outcome
+        with self.links.exclusive(uid):
+            return self._create(uid, attributes, calling_ae)
+
+    def _create(self, uid: str, attributes: JsonDataset, calling_ae: str) -> MppsOutcome:
         link = self.links.get(uid)
         if link is not None and link.status not in (CLAIMED, CLAIMING):
             return MppsOutcome.refused(rules.DUPLICATE)
@@ -191,6 +197,10 @@ class UpstreamMpps:
 
     # -- N-SET ---------------------------------------------------------------------------------
     def set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
+        with self.links.exclusive(uid):  # one change of an MPPS at a time, through any gateway node
+            return self._set(uid, changes)
+
+    def _set(self, uid: str, changes: JsonDataset) -> MppsOutcome:
         link = self.links.get(uid)
         if link is None or link.status in (CLAIMED, CLAIMING):
             return MppsOutcome.refused(rules.UNKNOWN)

@@ -91,37 +91,58 @@ class SharedTables:
             return sorted(self._keys)
 
     @contextmanager
-    def holding(self, key: str) -> Iterator[None]:
-        """One read-check-write of `key` at a time, in this process and across the nodes (see the
-        module's text)."""
+    def _key_lock(self, key: str) -> Iterator[None]:
+        """This process's lock of `key`, kept only while a thread holds or waits for it."""
         with self._keys_guard:
             entry = self._keys.setdefault(key, [threading.Lock(), 0])
             entry[1] += 1
         try:
             with entry[0]:
-                if self.store is None:
-                    yield
-                    return
-                from app.server.pg_store import duty_key
-
-                lock = duty_key(f"{self.namespace} {key}")
-                held = getattr(self._held, "db", None)
-                if held is not None:
-                    held.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
-                    yield
-                    return
-                with self.store.write() as db:
-                    db.execute("SELECT pg_advisory_xact_lock(?)", (lock,))
-                    self._held.db = db
-                    try:
-                        yield
-                    finally:
-                        self._held.db = None
+                yield
         finally:
             with self._keys_guard:
                 entry[1] -= 1
                 if entry[1] == 0:
                     del self._keys[key]
+
+    def _advisory_key(self, key: str) -> int:
+        from app.server.pg_store import duty_key
+
+        return duty_key(f"{self.namespace} {key}")
+
+    @contextmanager
+    def holding(self, key: str) -> Iterator[None]:
+        """One read-check-write of `key` at a time, in this process and across the nodes (see the
+        module's text): what the block writes commits when it ends."""
+        with self._key_lock(key):
+            if self.store is None:
+                yield
+                return
+            held = getattr(self._held, "db", None)
+            if held is not None:
+                held.execute("SELECT pg_advisory_xact_lock(?)", (self._advisory_key(key),))
+                yield
+                return
+            with self.store.write() as db:
+                db.execute("SELECT pg_advisory_xact_lock(?)", (self._advisory_key(key),))
+                self._held.db = db
+                try:
+                    yield
+                finally:
+                    self._held.db = None
+
+    @contextmanager
+    def exclusive(self, key: str) -> Iterator[None]:
+        """One block of work on `key` at a time, in this process and across the nodes, whose writes
+        each commit at once (a record that must be on disk before a request goes upstream): the
+        lock is a transaction of its own, beside them, that ends with the block."""
+        with self._key_lock(key):
+            if self.store is None:
+                yield
+                return
+            with self.store.write() as db:
+                db.execute("SELECT pg_advisory_xact_lock(?)", (self._advisory_key(key),))
+                yield
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
