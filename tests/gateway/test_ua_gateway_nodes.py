@@ -14,22 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from benchmarks.served import Running, serve_process
 from dimse_peers import free_port
-from embedded_server import PINNED_DAY, start_server
 from pydicom.uid import generate_uid
 from test_ups_upstream import STATE, by_accession, completed, in_progress, n_create, n_set, value, worklist
 
 from app.server import UPSServer
-from app.server.demo import seed_demo_day
 
 pytestmark = pytest.mark.interop
-
-
-@pytest.fixture()
-def upstream(tmp_path) -> Iterator[UPSServer]:
-    server = start_server(tmp_path / "upstream.db")
-    seed_demo_day(server.service, today=PINNED_DAY)
-    yield server
-    server.stop()
 
 
 @contextlib.contextmanager
